@@ -1,0 +1,70 @@
+// portway: one binary, subcommands per cli.md.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <functional>
+#include <iostream>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  std::function<int(std::span<const std::string>)> run;
+};
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> kCommands{
+      {"validate", "parse and validate app.toml files", portway::cli::cmd_validate},
+  };
+  return kCommands;
+}
+
+void print_usage(std::ostream& out) {
+  out << "usage: portway COMMAND [ARGS...]   (portway COMMAND --help for details)\n\ncommands:\n";
+  for (const Command& c : commands()) {
+    std::string name = c.name;
+    name.resize(12, ' ');
+    out << "  " << name << c.summary << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Logs go to stderr: stdout carries --json output that scripts parse.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("portway"));
+  spdlog::set_pattern("%^%l%$: %v");
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_usage(args.empty() ? std::cerr : std::cout);
+    return args.empty() ? portway::cli::kExitEnvironment : portway::cli::kExitOk;
+  }
+  for (const Command& c : commands()) {
+    if (args[0] != c.name) continue;
+    try {
+      return c.run(std::span<const std::string>(args).subspan(1));
+    } catch (const portway::cli::UsageError& e) {
+      std::cerr << "portway " << c.name << ": " << e.what() << " (see portway " << c.name
+                << " --help)\n";
+      return portway::cli::kExitEnvironment;
+    } catch (const portway::cli::EnvironmentError& e) {
+      std::cerr << "portway " << c.name << ": " << e.what() << "\n";
+      return portway::cli::kExitEnvironment;
+    } catch (const portway::cli::RejectedError& e) {
+      if (*e.what()) std::cerr << "portway " << c.name << ": " << e.what() << "\n";
+      return portway::cli::kExitRejected;
+    }
+  }
+  std::cerr << "portway: unknown command \"" << args[0] << "\"\n";
+  print_usage(std::cerr);
+  return portway::cli::kExitEnvironment;
+}

@@ -1,0 +1,28 @@
+#include "cli/node_file.h"
+
+#include <iostream>
+
+#include "cli/exit_codes.h"
+#include "config/text_input.h"
+
+namespace portway::cli {
+
+config::NodeSettings load_node_settings(const std::optional<std::string>& path) {
+  if (!path) return config::NodeSettings{};
+  // Node settings decide what the node forwards: only a file that only root can change.
+  auto read = config::read_config_file(
+      *path, {.refuse_world_writable = true, .refuse_symlink = true});
+  if (read.io_error) throw EnvironmentError("node settings " + *read.io_error);
+  if (read.rejected) {
+    std::cerr << config::to_string(*read.rejected) << "\n";
+    throw RejectedError("");
+  }
+  auto outcome = config::parse_node_settings(read.text, *path);
+  if (!outcome.settings) {
+    for (const auto& d : outcome.errors) std::cerr << config::to_string(d) << "\n";
+    throw RejectedError("");
+  }
+  return std::move(*outcome.settings);
+}
+
+}  // namespace portway::cli

@@ -1,0 +1,238 @@
+#include "config/node_settings.h"
+
+#include <net/if.h>
+
+#include <algorithm>
+#include <array>
+#include <functional>
+
+#include "config/key_schema.h"
+#include "config/text_input.h"
+#include "config/toml_access.h"
+
+namespace portway::config {
+
+std::string_view to_string(DataplaneChoice d) {
+  switch (d) {
+    case DataplaneChoice::automatic: return "auto";
+    case DataplaneChoice::xdp: return "xdp";
+    case DataplaneChoice::nft: return "nft";
+  }
+  return "?";
+}
+
+std::optional<DataplaneChoice> parse_dataplane_choice(std::string_view s) {
+  if (s == "auto") return DataplaneChoice::automatic;
+  if (s == "xdp") return DataplaneChoice::xdp;
+  if (s == "nft") return DataplaneChoice::nft;
+  return std::nullopt;
+}
+
+namespace {
+
+bool is_prime(std::uint32_t n) {
+  if (n < 2) return false;
+  for (std::uint32_t d = 2; std::uint64_t{d} * d <= n; ++d)
+    if (n % d == 0) return false;
+  return true;
+}
+
+class SettingsParser {
+ public:
+  explicit SettingsParser(const std::string& file) : file_(file) {}
+
+  NodeSettingsOutcome run(std::string_view text) {
+    NodeSettingsOutcome out;
+    if (auto rejected = check_text(text, file_)) {
+      out.errors.push_back(*rejected);
+      return out;
+    }
+    toml::table root;
+    try {
+      root = toml::parse(text, file_);
+    } catch (const toml::parse_error& e) {
+      const auto& b = e.source().begin;
+      out.errors.push_back(
+          {file_, b.line ? b.line : 1, b.column ? b.column : 1, "", std::string(e.description())});
+      return out;
+    }
+    NodeSettings s;
+    read_root(root, s);
+    sort_diagnostics(errors_);
+    out.errors = std::move(errors_);
+    if (out.errors.empty()) out.settings = std::move(s);
+    return out;
+  }
+
+ private:
+  using Reader = std::function<void(const toml::node&, const std::string&)>;
+  struct Field {
+    std::string_view key;
+    Reader read;
+  };
+
+  void error(const toml::node& at, const std::string& path, std::string message) {
+    const Position p = position_of(at);
+    errors_.push_back({file_, p.line, p.col, path, std::move(message)});
+  }
+
+  void read_table(const toml::table& table, std::string_view parent,
+                  const std::vector<Field>& fields) {
+    for (auto [key, node] : entries_in_file_order(table)) {
+      const std::string path = join_path(parent, key->str());
+      auto field = std::find_if(fields.begin(), fields.end(),
+                                [&](const Field& f) { return f.key == key->str(); });
+      if (field != fields.end()) {
+        field->read(*node, path);
+        continue;
+      }
+      std::string msg = "unknown key " + quoted(key->str());
+      std::optional<std::string_view> best;
+      std::size_t best_d = 4;
+      for (const Field& f : fields) {
+        const std::size_t d = edit_distance(key->str().substr(0, 64), f.key);
+        if (d < best_d) best = f.key, best_d = d;
+      }
+      if (best) msg += "; did you mean " + quoted(*best) + "?";
+      const Position p = position_of(*key);
+      errors_.push_back({file_, p.line, p.col, path, std::move(msg)});
+    }
+  }
+
+  std::optional<std::string> string_of(const toml::node& n, const std::string& path) {
+    if (const auto* s = n.as_string()) return s->get();
+    error(n, path, "must be a string (got " + std::string(type_phrase(n)) + ")");
+    return std::nullopt;
+  }
+
+  std::optional<std::vector<std::string>> strings_of(const toml::node& n, const std::string& path) {
+    const auto* arr = n.as_array();
+    if (!arr) {
+      error(n, path, "must be an array of strings (got " + std::string(type_phrase(n)) + ")");
+      return std::nullopt;
+    }
+    std::vector<std::string> out;
+    std::size_t i = 0;
+    for (const toml::node& item : *arr) {
+      auto s = string_of(item, path + "[" + std::to_string(i++) + "]");
+      if (!s) return std::nullopt;
+      out.push_back(*s);
+    }
+    return out;
+  }
+
+  void read_interfaces(const toml::node& n, const std::string& path,
+                       std::vector<std::string>& into) {
+    auto names = strings_of(n, path);
+    if (!names) return;
+    for (const std::string& name : *names) {
+      // IFNAMSIZ includes the NUL; '/' and whitespace are never valid in a link name.
+      if (name.empty() || name.size() >= IFNAMSIZ ||
+          name.find_first_of("/ \t\n:") != std::string::npos) {
+        error(n, path, "invalid interface name " + quoted(name) + " (1-15 characters, no '/', ':' or spaces)");
+        return;
+      }
+    }
+    into = std::move(*names);
+  }
+
+  void read_root(const toml::table& root, NodeSettings& s) {
+    read_table(root, "", {
+      {"uplinks", [&](const toml::node& n, const std::string& p) { read_interfaces(n, p, s.uplinks); }},
+      {"sandbox_interfaces", [&](const toml::node& n, const std::string& p) { read_interfaces(n, p, s.sandbox_interfaces); }},
+      {"node_addresses", [&](const toml::node& n, const std::string& p) {
+         auto addrs = strings_of(n, p);
+         if (!addrs) return;
+         for (const std::string& a : *addrs)
+           if (!net::parse_ipv4(a) && !net::parse_ipv6(a)) return error(n, p, "not an IP address: " + quoted(a));
+         s.node_addresses = std::move(*addrs);
+       }},
+      {"service_cidr", [&](const toml::node& n, const std::string& p) {
+         auto text = string_of(n, p);
+         if (!text) return;
+         std::string why;
+         auto prefix = net::parse_ipv4_prefix(*text, &why);
+         if (!prefix) return error(n, p, "invalid IPv4 CIDR " + quoted(*text) + ": " + why);
+         // Network and broadcast are never handed out, so /31 and /32 hold no service.
+         if (prefix->length > 30) return error(n, p, "service_cidr must be /30 or larger to hold any service address");
+         s.service_cidr = *prefix;
+       }},
+      {"service_cidr6", [&](const toml::node& n, const std::string& p) {
+         auto text = string_of(n, p);
+         if (!text) return;
+         if (text->empty()) return s.service_cidr6.reset();
+         std::string why;
+         auto prefix = net::parse_ipv6_prefix(*text, &why);
+         if (!prefix) return error(n, p, "invalid IPv6 prefix " + quoted(*text) + ": " + why);
+         if (prefix->length > 126) return error(n, p, "service_cidr6 must be /126 or larger");
+         s.service_cidr6 = *prefix;
+       }},
+      {"reserved_node_ports", [&](const toml::node& n, const std::string& p) {
+         const auto* arr = n.as_array();
+         if (!arr) return error(n, p, "must be an array of port numbers");
+         std::vector<std::uint16_t> ports;
+         for (const toml::node& item : *arr) {
+           const auto* v = item.as_integer();
+           if (!v || v->get() < 1 || v->get() > 65535) return error(item, p, "each reserved port must be an integer between 1 and 65535");
+           ports.push_back(static_cast<std::uint16_t>(v->get()));
+         }
+         std::sort(ports.begin(), ports.end());
+         ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+         s.reserved_node_ports = std::move(ports);
+       }},
+      {"dataplane", [&](const toml::node& n, const std::string& p) {
+         auto text = string_of(n, p);
+         if (!text) return;
+         auto choice = parse_dataplane_choice(*text);
+         if (!choice) return error(n, p, "dataplane must be \"auto\", \"xdp\" or \"nft\" (got " + quoted(*text) + ")");
+         s.dataplane = *choice;
+       }},
+      {"bpffs_dir", [&](const toml::node& n, const std::string& p) {
+         auto text = string_of(n, p);
+         if (!text) return;
+         // Pins outside bpffs fail at runtime with a confusing EPERM; say it here instead.
+         if (!text->starts_with("/sys/fs/bpf/") || text->find("..") != std::string::npos || text->size() > 200)
+           return error(n, p, "bpffs_dir must be a directory under /sys/fs/bpf/ (got " + quoted(*text) + ")");
+         s.bpffs_dir = *text;
+       }},
+      {"maps", [&](const toml::node& n, const std::string& p) { read_maps(n, p, s.maps); }},
+    });
+  }
+
+  void read_maps(const toml::node& n, const std::string& path, MapCapacities& m) {
+    const auto* table = n.as_table();
+    if (!table) return error(n, path, "must be a table");
+    auto capacity = [&](std::uint32_t& into, std::uint32_t min, std::uint32_t max) {
+      return [&into, min, max, this](const toml::node& v, const std::string& p) {
+        const auto* i = v.as_integer();
+        if (!i || i->get() < min || i->get() > max)
+          return error(v, p, "must be an integer between " + std::to_string(min) + " and " + std::to_string(max));
+        into = static_cast<std::uint32_t>(i->get());
+      };
+    };
+    read_table(*table, path, {
+      {"frontends", capacity(m.frontends, 16, 1u << 24)},
+      {"backends", capacity(m.backends, 16, 1u << 24)},
+      {"backend_sets", capacity(m.backend_sets, 16, 1u << 20)},
+      {"conntrack", capacity(m.conntrack, 1024, 1u << 26)},
+      {"maglev_table_size", [&](const toml::node& v, const std::string& p) {
+         const auto* i = v.as_integer();
+         // Maglev's permutation needs a prime M to visit every slot.
+         if (!i || i->get() < 251 || i->get() > 1048573 || !is_prime(static_cast<std::uint32_t>(i->get())))
+           return error(v, p, "must be a prime between 251 and 1048573 (Maglev needs a prime table size)");
+         m.maglev_table_size = static_cast<std::uint32_t>(i->get());
+       }},
+    });
+  }
+
+  const std::string& file_;
+  std::vector<Diagnostic> errors_;
+};
+
+}  // namespace
+
+NodeSettingsOutcome parse_node_settings(std::string_view text, const std::string& file) {
+  return SettingsParser(file).run(text);
+}
+
+}  // namespace portway::config

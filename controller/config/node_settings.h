@@ -1,0 +1,53 @@
+// The node settings file (`--node FILE`, cli.md): where the dataplane attaches, the service
+// address pools, the reserved node ports, and map capacities. Unknown keys are errors.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/app_parser.h"
+#include "config/diagnostic.h"
+#include "net/ip_prefix.h"
+
+namespace portway::config {
+
+enum class DataplaneChoice : std::uint8_t { automatic, xdp, nft };
+std::string_view to_string(DataplaneChoice d);
+std::optional<DataplaneChoice> parse_dataplane_choice(std::string_view s);
+
+// BPF map capacities: runtime settings, so a node sizes them without a rebuild.
+// docs/operations.md gives the memory each one costs.
+struct MapCapacities {
+  std::uint32_t frontends = 65536;      // service (addr, port, proto) + node-port entries
+  std::uint32_t backends = 65536;       // backend slots across all backend sets
+  std::uint32_t backend_sets = 16384;   // one Maglev table each (double-buffered)
+  std::uint32_t maglev_table_size = 4093;  // prime M; imbalance <= 5% needs N <= M/100
+  std::uint32_t conntrack = 262144;     // flows tracked (LRU)
+  bool operator==(const MapCapacities&) const = default;
+};
+
+struct NodeSettings {
+  std::vector<std::string> uplinks{"eth0"};
+  std::vector<std::string> node_addresses;  // empty = the uplinks' addresses
+  std::vector<std::string> sandbox_interfaces{"veth*"};
+  net::Ipv4Prefix service_cidr{net::Ipv4{0x0A0A0000}, 16};  // 10.10.0.0/16, Miren's default
+  std::optional<net::Ipv6Prefix> service_cidr6;
+  std::vector<std::uint16_t> reserved_node_ports{22, 80, 443, 8443};
+  DataplaneChoice dataplane = DataplaneChoice::automatic;
+  std::string bpffs_dir = "/sys/fs/bpf/portway";
+  MapCapacities maps;
+
+  ValidationOptions validation_options() const { return {reserved_node_ports}; }
+};
+
+struct NodeSettingsOutcome {
+  std::optional<NodeSettings> settings;  // set iff errors is empty
+  std::vector<Diagnostic> errors;
+};
+
+NodeSettingsOutcome parse_node_settings(std::string_view text, const std::string& file);
+
+}  // namespace portway::config

@@ -1,0 +1,108 @@
+#include <gtest/gtest.h>
+
+#include "config/node_settings.h"
+
+namespace portway::config {
+namespace {
+
+TEST(NodeSettings, EmptyFileGivesTheDocumentedDefaults) {
+  const auto out = parse_node_settings("", "node.toml");
+  ASSERT_TRUE(out.settings) << (out.errors.empty() ? "" : to_string(out.errors[0]));
+  const NodeSettings& s = *out.settings;
+  EXPECT_EQ(s.uplinks, std::vector<std::string>{"eth0"});
+  EXPECT_TRUE(s.node_addresses.empty());
+  EXPECT_EQ(s.sandbox_interfaces, std::vector<std::string>{"veth*"});
+  EXPECT_EQ(net::to_string(s.service_cidr), "10.10.0.0/16");
+  EXPECT_FALSE(s.service_cidr6);
+  EXPECT_EQ(s.reserved_node_ports, (std::vector<std::uint16_t>{22, 80, 443, 8443}));
+  EXPECT_EQ(s.dataplane, DataplaneChoice::automatic);
+  EXPECT_EQ(s.bpffs_dir, "/sys/fs/bpf/portway");
+  EXPECT_EQ(s.maps, MapCapacities{});
+}
+
+TEST(NodeSettings, ReadsEveryKey) {
+  const auto out = parse_node_settings(R"(
+uplinks = ["pw-up0", "pw-up1"]
+node_addresses = ["198.18.0.1", "2001:2::1"]
+sandbox_interfaces = ["pwsb*"]
+service_cidr = "198.19.0.0/24"
+service_cidr6 = "2001:2:0:1::/64"
+reserved_node_ports = [443, 22, 443]
+dataplane = "nft"
+bpffs_dir = "/sys/fs/bpf/portway-test"
+[maps]
+frontends = 1024
+backends = 2048
+backend_sets = 128
+conntrack = 4096
+maglev_table_size = 251
+)", "node.toml");
+  ASSERT_TRUE(out.settings) << to_string(out.errors.at(0));
+  const NodeSettings& s = *out.settings;
+  EXPECT_EQ(s.uplinks, (std::vector<std::string>{"pw-up0", "pw-up1"}));
+  EXPECT_EQ(s.node_addresses.size(), 2u);
+  EXPECT_EQ(net::to_string(s.service_cidr), "198.19.0.0/24");
+  ASSERT_TRUE(s.service_cidr6);
+  EXPECT_EQ(net::to_string(*s.service_cidr6), "2001:2:0:1::/64");
+  EXPECT_EQ(s.reserved_node_ports, (std::vector<std::uint16_t>{22, 443})) << "sorted, deduplicated";
+  EXPECT_EQ(s.dataplane, DataplaneChoice::nft);
+  EXPECT_EQ(s.bpffs_dir, "/sys/fs/bpf/portway-test");
+  EXPECT_EQ(s.maps.frontends, 1024u);
+  EXPECT_EQ(s.maps.maglev_table_size, 251u);
+  EXPECT_EQ(s.validation_options().reserved_node_ports, s.reserved_node_ports);
+}
+
+struct BadCase {
+  const char* name;
+  const char* text;
+  const char* path;
+  const char* fragment;
+};
+
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
+
+class NodeSettingsRejects : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(NodeSettingsRejects, WithAClearError) {
+  const auto out = parse_node_settings(GetParam().text, "node.toml");
+  EXPECT_FALSE(out.settings);
+  ASSERT_EQ(out.errors.size(), 1u);
+  EXPECT_EQ(out.errors[0].path, GetParam().path);
+  EXPECT_NE(out.errors[0].message.find(GetParam().fragment), std::string::npos) << out.errors[0].message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, NodeSettingsRejects,
+    ::testing::Values(
+        BadCase{"unknown_key", "uplink = [\"eth0\"]\n", "uplink", "did you mean \"uplinks\"?"},
+        BadCase{"unknown_map_key", "[maps]\nfrontend = 5\n", "maps.frontend", "did you mean \"frontends\"?"},
+        BadCase{"cidr_host_bits", "service_cidr = \"10.10.0.1/16\"\n", "service_cidr", "host bits are set (did you mean 10.10.0.0/16?)"},
+        BadCase{"cidr_garbage", "service_cidr = \"ten\"\n", "service_cidr", "missing /length"},
+        BadCase{"cidr_too_small", "service_cidr = \"10.0.0.0/31\"\n", "service_cidr", "/30 or larger"},
+        BadCase{"cidr6_bad", "service_cidr6 = \"2001:2::1/64\"\n", "service_cidr6", "host bits"},
+        BadCase{"reserved_out_of_range", "reserved_node_ports = [0]\n", "reserved_node_ports", "between 1 and 65535"},
+        BadCase{"dataplane_bad", "dataplane = \"ebpf\"\n", "dataplane", "\"auto\", \"xdp\" or \"nft\""},
+        BadCase{"bpffs_outside", "bpffs_dir = \"/tmp/x\"\n", "bpffs_dir", "under /sys/fs/bpf/"},
+        BadCase{"bpffs_dotdot", "bpffs_dir = \"/sys/fs/bpf/../../etc\"\n", "bpffs_dir", "under /sys/fs/bpf/"},
+        BadCase{"iface_too_long", "uplinks = [\"abcdefghijklmnop\"]\n", "uplinks", "invalid interface name"},
+        BadCase{"iface_slash", "uplinks = [\"a/b\"]\n", "uplinks", "invalid interface name"},
+        BadCase{"address_bad", "node_addresses = [\"1.2.3\"]\n", "node_addresses", "not an IP address"},
+        BadCase{"maglev_not_prime", "[maps]\nmaglev_table_size = 4096\n", "maps.maglev_table_size", "prime"},
+        BadCase{"capacity_zero", "[maps]\nconntrack = 0\n", "maps.conntrack", "between 1024"},
+        BadCase{"uplinks_not_array", "uplinks = \"eth0\"\n", "uplinks", "must be an array of strings"}),
+    [](const auto& tc) { return std::string(tc.param.name); });
+
+TEST(NodeSettings, NotTomlIsAnError) {
+  const auto out = parse_node_settings("uplinks = [", "node.toml");
+  EXPECT_FALSE(out.settings);
+  ASSERT_EQ(out.errors.size(), 1u);
+}
+
+TEST(NodeSettings, DataplaneChoiceRoundTrips) {
+  for (auto c : {DataplaneChoice::automatic, DataplaneChoice::xdp, DataplaneChoice::nft})
+    EXPECT_EQ(parse_dataplane_choice(to_string(c)), c);
+  EXPECT_FALSE(parse_dataplane_choice("AUTO"));
+}
+
+}  // namespace
+}  // namespace portway::config
