@@ -36,11 +36,6 @@ struct ServiceDraft {
   std::vector<PortDraft> ports;
 };
 
-struct NodePortOwner {
-  std::string service;
-  std::string port_path;
-};
-
 class AppParser {
  public:
   AppParser(const std::string& file, const ValidationOptions& options)
@@ -48,19 +43,9 @@ class AppParser {
 
   ParseOutcome run(std::string_view text) {
     ParseOutcome out;
-    if (auto rejected = check_text(text, file_)) {
-      out.errors.push_back(*rejected);
-      return out;
-    }
-    toml::table root;
-    try {
-      root = toml::parse(text, file_);
-    } catch (const toml::parse_error& e) {
-      const auto& b = e.source().begin;
-      out.errors.push_back(
-          {file_, b.line ? b.line : 1, b.column ? b.column : 1, "", std::string(e.description())});
-      return out;
-    }
+    auto parsed = parse_toml_text(text, file_, out.errors);
+    if (!parsed) return out;
+    const toml::table& root = *parsed;
 
     App app;
     read_app(root, app);
@@ -152,7 +137,6 @@ class AppParser {
 
   void read_service(const toml::table& table, Position svc_at, ServiceDraft& svc) {
     const toml::node* ports = nullptr;
-    const toml::key* ports_key = nullptr;
     std::vector<std::pair<const toml::key*, const toml::node*>> shorthand;
     for (auto [key, node] : entries_in_file_order(table)) {
       const std::string path = join_path(svc.path, key->str());
@@ -163,7 +147,6 @@ class AppParser {
       }
       if (key->str() == "ports") {
         ports = node;
-        ports_key = key;
       } else {
         shorthand.emplace_back(key, node);
       }
@@ -191,7 +174,6 @@ class AppParser {
         error(position_of(*key), join_path(svc.path, key->str()),
               "cannot mix `ports` with the single-port shorthand (port, port_name, port_type); "
               "move this into a [[" + svc.path + ".ports]] entry");
-      (void)ports_key;
     }
 
     if (port_array) {

@@ -43,19 +43,9 @@ class SettingsParser {
 
   NodeSettingsOutcome run(std::string_view text) {
     NodeSettingsOutcome out;
-    if (auto rejected = check_text(text, file_)) {
-      out.errors.push_back(*rejected);
-      return out;
-    }
-    toml::table root;
-    try {
-      root = toml::parse(text, file_);
-    } catch (const toml::parse_error& e) {
-      const auto& b = e.source().begin;
-      out.errors.push_back(
-          {file_, b.line ? b.line : 1, b.column ? b.column : 1, "", std::string(e.description())});
-      return out;
-    }
+    auto parsed = parse_toml_text(text, file_, out.errors);
+    if (!parsed) return out;
+    const toml::table& root = *parsed;
     NodeSettings s;
     read_root(root, s);
     sort_diagnostics(errors_);
@@ -78,7 +68,9 @@ class SettingsParser {
 
   void read_table(const toml::table& table, std::string_view parent,
                   const std::vector<Field>& fields) {
-    for (auto [key, node] : entries_in_file_order(table)) {
+    for (const auto& entry : entries_in_file_order(table)) {
+      const toml::key* key = entry.first;
+      const toml::node* node = entry.second;
       const std::string path = join_path(parent, key->str());
       auto field = std::find_if(fields.begin(), fields.end(),
                                 [&](const Field& f) { return f.key == key->str(); });

@@ -3,7 +3,26 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "config/diagnostic.h"
+#include "config/text_input.h"
+
 namespace portway::config {
+
+std::optional<toml::table> parse_toml_text(std::string_view text, const std::string& file,
+                                           std::vector<Diagnostic>& errors) {
+  if (auto rejected = check_text(text, file)) {
+    errors.push_back(*rejected);
+    return std::nullopt;
+  }
+  try {
+    return toml::parse(text, file);
+  } catch (const toml::parse_error& e) {
+    const auto& b = e.source().begin;
+    errors.push_back({file, b.line ? b.line : 1, b.column ? b.column : 1, "",
+                      one_line(e.description())});
+    return std::nullopt;
+  }
+}
 
 Position position_of(const toml::node& node) {
   const auto& b = node.source().begin;
@@ -52,6 +71,26 @@ bool is_bare_key(std::string_view key) {
 }
 }  // namespace
 
+namespace {
+void append_escaped(std::string& out, char c) {
+  const auto u = static_cast<unsigned char>(c);
+  if (u < 0x20 || u == 0x7F) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02X", u);
+    out += buf;
+  } else {
+    out += c;
+  }
+}
+}  // namespace
+
+std::string one_line(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) append_escaped(out, c);
+  return out;
+}
+
 std::string quoted(std::string_view s) {
   constexpr std::size_t kMaxShown = 64;
   std::string out = "\"";
@@ -67,12 +106,8 @@ std::string quoted(std::string_view s) {
     if (c == '"' || c == '\\') {
       out += '\\';
       out += c;
-    } else if (u < 0x20 || u == 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02X", u);
-      out += buf;
     } else {
-      out += c;
+      append_escaped(out, c);
     }
   }
   out += '"';

@@ -4,12 +4,20 @@
 
 #include <toml++/toml.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace portway::config {
+
+struct Diagnostic;
+
+// V12 for any config text: size, UTF-8, then TOML syntax. On failure, appends the one error
+// (with the parser's position) and returns nullopt; never throws on bad input.
+std::optional<toml::table> parse_toml_text(std::string_view text, const std::string& file,
+                                           std::vector<Diagnostic>& errors);
 
 struct Position {
   std::uint32_t line = 1;
@@ -33,5 +41,9 @@ std::string join_path(std::string_view parent, std::string_view key);
 // A user string quoted for a message: escapes quotes, backslashes and control bytes, and
 // cuts very long strings, so error output stays one line per error.
 std::string quoted(std::string_view s);
+
+// Control bytes (toml++ echoes the offending character, newline included) escaped, so every
+// diagnostic stays one line.
+std::string one_line(std::string_view s);
 
 }  // namespace portway::config

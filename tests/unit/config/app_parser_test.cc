@@ -296,3 +296,32 @@ TEST(AppParser, DeepNestingIsAnErrorNotAStackOverflow) {
 
 }  // namespace
 }  // namespace portway::config
+
+namespace portway::config {
+namespace {
+
+// toml++ 3.3.0 declares this path unreachable (a generator bug for U+00A1..U+0499); Debian's
+// compiled library must still answer "not whitespace" and report a parse error, not crash.
+TEST(AppParser, NonAsciiWhereWhitespaceMayStand) {
+  for (const char* text : {"namcole \xC3\xBC", "name =\xC3\xBC\"a\"\n", "name = \"a\"\xD0\x96\n"}) {
+    const ParseOutcome out = parse_app(text, "f");
+    ASSERT_EQ(out.errors.size(), 1u) << text;
+    EXPECT_EQ(out.errors[0].path, "");
+  }
+}
+
+}  // namespace
+}  // namespace portway::config
+
+namespace portway::config {
+namespace {
+
+// Found by the fuzzer: toml++ echoes the offending byte, a newline here, into its message.
+TEST(AppParser, ParserMessagesStayOnOneLine) {
+  const ParseOutcome out = parse_app("name = \"a\"\nport =t\n0\n", "f");
+  ASSERT_EQ(out.errors.size(), 1u);
+  EXPECT_EQ(out.errors[0].message.find('\n'), std::string::npos) << out.errors[0].message;
+}
+
+}  // namespace
+}  // namespace portway::config
