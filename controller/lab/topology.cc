@@ -1,0 +1,105 @@
+#include "lab/topology.h"
+
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include "netlink/links.h"
+#include "netlink/netns.h"
+
+namespace portway::lab {
+namespace {
+
+constexpr std::uint32_t kLab = 0xC6120000u;  // 198.18.0.0
+
+net::Ipv4 lab_addr(std::uint32_t third, std::uint32_t fourth) {
+  return net::Ipv4{kLab | (third << 8) | fourth};
+}
+
+void bring_up_loopback() { netlink::set_link_up("lo"); }
+
+}  // namespace
+
+Topology plan_topology(const TopologyPlan& plan) {
+  if (plan.sandboxes > 200) throw std::invalid_argument("at most 200 sandboxes");
+  if (plan.prefix.empty() || plan.prefix.size() > 20)
+    throw std::invalid_argument("lab prefix must be 1-20 characters");
+  Topology t;
+  t.client_netns = plan.prefix + "-client";
+  t.node_netns = plan.prefix + "-node";
+  t.client_address = lab_addr(0, 2);
+  t.node_address = lab_addr(0, 1);
+  for (unsigned i = 0; i < plan.sandboxes; ++i) {
+    t.sandboxes.push_back({plan.prefix + "-sb" + std::to_string(i), "sb" + std::to_string(i),
+                           lab_addr(10 + i, 2), lab_addr(10 + i, 1)});
+  }
+  return t;
+}
+
+Topology build_topology(const TopologyPlan& plan) {
+  const Topology t = plan_topology(plan);
+  try {
+    netlink::create_named_netns(t.node_netns);
+    netlink::create_named_netns(t.client_netns);
+    for (const auto& sb : t.sandboxes) netlink::create_named_netns(sb.netns);
+
+    {
+      netlink::NetnsGuard in(t.client_netns);
+      bring_up_loopback();
+    }
+    netlink::NetnsGuard node(t.node_netns);
+    bring_up_loopback();
+    netlink::write_sysctl("net.ipv4.ip_forward", "1");
+
+    const int client_fd = netlink::open_named_netns(t.client_netns);
+    try {
+      netlink::create_veth(t.uplink, "eth0", client_fd);
+    } catch (...) {
+      ::close(client_fd);
+      throw;
+    }
+    ::close(client_fd);
+    netlink::add_address(t.uplink, t.node_address, 24);
+    netlink::set_link_up(t.uplink);
+
+    for (const auto& sb : t.sandboxes) {
+      const int fd = netlink::open_named_netns(sb.netns);
+      try {
+        netlink::create_veth(sb.host_link, "eth0", fd);
+      } catch (...) {
+        ::close(fd);
+        throw;
+      }
+      ::close(fd);
+      netlink::add_address(sb.host_link, sb.gateway, 24);
+      netlink::set_link_up(sb.host_link);
+      netlink::NetnsGuard in(sb.netns);
+      bring_up_loopback();
+      netlink::add_address("eth0", sb.address, 24);
+      netlink::set_link_up("eth0");
+      netlink::add_route({net::Ipv4{0}, 0}, sb.gateway);
+    }
+
+    netlink::NetnsGuard in(t.client_netns);
+    netlink::add_address("eth0", t.client_address, 24);
+    netlink::set_link_up("eth0");
+    netlink::add_route(kLabServiceCidr, t.node_address);
+    netlink::add_route({net::Ipv4{kLab}, 15}, t.node_address);
+  } catch (...) {
+    destroy_topology(plan);
+    throw;
+  }
+  return t;
+}
+
+unsigned destroy_topology(const TopologyPlan& plan) {
+  const Topology t = plan_topology(plan);
+  unsigned removed = 0;
+  std::vector<std::string> names{t.client_netns, t.node_netns};
+  for (const auto& sb : t.sandboxes) names.push_back(sb.netns);
+  for (const auto& name : names)
+    if (netlink::delete_named_netns(name)) ++removed;
+  return removed;
+}
+
+}  // namespace portway::lab

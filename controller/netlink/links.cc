@@ -1,0 +1,143 @@
+#include "netlink/links.h"
+
+// <net/if.h> before any <linux/...> header: glibc's and the kernel's IFF_* definitions clash
+// when the kernel's come first.
+#include <net/if.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+
+#include "netlink/netlink_socket.h"
+
+namespace portway::netlink {
+namespace {
+
+ifinfomsg* put_ifinfo(nlmsghdr* nlh) {
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  return ifi;
+}
+
+unsigned require_ifindex(const std::string& name) {
+  const unsigned idx = ifindex_of(name);
+  if (idx == 0) throw NetlinkError("link " + name, ENODEV);
+  return idx;
+}
+
+void check_name(const std::string& name) {
+  if (name.empty() || name.size() >= IFNAMSIZ) throw NetlinkError("link name \"" + name + "\"", EINVAL);
+}
+
+}  // namespace
+
+unsigned ifindex_of(const std::string& name) { return if_nametoindex(name.c_str()); }
+
+void create_veth(const std::string& name, const std::string& peer, int peer_netns_fd) {
+  check_name(name);
+  check_name(peer);
+  RouteSocket sock;
+  sock.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, "create veth " + name + "/" + peer,
+               [&](nlmsghdr* nlh) {
+                 put_ifinfo(nlh);
+                 mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+                 nlattr* linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+                 mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+                 nlattr* data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+                 // VETH_INFO_PEER carries a whole ifinfomsg followed by the peer's attributes.
+                 nlattr* peer_attr = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+                 auto* peer_ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+                 peer_ifi->ifi_family = AF_UNSPEC;
+                 mnl_attr_put_strz(nlh, IFLA_IFNAME, peer.c_str());
+                 if (peer_netns_fd >= 0)
+                   mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, static_cast<std::uint32_t>(peer_netns_fd));
+                 mnl_attr_nest_end(nlh, peer_attr);
+                 mnl_attr_nest_end(nlh, data);
+                 mnl_attr_nest_end(nlh, linkinfo);
+               });
+}
+
+void set_link_up(const std::string& name) {
+  const unsigned idx = require_ifindex(name);
+  RouteSocket sock;
+  sock.request(RTM_NEWLINK, 0, "set " + name + " up", [&](nlmsghdr* nlh) {
+    ifinfomsg* ifi = put_ifinfo(nlh);
+    ifi->ifi_index = static_cast<int>(idx);
+    ifi->ifi_flags = IFF_UP;
+    ifi->ifi_change = IFF_UP;
+  });
+}
+
+bool delete_link(const std::string& name) {
+  const unsigned idx = ifindex_of(name);
+  if (idx == 0) return false;
+  RouteSocket sock;
+  try {
+    sock.request(RTM_DELLINK, 0, "delete " + name, [&](nlmsghdr* nlh) {
+      put_ifinfo(nlh)->ifi_index = static_cast<int>(idx);
+    });
+  } catch (const NetlinkError& e) {
+    if (e.error() == ENODEV) return false;  // its peer's deletion took it first
+    throw;
+  }
+  return true;
+}
+
+void add_address(const std::string& link, net::Ipv4 address, std::uint8_t prefix_length) {
+  const unsigned idx = require_ifindex(link);
+  RouteSocket sock;
+  sock.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE,
+               "add address " + net::to_string(address) + " to " + link, [&](nlmsghdr* nlh) {
+                 auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+                 ifa->ifa_family = AF_INET;
+                 ifa->ifa_prefixlen = prefix_length;
+                 ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+                 ifa->ifa_index = idx;
+                 const std::uint32_t be = htonl(address.value);
+                 mnl_attr_put_u32(nlh, IFA_LOCAL, be);
+                 mnl_attr_put_u32(nlh, IFA_ADDRESS, be);
+               });
+}
+
+void add_route(const net::Ipv4Prefix& dst, std::optional<net::Ipv4> gateway,
+               const std::string& link) {
+  const unsigned idx = link.empty() ? 0 : require_ifindex(link);
+  RouteSocket sock;
+  sock.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, "add route " + net::to_string(dst),
+               [&](nlmsghdr* nlh) {
+                 auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+                 rtm->rtm_family = AF_INET;
+                 rtm->rtm_dst_len = dst.length;
+                 rtm->rtm_table = RT_TABLE_MAIN;
+                 rtm->rtm_protocol = RTPROT_STATIC;
+                 rtm->rtm_scope = gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+                 rtm->rtm_type = RTN_UNICAST;
+                 if (dst.length > 0) mnl_attr_put_u32(nlh, RTA_DST, htonl(dst.network.value));
+                 if (gateway) mnl_attr_put_u32(nlh, RTA_GATEWAY, htonl(gateway->value));
+                 if (idx) mnl_attr_put_u32(nlh, RTA_OIF, idx);
+               });
+}
+
+void write_sysctl(const std::string& key, const std::string& value) {
+  if (key.find("..") != std::string::npos || key.find('/') != std::string::npos)
+    throw std::invalid_argument("invalid sysctl key " + key);
+  std::string path = "/proc/sys/" + key;
+  std::replace(path.begin() + 10, path.end(), '.', '/');
+  const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
+  const ssize_t n = write(fd, value.data(), value.size());
+  const int err = errno;
+  close(fd);
+  if (n != static_cast<ssize_t>(value.size()))
+    throw std::system_error(err, std::generic_category(), "write " + path);
+}
+
+}  // namespace portway::netlink

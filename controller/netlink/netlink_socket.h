@@ -1,0 +1,50 @@
+// A NETLINK_ROUTE socket (libmnl) bound to the network namespace that was current when it was
+// opened, with request/ack handling that turns kernel errors into exceptions naming the step.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+struct mnl_socket;
+struct nlmsghdr;
+
+namespace portway::netlink {
+
+class NetlinkError : public std::runtime_error {
+ public:
+  NetlinkError(const std::string& what, int err);
+  int error() const { return err_; }
+
+ private:
+  int err_;
+};
+
+class RouteSocket {
+ public:
+  RouteSocket();  // opens and binds in the current network namespace
+  ~RouteSocket();
+  RouteSocket(const RouteSocket&) = delete;
+  RouteSocket& operator=(const RouteSocket&) = delete;
+
+  // Fills a request in a buffer owned by the socket; `build` gets the header with type, flags
+  // (NLM_F_REQUEST | NLM_F_ACK | extra_flags) and sequence already set.
+  void request(std::uint16_t type, std::uint16_t extra_flags, const std::string& what,
+               const std::function<void(nlmsghdr*)>& build);
+
+  // A dump request; `each` is called for every message of the answer.
+  void dump(std::uint16_t type, const std::function<void(nlmsghdr*)>& build,
+            const std::function<void(const nlmsghdr*)>& each);
+
+ private:
+  void exchange(nlmsghdr* msg, const std::string& what,
+                const std::function<void(const nlmsghdr*)>* each);
+  mnl_socket* sock_;
+  std::uint32_t port_id_;
+  std::uint32_t seq_;
+  std::unique_ptr<char[]> buf_;
+};
+
+}  // namespace portway::netlink
