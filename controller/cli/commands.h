@@ -7,5 +7,9 @@
 namespace portway::cli {
 
 int cmd_validate(std::span<const std::string> args);
+int cmd_apply(std::span<const std::string> args);
+int cmd_delete(std::span<const std::string> args);
+int cmd_services(std::span<const std::string> args);
+int cmd_sandbox(std::span<const std::string> args);
 
 }  // namespace portway::cli

@@ -11,6 +11,8 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "model/errors.h"
+#include "store/store.h"
 
 namespace {
 
@@ -23,6 +25,10 @@ struct Command {
 const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands{
       {"validate", "parse and validate app.toml files", portway::cli::cmd_validate},
+      {"apply", "apply an app.toml: its Services, addresses and node ports", portway::cli::cmd_apply},
+      {"delete", "delete an app with its Services, addresses and node ports", portway::cli::cmd_delete},
+      {"services", "list Services with addresses, ports and endpoints", portway::cli::cmd_services},
+      {"sandbox", "register sandboxes: add, set (state), rm, list", portway::cli::cmd_sandbox},
   };
   return kCommands;
 }
@@ -62,6 +68,13 @@ int main(int argc, char** argv) {
     } catch (const portway::cli::RejectedError& e) {
       if (*e.what()) std::cerr << "portway " << c.name << ": " << e.what() << "\n";
       return portway::cli::kExitRejected;
+    } catch (const portway::model::Rejected& e) {
+      for (const std::string& reason : e.reasons()) std::cerr << "portway " << c.name << ": " << reason << "\n";
+      return portway::cli::kExitRejected;
+    } catch (const portway::store::StoreError& e) {
+      // The state database is unusable (unreadable, locked, corrupt): an environment error.
+      std::cerr << "portway " << c.name << ": " << e.what() << "\n";
+      return portway::cli::kExitEnvironment;
     }
   }
   std::cerr << "portway: unknown command \"" << args[0] << "\"\n";

@@ -1,0 +1,35 @@
+// How the model says no. Both mean "the input was rejected" (exit 1, cli.md); the store's own
+// failures stay store::StoreError (an environment problem). And how it quotes user text.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace portway::model {
+
+// For error messages: double-quoted, at most 80 bytes shown, and every byte that is not
+// printable ASCII (or is a quote or backslash) as \xNN, so a hostile value cannot smuggle
+// control characters into a terminal or a log line.
+std::string printable_quoted(std::string_view s);
+
+// The request was refused as a whole and nothing was changed. Every reason is one line a
+// user can act on; what() joins them.
+class Rejected : public std::runtime_error {
+ public:
+  explicit Rejected(std::vector<std::string> reasons);
+  explicit Rejected(std::string reason) : Rejected(std::vector<std::string>{std::move(reason)}) {}
+  const std::vector<std::string>& reasons() const { return reasons_; }
+
+ private:
+  std::vector<std::string> reasons_;
+};
+
+// No free address left in a service address pool.
+class AllocationError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace portway::model

@@ -1,0 +1,118 @@
+#include "state/compile.h"
+
+#include <algorithm>
+
+#include "model/endpoints.h"
+#include "model/wanted.h"
+
+namespace portway::state {
+
+// The friend of DataplaneState that compile() uses: the lists are built sorted and checked
+// here, so from_parts()'s checks (a binary search per reference) would only cost time.
+class StateBuilder {
+ public:
+  static DataplaneState build(std::vector<Frontend> frontends, std::vector<NodePort> node_ports,
+                              std::vector<BackendSet> backend_sets) {
+    DataplaneState s;
+    s.frontends_ = std::move(frontends);
+    s.node_ports_ = std::move(node_ports);
+    s.backend_sets_ = std::move(backend_sets);
+    return s;
+  }
+};
+
+namespace {
+
+MemberState member_state(store::SandboxState s) {
+  return s == store::SandboxState::running ? MemberState::running : MemberState::draining;
+}
+
+std::vector<Member> members_of(std::span<const store::SandboxRecord* const> endpoints) {
+  std::vector<Member> all;
+  all.reserve(endpoints.size());
+  for (const auto* sb : endpoints) all.push_back({sb->ipv4, sb->ipv6, member_state(sb->state)});
+  // Endpoints arrive ordered by sandbox id; a stable sort keeps that order among equal
+  // addresses, so "first" below means "lowest sandbox id".
+  std::stable_sort(all.begin(), all.end(), [](const Member& a, const Member& b) { return a.ipv4 < b.ipv4; });
+  std::vector<Member> out;
+  out.reserve(all.size());
+  for (std::size_t i = 0; i < all.size();) {
+    std::size_t j = i, pick = i;
+    for (; j < all.size() && all[j].ipv4 == all[i].ipv4; ++j) {
+      if (all[j].state == MemberState::running && all[pick].state != MemberState::running) pick = j;
+    }
+    out.push_back(all[pick]);
+    i = j;
+  }
+  return out;
+}
+
+// Sorts by key and drops later duplicates; callers push in Service-id order.
+template <class T>
+void sort_unique(std::vector<T>& v) {
+  std::stable_sort(v.begin(), v.end(), [](const T& a, const T& b) { return a.key < b.key; });
+  v.erase(std::unique(v.begin(), v.end(), [](const T& a, const T& b) { return a.key == b.key; }),
+          v.end());
+}
+
+}  // namespace
+
+Snapshot read_snapshot(store::Transaction& tx) {
+  Snapshot s;
+  s.generation = tx.generation();
+  s.services = tx.services();
+  s.sandboxes = tx.sandboxes();
+  s.claims = tx.claims();
+  return s;
+}
+
+DataplaneState compile(const Snapshot& snap) {
+  const model::EndpointIndex endpoints(snap.sandboxes);
+
+  std::vector<std::pair<NodePortKey, std::string>> owners;
+  owners.reserve(snap.claims.size());
+  for (const auto& c : snap.claims) {
+    owners.push_back({{c.node_port, c.protocol}, model::service_id(c.app, c.service)});
+  }
+  std::sort(owners.begin(), owners.end());
+  const auto owner_of = [&](const NodePortKey& key) -> const std::string* {
+    const auto it = std::lower_bound(owners.begin(), owners.end(), key,
+                                     [](const auto& o, const NodePortKey& k) { return o.first < k; });
+    return it != owners.end() && it->first == key ? &it->second : nullptr;
+  };
+
+  std::vector<const store::ServiceRecord*> services;
+  services.reserve(snap.services.size());
+  std::size_t port_count = 0;
+  for (const auto& s : snap.services) {
+    services.push_back(&s);
+    port_count += s.ports.size() * (s.ipv6 ? 2 : 1);
+  }
+  std::sort(services.begin(), services.end(), [](const auto* a, const auto* b) { return a->id < b->id; });
+  services.erase(std::unique(services.begin(), services.end(),
+                             [](const auto* a, const auto* b) { return a->id == b->id; }),
+                 services.end());
+
+  std::vector<Frontend> frontends;
+  std::vector<NodePort> node_ports;
+  std::vector<BackendSet> sets;
+  frontends.reserve(port_count);
+  sets.reserve(services.size());
+  for (const store::ServiceRecord* s : services) {
+    sets.push_back({s->id, members_of(endpoints.of(s->selector))});
+    for (const store::ServicePort& p : s->ports) {
+      frontends.push_back({{s->ipv4, p.port, p.protocol}, p.target_port, s->id, p.name});
+      if (s->ipv6) frontends.push_back({{*s->ipv6, p.port, p.protocol}, p.target_port, s->id, p.name});
+      if (p.node_port == 0) continue;
+      const NodePortKey key{p.node_port, p.protocol};
+      if (const std::string* owner = owner_of(key); owner && *owner == s->id) {
+        node_ports.push_back({key, p.target_port, s->id, p.name});
+      }
+    }
+  }
+  sort_unique(frontends);
+  sort_unique(node_ports);
+  return StateBuilder::build(std::move(frontends), std::move(node_ports), std::move(sets));
+}
+
+}  // namespace portway::state

@@ -1,0 +1,89 @@
+// The entities of model.md as the store keeps them: plain values, no SQL, no JSON.
+// Everything the controller persists is one of these; the compiler reads nothing else.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/app_model.h"
+#include "net/ip_prefix.h"
+
+namespace portway::store {
+
+using Labels = std::map<std::string, std::string, std::less<>>;
+
+// An applied app.toml: the text as the user wrote it and the resolved form it validated to.
+struct AppRecord {
+  std::string name;
+  std::string source;       // raw app.toml text
+  std::string parsed_json;  // config::App, encoded by model/app_codec (opaque to the store)
+  std::uint64_t version = 0;  // bumped on every change of source or parsed form
+  std::int64_t updated_at_ms = 0;
+
+  bool operator==(const AppRecord&) const = default;
+};
+
+struct ServicePort {
+  std::string name;
+  std::uint16_t port = 0;         // on the service address
+  std::uint16_t target_port = 0;  // in the sandbox (app.toml has no separate key: == port)
+  config::Protocol protocol = config::Protocol::tcp;
+  config::PortType type = config::PortType::tcp;
+  std::uint16_t node_port = 0;    // 0 = none
+
+  bool operator==(const ServicePort&) const = default;
+};
+
+// Which sandboxes back a Service: those whose app AND service both match.
+struct Selector {
+  std::string app;
+  std::string service;
+  bool operator==(const Selector&) const = default;
+};
+
+struct ServiceRecord {
+  std::string id;       // svc/<app>/<service>
+  std::string app;      // owning app (its deletion deletes the Service)
+  std::string service;  // service name within the app
+  Labels labels;
+  Selector selector;
+  std::vector<ServicePort> ports;  // declaration order
+  net::Ipv4 ipv4;
+  std::optional<net::Ipv6> ipv6;
+  std::uint64_t revision = 0;  // 1 on create, bumped on every update
+
+  bool operator==(const ServiceRecord&) const = default;
+};
+
+struct NodePortClaim {
+  std::uint16_t node_port = 0;
+  config::Protocol protocol = config::Protocol::tcp;
+  std::string app;
+  std::string service;
+
+  bool operator==(const NodePortClaim&) const = default;
+};
+
+enum class SandboxState : std::uint8_t { running, draining, stopped };
+std::string_view to_string(SandboxState s);
+std::optional<SandboxState> parse_sandbox_state(std::string_view s);
+
+struct SandboxRecord {
+  std::string id;
+  std::string app;
+  std::string service;
+  Labels labels;
+  net::Ipv4 ipv4;
+  std::optional<net::Ipv6> ipv6;
+  std::string iface;  // host-side interface; empty = reached by routing
+  SandboxState state = SandboxState::running;
+  std::int64_t changed_at_ms = 0;  // last add or state change, Unix epoch
+
+  bool operator==(const SandboxRecord&) const = default;
+};
+
+}  // namespace portway::store

@@ -1,0 +1,155 @@
+#include "store/sqlite_schema.h"
+
+#include <chrono>
+#include <string>
+
+#include "store/store.h"
+
+namespace portway::store::sqlite {
+namespace {
+
+// Version 1. Conventions:
+// - STRICT tables, so a wrong column type is an error instead of a silent conversion.
+// - Addresses are BLOBs in network byte order (4 or 16 bytes): BLOB comparison is memcmp,
+//   so index order is numeric order and the allocator's range probes use the index.
+// - Children reference their owner ON DELETE CASCADE: deleting an app removes its Services,
+//   their ports, their address allocations and the app's node-port claims in one statement,
+//   so no code path can forget one. (Hence no INSERT OR REPLACE on owners: REPLACE deletes
+//   the old row and would cascade.)
+// - Sandboxes reference nothing: they may be registered before their app is applied.
+// - JSON columns (labels, parsed) carry no json_valid() CHECK: with trusted_schema off (see
+//   sqlite_store.cc) schema code may only call innocuous functions; the readers decode
+//   strictly instead.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE schema_version (
+  version       INTEGER NOT NULL PRIMARY KEY,
+  applied_at_ms INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE counters (
+  name  TEXT NOT NULL PRIMARY KEY,
+  value INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+INSERT INTO counters (name, value) VALUES ('generation', 0);
+
+CREATE TABLE apps (
+  name          TEXT NOT NULL PRIMARY KEY,
+  source        TEXT NOT NULL,
+  parsed        TEXT NOT NULL,
+  version       INTEGER NOT NULL CHECK (version >= 1),
+  updated_at_ms INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE services (
+  id               TEXT NOT NULL PRIMARY KEY,
+  app              TEXT NOT NULL REFERENCES apps (name) ON DELETE CASCADE,
+  service          TEXT NOT NULL,
+  labels           TEXT NOT NULL,
+  selector_app     TEXT NOT NULL,
+  selector_service TEXT NOT NULL,
+  revision         INTEGER NOT NULL CHECK (revision >= 1),
+  UNIQUE (app, service)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE service_ports (
+  service_id  TEXT NOT NULL REFERENCES services (id) ON DELETE CASCADE,
+  position    INTEGER NOT NULL CHECK (position >= 0),
+  name        TEXT NOT NULL,
+  port        INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+  target_port INTEGER NOT NULL CHECK (target_port BETWEEN 1 AND 65535),
+  protocol    TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp')),
+  type        TEXT NOT NULL CHECK (type IN ('http', 'tcp', 'udp')),
+  node_port   INTEGER NOT NULL CHECK (node_port BETWEEN 0 AND 65535),
+  PRIMARY KEY (service_id, position),
+  UNIQUE (service_id, name),
+  UNIQUE (service_id, port, protocol)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE ip_allocations (
+  address    BLOB NOT NULL PRIMARY KEY,
+  family     INTEGER NOT NULL CHECK (family IN (4, 6)),
+  service_id TEXT NOT NULL REFERENCES services (id) ON DELETE CASCADE,
+  CHECK (length(address) = CASE family WHEN 4 THEN 4 ELSE 16 END),
+  UNIQUE (service_id, family)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE node_port_claims (
+  node_port INTEGER NOT NULL CHECK (node_port BETWEEN 1 AND 65535),
+  protocol  TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp')),
+  app       TEXT NOT NULL REFERENCES apps (name) ON DELETE CASCADE,
+  service   TEXT NOT NULL,
+  PRIMARY KEY (node_port, protocol)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX node_port_claims_by_app ON node_port_claims (app);
+
+CREATE TABLE sandboxes (
+  id            TEXT NOT NULL PRIMARY KEY,
+  app           TEXT NOT NULL,
+  service       TEXT NOT NULL,
+  labels        TEXT NOT NULL,
+  ipv4          BLOB NOT NULL CHECK (length(ipv4) = 4),
+  ipv6          BLOB CHECK (ipv6 IS NULL OR length(ipv6) = 16),
+  iface         TEXT NOT NULL,
+  state         TEXT NOT NULL CHECK (state IN ('running', 'draining', 'stopped')),
+  changed_at_ms INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX sandboxes_by_selector ON sandboxes (app, service);
+)sql";
+
+// migrations[i] takes the schema from version i to i + 1.
+constexpr const char* kMigrations[] = {kSchemaV1};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+bool has_table(Connection& conn, const char* name) {
+  Statement s(conn, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1");
+  Use u(s);
+  u.bind(1, std::string_view(name));
+  return u.step();
+}
+
+std::int64_t single_integer(Connection& conn, const char* sql) {
+  Statement s(conn, sql);
+  Use u(s);
+  return u.step() ? u.integer(0) : 0;
+}
+
+}  // namespace
+
+int schema_version(Connection& conn) {
+  if (!has_table(conn, "schema_version")) return 0;
+  return static_cast<int>(single_integer(conn, "SELECT coalesce(max(version), 0) FROM schema_version"));
+}
+
+void prepare_schema(Connection& conn) {
+  // IMMEDIATE: two processes opening a fresh file at once must not both create the schema.
+  conn.exec("BEGIN IMMEDIATE");
+  try {
+    const std::int64_t app_id = single_integer(conn, "PRAGMA application_id");
+    const bool empty = single_integer(conn, "SELECT count(*) FROM sqlite_schema") == 0;
+    if (!empty && (app_id != kApplicationId || !has_table(conn, "schema_version"))) {
+      throw StoreError("not a portway state database (it holds other tables); refusing to use it");
+    }
+    const int version = schema_version(conn);
+    if (version > kSchemaVersion) {
+      throw StoreError("state database has schema version " + std::to_string(version) +
+                       ", newer than this portway understands (" + std::to_string(kSchemaVersion) +
+                       "); use a newer portway");
+    }
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    for (int v = version; v < kSchemaVersion; ++v) {
+      conn.exec(kMigrations[v]);
+      Statement s(conn, "INSERT INTO schema_version (version, applied_at_ms) VALUES (?1, ?2)");
+      Use u(s);
+      u.bind(1, std::int64_t{v + 1}).bind(2, std::int64_t{now_ms}).run();
+    }
+    if (empty) conn.exec(("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str());
+    conn.exec("COMMIT");
+  } catch (...) {
+    if (conn.in_transaction()) sqlite3_exec(conn.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+}  // namespace portway::store::sqlite

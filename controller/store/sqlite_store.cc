@@ -1,0 +1,77 @@
+#include "store/sqlite_store.h"
+
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include "store/sqlite_schema.h"
+#include "store/sqlite_transaction.h"
+#include "store/state_file.h"
+
+namespace portway::store {
+
+using sqlite::Use;
+
+std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path, SqliteOptions options) {
+  if (!options.create && ::access(path.c_str(), F_OK) != 0) {
+    throw StoreError("state database " + path + " does not exist");
+  }
+  prepare_state_file(path);
+  // NOFOLLOW: the file checked and restricted above is the file opened (and its -wal/-shm
+  // live next to it, not next to a symlink's target). NOMUTEX: a SqliteStore is used by one
+  // thread, so SQLite's per-call mutex would only cost time (about 6% of a snapshot read).
+  sqlite::Connection conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX);
+  sqlite3* db = conn.get();
+  // Refuse the tricks a tampered file could play on a root process: schema-defined SQL
+  // functions and views with side effects, writes to sqlite_schema, ATTACH of other files.
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
+  sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+  sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
+  conn.exec("PRAGMA foreign_keys = ON");
+  {
+    // journal_mode answers with the mode in force; anything but wal (a read-only medium,
+    // a network filesystem) would silently lose the readers-never-block property.
+    sqlite::Statement s(conn, "PRAGMA journal_mode = WAL");
+    Use u(s);
+    if (!u.step() || u.text(0) != "wal") {
+      throw StoreError("state database " + path + " cannot use WAL mode (got journal mode \"" +
+                       (u.is_null(0) ? std::string() : u.text(0)) + "\")");
+    }
+  }
+  // FULL: a committed apply survives a power cut, not only a process crash. Writes are rare
+  // (one per apply or sandbox change), so the extra fsync costs nothing that matters.
+  conn.exec("PRAGMA synchronous = FULL");
+  try {
+    sqlite::prepare_schema(conn);
+  } catch (const StoreError& e) {
+    throw StoreError(path + ": " + e.what());
+  }
+  restrict_companion_files(path);
+  return std::unique_ptr<SqliteStore>(new SqliteStore(path, std::move(conn)));
+}
+
+SqliteStore::SqliteStore(std::string path, sqlite::Connection conn)
+    : path_(std::move(path)), conn_(std::move(conn)) {}
+
+int SqliteStore::schema_version() { return sqlite::schema_version(conn_); }
+
+std::unique_ptr<Transaction> SqliteStore::begin_read() { return begin(false); }
+std::unique_ptr<Transaction> SqliteStore::begin_write() { return begin(true); }
+
+std::unique_ptr<Transaction> SqliteStore::begin(bool write) {
+  if (transaction_open_) throw std::logic_error("a transaction is already open on this store");
+  auto tx = make_sqlite_transaction(*this, write);
+  transaction_open_ = true;
+  return tx;
+}
+
+sqlite::Statement& SqliteStore::statement(std::string_view sql) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    it = statements_.emplace(std::string(sql), std::make_unique<sqlite::Statement>(conn_, sql)).first;
+  }
+  return *it->second;
+}
+
+}  // namespace portway::store

@@ -1,0 +1,50 @@
+// The embedded store: one SQLite file in WAL mode (model.md "Store"). Readers never block the
+// writer; writers are serialized across processes by BEGIN IMMEDIATE plus a busy timeout, so
+// two `portway apply` runs at once queue instead of interleaving.
+//
+// Not thread-safe: one SqliteStore per thread (each is one connection).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "store/sqlite_handle.h"
+#include "store/store.h"
+
+namespace portway::store {
+
+struct SqliteOptions {
+  // false: the file must already exist (read-only commands never create state).
+  bool create = true;
+  // How long a writer waits for another writer before StoreBusyError.
+  std::chrono::milliseconds busy_timeout{5000};
+};
+
+class SqliteStore final : public Store {
+ public:
+  // Opens (and, with create, creates) the database, checks it is a portway database and
+  // brings its schema to the current version. Throws StoreError.
+  static std::unique_ptr<SqliteStore> open(const std::string& path, SqliteOptions options = {});
+
+  std::unique_ptr<Transaction> begin_read() override;
+  std::unique_ptr<Transaction> begin_write() override;
+
+  const std::string& path() const { return path_; }
+  int schema_version();
+
+ private:
+  friend class SqliteTransaction;
+  SqliteStore(std::string path, sqlite::Connection conn);
+  std::unique_ptr<Transaction> begin(bool write);
+  sqlite::Statement& statement(std::string_view sql);  // prepared once, cached
+
+  std::string path_;
+  sqlite::Connection conn_;
+  std::map<std::string, std::unique_ptr<sqlite::Statement>, std::less<>> statements_;
+  bool transaction_open_ = false;
+};
+
+}  // namespace portway::store

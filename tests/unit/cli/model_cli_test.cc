@@ -1,0 +1,317 @@
+// apply / delete / services / sandbox as a user (or a script) runs them: the real binary,
+// exit codes (0 ok, 1 rejected, 2 usage or environment), stderr lines, JSON of cli.md, and
+// "a rejected input changes nothing".
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "model_support/temp_dir.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct CliRun {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+class ModelCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = dir_.file("state/state.db");
+    node_ = write("node.toml", "service_cidr = \"198.18.0.0/24\"\nservice_cidr6 = \"2001:2::/64\"\n", 0600);
+  }
+
+  std::string write(const std::string& name, const std::string& content, mode_t mode = 0644) {
+    const std::string p = dir_.file(name);
+    std::ofstream(p, std::ios::binary) << content;
+    ::chmod(p.c_str(), mode);
+    return p;
+  }
+
+  static std::string slurp(const std::string& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  // Runs `portway ARGS` with PORTWAY_STATE pointing into the temp dir (unless `env` says
+  // otherwise), so no test ever touches /var/lib/portway.
+  CliRun run(const std::string& args, const std::string& env = "") {
+    const std::string out = dir_.file("stdout"), err = dir_.file("stderr");
+    const std::string cmd = (env.empty() ? "PORTWAY_STATE=" + db_ : env) + " " +
+                            std::string(PORTWAY_BINARY) + " " + args + " >" + out + " 2>" + err;
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  }
+
+  json services_json() {
+    const auto r = run("services --json");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out);
+  }
+
+  json sandboxes_json() {
+    const auto r = run("sandbox list --json");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out);
+  }
+
+  static std::string example(const std::string& name) {
+    return std::string(PORTWAY_EXAMPLES_DIR) + "/" + name;
+  }
+
+  portway::testing::TempDir dir_;
+  std::string db_;
+  std::string node_;
+};
+
+TEST_F(ModelCli, ApplyPrintsTheServicesAsJson) {
+  const auto r = run("apply --json --node " + node_ + " " + example("irc.toml"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["app"], (json{{"name", "irc"}, {"version", 1}, {"changed", true}}));
+  EXPECT_EQ(j["deleted"], json::array());
+  ASSERT_EQ(j["services"].size(), 1u);
+  const json& s = j["services"][0];
+  EXPECT_EQ(s["id"], "svc/irc/irc");
+  EXPECT_EQ(s["change"], "created");
+  EXPECT_EQ(s["revision"], 1);
+  ASSERT_EQ(s["addresses"].size(), 2u);
+  EXPECT_EQ(s["addresses"][0].get<std::string>().rfind("198.18.0.", 0), 0u);
+  EXPECT_EQ(s["addresses"][1].get<std::string>().rfind("2001:2::", 0), 0u);
+  EXPECT_EQ(s["ports"][1], (json{{"name", "irc-tls"}, {"port", 6697}, {"target_port", 6697},
+                                 {"protocol", "tcp"}, {"type", "tcp"}, {"node_port", 6697}}));
+  EXPECT_EQ(s["labels"], (json{{"app", "irc"}, {"service", "irc"}, {"managed-by", "portway"}}));
+  EXPECT_EQ(s["selector"], (json{{"app", "irc"}, {"service", "irc"}}));
+  EXPECT_EQ(s["endpoints"], json::array());
+}
+
+TEST_F(ModelCli, TheStateFileIsCreatedPrivatelyWherePortwayStateSays) {
+  ASSERT_EQ(run("apply --node " + node_ + " " + example("irc.toml")).exit_code, 0);
+  struct stat st {};
+  ASSERT_EQ(::stat(db_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(dir_.file("state").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  // --state wins over the environment.
+  const std::string other = dir_.file("other.db");
+  ASSERT_EQ(run("apply --state " + other + " --node " + node_ + " " + example("dns.toml")).exit_code, 0);
+  EXPECT_EQ(services_json()["services"].size(), 1u) << "dns went to other.db";
+  EXPECT_EQ(run("services --json --state " + other).out.find("svc/dns/resolver") != std::string::npos, true);
+}
+
+TEST_F(ModelCli, ReapplyIsIdempotentAndSaysSo) {
+  ASSERT_EQ(run("apply --node " + node_ + " " + example("irc.toml")).exit_code, 0);
+  const auto before = services_json();
+  const auto r = run("apply --json --node " + node_ + " " + example("irc.toml"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["app"]["changed"], false);
+  EXPECT_EQ(j["services"][0]["change"], "unchanged");
+  EXPECT_EQ(services_json(), before);
+}
+
+TEST_F(ModelCli, NodePortConflictExitsOneAndChangesNothing) {
+  ASSERT_EQ(run("apply --node " + node_ + " " + example("irc.toml")).exit_code, 0);
+  const auto before = services_json();
+  const std::string thief = write("thief.toml", R"(name = "thief"
+[[services.ircd.ports]]
+port = 7000
+name = "x"
+type = "tcp"
+node_port = 6697
+)");
+  const auto r = run("apply --node " + node_ + " " + thief);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "portway apply: node_port 6697/tcp (service \"ircd\") is already in use by app \"irc\" service \"irc\"\n");
+  EXPECT_EQ(services_json(), before);
+}
+
+TEST_F(ModelCli, InvalidAppExitsOneWithCompilerStyleErrors) {
+  const std::string bad = write("dup.toml", R"(name = "dup"
+[[services.a.ports]]
+port = 1
+name = "a"
+type = "tcp"
+node_port = 30000
+[[services.b.ports]]
+port = 2
+name = "b"
+type = "tcp"
+node_port = 30000
+)");
+  const auto r = run("apply --node " + node_ + " " + bad);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(bad + ":"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("node_port 30000/tcp"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(db_)) << "refused before the store was even opened";
+}
+
+TEST_F(ModelCli, ExhaustedPoolExitsOne) {
+  const std::string tiny = write("tiny.toml", "service_cidr = \"198.18.0.0/30\"\n", 0600);
+  const std::string three = write("three.toml", R"(name = "three"
+[[services.a.ports]]
+port = 1
+name = "a"
+type = "tcp"
+[[services.b.ports]]
+port = 1
+name = "b"
+type = "tcp"
+[[services.c.ports]]
+port = 1
+name = "c"
+type = "tcp"
+)");
+  const auto r = run("apply --node " + tiny + " " + three);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no free IPv4 address: all 2 usable addresses of service_cidr 198.18.0.0/30"),
+            std::string::npos) << r.err;
+  EXPECT_EQ(services_json()["services"], json::array());
+}
+
+TEST_F(ModelCli, UsageAndEnvironmentErrorsExitTwo) {
+  EXPECT_EQ(run("apply").exit_code, 2);
+  EXPECT_EQ(run("apply a.toml b.toml").exit_code, 2);
+  EXPECT_EQ(run("apply --bogus " + example("irc.toml")).exit_code, 2);
+  EXPECT_EQ(run("apply " + dir_.file("missing.toml")).exit_code, 2);
+  EXPECT_EQ(run("delete").exit_code, 2);
+  EXPECT_EQ(run("services extra").exit_code, 2);
+  EXPECT_EQ(run("sandbox").exit_code, 2);
+  EXPECT_EQ(run("sandbox frobnicate").exit_code, 2);
+  EXPECT_EQ(run("sandbox add --app a --service s").exit_code, 2) << "--ip is required";
+  EXPECT_EQ(run("sandbox set sb-1").exit_code, 2) << "--state STATE is required";
+  EXPECT_EQ(run("sandbox set sb-1 --state paused").exit_code, 2);
+  EXPECT_EQ(run("sandbox rm").exit_code, 2);
+  // A state path that cannot be a database.
+  const std::string junk = write("junk.db", std::string(4096, 'x'), 0600);
+  const auto r = run("services --state " + junk);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("portway services: "), std::string::npos) << r.err;
+}
+
+TEST_F(ModelCli, EveryCommandHasHelp) {
+  for (const char* cmd : {"apply", "delete", "services", "sandbox", "sandbox add", "sandbox set",
+                          "sandbox rm", "sandbox list"}) {
+    const auto r = run(std::string(cmd) + " --help");
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.out.find("usage: portway"), std::string::npos) << cmd;
+  }
+}
+
+TEST_F(ModelCli, ReadingCommandsNeverCreateState) {
+  const auto r = run("services");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(services_json(), (json{{"services", json::array()}}));
+  EXPECT_EQ(run("delete irc").exit_code, 1);
+  EXPECT_EQ(run("sandbox rm sb-1").exit_code, 1);
+  EXPECT_FALSE(fs::exists(db_));
+}
+
+TEST_F(ModelCli, DeleteRemovesTheAppsServicesAndFreesItsNodePorts) {
+  ASSERT_EQ(run("apply --node " + node_ + " " + example("tcp-echo.toml")).exit_code, 0);
+  const auto r = run("delete tcp-echo");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("deleted svc/tcp-echo/echo"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("released node_port 7000/tcp"), std::string::npos) << r.out;
+  EXPECT_EQ(services_json()["services"], json::array());
+  const auto again = run("delete tcp-echo");
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_EQ(again.err, "portway delete: app \"tcp-echo\" is not applied\n");
+}
+
+TEST_F(ModelCli, SandboxesBecomeEndpointsWithTheirState) {
+  // Registered before the app is applied: level-triggered endpoints still find them.
+  const auto added = run("sandbox add --app irc --service irc --ip 198.18.100.1 --iface veth-a --label tier=edge");
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  const std::string generated = added.out.substr(0, added.out.size() - 1);
+  EXPECT_EQ(generated.rfind("sb-", 0), 0u) << added.out;
+  ASSERT_EQ(run("sandbox add --app irc --service irc --ip 198.18.100.2 --ip6 2001:2::100:2 --id a-b").out, "a-b\n");
+  ASSERT_EQ(run("sandbox add --app irc --service other --ip 198.18.100.3 --id sb-c").exit_code, 0);
+  ASSERT_EQ(run("sandbox add --app irc --service irc --ip 198.18.100.4 --id sb-d").exit_code, 0);
+  ASSERT_EQ(run("apply --node " + node_ + " " + example("irc.toml")).exit_code, 0);
+
+  const auto set = run("sandbox set a-b --state draining");
+  EXPECT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_EQ(set.out, "sandbox a-b: running -> draining\n");
+  EXPECT_EQ(run("sandbox set sb-d --state stopped").exit_code, 0);
+
+  const json eps = services_json()["services"][0]["endpoints"];
+  ASSERT_EQ(eps.size(), 2u) << eps.dump();
+  EXPECT_EQ(eps[0], (json{{"sandbox", "a-b"}, {"address", "198.18.100.2"}, {"ipv6", "2001:2::100:2"},
+                          {"iface", ""}, {"state", "draining"}}));
+  EXPECT_EQ(eps[1], (json{{"sandbox", generated}, {"address", "198.18.100.1"}, {"ipv6", nullptr},
+                          {"iface", "veth-a"}, {"state", "running"}}));
+
+  const auto text = run("services");
+  EXPECT_NE(text.out.find("endpoints: a-b 198.18.100.2 draining, " + generated + " 198.18.100.1 running"),
+            std::string::npos) << text.out;
+
+  ASSERT_EQ(run("sandbox rm a-b").exit_code, 0);
+  EXPECT_EQ(services_json()["services"][0]["endpoints"].size(), 1u);
+}
+
+TEST_F(ModelCli, BadSandboxInputExitsOneAndChangesNothing) {
+  ASSERT_EQ(run("sandbox add --app a --service s --ip 198.18.100.1 --id sb-1").exit_code, 0);
+  const auto before = sandboxes_json();
+  const struct {
+    const char* args;
+    const char* message;
+  } cases[] = {
+      {"--app A --service s --ip 198.18.100.9", "--app \"A\""},
+      {"--app a --service s_x --ip 198.18.100.9", "--service \"s_x\""},
+      {"--app a --service s --ip 198.18.100", "--ip \"198.18.100\" is not an IPv4 address"},
+      {"--app a --service s --ip 127.0.0.1", "is a loopback address"},
+      {"--app a --service s --ip 198.18.100.9 --ip6 zz::1", "--ip6 \"zz::1\""},
+      {"--app a --service s --ip 198.18.100.9 --iface 'a;b'", "--iface \"a;b\""},
+      {"--app a --service s --ip 198.18.100.9 --label novalue", "label \"novalue\" is not KEY=VALUE"},
+      {"--app a --service s --ip 198.18.100.9 --label 'k=v w'", "label value \"v w\""},
+      {"--app a --service s --ip 198.18.100.9 --id 'x y'", "--id \"x y\""},
+      {"--app a --service s --ip 198.18.100.9 --id sb-1", "sandbox \"sb-1\" is already registered"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.args);
+    const auto r = run(std::string("sandbox add ") + c.args);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(run("sandbox set nope --state stopped").exit_code, 1);
+  EXPECT_EQ(run("sandbox rm nope").exit_code, 1);
+  EXPECT_EQ(sandboxes_json(), before);
+}
+
+TEST_F(ModelCli, SandboxSetAcceptsBothStateFlagsOfTheSynopsis) {
+  // cli.md: portway sandbox set [--state DB] ID --state running|draining|stopped
+  const std::string other = dir_.file("other.db");
+  ASSERT_EQ(run("sandbox add --state " + other + " --app a --service s --ip 198.18.100.1 --id sb-1").exit_code, 0);
+  const auto r = run("sandbox set --state " + other + " sb-1 --state draining");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(run("sandbox set --state " + other + " sb-1 --state draining").out, "sandbox sb-1: already draining\n");
+  EXPECT_NE(run("sandbox list --state " + other).out.find("draining"), std::string::npos);
+  EXPECT_FALSE(fs::exists(db_)) << "$PORTWAY_STATE was not used";
+}
+
+TEST_F(ModelCli, ServicesTextShowsAddressesPortsAndNodePorts) {
+  ASSERT_EQ(run("apply --node " + node_ + " " + example("dns.toml")).exit_code, 0);
+  const auto r = run("services");
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("svc/dns/resolver  198.18.0."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ports: dns-udp 53/udp node_port 5353, dns-tcp 53/tcp node_port 5353"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("endpoints: none"), std::string::npos) << r.out;
+}
+
+}  // namespace

@@ -1,0 +1,156 @@
+// Which Services an app wants and what they hold (model.md lifecycle step 1): the
+// derivation half of Miren's launcher tests, table-driven over app.toml text.
+#include <gtest/gtest.h>
+
+#include "model/wanted.h"
+#include "model_support/fixtures.h"
+
+namespace portway::model {
+namespace {
+
+using config::PortType;
+using config::Protocol;
+using store::ServicePort;
+using testing::parse_app;
+
+std::vector<std::string> ids(const std::vector<WantedService>& w) {
+  std::vector<std::string> out;
+  for (const auto& s : w) out.push_back(s.id);
+  return out;
+}
+
+TEST(WantedServices, WhichServicesGetAnEntity) {
+  struct Case {
+    const char* what;
+    const char* toml;
+    std::vector<std::string> want;
+  } cases[] = {
+      {"non-HTTP ports", R"(name = "irc"
+[[services.irc.ports]]
+port = 6667
+name = "irc"
+type = "tcp"
+)", {"svc/irc/irc"}},
+      {"http only: none", R"(name = "site"
+[[services.web.ports]]
+port = 8080
+name = "http"
+type = "http"
+)", {}},
+      {"omitted type is http: none", R"(name = "site"
+[[services.web.ports]]
+port = 8080
+name = "http"
+)", {}},
+      {"shorthand tcp port", R"(name = "legacy"
+[services.worker]
+port = 9000
+port_type = "tcp"
+)", {"svc/legacy/worker"}},
+      {"shorthand without type is http: none", R"(name = "legacy"
+[services.worker]
+port = 9000
+)", {}},
+      {"http port with a node_port", R"(name = "site"
+[[services.admin.ports]]
+port = 8080
+name = "http"
+type = "http"
+node_port = 30080
+)", {"svc/site/admin"}},
+      {"several services, file order, http-only skipped", R"(name = "game"
+[[services.web.ports]]
+port = 3000
+name = "admin"
+[[services.server.ports]]
+port = 27015
+name = "game"
+type = "udp"
+[[services.aux.ports]]
+port = 53
+name = "dns"
+type = "udp"
+)", {"svc/game/server", "svc/game/aux"}},
+      {"a service with no ports: none", R"(name = "idle"
+[services.batch]
+command = "./run"
+)", {}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    EXPECT_EQ(ids(wanted_services(parse_app(c.toml))), c.want);
+  }
+}
+
+TEST(WantedServices, CarryLabelsSelectorAndEveryPort) {
+  const auto w = wanted_services(parse_app(R"(name = "tcp-echo"
+[[services.echo.ports]]
+port = 3000
+name = "health"
+type = "http"
+[[services.echo.ports]]
+port = 7000
+name = "echo"
+type = "tcp"
+node_port = 7000
+[[services.echo.ports]]
+port = 7001
+name = "echo-udp"
+type = "udp"
+)"));
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].app, "tcp-echo");
+  EXPECT_EQ(w[0].service, "echo");
+  EXPECT_EQ(w[0].labels, (store::Labels{{"app", "tcp-echo"}, {"service", "echo"}, {"managed-by", "portway"}}));
+  EXPECT_EQ(w[0].selector, (store::Selector{"tcp-echo", "echo"}));
+  EXPECT_EQ(w[0].ports, (std::vector<ServicePort>{
+                            {"health", 3000, 3000, Protocol::tcp, PortType::http, 0},
+                            {"echo", 7000, 7000, Protocol::tcp, PortType::tcp, 7000},
+                            {"echo-udp", 7001, 7001, Protocol::udp, PortType::udp, 0},
+                        }));
+}
+
+TEST(WantedServices, ShorthandExpandsToOnePort) {
+  const auto w = wanted_services(parse_app(R"(name = "legacy"
+[services.worker]
+port = 9000
+port_name = "data"
+port_type = "tcp"
+)"));
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].ports, (std::vector<ServicePort>{{"data", 9000, 9000, Protocol::tcp, PortType::tcp, 0}}));
+}
+
+TEST(ServiceId, IsCollisionFree) {
+  EXPECT_EQ(service_id("irc", "irc"), "svc/irc/irc");
+  // Miren's svc/<app>-<service> gave both of these "svc/a-b-c".
+  EXPECT_NE(service_id("a-b", "c"), service_id("a", "b-c"));
+  EXPECT_EQ(service_id("a-b", "c"), "svc/a-b/c");
+  EXPECT_EQ(service_id("a", "b-c"), "svc/a/b-c");
+}
+
+TEST(WantedClaims, EveryNodePortOrderedByPortThenProtocol) {
+  const auto claims = wanted_claims(parse_app(R"(name = "dns"
+[[services.resolver.ports]]
+port = 53
+name = "dns-udp"
+type = "udp"
+node_port = 5353
+[[services.resolver.ports]]
+port = 53
+name = "dns-tcp"
+type = "tcp"
+node_port = 5353
+[[services.admin.ports]]
+port = 8080
+name = "http"
+type = "http"
+node_port = 3080
+)"));
+  EXPECT_EQ(claims, (std::vector<store::NodePortClaim>{{3080, Protocol::tcp, "dns", "admin"},
+                                                       {5353, Protocol::tcp, "dns", "resolver"},
+                                                       {5353, Protocol::udp, "dns", "resolver"}}));
+}
+
+}  // namespace
+}  // namespace portway::model
