@@ -47,6 +47,17 @@ TestRunResult test_run(int prog_fd, std::span<const std::uint8_t> input,
     opts.ctx_size_in = sizeof(ctx);
   }
 
+  __sk_buff skb{};
+  if (options.tc) {
+    if (options.xdp) {
+      throw Error("BPF_PROG_TEST_RUN", EINVAL, "both an XDP and a tc context given");
+    }
+    skb.ifindex = options.tc->ifindex;
+    skb.ingress_ifindex = options.tc->ingress_ifindex;
+    opts.ctx_in = &skb;
+    opts.ctx_size_in = sizeof(skb);
+  }
+
   const int ret = bpf_prog_test_run_opts(prog_fd, &opts);
   if (ret == -ENOSPC) {
     throw Error("BPF_PROG_TEST_RUN", ret,

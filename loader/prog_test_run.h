@@ -20,6 +20,14 @@ struct XdpContext {
   std::uint32_t rx_queue_index = 0;
 };
 
+// The __sk_buff fields a tc test run may set (the kernel refuses the others).
+struct TcContext {
+  // skb->dev: a device in the caller's netns (0 or 1: loopback).
+  std::uint32_t ifindex = 0;
+  // skb->skb_iif, what the program reads as ingress_ifindex.
+  std::uint32_t ingress_ifindex = 0;
+};
+
 struct TestRunOptions {
   // Runs the program this many times on the same buffer (it is not reset in between: a
   // program that rewrites the frame runs on its own output from the second run on).
@@ -27,8 +35,10 @@ struct TestRunOptions {
   // Bytes reserved for the output; 0 means input size + kDefaultOutputSlack. Too small a
   // buffer is an error (ENOSPC), never a silent truncation.
   std::size_t output_capacity = 0;
-  // XDP only; tc programs take no context here.
+  // XDP only.
   std::optional<XdpContext> xdp = std::nullopt;
+  // tc (BPF_PROG_TYPE_SCHED_CLS) only.
+  std::optional<TcContext> tc = std::nullopt;
 };
 
 // Room for growth: bpf_xdp_adjust_head can add at most the 256-byte XDP headroom and

@@ -29,6 +29,11 @@ const std::vector<Command>& commands() {
       {"delete", "delete an app with its Services, addresses and node ports", portway::cli::cmd_delete},
       {"services", "list Services with addresses, ports and endpoints", portway::cli::cmd_services},
       {"sandbox", "register sandboxes: add, set (state), rm, list", portway::cli::cmd_sandbox},
+      {"sync", "program the dataplane once from the store (only what changed)", portway::cli::cmd_sync},
+      {"status", "which dataplane is active and why, attachments, map fill levels", portway::cli::cmd_status},
+      {"stats", "per-frontend and per-backend counters, drops by reason", portway::cli::cmd_stats},
+      {"lab", "a demo topology in network namespaces: up, run, down", portway::cli::cmd_lab},
+      {"probe", "kernel features the XDP/tc fast path needs, each yes/no with the reason", portway::cli::cmd_probe},
   };
   return kCommands;
 }

@@ -24,6 +24,13 @@ class NsProcess {
   ~NsProcess();
 
   pid_t pid() const { return pid_; }
+  // Gives up ownership: the process keeps running after this object is gone (the lab's apps
+  // outlive `lab up`; `lab down` stops them by their recorded pids).
+  pid_t release() {
+    const pid_t p = pid_;
+    pid_ = -1;
+    return p;
+  }
   bool running();
   // SIGTERM, then SIGKILL after `grace_ms`; reaps. Idempotent.
   void stop(int grace_ms = 1000);

@@ -61,6 +61,9 @@ Topology build_topology(const TopologyPlan& plan) {
     ::close(client_fd);
     netlink::add_address(t.uplink, t.node_address, 24);
     netlink::set_link_up(t.uplink);
+    // Processes on the node connect to service addresses too; without a route the kernel
+    // refuses before any dataplane sees the packet (ENETUNREACH).
+    netlink::add_route(kLabServiceCidr, std::nullopt, t.uplink);
 
     for (const auto& sb : t.sandboxes) {
       const int fd = netlink::open_named_netns(sb.netns);
@@ -77,12 +80,20 @@ Topology build_topology(const TopologyPlan& plan) {
       bring_up_loopback();
       netlink::add_address("eth0", sb.address, 24);
       netlink::set_link_up("eth0");
+      // A sandbox interface that can receive the fast path's XDP_REDIRECT (see set_gro).
+      netlink::set_gro("eth0", true);
       netlink::add_route({net::Ipv4{0}, 0}, sb.gateway);
     }
 
     netlink::NetnsGuard in(t.client_netns);
     netlink::add_address("eth0", t.client_address, 24);
     netlink::set_link_up("eth0");
+    // The client plays an outside host behind a NIC: full checksums on the wire (see
+    // set_tx_checksumming), as the node's XDP program would get from a real uplink.
+    netlink::set_tx_checksumming("eth0", false);
+    // The fast path answers rejects with XDP_TX back through this veth: NAPI on the receiving
+    // end, as for the sandboxes (set_gro).
+    netlink::set_gro("eth0", true);
     netlink::add_route(kLabServiceCidr, t.node_address);
     netlink::add_route({net::Ipv4{kLab}, 15}, t.node_address);
   } catch (...) {

@@ -6,6 +6,10 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -14,6 +18,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <system_error>
 
 #include "netlink/netlink_socket.h"
@@ -40,6 +45,55 @@ void check_name(const std::string& name) {
 }  // namespace
 
 unsigned ifindex_of(const std::string& name) { return if_nametoindex(name.c_str()); }
+
+std::vector<LinkInfo> list_links() {
+  std::vector<LinkInfo> out;
+  RouteSocket sock;
+  sock.dump(RTM_GETLINK, [](nlmsghdr* nlh) { put_ifinfo(nlh); },
+            [&](const nlmsghdr* nlh) {
+              if (nlh->nlmsg_type != RTM_NEWLINK) return;
+              const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+              LinkInfo link;
+              link.ifindex = static_cast<unsigned>(ifi->ifi_index);
+              mnl_attr_parse(nlh, sizeof(*ifi),
+                             [](const nlattr* attr, void* data) {
+                               if (mnl_attr_get_type(attr) == IFLA_IFNAME &&
+                                   mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
+                                 static_cast<LinkInfo*>(data)->name = mnl_attr_get_str(attr);
+                               return MNL_CB_OK;
+                             },
+                             &link);
+              out.push_back(std::move(link));
+            });
+  std::sort(out.begin(), out.end(), [](const LinkInfo& a, const LinkInfo& b) { return a.ifindex < b.ifindex; });
+  return out;
+}
+
+std::vector<net::Ipv4> ipv4_addresses(unsigned ifindex) {
+  std::vector<net::Ipv4> out;
+  RouteSocket sock;
+  sock.dump(RTM_GETADDR,
+            [](nlmsghdr* nlh) {
+              auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+              ifa->ifa_family = AF_INET;
+            },
+            [&](const nlmsghdr* nlh) {
+              if (nlh->nlmsg_type != RTM_NEWADDR) return;
+              const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
+              if (ifa->ifa_family != AF_INET || ifa->ifa_index != ifindex) return;
+              std::uint32_t local = 0;
+              mnl_attr_parse(nlh, sizeof(*ifa),
+                             [](const nlattr* attr, void* data) {
+                               if (mnl_attr_get_type(attr) == IFA_LOCAL &&
+                                   mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+                                 *static_cast<std::uint32_t*>(data) = mnl_attr_get_u32(attr);
+                               return MNL_CB_OK;
+                             },
+                             &local);
+              if (local) out.push_back(net::Ipv4{ntohl(local)});
+            });
+  return out;
+}
 
 void create_veth(const std::string& name, const std::string& peer, int peer_netns_fd) {
   check_name(name);
@@ -125,6 +179,30 @@ void add_route(const net::Ipv4Prefix& dst, std::optional<net::Ipv4> gateway,
                  if (idx) mnl_attr_put_u32(nlh, RTA_OIF, idx);
                });
 }
+
+namespace {
+void ethtool_set(const std::string& link, std::uint32_t cmd, bool on, const char* what) {
+  check_name(link);
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+  ethtool_value value{};
+  value.cmd = cmd;
+  value.data = on ? 1 : 0;
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, link.c_str(), link.size());
+  ifr.ifr_data = reinterpret_cast<char*>(&value);
+  const int rc = ioctl(fd, SIOCETHTOOL, &ifr);
+  const int err = errno;
+  close(fd);
+  if (rc != 0) throw std::system_error(err, std::generic_category(), std::string(what) + " on " + link);
+}
+}  // namespace
+
+void set_tx_checksumming(const std::string& link, bool on) {
+  ethtool_set(link, ETHTOOL_STXCSUM, on, "set tx checksumming");
+}
+
+void set_gro(const std::string& link, bool on) { ethtool_set(link, ETHTOOL_SGRO, on, "set GRO"); }
 
 void write_sysctl(const std::string& key, const std::string& value) {
   if (key.find("..") != std::string::npos || key.find('/') != std::string::npos)

@@ -6,10 +6,22 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "net/ip_prefix.h"
 
 namespace portway::netlink {
+
+struct LinkInfo {
+  std::string name;
+  unsigned ifindex = 0;
+};
+
+// Every link of the current namespace, by ifindex.
+std::vector<LinkInfo> list_links();
+
+// The IPv4 addresses configured on a link.
+std::vector<net::Ipv4> ipv4_addresses(unsigned ifindex);
 
 // 0 when there is no such link.
 unsigned ifindex_of(const std::string& name);
@@ -27,6 +39,15 @@ void add_address(const std::string& link, net::Ipv4 address, std::uint8_t prefix
 // dst/len via gateway (or a device route when gateway is absent, through `link`).
 void add_route(const net::Ipv4Prefix& dst, std::optional<net::Ipv4> gateway,
                const std::string& link = "");
+
+// Device offloads through the ethtool ioctl (what `ethtool -K` changes).
+// tx checksumming off: the device sends full checksums. XDP on a veth sees the peer's frames
+// as sent, so with offload on, locally generated TCP/UDP carries only a partial (pseudo-header)
+// checksum that an incrementally updated DNAT would turn into a wrong one.
+void set_tx_checksumming(const std::string& link, bool on);
+// GRO on a veth enables its NAPI instance, which is what lets it receive XDP_REDIRECTed
+// frames from its peer (without NAPI, or an XDP program of its own, they are dropped).
+void set_gro(const std::string& link, bool on);
 
 // Writes /proc/sys/<key with dots as slashes> in the current namespace, e.g.
 // write_sysctl("net.ipv4.ip_forward", "1").

@@ -186,8 +186,15 @@ int main(int argc, char** argv) {
         send_all(fd, data);
         continue;
       }
-      // HTTP: answer once the request head is complete, then close.
+      // HTTP: answer once the request head is complete, then close. A bare "WHO" line is
+      // answered too, so probes need not speak HTTP to learn who serves the health port.
       s.buffer.append(buf.data(), static_cast<std::size_t>(got));
+      if (s.buffer == "WHO\n" || s.buffer == "WHO") {
+        send_all(fd, who(o, "http", s.local_port, s.peer));
+        close(fd);
+        sockets.erase(it);
+        continue;
+      }
       if (s.buffer.find("\r\n\r\n") == std::string::npos && s.buffer.size() < 8192) continue;
       const bool is_who = s.buffer.rfind("GET /who ", 0) == 0;
       const std::string body = is_who ? who(o, "http", s.local_port, s.peer) : "ok\n";

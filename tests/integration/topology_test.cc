@@ -12,12 +12,12 @@
 #include "netlink/links.h"
 #include "netlink/netns.h"
 #include "support/root.h"
-#include "support/socket_probe.h"
+#include "lab/probe_client.h"
 
 namespace portway::lab {
 namespace {
 
-using test::ProbeStatus;
+using lab::ProbeStatus;
 
 TopologyPlan unique_plan(unsigned sandboxes) {
   return {"pwt" + std::to_string(getpid() % 100000), sandboxes};
@@ -33,7 +33,7 @@ struct TopologyCleanup {
 void wait_until_answering(const std::string& netns, const std::string& addr, std::uint16_t port) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (test::tcp_probe(netns, addr, port, "WHO\n", std::chrono::milliseconds(200)).status == ProbeStatus::ok)
+    if (lab::tcp_probe(netns, addr, port, "WHO\n", std::chrono::milliseconds(200)).status == ProbeStatus::ok)
       return;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -69,29 +69,29 @@ TEST(Topology, ClientReachesEverySandboxThroughTheNode) {
 
   for (std::size_t i = 0; i < t.sandboxes.size(); ++i) {
     const std::string addr = net::to_string(t.sandboxes[i].address);
-    const auto tcp = test::tcp_probe(t.client_netns, addr, 7000);
+    const auto tcp = lab::tcp_probe(t.client_netns, addr, 7000);
     ASSERT_EQ(tcp.status, ProbeStatus::ok) << tcp.error;
-    test::WhoAnswer who;
-    ASSERT_TRUE(test::parse_who(tcp.reply, who)) << tcp.reply;
+    lab::WhoAnswer who;
+    ASSERT_TRUE(lab::parse_who(tcp.reply, who)) << tcp.reply;
     EXPECT_EQ(who.sandbox, "sb" + std::to_string(i));
     EXPECT_EQ(who.client_addr, "198.18.0.2") << "routing, no NAT: the client address arrives as is";
     EXPECT_EQ(who.client_port, tcp.local_port);
 
-    const auto udp = test::udp_probe(t.client_netns, addr, 7001);
+    const auto udp = lab::udp_probe(t.client_netns, addr, 7001);
     ASSERT_EQ(udp.status, ProbeStatus::ok) << udp.error;
-    ASSERT_TRUE(test::parse_who(udp.reply, who)) << udp.reply;
+    ASSERT_TRUE(lab::parse_who(udp.reply, who)) << udp.reply;
     EXPECT_EQ(who.proto, "udp");
 
-    const auto echo = test::tcp_probe(t.client_netns, addr, 7000, "hello\n");
+    const auto echo = lab::tcp_probe(t.client_netns, addr, 7000, "hello\n");
     EXPECT_EQ(echo.reply, "hello\n");
-    const auto health = test::tcp_probe(t.client_netns, addr, 3000, "GET /health HTTP/1.0\r\n\r\n");
+    const auto health = lab::tcp_probe(t.client_netns, addr, 3000, "GET /health HTTP/1.0\r\n\r\n");
     EXPECT_NE(health.reply.find("200 OK"), std::string::npos) << health.reply;
   }
 
   // Nothing listens on 7002: the kernel's own answers, the reference for portway's rejects.
-  EXPECT_EQ(test::tcp_probe(t.client_netns, net::to_string(t.sandboxes[0].address), 7002).status,
+  EXPECT_EQ(lab::tcp_probe(t.client_netns, net::to_string(t.sandboxes[0].address), 7002).status,
             ProbeStatus::refused);
-  EXPECT_EQ(test::udp_probe(t.client_netns, net::to_string(t.sandboxes[0].address), 7002).status,
+  EXPECT_EQ(lab::udp_probe(t.client_netns, net::to_string(t.sandboxes[0].address), 7002).status,
             ProbeStatus::refused);
 }
 

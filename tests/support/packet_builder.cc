@@ -55,12 +55,36 @@ PacketBuilder& PacketBuilder::payload(std::string_view text) {
   return *this;
 }
 
-std::vector<std::uint8_t> PacketBuilder::ethernet(std::uint16_t ethertype) const {
-  std::vector<std::uint8_t> frame;
-  frame.reserve(kEthHeaderLen + payload_.size());
+PacketBuilder& PacketBuilder::ip_options(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() % 4 != 0 || bytes.size() > 40) {
+    throw std::invalid_argument("IPv4 options must be a multiple of 4 bytes, at most 40");
+  }
+  ip_options_.assign(bytes.begin(), bytes.end());
+  return *this;
+}
+
+PacketBuilder& PacketBuilder::tcp_options(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() % 4 != 0 || bytes.size() > 40) {
+    throw std::invalid_argument("TCP options must be a multiple of 4 bytes, at most 40");
+  }
+  tcp_options_.assign(bytes.begin(), bytes.end());
+  return *this;
+}
+
+void PacketBuilder::put_ethernet(std::vector<std::uint8_t>& frame, std::uint16_t ethertype) const {
   put_bytes(frame, dst_mac_);
   put_bytes(frame, src_mac_);
+  if (vlan_tpid_ != 0) {
+    put16(frame, vlan_tpid_);
+    put16(frame, vlan_tci_);
+  }
   put16(frame, ethertype);
+}
+
+std::vector<std::uint8_t> PacketBuilder::ethernet(std::uint16_t ethertype) const {
+  std::vector<std::uint8_t> frame;
+  frame.reserve(kEthHeaderLen + 4 + payload_.size());
+  put_ethernet(frame, ethertype);
   frame.insert(frame.end(), payload_.begin(), payload_.end());
   return frame;
 }
@@ -68,23 +92,27 @@ std::vector<std::uint8_t> PacketBuilder::ethernet(std::uint16_t ethertype) const
 std::vector<std::uint8_t> PacketBuilder::ipv4(std::uint8_t protocol,
                                               std::span<const std::uint8_t> segment) const {
   std::vector<std::uint8_t> frame;
-  frame.reserve(kEthHeaderLen + kIpv4HeaderLen + segment.size());
-  put_bytes(frame, dst_mac_);
-  put_bytes(frame, src_mac_);
-  put16(frame, kEtherTypeIpv4);
+  const std::size_t header_len = kIpv4HeaderLen + ip_options_.size();
+  frame.reserve(kEthHeaderLen + 4 + header_len + segment.size());
+  put_ethernet(frame, kEtherTypeIpv4);
 
   const std::size_t ip_start = frame.size();
-  put8(frame, 0x45);  // version 4, IHL 5 words
+  put8(frame, static_cast<std::uint8_t>(0x40 | (header_len / 4)));  // version 4, IHL
   put8(frame, tos_);
-  put16(frame, checked_u16(kIpv4HeaderLen + segment.size(), "IPv4 total length"));
+  put16(frame, checked_u16(header_len + segment.size(), "IPv4 total length"));
   put16(frame, ip_id_);
-  put16(frame, dont_fragment_ ? 0x4000 : 0x0000);  // flags + fragment offset 0
+  if (fragment_offset_ > 0x1fff) {
+    throw std::invalid_argument("fragment offset exceeds 13 bits");
+  }
+  put16(frame, static_cast<std::uint16_t>((dont_fragment_ ? 0x4000 : 0) |
+                                          (more_fragments_ ? 0x2000 : 0) | fragment_offset_));
   put8(frame, ttl_);
   put8(frame, protocol);
   put16(frame, 0);  // header checksum, filled below
   put_bytes(frame, src_ip_);
   put_bytes(frame, dst_ip_);
-  const std::span<const std::uint8_t> header{frame.data() + ip_start, kIpv4HeaderLen};
+  frame.insert(frame.end(), ip_options_.begin(), ip_options_.end());
+  const std::span<const std::uint8_t> header{frame.data() + ip_start, header_len};
   set16(frame, ip_start + kIpv4ChecksumOffset, internet_checksum(header));
 
   frame.insert(frame.end(), segment.begin(), segment.end());
@@ -99,30 +127,51 @@ std::vector<std::uint8_t> PacketBuilder::udp() const {
   put16(seg, checked_u16(kUdpHeaderLen + payload_.size(), "UDP length"));
   put16(seg, 0);
   seg.insert(seg.end(), payload_.begin(), payload_.end());
-  std::uint16_t sum = ipv4_l4_checksum(src_ip_, dst_ip_, kIpProtoUdp, seg);
-  // In UDP a zero checksum field means "no checksum"; a computed zero is sent as all ones.
-  if (sum == 0) {
-    sum = 0xffff;
+  if (udp_checksum_) {
+    std::uint16_t sum = ipv4_l4_checksum(src_ip_, dst_ip_, kIpProtoUdp, seg);
+    // In UDP a zero checksum field means "no checksum"; a computed zero is sent as all ones.
+    if (sum == 0) {
+      sum = 0xffff;
+    }
+    set16(seg, kUdpChecksumOffset, sum);
   }
-  set16(seg, kUdpChecksumOffset, sum);
   return ipv4(kIpProtoUdp, seg);
 }
 
 std::vector<std::uint8_t> PacketBuilder::tcp() const {
   std::vector<std::uint8_t> seg;
-  seg.reserve(kTcpHeaderLen + payload_.size());
+  const std::size_t header_len = kTcpHeaderLen + tcp_options_.size();
+  seg.reserve(header_len + payload_.size());
   put16(seg, src_port_);
   put16(seg, dst_port_);
   put32(seg, tcp_seq_);
   put32(seg, tcp_ack_);
-  put8(seg, static_cast<std::uint8_t>((kTcpHeaderLen / 4) << 4));  // data offset, no options
+  put8(seg, static_cast<std::uint8_t>((header_len / 4) << 4));  // data offset
   put8(seg, tcp_flags_);
   put16(seg, tcp_window_);
   put16(seg, 0);  // checksum, filled below
   put16(seg, 0);  // urgent pointer
+  seg.insert(seg.end(), tcp_options_.begin(), tcp_options_.end());
   seg.insert(seg.end(), payload_.begin(), payload_.end());
   set16(seg, kTcpChecksumOffset, ipv4_l4_checksum(src_ip_, dst_ip_, kIpProtoTcp, seg));
   return ipv4(kIpProtoTcp, seg);
+}
+
+std::vector<std::uint8_t> PacketBuilder::icmp(std::uint8_t type, std::uint8_t code,
+                                               std::uint32_t rest_of_header) const {
+  std::vector<std::uint8_t> msg;
+  msg.reserve(8 + payload_.size());
+  put8(msg, type);
+  put8(msg, code);
+  put16(msg, 0);  // checksum, filled below
+  put32(msg, rest_of_header);
+  msg.insert(msg.end(), payload_.begin(), payload_.end());
+  set16(msg, 2, internet_checksum(msg));
+  return ipv4(kIpProtoIcmp, msg);
+}
+
+std::vector<std::uint8_t> PacketBuilder::ip(std::uint8_t protocol) const {
+  return ipv4(protocol, payload_);
 }
 
 }  // namespace portway::test

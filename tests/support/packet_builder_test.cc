@@ -102,6 +102,65 @@ TEST(PacketBuilder, RejectsOversizePayload) {
   EXPECT_EQ(PacketBuilder{}.payload(fits).udp().size(), kEthHeaderLen + 65535);
 }
 
+TEST(PacketBuilder, IpOptionsSetIhlAndAreCoveredByTheChecksum) {
+  const std::vector<std::uint8_t> opts{0x01, 0x01, 0x01, 0x00};
+  const auto frame = PacketBuilder{}.ip_options(opts).payload("x").udp();
+  ASSERT_EQ(frame.size(), kEthHeaderLen + 24 + kUdpHeaderLen + 1);
+  EXPECT_EQ(frame[14], 0x46);
+  EXPECT_EQ(frame[17], 24 + 8 + 1);  // total length includes the options
+  EXPECT_TRUE(std::equal(opts.begin(), opts.end(), frame.begin() + 34));
+  EXPECT_EQ(internet_checksum(std::span<const std::uint8_t>{frame}.subspan(14, 24)), 0);
+  EXPECT_EQ(ipv4_l4_checksum(kClientIp, kNodeIp, kIpProtoUdp,
+                             std::span<const std::uint8_t>{frame}.subspan(38)),
+            0);
+  EXPECT_THROW((void)PacketBuilder{}.ip_options(std::vector<std::uint8_t>(3, 1)),
+               std::invalid_argument);
+  EXPECT_THROW((void)PacketBuilder{}.ip_options(std::vector<std::uint8_t>(44, 1)),
+               std::invalid_argument);
+}
+
+TEST(PacketBuilder, FragmentFieldsAndVlanTag) {
+  const auto frag = PacketBuilder{}.dont_fragment(false).fragment(6, true).udp();
+  EXPECT_EQ(frag[20], 0x20);  // MF, offset high bits 0
+  EXPECT_EQ(frag[21], 6);
+  EXPECT_EQ(internet_checksum(ip_header(frag)), 0);
+  const auto tagged = PacketBuilder{}.vlan(0x0123).tcp();
+  ASSERT_EQ(tagged.size(), kEthHeaderLen + 4 + kIpv4HeaderLen + kTcpHeaderLen);
+  EXPECT_EQ(tagged[12], 0x81);
+  EXPECT_EQ(tagged[13], 0x00);
+  EXPECT_EQ(tagged[14], 0x01);
+  EXPECT_EQ(tagged[15], 0x23);
+  EXPECT_EQ(tagged[16], 0x08);
+  EXPECT_EQ(tagged[17], 0x00);
+  EXPECT_EQ(PacketBuilder{}.vlan(1, kEtherTypeQinQ).tcp()[12], 0x88);
+}
+
+TEST(PacketBuilder, TcpOptionsUdpWithoutChecksumAndIcmp) {
+  const std::vector<std::uint8_t> mss{0x02, 0x04, 0x05, 0xb4};
+  const auto syn = PacketBuilder{}.tcp_options(mss).tcp();
+  EXPECT_EQ(syn[kEthHeaderLen + kIpv4HeaderLen + 12], 0x60);  // doff 6
+  EXPECT_EQ(ipv4_l4_checksum(kClientIp, kNodeIp, kIpProtoTcp, l4_segment(syn)), 0);
+
+  const auto udp = PacketBuilder{}.udp_checksum(false).payload("abc").udp();
+  EXPECT_EQ(udp[40], 0);
+  EXPECT_EQ(udp[41], 0);
+
+  const std::vector<std::uint8_t> quote(28, 0x45);
+  const auto icmp = PacketBuilder{}.payload(quote).icmp(3, 4, 1400);
+  const auto msg = l4_segment(icmp);
+  ASSERT_EQ(msg.size(), 8 + quote.size());
+  EXPECT_EQ(icmp[23], kIpProtoIcmp);
+  EXPECT_EQ(msg[0], 3);
+  EXPECT_EQ(msg[1], 4);
+  EXPECT_EQ(msg[6], 0x05);  // next-hop MTU 1400 in the last two header bytes
+  EXPECT_EQ(msg[7], 0x78);
+  EXPECT_EQ(internet_checksum(msg), 0);
+
+  const auto gre = PacketBuilder{}.payload("gre!").ip(47);
+  EXPECT_EQ(gre[23], 47);
+  EXPECT_EQ(gre.size(), kEthHeaderLen + kIpv4HeaderLen + 4);
+}
+
 TEST(PacketTypes, ParsesAndClassifiesAddresses) {
   EXPECT_EQ(ipv4("198.19.255.254"), (Ipv4Address{198, 19, 255, 254}));
   EXPECT_THROW((void)ipv4("198.18.0"), std::invalid_argument);

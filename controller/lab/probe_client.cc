@@ -1,4 +1,4 @@
-#include "support/socket_probe.h"
+#include "lab/probe_client.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,7 +12,7 @@
 
 #include "netlink/netns.h"
 
-namespace portway::test {
+namespace portway::lab {
 namespace {
 
 struct Fd {
@@ -156,4 +156,4 @@ bool parse_who(const std::string& line, WhoAnswer& out) {
   return have_sandbox;
 }
 
-}  // namespace portway::test
+}  // namespace portway::lab

@@ -1,4 +1,4 @@
-// Client-side probes for integration tests: one TCP or UDP exchange with a timeout, run from
+// Client-side probes (lab run, integration tests): one TCP or UDP exchange with a timeout, run from
 // inside a named namespace. They return what a user would see (the reply, a reset, a timeout,
 // an ICMP error), so tests assert on outcomes, not on sockets.
 #pragma once
@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-namespace portway::test {
+namespace portway::lab {
 
 enum class ProbeStatus {
   ok,            // a reply arrived
@@ -45,4 +45,4 @@ struct WhoAnswer {
 };
 bool parse_who(const std::string& line, WhoAnswer& out);
 
-}  // namespace portway::test
+}  // namespace portway::lab

@@ -1,0 +1,360 @@
+// Per-packet cost of the XDP fast path through BPF_PROG_TEST_RUN (quality.md targets:
+// established flow <= 60 ns, new flow incl. Maglev <= 150 ns, flat within 10% from 10 to
+// 100,000 frontends). Needs root. Run: sudo build/bench/bench_xdp
+//
+// Method (quality.md): a rewriting program runs on its own output when `repeat` > 1, so
+//   - established: "ping-pong" frontends. S1:80 -> backend S2:81, and S2:81 -> backend
+//     S1:80: every run translates the previous run's output and hits an existing flow. The
+//     FIB knows both as neighbours, so each run is the whole hit path: lookups, DNAT with
+//     incremental checksums, bpf_fib_lookup, MAC rewrite, TTL - 1, redirect (TTL 255 in,
+//     200 runs per call);
+//   - new flow: repeat = 1 in a loop, a fresh 5-tuple per call (Maglev pick + two LRU
+//     inserts), timed by the kernel per call; "established/repeat1" is the same loop on an
+//     existing flow, the baseline for what repeat = 1 itself adds;
+//   - miss: a packet to no frontend address, repeat 200 (it is passed on unchanged);
+//   - floor: the counting sink (bpf/xdp_sink.bpf.c, one array lookup, XDP_PASS), repeat 200
+//     and repeat 1: what BPF_PROG_TEST_RUN itself costs on this machine in the same run, to
+//     read the others against.
+// Frontends: the argument (10, 1,000, 100,000) in pw_frontends over N/3 service addresses,
+// with as many flows preloaded, so table sizes are what they would be at that scale.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loader/lb_capacities.h"
+#include "loader/lb_maps.h"
+#include "loader/lb_skeleton.h"
+#include "loader/prog_test_run.h"
+#include "loader/skeleton.h"
+#include "xdp_sink.skel.h"
+#include "support/cpu_pin.h"
+#include "support/netns.h"
+#include "support/packet_builder.h"
+
+namespace {
+
+using portway::test::Ipv4Address;
+using portway::test::MacAddress;
+using portway::test::PacketBuilder;
+namespace loader = portway::loader;
+
+constexpr Ipv4Address kS1{198, 19, 64, 1};
+constexpr Ipv4Address kS2{198, 19, 64, 2};
+constexpr Ipv4Address kS3{198, 19, 64, 3};  // 10 backends, for new flows
+constexpr Ipv4Address kNowhere{198, 18, 99, 99};
+constexpr MacAddress kVethMac{0x02, 0x00, 0x00, 0x00, 0x0b, 0x00};
+constexpr std::uint8_t kTcp = 6;
+constexpr std::uint32_t kRepeat = 200;
+
+std::uint32_t be32(const Ipv4Address& a) {
+  std::uint32_t v = 0;
+  std::memcpy(&v, a.data(), 4);
+  return v;
+}
+
+std::uint16_t be16(std::uint16_t v) { return static_cast<std::uint16_t>(v << 8 | v >> 8); }
+
+std::string dotted(const Ipv4Address& a) {
+  return std::to_string(a[0]) + "." + std::to_string(a[1]) + "." + std::to_string(a[2]) + "." +
+         std::to_string(a[3]);
+}
+
+void sh(const std::string& cmd) {
+  if (std::system((cmd + " >/dev/null 2>&1").c_str()) != 0) {
+    throw std::runtime_error("bench setup failed: " + cmd);
+  }
+}
+
+// The LB loaded in a private netns holding `frontends` frontends.
+class Env {
+ public:
+  explicit Env(std::uint32_t frontends) : netns_(std::make_unique<portway::test::ScopedNetns>()) {
+    sh("ip link set lo up");
+    sh("ip link add pwbk0 address 02:00:00:00:0b:00 type veth peer name pwbk1");
+    sh("ip link set pwbk0 up");
+    sh("ip link set pwbk1 up");
+    sh("ip addr add 198.19.64.254/24 dev pwbk0");
+    sh("ip addr add 198.18.128.254/24 dev pwbk0");
+    sh("ip neigh add " + dotted(kS1) + " lladdr 02:00:00:00:01:01 dev pwbk0 nud permanent");
+    sh("ip neigh add " + dotted(kS2) + " lladdr 02:00:00:00:01:02 dev pwbk0 nud permanent");
+    for (int i = 0; i < 10; ++i) {
+      sh("ip neigh add 198.18.128." + std::to_string(10 + i) + " lladdr 02:00:00:00:02:" +
+         std::to_string(10 + i) + " dev pwbk0 nud permanent");
+    }
+    sh("sh -c 'echo 1 > /proc/sys/net/ipv4/conf/all/forwarding'");
+
+    loader::LbCapacities caps;
+    caps.frontends = frontends + 16;
+    caps.service_addrs = frontends / 3 + 16;
+    caps.backends = 64;
+    caps.backend_sets = 16;
+    skel_.emplace(loader::LbSkeleton::open_and_load(
+        [&](portway_lb& s) { loader::apply_capacities(s, caps); }));
+    maps_.emplace(loader::lb_map_fds(**skel_));
+    program(frontends);
+  }
+
+  [[nodiscard]] int xdp_fd() const { return bpf_program__fd((*skel_)->progs.pw_xdp_uplink); }
+  [[nodiscard]] loader::LbMaps& maps() { return *maps_; }
+
+ private:
+  void add_frontend(const Ipv4Address& addr, std::uint16_t port, std::uint32_t id,
+                    std::uint32_t set, std::uint16_t target) {
+    pw_frontend_key k{};
+    k.addr = be32(addr);
+    k.port = be16(port);
+    k.proto = kTcp;
+    k.kind = PW_FRONTEND_SERVICE;
+    pw_frontend f{};
+    f.id = id;
+    f.set_id = set;
+    f.target_port = be16(target);
+    maps_->upsert_frontend(k, f);
+  }
+
+  void add_backend(std::uint32_t id, const Ipv4Address& addr, std::uint32_t set) {
+    pw_backend b{};
+    b.addr = be32(addr);
+    b.set_id = set;
+    b.state = PW_BACKEND_RUNNING;
+    maps_->set_backend(id, b);
+  }
+
+  void program(std::uint32_t frontends) {
+    auto& m = *maps_;
+    // Ping-pong: S1:80 -> S2:81 (set 0), S2:81 -> S1:80 (set 1).
+    for (const auto& s : {kS1, kS2, kS3}) {
+      m.upsert_service_addr(be32(s));
+    }
+    add_backend(0, kS2, 0);
+    add_backend(1, kS1, 1);
+    m.install_backend_set(0, std::vector<std::uint32_t>(251, 0));
+    m.install_backend_set(1, std::vector<std::uint32_t>(251, 1));
+    add_frontend(kS1, 80, 0, 0, 81);
+    add_frontend(kS2, 81, 1, 1, 80);
+    // New flows: S3:80 over 10 backends, Maglev table of 251 slots.
+    std::vector<std::uint32_t> table(251);
+    for (std::uint32_t i = 0; i < 10; ++i) {
+      add_backend(10 + i, {198, 18, 128, static_cast<std::uint8_t>(10 + i)}, 2);
+    }
+    for (std::uint32_t i = 0; i < table.size(); ++i) {
+      table[i] = 10 + (i * 7) % 10;
+    }
+    m.install_backend_set(2, table);
+    add_frontend(kS3, 80, 2, 2, 8080);
+    // Fillers up to the requested count: three ports per service address.
+    for (std::uint32_t i = 3; i < frontends; ++i) {
+      const std::uint32_t svc = i / 3;
+      const Ipv4Address a{198, 19, static_cast<std::uint8_t>(128 + (svc >> 8) % 128),
+                          static_cast<std::uint8_t>(svc & 0xff)};
+      if (i % 3 == 0) {
+        m.upsert_service_addr(be32(a));
+      }
+      add_frontend(a, static_cast<std::uint16_t>(1000 + i % 3), i, 2, 8080);
+    }
+    // As many established flows as frontends (other clients), straight into the maps.
+    const int flows = bpf_map__fd((*skel_)->maps.pw_flows);
+    for (std::uint32_t i = 0; i < frontends; ++i) {
+      pw_flow_key k{};
+      k.saddr = be32({198, 18, static_cast<std::uint8_t>(1 + (i >> 16)),
+                      static_cast<std::uint8_t>(i >> 8)});
+      k.daddr = be32(kS3);
+      k.sport = be16(static_cast<std::uint16_t>(i));
+      k.dport = be16(80);
+      k.proto = kTcp;
+      pw_flow f{};
+      f.backend_id = 10;
+      f.backend_addr = be32({198, 18, 128, 10});
+      f.target_port = be16(8080);
+      f.frontend_id = 2;
+      (void)bpf_map_update_elem(flows, &k, &f, BPF_ANY);
+    }
+  }
+
+  std::unique_ptr<portway::test::ScopedNetns> netns_;
+  std::optional<loader::LbSkeleton> skel_;
+  std::optional<loader::LbMaps> maps_;
+};
+
+// One environment at a time (each holds a netns and a loaded object), rebuilt when the
+// frontend count changes.
+Env& env_for(std::uint32_t frontends) {
+  static std::unique_ptr<Env> env;
+  static std::uint32_t current = 0;
+  if (!env || current != frontends) {
+    env.reset();
+    env = std::make_unique<Env>(frontends);
+    current = frontends;
+  }
+  return *env;
+}
+
+PacketBuilder client_to(const Ipv4Address& dst, std::uint16_t dport) {
+  return PacketBuilder{}
+      .src_ip({198, 18, 0, 1})
+      .dst_ip(dst)
+      .src_port(40000)
+      .dst_port(dport)
+      .dst_mac(kVethMac)
+      .ttl(255)
+      .tcp_flags(portway::test::tcp_flags::kAck)
+      .payload(std::vector<std::uint8_t>(18, 0x61));  // 64-byte frame with the FCS
+}
+
+bool needs_root(benchmark::State& state) {
+  if (::geteuid() != 0) {
+    state.SkipWithError("needs root (CAP_BPF, CAP_NET_ADMIN)");
+    return true;
+  }
+  return false;
+}
+
+void report(benchmark::State& state, double total_ns, std::uint64_t calls,
+            std::uint32_t verdict) {
+  state.counters["ns_per_packet"] = calls ? total_ns / static_cast<double>(calls) : 0;
+  state.counters["verdict"] = verdict;
+}
+
+void BM_Established(benchmark::State& state) {
+  if (needs_root(state)) {
+    return;
+  }
+  const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
+  Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
+  const auto frame = client_to(kS1, 80).tcp();
+  (void)loader::test_run(env.xdp_fd(), frame, {.repeat = 2});  // creates both flows
+  double total = 0;
+  std::uint64_t calls = 0;
+  std::uint32_t verdict = 0;
+  for (auto _ : state) {
+    const auto r = loader::test_run(env.xdp_fd(), frame, {.repeat = kRepeat});
+    state.SetIterationTime(r.duration_ns * 1e-9);
+    total += r.duration_ns;
+    ++calls;
+    verdict = r.retval;
+  }
+  report(state, total, calls, verdict);
+}
+
+void BM_EstablishedRepeat1(benchmark::State& state) {
+  if (needs_root(state)) {
+    return;
+  }
+  const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
+  Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
+  const auto frame = client_to(kS3, 80).tcp();
+  (void)loader::test_run(env.xdp_fd(), frame);
+  double total = 0;
+  std::uint64_t calls = 0;
+  std::uint32_t verdict = 0;
+  for (auto _ : state) {
+    const auto r = loader::test_run(env.xdp_fd(), frame);
+    state.SetIterationTime(r.duration_ns * 1e-9);
+    total += r.duration_ns;
+    ++calls;
+    verdict = r.retval;
+  }
+  report(state, total, calls, verdict);
+}
+
+void BM_NewFlow(benchmark::State& state) {
+  if (needs_root(state)) {
+    return;
+  }
+  const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
+  Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
+  auto frame = client_to(kS3, 80).tcp_flags(portway::test::tcp_flags::kSyn).tcp();
+  // Source address and port bytes, rewritten per call: a 5-tuple nobody used before. The
+  // checksums go stale, which the program neither checks nor needs.
+  static std::uint32_t next = 0;
+  double total = 0;
+  std::uint64_t calls = 0;
+  std::uint32_t verdict = 0;
+  for (auto _ : state) {
+    const std::uint32_t n = next++;
+    frame[26 + 1] = static_cast<std::uint8_t>(64 + (n >> 24));  // 198.(64+)...: no overlap
+    frame[26 + 2] = static_cast<std::uint8_t>(n >> 16);
+    frame[26 + 3] = static_cast<std::uint8_t>(n >> 8);
+    frame[34] = static_cast<std::uint8_t>(1 + (n & 0x7f));
+    frame[35] = static_cast<std::uint8_t>(n);
+    const auto r = loader::test_run(env.xdp_fd(), frame);
+    state.SetIterationTime(r.duration_ns * 1e-9);
+    total += r.duration_ns;
+    ++calls;
+    verdict = r.retval;
+  }
+  report(state, total, calls, verdict);
+  const auto t = env.maps().frontend_traffic(2);
+  state.counters["new_flows_total"] = static_cast<double>(t.new_flows);
+}
+
+void BM_Miss(benchmark::State& state) {
+  if (needs_root(state)) {
+    return;
+  }
+  const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
+  Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
+  const auto frame = client_to(kNowhere, 80).tcp();
+  double total = 0;
+  std::uint64_t calls = 0;
+  std::uint32_t verdict = 0;
+  for (auto _ : state) {
+    const auto r = loader::test_run(env.xdp_fd(), frame, {.repeat = kRepeat});
+    state.SetIterationTime(r.duration_ns * 1e-9);
+    total += r.duration_ns;
+    ++calls;
+    verdict = r.retval;
+  }
+  report(state, total, calls, verdict);
+}
+
+PORTWAY_SKELETON_TRAITS(XdpSinkTraits, xdp_sink);
+
+void BM_Floor(benchmark::State& state) {
+  if (needs_root(state)) {
+    return;
+  }
+  const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
+  auto sink = loader::Skeleton<XdpSinkTraits>::open_and_load(
+      [](xdp_sink& s) { s.rodata->sink_verdict = XDP_PASS; });
+  const int fd = bpf_program__fd(sink->progs.xdp_sink);
+  const auto frame = client_to(kS1, 80).tcp();
+  const auto repeat = static_cast<std::uint32_t>(state.range(0));
+  double total = 0;
+  std::uint64_t calls = 0;
+  std::uint32_t verdict = 0;
+  for (auto _ : state) {
+    const auto r = loader::test_run(fd, frame, {.repeat = repeat});
+    state.SetIterationTime(r.duration_ns * 1e-9);
+    total += r.duration_ns;
+    ++calls;
+    verdict = r.retval;
+  }
+  report(state, total, calls, verdict);
+}
+
+// Fixed iteration counts: with manual (kernel-measured) time, Google Benchmark would iterate
+// until that time adds up to its minimum, while each call costs far more wall time than it
+// reports (a test run with repeat > 1 swaps the program into the XDP dispatcher and back,
+// each an RCU grace period). 300 x 200 = 60,000 packets for the repeat benchmarks,
+// 100,000 single calls for the others.
+#define PW_FRONTEND_COUNTS Arg(10)->Arg(1000)->Arg(100000)
+BENCHMARK(BM_Established)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(300);
+BENCHMARK(BM_EstablishedRepeat1)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(100000);
+BENCHMARK(BM_NewFlow)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(100000);
+BENCHMARK(BM_Miss)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(300);
+BENCHMARK(BM_Floor)->Arg(kRepeat)->UseManualTime()->Iterations(300);
+BENCHMARK(BM_Floor)->Arg(1)->UseManualTime()->Iterations(100000);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The L4 load balancer: XDP on the uplinks, tc on the host side of sandbox veths. Semantics:
+ * docs/dataplane (the table in ../shared/spec/dataplane.md); maps: include/portway/lb_abi.h.
+ *
+ *   pw_xdp_uplink  clients -> frontends: DNAT to a backend, rejects, ICMP errors about
+ *                  translated flows, fragments; forwarded by FIB lookup + redirect.
+ *   pw_tc_sandbox  tc ingress of a sandbox's host-side veth (= packets leaving the sandbox):
+ *                  reverse NAT of replies, the same DNAT for sandbox -> frontend, hairpin. */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+
+#include "lib/decide.h"
+#include "lib/decide_reply.h"
+#include "lib/nat.h"
+#include "lib/reply.h"
+
+/* ---- XDP -------------------------------------------------------------------------------- */
+
+static __always_inline int pw_xdp_reply(struct xdp_md *ctx, const struct pw_pkt *p,
+					const struct pw_action *a)
+{
+	void *data, *end;
+	int len;
+
+	if (a->kind == PW_ACT_REPLY_RST) {
+		data = (void *)(long)ctx->data;
+		end = (void *)(long)ctx->data_end;
+		if (pw_build_rst(data, end, p))
+			return -1;
+		len = PW_RST_FRAME_LEN;
+	} else {
+		if (bpf_xdp_adjust_head(ctx, -(int)PW_ICMP_REPLY_GROWTH))
+			return -1;
+		data = (void *)(long)ctx->data;
+		end = (void *)(long)ctx->data_end;
+		len = pw_build_icmp_reply(data, end, p, a);
+		if (len < 0)
+			return -1;
+		len -= PW_ICMP_REPLY_GROWTH; /* compared with the frame as it was, below */
+	}
+	/* Trim what follows the reply (payload, options; frags of a multi-buffer frame). */
+	if (bpf_xdp_adjust_tail(ctx, len - (int)p->frame_len))
+		return -1;
+	return 0;
+}
+
+/* bpf_fib_lookup for the translated packet, answered from pw_nexthops while the cached answer
+ * for this backend is fresh (see lb_abi.h). Returns a BPF_FIB_LKUP_RET_* code; on success
+ * fib->ifindex, smac and dmac are set. */
+static __always_inline int pw_xdp_route(struct xdp_md *ctx, const struct pw_pkt *p,
+					const struct pw_action *a, struct bpf_fib_lookup *fib)
+{
+	__u32 in_ifindex = ctx->ingress_ifindex;
+	struct pw_nexthop *nh = NULL;
+	__u64 now = 0;
+	__u16 max_len = p->tot_len;
+	int rc;
+
+	if (a->backend_id != PW_NO_ID) {
+		nh = bpf_map_lookup_elem(&pw_nexthops, &a->backend_id);
+		if (nh) {
+			now = bpf_ktime_get_coarse_ns();
+			if (nh->expires_ns > now && nh->daddr == a->daddr &&
+			    nh->in_ifindex == in_ifindex) {
+				if (p->tot_len <= nh->max_len) {
+					fib->ifindex = nh->ifindex;
+					__builtin_memcpy(fib->dmac, nh->dmac, ETH_ALEN);
+					__builtin_memcpy(fib->smac, nh->smac, ETH_ALEN);
+					return BPF_FIB_LKUP_RET_SUCCESS;
+				}
+				max_len = nh->max_len; /* grows below if this bigger one passes */
+			}
+		}
+	}
+	rc = pw_fib_lookup(ctx, p, a, in_ifindex, p->tot_len, fib);
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS && nh) {
+		/* Several CPUs may refill one entry at once; they write the same answer, and a
+		 * torn mix of two answers during a neighbour change costs one misdirected frame. */
+		nh->daddr = a->daddr;
+		nh->ifindex = fib->ifindex;
+		nh->in_ifindex = in_ifindex;
+		nh->max_len = p->tot_len > max_len ? p->tot_len : max_len;
+		__builtin_memcpy(nh->dmac, fib->dmac, ETH_ALEN);
+		__builtin_memcpy(nh->smac, fib->smac, ETH_ALEN);
+		nh->expires_ns = now + PW_NEXTHOP_TTL_NS;
+	}
+	return rc;
+}
+
+static __always_inline int pw_xdp_execute(struct xdp_md *ctx, const struct pw_pkt *p,
+					  struct pw_action *a)
+{
+	struct bpf_fib_lookup fib;
+	void *data, *end;
+	int rc;
+
+	switch (a->kind) {
+	case PW_ACT_NAT:
+		rc = pw_xdp_route(ctx, p, a, &fib);
+		/* Too big for the path to the backend with DF set: the client must hear it about
+		 * the address it used, so the answer is ours, built from the untranslated packet
+		 * (the kernel would quote the translated one). Without DF the stack fragments. */
+		if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && p->df && !p->later_frag &&
+		    !(a->flags & PW_NAT_ICMP) && pw_may_answer(p)) {
+			a->kind = PW_ACT_REPLY_ICMP;
+			a->reason = PW_DROP_OVERSIZE;
+			a->icmp_type = ICMP_DEST_UNREACH;
+			a->icmp_code = ICMP_FRAG_NEEDED;
+			a->mtu = fib.mtu_result;
+			break;
+		}
+		data = (void *)(long)ctx->data;
+		end = (void *)(long)ctx->data_end;
+		if (pw_nat_apply(data, end, p, a, 0))
+			goto internal;
+		if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+			return XDP_PASS; /* no neighbour yet, local route, ...: the stack knows */
+		if (pw_fwd_rewrite(data, end, &fib))
+			goto internal;
+		return bpf_redirect(fib.ifindex, 0);
+	case PW_ACT_DROP:
+		return XDP_DROP;
+	case PW_ACT_REPLY_RST:
+	case PW_ACT_REPLY_ICMP:
+		break;
+	default:
+		return XDP_PASS;
+	}
+	if (pw_xdp_reply(ctx, p, a))
+		goto internal;
+	return XDP_TX;
+internal:
+	pw_drop(a, PW_DROP_INTERNAL);
+	return XDP_DROP;
+}
+
+/* "xdp.frags": uplinks may run jumbo MTUs, whose frames come as a linear head plus fragments.
+ * Only headers are read or written, and they are in the head; lengths come from
+ * bpf_xdp_get_buff_len (kernel >= 5.18). */
+SEC("xdp.frags")
+int pw_xdp_uplink(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct pw_pkt p = {};
+	struct pw_action a = { .frontend_id = PW_NO_ID, .backend_id = PW_NO_ID };
+	int verdict;
+
+	if (pw_parse(data, end, (__u32)bpf_xdp_get_buff_len(ctx), &p))
+		return XDP_PASS;
+	pw_decide_frontend(&a, &p, 0);
+	verdict = pw_xdp_execute(ctx, &p, &a);
+	pw_account(&a, p.frame_len);
+	return verdict;
+}
+
+/* ---- tc --------------------------------------------------------------------------------- */
+
+/* Enough for Ethernet + IPv4 with options + ICMP + the quoted IPv4 header with options + the
+ * quoted TCP header up to its checksum. */
+#define PW_TC_PULL_LEN (ETH_HLEN + 60 + 8 + 60 + 18)
+
+static __always_inline int pw_tc_reply(struct __sk_buff *skb, const struct pw_pkt *p,
+				       const struct pw_action *a)
+{
+	void *data, *end;
+	int len;
+
+	if (a->kind == PW_ACT_REPLY_RST) {
+		if (bpf_skb_pull_data(skb, PW_RST_FRAME_LEN))
+			return -1;
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+		if (pw_build_rst(data, end, p))
+			return -1;
+		len = PW_RST_FRAME_LEN;
+	} else {
+		/* Room in front, like XDP's adjust_head: the original frame keeps its place after
+		 * the new headers and becomes the quote. */
+		if (bpf_skb_change_head(skb, PW_ICMP_REPLY_GROWTH, 0))
+			return -1;
+		if (bpf_skb_pull_data(skb, PW_ICMP_REPLY_GROWTH + ETH_HLEN + p->ihl_len + 8))
+			return -1;
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+		len = pw_build_icmp_reply(data, end, p, a);
+		if (len < 0)
+			return -1;
+	}
+	/* The headers carry full checksums. A CHECKSUM_PARTIAL skb keeps that mark, which veth
+	 * delivers as "verified", so nothing recomputes (and breaks) them on the way in. */
+	if (bpf_skb_change_tail(skb, len, 0))
+		return -1;
+	return 0;
+}
+
+/* TCP/UDP checksums through the skb helpers: a sandbox's TCP segments are usually
+ * CHECKSUM_PARTIAL (the field holds only the pseudo-header sum), and BPF_F_PSEUDO_HDR makes
+ * the helper update the field the way that state needs. The rest is done directly. */
+static __always_inline int pw_tc_nat(struct __sk_buff *skb, const struct pw_pkt *p,
+				     const struct pw_action *a)
+{
+	void *data, *end;
+
+	if (!p->later_frag && (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)) {
+		__u32 off = p->l4_off + (p->proto == IPPROTO_TCP ? offsetof(struct tcphdr, check)
+								   : offsetof(struct udphdr, check));
+		__u64 mangled = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+
+		if (a->saddr != p->saddr &&
+		    bpf_l4_csum_replace(skb, off, p->saddr, a->saddr, BPF_F_PSEUDO_HDR | mangled | 4))
+			return -1;
+		if (a->daddr != p->daddr &&
+		    bpf_l4_csum_replace(skb, off, p->daddr, a->daddr, BPF_F_PSEUDO_HDR | mangled | 4))
+			return -1;
+		if (a->sport != p->sport &&
+		    bpf_l4_csum_replace(skb, off, p->sport, a->sport, mangled | 2))
+			return -1;
+		if (a->dport != p->dport &&
+		    bpf_l4_csum_replace(skb, off, p->dport, a->dport, mangled | 2))
+			return -1;
+	}
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	return pw_nat_apply(data, end, p, a, 1);
+}
+
+static __always_inline int pw_tc_execute(struct __sk_buff *skb, const struct pw_pkt *p,
+					 struct pw_action *a)
+{
+	struct bpf_fib_lookup fib;
+	void *data, *end;
+	int rc;
+
+	switch (a->kind) {
+	case PW_ACT_NAT:
+		if (pw_tc_nat(skb, p, a))
+			goto internal;
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+		/* Hairpin: back into the sandbox it came from. Not through the stack, which would
+		 * drop a packet from a local address arriving on an interface as a martian. */
+		if (a->flags & PW_NAT_HAIRPIN) {
+			if (pw_fwd_rewrite(data, end, NULL))
+				goto internal;
+			return bpf_redirect(skb->ifindex, 0);
+		}
+		/* Straight to the egress device when the neighbour is known: also avoids
+		 * reverse-path filtering of replies whose source is now a service address. */
+		rc = pw_fib_lookup(skb, p, a, skb->ingress_ifindex, 0, &fib);
+		if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+			return TC_ACT_OK;
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+		if (pw_fwd_rewrite(data, end, &fib))
+			goto internal;
+		return bpf_redirect(fib.ifindex, 0);
+	case PW_ACT_DROP:
+		return TC_ACT_SHOT;
+	case PW_ACT_REPLY_RST:
+	case PW_ACT_REPLY_ICMP:
+		if (pw_tc_reply(skb, p, a))
+			goto internal;
+		/* Out of the host side = into the sandbox that sent the packet. */
+		return bpf_redirect(skb->ifindex, 0);
+	default:
+		return TC_ACT_OK;
+	}
+internal:
+	pw_drop(a, PW_DROP_INTERNAL);
+	return TC_ACT_SHOT;
+}
+
+SEC("tc")
+int pw_tc_sandbox(struct __sk_buff *skb)
+{
+	struct pw_pkt p = {};
+	struct pw_action a = { .frontend_id = PW_NO_ID, .backend_id = PW_NO_ID };
+	__u32 want = skb->len < PW_TC_PULL_LEN ? skb->len : PW_TC_PULL_LEN;
+	void *data, *end;
+	int verdict;
+
+	/* A VLAN tag the device took out of the frame: not a sandbox's plain traffic. */
+	if (skb->vlan_present)
+		return TC_ACT_OK;
+	/* Headers of locally generated packets are linear, but nothing guarantees it. */
+	if (skb->data_end - skb->data < want)
+		bpf_skb_pull_data(skb, want);
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	if (pw_parse(data, end, skb->len, &p))
+		return TC_ACT_OK;
+
+	if (p.later_frag && !p.l3_err) {
+		/* Reply fragments are not addressed to a frontend, so the record comes first. */
+		pw_classify(&p);
+		pw_decide_later_fragment(&a, &p);
+	} else if (!pw_decide_reply(&a, &p)) {
+		pw_decide_frontend(&a, &p, 1);
+	}
+	verdict = pw_tc_execute(skb, &p, &a);
+	pw_account(&a, p.frame_len);
+	return verdict;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,82 @@
+#include "agent/sync.h"
+
+#include <spdlog/spdlog.h>
+
+#include "dataplane/nft/nft_dataplane.h"
+#include "dataplane/probe/choose.h"
+#include "dataplane/probe/feature_probe.h"
+#include "dataplane/xdp/xdp_dataplane.h"
+#include "state/compile.h"
+
+namespace portway::agent {
+
+std::unique_ptr<dataplane::Dataplane> make_dataplane(dataplane::Kind kind,
+                                                     const config::NodeSettings& settings) {
+  if (kind == dataplane::Kind::xdp) return std::make_unique<dataplane::xdp::XdpDataplane>(settings);
+  return std::make_unique<dataplane::nft::NftDataplane>();
+}
+
+state::DataplaneState compile_store(store::Store* store, std::uint64_t* generation) {
+  if (!store) return {};
+  auto tx = store->begin_read();
+  const state::Snapshot snapshot = state::read_snapshot(*tx);
+  if (generation) *generation = snapshot.generation;
+  return state::compile(snapshot);
+}
+
+SyncOutcome sync_dataplane(const state::DataplaneState& desired, const config::NodeSettings& settings,
+                           config::DataplaneChoice choice, const DataplaneFactory& factory) {
+  config::NodeSettings chosen_settings = settings;
+  chosen_settings.dataplane = choice;
+  dataplane::probe::DataplaneFactories factories{
+      // The fast path is "available" once it has loaded and attached: the real probe.
+      .make_xdp =
+          [&] {
+            auto dp = factory(dataplane::Kind::xdp, chosen_settings);
+            auto* xdp = dynamic_cast<dataplane::xdp::XdpDataplane*>(dp.get());
+            if (xdp) {
+              std::vector<std::string> notes;
+              try {
+                xdp->ensure_attached(notes);
+              } catch (...) {
+                try {
+                  xdp->remove_all();
+                } catch (const std::exception&) {
+                  // the original failure is the one worth reporting
+                }
+                throw;
+              }
+            }
+            return dp;
+          },
+      .make_nft = [&] { return factory(dataplane::Kind::nft, chosen_settings); },
+      .remove_xdp = [&] { factory(dataplane::Kind::xdp, chosen_settings)->remove_all(); },
+  };
+  const dataplane::probe::ProbeReport probe = dataplane::probe::probe_kernel(chosen_settings);
+  dataplane::probe::DataplaneChoiceResult choice_result =
+      dataplane::probe::choose_dataplane(chosen_settings, probe, factories);
+
+  SyncOutcome out;
+  out.active = choice_result.dataplane->kind();
+  out.reason = choice_result.reason;
+  out.report = choice_result.dataplane->apply(desired);
+  if (auto* nft = dynamic_cast<dataplane::nft::NftDataplane*>(choice_result.dataplane.get()))
+    nft->wait_for_flow_cleanup();
+  return out;
+}
+
+dataplane::SyncStatus status_of(const SyncOutcome& outcome, config::DataplaneChoice requested,
+                                std::int64_t now_ms) {
+  dataplane::SyncStatus s;
+  s.dataplane = std::string(dataplane::to_string(outcome.active));
+  s.requested = std::string(config::to_string(requested));
+  s.reason = outcome.reason;
+  s.last_sync_ms = now_ms;
+  s.store_generation = outcome.store_generation;
+  s.changes = outcome.report.applied.frontends.size() + outcome.report.applied.node_ports.size() +
+              outcome.report.applied.backend_sets.size();
+  s.notes = outcome.report.notes;
+  return s;
+}
+
+}  // namespace portway::agent

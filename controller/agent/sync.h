@@ -1,0 +1,47 @@
+// One reconcile of the node: compile the store, choose the dataplane, make the kernel match,
+// and record what happened. `portway sync` runs it once; the lab runs it per dataplane; the
+// daemon will run it on every change.
+//
+// Choosing is dataplane::probe::choose_dataplane (dataplane/probe/choose.h): `xdp` and `nft`
+// as asked (a failing asked-for dataplane is an error, not a silent switch); `auto` loads and
+// attaches the fast path and falls back to nftables on any failure, with the reason. Never
+// both: the other's state is removed once the chosen one works.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "config/node_settings.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/sync_status.h"
+#include "state/dataplane_state.h"
+#include "store/store.h"
+
+namespace portway::agent {
+
+struct SyncOutcome {
+  dataplane::Kind active = dataplane::Kind::nft;
+  std::string reason;                 // why this dataplane
+  dataplane::ApplyReport report;
+  std::uint64_t store_generation = 0;
+};
+
+// How a dataplane is made: the product uses make_dataplane; tests substitute fakes.
+using DataplaneFactory =
+    std::function<std::unique_ptr<dataplane::Dataplane>(dataplane::Kind, const config::NodeSettings&)>;
+std::unique_ptr<dataplane::Dataplane> make_dataplane(dataplane::Kind kind,
+                                                     const config::NodeSettings& settings);
+
+// The compiled state of the store (empty when `store` is null: nothing applied yet).
+state::DataplaneState compile_store(store::Store* store, std::uint64_t* generation = nullptr);
+
+// Chooses, removes the other dataplane's state, applies `desired`. Throws when the chosen
+// dataplane fails (DataplaneUnavailable for an explicit xdp; for auto: when nftables fails).
+SyncOutcome sync_dataplane(const state::DataplaneState& desired, const config::NodeSettings& settings,
+                           config::DataplaneChoice choice, const DataplaneFactory& factory = make_dataplane);
+
+dataplane::SyncStatus status_of(const SyncOutcome& outcome, config::DataplaneChoice requested,
+                                std::int64_t now_ms);
+
+}  // namespace portway::agent

@@ -1,0 +1,89 @@
+// portway sync [--state DB] [--node FILE] [--dataplane auto|xdp|nft] [--json]
+#include <iostream>
+
+#include "agent/sync.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/node_file.h"
+#include "cli/service_view.h"
+#include "cli/state_db.h"
+#include "state/diff.h"
+#include "store/state_file.h"
+
+namespace portway::cli {
+namespace {
+
+const FlagSpec kFlags[] = {
+    {"state", true, false, "state database (default $PORTWAY_STATE, else /var/lib/portway/state.db)"},
+    {"node", true, false, "node settings (TOML)"},
+    {"dataplane", true, false, "auto | xdp | nft (default: the node setting, else auto)"},
+    {"json", false, false, "print {\"dataplane\",\"reason\",\"changes\":[...],\"notes\":[...]}"},
+    {"help", false, false, "show this help"},
+};
+
+constexpr const char* kUsage =
+    "usage: portway sync [--state DB] [--node FILE] [--dataplane auto|xdp|nft] [--json]\n"
+    "Compile the store and program the dataplane once, changing only what differs from what\n"
+    "is installed; print what changed. Needs root (CAP_BPF, CAP_NET_ADMIN).\n"
+    "Exit: 0 programmed, 1 rejected input, 2 usage or environment error (e.g. the fast path\n"
+    "cannot load with --dataplane xdp).\n";
+
+}  // namespace
+
+int cmd_sync(std::span<const std::string> args) {
+  const ParsedArgs parsed = parse_args(args, kFlags);
+  if (parsed.has("help")) {
+    std::cout << kUsage << describe_flags(kFlags);
+    return kExitOk;
+  }
+  if (!parsed.positional().empty()) throw UsageError("sync takes no arguments");
+  const config::NodeSettings settings = load_node_settings(parsed.value("node"));
+  config::DataplaneChoice choice = settings.dataplane;
+  if (auto flag = parsed.value("dataplane")) {
+    auto parsed_choice = config::parse_dataplane_choice(*flag);
+    if (!parsed_choice) throw UsageError("--dataplane must be auto, xdp or nft");
+    choice = *parsed_choice;
+  }
+
+  const auto store = open_state_for_read(parsed.value("state"));
+  std::uint64_t generation = 0;
+  const state::DataplaneState desired = agent::compile_store(store.get(), &generation);
+
+  agent::SyncOutcome outcome;
+  try {
+    outcome = agent::sync_dataplane(desired, settings, choice);
+  } catch (const std::exception& e) {
+    throw EnvironmentError(std::string("programming the ") +
+                           (choice == config::DataplaneChoice::nft ? "nftables" : "fast-path") +
+                           " dataplane failed: " + e.what());
+  }
+  outcome.store_generation = generation;
+
+  const dataplane::SyncStatus status = agent::status_of(outcome, choice, now_ms());
+  const std::string status_path =
+      dataplane::sync_status_path(store::resolve_state_path(parsed.value("state")));
+  try {
+    dataplane::save_sync_status(status_path, status);
+  } catch (const std::exception& e) {
+    // The kernel is programmed; only `portway status` loses its explanation.
+    std::cerr << "portway sync: could not record the status in " << status_path << ": " << e.what() << "\n";
+  }
+
+  const std::vector<std::string> changes = state::describe(outcome.report.applied);
+  if (parsed.has("json")) {
+    std::cout << dump({{"dataplane", status.dataplane},
+                       {"reason", status.reason},
+                       {"changes", changes},
+                       {"notes", outcome.report.notes}})
+              << "\n";
+    return kExitOk;
+  }
+  std::cout << "dataplane: " << status.dataplane << " (" << status.reason << ")\n";
+  for (const auto& note : outcome.report.notes) std::cout << "  note: " << note << "\n";
+  if (changes.empty()) std::cout << "no changes\n";
+  for (const auto& line : changes) std::cout << line << "\n";
+  return kExitOk;
+}
+
+}  // namespace portway::cli

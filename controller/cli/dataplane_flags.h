@@ -1,0 +1,24 @@
+// What status and stats share: which dataplane is active on this node (from the last sync's
+// record, else from what is installed) and the objects to ask.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cli/args.h"
+#include "config/node_settings.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/sync_status.h"
+
+namespace portway::cli {
+
+struct ActiveDataplane {
+  std::optional<dataplane::SyncStatus> last_sync;  // nullopt: never synced with this state dir
+  std::optional<dataplane::Kind> kind;             // nullopt: nothing installed
+  std::unique_ptr<dataplane::Dataplane> dataplane;
+};
+
+ActiveDataplane find_active_dataplane(const ParsedArgs& parsed, const config::NodeSettings& settings);
+
+}  // namespace portway::cli

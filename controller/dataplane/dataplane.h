@@ -1,0 +1,63 @@
+// The one interface both dataplanes implement (dataplane.md): the XDP/tc fast path and the
+// nftables fallback. The controller compiles the store into a DataplaneState and hands the
+// dataplane the new state; the dataplane works out the difference from what it has installed
+// (installed(), read back from the kernel, so drift and restarts are handled the same way)
+// and changes only that.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/node_settings.h"
+#include "state/dataplane_state.h"
+#include "state/diff.h"
+
+namespace portway::dataplane {
+
+enum class Kind : std::uint8_t { xdp, nft };
+std::string_view to_string(Kind k);
+
+// Packets/bytes/new flows/rejects as both dataplanes can count them.
+struct TrafficCounters {
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t new_flows = 0;
+  std::uint64_t rejected = 0;
+  bool operator==(const TrafficCounters&) const = default;
+};
+
+struct Stats {
+  std::map<std::string, TrafficCounters> frontends;  // key: "addr:port/proto" or "node:port/proto"
+  std::map<std::string, TrafficCounters> backends;   // key: "set-id addr"
+  std::map<std::string, std::uint64_t> drops;        // reason -> packets
+};
+
+struct ApplyReport {
+  state::StateDiff applied;          // what changed in the kernel
+  std::vector<std::string> notes;    // e.g. "repaired drift: table was missing"
+};
+
+class Dataplane {
+ public:
+  virtual ~Dataplane() = default;
+  virtual Kind kind() const = 0;
+
+  // What is installed now, read back from the kernel (maps or ruleset). The empty state
+  // when nothing of this dataplane is installed.
+  virtual state::DataplaneState installed() = 0;
+
+  // Makes the kernel hold `desired`, changing only the difference from installed(). Atomic
+  // per dataplane step (one nft transaction; one map swap per backend set). Throws on
+  // failure, leaving the previous state working.
+  virtual ApplyReport apply(const state::DataplaneState& desired) = 0;
+
+  // Removes everything this dataplane installed on this node (maps, links, table).
+  virtual void remove_all() = 0;
+
+  virtual Stats stats() = 0;
+};
+
+}  // namespace portway::dataplane

@@ -1,0 +1,158 @@
+#include "dataplane/nft/elements.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace portway::dataplane::nft {
+namespace {
+
+void append_u32(std::string& s, std::uint32_t v) {
+  char buf[10];
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n > 0) s.push_back(buf[--n]);
+}
+
+void append_ipv4(std::string& s, net::Ipv4 a) {
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    append_u32(s, (a.value >> shift) & 0xffu);
+    if (shift) s.push_back('.');
+  }
+}
+
+std::string_view proto_text(config::Protocol p) { return p == config::Protocol::tcp ? "tcp" : "udp"; }
+
+std::string number_text(std::uint32_t v) {
+  std::string s;
+  append_u32(s, v);
+  return s;
+}
+
+}  // namespace
+
+std::string ipv4_text(net::Ipv4 a) {
+  std::string s;
+  s.reserve(15);
+  append_ipv4(s, a);
+  return s;
+}
+
+std::string frontend_key_text(const state::FrontendKey& k) {
+  std::string s;
+  s.reserve(32);
+  append_ipv4(s, std::get<net::Ipv4>(k.address));
+  s += " . ";
+  s += proto_text(k.protocol);
+  s += " . ";
+  append_u32(s, k.port);
+  return s;
+}
+
+std::string node_port_key_text(const state::NodePortKey& k) {
+  std::string s(proto_text(k.protocol));
+  s += " . ";
+  append_u32(s, k.node_port);
+  return s;
+}
+
+std::vector<net::Ipv4> running_members(const state::BackendSet& set) {
+  std::vector<net::Ipv4> out;
+  for (const auto& m : set.members)
+    if (m.state == state::MemberState::running) out.push_back(m.ipv4);
+  return out;  // members are sorted by address already
+}
+
+const state::BackendSet& ElementWriter::set_of(const std::string& id) const {
+  const state::BackendSet* s = state_.find_backend_set(id);
+  if (!s) throw std::logic_error("nft: unknown backend set " + id);
+  return *s;
+}
+
+std::uint32_t ElementWriter::number(const std::string& id) const {
+  const auto n = numbers_.number_of(id);
+  if (!n) throw std::logic_error("nft: backend set without a number: " + id);
+  return *n;
+}
+
+void ElementWriter::frontend(const state::Frontend& f) {
+  const std::string key = frontend_key_text(f.key);
+  const auto running = static_cast<std::uint32_t>(running_members(set_of(f.backend_set)).size());
+  out_.put(SetName::svc_fe, key, "");
+  out_.put(SetName::svc_rej, key, "");
+  out_.put(SetName::svc_tport, key, number_text(f.target_port));
+  if (running > 0)
+    out_.put(SetName::svc_disp, key, "goto " + pick_chain_name(PickKind::service, running));
+  else
+    out_.put(SetName::svc_noep, key, "");
+}
+
+void ElementWriter::service_address(net::Ipv4 address, const state::BackendSet& set) {
+  const std::string a = ipv4_text(address);
+  out_.put(SetName::svc_addrs, a, number_text(number(set.id)));
+  const auto running = running_members(set);
+  for (std::uint32_t i = 0; i < running.size(); ++i) {
+    std::string key = a + " . ";
+    append_u32(key, i);
+    out_.put(SetName::svc_slots, std::move(key), ipv4_text(running[i]));
+  }
+}
+
+void ElementWriter::node_port(const state::NodePort& n) {
+  const std::string key = node_port_key_text(n.key);
+  const state::BackendSet& set = set_of(n.backend_set);
+  const auto running = running_members(set);
+  out_.put(SetName::np_sets, key, number_text(number(set.id)));
+  out_.put(SetName::np_fe, key, "");
+  out_.put(SetName::np_rej, key, "");
+  out_.put(SetName::np_tport, key, number_text(n.target_port));
+  if (!running.empty()) {
+    out_.put(SetName::np_disp, key,
+             "goto " + pick_chain_name(PickKind::node_port, static_cast<std::uint32_t>(running.size())));
+  } else {
+    out_.put(SetName::np_noep, key, "");
+  }
+  for (std::uint32_t i = 0; i < running.size(); ++i) {
+    std::string slot = key + " . ";
+    append_u32(slot, i);
+    out_.put(SetName::np_slots, std::move(slot), ipv4_text(running[i]));
+  }
+}
+
+void ElementWriter::draining_members(const state::BackendSet& set) {
+  for (const auto& m : set.members) {
+    if (m.state != state::MemberState::draining) continue;
+    out_.put(SetName::draining, number_text(number(set.id)) + " . " + ipv4_text(m.ipv4), "");
+  }
+}
+
+void ElementWriter::backend_address(net::Ipv4 address) {
+  const std::string a = ipv4_text(address);
+  out_.put(SetName::be_pkts, a, "");
+  out_.put(SetName::be_new, a, "");
+  out_.put(SetName::hairpin, a + " . " + a, "");
+}
+
+void ElementWriter::all() {
+  const state::Frontend* previous = nullptr;
+  for (const auto& f : state_.frontends()) {
+    frontend(f);
+    // Frontends are sorted with the address first: one service address per run.
+    const net::Ipv4 a = std::get<net::Ipv4>(f.key.address);
+    if (!previous || std::get<net::Ipv4>(previous->key.address) != a) service_address(a, set_of(f.backend_set));
+    previous = &f;
+  }
+  for (const auto& n : state_.node_ports()) node_port(n);
+  std::vector<net::Ipv4> addresses;
+  for (const auto& set : state_.backend_sets()) {
+    draining_members(set);
+    for (const auto& m : set.members) addresses.push_back(m.ipv4);
+  }
+  std::sort(addresses.begin(), addresses.end());
+  addresses.erase(std::unique(addresses.begin(), addresses.end()), addresses.end());
+  for (const auto a : addresses) backend_address(a);
+}
+
+}  // namespace portway::dataplane::nft

@@ -1,0 +1,62 @@
+// What the state puts into the table's sets and maps, element by element, in nft syntax.
+// One writer serves the full render (an empty table, a repair) and the incremental update
+// (the entities a diff touches, before and after), so the two can never disagree.
+//
+// Per entity:
+//   frontend        svc_fe, svc_rej, svc_tport, and svc_disp (goto pick_svc_<N>) or svc_noep
+//   service address svc_addrs (-> set number), svc_slots (address . slot -> running backend)
+//   node port       np_sets, np_fe, np_rej, np_tport, np_disp or np_noep, np_slots
+//   backend set     draining (set number . address) for its draining members
+//   backend address be_pkts, be_new, hairpin (shared when two sets list one address)
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dataplane/nft/layout.h"
+#include "dataplane/nft/set_numbers.h"
+#include "state/dataplane_state.h"
+
+namespace portway::dataplane::nft {
+
+class ElementSink {
+ public:
+  virtual ~ElementSink() = default;
+  // `data` is empty for the elements of a plain set.
+  virtual void put(SetName set, std::string key, std::string data) = 0;
+};
+
+// nft text of the values that appear in keys and data.
+std::string ipv4_text(net::Ipv4 a);
+std::string frontend_key_text(const state::FrontendKey& k);  // "198.19.0.7 . tcp . 80"; IPv4 only
+std::string node_port_key_text(const state::NodePortKey& k);  // "tcp . 30080"
+
+// The running members of a set, in address order: slot i is the i-th of them.
+std::vector<net::Ipv4> running_members(const state::BackendSet& set);
+
+class ElementWriter {
+ public:
+  // `numbers` must hold a number for every backend set of `state` that is written.
+  ElementWriter(const state::DataplaneState& state, const SetNumbers& numbers, ElementSink& out)
+      : state_(state), numbers_(numbers), out_(out) {}
+
+  void frontend(const state::Frontend& f);
+  void service_address(net::Ipv4 address, const state::BackendSet& set);
+  void node_port(const state::NodePort& n);
+  void draining_members(const state::BackendSet& set);
+  void backend_address(net::Ipv4 address);
+
+  // Every element of the state.
+  void all();
+
+ private:
+  const state::BackendSet& set_of(const std::string& id) const;
+  std::uint32_t number(const std::string& id) const;
+
+  const state::DataplaneState& state_;
+  const SetNumbers& numbers_;
+  ElementSink& out_;
+};
+
+}  // namespace portway::dataplane::nft

@@ -1,0 +1,165 @@
+#include "dataplane/nft/layout.h"
+
+#include <charconv>
+#include <stdexcept>
+
+namespace portway::dataplane::nft {
+namespace {
+
+// The key of a service frontend and of a node port as the packet spells it.
+constexpr std::string_view kSvcKey = "ip daddr . meta l4proto . th dport";
+constexpr std::string_view kNpKey = "meta l4proto . th dport";
+// Node ports answer on the node's own addresses only (Miren matched any destination and
+// hijacked outbound traffic). Loopback is left out: DNAT from 127/8 to a sandbox would need
+// route_localnet. The cheap set lookup comes first so fib runs only for node-port numbers.
+constexpr std::string_view kNpLocal =
+    "meta l4proto . th dport @np_sets fib daddr type local ip daddr != 127.0.0.0/8";
+
+std::string cat(std::initializer_list<std::string_view> parts) {
+  std::string s;
+  for (const auto p : parts) s += p;
+  return s;
+}
+
+}  // namespace
+
+const std::array<SetDef, kSetCount>& set_defs() {
+  using F = Field;
+  const std::vector<Field> fe{F::ipv4, F::proto, F::port};
+  const std::vector<Field> np{F::proto, F::port};
+  // typeof for the slot maps: numgen has no named type, and the key must match its width.
+  static const std::array<SetDef, kSetCount> defs{{
+      {SetName::svc_addrs, "svc_addrs", "type ipv4_addr : mark;", {F::ipv4}, Data::u32, false},
+      {SetName::svc_fe, "svc_fe", "type ipv4_addr . inet_proto . inet_service; counter;", fe, Data::none, true},
+      {SetName::svc_rej, "svc_rej", "type ipv4_addr . inet_proto . inet_service; counter;", fe, Data::none, true},
+      {SetName::svc_noep, "svc_noep", "type ipv4_addr . inet_proto . inet_service;", fe, Data::none, false},
+      {SetName::svc_disp, "svc_disp", "type ipv4_addr . inet_proto . inet_service : verdict;", fe, Data::verdict,
+       false},
+      {SetName::svc_tport, "svc_tport", "type ipv4_addr . inet_proto . inet_service : inet_service; counter;", fe,
+       Data::port, true},
+      {SetName::svc_slots, "svc_slots", "typeof ip daddr . numgen random mod 2 : ip daddr;", {F::ipv4, F::u32},
+       Data::ipv4, false},
+      {SetName::np_sets, "np_sets", "type inet_proto . inet_service : mark;", np, Data::u32, false},
+      {SetName::np_fe, "np_fe", "type inet_proto . inet_service; counter;", np, Data::none, true},
+      {SetName::np_rej, "np_rej", "type inet_proto . inet_service; counter;", np, Data::none, true},
+      {SetName::np_noep, "np_noep", "type inet_proto . inet_service;", np, Data::none, false},
+      {SetName::np_disp, "np_disp", "type inet_proto . inet_service : verdict;", np, Data::verdict, false},
+      {SetName::np_tport, "np_tport", "type inet_proto . inet_service : inet_service; counter;", np, Data::port,
+       true},
+      {SetName::np_slots, "np_slots", "typeof meta l4proto . th dport . numgen random mod 2 : ip daddr;",
+       {F::proto, F::port, F::u32}, Data::ipv4, false},
+      {SetName::draining, "draining", "type mark . ipv4_addr;", {F::u32, F::ipv4}, Data::none, false},
+      {SetName::be_pkts, "be_pkts", "type ipv4_addr; counter;", {F::ipv4}, Data::none, true},
+      {SetName::be_new, "be_new", "type ipv4_addr; counter;", {F::ipv4}, Data::none, true},
+      {SetName::hairpin, "hairpin", "type ipv4_addr . ipv4_addr;", {F::ipv4, F::ipv4}, Data::none, false},
+  }};
+  return defs;
+}
+
+std::string signature(std::size_t key_len, bool map, bool verdict, std::size_t data_len, bool counter) {
+  std::string s = "k" + std::to_string(key_len) + " d";
+  s += !map ? "-" : verdict ? "verdict" : std::to_string(data_len);
+  if (counter) s += " counter";
+  return s;
+}
+
+std::string signature(const SetDef& d) {
+  const std::size_t data_len = d.data == Data::port ? 2 : 4;
+  return signature(4 * d.key.size(), d.is_map(), d.data == Data::verdict, data_len, d.counter);
+}
+
+const SetDef& def(SetName s) { return set_defs()[static_cast<std::size_t>(s)]; }
+std::string_view name_of(SetName s) { return def(s).name; }
+
+const std::vector<ChainDef>& skeleton_chains() {
+  static const std::vector<ChainDef> chains = [] {
+    std::vector<ChainDef> c;
+    // Rejects run in filter chains just before DNAT (dstnat - 10), where the destination is
+    // still the frontend. Only new flows are rejected: established flows of draining
+    // backends must keep working after the last running backend went away. Original
+    // direction only, so replies to a masqueraded hairpin source never count as node-port
+    // traffic.
+    c.push_back({"filter_prerouting", "filter", "prerouting", -110,
+                 {"meta l4proto { tcp, udp } ct direction original jump frontend_check"}});
+    c.push_back({"filter_output", "filter", "output", -110,
+                 {"meta l4proto { tcp, udp } ct direction original jump frontend_check"}});
+    c.push_back({"frontend_check", "", "", 0,
+                 {"ip daddr @svc_addrs goto service_check", cat({kNpLocal, " goto node_port_check"})}});
+    c.push_back({"service_check", "", "", 0,
+                 {cat({"ct state new ", kSvcKey, " @svc_noep ", kSvcKey,
+                       " @svc_rej counter name \"no_backend\" goto reject_flow"}),
+                  cat({kSvcKey, " @svc_fe return"}),
+                  // Any other port or protocol of a service address.
+                  "ct state new counter name \"undeclared_port\" goto reject_flow"}});
+    c.push_back({"node_port_check", "", "", 0,
+                 {cat({"ct state new ", kNpKey, " @np_noep ", kNpKey,
+                       " @np_rej counter name \"no_backend\" goto reject_flow"}),
+                  cat({kNpKey, " @np_fe return"})}});
+    // Bare `reject` in an inet table answers ICMP port unreachable; TCP gets a reset, as the
+    // fast path sends.
+    c.push_back({"reject_flow", "", "", 0,
+                 {"meta l4proto tcp reject with tcp reset", "reject with icmpx type port-unreachable"}});
+    // DNAT at the standard dstnat priority, for traffic arriving (prerouting) and for
+    // connections the node itself opens (output).
+    c.push_back({"nat_prerouting", "nat", "prerouting", -100, {"meta l4proto { tcp, udp } jump dispatch"}});
+    c.push_back({"nat_output", "nat", "output", -100, {"meta l4proto { tcp, udp } jump dispatch"}});
+    c.push_back({"dispatch", "", "", 0,
+                 {cat({kSvcKey, " vmap @svc_disp"}), cat({kNpLocal, " ", kNpKey, " vmap @np_disp"})}});
+    // srcnat: NAT chains see the first packet of a flow only, which is what "new flows per
+    // backend" counts. Masquerade only a backend that reached itself (hairpin); everybody
+    // else keeps their source address.
+    c.push_back({"nat_postrouting", "nat", "postrouting", 100,
+                 {"ct status dnat ip daddr @be_new",
+                  "ct status dnat ip saddr . ip daddr @hairpin masquerade"}});
+    // Every packet towards a backend, after DNAT and before srcnat.
+    c.push_back({"backend_count", "filter", "postrouting", 90,
+                 {"ct direction original ct status dnat ip daddr @be_pkts"}});
+    return c;
+  }();
+  return chains;
+}
+
+std::string pick_chain_name(PickKind k, std::uint32_t running) {
+  return (k == PickKind::service ? "pick_svc_" : "pick_np_") + std::to_string(running);
+}
+
+ChainDef pick_chain(PickKind k, std::uint32_t running) {
+  if (running == 0) throw std::invalid_argument("a pick chain needs at least one backend");
+  const std::string n = std::to_string(running);
+  // numgen random, not jhash over the 5-tuple: see docs/nftables.md, "Backend choice".
+  // The port mapping needs the protocol pinned in the same rule.
+  std::string rule =
+      k == PickKind::service
+          ? cat({"meta l4proto { tcp, udp } dnat ip to ip daddr . numgen random mod ", n,
+                 " map @svc_slots : ", kSvcKey, " map @svc_tport"})
+          : cat({"meta l4proto { tcp, udp } dnat ip to ", kNpKey, " . numgen random mod ", n,
+                 " map @np_slots : ", kNpKey, " map @np_tport"});
+  return {pick_chain_name(k, running), "", "", 0, {std::move(rule)}};
+}
+
+bool parse_pick_chain(std::string_view name, PickKind& kind, std::uint32_t& running) {
+  std::string_view rest;
+  if (name.starts_with("pick_svc_")) {
+    kind = PickKind::service;
+    rest = name.substr(9);
+  } else if (name.starts_with("pick_np_")) {
+    kind = PickKind::node_port;
+    rest = name.substr(8);
+  } else {
+    return false;
+  }
+  if (rest.empty() || rest.front() == '0') return false;
+  const auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), running);
+  return ec == std::errc{} && ptr == rest.data() + rest.size();
+}
+
+std::string add_chain_command(const ChainDef& c) {
+  std::string s = cat({"add chain ", kTableRef, " ", c.name});
+  if (!c.type.empty()) {
+    s += cat({" { type ", c.type, " hook ", c.hook, " priority ", std::to_string(c.priority),
+              "; policy accept; }"});
+  }
+  return s;
+}
+
+}  // namespace portway::dataplane::nft

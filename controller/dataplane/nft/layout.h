@@ -1,0 +1,99 @@
+// The fixed shape of the nftables dataplane: one table `inet portway`, a fixed list of sets and
+// maps that hold everything per frontend and per backend as ELEMENTS, a fixed skeleton of
+// chains, and one small "pick" chain per running-backend count N. docs/nftables.md explains
+// the layout and why it is not kube-proxy's chain-per-endpoint layout (measured: chains and
+// anonymous sets make the kernel transaction superlinear; elements of a few big maps do not).
+//
+// Every name here is a constant or a number portway computed; no user text ever reaches it.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace portway::dataplane::nft {
+
+inline constexpr std::string_view kFamily = "inet";
+inline constexpr std::string_view kTable = "portway";
+inline constexpr std::string_view kTableRef = "inet portway";
+
+// The sets and maps of the table, in declaration order.
+enum class SetName : std::uint8_t {
+  svc_addrs,  // service address -> set number (also "is a service address": undeclared ports)
+  svc_fe,     // every service frontend; element counter = packets/bytes towards it
+  svc_rej,    // every service frontend; element counter = rejected new flows
+  svc_noep,   // frontends without a running backend (rejected)
+  svc_disp,   // frontends with N running backends -> goto pick_svc_<N>
+  svc_tport,  // frontend -> target port; element counter = new flows
+  svc_slots,  // (service address, slot) -> running backend, slot in [0, N)
+  np_sets,    // node port -> set number
+  np_fe,
+  np_rej,
+  np_noep,
+  np_disp,
+  np_tport,
+  np_slots,   // (proto, node_port, slot) -> running backend
+  draining,   // (set number, backend): members that keep flows but take no new ones
+  be_pkts,    // backend address; element counter = packets/bytes sent to it after DNAT
+  be_new,     // backend address; element counter = new flows DNATed to it
+  hairpin,    // (backend, backend): a backend reaching itself gets masqueraded
+};
+inline constexpr std::size_t kSetCount = 18;
+
+// The fields of a key (each one 32-bit register wide in the kernel, as nft lays out
+// concatenations) and the kind of data, to decode elements read back through netlink.
+enum class Field : std::uint8_t { ipv4, proto, port, u32 };
+enum class Data : std::uint8_t { none, u32, ipv4, port, verdict };
+
+struct SetDef {
+  SetName id;
+  std::string_view name;
+  std::string_view declaration;  // what goes between { } in `add set|map`
+  std::vector<Field> key;
+  Data data;
+  bool counter;  // per-element counters
+  bool is_map() const { return data != Data::none; }
+};
+
+// "k<key bytes> d<data bytes|verdict|-> [counter]": what a set looks like to the kernel, to
+// recognise one that someone re-created with another type.
+std::string signature(const SetDef& d);
+std::string signature(std::size_t key_len, bool map, bool verdict, std::size_t data_len, bool counter);
+
+const std::array<SetDef, kSetCount>& set_defs();
+const SetDef& def(SetName s);
+std::string_view name_of(SetName s);
+
+// Named counter objects: drops by reason (Stats::drops keys are these names).
+inline constexpr std::array<std::string_view, 2> kDropCounters{"no_backend", "undeclared_port"};
+
+// A base chain's hook; regular chains have none.
+struct ChainDef {
+  std::string name;
+  std::string type;      // "filter" | "nat", empty for regular chains
+  std::string hook;      // "prerouting" | "output" | "postrouting"
+  int priority = 0;      // numeric, see docs/nftables.md for the why of each
+  std::vector<std::string> rules;
+};
+
+// The skeleton: every chain except the pick chains, with its rules.
+const std::vector<ChainDef>& skeleton_chains();
+
+// Pick chains: choose slot = random in [0, N) and DNAT to (slot's backend, frontend's target).
+// Those for N <= kStandingPicks always exist: creating a chain makes the kernel re-validate
+// every jump of the table at commit (a walk over all verdict-map elements, ~15 ms at 30,000
+// frontends), so a backend set growing or shrinking must find its chain already there.
+enum class PickKind : std::uint8_t { service, node_port };
+inline constexpr std::uint32_t kStandingPicks = 32;
+std::string pick_chain_name(PickKind k, std::uint32_t running);
+ChainDef pick_chain(PickKind k, std::uint32_t running);
+// Parses a pick chain name; false for any other name.
+bool parse_pick_chain(std::string_view name, PickKind& kind, std::uint32_t& running);
+
+// `add chain inet portway NAME { type ... hook ... priority ...; policy accept; }` and the like.
+std::string add_chain_command(const ChainDef& c);
+
+}  // namespace portway::dataplane::nft

@@ -1,0 +1,62 @@
+#include "dataplane/sync_status.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+namespace portway::dataplane {
+
+nlohmann::json to_json(const SyncStatus& s) {
+  return {{"dataplane", s.dataplane},   {"requested", s.requested},
+          {"reason", s.reason},         {"last_sync_ms", s.last_sync_ms},
+          {"store_generation", s.store_generation}, {"changes", s.changes},
+          {"notes", s.notes}};
+}
+
+SyncStatus sync_status_from_json(const nlohmann::json& j) {
+  SyncStatus s;
+  s.dataplane = j.at("dataplane").get<std::string>();
+  s.requested = j.at("requested").get<std::string>();
+  s.reason = j.at("reason").get<std::string>();
+  s.last_sync_ms = j.at("last_sync_ms").get<std::int64_t>();
+  s.store_generation = j.at("store_generation").get<std::uint64_t>();
+  s.changes = j.at("changes").get<std::size_t>();
+  s.notes = j.at("notes").get<std::vector<std::string>>();
+  return s;
+}
+
+std::string sync_status_path(const std::string& state_db_path) {
+  return (std::filesystem::path(state_db_path).parent_path() / "dataplane.json").string();
+}
+
+void save_sync_status(const std::string& path, const SyncStatus& s) {
+  const std::string tmp = path + ".tmp";
+  const std::string text = to_json(s).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "write " + tmp);
+  const ssize_t n = ::write(fd, text.data(), text.size());
+  const int err = errno;
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(text.size()) || !synced) {
+    ::unlink(tmp.c_str());
+    throw std::system_error(err, std::generic_category(), "write " + tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    throw std::system_error(errno, std::generic_category(), "rename " + tmp);
+}
+
+std::optional<SyncStatus> load_sync_status(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return sync_status_from_json(nlohmann::json::parse(ss.str()));
+}
+
+}  // namespace portway::dataplane

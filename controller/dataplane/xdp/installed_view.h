@@ -1,0 +1,52 @@
+// What the fast path has installed, read back from its maps: the DataplaneState it implements
+// plus the id bookkeeping needed to change it (which set id, backend id and frontend id each
+// thing has). Built from the kernel once, then kept up to date by the programmer.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dataplane/xdp/meta_maps.h"
+#include "loader/lb_maps.h"
+#include "state/dataplane_state.h"
+
+namespace portway::dataplane::xdp {
+
+// Lowest-free allocation in [0, capacity): deterministic, and dense so counters arrays stay
+// compact.
+class IdPool {
+ public:
+  explicit IdPool(std::uint32_t capacity = 0) : capacity_(capacity) {}
+  void mark_used(std::uint32_t id) { used_.insert(id); }
+  std::uint32_t allocate(const char* what);  // throws loader::Error(ENOSPC) when full
+  void release(std::uint32_t id) { used_.erase(id); }
+  std::size_t used() const { return used_.size(); }
+  std::uint32_t capacity() const { return capacity_; }
+
+ private:
+  std::uint32_t capacity_;
+  std::set<std::uint32_t> used_;
+};
+
+struct InstalledView {
+  state::DataplaneState state;
+  std::map<std::string, std::uint32_t> set_ids;                      // Service id -> set id
+  std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint32_t> backend_ids;  // (set, ipv4)
+  std::map<state::FrontendKey, std::uint32_t> frontend_ids;
+  std::map<state::NodePortKey, std::uint32_t> node_port_ids;
+  IdPool set_pool, backend_pool, frontend_pool;
+  std::vector<std::string> inconsistencies;  // what could not be read back cleanly
+};
+
+// Reads every map once (batch reads where the map allows).
+InstalledView read_installed(const loader::LbMaps& maps, const MetaMaps& meta);
+
+// Byte-order conversions between the C ABI and the state's host-order values.
+pw_frontend_key frontend_key_of(const state::FrontendKey& key);   // IPv4 keys only
+pw_frontend_key node_port_key_of(const state::NodePortKey& key);
+
+}  // namespace portway::dataplane::xdp

@@ -1,0 +1,104 @@
+#include "dataplane/xdp/lb_install.h"
+
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+
+#include "loader/error.h"
+#include "loader/lb_skeleton.h"
+#include "loader/xdp_link.h"
+
+namespace portway::dataplane::xdp {
+namespace {
+
+// Every map of bpf/lib/maps.h with its slot in LbMapFds: by name, so a map added to the
+// object (and to LbMapFds) is one new line here, never a silent shift of positions.
+struct MapSlot {
+  const char* name;
+  int loader::LbMapFds::*slot;
+};
+constexpr MapSlot kMaps[] = {
+    {"pw_frontends", &loader::LbMapFds::frontends},
+    {"pw_service_addrs", &loader::LbMapFds::service_addrs},
+    {"pw_node_addrs", &loader::LbMapFds::node_addrs},
+    {"pw_backends", &loader::LbMapFds::backends},
+    {"pw_backend_sets", &loader::LbMapFds::backend_sets},
+    {"pw_nexthops", &loader::LbMapFds::nexthops},
+    {"pw_flows", &loader::LbMapFds::flows},
+    {"pw_reverse", &loader::LbMapFds::reverse},
+    {"pw_fragments", &loader::LbMapFds::fragments},
+    {"pw_frontend_stats", &loader::LbMapFds::frontend_stats},
+    {"pw_backend_stats", &loader::LbMapFds::backend_stats},
+    {"pw_drops", &loader::LbMapFds::drops},
+};
+
+void replace_pin(int fd, const std::string& path) {
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) throw loader::Error("unpin", errno, path);
+  loader::pin_object(fd, path);
+}
+
+}  // namespace
+
+std::optional<PinnedLbMaps> PinnedLbMaps::open(const PinLayout& pins) {
+  PinnedLbMaps m;
+  for (const MapSlot& map : kMaps) {
+    loader::UniqueFd fd = loader::open_pinned(pins.map(map.name));
+    if (!fd) return std::nullopt;
+    m.fds_.*map.slot = fd.get();
+    m.owned_.push_back(std::move(fd));
+  }
+  return m;
+}
+
+std::uint64_t embedded_object_fingerprint() {
+  std::size_t size = 0;
+  const auto* bytes = static_cast<const unsigned char*>(portway_lb::elf_bytes(&size));
+  std::uint64_t h = 0xCBF29CE484222325ull;  // FNV-1a 64
+  for (std::size_t i = 0; i < size; ++i) {
+    h ^= bytes[i];
+    h *= 0x100000001B3ull;
+  }
+  return h;
+}
+
+LoadedPrograms load_and_pin(const PinLayout& pins, const loader::LbCapacities& caps) {
+  auto skel = loader::LbSkeleton::open();
+  loader::apply_capacities(*skel, caps);
+  for (const MapSlot& slot : kMaps) {
+    bpf_map* map = bpf_object__find_map_by_name(skel->obj, slot.name);
+    if (!map) throw loader::Error("find map", ENOENT, slot.name);
+    loader::check(bpf_map__set_pin_path(map, pins.map(slot.name).c_str()),
+                  std::string("pin path of ") + slot.name);
+  }
+  try {
+    skel.load();
+  } catch (const loader::Error& e) {
+    if (e.error_code() == EINVAL)
+      throw loader::Error("load the fast path", EINVAL,
+                          "a pinned map under " + pins.maps() +
+                              " does not match the map sizes of the node settings; remove the "
+                              "fast path first (portway sync --dataplane nft removes it) or "
+                              "restore the settings");
+    throw;
+  }
+  LoadedPrograms out;
+  out.xdp.reset(dup(bpf_program__fd(skel->progs.pw_xdp_uplink)));
+  out.tc.reset(dup(bpf_program__fd(skel->progs.pw_tc_sandbox)));
+  if (!out.xdp || !out.tc) throw loader::Error("dup program fd", errno);
+  replace_pin(out.xdp.get(), pins.xdp_prog());
+  replace_pin(out.tc.get(), pins.tc_prog());
+  out.fingerprint = embedded_object_fingerprint();
+  return out;  // the skeleton goes; maps stay through their pins, programs through ours
+}
+
+std::optional<LoadedPrograms> open_pinned_programs(const PinLayout& pins) {
+  LoadedPrograms p;
+  p.xdp = loader::open_pinned(pins.xdp_prog());
+  p.tc = loader::open_pinned(pins.tc_prog());
+  if (!p.xdp || !p.tc) return std::nullopt;
+  return p;
+}
+
+}  // namespace portway::dataplane::xdp

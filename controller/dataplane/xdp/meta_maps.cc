@@ -1,0 +1,138 @@
+#include "dataplane/xdp/meta_maps.h"
+
+#include <bpf/bpf.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "loader/error.h"
+#include "loader/xdp_link.h"
+
+namespace portway::dataplane::xdp {
+namespace {
+
+using Name = std::array<char, kMetaNameBytes>;
+
+struct MapSpec {
+  const char* name;
+  bpf_map_type type;
+  std::uint32_t value_size;
+};
+
+constexpr MapSpec kSets{"pw_meta_sets", BPF_MAP_TYPE_HASH, kMetaNameBytes};
+constexpr MapSpec kFrontends{"pw_meta_frontends", BPF_MAP_TYPE_HASH, kMetaNameBytes};
+constexpr MapSpec kTc{"pw_meta_tc", BPF_MAP_TYPE_HASH, sizeof(std::uint32_t)};
+constexpr MapSpec kProgram{"pw_meta_program", BPF_MAP_TYPE_ARRAY, sizeof(std::uint64_t)};
+
+loader::UniqueFd open_or_create_map(const PinLayout& pins, const MapSpec& spec,
+                                    std::uint32_t max_entries) {
+  const std::string path = pins.map(spec.name);
+  loader::UniqueFd fd = loader::open_pinned(path);
+  if (fd) return fd;
+  bpf_map_create_opts opts{};
+  opts.sz = sizeof opts;
+  const int created = bpf_map_create(spec.type, spec.name, sizeof(std::uint32_t),
+                                     spec.value_size, max_entries, &opts);
+  if (created < 0) throw loader::Error("create metadata map", errno, spec.name);
+  fd.reset(created);
+  loader::pin_object(fd.get(), path);
+  return fd;
+}
+
+Name to_name(const std::string& s) {
+  if (s.size() >= kMetaNameBytes) throw loader::Error("metadata name", ENAMETOOLONG, s);
+  Name n{};
+  std::memcpy(n.data(), s.data(), s.size());
+  return n;
+}
+
+void put(int fd, std::uint32_t key, const void* value, const char* what) {
+  if (bpf_map_update_elem(fd, &key, value, BPF_ANY) != 0) throw loader::Error("update", errno, what);
+}
+
+void erase(int fd, std::uint32_t key, const char* what) {
+  if (bpf_map_delete_elem(fd, &key) != 0 && errno != ENOENT) throw loader::Error("delete", errno, what);
+}
+
+template <typename V>
+std::map<std::uint32_t, V> dump(int fd) {
+  std::map<std::uint32_t, V> out;
+  std::uint32_t key = 0, next = 0;
+  const std::uint32_t* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    V value{};
+    if (bpf_map_lookup_elem(fd, &next, &value) == 0) out.emplace(next, value);
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
+std::map<std::uint32_t, std::string> dump_names(int fd) {
+  std::map<std::uint32_t, std::string> out;
+  for (const auto& [k, v] : dump<Name>(fd)) out.emplace(k, std::string(v.data(), strnlen(v.data(), v.size())));
+  return out;
+}
+
+}  // namespace
+
+MetaMaps MetaMaps::open_or_create(const PinLayout& pins, std::uint32_t max_sets,
+                                  std::uint32_t max_frontends) {
+  MetaMaps m;
+  m.sets_ = open_or_create_map(pins, kSets, max_sets);
+  m.frontends_ = open_or_create_map(pins, kFrontends, max_frontends);
+  m.tc_ = open_or_create_map(pins, kTc, 4096);
+  m.program_ = open_or_create_map(pins, kProgram, 1);
+  return m;
+}
+
+std::optional<MetaMaps> MetaMaps::open_existing(const PinLayout& pins) {
+  MetaMaps m;
+  m.sets_ = loader::open_pinned(pins.map(kSets.name));
+  m.frontends_ = loader::open_pinned(pins.map(kFrontends.name));
+  m.tc_ = loader::open_pinned(pins.map(kTc.name));
+  m.program_ = loader::open_pinned(pins.map(kProgram.name));
+  if (!m.sets_ || !m.frontends_ || !m.tc_ || !m.program_) return std::nullopt;
+  return m;
+}
+
+void MetaMaps::set_set_name(std::uint32_t set_id, const std::string& name) {
+  const Name n = to_name(name);
+  put(sets_.get(), set_id, n.data(), kSets.name);
+}
+void MetaMaps::erase_set(std::uint32_t set_id) { erase(sets_.get(), set_id, kSets.name); }
+std::map<std::uint32_t, std::string> MetaMaps::set_names() const { return dump_names(sets_.get()); }
+
+void MetaMaps::set_frontend_name(std::uint32_t frontend_id, const std::string& name) {
+  const Name n = to_name(name);
+  put(frontends_.get(), frontend_id, n.data(), kFrontends.name);
+}
+void MetaMaps::erase_frontend(std::uint32_t frontend_id) {
+  erase(frontends_.get(), frontend_id, kFrontends.name);
+}
+std::map<std::uint32_t, std::string> MetaMaps::frontend_names() const {
+  return dump_names(frontends_.get());
+}
+
+void MetaMaps::set_tc_owned(std::uint32_t ifindex, bool created_clsact) {
+  const std::uint32_t v = created_clsact ? 1 : 0;
+  put(tc_.get(), ifindex, &v, kTc.name);
+}
+void MetaMaps::erase_tc(std::uint32_t ifindex) { erase(tc_.get(), ifindex, kTc.name); }
+std::map<std::uint32_t, bool> MetaMaps::tc_interfaces() const {
+  std::map<std::uint32_t, bool> out;
+  for (const auto& [k, v] : dump<std::uint32_t>(tc_.get())) out.emplace(k, v != 0);
+  return out;
+}
+
+std::uint64_t MetaMaps::program_fingerprint() const {
+  std::uint32_t key = 0;
+  std::uint64_t v = 0;
+  if (bpf_map_lookup_elem(program_.get(), &key, &v) != 0) return 0;
+  return v;
+}
+
+void MetaMaps::set_program_fingerprint(std::uint64_t fp) { put(program_.get(), 0, &fp, kProgram.name); }
+
+}  // namespace portway::dataplane::xdp

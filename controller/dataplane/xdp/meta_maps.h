@@ -1,0 +1,50 @@
+// Metadata the fast path keeps next to its maps, so that what is installed can be read back
+// from the kernel alone (installed()), after a restart or another process's sync:
+//   pw_meta_sets       set id      -> the Service id it serves (the backend set's name)
+//   pw_meta_frontends  frontend id -> the Service port's name
+//   pw_meta_tc         ifindex     -> whether portway created that interface's clsact qdisc
+//   pw_meta_program    0           -> fingerprint of the loaded BPF object (upgrade detection)
+// These maps are created by the controller, never read by BPF programs.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "dataplane/xdp/pin_layout.h"
+#include "loader/unique_fd.h"
+
+namespace portway::dataplane::xdp {
+
+inline constexpr std::size_t kMetaNameBytes = 128;  // Service ids: svc/<63>/<63> fit
+
+class MetaMaps {
+ public:
+  // Opens the pinned metadata maps, creating and pinning missing ones. Throws loader::Error.
+  static MetaMaps open_or_create(const PinLayout& pins, std::uint32_t max_sets,
+                                 std::uint32_t max_frontends);
+  // nullopt when not installed.
+  static std::optional<MetaMaps> open_existing(const PinLayout& pins);
+
+  void set_set_name(std::uint32_t set_id, const std::string& name);
+  void erase_set(std::uint32_t set_id);
+  std::map<std::uint32_t, std::string> set_names() const;
+
+  void set_frontend_name(std::uint32_t frontend_id, const std::string& name);
+  void erase_frontend(std::uint32_t frontend_id);
+  std::map<std::uint32_t, std::string> frontend_names() const;
+
+  void set_tc_owned(std::uint32_t ifindex, bool created_clsact);
+  void erase_tc(std::uint32_t ifindex);
+  std::map<std::uint32_t, bool> tc_interfaces() const;  // ifindex -> created_clsact
+
+  std::uint64_t program_fingerprint() const;  // 0 when none recorded
+  void set_program_fingerprint(std::uint64_t fp);
+
+ private:
+  MetaMaps() = default;
+  loader::UniqueFd sets_, frontends_, tc_, program_;
+};
+
+}  // namespace portway::dataplane::xdp

@@ -1,0 +1,24 @@
+// Where the fast path keeps its kernel objects in bpffs (node setting bpffs_dir):
+//   <dir>/maps/<map name>     every map of portway_lb, plus portway's metadata maps
+//   <dir>/progs/xdp, tc       the loaded programs (to attach new interfaces without a reload)
+//   <dir>/links/xdp-<ifname>  one pinned XDP link per uplink
+// Everything portway owns on the node is under <dir>; removing the fast path removes <dir>.
+#pragma once
+
+#include <string>
+
+namespace portway::dataplane::xdp {
+
+struct PinLayout {
+  std::string dir;
+
+  std::string maps() const { return dir + "/maps"; }
+  std::string map(const std::string& name) const { return maps() + "/" + name; }
+  std::string progs() const { return dir + "/progs"; }
+  std::string xdp_prog() const { return progs() + "/xdp"; }
+  std::string tc_prog() const { return progs() + "/tc"; }
+  std::string links() const { return dir + "/links"; }
+  std::string xdp_link(const std::string& ifname) const { return links() + "/xdp-" + ifname; }
+};
+
+}  // namespace portway::dataplane::xdp

@@ -1,0 +1,67 @@
+// The fast path as a Dataplane: portway_lb's XDP program on the uplinks, its tc program on the
+// sandbox interfaces, maps programmed from the compiled state. Everything is pinned under the
+// node's bpffs_dir, so attachments and flows outlive the process; a later run (or another
+// process) reads the installed state back from the maps and changes only the difference.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/node_settings.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/xdp/installed_view.h"
+#include "dataplane/xdp/lb_install.h"
+#include "dataplane/xdp/meta_maps.h"
+#include "dataplane/xdp/pin_layout.h"
+
+namespace portway::dataplane::xdp {
+
+struct Attachment {
+  std::string ifname;
+  std::string hook;  // "xdp" or "tc-ingress"
+  std::string mode;  // xdp: "native" | "generic"; tc: "clsact"
+};
+
+class XdpDataplane final : public Dataplane {
+ public:
+  struct Options {
+    bool allow_generic = true;  // native XDP first; generic (skb) mode if the driver refuses
+  };
+
+  explicit XdpDataplane(config::NodeSettings settings);
+  XdpDataplane(config::NodeSettings settings, Options options);
+  ~XdpDataplane() override;
+
+  Kind kind() const override { return Kind::xdp; }
+  state::DataplaneState installed() override;
+  ApplyReport apply(const state::DataplaneState& desired) override;
+  void remove_all() override;
+  Stats stats() override;
+
+  // Loads (or upgrades) the programs and attaches them where the settings say, without
+  // touching the maps' contents. apply() does this first; `auto` uses it as the probe.
+  void ensure_attached(std::vector<std::string>& notes);
+
+  std::vector<Attachment> attachments();
+  bool is_installed() const;
+
+ private:
+  struct Open;  // pinned maps + metadata + view of an installed fast path
+  Open& open_installed();
+  void attach_uplinks(const LoadedPrograms& progs, std::vector<std::string>& notes);
+  void attach_sandbox_interfaces(const LoadedPrograms& progs, MetaMaps& meta,
+                                 std::vector<std::string>& notes);
+  void sync_node_addresses(loader::LbMaps& maps);
+
+  config::NodeSettings settings_;
+  Options options_;
+  PinLayout pins_;
+  std::unique_ptr<Open> open_;
+};
+
+// IPv4 part of a state: the fast path is IPv4-only for now (dataplane.md: IPv4 first).
+state::DataplaneState ipv4_only(const state::DataplaneState& s, std::size_t* dropped = nullptr);
+
+}  // namespace portway::dataplane::xdp

@@ -1,0 +1,258 @@
+/* ABI of the L4 load-balancing dataplane (bpf/portway_lb.bpf.c): every map key, value and
+ * counter struct, shared verbatim by the BPF programs and the C++ loader.
+ *
+ * Byte order: fields named addr/port hold network byte order (they are compared with and
+ * written into packet headers as they are); everything else is host order.
+ * Every struct is padded explicitly so that BPF (clang -target bpf) and C++ (g++ x86_64) agree
+ * without relying on implicit padding, which BPF map keys must not have (hash keys compare
+ * all bytes, so a stray padding byte makes a lookup miss). */
+#pragma once
+
+#include <linux/types.h>
+
+#include "portway/abi_assert.h"
+
+/* ---- frontends ------------------------------------------------------------------------ */
+
+/* What a frontend key describes. A node port matches (local node address, node_port, proto):
+ * its key has addr = 0 and the program checks the destination against pw_node_addrs first. */
+enum pw_frontend_kind {
+  PW_FRONTEND_SERVICE = 1,
+  PW_FRONTEND_NODE_PORT = 2,
+};
+
+/* BPF_MAP_TYPE_HASH pw_frontends: key -> struct pw_frontend. */
+struct pw_frontend_key {
+  __be32 addr;   /* service address; 0 for node ports */
+  __be16 port;   /* service port or node_port */
+  __u8 proto;    /* IPPROTO_TCP or IPPROTO_UDP */
+  __u8 kind;     /* enum pw_frontend_kind */
+};
+PORTWAY_ABI_SIZE(struct pw_frontend_key, 8);
+
+struct pw_frontend {
+  __u32 id;           /* index into the per-frontend counters, < capacities.frontends */
+  __u32 set_id;       /* index into pw_backend_sets, < maps.backend_sets */
+  __be16 target_port; /* DNAT target: the port of THIS service port (not the service's first) */
+  __u16 flags;        /* reserved, 0 */
+  __u32 reserved;
+};
+PORTWAY_ABI_SIZE(struct pw_frontend, 16);
+
+/* BPF_MAP_TYPE_HASH pw_service_addrs: service address -> struct pw_service_addr. A packet to
+ * one of these addresses whose (port, proto) is not a frontend is an undeclared port: it gets
+ * a TCP reset or an ICMP port unreachable instead of being passed on. */
+struct pw_service_addr {
+  __u32 flags; /* reserved, 0 */
+};
+PORTWAY_ABI_SIZE(struct pw_service_addr, 4);
+
+/* BPF_MAP_TYPE_HASH pw_node_addrs: local node address -> struct pw_node_addr. Node ports only
+ * match these destinations (Miren matched any destination and hijacked outbound traffic). */
+struct pw_node_addr {
+  __u32 flags; /* PW_NODE_ADDR_HAIRPIN: the source used to hairpin a sandbox to itself */
+};
+PORTWAY_ABI_SIZE(struct pw_node_addr, 4);
+#define PW_NODE_ADDR_HAIRPIN 0x1u
+
+/* ---- backends and backend sets -------------------------------------------------------- */
+
+enum pw_backend_state {
+  PW_BACKEND_UNUSED = 0,   /* slot free: flows pinned to it are re-balanced (UDP) or reset (TCP) */
+  PW_BACKEND_RUNNING = 1,  /* takes new flows */
+  PW_BACKEND_DRAINING = 2, /* keeps its established flows, takes no new ones */
+};
+
+/* BPF_MAP_TYPE_ARRAY pw_backends: backend id -> struct pw_backend. One backend per (backend
+ * set, sandbox address); the target port comes from the frontend, so all ports of a Service
+ * share the backend. */
+struct pw_backend {
+  __be32 addr;     /* sandbox address */
+  __u32 ifindex;   /* host-side interface of the sandbox; 0 = let the stack route */
+  __u32 set_id;    /* the set it belongs to (sanity check against a stale Maglev slot) */
+  __u8 state;      /* enum pw_backend_state */
+  __u8 reserved[3];
+};
+PORTWAY_ABI_SIZE(struct pw_backend, 16);
+
+/* BPF_MAP_TYPE_ARRAY_OF_MAPS pw_backend_sets: set id -> an inner BPF_MAP_TYPE_ARRAY of __u32
+ * (created with BPF_F_INNER_MAP, so each set has its own size) laid out as:
+ *   [0]          M, the Maglev table size (a prime; 0 = the set has no running backend)
+ *   [1 .. M]     backend ids, the Maglev table
+ * A new table is written into a fresh inner map and swapped in with one update of the outer
+ * map, so a packet sees either the old table or the new one, never a half-written one. */
+#define PW_MAGLEV_HEADER_SLOTS 1u
+
+/* BPF_MAP_TYPE_ARRAY pw_nexthops: backend id -> the FIB's answer for it, cached by the XDP
+ * program so that established traffic does not pay a bpf_fib_lookup per packet (~130 ns
+ * measured, a third of the hit path). An entry is used only while fresh (PW_NEXTHOP_TTL_NS),
+ * for the same backend address and ingress device, and for packets no longer than one the
+ * FIB's MTU check already passed; anything else asks the FIB again. User space only clears
+ * entries (a backend reprogrammed), the program fills them. */
+struct pw_nexthop {
+  __u64 expires_ns;  /* bpf_ktime_get_coarse_ns() clock */
+  __be32 daddr;      /* the backend address it was resolved for */
+  __u32 ifindex;     /* egress device (bpf_redirect target) */
+  __u32 in_ifindex;  /* ingress device the lookup was made from */
+  __u16 max_len;     /* largest IP total length the FIB accepted on this path */
+  __u8 dmac[6];
+  __u8 smac[6];
+  __u8 reserved[6];
+};
+PORTWAY_ABI_SIZE(struct pw_nexthop, 40);
+/* Long enough to make the lookup rare, short enough that a re-created sandbox (same address,
+ * new MAC) or a changed route is followed within a fraction of a second. */
+#define PW_NEXTHOP_TTL_NS 250000000ull
+
+/* ---- connection tracking -------------------------------------------------------------- */
+
+/* A flow as the client sent it: client -> frontend (service address or node address). */
+struct pw_flow_key {
+  __be32 saddr;
+  __be32 daddr;
+  __be16 sport;
+  __be16 dport;
+  __u8 proto;
+  __u8 reserved[3];
+};
+PORTWAY_ABI_SIZE(struct pw_flow_key, 16);
+
+/* BPF_MAP_TYPE_LRU_HASH pw_flows: pw_flow_key -> struct pw_flow. */
+struct pw_flow {
+  __u32 backend_id;
+  __be32 backend_addr; /* copy of pw_backends[backend_id].addr at pick time: a backend slot
+                          reused for another sandbox shows up as a mismatch, i.e. "gone" */
+  __be16 target_port;  /* copy of the frontend's target_port at pick time */
+  __u16 flags;         /* PW_FLOW_* */
+  __u32 frontend_id;
+  __be32 snat_addr;    /* PW_FLOW_HAIRPIN: the node address the client is rewritten to */
+  __u32 reserved;
+  __u64 last_seen_ns;  /* bpf_ktime_get_coarse_ns() of the last packet from the client
+                          (jiffy resolution: cheap, and enough for idle timeouts) */
+};
+PORTWAY_ABI_SIZE(struct pw_flow, 32);
+#define PW_FLOW_HAIRPIN 0x1u /* source NATed to a node address: the backend is the client */
+
+/* BPF_MAP_TYPE_LRU_HASH pw_reverse: the reply tuple as it leaves the backend -> what to
+ * rewrite it to. Key: saddr = backend, daddr = client (or the hairpin node address),
+ * sport = target port, dport = client port. */
+struct pw_reverse {
+  __be32 frontend_addr; /* becomes the reply's source */
+  __be16 frontend_port;
+  __u16 flags;          /* PW_FLOW_HAIRPIN: also restore the destination below */
+  __be32 client_addr;   /* hairpin only: the sandbox's own address, the reply's destination */
+  __u32 reserved;
+};
+PORTWAY_ABI_SIZE(struct pw_reverse, 16);
+
+/* BPF_MAP_TYPE_LRU_HASH pw_fragments: every fragment of a datagram follows its first fragment
+ * (the only one with ports). Recorded when the first fragment is translated; a later fragment
+ * (offset > 0) gets the same address rewrite. Key: the fragment's addresses as it arrives.
+ * A record older than PW_FRAGMENT_TIMEOUT_NS is ignored (the IP ID may have wrapped). */
+struct pw_fragment_key {
+  __be32 saddr;
+  __be32 daddr;
+  __be16 ip_id;
+  __u8 proto;
+  __u8 reserved;
+};
+PORTWAY_ABI_SIZE(struct pw_fragment_key, 12);
+
+struct pw_fragment {
+  __be32 new_saddr;   /* source after translation (== key saddr when unchanged) */
+  __be32 new_daddr;   /* destination after translation (== key daddr when unchanged) */
+  __u32 frontend_id;  /* counters; PW_NO_ID for replies */
+  __u32 backend_id;   /* counters; PW_NO_ID for replies */
+  __u32 flags;        /* PW_FRAGMENT_* */
+  __u32 reserved;
+  __u64 created_ns;   /* bpf_ktime_get_coarse_ns() of the first fragment */
+};
+PORTWAY_ABI_SIZE(struct pw_fragment, 32);
+#define PW_FRAGMENT_REPLY 0x1u   /* a reply leaving a backend (reverse NAT), not counted */
+#define PW_FRAGMENT_HAIRPIN 0x2u /* goes back out of the interface it came from */
+/* Linux's own reassembly timeout (net.ipv4.ipfrag_time default). */
+#define PW_FRAGMENT_TIMEOUT_NS 30000000000ull
+
+/* No frontend/backend (pw_fragment, counters). */
+#define PW_NO_ID 0xffffffffu
+
+/* ---- counters ------------------------------------------------------------------------- */
+
+/* BPF_MAP_TYPE_PERCPU_ARRAY pw_frontend_stats (by frontend id) and pw_backend_stats (by
+ * backend id). User space sums over CPUs. Only the client -> backend direction is counted:
+ * packets/bytes are the packets translated towards a backend (including later fragments and
+ * translated ICMP errors), bytes the whole L2 frame as received. Packets dropped as malformed
+ * are counted in pw_drops only. */
+struct pw_traffic {
+  __u64 packets;
+  __u64 bytes;
+  __u64 new_flows;
+  __u64 rejected; /* frontend only: resets / port unreachables sent on its behalf */
+};
+PORTWAY_ABI_SIZE(struct pw_traffic, 32);
+
+/* BPF_MAP_TYPE_PERCPU_ARRAY pw_drops: reason -> packets (__u64). Every packet the programs do
+ * not forward or pass has exactly one reason; a packet answered with a reset or an ICMP error
+ * (REJECT: ...) is counted under the reason it was answered for. Append only: the values are
+ * an ABI (pinned maps outlive an upgrade). */
+enum pw_drop_reason {
+  PW_DROP_NONE = 0,
+  PW_DROP_IP_TRUNCATED,       /* frame shorter than the IPv4 header it announces */
+  PW_DROP_IP_BAD_IHL,         /* ihl < 5 */
+  PW_DROP_IP_BAD_TOTLEN,      /* tot_len < ihl * 4 or beyond the frame */
+  PW_DROP_L4_TRUNCATED,       /* TCP/UDP header cut short (by the frame or by tot_len) */
+  PW_DROP_TCP_BAD_DOFF,       /* doff < 5 or beyond the segment */
+  PW_DROP_PORT_ZERO,          /* source or destination port 0 */
+  PW_DROP_FRAGMENT_UNKNOWN,   /* a non-first fragment whose first fragment was not seen */
+  PW_DROP_TTL_EXPIRED,        /* TTL <= 1, would have been forwarded. REJECT: ICMP time
+                                 exceeded (first fragments and unfragmented packets only) */
+  PW_DROP_ICMP_TRUNCATED,     /* ICMP error to a service address with a cut inner header */
+  PW_DROP_NO_BACKEND,         /* frontend without a running backend. REJECT: TCP reset / ICMP
+                                 port unreachable */
+  PW_DROP_UNDECLARED_PORT,    /* service address, undeclared port/protocol. REJECT: as above */
+  PW_DROP_BACKEND_GONE,       /* TCP flow whose backend was removed. REJECT: TCP reset */
+  PW_DROP_MAP_FULL,           /* a flow could not be recorded (the packet is still forwarded) */
+  PW_DROP_OVERSIZE,           /* DF set and larger than the path MTU towards the backend.
+                                 REJECT: ICMP fragmentation needed with that MTU */
+  PW_DROP_IP_BAD_VERSION,     /* ethertype IPv4 but version != 4 */
+  PW_DROP_UDP_BAD_LEN,        /* UDP length < 8 or beyond the datagram (unfragmented only) */
+  PW_DROP_NO_HAIRPIN_ADDR,    /* hairpin needed but no node address has PW_NODE_ADDR_HAIRPIN */
+  PW_DROP_INTERNAL,           /* a rewrite or a reply could not be completed (a helper
+                                 failed, e.g. no headroom for an ICMP reply) */
+  PW_DROP_REASONS             /* number of reasons: the map's max_entries */
+};
+
+/* ---- flow hash and Maglev ------------------------------------------------------------- */
+
+/* The flow hash is the kernel's jhash2 (Bob Jenkins' lookup3 hashword) over four 32-bit
+ * words, with initval PW_FLOW_HASH_SEED:
+ *   w[0] = saddr, w[1] = daddr  (the 4 bytes as they are on the wire, read as a native u32)
+ *   w[2] = (u32)sport << 16 | dport  (each port's 2 wire bytes read as a native u16)
+ *   w[3] = proto
+ * i.e. what a little-endian BPF program gets by loading the header fields; a C++ tool that
+ * predicts picks must load the same bytes the same way (memcpy into a u32/u16).
+ * The Maglev slot of a flow is 1 + ((u64)hash * M >> 32) (reciprocal_scale). */
+#define PW_FLOW_HASH_SEED 0x70777931u /* "pwy1": fixed so picks survive a program reload */
+
+/* A slot naming a backend that is no longer running (its table not rebuilt yet) is skipped
+ * for new flows by trying the next slots, at most this many in all. */
+#define PW_MAGLEV_PROBES 8u
+
+/* ---- defaults (node settings override them at load time, see docs/operations.md) ------- */
+#define PW_DEFAULT_FRONTENDS 65536u
+#define PW_DEFAULT_SERVICE_ADDRS 65536u
+#define PW_DEFAULT_NODE_ADDRS 64u
+#define PW_DEFAULT_BACKENDS 65536u
+#define PW_DEFAULT_BACKEND_SETS 16384u
+#define PW_DEFAULT_FLOWS 262144u
+#define PW_DEFAULT_FRAGMENTS 8192u
+
+#ifdef __cplusplus
+inline pw_traffic& operator+=(pw_traffic& a, const pw_traffic& b) noexcept {
+  a.packets += b.packets;
+  a.bytes += b.bytes;
+  a.new_flows += b.new_flows;
+  a.rejected += b.rejected;
+  return a;
+}
+#endif

@@ -1,0 +1,36 @@
+#include "loader/lb_capacities.h"
+
+#include <cerrno>
+#include <string>
+
+#include "loader/error.h"
+#include "loader/lb_skeleton.h"
+
+namespace portway::loader {
+namespace {
+
+void set_size(bpf_map* map, std::uint32_t entries, const char* what) {
+  const std::string step = std::string{"set max_entries of "} + bpf_map__name(map);
+  if (entries == 0) {
+    throw Error(step, EINVAL, std::string{what} + " capacity must be at least 1");
+  }
+  check(bpf_map__set_max_entries(map, entries), step);
+}
+
+}  // namespace
+
+void apply_capacities(portway_lb& skel, const LbCapacities& caps) {
+  set_size(skel.maps.pw_frontends, caps.frontends, "frontends");
+  set_size(skel.maps.pw_frontend_stats, caps.frontends, "frontends");
+  set_size(skel.maps.pw_service_addrs, caps.service_addrs, "service_addrs");
+  set_size(skel.maps.pw_node_addrs, caps.node_addrs, "node_addrs");
+  set_size(skel.maps.pw_backends, caps.backends, "backends");
+  set_size(skel.maps.pw_backend_stats, caps.backends, "backends");
+  set_size(skel.maps.pw_nexthops, caps.backends, "backends");
+  set_size(skel.maps.pw_backend_sets, caps.backend_sets, "backend_sets");
+  set_size(skel.maps.pw_flows, caps.flows, "flows");
+  set_size(skel.maps.pw_reverse, caps.flows, "flows");
+  set_size(skel.maps.pw_fragments, caps.fragments, "fragments");
+}
+
+}  // namespace portway::loader

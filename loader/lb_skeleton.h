@@ -1,0 +1,31 @@
+// The load-balancer object (bpf/portway_lb.bpf.c) as a loader::Skeleton, and its map fds.
+#pragma once
+
+#include "loader/lb_maps.h"
+#include "loader/skeleton.h"
+#include "portway_lb.skel.h"
+
+namespace portway::loader {
+
+PORTWAY_SKELETON_TRAITS(LbTraits, portway_lb);
+using LbSkeleton = Skeleton<LbTraits>;
+
+// The fds of a loaded skeleton's maps, borrowed (the skeleton keeps owning them).
+[[nodiscard]] inline LbMapFds lb_map_fds(const portway_lb& skel) {
+  return LbMapFds{
+      .frontends = bpf_map__fd(skel.maps.pw_frontends),
+      .service_addrs = bpf_map__fd(skel.maps.pw_service_addrs),
+      .node_addrs = bpf_map__fd(skel.maps.pw_node_addrs),
+      .backends = bpf_map__fd(skel.maps.pw_backends),
+      .backend_sets = bpf_map__fd(skel.maps.pw_backend_sets),
+      .nexthops = bpf_map__fd(skel.maps.pw_nexthops),
+      .flows = bpf_map__fd(skel.maps.pw_flows),
+      .reverse = bpf_map__fd(skel.maps.pw_reverse),
+      .fragments = bpf_map__fd(skel.maps.pw_fragments),
+      .frontend_stats = bpf_map__fd(skel.maps.pw_frontend_stats),
+      .backend_stats = bpf_map__fd(skel.maps.pw_backend_stats),
+      .drops = bpf_map__fd(skel.maps.pw_drops),
+  };
+}
+
+}  // namespace portway::loader

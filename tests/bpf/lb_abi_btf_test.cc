@@ -1,0 +1,126 @@
+// The C header (include/portway/lb_abi.h) as C++ sees it against the compiled BPF object's
+// BTF (what clang -target bpf made of the same header): every struct must have the same size
+// and every field the same offset, and neither side may have a field the other lacks.
+// Needs no privileges: the object is parsed from disk.
+#include <gtest/gtest.h>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "portway/lb_abi.h"
+
+#ifndef PORTWAY_LB_BPF_OBJECT
+#error "PORTWAY_LB_BPF_OBJECT must name the linked portway_lb.bpf.o"
+#endif
+
+namespace portway::test {
+namespace {
+
+struct Layout {
+  std::string name;
+  std::size_t size;
+  std::map<std::string, std::size_t> fields;  // name -> byte offset
+};
+
+#define PW_FIELD(type, field) {#field, offsetof(type, field)}
+
+std::vector<Layout> cxx_layouts() {
+  return {
+      {"pw_frontend_key", sizeof(pw_frontend_key),
+       {PW_FIELD(pw_frontend_key, addr), PW_FIELD(pw_frontend_key, port),
+        PW_FIELD(pw_frontend_key, proto), PW_FIELD(pw_frontend_key, kind)}},
+      {"pw_frontend", sizeof(pw_frontend),
+       {PW_FIELD(pw_frontend, id), PW_FIELD(pw_frontend, set_id),
+        PW_FIELD(pw_frontend, target_port), PW_FIELD(pw_frontend, flags),
+        PW_FIELD(pw_frontend, reserved)}},
+      {"pw_service_addr", sizeof(pw_service_addr), {PW_FIELD(pw_service_addr, flags)}},
+      {"pw_node_addr", sizeof(pw_node_addr), {PW_FIELD(pw_node_addr, flags)}},
+      {"pw_backend", sizeof(pw_backend),
+       {PW_FIELD(pw_backend, addr), PW_FIELD(pw_backend, ifindex), PW_FIELD(pw_backend, set_id),
+        PW_FIELD(pw_backend, state), PW_FIELD(pw_backend, reserved)}},
+      {"pw_nexthop", sizeof(pw_nexthop),
+       {PW_FIELD(pw_nexthop, expires_ns), PW_FIELD(pw_nexthop, daddr),
+        PW_FIELD(pw_nexthop, ifindex), PW_FIELD(pw_nexthop, in_ifindex),
+        PW_FIELD(pw_nexthop, max_len), PW_FIELD(pw_nexthop, dmac), PW_FIELD(pw_nexthop, smac),
+        PW_FIELD(pw_nexthop, reserved)}},
+      {"pw_flow_key", sizeof(pw_flow_key),
+       {PW_FIELD(pw_flow_key, saddr), PW_FIELD(pw_flow_key, daddr), PW_FIELD(pw_flow_key, sport),
+        PW_FIELD(pw_flow_key, dport), PW_FIELD(pw_flow_key, proto),
+        PW_FIELD(pw_flow_key, reserved)}},
+      {"pw_flow", sizeof(pw_flow),
+       {PW_FIELD(pw_flow, backend_id), PW_FIELD(pw_flow, backend_addr),
+        PW_FIELD(pw_flow, target_port), PW_FIELD(pw_flow, flags),
+        PW_FIELD(pw_flow, frontend_id), PW_FIELD(pw_flow, snat_addr),
+        PW_FIELD(pw_flow, reserved), PW_FIELD(pw_flow, last_seen_ns)}},
+      {"pw_reverse", sizeof(pw_reverse),
+       {PW_FIELD(pw_reverse, frontend_addr), PW_FIELD(pw_reverse, frontend_port),
+        PW_FIELD(pw_reverse, flags), PW_FIELD(pw_reverse, client_addr),
+        PW_FIELD(pw_reverse, reserved)}},
+      {"pw_fragment_key", sizeof(pw_fragment_key),
+       {PW_FIELD(pw_fragment_key, saddr), PW_FIELD(pw_fragment_key, daddr),
+        PW_FIELD(pw_fragment_key, ip_id), PW_FIELD(pw_fragment_key, proto),
+        PW_FIELD(pw_fragment_key, reserved)}},
+      {"pw_fragment", sizeof(pw_fragment),
+       {PW_FIELD(pw_fragment, new_saddr), PW_FIELD(pw_fragment, new_daddr),
+        PW_FIELD(pw_fragment, frontend_id), PW_FIELD(pw_fragment, backend_id),
+        PW_FIELD(pw_fragment, flags), PW_FIELD(pw_fragment, reserved),
+        PW_FIELD(pw_fragment, created_ns)}},
+      {"pw_traffic", sizeof(pw_traffic),
+       {PW_FIELD(pw_traffic, packets), PW_FIELD(pw_traffic, bytes),
+        PW_FIELD(pw_traffic, new_flows), PW_FIELD(pw_traffic, rejected)}},
+  };
+}
+
+#undef PW_FIELD
+
+struct BtfDeleter {
+  void operator()(btf* b) const { btf__free(b); }
+};
+
+std::unique_ptr<btf, BtfDeleter> parse_object() {
+  btf* b = btf__parse_elf(PORTWAY_LB_BPF_OBJECT, nullptr);
+  if (libbpf_get_error(b) != 0) {
+    return nullptr;
+  }
+  return std::unique_ptr<btf, BtfDeleter>(b);
+}
+
+TEST(LbAbiBtf, EveryStructMatchesTheCompiledObject) {
+  const auto b = parse_object();
+  ASSERT_TRUE(b) << "cannot parse BTF of " << PORTWAY_LB_BPF_OBJECT;
+  for (const auto& want : cxx_layouts()) {
+    SCOPED_TRACE(want.name);
+    const int id = btf__find_by_name_kind(b.get(), want.name.c_str(), BTF_KIND_STRUCT);
+    ASSERT_GT(id, 0) << "struct " << want.name << " is not in the object's BTF";
+    const btf_type* t = btf__type_by_id(b.get(), static_cast<__u32>(id));
+    EXPECT_EQ(t->size, want.size);
+    std::map<std::string, std::size_t> got;
+    const btf_member* m = btf_members(t);
+    for (unsigned short i = 0; i < btf_vlen(t); ++i, ++m) {
+      const __u32 bits = btf_member_bit_offset(t, i);
+      EXPECT_EQ(bits % 8, 0u) << "bitfield in an ABI struct";
+      got[btf__name_by_offset(b.get(), m->name_off)] = bits / 8;
+    }
+    EXPECT_EQ(got, want.fields);
+  }
+}
+
+// The test must be able to fail: a layout that differs is noticed.
+TEST(LbAbiBtf, ADifferentLayoutWouldBeNoticed) {
+  const auto b = parse_object();
+  ASSERT_TRUE(b);
+  const int id = btf__find_by_name_kind(b.get(), "pw_flow", BTF_KIND_STRUCT);
+  ASSERT_GT(id, 0);
+  const btf_type* t = btf__type_by_id(b.get(), static_cast<__u32>(id));
+  EXPECT_NE(t->size, sizeof(pw_flow) - 8);
+  EXPECT_EQ(btf__find_by_name_kind(b.get(), "pw_no_such_struct", BTF_KIND_STRUCT), -ENOENT);
+}
+
+}  // namespace
+}  // namespace portway::test

@@ -1,0 +1,95 @@
+// Table-driven packet fixtures for the load balancer: input bytes, expected verdict, expected
+// output bytes, expected counter deltas; one or more steps per fixture (e.g. a SYN that
+// creates a flow, then the segment under test).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lb_lab.h"
+#include "support/packet_builder.h"
+
+namespace portway::test::lb {
+
+enum class Hook { kXdp, kTc };
+
+// Verdicts (linux/bpf.h, linux/pkt_cls.h), spelled out so fixtures read as tables.
+inline constexpr std::uint32_t kXdpAborted = 0;
+inline constexpr std::uint32_t kXdpDrop = 1;
+inline constexpr std::uint32_t kXdpPass = 2;
+inline constexpr std::uint32_t kXdpTx = 3;
+inline constexpr std::uint32_t kXdpRedirect = 4;
+inline constexpr std::uint32_t kTcOk = 0;
+inline constexpr std::uint32_t kTcShot = 2;
+inline constexpr std::uint32_t kTcRedirect = 7;
+
+struct Traffic {
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t new_flows = 0;
+  std::uint64_t rejected = 0;
+  bool operator==(const Traffic&) const = default;
+};
+
+// Counter deltas a step must cause; every counter not named must stay unchanged.
+struct Expect {
+  std::map<std::uint32_t, Traffic> frontends;
+  std::map<std::uint32_t, Traffic> backends;
+  std::map<std::uint32_t, std::uint64_t> drops;
+};
+
+struct Step {
+  Hook hook = Hook::kXdp;
+  std::vector<std::uint8_t> input;
+  std::uint32_t verdict = kXdpPass;
+  // nullopt: the frame must come back byte-identical.
+  std::optional<std::vector<std::uint8_t>> output;
+  Expect expect;
+  // Runs before the packet (e.g. change a backend's state).
+  std::function<void(LbLab&)> before = {};
+  // Runs after the checks (e.g. look at the flow table).
+  std::function<void(LbLab&)> check = {};
+};
+
+struct Fixture {
+  std::string name;  // [A-Za-z0-9_]: a gtest parameter name
+  std::vector<Step> steps;
+};
+
+// Runs every step on the lab (after configure()) with gtest assertions.
+void run_fixture(LbLab& lab, const Fixture& fixture);
+
+// ---- expectation helpers ------------------------------------------------------------------
+[[nodiscard]] Expect forwarded(std::uint32_t frontend, std::uint32_t backend, std::size_t bytes,
+                               bool new_flow);
+[[nodiscard]] Expect dropped(std::uint32_t reason);
+// A reject reply: the reason, and `rejected` on the frontend when there is one.
+[[nodiscard]] Expect rejected(std::uint32_t reason,
+                              std::optional<std::uint32_t> frontend = std::nullopt);
+[[nodiscard]] inline Expect nothing() { return {}; }
+
+// ---- packet helpers -----------------------------------------------------------------------
+// A client packet: kClientMac -> kNodeMac, kClient:40000 -> dst:dport.
+[[nodiscard]] PacketBuilder from_client(const Ipv4Address& dst, std::uint16_t dport);
+// A sandbox packet: kSandboxMac -> kHostVethMac, kSandbox:sport -> dst:dport.
+[[nodiscard]] PacketBuilder from_sandbox(const Ipv4Address& dst, std::uint16_t sport,
+                                         std::uint16_t dport);
+// The answer a reject builds: TCP reset to the input segment (from its destination).
+[[nodiscard]] std::vector<std::uint8_t> expected_rst(const std::vector<std::uint8_t>& input);
+// The answer a reject builds: ICMP error quoting the input's IP header + 8 bytes.
+[[nodiscard]] std::vector<std::uint8_t> expected_icmp(const std::vector<std::uint8_t>& input,
+                                                      std::uint8_t type, std::uint8_t code,
+                                                      std::uint32_t rest = 0);
+
+// Fixture tables (one file each).
+[[nodiscard]] std::vector<Fixture> semantics_fixtures();
+[[nodiscard]] std::vector<Fixture> bad_input_fixtures();
+[[nodiscard]] std::vector<Fixture> icmp_fragment_fixtures();
+[[nodiscard]] std::vector<Fixture> tc_fixtures();
+[[nodiscard]] std::vector<Fixture> all_fixtures();
+
+}  // namespace portway::test::lb

@@ -1,0 +1,308 @@
+// loader::LbMaps and the capacities against the real kernel maps of portway_lb.
+#include "loader/lb_maps.h"
+
+#include <linux/bpf.h>
+
+#include <gtest/gtest.h>
+
+#include <bpf/bpf.h>
+
+#include <cerrno>
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "lb_fixture.h"
+#include "loader/error.h"
+#include "loader/lb_capacities.h"
+#include "loader/lb_skeleton.h"
+#include "loader/libbpf_log.h"
+#include "loader/map_info.h"
+#include "loader/unique_fd.h"
+#include "support/cpu_pin.h"
+#include "support/root.h"
+
+namespace portway::test::lb {
+namespace {
+
+using loader::LbCapacities;
+using loader::LbMaps;
+using loader::LbSkeleton;
+
+constexpr std::uint8_t kTcp = 6;
+
+LbCapacities small_caps() {
+  LbCapacities c;
+  c.frontends = 100;
+  c.service_addrs = 50;
+  c.node_addrs = 4;
+  c.backends = 200;
+  c.backend_sets = 10;
+  c.flows = 1000;
+  c.fragments = 64;
+  return c;
+}
+
+LbSkeleton load(const LbCapacities& caps) {
+  return LbSkeleton::open_and_load([&](portway_lb& s) { loader::apply_capacities(s, caps); });
+}
+
+std::uint32_t inner_map_id(const LbSkeleton& skel, std::uint32_t set_id) {
+  std::uint32_t id = 0;
+  EXPECT_EQ(bpf_map_lookup_elem(bpf_map__fd(skel->maps.pw_backend_sets), &set_id, &id), 0);
+  return id;
+}
+
+template <typename F>
+void expect_error(F&& f, int err, const char* what) {
+  try {
+    f();
+    ADD_FAILURE() << what << ": no loader::Error";
+  } catch (const loader::Error& e) {
+    EXPECT_EQ(e.error_code(), err) << what << ": " << e.what();
+  }
+}
+
+class LbMapsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PORTWAY_REQUIRE_ROOT();
+    loader::route_libbpf_logs_to_spdlog();
+  }
+};
+
+TEST_F(LbMapsTest, CapacitiesAreTheMapsRealSizes) {
+  const auto caps = small_caps();
+  auto skel = load(caps);
+  const LbMaps maps(loader::lb_map_fds(*skel));
+  EXPECT_EQ(maps.capacities(), caps);
+  // The maps sized along with another one.
+  EXPECT_EQ(loader::map_info(bpf_map__fd(skel->maps.pw_frontend_stats)).max_entries,
+            caps.frontends);
+  EXPECT_EQ(loader::map_info(bpf_map__fd(skel->maps.pw_backend_stats)).max_entries,
+            caps.backends);
+  EXPECT_EQ(loader::map_info(bpf_map__fd(skel->maps.pw_reverse)).max_entries, caps.flows);
+  EXPECT_EQ(loader::map_info(bpf_map__fd(skel->maps.pw_drops)).max_entries, PW_DROP_REASONS);
+}
+
+TEST_F(LbMapsTest, ZeroCapacityAndLateChangesAreRefused) {
+  auto caps = small_caps();
+  caps.flows = 0;
+  expect_error([&] { (void)load(caps); }, EINVAL, "flows = 0");
+  auto skel = load(small_caps());
+  EXPECT_THROW(loader::apply_capacities(*skel, small_caps()), loader::Error);
+}
+
+TEST_F(LbMapsTest, MapsOfTheWrongShapeAreRefused) {
+  auto skel = load(small_caps());
+  auto fds = loader::lb_map_fds(*skel);
+  std::swap(fds.frontends, fds.flows);
+  expect_error([&] { LbMaps maps(fds); }, EINVAL, "swapped fds");
+  fds = loader::lb_map_fds(*skel);
+  fds.drops = -1;
+  EXPECT_THROW(LbMaps maps(fds), loader::Error);
+}
+
+TEST_F(LbMapsTest, FrontendsAndAddressesRoundTrip) {
+  auto skel = load(small_caps());
+  LbMaps maps(loader::lb_map_fds(*skel));
+  pw_frontend_key k{};
+  k.addr = be32(kSvcA);
+  k.port = be16(443);
+  k.proto = kTcp;
+  k.kind = PW_FRONTEND_SERVICE;
+  pw_frontend v{};
+  v.id = 7;
+  v.set_id = 3;
+  v.target_port = be16(8443);
+  maps.upsert_frontend(k, v);
+  const auto got = maps.frontend(k);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->id, 7u);
+  EXPECT_EQ(got->target_port, be16(8443));
+  EXPECT_EQ(maps.frontends().size(), 1u);
+  EXPECT_TRUE(maps.erase_frontend(k));
+  EXPECT_FALSE(maps.erase_frontend(k));
+  EXPECT_FALSE(maps.frontend(k).has_value());
+
+  maps.upsert_service_addr(be32(kSvcA));
+  maps.upsert_node_addr(be32(kNode), pw_node_addr{.flags = PW_NODE_ADDR_HAIRPIN});
+  EXPECT_EQ(maps.service_addrs(), std::vector<std::uint32_t>{be32(kSvcA)});
+  ASSERT_EQ(maps.node_addrs().size(), 1u);
+  EXPECT_EQ(maps.node_addrs()[0].second.flags, PW_NODE_ADDR_HAIRPIN);
+  EXPECT_TRUE(maps.erase_service_addr(be32(kSvcA)));
+  EXPECT_TRUE(maps.erase_node_addr(be32(kNode)));
+  EXPECT_TRUE(maps.node_addrs().empty());
+}
+
+TEST_F(LbMapsTest, IdsBeyondCapacityAreRefused) {
+  const auto caps = small_caps();
+  auto skel = load(caps);
+  LbMaps maps(loader::lb_map_fds(*skel));
+  expect_error([&] { maps.set_backend(caps.backends, pw_backend{}); }, EINVAL, "backend id");
+  pw_backend b{};
+  b.set_id = caps.backend_sets;
+  expect_error([&] { maps.set_backend(0, b); }, EINVAL, "backend set id");
+  pw_frontend f{};
+  f.id = caps.frontends;
+  expect_error([&] { maps.upsert_frontend(pw_frontend_key{}, f); }, EINVAL, "frontend id");
+  f.id = 0;
+  f.set_id = caps.backend_sets;
+  expect_error([&] { maps.upsert_frontend(pw_frontend_key{}, f); }, EINVAL, "frontend set id");
+
+  const std::vector<std::uint32_t> good(251, 1);
+  maps.install_backend_set(2, good);
+  std::vector<std::uint32_t> bad(251, 1);
+  bad[100] = caps.backends;
+  expect_error([&] { maps.install_backend_set(2, bad); }, EINVAL, "backend id in table");
+  EXPECT_EQ(maps.backend_set(2), good) << "a refused table must leave the old one in place";
+  expect_error([&] { maps.install_backend_set(caps.backend_sets, good); }, EINVAL, "set id");
+}
+
+TEST_F(LbMapsTest, BackendSetSwapReplacesTheWholeTableAndFreesTheOld) {
+  auto skel = load(small_caps());
+  LbMaps maps(loader::lb_map_fds(*skel));
+  std::vector<std::uint32_t> first(251);
+  std::vector<std::uint32_t> second(1021);
+  for (std::uint32_t i = 0; i < first.size(); ++i) {
+    first[i] = i % 7;
+  }
+  for (std::uint32_t i = 0; i < second.size(); ++i) {
+    second[i] = 100 + i % 13;
+  }
+  EXPECT_FALSE(maps.backend_set(4).has_value());
+  maps.install_backend_set(4, first);
+  EXPECT_EQ(maps.backend_set(4), first);
+  const std::uint32_t old_id = inner_map_id(skel, 4);
+
+  constexpr int kSwaps = 20;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kSwaps; ++i) {
+    maps.install_backend_set(4, i % 2 == 0 ? second : first);
+  }
+  const auto per_swap = std::chrono::duration<double, std::micro>(
+                            std::chrono::steady_clock::now() - start) / kSwaps;
+  maps.install_backend_set(4, second);
+  EXPECT_EQ(maps.backend_set(4), second);
+  EXPECT_NE(inner_map_id(skel, 4), old_id);
+  std::cout << "backend set swap (M = 251/1021): " << per_swap.count()
+            << " us per install_backend_set (create + batch fill + outer update)\n";
+  RecordProperty("set_swap_us", static_cast<int>(per_swap.count()));
+
+  // Nobody holds the first inner map any more: the kernel frees it (after an RCU grace
+  // period), so its id stops resolving.
+  bool freed = false;
+  for (int i = 0; i < 200 && !freed; ++i) {
+    loader::UniqueFd fd{bpf_map_get_fd_by_id(old_id)};
+    freed = !fd;
+    if (!freed) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  EXPECT_TRUE(freed) << "inner map " << old_id << " still alive after 2 s";
+}
+
+TEST_F(LbMapsTest, ManySetsSwitchInOneBatch) {
+  auto caps = small_caps();
+  caps.backend_sets = 2000;
+  auto skel = load(caps);
+  LbMaps maps(loader::lb_map_fds(*skel));
+  std::vector<std::vector<std::uint32_t>> tables(2000);
+  std::vector<loader::BackendSetTable> sets;
+  for (std::uint32_t i = 0; i < tables.size(); ++i) {
+    tables[i].assign(251, i % caps.backends);
+    sets.push_back({i, tables[i]});
+  }
+  const auto start = std::chrono::steady_clock::now();
+  maps.install_backend_sets(sets);
+  const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                            start);
+  std::cout << "2000 backend sets (M = 251) built and switched in " << ms.count() << " ms\n";
+  RecordProperty("sets_2000_ms", static_cast<int>(ms.count()));
+  for (const std::uint32_t i : {0u, 999u, 1999u}) {
+    EXPECT_EQ(maps.backend_set(i), tables[i]) << "set " << i;
+  }
+  // One bad table: nothing switched.
+  std::vector<std::uint32_t> bad(251, caps.backends);
+  std::vector<std::uint32_t> other(251, 5);
+  const loader::BackendSetTable mixed[] = {{0, other}, {1, bad}};
+  expect_error([&] { maps.install_backend_sets(mixed); }, EINVAL, "bad table in batch");
+  EXPECT_EQ(maps.backend_set(0), tables[0]);
+}
+
+TEST_F(LbMapsTest, EmptyAndClearedSets) {
+  auto skel = load(small_caps());
+  LbMaps maps(loader::lb_map_fds(*skel));
+  maps.install_backend_set(1, {});
+  const auto empty = maps.backend_set(1);
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_TRUE(empty->empty());
+  EXPECT_TRUE(maps.clear_backend_set(1));
+  EXPECT_FALSE(maps.clear_backend_set(1));
+  EXPECT_FALSE(maps.backend_set(1).has_value());
+}
+
+TEST_F(LbMapsTest, BackendsReadBackAndClear) {
+  auto skel = load(small_caps());
+  LbMaps maps(loader::lb_map_fds(*skel));
+  pw_backend b{};
+  b.addr = be32(kSandbox);
+  b.ifindex = 3;
+  b.set_id = 2;
+  b.state = PW_BACKEND_DRAINING;
+  maps.set_backend(17, b);
+  EXPECT_EQ(maps.backend(17).addr, be32(kSandbox));
+  EXPECT_EQ(maps.backend(17).state, PW_BACKEND_DRAINING);
+  maps.clear_backend(17);
+  EXPECT_EQ(maps.backend(17).state, PW_BACKEND_UNUSED);
+  EXPECT_EQ(maps.backend(17).addr, 0u);
+}
+
+// Flows created by real packets through the program, then found and erased per backend.
+TEST_F(LbMapsTest, FlowQueriesFindAndEraseABackendsFlows) {
+  LbLab lab;
+  auto& maps = lab.maps();
+  std::map<std::uint32_t, std::size_t> per_backend;
+  for (std::uint16_t i = 0; i < 40; ++i) {
+    const std::uint16_t sport = static_cast<std::uint16_t>(42000 + i);
+    const auto r = lab.run_xdp(from_client(kSvcC, 80).src_port(sport).tcp());
+    ASSERT_EQ(r.retval, static_cast<std::uint32_t>(XDP_PASS));
+    per_backend[predict_pick(table_c(), kClient, kSvcC, sport, 80, kTcp)]++;
+  }
+  ASSERT_GE(per_backend.size(), 2u) << "40 flows should spread over several backends";
+  EXPECT_EQ(maps.flows().size(), 40u);
+  EXPECT_EQ(maps.reverse_count(), 40u);
+  for (const auto& [id, n] : per_backend) {
+    EXPECT_EQ(maps.count_flows_for_backend(id), n) << "backend " << id;
+  }
+  const auto [victim, victim_flows] = *per_backend.begin();
+  EXPECT_EQ(maps.erase_flows_for_backend(victim), victim_flows);
+  EXPECT_EQ(maps.count_flows_for_backend(victim), 0u);
+  EXPECT_EQ(maps.flows().size(), 40u - victim_flows);
+  EXPECT_EQ(maps.reverse_count(), 40u - victim_flows);
+  for (const auto& [key, flow] : maps.flows()) {
+    EXPECT_TRUE(maps.reverse(loader::reverse_key_of(key, flow)).has_value());
+  }
+  maps.clear_conntrack();
+  EXPECT_TRUE(maps.flows().empty());
+  EXPECT_EQ(maps.reverse_count(), 0u);
+}
+
+TEST_F(LbMapsTest, CountersAreSummedOverCpus) {
+  const auto cpus = allowed_cpus();
+  ASSERT_FALSE(cpus.empty());
+  LbLab lab;
+  const auto frame = from_client(kSvcA, 80).tcp();
+  for (const int cpu : {cpus.front(), cpus.back()}) {
+    const ScopedCpuPin pin(cpu);
+    (void)lab.run_xdp(frame);
+  }
+  const auto t = lab.maps().frontend_traffic(kFeATcp);
+  EXPECT_EQ(t.packets, 2u);
+  EXPECT_EQ(t.bytes, 2 * frame.size());
+  EXPECT_EQ(t.new_flows, 1u);
+  EXPECT_EQ(lab.maps().backend_traffic(kBeSandbox).packets, 2u);
+}
+
+}  // namespace
+}  // namespace portway::test::lb

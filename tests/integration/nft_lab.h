@@ -1,0 +1,74 @@
+// The ground of the nftables dataplane's integration tests: a lab topology of its own (client,
+// node, three sandboxes running portway-testapp), an NftDataplane bound to the node namespace,
+// and probes that tell which sandbox answered, on which port, seeing which client.
+// Everything is removed when the test ends, also when it fails half way: the namespaces (and
+// with them every table in them) go with the topology.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dataplane/nft/nft_dataplane.h"
+#include "lab/ns_process.h"
+#include "lab/topology.h"
+#include "lab/probe_client.h"
+
+namespace portway::dataplane::nft::testing {
+
+inline constexpr const char* kVip = "198.19.0.7";      // the Service's address
+inline constexpr const char* kEmptyVip = "198.19.0.8";  // a Service without backends
+inline constexpr std::uint16_t kNodePort = 30080;
+
+// A TCP connection that stays open across dataplane changes (draining, removal).
+class TcpConnection {
+ public:
+  TcpConnection(const std::string& netns, const std::string& addr, std::uint16_t port);
+  ~TcpConnection();
+  TcpConnection(const TcpConnection&) = delete;
+  TcpConnection& operator=(const TcpConnection&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  // Sends `line` and reads one line back.
+  lab::ProbeResult exchange(const std::string& line,
+                             std::chrono::milliseconds timeout = std::chrono::milliseconds(1500));
+
+ private:
+  int fd_ = -1;
+};
+
+class NftLabTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // The sandbox addresses, "198.18.1<i>.2".
+  std::string sandbox(std::size_t i) const;
+  // The default state: kVip with 80/tcp -> 7000, 81/tcp -> 7100, 53/udp -> 7001 and node port
+  // 30080/tcp -> 7000 on svc/lab/web (the given sandboxes, running), kEmptyVip:80/tcp on
+  // svc/lab/empty (no backend).
+  state::DataplaneState lab_state(const std::vector<state::Member>& members) const;
+  state::Member member(std::size_t sandbox, state::MemberState s = state::MemberState::running) const;
+  std::vector<state::Member> all_members() const;
+
+  // Runs `f` with the calling thread in the node namespace (for nft CLI-free inspection).
+  void in_node(const std::function<void()>& f) const;
+  // `nft ...` inside the node namespace (tests may use the CLI to inspect or to vandalise);
+  // returns its stdout, fails the test on a non-zero exit.
+  std::string nft_cli(const std::string& args) const;
+
+  // Which sandbox answered a WHO, "" on no answer.
+  static std::string who_sandbox(const lab::ProbeResult& r);
+
+  lab::TopologyPlan plan_;
+  lab::Topology topo_;
+  std::vector<lab::NsProcess> apps_;
+  std::unique_ptr<NftDataplane> dp_;
+  bool built_ = false;
+};
+
+}  // namespace portway::dataplane::nft::testing

@@ -1,0 +1,125 @@
+// `--dataplane auto|xdp|nft` with fake dataplanes: which one ends up active, what the other
+// one had installed is removed (never both), and the reason a fallback gives.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "dataplane/probe/choose.h"
+
+namespace portway::dataplane::probe {
+namespace {
+
+// What happened, in order, across the fakes.
+struct Journal {
+  std::vector<std::string> events;
+};
+
+class FakeDataplane final : public Dataplane {
+ public:
+  FakeDataplane(Kind k, Journal& j) : kind_(k), j_(j) {}
+  Kind kind() const override { return kind_; }
+  state::DataplaneState installed() override { return {}; }
+  ApplyReport apply(const state::DataplaneState&) override { return {}; }
+  void remove_all() override { j_.events.push_back(std::string("remove ") + std::string(to_string(kind_))); }
+  Stats stats() override { return {}; }
+
+ private:
+  Kind kind_;
+  Journal& j_;
+};
+
+DataplaneFactories factories(Journal& j, const char* xdp_failure = nullptr) {
+  return {
+      [&j, xdp_failure]() -> std::unique_ptr<Dataplane> {
+        j.events.push_back("try xdp");
+        if (xdp_failure) throw std::runtime_error(xdp_failure);
+        return std::make_unique<FakeDataplane>(Kind::xdp, j);
+      },
+      [&j] { return std::make_unique<FakeDataplane>(Kind::nft, j); },
+      [&j] { j.events.push_back("remove xdp"); },
+  };
+}
+
+ProbeReport all_there() {
+  return {{{"bpf_syscall", true, true, "ok"}, {"xdp_native:eth0", false, false, "generic only"}}};
+}
+
+ProbeReport missing_btf() {
+  return {{{"bpf_syscall", true, true, "ok"}, {"btf_vmlinux", false, true, "/sys/kernel/btf/vmlinux is missing"}}};
+}
+
+config::NodeSettings with(config::DataplaneChoice c) {
+  config::NodeSettings s;
+  s.dataplane = c;
+  return s;
+}
+
+TEST(DataplaneChoice, AutoUsesTheFastPathWhenItStartsAndRemovesTheTable) {
+  Journal j;
+  const auto r = choose_dataplane(with(config::DataplaneChoice::automatic), all_there(), factories(j));
+  ASSERT_TRUE(r.dataplane);
+  EXPECT_EQ(r.dataplane->kind(), Kind::xdp);
+  EXPECT_FALSE(r.fell_back);
+  EXPECT_EQ(j.events, (std::vector<std::string>{"try xdp", "remove nft"}));
+  EXPECT_NE(r.reason.find("xdp"), std::string::npos);
+}
+
+TEST(DataplaneChoice, AutoFallsBackWhenTheFastPathFailsToStart) {
+  Journal j;
+  const auto r = choose_dataplane(with(config::DataplaneChoice::automatic), all_there(),
+                                  factories(j, "attach eth0: native XDP not supported by the driver"));
+  ASSERT_TRUE(r.dataplane);
+  EXPECT_EQ(r.dataplane->kind(), Kind::nft);
+  EXPECT_TRUE(r.fell_back);
+  EXPECT_EQ(j.events, (std::vector<std::string>{"try xdp", "remove xdp"})) << "the table is left as it was";
+  EXPECT_NE(r.reason.find("native XDP not supported by the driver"), std::string::npos) << r.reason;
+  EXPECT_EQ(r.reason.rfind("nft: fallback", 0), 0u) << r.reason;
+}
+
+TEST(DataplaneChoice, AutoDoesNotEvenTryWhenTheProbeSaysNo) {
+  Journal j;
+  const auto r = choose_dataplane(with(config::DataplaneChoice::automatic), missing_btf(), factories(j));
+  EXPECT_EQ(r.dataplane->kind(), Kind::nft);
+  EXPECT_TRUE(r.fell_back);
+  EXPECT_EQ(j.events, (std::vector<std::string>{"remove xdp"}));
+  EXPECT_NE(r.reason.find("btf_vmlinux"), std::string::npos) << r.reason;
+}
+
+TEST(DataplaneChoice, ExplicitNftRemovesTheFastPath) {
+  Journal j;
+  const auto r = choose_dataplane(with(config::DataplaneChoice::nft), all_there(), factories(j));
+  EXPECT_EQ(r.dataplane->kind(), Kind::nft);
+  EXPECT_FALSE(r.fell_back);
+  EXPECT_EQ(j.events, (std::vector<std::string>{"remove xdp"}));
+}
+
+TEST(DataplaneChoice, ExplicitXdpNeverFallsBack) {
+  Journal j;
+  try {
+    choose_dataplane(with(config::DataplaneChoice::xdp), missing_btf(), factories(j, "verifier said no"));
+    FAIL() << "expected DataplaneUnavailable";
+  } catch (const DataplaneUnavailable& e) {
+    EXPECT_NE(std::string(e.what()).find("verifier said no"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("btf_vmlinux"), std::string::npos);
+  }
+  EXPECT_EQ(j.events, (std::vector<std::string>{"try xdp"})) << "nothing of the table is touched";
+
+  Journal ok;
+  const auto r = choose_dataplane(with(config::DataplaneChoice::xdp), all_there(), factories(ok));
+  EXPECT_EQ(r.dataplane->kind(), Kind::xdp);
+  EXPECT_EQ(ok.events, (std::vector<std::string>{"try xdp", "remove nft"}));
+}
+
+TEST(DataplaneChoice, ProbeReportJsonAndReason) {
+  const ProbeReport r = missing_btf();
+  EXPECT_FALSE(r.fast_path_possible());
+  const auto j = to_json(r);
+  EXPECT_EQ(j["fast_path"], false);
+  EXPECT_EQ(j["features"][1]["name"], "btf_vmlinux");
+  EXPECT_EQ(j["features"][1]["ok"], false);
+  EXPECT_EQ(j["features"][1]["required"], true);
+  EXPECT_EQ(unavailable_reason(all_there()), "") << "an optional feature does not block the fast path";
+}
+
+}  // namespace
+}  // namespace portway::dataplane::probe

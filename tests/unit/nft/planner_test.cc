@@ -1,0 +1,223 @@
+// The planners against a model of the table: an incremental transaction applied to what the
+// old state wrote must give exactly what the new state writes (checked over hundreds of
+// random changes), and a full plan against any table content must converge on it too.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <unordered_map>
+
+#include "dataplane/nft/planner.h"
+#include "states.h"
+#include "table_model.h"
+
+namespace portway::dataplane::nft {
+namespace {
+
+using testing::Contents;
+using testing::contents_of;
+using testing::member;
+using testing::replay;
+
+// Random edits of a small world: 6 services, addresses 198.19.0.1-6, backends from a pool of
+// 12 addresses (so sets share some), node ports 30001-30004.
+class RandomWorld {
+ public:
+  explicit RandomWorld(unsigned seed) : rng_(seed) {}
+
+  state::DataplaneState next() {
+    std::vector<state::BackendSet> sets;
+    std::vector<state::Frontend> fes;
+    std::vector<state::NodePort> nps;
+    for (unsigned s = 0; s < 6; ++s) {
+      if (coin(0.2)) continue;  // this Service does not exist this round
+      const std::string id = "svc/a" + std::to_string(s) + "/x";
+      state::BackendSet set{id, {}};
+      for (unsigned b = 0; b < 12; ++b) {
+        if (!coin(0.3)) continue;
+        set.members.push_back({net::Ipv4{0xC6120A00u + b}, std::nullopt,
+                               coin(0.25) ? state::MemberState::draining : state::MemberState::running});
+      }
+      const net::Ipv4 addr{0xC6130001u + s};
+      for (std::uint16_t p = 0; p < 3; ++p) {
+        if (coin(0.3)) continue;
+        const auto proto = coin(0.5) ? config::Protocol::tcp : config::Protocol::udp;
+        fes.push_back({{addr, static_cast<std::uint16_t>(80 + p), proto},
+                       static_cast<std::uint16_t>(coin(0.5) ? 7000 : 7100 + p), id, "p"});
+        if (coin(0.2)) {
+          const state::NodePortKey k{static_cast<std::uint16_t>(30001 + s % 4), proto};
+          if (std::none_of(nps.begin(), nps.end(), [&](const auto& n) { return n.key == k; }))
+            nps.push_back({k, fes.back().target_port, id, "p"});
+        }
+      }
+      sets.push_back(std::move(set));
+    }
+    // Unused sets are not representable; keep only used ones (what representable() does).
+    std::erase_if(sets, [&](const state::BackendSet& b) {
+      return std::none_of(fes.begin(), fes.end(), [&](const auto& f) { return f.backend_set == b.id; }) &&
+             std::none_of(nps.begin(), nps.end(), [&](const auto& n) { return n.backend_set == b.id; });
+    });
+    // Frontends keyed alike collapse: keep the first.
+    std::sort(fes.begin(), fes.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+    fes.erase(std::unique(fes.begin(), fes.end(), [](const auto& a, const auto& b) { return a.key == b.key; }),
+              fes.end());
+    return state::DataplaneState::from_parts(std::move(fes), std::move(nps), std::move(sets));
+  }
+
+ private:
+  bool coin(double p) { return std::bernoulli_distribution(p)(rng_); }
+  std::mt19937 rng_;
+};
+
+PickUses uses_of(const Contents& c) {
+  PickUses u;
+  for (const auto set : {SetName::svc_disp, SetName::np_disp}) {
+    for (const auto& [k, data] : c[static_cast<std::size_t>(set)]) {
+      PickKind kind;
+      std::uint32_t n = 0;
+      EXPECT_TRUE(parse_pick_chain(std::string_view(data).substr(5), kind, n)) << data;
+      ++u[static_cast<std::size_t>(kind)][n];
+    }
+  }
+  return u;
+}
+
+TEST(NftPlanner, IncrementalTransactionsTurnTheOldTableIntoTheNewOne) {
+  RandomWorld world(20261127);
+  state::DataplaneState installed;
+  SetNumbers numbers;
+  InstalledIndex index = InstalledIndex::build(installed, {});
+  Contents table;
+  for (int round = 0; round < 300; ++round) {
+    const state::DataplaneState desired = world.next();
+    const state::StateDiff d = state::diff(installed, desired);
+    for (const auto& set : d.backend_sets.added) numbers.assign(set.id);
+    const IncrementalPlan plan = plan_incremental(installed, index, desired, d, numbers);
+    ASSERT_NO_THROW(replay(table, plan.tx)) << "round " << round;
+    ASSERT_EQ(table, contents_of(desired, numbers)) << "round " << round;
+    ASSERT_EQ(plan.uses, uses_of(table)) << "round " << round;
+    index.apply(d);
+    index.uses = plan.uses;
+    for (const auto& set : d.backend_sets.removed) numbers.release(set.id);
+    installed = desired;
+    const InstalledIndex rebuilt = InstalledIndex::build(installed, plan.uses);
+    ASSERT_EQ(index.member_refs, rebuilt.member_refs) << "round " << round;
+  }
+}
+
+TEST(NftPlanner, NothingChangedMeansAnEmptyTransaction) {
+  const auto s = testing::small_state();
+  const auto numbers = testing::numbers_for(s);
+  const auto plan = plan_incremental(s, InstalledIndex::build(s, {}), s, state::diff(s, s), numbers);
+  EXPECT_TRUE(plan.tx.empty());
+}
+
+// A read-back table with exactly the contents and skeleton of `s`.
+ReadBack table_holding(const state::DataplaneState& s, const SetNumbers& numbers) {
+  ReadBack rb;
+  rb.table = true;
+  const Contents c = contents_of(s, numbers);
+  for (const SetDef& d : set_defs()) {
+    SetReadBack& set = rb.sets[std::string(d.name)];
+    set.signature = signature(d);
+    for (const auto& [k, v] : c[static_cast<std::size_t>(d.id)]) set.elements[k] = v;
+  }
+  for (const ChainDef& ch : skeleton_chains()) rb.chains[ch.name] = {ch.type, ch.hook, ch.priority, "accept", ch.rules.size()};
+  for (std::size_t k = 0; k < 2; ++k)
+    for (std::uint32_t n = 1; n <= kStandingPicks; ++n) rb.chains[pick_chain_name(static_cast<PickKind>(k), n)] = {"", "", 0, "", 1};
+  for (const auto name : kDropCounters) rb.counters[std::string(name)] = {};
+  return rb;
+}
+
+TEST(NftPlanner, FullPlanOfAnIntactTableChangesNoElement) {
+  const auto s = testing::small_state();
+  const auto numbers = testing::numbers_for(s);
+  const FullPlan plan = plan_full(table_holding(s, numbers), s, numbers);
+  EXPECT_EQ(plan.tx.size().elements_added, 0u);
+  EXPECT_EQ(plan.tx.size().elements_deleted, 0u);
+  EXPECT_EQ(plan.tx.size().sets_created, 0u);
+  EXPECT_TRUE(plan.structure.empty());
+  EXPECT_EQ(plan.element_differences(), 0u);
+}
+
+TEST(NftPlanner, FullPlanRepairsMissingExtraAndWrongElements) {
+  const auto s = testing::small_state();
+  const auto numbers = testing::numbers_for(s);
+  ReadBack rb = table_holding(s, numbers);
+  rb.sets["svc_fe"].elements.erase("198.19.0.7 . tcp . 6667");                 // missing
+  rb.sets["be_pkts"].elements["10.9.9.9"] = "";                                // extra
+  rb.sets["svc_tport"].elements["198.19.0.7 . tcp . 6697"] = "1";              // wrong
+  Contents model = contents_of(s, numbers);
+  Contents seen;  // what the kernel held
+  for (const SetDef& d : set_defs())
+    for (const auto& [k, v] : rb.sets[std::string(d.name)].elements) seen[static_cast<std::size_t>(d.id)][k] = v;
+
+  const FullPlan plan = plan_full(rb, s, numbers);
+  EXPECT_EQ(plan.elements_missing, 1u);
+  EXPECT_EQ(plan.elements_extra, 1u);
+  EXPECT_EQ(plan.elements_changed, 1u);
+  replay(seen, plan.tx);
+  EXPECT_EQ(seen, model);
+}
+
+TEST(NftPlanner, FullPlanRecreatesRetypedSetsAndDeletesOrphans) {
+  const auto s = testing::small_state();
+  const auto numbers = testing::numbers_for(s);
+  ReadBack rb = table_holding(s, numbers);
+  rb.sets["svc_slots"].signature = "k8 d16";  // somebody re-created it with another type
+  rb.sets["intruder"].signature = "k4 d-";
+  rb.chains["intruder_chain"] = {};
+  rb.chains["pick_svc_40"] = {"", "", 0, "", 1};  // unused beyond the standing ones: no drift
+  rb.counters["intruder_counter"] = {};
+  rb.chains.erase("dispatch");
+
+  const FullPlan plan = plan_full(rb, s, numbers);
+  const std::string text = plan.tx.text();
+  EXPECT_NE(text.find("delete set inet portway svc_slots\n"), std::string::npos);
+  EXPECT_NE(text.find("add map inet portway svc_slots {"), std::string::npos);
+  EXPECT_NE(text.find("delete set inet portway intruder\n"), std::string::npos);
+  EXPECT_NE(text.find("delete chain inet portway intruder_chain\n"), std::string::npos);
+  EXPECT_NE(text.find("delete chain inet portway pick_svc_40\n"), std::string::npos);
+  EXPECT_NE(text.find("delete counter inet portway intruder_counter\n"), std::string::npos);
+  EXPECT_NE(text.find("add chain inet portway dispatch\n"), std::string::npos);
+  // The flushes come before every deletion, so no rule still refers to what is deleted.
+  EXPECT_LT(text.find("flush chain"), text.find("delete set"));
+  ASSERT_EQ(plan.structure.size(), 5u);  // retyped set, orphan set, orphan counter, missing chain, orphan chain
+}
+
+TEST(NftPlanner, SetNumbersAreStableStickyAndNeverZero) {
+  EXPECT_EQ(preferred_set_number("svc/irc/irc"), preferred_set_number("svc/irc/irc"));
+  EXPECT_NE(preferred_set_number("svc/a-b/c"), preferred_set_number("svc/a/b-c"));
+  SetNumbers n;
+  const auto a = n.assign("svc/irc/irc");
+  EXPECT_NE(a, 0u);
+  EXPECT_EQ(n.assign("svc/irc/irc"), a);
+  EXPECT_EQ(*n.id_of(a), "svc/irc/irc");
+  n.release("svc/irc/irc");
+  EXPECT_EQ(n.id_of(a), nullptr);
+  EXPECT_EQ(placeholder_set_id(0xabcdef01u), "nft-set-abcdef01");
+}
+
+TEST(NftPlanner, CollidingNumbersAreProbedAndKept) {
+  // Two ids with one preferred number (a 32-bit birthday: found within ~10^5 tries).
+  std::unordered_map<std::uint32_t, std::string> seen;
+  std::string first, second;
+  for (unsigned i = 0; second.empty(); ++i) {
+    std::string id = "svc/c/" + std::to_string(i);
+    const auto [it, fresh] = seen.emplace(preferred_set_number(id), id);
+    if (!fresh) {
+      first = it->second;
+      second = std::move(id);
+    }
+  }
+  SetNumbers n;
+  const auto a = n.assign(first);
+  const auto b = n.assign(second);
+  EXPECT_EQ(a, preferred_set_number(first));
+  EXPECT_NE(a, b);
+  n.release(first);
+  EXPECT_EQ(n.assign(second), b) << "a number sticks to its id while it is installed";
+  EXPECT_EQ(n.assign(first), a);
+}
+
+}  // namespace
+}  // namespace portway::dataplane::nft

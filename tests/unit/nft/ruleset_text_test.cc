@@ -1,0 +1,119 @@
+// The generated ruleset for small states, pinned as golden text, and accepted by the real
+// libnftables + kernel pair (dry run: what `nft --check -f` does) in a private namespace.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "dataplane/nft/nft_context.h"
+#include "dataplane/nft/nft_dataplane.h"
+#include "dataplane/nft/table_reader.h"
+#include "dataplane/nft/planner.h"
+#include "private_netns.h"
+#include "states.h"
+
+namespace portway::dataplane::nft {
+namespace {
+
+using testing::in_private_netns;
+
+std::string full_text(const state::DataplaneState& s) {
+  SetNumbers numbers;
+  for (const auto& set : s.backend_sets()) numbers.assign(set.id);
+  return plan_full(ReadBack{}, s, numbers).tx.text();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Golden files live next to this test; PORTWAY_UPDATE_GOLDEN=1 rewrites them (then review the
+// diff like any code change).
+void expect_golden(const std::string& name, const std::string& text) {
+  const std::string path = std::string(PORTWAY_NFT_GOLDEN_DIR) + "/" + name;
+  if (const char* u = std::getenv("PORTWAY_UPDATE_GOLDEN"); u && std::string(u) == "1") {
+    std::ofstream(path) << text;
+  }
+  EXPECT_EQ(text, read_file(path)) << "golden " << path << " differs; PORTWAY_UPDATE_GOLDEN=1 rewrites it";
+}
+
+TEST(NftRuleset, EmptyStateIsTheSkeletonOnly) { expect_golden("empty.nft", full_text({})); }
+
+TEST(NftRuleset, SmallStateGolden) { expect_golden("small.nft", full_text(testing::small_state())); }
+
+TEST(NftRuleset, DryRunAcceptsTheFullRuleset) {
+  const std::string text = full_text(testing::small_state());
+  const auto r = in_private_netns([&] {
+    NftContext(true).run(text);
+    return std::string();
+  });
+  if (r.skipped) GTEST_SKIP() << r.output;
+  EXPECT_TRUE(r.ok) << r.output;
+}
+
+TEST(NftRuleset, DryRunRejectsBrokenInput) {
+  // The check must be able to fail: a reference to a set that does not exist.
+  const std::string text = full_text({}) + "add element inet portway no_such_set { 1.2.3.4 }\n";
+  const auto r = in_private_netns([&] {
+    NftContext(true).run(text);
+    return std::string();
+  });
+  if (r.skipped) GTEST_SKIP() << r.output;
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.output.find("Error"), std::string::npos) << r.output;
+}
+
+TEST(NftRuleset, DryRunRejectsBrokenSyntax) {
+  const std::string text = full_text({}) + "add rule inet portway dispatch ip daddr }{ drop\n";
+  const auto r = in_private_netns([&] {
+    NftContext(true).run(text);
+    return std::string();
+  });
+  if (r.skipped) GTEST_SKIP() << r.output;
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.output.find("syntax error"), std::string::npos) << r.output;
+}
+
+// The whole dataplane in a private namespace: commit, change, read back through netlink, and
+// compare with libnftables' own JSON listing of the same table.
+TEST(NftRuleset, CommittedChangesReadBackThroughNetlinkAndJsonAlike) {
+  const auto r = in_private_netns([] {
+    NftDataplane dp(NftDataplane::Options{false});
+    const auto s = testing::small_state();
+    dp.apply(s);
+    const auto changed = testing::with_members(s, "svc/irc/irc", {testing::member("198.18.10.2"),
+                                                                   testing::member("198.18.13.2")});
+    dp.apply(changed);
+    std::string problems;
+    if (dp.installed() != changed) problems += "installed() differs from the applied state; ";
+    NftContext ctx;
+    const ReadBack json = parse_listing(ctx.list_json("list table inet portway"));
+    const ReadBack nl = TableReader().read();
+    for (const SetDef& d : set_defs()) {
+      const auto& a = json.sets.at(std::string(d.name));
+      const auto& b = nl.sets.at(std::string(d.name));
+      if (a.elements != b.elements) problems += std::string(d.name) + ": elements differ; ";
+      if (a.signature != b.signature || b.signature != signature(d))
+        problems += std::string(d.name) + ": signature " + a.signature + " / " + b.signature + "; ";
+      if (a.counters != b.counters) problems += std::string(d.name) + ": counters differ; ";
+    }
+    if (json.counters != nl.counters) problems += "named counters differ; ";
+    for (const auto& [name, c] : json.chains) {
+      const auto it = nl.chains.find(name);
+      if (it == nl.chains.end() || it->second.hook != c.hook || it->second.priority != c.priority ||
+          it->second.type != c.type)
+        problems += "chain " + name + " differs; ";
+    }
+    return problems;
+  });
+  if (r.skipped) GTEST_SKIP() << r.output;
+  ASSERT_TRUE(r.ok) << r.output;
+  EXPECT_EQ(r.output, "");
+}
+
+}  // namespace
+}  // namespace portway::dataplane::nft

@@ -1,0 +1,52 @@
+#include "table_model.h"
+
+#include <stdexcept>
+
+namespace portway::dataplane::nft::testing {
+namespace {
+
+class ModelSink final : public ElementSink {
+ public:
+  explicit ModelSink(Contents& c) : c_(c) {}
+  void put(SetName set, std::string key, std::string data) override {
+    auto& m = c_[static_cast<std::size_t>(set)];
+    if (const auto it = m.find(key); it != m.end() && it->second != data)
+      throw std::logic_error("two values for " + key + " in " + std::string(name_of(set)));
+    m[std::move(key)] = std::move(data);
+  }
+
+ private:
+  Contents& c_;
+};
+
+}  // namespace
+
+Contents contents_of(const state::DataplaneState& s, const SetNumbers& numbers) {
+  Contents c;
+  ModelSink sink(c);
+  ElementWriter(s, numbers, sink).all();
+  return c;
+}
+
+void replay(Contents& c, const Transaction& tx) {
+  for (std::size_t i = 0; i < kSetCount; ++i) {
+    const auto set = static_cast<SetName>(i);
+    for (const auto& key : tx.deleted(set)) {
+      if (c[i].erase(key) != 1) throw std::logic_error("deletes missing " + key + " from " + std::string(name_of(set)));
+    }
+    for (const auto& e : tx.added(set)) {
+      const auto cut = e.find(" : ");
+      const std::string key = cut == std::string::npos ? e : e.substr(0, cut);
+      const std::string data = cut == std::string::npos ? "" : e.substr(cut + 3);
+      if (!c[i].emplace(key, data).second) throw std::logic_error("adds existing " + key + " to " + std::string(name_of(set)));
+    }
+  }
+}
+
+SetNumbers numbers_for(const state::DataplaneState& s) {
+  SetNumbers n;
+  for (const auto& set : s.backend_sets()) n.assign(set.id);
+  return n;
+}
+
+}  // namespace portway::dataplane::nft::testing
