@@ -11,7 +11,6 @@ namespace {
 
 using Frame = std::vector<std::uint8_t>;
 
-constexpr std::uint8_t kTcp = 6;
 constexpr std::uint8_t kGre = 47;
 inline constexpr Ipv4Address kRouter{198, 18, 0, 254};
 
@@ -291,7 +290,6 @@ std::vector<Fixture> icmp_fragment_fixtures() {
   std::vector<Fixture> out = icmp_rows();
   const auto frags = fragment_rows();
   out.insert(out.end(), frags.begin(), frags.end());
-  (void)kTcp;
   return out;
 }
 
