@@ -5,7 +5,8 @@
  *   pw_xdp_uplink  clients -> frontends: DNAT to a backend, rejects, ICMP errors about
  *                  translated flows, fragments; forwarded by FIB lookup + redirect.
  *   pw_tc_sandbox  tc ingress of a sandbox's host-side veth (= packets leaving the sandbox):
- *                  reverse NAT of replies, the same DNAT for sandbox -> frontend, hairpin. */
+ *                  reverse NAT of replies, the same DNAT for sandbox -> frontend, hairpin.
+ *   pw_sock_*      cgroup socket hooks: processes on the node reach frontends (lib/sock_lb.h). */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
@@ -14,6 +15,7 @@
 #include "lib/decide_reply.h"
 #include "lib/nat.h"
 #include "lib/reply.h"
+#include "lib/sock_lb.h"
 
 /* ---- XDP -------------------------------------------------------------------------------- */
 
@@ -302,6 +304,35 @@ int pw_tc_sandbox(struct __sk_buff *skb)
 	verdict = pw_tc_execute(skb, &p, &a);
 	pw_account(&a, p.frame_len);
 	return verdict;
+}
+
+/* ---- cgroup socket hooks ---------------------------------------------------------------- */
+
+SEC("cgroup/connect4")
+int pw_sock_connect4(struct bpf_sock_addr *ctx)
+{
+	return pw_sock_to_backend(ctx);
+}
+
+/* Unconnected UDP: every datagram is looked at (connected sockets were handled at connect). */
+SEC("cgroup/sendmsg4")
+int pw_sock_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return pw_sock_to_backend(ctx);
+}
+
+SEC("cgroup/recvmsg4")
+int pw_sock_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	pw_sock_to_frontend(ctx);
+	return 1; /* recvmsg hooks must return 1 */
+}
+
+SEC("cgroup/getpeername4")
+int pw_sock_getpeername4(struct bpf_sock_addr *ctx)
+{
+	pw_sock_to_frontend(ctx);
+	return 1;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -30,6 +30,8 @@ void apply_capacities(portway_lb& skel, const LbCapacities& caps) {
   set_size(skel.maps.pw_backend_sets, caps.backend_sets, "backend_sets");
   set_size(skel.maps.pw_flows, caps.flows, "flows");
   set_size(skel.maps.pw_reverse, caps.flows, "flows");
+  // One entry per translated socket of the node: bounded by the flows the node tracks.
+  set_size(skel.maps.pw_sock_reverse, caps.flows, "flows");
   set_size(skel.maps.pw_fragments, caps.fragments, "fragments");
 }
 

@@ -15,6 +15,7 @@ ProgramInfo program_info(int prog_fd) {
   check(bpf_obj_get_info_by_fd(prog_fd, &info, &len), "BPF_OBJ_GET_INFO_BY_FD (program)");
   ProgramInfo out;
   out.name = info.name;
+  out.id = info.id;
   out.type = info.type;
   out.verified_insns = info.verified_insns;
   out.xlated_insns = info.xlated_prog_len / static_cast<std::uint32_t>(sizeof(bpf_insn));

@@ -8,6 +8,7 @@ namespace portway::loader {
 
 struct ProgramInfo {
   std::string name;
+  std::uint32_t id = 0;    // kernel-wide program id (what links report as prog_id)
   std::uint32_t type = 0;  // BPF_PROG_TYPE_*
   // Instructions the verifier processed while proving the program safe (its "processed N
   // insns"), summed over all paths it explored: a complexity figure, not the program size.

@@ -102,3 +102,17 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } pw_drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pw_sock_config);
+} pw_sock_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_DEFAULT_FLOWS);
+	__type(key, struct pw_sock_reverse_key);
+	__type(value, struct pw_sock_reverse);
+} pw_sock_reverse SEC(".maps");

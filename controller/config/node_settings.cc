@@ -187,6 +187,13 @@ class SettingsParser {
            return error(n, p, "bpffs_dir must be a directory under /sys/fs/bpf/ (got " + quoted(*text) + ")");
          s.bpffs_dir = *text;
        }},
+      {"cgroup", [&](const toml::node& n, const std::string& p) {
+         auto text = string_of(n, p);
+         if (!text) return;
+         if (!text->starts_with("/") || text->find("..") != std::string::npos || text->size() > 200)
+           return error(n, p, "cgroup must be an absolute path to a cgroup v2 directory (got " + quoted(*text) + ")");
+         s.cgroup = *text;
+       }},
       {"maps", [&](const toml::node& n, const std::string& p) { read_maps(n, p, s.maps); }},
     });
   }

@@ -38,6 +38,9 @@ struct NodeSettings {
   std::vector<std::uint16_t> reserved_node_ports{22, 80, 443, 8443};
   DataplaneChoice dataplane = DataplaneChoice::automatic;
   std::string bpffs_dir = "/sys/fs/bpf/portway";
+  // cgroup v2 directory of the socket hooks (host-originated connections); empty = the
+  // hierarchy's root, i.e. every process on the node.
+  std::string cgroup;
   MapCapacities maps;
 
   ValidationOptions validation_options() const { return {reserved_node_ports}; }

@@ -16,6 +16,7 @@
 #include "config/app_parser.h"
 #include "config/text_input.h"
 #include "dataplane/xdp/xdp_dataplane.h"
+#include "lab/cgroup_dir.h"
 #include "lab/ns_process.h"
 #include "lab/probe_client.h"
 #include "lab/topology.h"
@@ -102,6 +103,7 @@ std::string node_toml(const config::NodeSettings& s) {
     << "sandbox_interfaces = [\"" << s.sandbox_interfaces.at(0) << "\"]\n"
     << "service_cidr = \"" << net::to_string(s.service_cidr) << "\"\n"
     << "bpffs_dir = \"" << s.bpffs_dir << "\"\n";
+  if (!s.cgroup.empty()) t << "cgroup = \"" << s.cgroup << "\"\n";
   return t.str();
 }
 
@@ -146,6 +148,9 @@ config::NodeSettings lab_node_settings(const LabConfig& cfg) {
   s.sandbox_interfaces = {"sb*"};
   s.service_cidr = kLabServiceCidr;
   s.bpffs_dir = "/sys/fs/bpf/portway-" + cfg.prefix;
+  // The socket hooks go on a cgroup of the lab's own, never on the host's processes; "" (no
+  // cgroup v2 on this machine) leaves the fast path unable to attach them.
+  s.cgroup = cgroup_path_for(cfg.prefix);
   s.maps.frontends = 4096;
   s.maps.backends = 4096;
   s.maps.backend_sets = 1024;
@@ -163,6 +168,7 @@ LabSummary lab_up(const LabConfig& cfg, config::DataplaneChoice choice) {
   fs::create_directories(cfg.dir);
   chmod(cfg.dir.c_str(), 0700);
   write_file(cfg.dir + "/node.toml", node_toml(settings));
+  if (!settings.cgroup.empty()) CgroupDir(settings.cgroup).release();  // lab down removes it
   const Topology t = build_topology({cfg.prefix, static_cast<unsigned>(planned.size())});
 
   LabSummary summary;
@@ -241,6 +247,10 @@ std::vector<std::string> lab_down(const LabConfig& cfg) {
     fs::remove_all(settings.bpffs_dir, ec);
     removed.push_back("pins " + settings.bpffs_dir);
   }
+  if (!settings.cgroup.empty() && fs::exists(settings.cgroup, ec)) {
+    if (remove_cgroup_dir(settings.cgroup)) removed.push_back("cgroup " + settings.cgroup);
+    else removed.push_back("(cgroup " + settings.cgroup + " could not be removed)");
+  }
   // The lab never has more sandboxes than the topology allows; destroy every possible slot.
   const unsigned namespaces = destroy_topology({cfg.prefix, 200});
   if (namespaces) removed.push_back(std::to_string(namespaces) + " network namespaces (" + cfg.prefix + "-*)");
@@ -287,8 +297,11 @@ std::vector<LabRow> lab_run(const LabConfig& cfg, const std::vector<config::Data
       row.protocol = std::string(config::to_string(proto));
       row.from = from;
       row.dataplane = dp;
-      const ProbeResult r = proto == config::Protocol::udp ? udp_probe(netns, addr, port)
-                                                           : tcp_probe(netns, addr, port);
+      auto run = [&] {
+        return proto == config::Protocol::udp ? udp_probe(netns, addr, port) : tcp_probe(netns, addr, port);
+      };
+      // The node's own processes: in the lab's cgroup, where the fast path's socket hooks are.
+      const ProbeResult r = from == "node" && !settings.cgroup.empty() ? probe_in_cgroup(settings.cgroup, run) : run();
       WhoAnswer who;
       if (r.status != ProbeStatus::ok) {
         row.result = to_string(r.status) + (r.error.empty() ? "" : " (" + r.error + ")");

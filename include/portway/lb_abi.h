@@ -247,6 +247,36 @@ enum pw_drop_reason {
 #define PW_DEFAULT_FLOWS 262144u
 #define PW_DEFAULT_FRAGMENTS 8192u
 
+/* ---- host-originated connections (cgroup socket hooks) ------------------------------- */
+
+/* Processes on the node reach frontends through cgroup/connect4, sendmsg4, recvmsg4 and
+ * getpeername4 programs: the socket's destination is rewritten to the backend before any packet
+ * exists, so there is nothing to translate on the wire (Cilium's socket LB works the same way).
+ * BPF_MAP_TYPE_ARRAY pw_sock_config, one entry (key 0). */
+struct pw_sock_config {
+  __u64 netns_cookie; /* the node's network namespace: sockets elsewhere are left alone
+                         (a cgroup spans namespaces); 0 = the hooks do nothing */
+};
+PORTWAY_ABI_SIZE(struct pw_sock_config, 8);
+
+/* BPF_MAP_TYPE_LRU_HASH pw_sock_reverse: what a socket was translated to -> what it asked
+ * for, so recvmsg/getpeername show the frontend, not the backend. Keyed by socket cookie:
+ * two sockets talking to the same backend through different frontends stay apart. */
+struct pw_sock_reverse_key {
+  __u64 cookie;        /* bpf_get_socket_cookie */
+  __be32 backend_addr;
+  __be16 backend_port; /* the target port */
+  __u16 pad;
+};
+PORTWAY_ABI_SIZE(struct pw_sock_reverse_key, 16);
+
+struct pw_sock_reverse {
+  __be32 frontend_addr; /* service address or node address */
+  __be16 frontend_port; /* service port or node_port */
+  __u16 pad;
+};
+PORTWAY_ABI_SIZE(struct pw_sock_reverse, 8);
+
 #ifdef __cplusplus
 inline pw_traffic& operator+=(pw_traffic& a, const pw_traffic& b) noexcept {
   a.packets += b.packets;

@@ -74,6 +74,13 @@ std::vector<Layout> cxx_layouts() {
       {"pw_traffic", sizeof(pw_traffic),
        {PW_FIELD(pw_traffic, packets), PW_FIELD(pw_traffic, bytes),
         PW_FIELD(pw_traffic, new_flows), PW_FIELD(pw_traffic, rejected)}},
+      {"pw_sock_config", sizeof(pw_sock_config), {PW_FIELD(pw_sock_config, netns_cookie)}},
+      {"pw_sock_reverse_key", sizeof(pw_sock_reverse_key),
+       {PW_FIELD(pw_sock_reverse_key, cookie), PW_FIELD(pw_sock_reverse_key, backend_addr),
+        PW_FIELD(pw_sock_reverse_key, backend_port), PW_FIELD(pw_sock_reverse_key, pad)}},
+      {"pw_sock_reverse", sizeof(pw_sock_reverse),
+       {PW_FIELD(pw_sock_reverse, frontend_addr), PW_FIELD(pw_sock_reverse, frontend_port),
+        PW_FIELD(pw_sock_reverse, pad)}},
   };
 }
 

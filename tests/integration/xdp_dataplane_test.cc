@@ -10,6 +10,9 @@
 #include <thread>
 
 #include "dataplane/xdp/xdp_dataplane.h"
+#include "dataplane/xdp/socket_hooks.h"
+#include "lab/cgroup_dir.h"
+#include "loader/cgroup_link.h"
 #include "lab/ns_process.h"
 #include "lab/topology.h"
 #include "netlink/netns.h"
@@ -45,6 +48,9 @@ class XdpDataplaneTest : public ::testing::Test {
     settings_.uplinks = {topo_.uplink};
     settings_.sandbox_interfaces = {"sb*"};
     settings_.bpffs_dir = "/sys/fs/bpf/portway-xdptest-" + std::to_string(getpid());
+    // The fast path's socket hooks go on a cgroup of this test's own, never the host's root.
+    cgroup_.emplace(lab::cgroup_path_for("xdptest-" + std::to_string(getpid())));
+    settings_.cgroup = cgroup_->path();
     settings_.maps.frontends = 1024;
     settings_.maps.backends = 1024;
     settings_.maps.backend_sets = 256;
@@ -123,6 +129,7 @@ class XdpDataplaneTest : public ::testing::Test {
   bool built_ = false;
   std::vector<lab::NsProcess> apps_;
   config::NodeSettings settings_;
+  std::optional<lab::CgroupDir> cgroup_;  // removed after TearDown detached the hooks
 };
 
 TEST_F(XdpDataplaneTest, ServicePortsReachTheirOwnTargetsWithTheClientAddressPreserved) {
@@ -180,9 +187,13 @@ TEST_F(XdpDataplaneTest, RemoveAllDetachesEverything) {
     netlink::NetnsGuard in(topo_.node_netns);
     XdpDataplane dp(settings_);
     EXPECT_FALSE(dp.attachments().empty());
+    for (const auto& hook : kSocketHooks)
+      EXPECT_EQ(loader::cgroup_program_count(settings_.cgroup, hook.attach_type), 1u) << hook.name;
     dp.remove_all();
     EXPECT_TRUE(dp.attachments().empty());
     EXPECT_FALSE(dp.is_installed());
+    for (const auto& hook : kSocketHooks)
+      EXPECT_EQ(loader::cgroup_program_count(settings_.cgroup, hook.attach_type), 0u) << hook.name;
   }
   EXPECT_NE(lab::tcp_probe(topo_.client_netns, net::to_string(kVip), 80, "WHO\n",
                             std::chrono::milliseconds(300)).status, ProbeStatus::ok);

@@ -34,6 +34,9 @@ constexpr MapSlot kMaps[] = {
     {"pw_drops", &loader::LbMapFds::drops},
 };
 
+// Maps outside LbMapFds (loader/sock_maps.h): pinned and reused the same way.
+constexpr const char* kSockMaps[] = {"pw_sock_config", "pw_sock_reverse"};
+
 void replace_pin(int fd, const std::string& path) {
   if (unlink(path.c_str()) != 0 && errno != ENOENT) throw loader::Error("unpin", errno, path);
   loader::pin_object(fd, path);
@@ -72,6 +75,11 @@ LoadedPrograms load_and_pin(const PinLayout& pins, const loader::LbCapacities& c
     loader::check(bpf_map__set_pin_path(map, pins.map(slot.name).c_str()),
                   std::string("pin path of ") + slot.name);
   }
+  for (const char* name : kSockMaps) {
+    bpf_map* map = bpf_object__find_map_by_name(skel->obj, name);
+    if (!map) throw loader::Error("find map", ENOENT, name);
+    loader::check(bpf_map__set_pin_path(map, pins.map(name).c_str()), std::string("pin path of ") + name);
+  }
   try {
     skel.load();
   } catch (const loader::Error& e) {
@@ -89,6 +97,13 @@ LoadedPrograms load_and_pin(const PinLayout& pins, const loader::LbCapacities& c
   if (!out.xdp || !out.tc) throw loader::Error("dup program fd", errno);
   replace_pin(out.xdp.get(), pins.xdp_prog());
   replace_pin(out.tc.get(), pins.tc_prog());
+  for (std::size_t i = 0; i < kSocketHooks.size(); ++i) {
+    bpf_program* prog = bpf_object__find_program_by_name(skel->obj, kSocketHooks[i].program);
+    if (!prog) throw loader::Error("find program", ENOENT, kSocketHooks[i].program);
+    out.sock[i].reset(dup(bpf_program__fd(prog)));
+    if (!out.sock[i]) throw loader::Error("dup program fd", errno, kSocketHooks[i].program);
+    replace_pin(out.sock[i].get(), pins.sock_prog(kSocketHooks[i].name));
+  }
   out.fingerprint = embedded_object_fingerprint();
   return out;  // the skeleton goes; maps stay through their pins, programs through ours
 }
@@ -98,6 +113,10 @@ std::optional<LoadedPrograms> open_pinned_programs(const PinLayout& pins) {
   p.xdp = loader::open_pinned(pins.xdp_prog());
   p.tc = loader::open_pinned(pins.tc_prog());
   if (!p.xdp || !p.tc) return std::nullopt;
+  for (std::size_t i = 0; i < kSocketHooks.size(); ++i) {
+    p.sock[i] = loader::open_pinned(pins.sock_prog(kSocketHooks[i].name));
+    if (!p.sock[i]) return std::nullopt;  // pins of an older version: load afresh
+  }
   return p;
 }
 

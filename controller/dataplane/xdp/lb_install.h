@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dataplane/xdp/pin_layout.h"
+#include "dataplane/xdp/socket_hooks.h"
 #include "loader/lb_capacities.h"
 #include "loader/lb_maps.h"
 #include "loader/unique_fd.h"
@@ -28,6 +29,7 @@ class PinnedLbMaps {
 struct LoadedPrograms {
   loader::UniqueFd xdp;
   loader::UniqueFd tc;
+  SocketPrograms sock;  // kSocketHooks order
   std::uint64_t fingerprint = 0;
 };
 

@@ -1,7 +1,9 @@
 // Where the fast path keeps its kernel objects in bpffs (node setting bpffs_dir):
 //   <dir>/maps/<map name>     every map of portway_lb, plus portway's metadata maps
 //   <dir>/progs/xdp, tc       the loaded programs (to attach new interfaces without a reload)
+//   <dir>/progs/sock-<hook>   the cgroup socket-hook programs (socket_hooks.h)
 //   <dir>/links/xdp-<ifname>  one pinned XDP link per uplink
+//   <dir>/links/cgroup-<hook> one pinned cgroup link per socket hook
 // Everything portway owns on the node is under <dir>; removing the fast path removes <dir>.
 #pragma once
 
@@ -18,7 +20,9 @@ struct PinLayout {
   std::string xdp_prog() const { return progs() + "/xdp"; }
   std::string tc_prog() const { return progs() + "/tc"; }
   std::string links() const { return dir + "/links"; }
+  std::string sock_prog(const std::string& hook) const { return progs() + "/sock-" + hook; }
   std::string xdp_link(const std::string& ifname) const { return links() + "/xdp-" + ifname; }
+  std::string cgroup_link(const std::string& hook) const { return links() + "/cgroup-" + hook; }
 };
 
 }  // namespace portway::dataplane::xdp

@@ -17,6 +17,7 @@
 #include "loader/error.h"
 #include "loader/lb_drop_reasons.h"
 #include "loader/lb_maps.h"
+#include "loader/prog_info.h"
 #include "loader/tc_filter.h"
 #include "loader/xdp_link.h"
 #include "netlink/links.h"
@@ -39,13 +40,6 @@ loader::LbCapacities capacities_of(const config::NodeSettings& s) {
   c.backend_sets = s.maps.backend_sets;
   c.flows = s.maps.conntrack;
   return c;
-}
-
-std::uint32_t prog_id_of(int fd) {
-  bpf_prog_info info{};
-  __u32 len = sizeof info;
-  loader::check(bpf_obj_get_info_by_fd(fd, &info, &len), "program info");
-  return info.id;
 }
 
 std::string frontend_label(const pw_frontend_key& k) {
@@ -118,10 +112,11 @@ void XdpDataplane::ensure_attached(std::vector<std::string>& notes) {
   }
   attach_uplinks(*progs, notes);
   attach_sandbox_interfaces(*progs, meta, notes);
+  attach_socket_hooks(pins_, progs->sock, socket_hook_cgroup(settings_), notes);
 }
 
 void XdpDataplane::attach_uplinks(const LoadedPrograms& progs, std::vector<std::string>& notes) {
-  const std::uint32_t want_prog = prog_id_of(progs.xdp.get());
+  const std::uint32_t want_prog = loader::program_info(progs.xdp.get()).id;
   for (const auto& name : settings_.uplinks) {
     const unsigned ifindex = netlink::ifindex_of(name);
     if (ifindex == 0) throw loader::Error("attach XDP", ENODEV, "uplink " + name + " does not exist");
@@ -149,7 +144,7 @@ void XdpDataplane::attach_uplinks(const LoadedPrograms& progs, std::vector<std::
 
 void XdpDataplane::attach_sandbox_interfaces(const LoadedPrograms& progs, MetaMaps& meta,
                                              std::vector<std::string>& notes) {
-  const std::uint32_t want_prog = prog_id_of(progs.tc.get());
+  const std::uint32_t want_prog = loader::program_info(progs.tc.get()).id;
   auto owned = meta.tc_interfaces();
   std::set<std::uint32_t> present;
   for (const auto& link : netlink::list_links()) {
@@ -262,6 +257,8 @@ std::vector<Attachment> XdpDataplane::attachments() {
     for (const auto& link : netlink::list_links())
       if (meta->tc_interfaces().count(link.ifindex)) out.push_back({link.name, "tc-ingress", "clsact"});
   }
+  for (const auto& hook : socket_hook_attachments(pins_))
+    out.push_back({"cgroup id " + std::to_string(hook.cgroup_id), hook.hook, "link"});
   return out;
 }
 

@@ -17,6 +17,7 @@ TEST(NodeSettings, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(s.reserved_node_ports, (std::vector<std::uint16_t>{22, 80, 443, 8443}));
   EXPECT_EQ(s.dataplane, DataplaneChoice::automatic);
   EXPECT_EQ(s.bpffs_dir, "/sys/fs/bpf/portway");
+  EXPECT_TRUE(s.cgroup.empty()) << "empty = the cgroup v2 root";
   EXPECT_EQ(s.maps, MapCapacities{});
 }
 
@@ -30,6 +31,7 @@ service_cidr6 = "2001:2:0:1::/64"
 reserved_node_ports = [443, 22, 443]
 dataplane = "nft"
 bpffs_dir = "/sys/fs/bpf/portway-test"
+cgroup = "/sys/fs/cgroup/portway.slice"
 [maps]
 frontends = 1024
 backends = 2048
@@ -47,6 +49,7 @@ maglev_table_size = 251
   EXPECT_EQ(s.reserved_node_ports, (std::vector<std::uint16_t>{22, 443})) << "sorted, deduplicated";
   EXPECT_EQ(s.dataplane, DataplaneChoice::nft);
   EXPECT_EQ(s.bpffs_dir, "/sys/fs/bpf/portway-test");
+  EXPECT_EQ(s.cgroup, "/sys/fs/cgroup/portway.slice");
   EXPECT_EQ(s.maps.frontends, 1024u);
   EXPECT_EQ(s.maps.maglev_table_size, 251u);
   EXPECT_EQ(s.validation_options().reserved_node_ports, s.reserved_node_ports);
@@ -83,6 +86,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"reserved_out_of_range", "reserved_node_ports = [0]\n", "reserved_node_ports", "between 1 and 65535"},
         BadCase{"dataplane_bad", "dataplane = \"ebpf\"\n", "dataplane", "\"auto\", \"xdp\" or \"nft\""},
         BadCase{"bpffs_outside", "bpffs_dir = \"/tmp/x\"\n", "bpffs_dir", "under /sys/fs/bpf/"},
+        BadCase{"cgroup_relative", "cgroup = \"portway\"\n", "cgroup", "absolute path"},
+        BadCase{"cgroup_dotdot", "cgroup = \"/sys/fs/cgroup/../../etc\"\n", "cgroup", "absolute path"},
         BadCase{"bpffs_dotdot", "bpffs_dir = \"/sys/fs/bpf/../../etc\"\n", "bpffs_dir", "under /sys/fs/bpf/"},
         BadCase{"iface_too_long", "uplinks = [\"abcdefghijklmnop\"]\n", "uplinks", "invalid interface name"},
         BadCase{"iface_slash", "uplinks = [\"a/b\"]\n", "uplinks", "invalid interface name"},

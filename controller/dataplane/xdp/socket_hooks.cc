@@ -1,0 +1,78 @@
+#include "dataplane/xdp/socket_hooks.h"
+
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "loader/cgroup_link.h"
+#include "loader/error.h"
+#include "loader/prog_info.h"
+#include "loader/sock_maps.h"
+#include "loader/xdp_link.h"
+
+namespace portway::dataplane::xdp {
+
+const std::array<SocketHook, 4> kSocketHooks{{
+    {"connect4", "pw_sock_connect4", BPF_CGROUP_INET4_CONNECT},
+    {"sendmsg4", "pw_sock_sendmsg4", BPF_CGROUP_UDP4_SENDMSG},
+    {"recvmsg4", "pw_sock_recvmsg4", BPF_CGROUP_UDP4_RECVMSG},
+    {"getpeername4", "pw_sock_getpeername4", BPF_CGROUP_INET4_GETPEERNAME},
+}};
+
+std::string socket_hook_cgroup(const config::NodeSettings& settings) {
+  if (!settings.cgroup.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(settings.cgroup, ec))
+      throw loader::Error("socket hooks", ENOENT, "cgroup " + settings.cgroup + " does not exist");
+    return settings.cgroup;
+  }
+  if (auto root = loader::cgroup2_mount()) return *root;
+  throw loader::Error("socket hooks", ENOENT,
+                      "no cgroup v2 hierarchy is mounted (needed to balance the node's own "
+                      "connections to frontends)");
+}
+
+void attach_socket_hooks(const PinLayout& pins, const SocketPrograms& progs,
+                         const std::string& cgroup, std::vector<std::string>& notes) {
+  const std::uint64_t want_cgroup = loader::cgroup_id_of(cgroup);
+  for (std::size_t i = 0; i < kSocketHooks.size(); ++i) {
+    const SocketHook& hook = kSocketHooks[i];
+    const std::string pin = pins.cgroup_link(hook.name);
+    const std::uint32_t want_prog = loader::program_info(progs[i].get()).id;
+    if (loader::UniqueFd link = loader::open_pinned(pin)) {
+      const auto info = loader::cgroup_link_info(link.get());
+      if (info.cgroup_id == want_cgroup && info.attach_type == hook.attach_type) {
+        if (info.prog_id != want_prog) {
+          loader::update_link_program(link.get(), progs[i].get());
+          notes.push_back(std::string("upgraded the socket hook ") + hook.name);
+        }
+        continue;
+      }
+      // The setting moved the hooks, or the cgroup was removed (a defunct link reports id 0).
+      loader::unpin_and_detach(pin);
+    }
+    loader::UniqueFd link = loader::attach_cgroup_link(progs[i].get(), cgroup, hook.attach_type);
+    loader::pin_object(link.get(), pin);
+    notes.push_back(std::string("attached socket hook ") + hook.name + " to cgroup " + cgroup);
+  }
+  loader::UniqueFd config = loader::open_pinned(pins.map("pw_sock_config"));
+  loader::UniqueFd reverse = loader::open_pinned(pins.map("pw_sock_reverse"));
+  if (!config || !reverse) throw loader::Error("socket hooks", ENOENT, "maps not pinned under " + pins.maps());
+  loader::SockMaps maps({config.get(), reverse.get()});
+  const std::uint64_t cookie = loader::current_netns_cookie();
+  if (maps.netns_cookie() != cookie) maps.set_netns_cookie(cookie);
+}
+
+std::vector<SocketHookAttachment> socket_hook_attachments(const PinLayout& pins) {
+  std::vector<SocketHookAttachment> out;
+  for (const SocketHook& hook : kSocketHooks) {
+    loader::UniqueFd link = loader::open_pinned(pins.cgroup_link(hook.name));
+    if (!link) continue;
+    out.push_back({std::string("cgroup-") + hook.name, loader::cgroup_link_info(link.get()).cgroup_id});
+  }
+  return out;
+}
+
+}  // namespace portway::dataplane::xdp

@@ -1,0 +1,57 @@
+#include "loader/sock_maps.h"
+
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+
+#include <cerrno>
+#include <string>
+
+#include "loader/error.h"
+#include "loader/map_info.h"
+
+namespace portway::loader {
+namespace {
+
+void expect_map(int fd, const char* name, std::uint32_t type, std::size_t key, std::size_t value) {
+  const std::string step = std::string{"socket-hook map "} + name;
+  if (fd < 0) throw Error(step, EBADF, "no fd");
+  const MapInfo info = map_info(fd);
+  if (info.type != type || info.key_size != key || info.value_size != value)
+    throw Error(step, EINVAL, "type or key/value sizes differ from lb_abi.h");
+}
+
+}  // namespace
+
+SockMaps::SockMaps(const SockMapFds& fds) : fds_(fds) {
+  expect_map(fds.config, "pw_sock_config", BPF_MAP_TYPE_ARRAY, sizeof(std::uint32_t),
+             sizeof(pw_sock_config));
+  expect_map(fds.reverse, "pw_sock_reverse", BPF_MAP_TYPE_LRU_HASH, sizeof(pw_sock_reverse_key),
+             sizeof(pw_sock_reverse));
+}
+
+void SockMaps::set_netns_cookie(std::uint64_t cookie) {
+  const std::uint32_t zero = 0;
+  const pw_sock_config cfg{cookie};
+  check(bpf_map_update_elem(fds_.config, &zero, &cfg, BPF_ANY), "set the socket hooks' netns");
+}
+
+std::uint64_t SockMaps::netns_cookie() const {
+  const std::uint32_t zero = 0;
+  pw_sock_config cfg{};
+  check(bpf_map_lookup_elem(fds_.config, &zero, &cfg), "read the socket hooks' netns");
+  return cfg.netns_cookie;
+}
+
+std::size_t SockMaps::reverse_count() const {
+  std::size_t n = 0;
+  pw_sock_reverse_key key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fds_.reverse, prev, &next) == 0) {
+    ++n;
+    key = next;
+    prev = &key;
+  }
+  return n;
+}
+
+}  // namespace portway::loader

@@ -1,0 +1,31 @@
+// Typed access to the maps of the cgroup socket hooks (bpf/lib/sock_lb.h): the namespace they
+// act in, and the per-socket reverse entries.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "portway/lb_abi.h"
+
+namespace portway::loader {
+
+struct SockMapFds {
+  int config = -1;   // pw_sock_config
+  int reverse = -1;  // pw_sock_reverse
+};
+
+class SockMaps {
+ public:
+  // Checks type and key/value sizes against lb_abi.h; throws loader::Error on a mismatch.
+  explicit SockMaps(const SockMapFds& fds);
+
+  // 0 turns the hooks into no-ops (they stay attached).
+  void set_netns_cookie(std::uint64_t cookie);
+  [[nodiscard]] std::uint64_t netns_cookie() const;
+  [[nodiscard]] std::size_t reverse_count() const;
+
+ private:
+  SockMapFds fds_;
+};
+
+}  // namespace portway::loader
