@@ -27,7 +27,11 @@ spdlog::level::level_enum to_spdlog(libbpf_print_level level) {
 
 // Must format the varargs itself: libbpf hands over a printf format and a va_list.
 int print_to_spdlog(libbpf_print_level level, const char* format, va_list args) {
-  const auto spd_level = to_spdlog(level);
+  auto spd_level = to_spdlog(level);
+  // libbpf echoes the kernel's extack of every failed netlink request at warn level, also the
+  // expected ones (a tc query on an interface without clsact: "Parent Qdisc doesn't
+  // exists"). The callers turn real failures into errors carrying the errno and the step.
+  if (std::string_view{format}.starts_with("libbpf: Kernel error message")) spd_level = spdlog::level::debug;
   auto* logger = spdlog::default_logger_raw();
   // libbpf prints a lot at debug level; skip the formatting when nobody would see it.
   if (logger == nullptr || !logger->should_log(spd_level)) {

@@ -1,4 +1,5 @@
 // portway: one binary, subcommands per cli.md.
+#include "loader/libbpf_log.h"
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   // Logs go to stderr: stdout carries --json output that scripts parse.
   spdlog::set_default_logger(spdlog::stderr_color_mt("portway"));
   spdlog::set_pattern("%^%l%$: %v");
+  portway::loader::route_libbpf_logs_to_spdlog();
 
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {

@@ -13,11 +13,14 @@
 #include <filesystem>
 
 #include "loader/bpffs.h"
+#include "loader/cgroup_link.h"
+#include "loader/libbpf_log.h"
 #include "loader/error.h"
 #include "loader/tc_filter.h"
 #include "loader/unique_fd.h"
 #include "loader/xdp_link.h"
 #include "netlink/links.h"
+#include "support/captured_log.h"
 #include "support/netns.h"
 #include "support/root.h"
 
@@ -33,6 +36,20 @@ UniqueFd trivial_program(bpf_prog_type type, int verdict) {
   };
   const int fd = bpf_prog_load(type, "pw_trivial", "GPL", insns, 2, nullptr);
   if (fd < 0) throw Error("load trivial program", errno);
+  return UniqueFd{fd};
+}
+
+// The same for the cgroup socket hooks: "r0 = 1; exit" lets every connect() through.
+UniqueFd trivial_sock_addr_program(bpf_attach_type attach) {
+  const bpf_insn insns[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  bpf_prog_load_opts opts{};
+  opts.sz = sizeof opts;
+  opts.expected_attach_type = attach;  // sock_addr programs are verified for one hook
+  const int fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "pw_trivial", "GPL", insns, 2, &opts);
+  if (fd < 0) throw Error("load trivial sock_addr program", errno);
   return UniqueFd{fd};
 }
 
@@ -159,6 +176,64 @@ TEST_F(AttachTest, TcFilterReplacesOnlyItselfAndRemovesOnlyWhatItCreated) {
   detach_tc(veth_, TcDirection::ingress, true);  // now the qdisc goes, and everything on it
   EXPECT_NE(bpf_tc_query(&hook, &query), 0);
   EXPECT_NO_THROW(detach_tc(veth_, TcDirection::ingress, true)) << "idempotent";
+}
+
+TEST_F(AttachTest, ExpectedNetlinkMissesDoNotWarn) {
+  route_libbpf_logs_to_spdlog();
+  const test::CapturedLog log(spdlog::level::info);
+  // No clsact on the fresh veth: the kernel answers with an extack libbpf echoes.
+  EXPECT_EQ(tc_program_id(veth_, TcDirection::ingress), 0u);
+  EXPECT_EQ(log.text().find("Qdisc"), std::string::npos) << log.text();
+}
+
+// The socket hooks' attachment: a pinned cgroup link on a cgroup of the test's own.
+TEST(CgroupLink, AttachesPinsReportsAndDetaches) {
+  PORTWAY_REQUIRE_ROOT();
+  const auto root = cgroup2_mount();
+  ASSERT_TRUE(root) << "no cgroup v2 hierarchy mounted";
+  const std::string cg = *root + "/portway-attachtest-" + std::to_string(getpid());
+  ASSERT_EQ(mkdir(cg.c_str(), 0755), 0) << cg;
+  const std::string pins = "/sys/fs/bpf/portway-attachtest-cg-" + std::to_string(getpid());
+  std::filesystem::create_directories(pins);
+  struct Cleanup {
+    std::string cg, pins;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(pins, ec);  // last reference: the link detaches
+      rmdir(cg.c_str());
+    }
+  } cleanup{cg, pins};
+
+  const UniqueFd prog = trivial_sock_addr_program(BPF_CGROUP_INET4_CONNECT);
+  EXPECT_EQ(cgroup_program_count(cg, BPF_CGROUP_INET4_CONNECT), 0u);
+  {
+    const UniqueFd link = attach_cgroup_link(prog.get(), cg, BPF_CGROUP_INET4_CONNECT);
+    pin_object(link.get(), pins + "/link");
+  }
+  // The pin keeps it attached after the fd is gone, and says where it is.
+  EXPECT_EQ(cgroup_program_count(cg, BPF_CGROUP_INET4_CONNECT), 1u);
+  EXPECT_EQ(cgroup_program_count(cg, BPF_CGROUP_UDP4_SENDMSG), 0u);
+  const UniqueFd reopened = open_pinned(pins + "/link");
+  ASSERT_TRUE(reopened);
+  const auto info = cgroup_link_info(reopened.get());
+  EXPECT_EQ(info.cgroup_id, cgroup_id_of(cg));
+  EXPECT_EQ(info.attach_type, static_cast<std::uint32_t>(BPF_CGROUP_INET4_CONNECT));
+  EXPECT_EQ(info.prog_id, prog_id(prog.get()));
+  EXPECT_NE(cgroup_id_of(cg), cgroup_id_of(*root));
+
+  unpin_and_detach(pins + "/link");
+  EXPECT_EQ(cgroup_program_count(cg, BPF_CGROUP_INET4_CONNECT), 0u)
+      << "detached although this test still holds an fd of the link";
+  EXPECT_THROW((void)attach_cgroup_link(prog.get(), cg + "-missing", BPF_CGROUP_INET4_CONNECT), Error);
+}
+
+TEST(NetnsCookie, DiffersBetweenNamespacesAndIsStableWithinOne) {
+  PORTWAY_REQUIRE_ROOT();
+  const std::uint64_t here = current_netns_cookie();
+  EXPECT_NE(here, 0u);
+  EXPECT_EQ(current_netns_cookie(), here);
+  const test::ScopedNetns other;
+  EXPECT_NE(current_netns_cookie(), here);
 }
 
 }  // namespace

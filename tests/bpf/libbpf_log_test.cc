@@ -3,7 +3,6 @@
 #include "loader/libbpf_log.h"
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -11,33 +10,11 @@
 #include <sstream>
 #include <string>
 
+#include "support/captured_log.h"
 #include "xdp_sink_skeleton.h"
 
 namespace portway::test {
 namespace {
-
-// Swaps in a default logger that writes "<level>|<message>" lines to a string.
-class CapturedLog {
- public:
-  explicit CapturedLog(spdlog::level::level_enum level) : previous_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_st>(out_);
-    sink->set_pattern("%l|%v");
-    auto logger = std::make_shared<spdlog::logger>("capture", sink);
-    logger->set_level(level);
-    spdlog::set_default_logger(logger);
-  }
-  ~CapturedLog() { spdlog::set_default_logger(previous_); }
-  CapturedLog(const CapturedLog&) = delete;
-  CapturedLog& operator=(const CapturedLog&) = delete;
-  CapturedLog(CapturedLog&&) = delete;
-  CapturedLog& operator=(CapturedLog&&) = delete;
-
-  [[nodiscard]] std::string text() const { return out_.str(); }
-
- private:
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
 
 // libbpf warns when asked to open bytes that are not an ELF file: a warning we can provoke
 // without the kernel.
