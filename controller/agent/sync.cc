@@ -36,11 +36,15 @@ SyncOutcome sync_dataplane(const state::DataplaneState& desired, const config::N
             auto* xdp = dynamic_cast<dataplane::xdp::XdpDataplane*>(dp.get());
             if (xdp) {
               std::vector<std::string> notes;
+              // A fast path that already runs (flows in its maps, links attached) is not this
+              // attempt's to tear down: a failed upgrade or a bad settings file must leave it
+              // forwarding. Only what this attempt created from nothing is removed.
+              const bool was_installed = xdp->is_installed();
               try {
                 xdp->ensure_attached(notes);
               } catch (...) {
                 try {
-                  xdp->remove_all();
+                  if (!was_installed) xdp->remove_all();
                 } catch (const std::exception&) {
                   // the original failure is the one worth reporting
                 }

@@ -104,6 +104,14 @@ std::string node_toml(const config::NodeSettings& s) {
     << "service_cidr = \"" << net::to_string(s.service_cidr) << "\"\n"
     << "bpffs_dir = \"" << s.bpffs_dir << "\"\n";
   if (!s.cgroup.empty()) t << "cgroup = \"" << s.cgroup << "\"\n";
+  // The capacities the lab's maps are created with: a `portway sync --node` of this file must
+  // find the pinned maps compatible.
+  t << "[maps]\n"
+    << "frontends = " << s.maps.frontends << "\n"
+    << "backends = " << s.maps.backends << "\n"
+    << "backend_sets = " << s.maps.backend_sets << "\n"
+    << "conntrack = " << s.maps.conntrack << "\n"
+    << "maglev_table_size = " << s.maps.maglev_table_size << "\n";
   return t.str();
 }
 

@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,11 @@ class NsProcess {
     return p;
   }
   bool running();
+  // Waits for the process to exit: its exit status (128 + signal when killed), or nullopt
+  // when it is still running after `timeout`.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+  // SIGKILL, no grace (a crash in the middle of whatever it was doing); reaps.
+  void kill_hard();
   // SIGTERM, then SIGKILL after `grace_ms`; reaps. Idempotent.
   void stop(int grace_ms = 1000);
 

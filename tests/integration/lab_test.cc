@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -12,19 +13,29 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <atomic>
+#include <random>
 #include <set>
+#include <thread>
 
+#include "agent/sync.h"
+#include "dataplane/xdp/meta_maps.h"
 #include "dataplane/xdp/xdp_dataplane.h"
 #include "lab/cgroup_dir.h"
 #include "lab/lab.h"
+#include "lab/ns_process.h"
 #include "lab/probe_client.h"
 #include "lab/topology.h"
 #include "loader/cgroup_link.h"
 #include "loader/sock_maps.h"
 #include "loader/xdp_link.h"
 #include "netlink/netns.h"
+#include "store/sqlite_store.h"
 #include "support/root.h"
 
 namespace portway::lab {
@@ -156,6 +167,210 @@ TEST_F(LabTest, UpRefusesALabThatIsAlreadyUp) {
   // ... and changed nothing: the lab still answers.
   const auto rows = lab_run(cfg_, {config::DataplaneChoice::xdp});
   EXPECT_TRUE(std::all_of(rows.begin(), rows.end(), [](const LabRow& r) { return r.ok; }));
+}
+
+// Client-side TCP connections that stay open, each asked "WHO" to learn its backend.
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+class OpenFlows {
+ public:
+  OpenFlows(const std::string& netns, const std::string& addr, std::uint16_t port, int count) {
+    netlink::NetnsGuard in(netns);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    inet_pton(AF_INET, addr.c_str(), &to.sin_addr);
+    const timeval tv{3, 0};
+    for (int i = 0; i < count; ++i) {
+      const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) break;
+      fds_.push_back(fd);
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+      if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) break;
+      ++connected_;
+    }
+  }
+  ~OpenFlows() {
+    for (int fd : fds_) close(fd);
+  }
+  OpenFlows(const OpenFlows&) = delete;
+  OpenFlows& operator=(const OpenFlows&) = delete;
+
+  int connected() const { return connected_; }
+
+  // One "WHO" per connection, all sent before any is read: the sandbox each flow is on, or
+  // "" for a flow that did not answer.
+  std::vector<std::string> who() const {
+    for (int i = 0; i < connected_; ++i) (void)send(fds_[i], "WHO\n", 4, MSG_NOSIGNAL);
+    std::vector<std::string> out(static_cast<std::size_t>(connected_));
+    for (int i = 0; i < connected_; ++i) {
+      std::string line;
+      char c;
+      while (line.size() < 256 && recv(fds_[i], &c, 1, 0) == 1 && c != '\n') line += c;
+      WhoAnswer w;
+      if (parse_who(line, w)) out[static_cast<std::size_t>(i)] = w.sandbox;
+    }
+    return out;
+  }
+
+ private:
+  std::vector<int> fds_;
+  int connected_ = 0;
+};
+
+// A UDP stream, one datagram per millisecond from a connected socket, counting the distinct
+// sequence numbers echoed back. An echo may arrive late (a verifier run competes for the CPU):
+// late is not lost, so replies are collected as they come and drained for a second at the end.
+class UdpStream {
+ public:
+  UdpStream(const std::string& netns, const std::string& addr, std::uint16_t port)
+      : thread_([=, this] { run(netns, addr, port); }) {}
+  ~UdpStream() { stop(); }
+  UdpStream(const UdpStream&) = delete;
+  UdpStream& operator=(const UdpStream&) = delete;
+
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  long sent() const { return sent_; }
+  long echoed() const { return echoed_; }
+
+ private:
+  void run(const std::string& netns, const std::string& addr, std::uint16_t port) {
+    netlink::NetnsGuard in(netns);
+    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    inet_pton(AF_INET, addr.c_str(), &to.sin_addr);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+      close(fd);
+      return;
+    }
+    std::set<long> seen;
+    auto collect = [&] {
+      char buf[64];
+      for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) {
+        long seq = -1;
+        if (std::sscanf(std::string(buf, static_cast<std::size_t>(n)).c_str(), "seq %ld", &seq) == 1) seen.insert(seq);
+      }
+      echoed_ = static_cast<long>(seen.size());
+    };
+    // Bounded: 60 s at most, whatever the test does.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (long seq = 0; !stop_ && std::chrono::steady_clock::now() < deadline; ++seq) {
+      const std::string msg = "seq " + std::to_string(seq);
+      if (send(fd, msg.data(), msg.size(), 0) == static_cast<ssize_t>(msg.size())) ++sent_;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      collect();
+    }
+    const auto drain = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (echoed_ < sent_ && std::chrono::steady_clock::now() < drain) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      collect();
+    }
+    close(fd);
+  }
+
+  std::atomic<bool> stop_{false};
+  std::atomic<long> sent_{0}, echoed_{0};
+  std::thread thread_;
+};
+
+// quality.md "restart": the daemon's role here is `portway sync`; it is SIGKILLed half way
+// through a sync that also reloads the programs (an upgrade), then run again. The fast path
+// keeps forwarding from its pins the whole time: no established flow moves or breaks, no
+// datagram of a running stream is lost, and the second run converges.
+TEST_F(LabTest, SyncKilledHalfWayAndRerunUnderLoadLosesNoFlow) {
+  const Topology t = plan_topology({cfg_.prefix, 0});
+  const std::string node = net::to_string(t.node_address);
+  constexpr int kFlows = 10000;
+  const OpenFlows flows(t.client_netns, node, 7000, kFlows);  // node port of tcp-echo
+  ASSERT_EQ(flows.connected(), kFlows);
+  const auto before = flows.who();
+  ASSERT_EQ(std::count(before.begin(), before.end(), std::string{}), 0) << "every flow answers";
+  UdpStream stream(t.client_netns, node, 27015);  // node port of game (UDP)
+
+  const std::vector<std::string> sync{PORTWAY_BINARY, "sync", "--state", cfg_.dir + "/state.db",
+                                      "--node", cfg_.dir + "/node.toml", "--dataplane", "xdp"};
+  std::mt19937 rng(static_cast<unsigned>(getpid()));
+  for (int round = 0; round < 3; ++round) {
+    {
+      // A different recorded fingerprint: the next sync loads and swaps in the programs.
+      netlink::NetnsGuard in(t.node_netns);
+      auto meta = dataplane::xdp::MetaMaps::open_existing({settings_.bpffs_dir});
+      ASSERT_TRUE(meta);
+      meta->set_program_fingerprint(1);
+    }
+    NsProcess killed = NsProcess::spawn(t.node_netns, sync, cfg_.dir + "/sync.log");
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 40)(rng)));
+    killed.kill_hard();
+    NsProcess rerun = NsProcess::spawn(t.node_netns, sync, cfg_.dir + "/sync.log");
+    EXPECT_EQ(rerun.wait_exit(std::chrono::seconds(30)), 0) << slurp(cfg_.dir + "/sync.log");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  stream.stop();
+
+  const auto after = flows.who();
+  int moved = 0, broken = 0;
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    if (after[i].empty()) ++broken;
+    else if (after[i] != before[i]) ++moved;
+  }
+  EXPECT_EQ(broken, 0) << "of " << kFlows << " open TCP flows";
+  EXPECT_EQ(moved, 0) << "of " << kFlows << " open TCP flows";
+  EXPECT_GT(stream.sent(), 50);
+  EXPECT_EQ(stream.echoed(), stream.sent()) << "UDP datagrams lost";
+
+  // Converged: what the kernel holds is what the store says.
+  netlink::NetnsGuard in(t.node_netns);
+  auto store = store::SqliteStore::open(cfg_.dir + "/state.db", {.create = false});
+  EXPECT_EQ(dataplane::xdp::XdpDataplane(settings_).installed(),
+            dataplane::xdp::ipv4_only(agent::compile_store(store.get())));
+}
+
+// A sync that cannot load (here: node settings whose map sizes differ from the pinned maps,
+// during an upgrade) fails, and leaves the fast path that was running exactly as it was.
+TEST_F(LabTest, AFailedUpgradeLeavesTheRunningFastPathForwarding) {
+  const Topology t = plan_topology({cfg_.prefix, 0});
+  const std::string node = net::to_string(t.node_address);
+  const OpenFlows flows(t.client_netns, node, 7000, 20);
+  ASSERT_EQ(flows.connected(), 20);
+  const auto before = flows.who();
+  {
+    netlink::NetnsGuard in(t.node_netns);
+    auto meta = dataplane::xdp::MetaMaps::open_existing({settings_.bpffs_dir});
+    ASSERT_TRUE(meta);
+    meta->set_program_fingerprint(1);
+  }
+  std::string toml = slurp(cfg_.dir + "/node.toml");
+  const auto at = toml.find("conntrack = ");
+  ASSERT_NE(at, std::string::npos);
+  toml.replace(at, toml.find('\n', at) - at, "conntrack = 8192");
+  const std::string bad = cfg_.dir + "/node-bad.toml";
+  {
+    std::ofstream out(bad);
+    out << toml;
+  }
+  chmod(bad.c_str(), 0600);
+  NsProcess sync = NsProcess::spawn(t.node_netns,
+                                    {PORTWAY_BINARY, "sync", "--state", cfg_.dir + "/state.db", "--node", bad,
+                                     "--dataplane", "xdp"},
+                                    cfg_.dir + "/sync.log");
+  const auto rc = sync.wait_exit(std::chrono::seconds(30));
+  EXPECT_NE(rc, std::optional<int>{0});
+  EXPECT_NE(slurp(cfg_.dir + "/sync.log").find("does not match the map sizes"), std::string::npos)
+      << slurp(cfg_.dir + "/sync.log");
+  EXPECT_EQ(flows.who(), before) << "established flows keep their backends";
+  const ProbeResult fresh = tcp_probe(t.client_netns, node, 7000);
+  EXPECT_EQ(fresh.status, ProbeStatus::ok) << "new flows still balanced: " << fresh.error;
+  netlink::NetnsGuard in(t.node_netns);
+  EXPECT_TRUE(dataplane::xdp::XdpDataplane(settings_).is_installed());
 }
 
 }  // namespace
