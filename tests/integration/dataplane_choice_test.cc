@@ -9,6 +9,7 @@
 #include "dataplane/probe/choose.h"
 #include "dataplane/xdp/xdp_dataplane.h"
 #include "netlink/netns.h"
+#include "lab_dataplanes.h"
 #include "nft_lab.h"
 
 namespace portway::dataplane::nft::testing {
@@ -23,13 +24,8 @@ class DataplaneChoiceTest : public NftLabTest {
   void SetUp() override {
     NftLabTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
+    settings_ = itest::xdp_lab_settings(topo_, "/sys/fs/bpf/portway-nftchoice-" + std::to_string(getpid()));
     settings_.uplinks = {"lo"};
-    settings_.sandbox_interfaces = {"sb*"};
-    settings_.bpffs_dir = "/sys/fs/bpf/portway-nftchoice-" + std::to_string(getpid());
-    settings_.maps.frontends = 1024;
-    settings_.maps.backends = 1024;
-    settings_.maps.backend_sets = 256;
-    settings_.maps.conntrack = 4096;
   }
 
   void TearDown() override {

@@ -1,0 +1,89 @@
+#include "conformance_fixture.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "support/root.h"
+#include "table_recorder.h"
+
+namespace portway::conformance {
+
+void ConformanceTest::SetUp() {
+  PORTWAY_REQUIRE_ROOT();
+  TableRecorder::instance().begin(dataplane_name());
+  const std::string prefix = "pwc" + std::to_string(getpid() % 100000);
+  // 30080/tcp and 30053/udp on the sandboxes themselves: node-port numbers sent to a sandbox
+  // address must reach these listeners untouched.
+  ground_ = std::make_unique<itest::LabGround>(
+      itest::LabGroundSpec{prefix, kSandboxes, {7000, 7100, kNodePortTcp}, {7001, kNodePortUdp}, 150});
+  bpffs_dir_ = "/sys/fs/bpf/" + prefix;
+  dp_ = std::make_unique<itest::LabDataplane>(GetParam(), ground_->topo(), bpffs_dir_);
+}
+
+void ConformanceTest::TearDown() {
+  // The table is written after every scenario: a crash later still leaves the rows so far.
+  try {
+    TableRecorder::instance().write_all(PORTWAY_CONFORMANCE_DIR);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what();
+  }
+  if (dp_) {
+    try {
+      dp_->remove_all();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "remove_all: " << e.what();
+    }
+    dp_.reset();
+  }
+  if (ground_) {
+    ground_->destroy();
+    for (const auto& name : ground_->leftovers()) ADD_FAILURE() << "namespace left behind: " << name;
+    ground_.reset();
+  }
+  if (!bpffs_dir_.empty()) {
+    EXPECT_FALSE(std::filesystem::exists(bpffs_dir_)) << "pins left behind in " << bpffs_dir_;
+    std::error_code ec;
+    std::filesystem::remove_all(bpffs_dir_, ec);
+  }
+}
+
+std::string ConformanceTest::dataplane_name() const { return std::string(dataplane::to_string(GetParam())); }
+
+void ConformanceTest::record(const std::string& scenario, const std::string& field, const std::string& value) {
+  TableRecorder::instance().set(dataplane_name(), scenario, field, value);
+}
+
+state::DataplaneState ConformanceTest::conf_state(const std::vector<state::Member>& web) const {
+  const auto vip = *net::parse_ipv4(kVip);
+  const auto empty = *net::parse_ipv4(kEmptyVip);
+  using config::Protocol;
+  return state::DataplaneState::from_parts(
+      {{{vip, 80, Protocol::tcp}, 7000, "svc/conf/web", "http"},
+       {{vip, 81, Protocol::tcp}, 7100, "svc/conf/web", "admin"},
+       {{vip, 53, Protocol::udp}, 7001, "svc/conf/web", "dns"},
+       {{empty, 80, Protocol::tcp}, 7000, "svc/conf/empty", "http"},
+       {{empty, 53, Protocol::udp}, 7001, "svc/conf/empty", "dns"}},
+      {{{kNodePortTcp, Protocol::tcp}, 7000, "svc/conf/web", "http"},
+       {{kNodePortUdp, Protocol::udp}, 7001, "svc/conf/web", "dns"}},
+      {{"svc/conf/web", web}, {"svc/conf/empty", {}}});
+}
+
+void ConformanceTest::apply_web(const std::vector<state::Member>& web) { dp_->apply(conf_state(web)); }
+
+std::string ConformanceTest::node_address() const { return net::to_string(topo().node_address); }
+
+std::string ConformanceTest::source_role(const std::string& addr) const {
+  if (addr == net::to_string(topo().client_address)) return "client";
+  if (addr == node_address()) return "node";
+  for (std::size_t i = 0; i < topo().sandboxes.size(); ++i) {
+    if (addr == net::to_string(topo().sandboxes[i].gateway)) return "node";
+    if (addr == net::to_string(topo().sandboxes[i].address)) return "sandbox:sb" + std::to_string(i);
+  }
+  return "other:" + addr;
+}
+
+INSTANTIATE_TEST_SUITE_P(Dataplane, ConformanceTest, ::testing::Values(dataplane::Kind::xdp, dataplane::Kind::nft),
+                         [](const auto& p) { return std::string(dataplane::to_string(p.param)); });
+
+}  // namespace portway::conformance
