@@ -1,5 +1,15 @@
 #include "lab_dataplanes.h"
 
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include <cerrno>
+#include <system_error>
+#include <vector>
+
+#include "dataplane/conntrack/conntrack_table.h"
 #include "dataplane/nft/nft_dataplane.h"
 #include "dataplane/xdp/xdp_dataplane.h"
 #include "netlink/netns.h"
@@ -20,7 +30,7 @@ config::NodeSettings xdp_lab_settings(const lab::Topology& topo, const std::stri
 }
 
 LabDataplane::LabDataplane(dataplane::Kind kind, const lab::Topology& topo, const std::string& bpffs_dir)
-    : kind_(kind), node_netns_(topo.node_netns) {
+    : kind_(kind), node_netns_(topo.node_netns), bpffs_dir_(bpffs_dir) {
   netlink::NetnsGuard in(node_netns_);
   if (kind == dataplane::Kind::xdp)
     dp_ = std::make_unique<dataplane::xdp::XdpDataplane>(xdp_lab_settings(topo, bpffs_dir));
@@ -49,6 +59,43 @@ dataplane::Stats LabDataplane::stats() {
 
 void LabDataplane::settle() {
   if (auto* nft = dynamic_cast<dataplane::nft::NftDataplane*>(dp_.get())) nft->wait_for_flow_cleanup();
+}
+
+namespace {
+
+// Deletes every key of a pinned BPF map (the key layout does not matter: keys are read back
+// as opaque bytes of the map's own key size).
+void clear_pinned_map(const std::string& path) {
+  const int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
+  bpf_map_info info{};
+  __u32 len = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
+    const int err = errno;
+    close(fd);
+    throw std::system_error(err, std::generic_category(), "info of " + path);
+  }
+  std::vector<unsigned char> key(info.key_size);
+  // Always restart from the first key: deleting while walking would skip entries. Bounded by
+  // the map's size.
+  for (__u32 i = 0; i < info.max_entries && bpf_map_get_next_key(fd, nullptr, key.data()) == 0; ++i)
+    bpf_map_delete_elem(fd, key.data());
+  close(fd);
+}
+
+}  // namespace
+
+void LabDataplane::forget_flows() {
+  if (kind_ == dataplane::Kind::xdp) {
+    for (const char* map : {"pw_flows", "pw_reverse"}) clear_pinned_map(bpffs_dir_ + "/maps/" + map);
+    return;
+  }
+  netlink::NetnsGuard in(node_netns_);
+  dataplane::conntrack::ConntrackTable table;  // bound to the node namespace
+  std::vector<dataplane::conntrack::FlowMatch> all(2);
+  all[0].protocol = IPPROTO_TCP;
+  all[1].protocol = IPPROTO_UDP;
+  table.delete_flows(all);
 }
 
 void LabDataplane::remove_all() {

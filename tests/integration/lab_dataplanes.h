@@ -32,11 +32,16 @@ class LabDataplane {
   // removed backends on a worker thread right after the commit (docs/nftables.md "Ending
   // flows"); the fast path is done when apply() returns.
   void settle();
+  // Forgets every flow the dataplane tracks, as if they had all expired (conntrack entries
+  // with a DNAT; the fast path's flow and reverse tables), so the same 5-tuples come back
+  // as new flows. For measuring how new-flow assignments move when the backend set changes.
+  void forget_flows();
   void remove_all();
 
  private:
   dataplane::Kind kind_;
   std::string node_netns_;
+  std::string bpffs_dir_;
   std::unique_ptr<dataplane::Dataplane> dp_;
 };
 

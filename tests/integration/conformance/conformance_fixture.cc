@@ -3,7 +3,11 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <iostream>
+#include <fstream>
+#include <sstream>
 
+#include "parity.h"
 #include "support/root.h"
 #include "table_recorder.h"
 
@@ -52,6 +56,33 @@ std::string ConformanceTest::dataplane_name() const { return std::string(datapla
 
 void ConformanceTest::record(const std::string& scenario, const std::string& field, const std::string& value) {
   TableRecorder::instance().set(dataplane_name(), scenario, field, value);
+}
+
+namespace {
+
+const std::vector<ParityException>& listed_exceptions() {
+  static const std::vector<ParityException> list = [] {
+    std::ifstream in(PORTWAY_PARITY_EXCEPTIONS);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::vector<std::string> errors;
+    return parse_exceptions(text.str(), errors);  // malformed lines: conformance_parity fails on them
+  }();
+  return list;
+}
+
+}  // namespace
+
+void ConformanceTest::expect_field(const std::string& scenario, const std::string& field, const std::string& actual,
+                                   const std::string& expected) {
+  record(scenario, field, actual);
+  for (const auto& e : listed_exceptions())
+    if (e.scenario == scenario && e.field == field) {
+      std::cout << "[ listed  ] " << scenario << " " << field << " = " << actual << " (expected " << expected
+                << " unless listed: " << e.reason << ")\n";
+      return;
+    }
+  EXPECT_EQ(actual, expected) << scenario << " " << field;
 }
 
 state::DataplaneState ConformanceTest::conf_state(const std::vector<state::Member>& web) const {

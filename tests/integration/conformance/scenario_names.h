@@ -10,7 +10,7 @@
 
 namespace portway::conformance {
 
-inline constexpr std::array<std::string_view, 15> kScenarios{
+inline constexpr std::array<std::string_view, 16> kScenarios{
     "per_port_targets",
     "node_port_local",
     "node_port_number_to_other_destination",
@@ -23,6 +23,7 @@ inline constexpr std::array<std::string_view, 15> kScenarios{
     "removed_backend_udp",
     "scale_up",
     "scale_down",
+    "new_flow_assignments_on_scale",
     "icmp_frag_needed",
     "fragmented_udp",
     "counters",
