@@ -7,6 +7,7 @@
 #include "conformance_fixture.h"
 #include "lab/probe_client.h"
 #include "tcp_connection.h"
+#include "udp_flows.h"
 
 namespace portway::conformance {
 namespace {
@@ -16,21 +17,6 @@ using state::MemberState;
 using namespace std::chrono_literals;
 
 std::size_t index_of(const std::string& sandbox) { return static_cast<std::size_t>(std::stoul(sandbox.substr(2))); }
-
-// One UDP datagram per client port (each port a flow of its own) to kVip:53: which sandbox
-// answered each. Bounded: 30 s in all, and it gives up after 10 unanswered flows in a row.
-std::map<std::uint16_t, std::string> udp_flows(const std::string& netns, std::uint16_t first, std::size_t count) {
-  std::map<std::uint16_t, std::string> out;
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  int misses = 0;
-  for (std::size_t i = 0; i < count && misses < 10 && std::chrono::steady_clock::now() < deadline; ++i) {
-    const auto port = static_cast<std::uint16_t>(first + i);
-    const std::string sb = itest::who_sandbox(lab::udp_probe(netns, kVip, 53, "WHO", 300ms, port));
-    misses = sb.empty() ? misses + 1 : 0;
-    out[port] = sb;
-  }
-  return out;
-}
 
 TEST_P(ConformanceTest, Draining) {
   const std::string s = "draining";
@@ -46,15 +32,15 @@ TEST_P(ConformanceTest, Draining) {
   const auto again = conn.exchange("still there\n");
   record(s, "established.answered", yes_no(again.status == ProbeStatus::ok && again.reply == "still there\n"));
   EXPECT_EQ(again.reply, "still there\n") << "an established flow survives draining: " << again.error;
-  int to_draining = 0, answered = 0;
+  int to_draining = 0, replies = 0;
   for (int i = 0; i < 30; ++i) {
     const std::string sb = itest::who_sandbox(lab::tcp_probe(client(), kVip, 80, "WHO\n", 1000ms));
-    answered += !sb.empty();
+    replies += !sb.empty();
     to_draining += sb == pinned;
   }
-  record(s, "new_flows.answered_of_30", std::to_string(answered));
+  record(s, "new_flows.answered_of_30", std::to_string(replies));
   record(s, "new_flows.to_draining", std::to_string(to_draining));
-  EXPECT_EQ(answered, 30);
+  EXPECT_EQ(replies, 30);
   EXPECT_EQ(to_draining, 0) << "new flows went to the draining backend " << pinned;
 }
 
@@ -106,29 +92,20 @@ TEST_P(ConformanceTest, RemovedBackendUdp) {
   EXPECT_NE(after, before) << "the stream still went to the removed backend after 1 s";
 }
 
-// K flows; adding or removing one backend of N may move at most 1.5/N of them (+ slack for
-// random choice, whose share per backend is binomial: 3 sigma of K/N is ~20 at K = 240).
-constexpr std::size_t kFlows = 240;
-constexpr std::size_t kBound4 = kFlows * 3 / 8 + 20;  // 1.5/4 of K, + slack
-
 TEST_P(ConformanceTest, ScaleUp) {
   const std::string s = "scale_up";
   apply_web(ground_->members({0, 1, 2}));
-  const auto first = udp_flows(client(), 41000, kFlows);
+  const auto first = udp_assignments(client(), 41000, kScaleFlows);
   apply_web(ground_->all_members());  // sb3 joins: N = 4
   dp_->settle();
-  const auto second = udp_flows(client(), 41000, kFlows);
-  std::size_t moved = 0, answered = 0;
-  for (const auto& [port, sb] : second) {
-    answered += !sb.empty();
-    moved += !sb.empty() && first.count(port) && first.at(port) != sb;
-  }
-  record(s, "open_flows.answered", std::to_string(answered));
-  record(s, "open_flows.moved_within_1.5/N", yes_no(moved <= kBound4));
-  EXPECT_EQ(answered, kFlows);
-  EXPECT_LE(moved, kBound4) << "adding one backend of 4 moved " << moved << " of " << kFlows << " flows";
+  const auto second = udp_assignments(client(), 41000, kScaleFlows);
+  const std::size_t n_moved = moved(first, second);
+  record(s, "open_flows.answered", std::to_string(answered(second)));
+  record(s, "open_flows.moved_within_1.5/N", yes_no(n_moved <= kScaleBound));
+  EXPECT_EQ(answered(second), kScaleFlows);
+  EXPECT_LE(n_moved, kScaleBound) << "adding one backend of 4 moved " << n_moved << " of " << kScaleFlows << " flows";
   // New flows reach the new backend: its share is ~K/4 = 60; fewer than 20 is > 5 sigma off.
-  const auto fresh = udp_flows(client(), 42000, kFlows);
+  const auto fresh = udp_assignments(client(), 42000, kScaleFlows);
   std::size_t to_new = 0;
   for (const auto& [port, sb] : fresh) to_new += sb == "sb3";
   record(s, "new_flows.new_backend_gets_its_share", yes_no(to_new >= 20));
@@ -138,27 +115,26 @@ TEST_P(ConformanceTest, ScaleUp) {
 TEST_P(ConformanceTest, ScaleDown) {
   const std::string s = "scale_down";
   apply_web(ground_->all_members());
-  const auto first = udp_flows(client(), 43000, kFlows);
+  const auto first = udp_assignments(client(), 43000, kScaleFlows);
   apply_web(ground_->members({0, 1, 2}));  // sb3 leaves: N = 4 -> 3
   dp_->settle();
-  const auto second = udp_flows(client(), 43000, kFlows);
-  std::size_t moved = 0, answered = 0, kept_on_removed = 0, others_moved = 0;
+  const auto second = udp_assignments(client(), 43000, kScaleFlows);
+  std::size_t kept_on_removed = 0, others_moved = 0;
   for (const auto& [port, sb] : second) {
-    answered += !sb.empty();
     if (sb.empty() || !first.count(port)) continue;
     const bool was_removed = first.at(port) == "sb3";
-    moved += first.at(port) != sb;
     kept_on_removed += was_removed && sb == "sb3";
     others_moved += !was_removed && first.at(port) != sb;
   }
-  record(s, "flows.answered", std::to_string(answered));
+  const std::size_t n_moved = moved(first, second);
+  record(s, "flows.answered", std::to_string(answered(second)));
   record(s, "flows_of_removed_backend.still_on_it", std::to_string(kept_on_removed));
   record(s, "flows_of_other_backends.moved", std::to_string(others_moved));
-  record(s, "moved_within_1.5/N", yes_no(moved <= kBound4));
-  EXPECT_EQ(answered, kFlows);
+  record(s, "moved_within_1.5/N", yes_no(n_moved <= kScaleBound));
+  EXPECT_EQ(answered(second), kScaleFlows);
   EXPECT_EQ(kept_on_removed, 0u);
   EXPECT_EQ(others_moved, 0u) << "only the removed backend's flows may move";
-  EXPECT_LE(moved, kBound4);
+  EXPECT_LE(n_moved, kScaleBound);
 }
 
 }  // namespace
