@@ -2,21 +2,62 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <fstream>
 #include <sstream>
 
+#include "netlink/netns.h"
 #include "parity.h"
 #include "support/root.h"
 #include "table_recorder.h"
 
 namespace portway::conformance {
+namespace {
+
+// A run killed from outside (ctest's timeout, SIGKILL) cannot clean up after itself: the next
+// run removes the labs and pin folders of conformance processes that no longer exist. Only
+// names of this suite's own form ("pwc<pid>-...", /sys/fs/bpf/pwc<pid>) are touched.
+// A zombie (killed, not yet waited for) counts as gone.
+bool process_alive(const std::string& pid) {
+  std::ifstream stat("/proc/" + pid + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const auto paren = line.rfind(')');  // the command name may hold spaces and parentheses
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'Z';
+}
+
+void reap_dead_runs() {
+  std::set<std::string> dead;
+  const auto owner_is_gone = [](const std::string& name) {
+    std::size_t digits = 3;
+    while (digits < name.size() && std::isdigit(static_cast<unsigned char>(name[digits]))) ++digits;
+    if (name.rfind("pwc", 0) != 0 || digits == 3) return std::string();
+    const std::string prefix = name.substr(0, digits);
+    return process_alive(prefix.substr(3)) ? std::string() : prefix;
+  };
+  for (const auto& ns : netlink::list_named_netns())
+    if (const auto p = owner_is_gone(ns); !p.empty() && ns.size() > p.size() && ns[p.size()] == '-') dead.insert(p);
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/sys/fs/bpf", ec))
+    if (const auto p = owner_is_gone(entry.path().filename()); p == entry.path().filename()) dead.insert(p);
+  for (const auto& p : dead) {
+    std::cout << "[ reaped  ] leftovers of a killed run: " << p << "\n";
+    lab::destroy_topology({p, static_cast<unsigned>(kSandboxes)});
+    std::filesystem::remove_all("/sys/fs/bpf/" + p, ec);
+  }
+}
+
+}  // namespace
 
 void ConformanceTest::SetUp() {
   PORTWAY_REQUIRE_ROOT();
+  static const bool reaped = (reap_dead_runs(), true);
+  (void)reaped;
   TableRecorder::instance().begin(dataplane_name());
-  const std::string prefix = "pwc" + std::to_string(getpid() % 100000);
+  const std::string prefix = "pwc" + std::to_string(getpid());  // full pid: reap_dead_runs() checks it
   // 30080/tcp and 30053/udp on the sandboxes themselves: node-port numbers sent to a sandbox
   // address must reach these listeners untouched.
   ground_ = std::make_unique<itest::LabGround>(
