@@ -1,6 +1,7 @@
 // The ground of the nftables dataplane's integration tests: a lab topology of its own (client,
-// node, three sandboxes running portway-testapp; itest::LabGround), an NftDataplane bound to the node namespace,
-// and probes that tell which sandbox answered, on which port, seeing which client.
+// node, three sandboxes running portway-testapp: itest::LabGround), an NftDataplane bound to
+// the node namespace, and probes that tell which sandbox answered, on which port, seeing which
+// client.
 // Everything is removed when the test ends, also when it fails half way: the namespaces (and
 // with them every table in them) go with the topology.
 #pragma once
