@@ -9,7 +9,7 @@
 #include "dataplane/probe/choose.h"
 #include "dataplane/xdp/xdp_dataplane.h"
 #include "netlink/netns.h"
-#include "lab/cgroup_dir.h"
+#include "lab_dataplanes.h"
 #include "nft_lab.h"
 
 namespace portway::dataplane::nft::testing {
@@ -24,16 +24,8 @@ class DataplaneChoiceTest : public NftLabTest {
   void SetUp() override {
     NftLabTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
+    settings_ = itest::xdp_lab_settings(topo_, "/sys/fs/bpf/portway-nftchoice-" + std::to_string(getpid()));
     settings_.uplinks = {"lo"};
-    settings_.sandbox_interfaces = {"sb*"};
-    settings_.bpffs_dir = "/sys/fs/bpf/portway-nftchoice-" + std::to_string(getpid());
-    // The fast path's socket hooks go on a cgroup of this test's own, never the host's root.
-    cgroup_.emplace(lab::cgroup_path_for("nftchoice-" + std::to_string(getpid())));
-    settings_.cgroup = cgroup_->path();
-    settings_.maps.frontends = 1024;
-    settings_.maps.backends = 1024;
-    settings_.maps.backend_sets = 256;
-    settings_.maps.conntrack = 4096;
   }
 
   void TearDown() override {
@@ -82,7 +74,6 @@ class DataplaneChoiceTest : public NftLabTest {
   }
 
   config::NodeSettings settings_;
-  std::optional<lab::CgroupDir> cgroup_;  // removed after TearDown detached the hooks
   int xdp_attempts_ = 0;
 };
 

@@ -1,6 +1,7 @@
 // The ground of the nftables dataplane's integration tests: a lab topology of its own (client,
-// node, three sandboxes running portway-testapp), an NftDataplane bound to the node namespace,
-// and probes that tell which sandbox answered, on which port, seeing which client.
+// node, three sandboxes running portway-testapp: itest::LabGround), an NftDataplane bound to
+// the node namespace, and probes that tell which sandbox answered, on which port, seeing which
+// client.
 // Everything is removed when the test ends, also when it fails half way: the namespaces (and
 // with them every table in them) go with the topology.
 #pragma once
@@ -14,9 +15,10 @@
 #include <vector>
 
 #include "dataplane/nft/nft_dataplane.h"
-#include "lab/ns_process.h"
-#include "lab/topology.h"
 #include "lab/probe_client.h"
+#include "lab/topology.h"
+#include "lab_ground.h"
+#include "tcp_connection.h"
 
 namespace portway::dataplane::nft::testing {
 
@@ -24,22 +26,7 @@ inline constexpr const char* kVip = "198.19.0.7";      // the Service's address
 inline constexpr const char* kEmptyVip = "198.19.0.8";  // a Service without backends
 inline constexpr std::uint16_t kNodePort = 30080;
 
-// A TCP connection that stays open across dataplane changes (draining, removal).
-class TcpConnection {
- public:
-  TcpConnection(const std::string& netns, const std::string& addr, std::uint16_t port);
-  ~TcpConnection();
-  TcpConnection(const TcpConnection&) = delete;
-  TcpConnection& operator=(const TcpConnection&) = delete;
-
-  bool connected() const { return fd_ >= 0; }
-  // Sends `line` and reads one line back.
-  lab::ProbeResult exchange(const std::string& line,
-                             std::chrono::milliseconds timeout = std::chrono::milliseconds(1500));
-
- private:
-  int fd_ = -1;
-};
+using itest::TcpConnection;
 
 class NftLabTest : public ::testing::Test {
  protected:
@@ -64,9 +51,8 @@ class NftLabTest : public ::testing::Test {
   // Which sandbox answered a WHO, "" on no answer.
   static std::string who_sandbox(const lab::ProbeResult& r);
 
-  lab::TopologyPlan plan_;
-  lab::Topology topo_;
-  std::vector<lab::NsProcess> apps_;
+  std::unique_ptr<itest::LabGround> ground_;
+  lab::Topology topo_;  // ground_->topo(), kept by value for the tests' brevity
   std::unique_ptr<NftDataplane> dp_;
   bool built_ = false;
 };

@@ -6,18 +6,19 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <thread>
 
-#include "dataplane/xdp/xdp_dataplane.h"
 #include "dataplane/xdp/socket_hooks.h"
-#include "lab/cgroup_dir.h"
+#include "dataplane/xdp/xdp_dataplane.h"
 #include "loader/cgroup_link.h"
-#include "lab/ns_process.h"
+#include "lab/probe_client.h"
 #include "lab/topology.h"
+#include "lab_dataplanes.h"
+#include "lab_ground.h"
 #include "netlink/netns.h"
 #include "support/root.h"
-#include "lab/probe_client.h"
 
 namespace portway::dataplane::xdp {
 namespace {
@@ -36,59 +37,29 @@ class XdpDataplaneTest : public ::testing::Test {
  protected:
   void SetUp() override {
     PORTWAY_REQUIRE_ROOT();
-    plan_ = {"pwx" + std::to_string(getpid() % 100000), 2};
-    lab::destroy_topology(plan_);
-    topo_ = lab::build_topology(plan_);
-    built_ = true;
-    for (std::size_t i = 0; i < topo_.sandboxes.size(); ++i)
-      apps_.push_back(lab::NsProcess::spawn(
-          topo_.sandboxes[i].netns,
-          {PORTWAY_TESTAPP, "--id", "sb" + std::to_string(i), "--tcp", "7000", "--udp", "7001",
-           "--tcp", "7100", "--max-seconds", "120"}));
-    settings_.uplinks = {topo_.uplink};
-    settings_.sandbox_interfaces = {"sb*"};
-    settings_.bpffs_dir = "/sys/fs/bpf/portway-xdptest-" + std::to_string(getpid());
-    // The fast path's socket hooks go on a cgroup of this test's own, never the host's root.
-    cgroup_.emplace(lab::cgroup_path_for("xdptest-" + std::to_string(getpid())));
-    settings_.cgroup = cgroup_->path();
-    settings_.maps.frontends = 1024;
-    settings_.maps.backends = 1024;
-    settings_.maps.backend_sets = 256;
-    settings_.maps.conntrack = 4096;
-    wait_for_apps();
+    ground_ = std::make_unique<itest::LabGround>(itest::LabGroundSpec{
+        "pwx" + std::to_string(getpid() % 100000), 2, {7000, 7100}, {7001}, 120});
+    topo_ = ground_->topo();
+    settings_ = itest::xdp_lab_settings(topo_, "/sys/fs/bpf/portway-xdptest-" + std::to_string(getpid()));
   }
 
   // Every step runs even if an earlier one throws: a failed test must not leave namespaces,
   // links or pins behind.
   void TearDown() override {
-    if (!built_) return;
+    if (!ground_) return;
     try {
       netlink::NetnsGuard in(topo_.node_netns);
       XdpDataplane(settings_).remove_all();
     } catch (const std::exception& e) {
       ADD_FAILURE() << "remove_all: " << e.what();
     }
-    apps_.clear();
-    lab::destroy_topology(plan_);
+    ground_.reset();
     std::error_code ec;
     EXPECT_FALSE(std::filesystem::exists(settings_.bpffs_dir)) << "pins left behind";
     std::filesystem::remove_all(settings_.bpffs_dir, ec);
   }
 
-  void wait_for_apps() {
-    for (const auto& sb : topo_.sandboxes) {
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (lab::tcp_probe(topo_.client_netns, net::to_string(sb.address), 7000, "WHO\n",
-                             std::chrono::milliseconds(200)).status != ProbeStatus::ok) {
-        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "test app did not start";
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-    }
-  }
-
-  Member member(std::size_t i, MemberState s = MemberState::running) const {
-    return {topo_.sandboxes[i].address, std::nullopt, s};
-  }
+  Member member(std::size_t i, MemberState s = MemberState::running) const { return ground_->member(i, s); }
 
   // svc/t/echo on 198.19.0.10: tcp 80 -> 7000, udp 53 -> 7001, tcp 8080 -> 7100;
   // node ports 30080/tcp -> 7000 and 30053/udp -> 7001.
@@ -124,12 +95,9 @@ class XdpDataplaneTest : public ::testing::Test {
     return w;
   }
 
-  lab::TopologyPlan plan_;
-  lab::Topology topo_;
-  bool built_ = false;
-  std::vector<lab::NsProcess> apps_;
+  std::unique_ptr<itest::LabGround> ground_;
+  lab::Topology topo_;  // ground_->topo(), by value for brevity
   config::NodeSettings settings_;
-  std::optional<lab::CgroupDir> cgroup_;  // removed after TearDown detached the hooks
 };
 
 TEST_F(XdpDataplaneTest, ServicePortsReachTheirOwnTargetsWithTheClientAddressPreserved) {

@@ -1,0 +1,114 @@
+#include "lab_dataplanes.h"
+
+#include "lab/cgroup_dir.h"
+
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include <cerrno>
+#include <system_error>
+#include <vector>
+
+#include "dataplane/conntrack/conntrack_table.h"
+#include "dataplane/nft/nft_dataplane.h"
+#include "dataplane/xdp/xdp_dataplane.h"
+#include "netlink/netns.h"
+
+namespace portway::itest {
+
+std::string lab_cgroup(const lab::Topology& topo) { return lab::cgroup_path_for(topo.node_netns); }
+
+config::NodeSettings xdp_lab_settings(const lab::Topology& topo, const std::string& bpffs_dir) {
+  config::NodeSettings s;
+  s.uplinks = {topo.uplink};
+  s.sandbox_interfaces = {"sb*"};
+  s.service_cidr = lab::kLabServiceCidr;
+  s.bpffs_dir = bpffs_dir;
+  // The socket hooks go on the lab's own cgroup (LabGround owns it), never the host's root.
+  s.cgroup = lab_cgroup(topo);
+  s.maps.frontends = 1024;
+  s.maps.backends = 1024;
+  s.maps.backend_sets = 256;
+  s.maps.conntrack = 4096;
+  return s;
+}
+
+LabDataplane::LabDataplane(dataplane::Kind kind, const lab::Topology& topo, const std::string& bpffs_dir)
+    : kind_(kind), node_netns_(topo.node_netns), bpffs_dir_(bpffs_dir) {
+  netlink::NetnsGuard in(node_netns_);
+  if (kind == dataplane::Kind::xdp)
+    dp_ = std::make_unique<dataplane::xdp::XdpDataplane>(xdp_lab_settings(topo, bpffs_dir));
+  else
+    dp_ = std::make_unique<dataplane::nft::NftDataplane>();
+}
+
+LabDataplane::~LabDataplane() {
+  try {
+    remove_all();
+  } catch (...) {  // the namespace goes anyway; pins are checked by the caller
+  }
+}
+
+// Every call runs in the node namespace: the fast path resolves links and node addresses
+// there on each apply.
+dataplane::ApplyReport LabDataplane::apply(const state::DataplaneState& s) {
+  netlink::NetnsGuard in(node_netns_);
+  return dp_->apply(s);
+}
+
+dataplane::Stats LabDataplane::stats() {
+  netlink::NetnsGuard in(node_netns_);
+  return dp_->stats();
+}
+
+void LabDataplane::settle() {
+  if (auto* nft = dynamic_cast<dataplane::nft::NftDataplane*>(dp_.get())) nft->wait_for_flow_cleanup();
+}
+
+namespace {
+
+// Deletes every key of a pinned BPF map (the key layout does not matter: keys are read back
+// as opaque bytes of the map's own key size).
+void clear_pinned_map(const std::string& path) {
+  const int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
+  bpf_map_info info{};
+  __u32 len = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
+    const int err = errno;
+    close(fd);
+    throw std::system_error(err, std::generic_category(), "info of " + path);
+  }
+  std::vector<unsigned char> key(info.key_size);
+  // Always restart from the first key: deleting while walking would skip entries. Bounded by
+  // the map's size.
+  for (__u32 i = 0; i < info.max_entries && bpf_map_get_next_key(fd, nullptr, key.data()) == 0; ++i)
+    bpf_map_delete_elem(fd, key.data());
+  close(fd);
+}
+
+}  // namespace
+
+void LabDataplane::forget_flows() {
+  if (kind_ == dataplane::Kind::xdp) {
+    for (const char* map : {"pw_flows", "pw_reverse"}) clear_pinned_map(bpffs_dir_ + "/maps/" + map);
+    return;
+  }
+  netlink::NetnsGuard in(node_netns_);
+  dataplane::conntrack::ConntrackTable table;  // bound to the node namespace
+  std::vector<dataplane::conntrack::FlowMatch> all(2);
+  all[0].protocol = IPPROTO_TCP;
+  all[1].protocol = IPPROTO_UDP;
+  table.delete_flows(all);
+}
+
+void LabDataplane::remove_all() {
+  if (!dp_) return;
+  netlink::NetnsGuard in(node_netns_);
+  dp_->remove_all();
+  dp_.reset();
+}
+
+}  // namespace portway::itest
