@@ -42,6 +42,16 @@ std::uint64_t SockMaps::netns_cookie() const {
   return cfg.netns_cookie;
 }
 
+bool SockMaps::translated(std::uint64_t cookie, std::uint32_t backend_addr,
+                          std::uint16_t backend_port) const {
+  pw_sock_reverse_key key{};
+  key.cookie = cookie;
+  key.backend_addr = backend_addr;
+  key.backend_port = backend_port;
+  pw_sock_reverse value{};
+  return bpf_map_lookup_elem(fds_.reverse, &key, &value) == 0;
+}
+
 std::size_t SockMaps::reverse_count() const {
   std::size_t n = 0;
   pw_sock_reverse_key key{}, next{};

@@ -23,6 +23,9 @@ class SockMaps {
   void set_netns_cookie(std::uint64_t cookie);
   [[nodiscard]] std::uint64_t netns_cookie() const;
   [[nodiscard]] std::size_t reverse_count() const;
+  // Whether the socket `cookie` was translated to backend_addr:backend_port (network order).
+  [[nodiscard]] bool translated(std::uint64_t cookie, std::uint32_t backend_addr,
+                                std::uint16_t backend_port) const;
 
  private:
   SockMapFds fds_;

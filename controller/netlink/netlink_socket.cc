@@ -27,8 +27,10 @@ int on_message(const nlmsghdr* nlh, void* data) {
 NetlinkError::NetlinkError(const std::string& what, int err)
     : std::runtime_error(what + ": " + std::strerror(err)), err_(err) {}
 
-RouteSocket::RouteSocket()
-    : sock_(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC)),
+RouteSocket::RouteSocket() : RouteSocket(NETLINK_ROUTE) {}
+
+RouteSocket::RouteSocket(int protocol)
+    : sock_(mnl_socket_open2(protocol, SOCK_CLOEXEC)),
       port_id_(0),
       seq_(static_cast<std::uint32_t>(time(nullptr))),
       buf_(new char[kBufferSize]) {

@@ -1,5 +1,6 @@
-// A NETLINK_ROUTE socket (libmnl) bound to the network namespace that was current when it was
-// opened, with request/ack handling that turns kernel errors into exceptions naming the step.
+// A netlink socket (libmnl; NETLINK_ROUTE unless told otherwise, e.g. NETLINK_SOCK_DIAG) bound
+// to the network namespace that was current when it was opened, with request/ack handling that
+// turns kernel errors into exceptions naming the step.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,7 @@ class NetlinkError : public std::runtime_error {
 class RouteSocket {
  public:
   RouteSocket();  // opens and binds in the current network namespace
+  explicit RouteSocket(int protocol);
   ~RouteSocket();
   RouteSocket(const RouteSocket&) = delete;
   RouteSocket& operator=(const RouteSocket&) = delete;

@@ -373,5 +373,100 @@ TEST_F(LabTest, AFailedUpgradeLeavesTheRunningFastPathForwarding) {
   EXPECT_TRUE(dataplane::xdp::XdpDataplane(settings_).is_installed());
 }
 
+// A backend removed while the node's own processes hold sockets the hooks pointed at it: they
+// are ended (ECONNABORTED), as the packet path resets TCP and re-balances UDP, and a new
+// socket is balanced over the backends that are left.
+TEST_F(LabTest, NodeSocketsToARemovedBackendAreEndedAndRebalance) {
+  const auto rows = lab_run(cfg_, {config::DataplaneChoice::xdp});
+  const auto dns = std::find_if(rows.begin(), rows.end(), [](const LabRow& r) {
+    return r.from == "node" && r.protocol == "udp" && r.frontend.find(":53 ") != std::string::npos;
+  });
+  ASSERT_NE(dns, rows.end());
+  const std::string vip = dns->frontend.substr(0, dns->frontend.find(':'));
+  const std::string node_netns = plan_topology({cfg_.prefix, 0}).node_netns;
+  const std::string db = cfg_.dir + "/state.db";
+  const std::string log = cfg_.dir + "/cli.log";
+
+  const ProbeResult r = probe_in_cgroup(settings_.cgroup, [&] {
+    ProbeResult out;
+    netlink::NetnsGuard in(node_netns);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(53);
+    inet_pton(AF_INET, vip.c_str(), &to.sin_addr);
+    auto open = [&](int type) {
+      const int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+      const timeval tv{2, 0};
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+        close(fd);
+        return -1;
+      }
+      return fd;
+    };
+    // "" and errno on failure.
+    auto ask = [](int fd, int& err) {
+      char buf[256];
+      err = 0;
+      if (send(fd, "WHO\n", 4, MSG_NOSIGNAL) != 4) {
+        err = errno;
+        return std::string{};
+      }
+      const ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+      if (n <= 0) {
+        err = n < 0 ? errno : ECONNRESET;
+        return std::string{};
+      }
+      WhoAnswer w;
+      parse_who(std::string(buf, static_cast<std::size_t>(n)), w);
+      return w.sandbox;
+    };
+    int err = 0;
+    const int udp = open(SOCK_DGRAM);
+    const std::string victim = ask(udp, err);
+    // A TCP connection on the same backend (bounded: each lands there about half the time).
+    int tcp = -1;
+    for (int i = 0; i < 40 && tcp < 0; ++i) {
+      const int fd = open(SOCK_STREAM);
+      if (ask(fd, err) == victim) tcp = fd;
+      else close(fd);
+    }
+    // The operator's way: deregister the sandbox, sync.
+    auto run = [&](std::vector<std::string> argv) {
+      NsProcess p = NsProcess::spawn(node_netns, argv, log);
+      return p.wait_exit(std::chrono::seconds(30)).value_or(-1);
+    };
+    const int rm = run({PORTWAY_BINARY, "sandbox", "rm", "--state", db, victim});
+    const int sync = run({PORTWAY_BINARY, "sync", "--state", db, "--node", cfg_.dir + "/node.toml",
+                          "--dataplane", "xdp"});
+    int udp_err = 0, tcp_err = 0, again_err = 0;
+    const std::string udp_after = ask(udp, udp_err);
+    const std::string tcp_after = tcp >= 0 ? ask(tcp, tcp_err) : "no-tcp-on-victim";
+    const int fresh = open(SOCK_DGRAM);
+    const std::string again = ask(fresh, again_err);
+    out.status = ProbeStatus::ok;
+    out.reply = "victim=" + victim + " rm=" + std::to_string(rm) + " sync=" + std::to_string(sync) +
+                " udp_after=" + udp_after + " udp_err=" + std::to_string(udp_err) + " tcp_after=" + tcp_after +
+                " tcp_err=" + std::to_string(tcp_err) + " again=" + again;
+    close(udp);
+    close(fresh);
+    if (tcp >= 0) close(tcp);
+    return out;
+  });
+  ASSERT_EQ(r.status, ProbeStatus::ok) << r.error;
+  const std::string& o = r.reply;
+  EXPECT_NE(o.find("victim=dns-resolver-"), std::string::npos) << o;
+  EXPECT_NE(o.find(" rm=0 sync=0 "), std::string::npos) << o << "\n" << slurp(log);
+  // An ended UDP socket is disconnected: its pending error is ECONNABORTED, and a send()
+  // without an address fails with EDESTADDRREQ, whichever the application meets first.
+  EXPECT_TRUE(o.find(" udp_after= udp_err=" + std::to_string(ECONNABORTED) + " ") != std::string::npos ||
+              o.find(" udp_after= udp_err=" + std::to_string(EDESTADDRREQ) + " ") != std::string::npos)
+      << o;
+  EXPECT_NE(o.find(" tcp_after= tcp_err=" + std::to_string(ECONNABORTED) + " "), std::string::npos) << o;
+  const std::string victim = o.substr(o.find("victim=") + 7, o.find(' ') - o.find("victim=") - 7);
+  const std::string again = o.substr(o.find(" again=") + 7);
+  EXPECT_TRUE(again.starts_with("dns-resolver-") && again != victim) << o;
+}
+
 }  // namespace
 }  // namespace portway::lab

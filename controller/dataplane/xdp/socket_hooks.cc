@@ -3,7 +3,10 @@
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 
+#include <arpa/inet.h>
+
 #include <cerrno>
+#include <set>
 #include <filesystem>
 
 #include "loader/cgroup_link.h"
@@ -11,6 +14,7 @@
 #include "loader/prog_info.h"
 #include "loader/sock_maps.h"
 #include "loader/xdp_link.h"
+#include "netlink/inet_sockets.h"
 
 namespace portway::dataplane::xdp {
 
@@ -63,6 +67,31 @@ void attach_socket_hooks(const PinLayout& pins, const SocketPrograms& progs,
   loader::SockMaps maps({config.get(), reverse.get()});
   const std::uint64_t cookie = loader::current_netns_cookie();
   if (maps.netns_cookie() != cookie) maps.set_netns_cookie(cookie);
+}
+
+std::size_t end_sockets_of_removed_backends(const PinLayout& pins, const state::StateDiff& applied) {
+  std::set<std::uint32_t> removed;  // network order
+  for (const auto& set : applied.backend_sets.removed)
+    for (const auto& m : set.members) removed.insert(htonl(m.ipv4.value));
+  for (const auto& change : applied.backend_sets.changed)
+    for (const auto& m : change.members.removed) removed.insert(htonl(m.ipv4.value));
+  // A member that stays in another set is still a backend there: its sockets may be valid.
+  for (const auto& change : applied.backend_sets.changed)
+    for (const auto& m : change.after) removed.erase(htonl(m.ipv4.value));
+  if (removed.empty()) return 0;
+
+  loader::UniqueFd config = loader::open_pinned(pins.map("pw_sock_config"));
+  loader::UniqueFd reverse = loader::open_pinned(pins.map("pw_sock_reverse"));
+  if (!config || !reverse) return 0;
+  const loader::SockMaps maps({config.get(), reverse.get()});
+  std::size_t ended = 0;
+  for (const std::uint8_t proto : {std::uint8_t{IPPROTO_TCP}, std::uint8_t{IPPROTO_UDP}}) {
+    for (const auto& s : netlink::list_inet4_sockets(proto)) {
+      if (!removed.count(s.daddr) || !maps.translated(s.cookie, s.daddr, s.dport)) continue;
+      if (netlink::destroy_inet4_socket(s)) ++ended;
+    }
+  }
+  return ended;
 }
 
 std::vector<SocketHookAttachment> socket_hook_attachments(const PinLayout& pins) {

@@ -13,6 +13,7 @@
 #include "config/node_settings.h"
 #include "dataplane/xdp/pin_layout.h"
 #include "loader/unique_fd.h"
+#include "state/diff.h"
 
 namespace portway::dataplane::xdp {
 
@@ -35,6 +36,15 @@ std::string socket_hook_cgroup(const config::NodeSettings& settings);
 // pw_sock_config at the calling thread's network namespace. Idempotent.
 void attach_socket_hooks(const PinLayout& pins, const SocketPrograms& progs,
                          const std::string& cgroup, std::vector<std::string>& notes);
+
+// Ends the node's sockets that the hooks pointed at a backend removed by `applied` (not at a
+// draining one): TCP gets a reset and fails its next call with ECONNABORTED; a connected UDP
+// socket is disconnected (pending error ECONNABORTED, send() without an address then fails
+// with EDESTADDRREQ). The client reconnects and is balanced again, as the packet path
+// resets TCP flows and re-balances UDP flows of a removed backend (dataplane.md). Only
+// sockets of the calling thread's namespace with a pw_sock_reverse entry are touched.
+// Returns how many were ended.
+std::size_t end_sockets_of_removed_backends(const PinLayout& pins, const state::StateDiff& applied);
 
 struct SocketHookAttachment {
   std::string hook;  // "cgroup-connect4", ...

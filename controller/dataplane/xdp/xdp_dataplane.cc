@@ -203,6 +203,10 @@ ApplyReport XdpDataplane::apply(const state::DataplaneState& desired) {
     open_.reset();  // the view may be half-updated: re-read the kernel next time
     throw;
   }
+  // The packet path resets/re-balances flows of removed backends; the node's own sockets
+  // never cross it, so they are ended here (after the tables stopped naming those backends).
+  if (const std::size_t ended = end_sockets_of_removed_backends(pins_, report.applied))
+    report.notes.push_back("ended " + std::to_string(ended) + " node socket(s) to removed backends");
   return report;
 }
 
