@@ -202,6 +202,23 @@ TEST_F(ModelCli, UsageAndEnvironmentErrorsExitTwo) {
   EXPECT_NE(r.err.find("portway services: "), std::string::npos) << r.err;
 }
 
+// The node file decides what the node forwards: `sync` trusts only one that only its owner
+// can change, like `validate` (docs/config.md), and refuses before touching any dataplane.
+// (The state path does not exist either, a second stop before the kernel if this one broke.)
+TEST_F(ModelCli, SyncRefusesASymlinkedOrWorldWritableNodeFile) {
+  const std::string missing_state = dir_.file("no-such/state.db");
+  const std::string link = dir_.file("node-link.toml");
+  fs::create_symlink(node_, link);
+  const auto via_link = run("sync --dataplane nft --state " + missing_state + " --node " + link);
+  EXPECT_EQ(via_link.exit_code, 2);
+  EXPECT_NE(via_link.err.find("symlink"), std::string::npos) << via_link.err;
+  const std::string open = write("node-open.toml", "", 0666);
+  const auto writable = run("sync --dataplane nft --state " + missing_state + " --node " + open);
+  EXPECT_EQ(writable.exit_code, 2);
+  EXPECT_NE(writable.err.find("world-writable"), std::string::npos) << writable.err;
+  EXPECT_FALSE(fs::exists(missing_state));
+}
+
 TEST_F(ModelCli, EveryCommandHasHelp) {
   for (const char* cmd : {"apply", "delete", "services", "sandbox", "sandbox add", "sandbox set",
                           "sandbox rm", "sandbox list"}) {
