@@ -10,12 +10,14 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "model_support/app_text.h"
 #include "model_support/temp_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using portway::testing::app_text;
 
 struct CliRun {
   int exit_code;
@@ -125,13 +127,7 @@ TEST_F(ModelCli, ReapplyIsIdempotentAndSaysSo) {
 TEST_F(ModelCli, NodePortConflictExitsOneAndChangesNothing) {
   ASSERT_EQ(run("apply --node " + node_ + " " + example("irc.toml")).exit_code, 0);
   const auto before = services_json();
-  const std::string thief = write("thief.toml", R"(name = "thief"
-[[services.ircd.ports]]
-port = 7000
-name = "x"
-type = "tcp"
-node_port = 6697
-)");
+  const std::string thief = write("thief.toml", app_text("thief", {{"ircd", 7000, "x", "tcp", 6697}}));
   const auto r = run("apply --node " + node_ + " " + thief);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
@@ -140,18 +136,8 @@ node_port = 6697
 }
 
 TEST_F(ModelCli, InvalidAppExitsOneWithCompilerStyleErrors) {
-  const std::string bad = write("dup.toml", R"(name = "dup"
-[[services.a.ports]]
-port = 1
-name = "a"
-type = "tcp"
-node_port = 30000
-[[services.b.ports]]
-port = 2
-name = "b"
-type = "tcp"
-node_port = 30000
-)");
+  const std::string bad =
+      write("dup.toml", app_text("dup", {{"a", 1, "a", "tcp", 30000}, {"b", 2, "b", "tcp", 30000}}));
   const auto r = run("apply --node " + node_ + " " + bad);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find(bad + ":"), std::string::npos) << r.err;
@@ -161,20 +147,8 @@ node_port = 30000
 
 TEST_F(ModelCli, ExhaustedPoolExitsOne) {
   const std::string tiny = write("tiny.toml", "service_cidr = \"198.18.0.0/30\"\n", 0600);
-  const std::string three = write("three.toml", R"(name = "three"
-[[services.a.ports]]
-port = 1
-name = "a"
-type = "tcp"
-[[services.b.ports]]
-port = 1
-name = "b"
-type = "tcp"
-[[services.c.ports]]
-port = 1
-name = "c"
-type = "tcp"
-)");
+  const std::string three =
+      write("three.toml", app_text("three", {{"a", 1, "a", "tcp"}, {"b", 1, "b", "tcp"}, {"c", 1, "c", "tcp"}}));
   const auto r = run("apply --node " + tiny + " " + three);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("no free IPv4 address: all 2 usable addresses of service_cidr 198.18.0.0/30"),

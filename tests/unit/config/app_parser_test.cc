@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/app_parser.h"
+#include "model_support/app_text.h"
 
 namespace portway::config {
 namespace {
@@ -42,6 +43,8 @@ TEST_P(RuleTest, ReportsExactlyTheExpectedErrors) {
   EXPECT_EQ(out.app.has_value(), c.errors.empty()) << "an App only when there is no error";
 }
 
+using portway::testing::ports_text;
+
 const std::string kHead = "name = \"app\"\n";
 
 std::string svc_with(const std::string& body) {
@@ -50,19 +53,10 @@ std::string svc_with(const std::string& body) {
 
 const RuleCase kCases[] = {
     // --- valid inputs (no errors) ---
-    {"valid_multi_port", kHead + R"(
-[services.irc]
-command = "./ircd"
-[[services.irc.ports]]
-port = 6667
-name = "irc"
-type = "tcp"
-[[services.irc.ports]]
-port = 6697
-name = "irc-tls"
-type = "tcp"
-node_port = 6697
-)", {}},
+    {"valid_multi_port",
+     kHead + "\n[services.irc]\ncommand = \"./ircd\"\n" +
+         ports_text({{"irc", 6667, "irc", "tcp"}, {"irc", 6697, "irc-tls", "tcp", 6697}}),
+     {}},
     {"valid_shorthand", kHead + "[services.w]\nport = 9000\nport_name = \"data\"\nport_type = \"tcp\"\n", {}},
     {"valid_tcp_and_udp_same_number_Miren", svc_with(R"(port = 53
 name = "dns-udp"

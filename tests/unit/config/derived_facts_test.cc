@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "config/app_parser.h"
+#include "model_support/app_text.h"
 
 namespace portway::config {
 namespace {
@@ -16,6 +17,8 @@ void PrintTo(const Port& p, std::ostream* os) {
 }
 
 namespace {
+
+using portway::testing::app_text;
 
 App parse_ok(const std::string& text) {
   ParseOutcome out = parse_app(text, "t.toml");
@@ -31,23 +34,8 @@ const Service& only_service(const App& app) {
 }
 
 TEST(DerivedFacts, ProtocolIsUdpOnlyForUdp) {
-  const App app = parse_ok(R"(name = "a"
-[[services.s.ports]]
-port = 1
-name = "h"
-type = "http"
-[[services.s.ports]]
-port = 2
-name = "t"
-type = "tcp"
-[[services.s.ports]]
-port = 3
-name = "u"
-type = "udp"
-[[services.s.ports]]
-port = 4
-name = "o"
-)");
+  const App app =
+      parse_ok(app_text("a", {{"s", 1, "h", "http"}, {"s", 2, "t", "tcp"}, {"s", 3, "u", "udp"}, {"s", 4, "o"}}));
   const auto& ports = only_service(app).ports;
   ASSERT_EQ(ports.size(), 4u);
   EXPECT_EQ(ports[0].protocol, Protocol::tcp);
@@ -105,33 +93,13 @@ TEST(DerivedFacts, ShorthandPortNameWins) {
 }
 
 TEST(DerivedFacts, PortEnvIsTheFirstHttpPort) {
-  const App app = parse_ok(R"(name = "a"
-[[services.s.ports]]
-port = 7000
-name = "t"
-type = "tcp"
-[[services.s.ports]]
-port = 8080
-name = "h"
-[[services.s.ports]]
-port = 8081
-name = "h2"
-)");
+  const App app = parse_ok(app_text("a", {{"s", 7000, "t", "tcp"}, {"s", 8080, "h"}, {"s", 8081, "h2"}}));
   const Service& s = only_service(app);
   EXPECT_EQ(s.port_env, 8080);
 }
 
 TEST(DerivedFacts, PortEnvFallsBackToTheFirstPort) {
-  const App app = parse_ok(R"(name = "a"
-[[services.s.ports]]
-port = 27015
-name = "g"
-type = "udp"
-[[services.s.ports]]
-port = 27016
-name = "q"
-type = "tcp"
-)");
+  const App app = parse_ok(app_text("a", {{"s", 27015, "g", "udp"}, {"s", 27016, "q", "tcp"}}));
   const Service& s = only_service(app);
   EXPECT_EQ(s.port_env, 27015);
 }
@@ -142,12 +110,7 @@ TEST(DerivedFacts, NoPortsNoPortEnv) {
 }
 
 TEST(DerivedFacts, WebWithoutHttpPortGetsImplicit3000) {
-  const App app = parse_ok(R"(name = "a"
-[[services.web.ports]]
-port = 7000
-name = "echo"
-type = "tcp"
-)");
+  const App app = parse_ok(app_text("a", {{"web", 7000, "echo", "tcp"}}));
   const Service& s = only_service(app);
   ASSERT_EQ(s.ports.size(), 2u);
   EXPECT_EQ(s.ports[1], (Port{"http", 3000, PortType::http, Protocol::tcp, 0, true}));
@@ -165,14 +128,14 @@ TEST(DerivedFacts, BareWebServiceGetsImplicit3000AndNoL4Service) {
 }
 
 TEST(DerivedFacts, WebWithHttpPortGetsNoImplicitPort) {
-  const App app = parse_ok("name = \"a\"\n[[services.web.ports]]\nport = 8080\nname = \"admin\"\n");
+  const App app = parse_ok(app_text("a", {{"web", 8080, "admin"}}));
   const Service& s = only_service(app);
   ASSERT_EQ(s.ports.size(), 1u);
   EXPECT_EQ(s.port_env, 8080);
 }
 
 TEST(DerivedFacts, ImplicitWebPortNeverCollidesWithADeclaredOne) {
-  const App app = parse_ok("name = \"a\"\n[[services.web.ports]]\nport = 3000\nname = \"raw\"\ntype = \"tcp\"\n");
+  const App app = parse_ok(app_text("a", {{"web", 3000, "raw", "tcp"}}));
   const Service& s = only_service(app);
   ASSERT_EQ(s.ports.size(), 1u);
   EXPECT_FALSE(s.ports[0].implicit);

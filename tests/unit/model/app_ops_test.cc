@@ -6,21 +6,20 @@
 #include "config/app_parser.h"
 #include "model/app_ops.h"
 #include "model/errors.h"
+#include "model_support/app_text.h"
 #include "model_support/fixtures.h"
 
 namespace portway::model {
 namespace {
 
 using config::Protocol;
+using testing::app_text;
 using testing::parse_app;
 using testing::pools;
 
 std::string one_port_app(const std::string& app, const std::string& service, int port,
                          const char* type, int node_port) {
-  std::string t = "name = \"" + app + "\"\n[[services." + service + ".ports]]\nport = " +
-                  std::to_string(port) + "\nname = \"p\"\ntype = \"" + type + "\"\n";
-  if (node_port) t += "node_port = " + std::to_string(node_port) + "\n";
-  return t;
+  return app_text(app, {{service, port, "p", type, node_port}});
 }
 
 struct Everything {
@@ -62,36 +61,11 @@ TEST_F(AppOpsTest, NodePortConflictBetweenAppsNamesTheOwner) {
 }
 
 TEST_F(AppOpsTest, EveryConflictIsReportedInPortOrder) {
-  apply(R"(name = "dns"
-[[services.resolver.ports]]
-port = 53
-name = "dns-udp"
-type = "udp"
-node_port = 5353
-[[services.resolver.ports]]
-port = 53
-name = "dns-tcp"
-type = "tcp"
-node_port = 5353
-)");
+  apply(app_text("dns", {{"resolver", 53, "dns-udp", "udp", 5353}, {"resolver", 53, "dns-tcp", "tcp", 5353}}));
   apply(one_port_app("irc", "irc", 6697, "tcp", 6697));
-  expect_rejected(R"(name = "thief"
-[[services.a.ports]]
-port = 1
-name = "a"
-type = "tcp"
-node_port = 6697
-[[services.b.ports]]
-port = 2
-name = "b"
-type = "udp"
-node_port = 5353
-[[services.b.ports]]
-port = 3
-name = "c"
-type = "udp"
-node_port = 6697
-)",
+  expect_rejected(app_text("thief", {{"a", 1, "a", "tcp", 6697},
+                                     {"b", 2, "b", "udp", 5353},
+                                     {"b", 3, "c", "udp", 6697}}),
                   {R"(node_port 5353/udp (service "b") is already in use by app "dns" service "resolver")",
                    R"(node_port 6697/tcp (service "a") is already in use by app "irc" service "irc")"});
 }
@@ -124,18 +98,8 @@ TEST_F(AppOpsTest, AClaimMayMoveBetweenServicesOfOneApp) {
 }
 
 TEST_F(AppOpsTest, IntraAppDuplicateIsRejectedBeforeTheStore) {
-  const auto out = config::parse_app(R"(name = "dup"
-[[services.a.ports]]
-port = 1
-name = "a"
-type = "tcp"
-node_port = 30000
-[[services.b.ports]]
-port = 2
-name = "b"
-type = "tcp"
-node_port = 30000
-)", "app.toml");
+  const auto out = config::parse_app(
+      app_text("dup", {{"a", 1, "a", "tcp", 30000}, {"b", 2, "b", "tcp", 30000}}), "app.toml");
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.errors[0].message.find("both claim node_port 30000/tcp"), std::string::npos)
       << out.errors[0].message;
@@ -171,17 +135,7 @@ TEST_F(AppOpsTest, ClaimsAreReleasedWithThePortTheServiceOrTheApp) {
 TEST_F(AppOpsTest, AnExhaustedPoolRejectsTheWholeApply) {
   const auto tiny = pools("198.18.0.0/30");
   apply(one_port_app("first", "s", 1, "tcp", 0), tiny);
-  expect_rejected(R"(name = "three"
-[[services.a.ports]]
-port = 1
-name = "a"
-type = "tcp"
-[[services.b.ports]]
-port = 1
-name = "b"
-type = "tcp"
-node_port = 30001
-)",
+  expect_rejected(app_text("three", {{"a", 1, "a", "tcp"}, {"b", 1, "b", "tcp", 30001}}),
                   {"Service svc/three/b: no free IPv4 address: all 2 usable addresses of service_cidr "
                    "198.18.0.0/30 are allocated (widen it in the node settings, or delete an app)"},
                   tiny);
@@ -189,13 +143,7 @@ node_port = 30001
 }
 
 TEST_F(AppOpsTest, DeleteRemovesEverythingTheAppOwnedButNotSandboxes) {
-  apply(R"(name = "tcp-echo"
-[[services.echo.ports]]
-port = 7000
-name = "echo"
-type = "tcp"
-node_port = 7000
-)");
+  apply(app_text("tcp-echo", {{"echo", 7000, "echo", "tcp", 7000}}));
   const auto echo = *service("svc/tcp-echo/echo");
   {
     auto tx = store_->begin_write();
@@ -219,12 +167,7 @@ node_port = 7000
   EXPECT_EQ(tx->sandboxes().size(), 1u);
   tx.reset();
   // Re-created, it gets its old address back (its preferred one, now free again).
-  apply(R"(name = "tcp-echo"
-[[services.echo.ports]]
-port = 7000
-name = "echo"
-type = "tcp"
-)");
+  apply(app_text("tcp-echo", {{"echo", 7000, "echo", "tcp"}}));
   EXPECT_EQ(service("svc/tcp-echo/echo")->ipv4, echo.ipv4);
 }
 

@@ -74,14 +74,16 @@ TEST(FirstFree, EmptyRangeHasNothing) { EXPECT_EQ(first_free(5, 4, from_set({}))
 
 class AllocatorTest : public testing::StoreTest {
  protected:
-  // A Service with no ports for the allocation tests: only the address matters here.
-  void add_service(store::Transaction& tx, const std::string& name, net::Ipv4 a) {
+  // A Service with no ports for the allocation tests: only the addresses matter here.
+  void add_service(store::Transaction& tx, const std::string& name, net::Ipv4 a,
+                   std::optional<net::Ipv6> a6 = std::nullopt) {
     store::ServiceRecord s;
     s.id = "svc/a/" + name;
     s.app = "a";
     s.service = name;
     s.selector = {"a", name};
     s.ipv4 = a;
+    s.ipv6 = a6;
     s.revision = 1;
     tx.put_service(s);
   }
@@ -151,14 +153,7 @@ TEST_F(AllocatorTest, Ipv6FromTheConfiguredPrefix) {
   for (int i = 0; i < 3; ++i) {
     const auto a = allocate_ipv6(*tx, pool, "svc/a/s" + std::to_string(i));
     got.insert(a);
-    store::ServiceRecord s;
-    s.id = "svc/a/s" + std::to_string(i);
-    s.app = "a";
-    s.service = "s" + std::to_string(i);
-    s.ipv4 = net::Ipv4{0xC6120001u + static_cast<std::uint32_t>(i)};
-    s.ipv6 = a;
-    s.revision = 1;
-    tx->put_service(s);
+    add_service(*tx, "s" + std::to_string(i), net::Ipv4{0xC6120001u + static_cast<std::uint32_t>(i)}, a);
   }
   EXPECT_EQ(got, (std::set<net::Ipv6>{testing::ip6("2001:2::1"), testing::ip6("2001:2::2"),
                                       testing::ip6("2001:2::3")}));

@@ -6,43 +6,26 @@
 #include "model/errors.h"
 #include "model/reconcile.h"
 #include "model/wanted.h"
+#include "model_support/app_text.h"
 #include "model_support/faulty_store.h"
 #include "model_support/fixtures.h"
 
 namespace portway::model {
 namespace {
 
+using testing::app_text;
 using testing::parse_app;
 using testing::pools;
 
-constexpr const char* kTwoServices = R"(name = "chat"
-[[services.irc.ports]]
-port = 6667
-name = "irc"
-type = "tcp"
-[[services.voice.ports]]
-port = 9987
-name = "voice"
-type = "udp"
-node_port = 9987
-)";
+const std::string kTwoServices =
+    app_text("chat", {{"irc", 6667, "irc", "tcp"}, {"voice", 9987, "voice", "udp", 9987}});
 
-constexpr const char* kIrcPortsChanged = R"(name = "chat"
-[[services.irc.ports]]
-port = 6667
-name = "irc"
-type = "tcp"
-[[services.irc.ports]]
-port = 6697
-name = "irc-tls"
-type = "tcp"
-node_port = 6697
-[[services.voice.ports]]
-port = 9987
-name = "voice"
-type = "udp"
-node_port = 9987
-)";
+const std::string kIrcPortsChanged = app_text("chat", {{"irc", 6667, "irc", "tcp"},
+                                                       {"irc", 6697, "irc-tls", "tcp", 6697},
+                                                       {"voice", 9987, "voice", "udp", 9987}});
+
+// irc on another port, voice gone: the pass of the two cleanup tests below.
+const std::string kIrcMovedVoiceDropped = app_text("chat", {{"irc", 6668, "irc", "tcp"}});
 
 class ReconcileTest : public testing::StoreTest {
  protected:
@@ -113,12 +96,7 @@ TEST_F(ReconcileTest, ChangedTextOnlyBumpsTheAppVersion) {
 TEST_F(ReconcileTest, DeletesAServiceRemovedFromTheAppAndReleasesItsAddress) {
   apply(kTwoServices);
   const auto voice = *service("svc/chat/voice");
-  const auto r = apply(R"(name = "chat"
-[[services.irc.ports]]
-port = 6667
-name = "irc"
-type = "tcp"
-)");
+  const auto r = apply(app_text("chat", {{"irc", 6667, "irc", "tcp"}}));
   EXPECT_EQ(r.report.outcomes, (std::vector<ServiceOutcome>{{"svc/chat/irc", ServiceChange::unchanged},
                                                              {"svc/chat/voice", ServiceChange::deleted}}));
   EXPECT_FALSE(service("svc/chat/voice"));
@@ -131,17 +109,17 @@ type = "tcp"
 TEST_F(ReconcileTest, DeletesAServiceThatBecameHttpOnlyOrLostItsPorts) {
   struct Case {
     const char* what;
-    const char* irc_section;
+    std::string irc_section;
   } cases[] = {
-      {"became http-only", "[[services.irc.ports]]\nport = 6667\nname = \"irc\"\ntype = \"http\"\n"},
+      {"became http-only", testing::ports_text({{"irc", 6667, "irc", "http"}})},
       {"lost all ports", "[services.irc]\ncommand = \"./ircd\"\n"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);
     apply(kTwoServices);
     ASSERT_TRUE(service("svc/chat/irc"));
-    const std::string next = std::string("name = \"chat\"\n") + c.irc_section +
-                             "[[services.voice.ports]]\nport = 9987\nname = \"voice\"\ntype = \"udp\"\nnode_port = 9987\n";
+    const std::string next = "name = \"chat\"\n" + c.irc_section +
+                             testing::ports_text({{"voice", 9987, "voice", "udp", 9987}});
     apply(next);
     EXPECT_FALSE(service("svc/chat/irc"));
     EXPECT_TRUE(service("svc/chat/voice"));
@@ -154,12 +132,7 @@ TEST_F(ReconcileTest, SkipsCleanupWhenAnEnsureFailed) {
   testing::FaultyStore faulty(*store_);
   faulty.fail_put_service = {"svc/chat/irc"};
   // irc changes (its ensure fails), voice is removed (cleanup would delete it).
-  const auto r = reconcile(faulty, R"(name = "chat"
-[[services.irc.ports]]
-port = 6668
-name = "irc"
-type = "tcp"
-)", pools_);
+  const auto r = reconcile(faulty, kIrcMovedVoiceDropped, pools_);
   ASSERT_EQ(r.failures.size(), 1u);
   EXPECT_EQ(r.failures[0].id, "svc/chat/irc");
   EXPECT_EQ(r.failures[0].message, "injected failure for svc/chat/irc");
@@ -172,12 +145,7 @@ TEST_F(ReconcileTest, CleansUpWhenNothingFailed) {
   // The control for the test above: the same pass without the injected failure deletes voice.
   apply(kTwoServices);
   testing::FaultyStore faulty(*store_);
-  const auto r = reconcile(faulty, R"(name = "chat"
-[[services.irc.ports]]
-port = 6668
-name = "irc"
-type = "tcp"
-)", pools_);
+  const auto r = reconcile(faulty, kIrcMovedVoiceDropped, pools_);
   EXPECT_TRUE(r.failures.empty());
   EXPECT_FALSE(r.cleanup_skipped);
   EXPECT_EQ(faulty.delete_service_calls, 1);
@@ -278,12 +246,7 @@ TEST_F(ReconcileAllTest, FollowsThePoolsOfTheNodeSettings) {
 
 TEST_F(ReconcileAllTest, OneFailureAnywhereSkipsCleanupEverywhere) {
   apply(kTwoServices);
-  apply(R"(name = "dns"
-[[services.resolver.ports]]
-port = 53
-name = "dns"
-type = "udp"
-)");
+  apply(app_text("dns", {{"resolver", 53, "dns", "udp"}}));
   // A Service dns no longer wants (as if its app changed while cleanup was being skipped).
   {
     auto tx = store_->begin_write();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "model/wanted.h"
+#include "model_support/app_text.h"
 #include "model_support/fixtures.h"
 
 namespace portway::model {
@@ -11,6 +12,7 @@ namespace {
 using config::PortType;
 using config::Protocol;
 using store::ServicePort;
+using testing::app_text;
 using testing::parse_app;
 
 std::vector<std::string> ids(const std::vector<WantedService>& w) {
@@ -22,26 +24,12 @@ std::vector<std::string> ids(const std::vector<WantedService>& w) {
 TEST(WantedServices, WhichServicesGetAnEntity) {
   struct Case {
     const char* what;
-    const char* toml;
+    std::string toml;
     std::vector<std::string> want;
   } cases[] = {
-      {"non-HTTP ports", R"(name = "irc"
-[[services.irc.ports]]
-port = 6667
-name = "irc"
-type = "tcp"
-)", {"svc/irc/irc"}},
-      {"http only: none", R"(name = "site"
-[[services.web.ports]]
-port = 8080
-name = "http"
-type = "http"
-)", {}},
-      {"omitted type is http: none", R"(name = "site"
-[[services.web.ports]]
-port = 8080
-name = "http"
-)", {}},
+      {"non-HTTP ports", app_text("irc", {{"irc", 6667, "irc", "tcp"}}), {"svc/irc/irc"}},
+      {"http only: none", app_text("site", {{"web", 8080, "http", "http"}}), {}},
+      {"omitted type is http: none", app_text("site", {{"web", 8080, "http"}}), {}},
       {"shorthand tcp port", R"(name = "legacy"
 [services.worker]
 port = 9000
@@ -51,26 +39,11 @@ port_type = "tcp"
 [services.worker]
 port = 9000
 )", {}},
-      {"http port with a node_port", R"(name = "site"
-[[services.admin.ports]]
-port = 8080
-name = "http"
-type = "http"
-node_port = 30080
-)", {"svc/site/admin"}},
-      {"several services, file order, http-only skipped", R"(name = "game"
-[[services.web.ports]]
-port = 3000
-name = "admin"
-[[services.server.ports]]
-port = 27015
-name = "game"
-type = "udp"
-[[services.aux.ports]]
-port = 53
-name = "dns"
-type = "udp"
-)", {"svc/game/server", "svc/game/aux"}},
+      {"http port with a node_port", app_text("site", {{"admin", 8080, "http", "http", 30080}}),
+       {"svc/site/admin"}},
+      {"several services, file order, http-only skipped",
+       app_text("game", {{"web", 3000, "admin"}, {"server", 27015, "game", "udp"}, {"aux", 53, "dns", "udp"}}),
+       {"svc/game/server", "svc/game/aux"}},
       {"a service with no ports: none", R"(name = "idle"
 [services.batch]
 command = "./run"
@@ -83,21 +56,9 @@ command = "./run"
 }
 
 TEST(WantedServices, CarryLabelsSelectorAndEveryPort) {
-  const auto w = wanted_services(parse_app(R"(name = "tcp-echo"
-[[services.echo.ports]]
-port = 3000
-name = "health"
-type = "http"
-[[services.echo.ports]]
-port = 7000
-name = "echo"
-type = "tcp"
-node_port = 7000
-[[services.echo.ports]]
-port = 7001
-name = "echo-udp"
-type = "udp"
-)"));
+  const auto w = wanted_services(parse_app(app_text("tcp-echo", {{"echo", 3000, "health", "http"},
+                                                                 {"echo", 7000, "echo", "tcp", 7000},
+                                                                 {"echo", 7001, "echo-udp", "udp"}})));
   ASSERT_EQ(w.size(), 1u);
   EXPECT_EQ(w[0].app, "tcp-echo");
   EXPECT_EQ(w[0].service, "echo");
@@ -130,23 +91,9 @@ TEST(ServiceId, IsCollisionFree) {
 }
 
 TEST(WantedClaims, EveryNodePortOrderedByPortThenProtocol) {
-  const auto claims = wanted_claims(parse_app(R"(name = "dns"
-[[services.resolver.ports]]
-port = 53
-name = "dns-udp"
-type = "udp"
-node_port = 5353
-[[services.resolver.ports]]
-port = 53
-name = "dns-tcp"
-type = "tcp"
-node_port = 5353
-[[services.admin.ports]]
-port = 8080
-name = "http"
-type = "http"
-node_port = 3080
-)"));
+  const auto claims = wanted_claims(parse_app(app_text("dns", {{"resolver", 53, "dns-udp", "udp", 5353},
+                                                               {"resolver", 53, "dns-tcp", "tcp", 5353},
+                                                               {"admin", 8080, "http", "http", 3080}})));
   EXPECT_EQ(claims, (std::vector<store::NodePortClaim>{{3080, Protocol::tcp, "dns", "admin"},
                                                        {5353, Protocol::tcp, "dns", "resolver"},
                                                        {5353, Protocol::udp, "dns", "resolver"}}));

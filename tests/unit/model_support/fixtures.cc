@@ -1,6 +1,5 @@
 #include "model_support/fixtures.h"
 
-#include <sstream>
 #include <stdexcept>
 
 #include "config/app_parser.h"
@@ -25,23 +24,6 @@ model::AddressPools pools(std::string_view cidr, std::string_view cidr6) {
   model::AddressPools p{model::Ipv4Pool(v4(cidr)), std::nullopt};
   if (!cidr6.empty()) p.ipv6.emplace(v6(cidr6));
   return p;
-}
-
-std::string app_toml(std::string_view app, std::string_view service, std::string_view ports) {
-  std::string out = "name = \"" + std::string(app) + "\"\n";
-  std::istringstream lines{std::string(ports)};
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream f(line);
-    std::string name, type;
-    int port = 0, node_port = 0;
-    if (!(f >> name >> port >> type)) continue;
-    f >> node_port;
-    out += "[[services." + std::string(service) + ".ports]]\nname = \"" + name +
-           "\"\nport = " + std::to_string(port) + "\ntype = \"" + type + "\"\n";
-    if (node_port) out += "node_port = " + std::to_string(node_port) + "\n";
-  }
-  return out;
 }
 
 void StoreTest::SetUp() {

@@ -28,9 +28,6 @@ net::Ipv6 ip6(std::string_view a);
 
 model::AddressPools pools(std::string_view cidr = "198.18.0.0/15", std::string_view cidr6 = "");
 
-// One port per line of `ports`: "name port type [node_port]".
-std::string app_toml(std::string_view app, std::string_view service, std::string_view ports);
-
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override;

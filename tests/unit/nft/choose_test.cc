@@ -54,13 +54,19 @@ config::NodeSettings with(config::DataplaneChoice c) {
   return s;
 }
 
+// Which dataplane ended up active, whether that was a fallback, and what the fakes saw.
+void expect_choice(const DataplaneChoiceResult& r, const Journal& j, Kind kind, bool fell_back,
+                   const std::vector<std::string>& events, const char* why = "") {
+  ASSERT_TRUE(r.dataplane);
+  EXPECT_EQ(r.dataplane->kind(), kind);
+  EXPECT_EQ(r.fell_back, fell_back);
+  EXPECT_EQ(j.events, events) << why;
+}
+
 TEST(DataplaneChoice, AutoUsesTheFastPathWhenItStartsAndRemovesTheTable) {
   Journal j;
   const auto r = choose_dataplane(with(config::DataplaneChoice::automatic), all_there(), factories(j));
-  ASSERT_TRUE(r.dataplane);
-  EXPECT_EQ(r.dataplane->kind(), Kind::xdp);
-  EXPECT_FALSE(r.fell_back);
-  EXPECT_EQ(j.events, (std::vector<std::string>{"try xdp", "remove nft"}));
+  expect_choice(r, j, Kind::xdp, false, {"try xdp", "remove nft"});
   EXPECT_NE(r.reason.find("xdp"), std::string::npos);
 }
 
@@ -68,10 +74,7 @@ TEST(DataplaneChoice, AutoFallsBackWhenTheFastPathFailsToStart) {
   Journal j;
   const auto r = choose_dataplane(with(config::DataplaneChoice::automatic), all_there(),
                                   factories(j, "attach eth0: native XDP not supported by the driver"));
-  ASSERT_TRUE(r.dataplane);
-  EXPECT_EQ(r.dataplane->kind(), Kind::nft);
-  EXPECT_TRUE(r.fell_back);
-  EXPECT_EQ(j.events, (std::vector<std::string>{"try xdp", "remove xdp"})) << "the table is left as it was";
+  expect_choice(r, j, Kind::nft, true, {"try xdp", "remove xdp"}, "the table is left as it was");
   EXPECT_NE(r.reason.find("native XDP not supported by the driver"), std::string::npos) << r.reason;
   EXPECT_EQ(r.reason.rfind("nft: fallback", 0), 0u) << r.reason;
 }
@@ -79,18 +82,14 @@ TEST(DataplaneChoice, AutoFallsBackWhenTheFastPathFailsToStart) {
 TEST(DataplaneChoice, AutoDoesNotEvenTryWhenTheProbeSaysNo) {
   Journal j;
   const auto r = choose_dataplane(with(config::DataplaneChoice::automatic), missing_btf(), factories(j));
-  EXPECT_EQ(r.dataplane->kind(), Kind::nft);
-  EXPECT_TRUE(r.fell_back);
-  EXPECT_EQ(j.events, (std::vector<std::string>{"remove xdp"}));
+  expect_choice(r, j, Kind::nft, true, {"remove xdp"});
   EXPECT_NE(r.reason.find("btf_vmlinux"), std::string::npos) << r.reason;
 }
 
 TEST(DataplaneChoice, ExplicitNftRemovesTheFastPath) {
   Journal j;
   const auto r = choose_dataplane(with(config::DataplaneChoice::nft), all_there(), factories(j));
-  EXPECT_EQ(r.dataplane->kind(), Kind::nft);
-  EXPECT_FALSE(r.fell_back);
-  EXPECT_EQ(j.events, (std::vector<std::string>{"remove xdp"}));
+  expect_choice(r, j, Kind::nft, false, {"remove xdp"});
 }
 
 TEST(DataplaneChoice, ExplicitXdpNeverFallsBack) {
@@ -106,8 +105,7 @@ TEST(DataplaneChoice, ExplicitXdpNeverFallsBack) {
 
   Journal ok;
   const auto r = choose_dataplane(with(config::DataplaneChoice::xdp), all_there(), factories(ok));
-  EXPECT_EQ(r.dataplane->kind(), Kind::xdp);
-  EXPECT_EQ(ok.events, (std::vector<std::string>{"try xdp", "remove nft"}));
+  expect_choice(r, ok, Kind::xdp, false, {"try xdp", "remove nft"});
 }
 
 TEST(DataplaneChoice, ProbeReportJsonAndReason) {

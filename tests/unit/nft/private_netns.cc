@@ -10,6 +10,8 @@
 #include <fstream>
 #include <system_error>
 
+#include "dataplane/nft/nft_context.h"
+
 namespace portway::dataplane::nft::testing {
 namespace {
 
@@ -90,6 +92,13 @@ ChildResult in_private_netns(const std::function<std::string()>& fn) {
   r.skipped = all[0] == '2';
   r.output = all.substr(1);
   return r;
+}
+
+ChildResult nft_dry_run(const std::string& text) {
+  return in_private_netns([&] {
+    NftContext(true).run(text);
+    return std::string();
+  });
 }
 
 }  // namespace portway::dataplane::nft::testing

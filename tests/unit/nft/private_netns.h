@@ -18,4 +18,8 @@ struct ChildResult {
 // `fn` runs in the child; its return value (or exception text) comes back through a pipe.
 ChildResult in_private_netns(const std::function<std::string()>& fn);
 
+// libnftables checks `text` against the kernel in a private namespace without committing it
+// (what `nft --check -f` does).
+ChildResult nft_dry_run(const std::string& text);
+
 }  // namespace portway::dataplane::nft::testing

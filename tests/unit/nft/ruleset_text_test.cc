@@ -17,6 +17,7 @@ namespace portway::dataplane::nft {
 namespace {
 
 using testing::in_private_netns;
+using testing::nft_dry_run;
 
 std::string full_text(const state::DataplaneState& s) {
   SetNumbers numbers;
@@ -47,35 +48,26 @@ TEST(NftRuleset, SmallStateGolden) { expect_golden("small.nft", full_text(testin
 
 TEST(NftRuleset, DryRunAcceptsTheFullRuleset) {
   const std::string text = full_text(testing::small_state());
-  const auto r = in_private_netns([&] {
-    NftContext(true).run(text);
-    return std::string();
-  });
+  const auto r = nft_dry_run(text);
   if (r.skipped) GTEST_SKIP() << r.output;
   EXPECT_TRUE(r.ok) << r.output;
 }
 
-TEST(NftRuleset, DryRunRejectsBrokenInput) {
-  // The check must be able to fail: a reference to a set that does not exist.
-  const std::string text = full_text({}) + "add element inet portway no_such_set { 1.2.3.4 }\n";
-  const auto r = in_private_netns([&] {
-    NftContext(true).run(text);
-    return std::string();
-  });
+// The skeleton plus `broken` must be refused, with `says` in libnftables' answer.
+void expect_dry_run_rejects(const std::string& broken, const std::string& says) {
+  const auto r = nft_dry_run(full_text({}) + broken);
   if (r.skipped) GTEST_SKIP() << r.output;
   EXPECT_FALSE(r.ok);
-  EXPECT_NE(r.output.find("Error"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(says), std::string::npos) << r.output;
+}
+
+TEST(NftRuleset, DryRunRejectsBrokenInput) {
+  // The check must be able to fail: a reference to a set that does not exist.
+  expect_dry_run_rejects("add element inet portway no_such_set { 1.2.3.4 }\n", "Error");
 }
 
 TEST(NftRuleset, DryRunRejectsBrokenSyntax) {
-  const std::string text = full_text({}) + "add rule inet portway dispatch ip daddr }{ drop\n";
-  const auto r = in_private_netns([&] {
-    NftContext(true).run(text);
-    return std::string();
-  });
-  if (r.skipped) GTEST_SKIP() << r.output;
-  EXPECT_FALSE(r.ok);
-  EXPECT_NE(r.output.find("syntax error"), std::string::npos) << r.output;
+  expect_dry_run_rejects("add rule inet portway dispatch ip daddr }{ drop\n", "syntax error");
 }
 
 // The whole dataplane in a private namespace: commit, change, read back through netlink, and

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 
+#include "model_support/app_text.h"
 #include "model_support/fixtures.h"
 #include "state/compile.h"
 #include "state_builders.h"
@@ -146,12 +147,7 @@ TEST_F(CompileFromStore, SandboxesRegisteredBeforeTheServiceAreItsEndpoints) {
     tx->commit();
   }
   EXPECT_TRUE(compile(read_snapshot(*store_->begin_read())).backend_sets().empty());
-  apply(R"(name = "irc"
-[[services.irc.ports]]
-port = 6667
-name = "irc"
-type = "tcp"
-)");
+  apply(portway::testing::app_text("irc", {{"irc", 6667, "irc", "tcp"}}));
   const auto st = compile(read_snapshot(*store_->begin_read()));
   ASSERT_NE(st.find_backend_set("svc/irc/irc"), nullptr);
   EXPECT_EQ(st.find_backend_set("svc/irc/irc")->members, std::vector<Member>{member("198.18.100.1")});

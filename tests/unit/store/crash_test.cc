@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "model/app_ops.h"
+#include "model_support/app_text.h"
 #include "model_support/faulty_store.h"
 #include "model_support/fixtures.h"
 
@@ -20,31 +21,12 @@ namespace {
 using namespace std::chrono_literals;
 using testing::StoreTest;
 
-constexpr const char* kV1 = R"(name = "game"
-[[services.server.ports]]
-name = "game"
-port = 27015
-type = "udp"
-node_port = 27015
-)";
+const std::string kV1 = testing::app_text("game", {{"server", 27015, "game", "udp", 27015}});
 
 // v2 changes server's ports, adds two Services and a claim: several put_service calls.
-constexpr const char* kV2 = R"(name = "game"
-[[services.server.ports]]
-name = "game"
-port = 27016
-type = "udp"
-node_port = 27016
-[[services.query.ports]]
-name = "query"
-port = 27020
-type = "tcp"
-[[services.rcon.ports]]
-name = "rcon"
-port = 27030
-type = "tcp"
-node_port = 27030
-)";
+const std::string kV2 = testing::app_text("game", {{"server", 27016, "game", "udp", 27016},
+                                                   {"query", 27020, "query", "tcp"},
+                                                   {"rcon", 27030, "rcon", "tcp", 27030}});
 
 struct Everything {
   std::vector<AppRecord> apps;

@@ -72,6 +72,17 @@ std::int64_t raw_integer(const std::string& path, const char* sql) {
   return v;
 }
 
+// `f` must throw a StoreError that says `fragment`; `if_not` says what it did instead.
+template <typename F>
+void expect_store_error(F&& f, const std::string& fragment, const char* if_not) {
+  try {
+    f();
+    ADD_FAILURE() << if_not;
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
 class SqliteStoreTest : public ::testing::Test {
  protected:
   void SetUp() override { store_ = SqliteStore::open(path_); }
@@ -127,12 +138,7 @@ TEST_F(SqliteStoreTest, TightensAnExistingWorldReadableFile) {
 TEST_F(SqliteStoreTest, RefusesASymlinkedPath) {
   const std::string link = dir_.file("link.db");
   std::filesystem::create_symlink(path_, link);
-  try {
-    SqliteStore::open(link);
-    FAIL() << "opened a symlink";
-  } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("symlink"), std::string::npos) << e.what();
-  }
+  expect_store_error([&] { SqliteStore::open(link); }, "symlink", "opened a symlink");
 }
 
 TEST_F(SqliteStoreTest, WithoutCreateAMissingFileIsAnErrorAndIsNotCreated) {
@@ -154,12 +160,7 @@ TEST_F(SqliteStoreTest, RecordsSchemaVersionAndApplicationId) {
 TEST_F(SqliteStoreTest, RefusesANewerSchema) {
   store_.reset();
   raw_integer(path_, "INSERT INTO schema_version (version, applied_at_ms) VALUES (99, 0)");
-  try {
-    SqliteStore::open(path_);
-    FAIL() << "opened a database from the future";
-  } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("schema version 99"), std::string::npos) << e.what();
-  }
+  expect_store_error([&] { SqliteStore::open(path_); }, "schema version 99", "opened a database from the future");
 }
 
 TEST_F(SqliteStoreTest, RefusesAForeignDatabase) {
@@ -168,12 +169,8 @@ TEST_F(SqliteStoreTest, RefusesAForeignDatabase) {
   ASSERT_EQ(sqlite3_open(other.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE mine (x INTEGER)", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
-  try {
-    SqliteStore::open(other);
-    FAIL() << "took over a foreign database";
-  } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("not a portway state database"), std::string::npos) << e.what();
-  }
+  expect_store_error([&] { SqliteStore::open(other); }, "not a portway state database",
+                     "took over a foreign database");
   EXPECT_EQ(raw_integer(other, "SELECT count(*) FROM sqlite_schema"), 1) << "left untouched";
 }
 
@@ -255,13 +252,8 @@ TEST_F(SqliteStoreTest, AFailedMethodLeavesTheTransactionAsItWasAndUsable) {
   tx->put_app(app("b"));
   // svc/b/t wants svc/a/s's address: its row and ports would be written before the address
   // check fails; the savepoint must take them back.
-  try {
-    tx->put_service(service("b", "t", "198.18.0.1"));
-    FAIL() << "two Services got one address";
-  } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("198.18.0.1 is already allocated to svc/a/s"), std::string::npos)
-        << e.what();
-  }
+  expect_store_error([&] { tx->put_service(service("b", "t", "198.18.0.1")); },
+                     "198.18.0.1 is already allocated to svc/a/s", "two Services got one address");
   EXPECT_FALSE(tx->find_service("svc/b/t"));
   tx->put_service(service("b", "t", "198.18.0.2"));
   tx->commit();
@@ -407,12 +399,7 @@ TEST_F(SqliteStoreTest, HandEditedGarbageIsReportedAsCorruption) {
     tx->commit();
   }
   raw_integer(path_, "UPDATE sandboxes SET labels = 'not json'");
-  try {
-    store_->begin_read()->sandboxes();
-    FAIL() << "garbage decoded";
-  } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("corrupt"), std::string::npos) << e.what();
-  }
+  expect_store_error([&] { store_->begin_read()->sandboxes(); }, "corrupt", "garbage decoded");
 }
 
 TEST(StatePath, FlagBeatsEnvironmentBeatsDefault) {
