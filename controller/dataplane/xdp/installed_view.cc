@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "lb/maglev.h"
 #include "loader/error.h"
 
 namespace portway::dataplane::xdp {
@@ -53,7 +54,8 @@ pw_frontend_key node_port_key_of(const state::NodePortKey& key) {
   return k;
 }
 
-InstalledView read_installed(const loader::LbMaps& maps, const MetaMaps& meta) {
+InstalledView read_installed(const loader::LbMaps& maps, const MetaMaps& meta,
+                             std::uint32_t smallest_maglev_table) {
   InstalledView v;
   const loader::LbCapacities& caps = maps.capacities();
   v.set_pool = IdPool(caps.backend_sets);
@@ -84,6 +86,26 @@ InstalledView read_installed(const loader::LbMaps& maps, const MetaMaps& meta) {
         {addr, std::nullopt,
          be.state == PW_BACKEND_DRAINING ? state::MemberState::draining : state::MemberState::running});
     v.backend_ids[{be.set_id, addr.value}] = id;
+  }
+
+  // The table each named set has in the kernel, against the running members read above.
+  for (const auto& [set_id, set] : sets) {
+    std::set<std::uint32_t> running;
+    for (const auto& m : set.members)
+      if (m.state == state::MemberState::running) running.insert(v.backend_ids.at({set_id, m.ipv4.value}));
+    const std::vector<std::uint32_t> table = maps.backend_set(set_id);
+    const std::set<std::uint32_t> named(table.begin(), table.end());
+    const std::size_t want_m =
+        running.empty() ? 0 : lb::maglev_table_size_for(running.size(), smallest_maglev_table);
+    if (named != running || table.size() != want_m) {
+      v.stale_tables.insert(set_id);
+      v.inconsistencies.push_back("backend set " + set.id + ": installed Maglev table (" +
+                                  std::to_string(table.size()) + " slots, " +
+                                  std::to_string(named.size()) +
+                                  " backends) does not match its " +
+                                  std::to_string(running.size()) +
+                                  " running members; it is rebuilt");
+    }
   }
 
   std::vector<state::Frontend> frontends;

@@ -39,11 +39,18 @@ struct InstalledView {
   std::map<state::FrontendKey, std::uint32_t> frontend_ids;
   std::map<state::NodePortKey, std::uint32_t> node_port_ids;
   IdPool set_pool, backend_pool, frontend_pool;
+  // Sets whose installed Maglev table does not match their members (names a backend that is
+  // not a running member, misses one, has the wrong size, or is absent: e.g. maps pinned by
+  // an older version, or a crash between writing backends and switching the table). The
+  // programmer reinstalls them on the next apply even if the diff does not touch them.
+  std::set<std::uint32_t> stale_tables;
   std::vector<std::string> inconsistencies;  // what could not be read back cleanly
 };
 
-// Reads every map once (batch reads where the map allows).
-InstalledView read_installed(const loader::LbMaps& maps, const MetaMaps& meta);
+// Reads every map once (batch reads where the map allows). `smallest_maglev_table` is the
+// node setting the tables were built with (their expected size, for the staleness check).
+InstalledView read_installed(const loader::LbMaps& maps, const MetaMaps& meta,
+                             std::uint32_t smallest_maglev_table);
 
 // Byte-order conversions between the C ABI and the state's host-order values.
 pw_frontend_key frontend_key_of(const state::FrontendKey& key);   // IPv4 keys only

@@ -20,6 +20,24 @@ void MapProgrammer::apply(const state::StateDiff& d) {
   for (const auto& n : d.node_ports.removed) remove_node_port(n);
   for (const auto& set : d.backend_sets.removed) remove_set(set);
   view_.state = state::patch(view_.state, d);
+  repair_stale_tables(d);
+}
+
+// Tables found not matching their members when the maps were read back: rebuilt from the
+// members, unless this diff already installed (or removed) the set.
+void MapProgrammer::repair_stale_tables(const state::StateDiff& d) {
+  if (view_.stale_tables.empty()) return;
+  std::set<std::string> done;
+  for (const auto& set : d.backend_sets.added) done.insert(set.id);
+  for (const auto& change : d.backend_sets.changed) done.insert(change.id);
+  for (const auto& set : d.backend_sets.removed) done.insert(set.id);
+  for (const auto& set : view_.state.backend_sets()) {
+    auto it = view_.set_ids.find(set.id);
+    if (it == view_.set_ids.end() || !view_.stale_tables.count(it->second) || done.count(set.id))
+      continue;
+    install_table(it->second, set.members);
+  }
+  view_.stale_tables.clear();
 }
 
 void MapProgrammer::put_member(std::uint32_t set_id, const state::Member& m) {

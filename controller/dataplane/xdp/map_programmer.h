@@ -22,6 +22,7 @@ class MapProgrammer {
   void apply(const state::StateDiff& d);
 
  private:
+  void repair_stale_tables(const state::StateDiff& d);
   void add_set(const state::BackendSet& set);
   void change_set(const state::BackendSetChange& change);
   void remove_set(const state::BackendSet& set);

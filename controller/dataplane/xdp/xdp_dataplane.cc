@@ -37,6 +37,7 @@ loader::LbCapacities capacities_of(const config::NodeSettings& s) {
   c.frontends = s.maps.frontends;
   c.backends = s.maps.backends;
   c.backend_sets = s.maps.backend_sets;
+  c.maglev_slots = s.maps.maglev_slots;
   c.flows = s.maps.conntrack;
   return c;
 }
@@ -89,7 +90,7 @@ XdpDataplane::Open& XdpDataplane::open_installed() {
   auto meta = MetaMaps::open_existing(pins_);
   if (!pinned || !meta) throw loader::Error("open the fast path", ENOENT, "not installed under " + pins_.dir);
   loader::LbMaps maps(pinned->fds());
-  InstalledView view = read_installed(maps, *meta);
+  InstalledView view = read_installed(maps, *meta, settings_.maps.maglev_table_size);
   for (const auto& why : view.inconsistencies) spdlog::warn("fast path state: {}", why);
   open_.reset(new Open{std::move(*pinned), std::move(maps), std::move(*meta), std::move(view)});
   // LbMaps holds the fds of `pinned` by value; they moved with it, the numbers are the same.
