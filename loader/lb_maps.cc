@@ -129,6 +129,24 @@ void clear(int fd, const char* what) {
   }
 }
 
+// BPF_MAP_UPDATE_BATCH: one syscall for many elements (kernel >= 5.6 for arrays and hashes).
+// The kernel stops at the first element it cannot write and reports how many it wrote.
+template <typename K, typename V>
+void update_batch(int fd, const std::vector<K>& keys, const std::vector<V>& values,
+                  const char* what) {
+  if (keys.empty()) {
+    return;
+  }
+  __u32 count = static_cast<__u32>(keys.size());
+  bpf_map_batch_opts opts{};
+  opts.sz = sizeof(opts);
+  const int ret = bpf_map_update_batch(fd, keys.data(), values.data(), &count, &opts);
+  if (ret < 0 || count != keys.size()) {
+    throw Error(what, ret < 0 ? ret : EIO,
+                std::to_string(count) + " of " + std::to_string(keys.size()) + " written");
+  }
+}
+
 void check_index(std::uint32_t index, std::uint32_t limit, const char* step, const char* what) {
   if (index >= limit) {
     throw Error(step, EINVAL,
@@ -206,6 +224,21 @@ void LbMaps::upsert_frontend(const pw_frontend_key& key, const pw_frontend& valu
   update(fds_.frontends, key, value, step);
 }
 
+void LbMaps::upsert_frontends(std::span<const std::pair<pw_frontend_key, pw_frontend>> entries) {
+  constexpr const char* step = "upsert frontends";
+  std::vector<pw_frontend_key> keys;
+  std::vector<pw_frontend> values;
+  keys.reserve(entries.size());
+  values.reserve(entries.size());
+  for (const auto& [key, value] : entries) {
+    check_index(value.id, caps_.frontends, step, "frontend id");
+    check_index(value.set_id, caps_.backend_sets, step, "set id");
+    keys.push_back(key);
+    values.push_back(value);
+  }
+  update_batch(fds_.frontends, keys, values, step);
+}
+
 bool LbMaps::erase_frontend(const pw_frontend_key& key) {
   return erase(fds_.frontends, key, "erase frontend");
 }
@@ -220,6 +253,12 @@ std::vector<std::pair<pw_frontend_key, pw_frontend>> LbMaps::frontends() const {
 
 void LbMaps::upsert_service_addr(std::uint32_t addr, const pw_service_addr& value) {
   update(fds_.service_addrs, addr, value, "upsert service address");
+}
+
+void LbMaps::upsert_service_addrs(std::span<const std::uint32_t> addrs) {
+  const std::vector<std::uint32_t> keys(addrs.begin(), addrs.end());
+  update_batch(fds_.service_addrs, keys, std::vector<pw_service_addr>(keys.size()),
+               "upsert service addresses");
 }
 
 bool LbMaps::erase_service_addr(std::uint32_t addr) {
@@ -262,6 +301,68 @@ void LbMaps::clear_backend(std::uint32_t id) {
   check_index(id, caps_.backends, step, "backend id");
   update(fds_.backends, id, pw_backend{}, step);
   update(fds_.nexthops, id, pw_nexthop{}, step);
+}
+
+void LbMaps::set_backends(std::span<const std::pair<std::uint32_t, pw_backend>> entries) {
+  constexpr const char* step = "set backends";
+  std::vector<std::uint32_t> ids;
+  std::vector<pw_backend> values;
+  ids.reserve(entries.size());
+  values.reserve(entries.size());
+  for (const auto& [id, value] : entries) {
+    check_index(id, caps_.backends, step, "backend id");
+    check_index(value.set_id, caps_.backend_sets, step, "set id");
+    ids.push_back(id);
+    values.push_back(value);
+  }
+  update_batch(fds_.backends, ids, values, step);
+  update_batch(fds_.nexthops, ids, std::vector<pw_nexthop>(ids.size()), step);
+}
+
+void LbMaps::clear_backends(std::span<const std::uint32_t> ids) {
+  constexpr const char* step = "clear backends";
+  for (const std::uint32_t id : ids) {
+    check_index(id, caps_.backends, step, "backend id");
+  }
+  const std::vector<std::uint32_t> keys(ids.begin(), ids.end());
+  update_batch(fds_.backends, keys, std::vector<pw_backend>(keys.size()), step);
+  update_batch(fds_.nexthops, keys, std::vector<pw_nexthop>(keys.size()), step);
+}
+
+std::vector<pw_backend> LbMaps::all_backends() const {
+  constexpr const char* step = "read all backends";
+  std::vector<pw_backend> out(caps_.backends);
+  std::vector<std::uint32_t> keys(caps_.backends);
+  // Arrays hand out every index in order; the batch cursor is opaque (an index here).
+  std::uint32_t cursor = 0;
+  bool first = true;
+  std::size_t done = 0;
+  while (done < out.size()) {
+    __u32 count = static_cast<__u32>(out.size() - done);
+    bpf_map_batch_opts opts{};
+    opts.sz = sizeof(opts);
+    std::uint32_t next = 0;
+    const int ret = bpf_map_lookup_batch(fds_.backends, first ? nullptr : &cursor, &next,
+                                         keys.data() + done, out.data() + done, &count, &opts);
+    if (ret < 0 && ret != -ENOENT) {
+      check(ret, step);
+    }
+    done += count;
+    if (ret == -ENOENT || count == 0) {
+      break;
+    }
+    cursor = next;
+    first = false;
+  }
+  if (done != out.size()) {
+    throw Error(step, EIO, std::to_string(done) + " of " + std::to_string(out.size()) + " read");
+  }
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i] != i) {
+      throw Error(step, EIO, "batch returned backend ids out of order");
+    }
+  }
+  return out;
 }
 
 pw_backend LbMaps::backend(std::uint32_t id) const {

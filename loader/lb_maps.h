@@ -61,7 +61,11 @@ class LbMaps {
   [[nodiscard]] std::optional<pw_frontend> frontend(const pw_frontend_key& key) const;
   [[nodiscard]] std::vector<std::pair<pw_frontend_key, pw_frontend>> frontends() const;
 
+  // Many at once, one BPF_MAP_UPDATE_BATCH syscall (all validated first).
+  void upsert_frontends(std::span<const std::pair<pw_frontend_key, pw_frontend>> entries);
+
   void upsert_service_addr(std::uint32_t addr, const pw_service_addr& value = {});
+  void upsert_service_addrs(std::span<const std::uint32_t> addrs);  // batched, value {}
   bool erase_service_addr(std::uint32_t addr);
   [[nodiscard]] std::vector<std::uint32_t> service_addrs() const;
 
@@ -76,6 +80,12 @@ class LbMaps {
   void set_backend(std::uint32_t id, const pw_backend& value);
   void clear_backend(std::uint32_t id);
   [[nodiscard]] pw_backend backend(std::uint32_t id) const;
+  // Many at once: one batched update of pw_backends and one of pw_nexthops (all validated
+  // first). clear_backends writes all-zero entries.
+  void set_backends(std::span<const std::pair<std::uint32_t, pw_backend>> entries);
+  void clear_backends(std::span<const std::uint32_t> ids);
+  // Every backend entry, read with batched lookups (index = backend id).
+  [[nodiscard]] std::vector<pw_backend> all_backends() const;
 
   // ---- backend sets (Maglev tables) -----------------------------------------------------
   // A table is written into free slots of pw_maglev_slots (through the mmap, no syscall),

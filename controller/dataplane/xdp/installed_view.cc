@@ -24,15 +24,15 @@ std::optional<config::Protocol> protocol_of(std::uint8_t proto) {
 }  // namespace
 
 std::uint32_t IdPool::allocate(const char* what) {
-  std::uint32_t candidate = 0;
-  for (std::uint32_t id : used_) {  // ordered: the first gap is the lowest free id
-    if (id != candidate) break;
+  std::uint32_t candidate = lowest_maybe_free_;
+  // Ordered: the first gap at or after the hint is the lowest free id.
+  for (auto it = used_.lower_bound(candidate); it != used_.end() && *it == candidate; ++it)
     ++candidate;
-  }
   if (candidate >= capacity_)
     throw loader::Error(std::string("allocate ") + what, ENOSPC,
                         "all " + std::to_string(capacity_) + " in use; raise [maps] in the node settings");
   used_.insert(candidate);
+  lowest_maybe_free_ = candidate + 1;
   return candidate;
 }
 
@@ -71,8 +71,9 @@ InstalledView read_installed(const loader::LbMaps& maps, const MetaMaps& meta,
     v.set_pool.mark_used(id);
   }
 
-  for (std::uint32_t id = 0; id < caps.backends; ++id) {
-    const pw_backend be = maps.backend(id);
+  const std::vector<pw_backend> backends = maps.all_backends();  // batched: 10^5 entries
+  for (std::uint32_t id = 0; id < backends.size(); ++id) {
+    const pw_backend& be = backends[id];
     if (be.state == PW_BACKEND_UNUSED) continue;
     v.backend_pool.mark_used(id);
     auto set = sets.find(be.set_id);
