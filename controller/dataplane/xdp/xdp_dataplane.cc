@@ -117,6 +117,21 @@ void XdpDataplane::ensure_attached(std::vector<std::string>& notes) {
     meta.set_program_fingerprint(progs->fingerprint);
     notes.push_back("loaded the fast-path programs (verifier passed)");
     open_.reset();  // maps may have been created just now
+    // Tables the previous version kept elsewhere (maps pinned before the flat slot array)
+    // or lost in a crash are rebuilt from the installed members before the new programs
+    // are attached: otherwise they would reject new flows until the next apply.
+    Open& open = open_installed();
+    if (!open.view.stale_tables.empty()) {
+      const std::size_t n = open.view.stale_tables.size();
+      MapProgrammer programmer(open.maps, open.meta, open.view, settings_.maps.maglev_table_size);
+      try {
+        programmer.apply(state::StateDiff{});
+      } catch (...) {
+        open_.reset();
+        throw;
+      }
+      notes.push_back("rebuilt " + std::to_string(n) + " Maglev tables before attaching");
+    }
   }
   attach_uplinks(*progs, notes);
   attach_sandbox_interfaces(*progs, meta, notes);
