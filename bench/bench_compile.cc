@@ -11,7 +11,8 @@
 #include <map>
 #include <string>
 
-#include "model/wanted.h"
+#include "bench_snapshot.h"
+#include "lb/maglev.h"
 #include "state/compile.h"
 #include "state/diff.h"
 #include "store/sqlite_store.h"
@@ -19,43 +20,8 @@
 namespace {
 
 using namespace portway;
-using config::PortType;
-using config::Protocol;
-
-constexpr int kBackends = 10;
-
-// Benchmarking address ranges only (198.18.0.0/15): Services from 198.18.0.1 up, sandboxes
-// from 198.18.64.0 up (110,000 sandbox addresses fit below 198.20.0.0).
-state::Snapshot make_snapshot(int services) {
-  state::Snapshot s;
-  s.services.reserve(static_cast<std::size_t>(services));
-  s.sandboxes.reserve(static_cast<std::size_t>(services) * kBackends);
-  for (int i = 0; i < services; ++i) {
-    const std::string app = "app" + std::to_string(i);
-    store::ServiceRecord svc;
-    svc.id = model::service_id(app, "server");
-    svc.app = app;
-    svc.service = "server";
-    svc.labels = {{"app", app}, {"service", "server"}, {"managed-by", "portway"}};
-    svc.selector = {app, "server"};
-    const auto node_port = static_cast<std::uint16_t>(10000 + i);
-    svc.ports = {{"game", 7000, 7000, Protocol::udp, PortType::udp, 0},
-                 {"query", 7001, 7001, Protocol::tcp, PortType::tcp, 0},
-                 {"admin", 7002, 8002, Protocol::tcp, PortType::tcp, node_port}};
-    svc.ipv4 = net::Ipv4{0xC6120001u + static_cast<std::uint32_t>(i)};
-    svc.revision = 1;
-    s.services.push_back(std::move(svc));
-    s.claims.push_back({node_port, Protocol::tcp, app, "server"});
-    for (int k = 0; k < kBackends; ++k) {
-      const auto n = static_cast<std::uint32_t>(i * kBackends + k);
-      // Labels as `portway sandbox add` stores them (app and service are always there).
-      s.sandboxes.push_back({app + "-" + std::to_string(k), app, "server",
-                             {{"app", app}, {"service", "server"}}, net::Ipv4{0xC6124000u + n},
-                             {}, "veth" + std::to_string(n), store::SandboxState::running, 0});
-    }
-  }
-  return s;
-}
+using portway::bench::make_snapshot;
+using portway::bench::with_one_endpoint_changed;
 
 void BM_Compile(benchmark::State& bs) {
   const auto snap = make_snapshot(static_cast<int>(bs.range(0)));
@@ -69,12 +35,6 @@ void BM_Compile(benchmark::State& bs) {
   bs.counters["backends"] = static_cast<double>(snap.sandboxes.size());
 }
 BENCHMARK(BM_Compile)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
-
-// The draining of one endpoint in the middle of the fleet.
-state::Snapshot with_one_endpoint_changed(state::Snapshot s) {
-  s.sandboxes[s.sandboxes.size() / 2 + 3].state = store::SandboxState::draining;
-  return s;
-}
 
 void BM_DiffAfterOneEndpointChange(benchmark::State& bs) {
   const auto snap = make_snapshot(static_cast<int>(bs.range(0)));
@@ -136,6 +96,19 @@ void BM_ReadSnapshotFromSqlite(benchmark::State& bs) {
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_ReadSnapshotFromSqlite)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+
+// One Maglev table as the XDP fast path builds it per backend set: 10 backends, M = 4093 (the
+// default smallest table); a full programming of 10,000 Services builds 10,000 of these.
+void BM_MaglevTable(benchmark::State& bs) {
+  std::vector<lb::MaglevBackend> backends;
+  for (int k = 0; k < bench::kBackends; ++k) backends.push_back({"198.18.64." + std::to_string(k)});
+  const auto m = static_cast<std::uint32_t>(bs.range(0));
+  for (auto _ : bs) {
+    auto table = lb::build_maglev_table(backends, m);
+    benchmark::DoNotOptimize(table);
+  }
+}
+BENCHMARK(BM_MaglevTable)->Arg(251)->Arg(4093)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -97,6 +97,7 @@ class Env {
     caps.service_addrs = frontends / 3 + 16;
     caps.backends = 64;
     caps.backend_sets = 16;
+    caps.maglev_slots = 4096;
     skel_.emplace(loader::LbSkeleton::open_and_load(
         [&](portway_lb& s) { loader::apply_capacities(s, caps); }));
     maps_.emplace(loader::lb_map_fds(**skel_));

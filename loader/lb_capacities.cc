@@ -27,7 +27,13 @@ void apply_capacities(portway_lb& skel, const LbCapacities& caps) {
   set_size(skel.maps.pw_backends, caps.backends, "backends");
   set_size(skel.maps.pw_backend_stats, caps.backends, "backends");
   set_size(skel.maps.pw_nexthops, caps.backends, "backends");
-  set_size(skel.maps.pw_backend_sets, caps.backend_sets, "backend_sets");
+  set_size(skel.maps.pw_set_descs, caps.backend_sets, "backend_sets");
+  if (caps.maglev_slots > (1u << 31)) {
+    throw Error("set max_entries of pw_maglev_slots", EINVAL, "maglev_slots above 2^31");
+  }
+  set_size(skel.maps.pw_maglev_slots,
+           (caps.maglev_slots + PW_MAGLEV_CHUNK_SLOTS - 1) / PW_MAGLEV_CHUNK_SLOTS,
+           "maglev_slots");
   set_size(skel.maps.pw_flows, caps.flows, "flows");
   set_size(skel.maps.pw_reverse, caps.flows, "flows");
   // One entry per translated socket of the node: bounded by the flows the node tracks.

@@ -4,9 +4,14 @@
 
 #include <bpf/bpf.h>
 
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <algorithm>
 #include <cerrno>
-#include <numeric>
+#include <cstring>
 #include <string>
+#include <unordered_set>
 
 #include "loader/error.h"
 #include "loader/map_info.h"
@@ -124,6 +129,24 @@ void clear(int fd, const char* what) {
   }
 }
 
+// BPF_MAP_UPDATE_BATCH: one syscall for many elements (kernel >= 5.6 for arrays and hashes).
+// The kernel stops at the first element it cannot write and reports how many it wrote.
+template <typename K, typename V>
+void update_batch(int fd, const std::vector<K>& keys, const std::vector<V>& values,
+                  const char* what) {
+  if (keys.empty()) {
+    return;
+  }
+  __u32 count = static_cast<__u32>(keys.size());
+  bpf_map_batch_opts opts{};
+  opts.sz = sizeof(opts);
+  const int ret = bpf_map_update_batch(fd, keys.data(), values.data(), &count, &opts);
+  if (ret < 0 || count != keys.size()) {
+    throw Error(what, ret < 0 ? ret : EIO,
+                std::to_string(count) + " of " + std::to_string(keys.size()) + " written");
+  }
+}
+
 void check_index(std::uint32_t index, std::uint32_t limit, const char* step, const char* what) {
   if (index >= limit) {
     throw Error(step, EINVAL,
@@ -145,18 +168,40 @@ LbMaps::LbMaps(const LbMapFds& fds)
                                     sizeof(std::uint32_t), sizeof(pw_node_addr)),
           .backends = checked_map(fds.backends, "pw_backends", BPF_MAP_TYPE_ARRAY,
                                   sizeof(std::uint32_t), sizeof(pw_backend)),
-          // An outer map's value is an fd going in and a map id coming out: 4 bytes.
-          .backend_sets = checked_map(fds.backend_sets, "pw_backend_sets",
-                                      BPF_MAP_TYPE_ARRAY_OF_MAPS, sizeof(std::uint32_t),
-                                      sizeof(std::uint32_t)),
+          .backend_sets = checked_map(fds.set_descs, "pw_set_descs", BPF_MAP_TYPE_ARRAY,
+                                      sizeof(std::uint32_t), sizeof(std::uint64_t)),
+          .maglev_slots = checked_map(fds.maglev_slots, "pw_maglev_slots", BPF_MAP_TYPE_ARRAY,
+                                      sizeof(std::uint32_t), sizeof(pw_maglev_chunk)) *
+                          PW_MAGLEV_CHUNK_SLOTS,
           .flows = checked_map(fds.flows, "pw_flows", BPF_MAP_TYPE_LRU_HASH, sizeof(pw_flow_key),
                                sizeof(pw_flow)),
           .fragments = checked_map(fds.fragments, "pw_fragments", BPF_MAP_TYPE_LRU_HASH,
                                    sizeof(pw_fragment_key), sizeof(pw_fragment)),
       },
+      descs_map_(fds.set_descs, "pw_set_descs"),
+      slots_map_(fds.maglev_slots, "pw_maglev_slots"),
+      descs_(descs_map_.as<std::uint64_t>()),
+      slots_(slots_map_.as<std::uint32_t>()),
+      slots_alloc_(caps_.maglev_slots),
       frontend_stats_(fds.frontend_stats),
       backend_stats_(fds.backend_stats),
       drops_(fds.drops) {
+  // The regions the installed descriptors name are in use. A descriptor that reaches past the
+  // array or overlaps another (only a bug could write one) is cleared: its set reads as
+  // having no table, which the controller's read-back sees and reinstalls.
+  for (std::uint32_t set = 0; set < descs_.size(); ++set) {
+    const std::uint64_t d = std::atomic_ref(descs_[set]).load(std::memory_order_acquire);
+    if (pw_set_desc_m(d) == 0) {
+      continue;
+    }
+    if (!slots_alloc_.claim(pw_set_desc_offset(d), pw_set_desc_m(d))) {
+      spdlog::warn("pw_set_descs: set {} names slots {}+{} outside the array or overlapping "
+                   "another set; cleared",
+                   set, pw_set_desc_offset(d), pw_set_desc_m(d));
+      std::atomic_ref(descs_[set]).store(0, std::memory_order_release);
+    }
+  }
+  slots_alloc_.retire_all_free();
   (void)checked_map(fds.reverse, "pw_reverse", BPF_MAP_TYPE_LRU_HASH, sizeof(pw_flow_key),
                     sizeof(pw_reverse));
   if (checked_map(fds.nexthops, "pw_nexthops", BPF_MAP_TYPE_ARRAY, sizeof(std::uint32_t),
@@ -179,6 +224,21 @@ void LbMaps::upsert_frontend(const pw_frontend_key& key, const pw_frontend& valu
   update(fds_.frontends, key, value, step);
 }
 
+void LbMaps::upsert_frontends(std::span<const std::pair<pw_frontend_key, pw_frontend>> entries) {
+  constexpr const char* step = "upsert frontends";
+  std::vector<pw_frontend_key> keys;
+  std::vector<pw_frontend> values;
+  keys.reserve(entries.size());
+  values.reserve(entries.size());
+  for (const auto& [key, value] : entries) {
+    check_index(value.id, caps_.frontends, step, "frontend id");
+    check_index(value.set_id, caps_.backend_sets, step, "set id");
+    keys.push_back(key);
+    values.push_back(value);
+  }
+  update_batch(fds_.frontends, keys, values, step);
+}
+
 bool LbMaps::erase_frontend(const pw_frontend_key& key) {
   return erase(fds_.frontends, key, "erase frontend");
 }
@@ -193,6 +253,12 @@ std::vector<std::pair<pw_frontend_key, pw_frontend>> LbMaps::frontends() const {
 
 void LbMaps::upsert_service_addr(std::uint32_t addr, const pw_service_addr& value) {
   update(fds_.service_addrs, addr, value, "upsert service address");
+}
+
+void LbMaps::upsert_service_addrs(std::span<const std::uint32_t> addrs) {
+  const std::vector<std::uint32_t> keys(addrs.begin(), addrs.end());
+  update_batch(fds_.service_addrs, keys, std::vector<pw_service_addr>(keys.size()),
+               "upsert service addresses");
 }
 
 bool LbMaps::erase_service_addr(std::uint32_t addr) {
@@ -237,6 +303,68 @@ void LbMaps::clear_backend(std::uint32_t id) {
   update(fds_.nexthops, id, pw_nexthop{}, step);
 }
 
+void LbMaps::set_backends(std::span<const std::pair<std::uint32_t, pw_backend>> entries) {
+  constexpr const char* step = "set backends";
+  std::vector<std::uint32_t> ids;
+  std::vector<pw_backend> values;
+  ids.reserve(entries.size());
+  values.reserve(entries.size());
+  for (const auto& [id, value] : entries) {
+    check_index(id, caps_.backends, step, "backend id");
+    check_index(value.set_id, caps_.backend_sets, step, "set id");
+    ids.push_back(id);
+    values.push_back(value);
+  }
+  update_batch(fds_.backends, ids, values, step);
+  update_batch(fds_.nexthops, ids, std::vector<pw_nexthop>(ids.size()), step);
+}
+
+void LbMaps::clear_backends(std::span<const std::uint32_t> ids) {
+  constexpr const char* step = "clear backends";
+  for (const std::uint32_t id : ids) {
+    check_index(id, caps_.backends, step, "backend id");
+  }
+  const std::vector<std::uint32_t> keys(ids.begin(), ids.end());
+  update_batch(fds_.backends, keys, std::vector<pw_backend>(keys.size()), step);
+  update_batch(fds_.nexthops, keys, std::vector<pw_nexthop>(keys.size()), step);
+}
+
+std::vector<pw_backend> LbMaps::all_backends() const {
+  constexpr const char* step = "read all backends";
+  std::vector<pw_backend> out(caps_.backends);
+  std::vector<std::uint32_t> keys(caps_.backends);
+  // Arrays hand out every index in order; the batch cursor is opaque (an index here).
+  std::uint32_t cursor = 0;
+  bool first = true;
+  std::size_t done = 0;
+  while (done < out.size()) {
+    __u32 count = static_cast<__u32>(out.size() - done);
+    bpf_map_batch_opts opts{};
+    opts.sz = sizeof(opts);
+    std::uint32_t next = 0;
+    const int ret = bpf_map_lookup_batch(fds_.backends, first ? nullptr : &cursor, &next,
+                                         keys.data() + done, out.data() + done, &count, &opts);
+    if (ret < 0 && ret != -ENOENT) {
+      check(ret, step);
+    }
+    done += count;
+    if (ret == -ENOENT || count == 0) {
+      break;
+    }
+    cursor = next;
+    first = false;
+  }
+  if (done != out.size()) {
+    throw Error(step, EIO, std::to_string(done) + " of " + std::to_string(out.size()) + " read");
+  }
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i] != i) {
+      throw Error(step, EIO, "batch returned backend ids out of order");
+    }
+  }
+  return out;
+}
+
 pw_backend LbMaps::backend(std::uint32_t id) const {
   constexpr const char* step = "lookup backend";
   check_index(id, caps_.backends, step, "backend id");
@@ -246,114 +374,154 @@ pw_backend LbMaps::backend(std::uint32_t id) const {
 
 // ---- backend sets ------------------------------------------------------------------------
 
-// Validates `table` and builds its inner map (not yet visible to any program).
-UniqueFd LbMaps::build_inner_map(std::uint32_t set_id, std::span<const std::uint32_t> table) const {
-  const std::string step = "build backend set " + std::to_string(set_id);
-  check_index(set_id, caps_.backend_sets, step.c_str(), "set id");
-  if (table.size() >= 0xffffffffu) {
-    throw Error(step, E2BIG, "table too large");
+void LbMaps::validate_table(std::uint32_t set_id, std::span<const std::uint32_t> table,
+                            const char* step) const {
+  check_index(set_id, caps_.backend_sets, step, "set id");
+  if (table.size() >= (1u << 31)) {
+    throw Error(step, E2BIG, "table of " + std::to_string(table.size()) + " slots");
   }
   for (const std::uint32_t id : table) {
-    check_index(id, caps_.backends, step.c_str(), "backend id in table");
+    check_index(id, caps_.backends, step, "backend id in table");
   }
-  const auto m = static_cast<std::uint32_t>(table.size());
-
-  // Same type, key/value sizes and flags as the inner template in bpf/lib/maps.h: the kernel
-  // refuses an inner map that differs in any of them (max_entries may, thanks to the flag).
-  bpf_map_create_opts opts{};
-  opts.sz = sizeof(opts);
-  opts.map_flags = BPF_F_INNER_MAP;
-  const std::string name = "pw_set_" + std::to_string(set_id);
-  UniqueFd inner{bpf_map_create(BPF_MAP_TYPE_ARRAY, name.c_str(), sizeof(std::uint32_t),
-                                sizeof(std::uint32_t), m + PW_MAGLEV_HEADER_SLOTS, &opts)};
-  if (!inner) {
-    throw Error(step, errno, "create inner map of " + std::to_string(m + 1) + " entries");
-  }
-
-  // One batch write instead of M + 1 syscalls: large tables (65537 slots) are common.
-  std::vector<std::uint32_t> keys(m + PW_MAGLEV_HEADER_SLOTS);
-  std::iota(keys.begin(), keys.end(), 0u);
-  std::vector<std::uint32_t> values;
-  values.reserve(keys.size());
-  values.push_back(m);
-  values.insert(values.end(), table.begin(), table.end());
-  __u32 count = static_cast<__u32>(keys.size());
-  bpf_map_batch_opts batch{};
-  batch.sz = sizeof(batch);
-  check(bpf_map_update_batch(inner.get(), keys.data(), values.data(), &count, &batch),
-        step + ": fill inner map");
-  if (count != keys.size()) {
-    throw Error(step, EIO, "batch wrote " + std::to_string(count) + " of " +
-                               std::to_string(keys.size()) + " entries");
-  }
-  return inner;
 }
 
 void LbMaps::install_backend_set(std::uint32_t set_id, std::span<const std::uint32_t> table) {
-  const UniqueFd inner = build_inner_map(set_id, table);
-  // The switch. Our fd to the new map can go afterwards: the outer map holds a reference.
-  const auto inner_fd = static_cast<std::uint32_t>(inner.get());
-  check(bpf_map_update_elem(fds_.backend_sets, &set_id, &inner_fd, BPF_ANY),
-        "install backend set " + std::to_string(set_id) + ": swap into pw_backend_sets");
+  const BackendSetTable one{set_id, table};
+  install_backend_sets({&one, 1});
 }
 
 void LbMaps::install_backend_sets(std::span<const BackendSetTable> sets) {
-  if (sets.empty()) {
-    return;
-  }
-  std::vector<UniqueFd> inner;
-  std::vector<std::uint32_t> keys;
-  std::vector<std::uint32_t> values;
-  inner.reserve(sets.size());
+  constexpr const char* step = "install backend sets";
+  std::unordered_set<std::uint32_t> seen;
   for (const auto& s : sets) {
-    inner.push_back(build_inner_map(s.set_id, s.table));
-    keys.push_back(s.set_id);
-    values.push_back(static_cast<std::uint32_t>(inner.back().get()));
+    validate_table(s.set_id, s.table, step);
+    if (!seen.insert(s.set_id).second) {
+      throw Error(step, EINVAL, "set " + std::to_string(s.set_id) + " given twice");
+    }
   }
-  __u32 count = static_cast<__u32>(keys.size());
-  bpf_map_batch_opts batch{};
-  batch.sz = sizeof(batch);
-  const int ret = bpf_map_update_batch(fds_.backend_sets, keys.data(), values.data(), &count,
-                                       &batch);
-  if (ret < 0 || count != keys.size()) {
-    throw Error("install backend sets", ret < 0 ? ret : EIO,
-                std::to_string(count) + " of " + std::to_string(keys.size()) +
-                    " sets switched");
+
+  // What changes: a table equal to the installed one keeps its slots.
+  struct Planned {
+    std::uint32_t set_id;
+    std::span<const std::uint32_t> table;
+    std::uint32_t offset = 0;
+  };
+  std::vector<Planned> plan;
+  plan.reserve(sets.size());
+  for (const auto& s : sets) {
+    const std::uint64_t d = descs_[s.set_id];
+    const std::uint32_t m = pw_set_desc_m(d);
+    if (m == s.table.size() &&
+        (m == 0 || std::equal(s.table.begin(), s.table.end(),
+                              slots_.begin() + pw_set_desc_offset(d)))) {
+      continue;
+    }
+    plan.push_back({s.set_id, s.table});
+  }
+
+  // Slots for every new table before anything is switched. Out of free slots: wait for the
+  // retired ones once, then give up (releasing what this call took, which nobody saw).
+  bool waited = false;
+  for (std::size_t i = 0; i < plan.size(); ++i) {
+    const auto m = static_cast<std::uint32_t>(plan[i].table.size());
+    if (m == 0) {
+      continue;
+    }
+    std::optional<std::uint32_t> offset = slots_alloc_.allocate(m);
+    if (!offset && !waited && slots_alloc_.retired_slots() > 0) {
+      wait_for_programs();
+      waited = true;
+      offset = slots_alloc_.allocate(m);
+    }
+    if (!offset) {
+      for (std::size_t j = 0; j < i; ++j) {
+        slots_alloc_.release_unpublished(plan[j].offset,
+                                         static_cast<std::uint32_t>(plan[j].table.size()));
+      }
+      throw Error(step, ENOSPC,
+                  "no " + std::to_string(m) + " contiguous free Maglev slots (" +
+                      std::to_string(slots_alloc_.free_slots()) + " free of " +
+                      std::to_string(caps_.maglev_slots) +
+                      "); raise [maps] maglev_slots in the node settings");
+    }
+    plan[i].offset = *offset;
+  }
+
+  // Write every table into its unseen slots, then publish: the release fence orders all
+  // table stores before the descriptor stores, so a program that reads a new descriptor
+  // finds its table complete (x86 keeps stores in order anyway; the fence also keeps the
+  // compiler from sinking the copies below the switch).
+  for (const Planned& p : plan) {
+    if (!p.table.empty()) {
+      std::memcpy(slots_.data() + p.offset, p.table.data(), p.table.size_bytes());
+    }
+  }
+  std::atomic_thread_fence(std::memory_order_release);
+  for (const Planned& p : plan) {
+    const auto m = static_cast<std::uint32_t>(p.table.size());
+    const std::uint64_t old = descs_[p.set_id];
+    std::atomic_ref(descs_[p.set_id])
+        .store(m == 0 ? 0 : pw_set_desc(p.offset, m), std::memory_order_release);
+    slots_alloc_.retire(pw_set_desc_offset(old), pw_set_desc_m(old));
   }
 }
 
 bool LbMaps::clear_backend_set(std::uint32_t set_id) {
   constexpr const char* step = "clear backend set";
   check_index(set_id, caps_.backend_sets, step, "set id");
-  return erase(fds_.backend_sets, set_id, step);
+  const std::uint64_t old = descs_[set_id];
+  if (pw_set_desc_m(old) == 0) {
+    return false;
+  }
+  std::atomic_ref(descs_[set_id]).store(0, std::memory_order_release);
+  slots_alloc_.retire(pw_set_desc_offset(old), pw_set_desc_m(old));
+  return true;
 }
 
-std::optional<std::vector<std::uint32_t>> LbMaps::backend_set(std::uint32_t set_id) const {
-  constexpr const char* step = "read backend set";
-  check_index(set_id, caps_.backend_sets, step, "set id");
-  // From user space, an outer map's lookup yields the inner map's id, not an fd.
-  const auto map_id = lookup<std::uint32_t, std::uint32_t>(fds_.backend_sets, set_id, step);
-  if (!map_id) {
-    return std::nullopt;
+std::uint64_t LbMaps::backend_set_descriptor(std::uint32_t set_id) const {
+  check_index(set_id, caps_.backend_sets, "read backend set", "set id");
+  return std::atomic_ref(descs_[set_id]).load(std::memory_order_acquire);
+}
+
+std::vector<std::uint32_t> LbMaps::backend_set(std::uint32_t set_id) const {
+  const std::uint64_t d = backend_set_descriptor(set_id);
+  const std::uint32_t m = pw_set_desc_m(d);
+  const std::uint64_t offset = pw_set_desc_offset(d);
+  if (offset + m > slots_.size()) {
+    throw Error("read backend set", EINVAL,
+                "descriptor of set " + std::to_string(set_id) + " reaches past the slots");
   }
-  UniqueFd inner{bpf_map_get_fd_by_id(*map_id)};
-  if (!inner) {
-    // Replaced and freed between the two calls.
-    if (errno == ENOENT) {
-      return std::nullopt;
+  return {slots_.begin() + static_cast<std::ptrdiff_t>(offset),
+          slots_.begin() + static_cast<std::ptrdiff_t>(offset + m)};
+}
+
+void LbMaps::wait_for_programs() {
+  constexpr const char* step = "wait for running programs";
+  // The kernel ends every update of a map-in-map from user space with synchronize_rcu(), so
+  // that "all non-sleepable programs that could be running use the new map value" when the
+  // syscall returns (kernel/bpf/syscall.c, maybe_wait_bpf_programs). A private one-entry
+  // ARRAY_OF_MAPS, updated in place, is that wait and nothing else. (Sleepable programs are
+  // not waited for; none reads the slots.)
+  if (!fence_outer_) {
+    fence_inner_.reset(bpf_map_create(BPF_MAP_TYPE_ARRAY, "pw_gp_inner", sizeof(std::uint32_t),
+                                      sizeof(std::uint32_t), 1, nullptr));
+    if (!fence_inner_) {
+      throw Error(step, errno, "create inner map");
     }
-    throw Error(step, errno, "open inner map id " + std::to_string(*map_id));
+    bpf_map_create_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.inner_map_fd = static_cast<__u32>(fence_inner_.get());
+    fence_outer_.reset(bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "pw_gp_fence",
+                                      sizeof(std::uint32_t), sizeof(std::uint32_t), 1, &opts));
+    if (!fence_outer_) {
+      throw Error(step, errno, "create map-in-map");
+    }
   }
-  const MapInfo info = map_info(inner.get());
-  std::vector<std::uint32_t> all(info.max_entries);
-  for (std::uint32_t i = 0; i < info.max_entries; ++i) {
-    check(bpf_map_lookup_elem(inner.get(), &i, &all[i]), step);
-  }
-  if (all.empty() || all[0] + PW_MAGLEV_HEADER_SLOTS > all.size()) {
-    throw Error(step, EINVAL, "inner map of set " + std::to_string(set_id) + " is malformed");
-  }
-  return std::vector<std::uint32_t>(all.begin() + PW_MAGLEV_HEADER_SLOTS,
-                                    all.begin() + PW_MAGLEV_HEADER_SLOTS + all[0]);
+  const std::uint32_t key = 0;
+  const auto inner = static_cast<std::uint32_t>(fence_inner_.get());
+  check(bpf_map_update_elem(fence_outer_.get(), &key, &inner, BPF_ANY), step);
+  ++grace_waits_;
+  slots_alloc_.grace_period_passed();
 }
 
 // ---- connection tracking -----------------------------------------------------------------

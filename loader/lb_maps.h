@@ -16,7 +16,9 @@
 #include <vector>
 
 #include "loader/lb_capacities.h"
+#include "loader/mapped_array.h"
 #include "loader/percpu_map.h"
+#include "loader/slot_allocator.h"
 #include "loader/unique_fd.h"
 #include "portway/lb_abi.h"
 
@@ -34,7 +36,8 @@ struct LbMapFds {
   int service_addrs = -1;
   int node_addrs = -1;
   int backends = -1;
-  int backend_sets = -1;
+  int set_descs = -1;     // pw_set_descs
+  int maglev_slots = -1;  // pw_maglev_slots
   int nexthops = -1;
   int flows = -1;
   int reverse = -1;
@@ -58,7 +61,11 @@ class LbMaps {
   [[nodiscard]] std::optional<pw_frontend> frontend(const pw_frontend_key& key) const;
   [[nodiscard]] std::vector<std::pair<pw_frontend_key, pw_frontend>> frontends() const;
 
+  // Many at once, one BPF_MAP_UPDATE_BATCH syscall (all validated first).
+  void upsert_frontends(std::span<const std::pair<pw_frontend_key, pw_frontend>> entries);
+
   void upsert_service_addr(std::uint32_t addr, const pw_service_addr& value = {});
+  void upsert_service_addrs(std::span<const std::uint32_t> addrs);  // batched, value {}
   bool erase_service_addr(std::uint32_t addr);
   [[nodiscard]] std::vector<std::uint32_t> service_addrs() const;
 
@@ -73,27 +80,38 @@ class LbMaps {
   void set_backend(std::uint32_t id, const pw_backend& value);
   void clear_backend(std::uint32_t id);
   [[nodiscard]] pw_backend backend(std::uint32_t id) const;
+  // Many at once: one batched update of pw_backends and one of pw_nexthops (all validated
+  // first). clear_backends writes all-zero entries.
+  void set_backends(std::span<const std::pair<std::uint32_t, pw_backend>> entries);
+  void clear_backends(std::span<const std::uint32_t> ids);
+  // Every backend entry, read with batched lookups (index = backend id).
+  [[nodiscard]] std::vector<pw_backend> all_backends() const;
 
   // ---- backend sets (Maglev tables) -----------------------------------------------------
-  // Builds a fresh inner array of table.size() + 1 entries ([0] = M, [1..M] = the table),
-  // then points set_id at it with one update of the outer map: a packet sees the old table
-  // or the new one, never a mix. The old inner map is freed by the kernel once no program
-  // run holds it. An empty table installs M = 0: the set has no running backend (rejects).
-  // Every id in the table must be < capacities().backends.
-  //
-  // Cost: the kernel waits for an RCU grace period on every update of a map-in-map from user
-  // space (so that no program still runs on the old inner map when the call returns); that is
-  // ~5-13 ms here, whatever the table size. Use install_backend_sets for many sets at once.
+  // A table is written into free slots of pw_maglev_slots (through the mmap, no syscall),
+  // then the set's descriptor is switched with one aligned 8-byte store: a packet sees the old
+  // table or the new one, never a mix. The old table's slots are retired, and only reused
+  // after an RCU grace period (wait_for_programs). That wait is paid only when the free slots
+  // run out (or once after the maps were opened, for regions a previous process retired), not
+  // per switch. An empty table installs M = 0: the set has no running backend (rejects). A
+  // table equal to the installed one is left as it is. Every id in the table must be
+  // < capacities().backends, and its size < 2^31.
   void install_backend_set(std::uint32_t set_id, std::span<const std::uint32_t> table);
-  // Several sets, each switched atomically, all in one batched outer update: one grace period
-  // for all of them (10,000 sets measured at ~16 ms). Every table is validated and built
-  // before anything is switched; a failure during the switch (reported with how many sets were
-  // switched) leaves each set either old or new, never mixed.
+  // Several sets. Every table is validated and given its slots before anything is switched;
+  // a failure (bad table, ENOSPC: raise the maglev_slots node setting) leaves every set as it
+  // was. Each set switches atomically; the sets of one call switch one after the other.
   void install_backend_sets(std::span<const BackendSetTable> sets);
-  // Removes the set (lookups miss: same behaviour as M = 0). False if there was none.
+  // Removes the set's table (M = 0). False if it had none.
   bool clear_backend_set(std::uint32_t set_id);
-  // The installed table (without the M header), or nullopt if the set is empty.
-  [[nodiscard]] std::optional<std::vector<std::uint32_t>> backend_set(std::uint32_t set_id) const;
+  // The installed table, empty when the set has none.
+  [[nodiscard]] std::vector<std::uint32_t> backend_set(std::uint32_t set_id) const;
+  // The raw descriptor of a set (pw_set_desc_offset / pw_set_desc_m).
+  [[nodiscard]] std::uint64_t backend_set_descriptor(std::uint32_t set_id) const;
+  // Returns once no program run that started before the call is still running (an RCU grace
+  // period, ~5-13 ms here), and frees every retired slot region.
+  void wait_for_programs();
+  [[nodiscard]] const SlotAllocator& slot_allocator() const noexcept { return slots_alloc_; }
+  [[nodiscard]] std::uint64_t grace_period_waits() const noexcept { return grace_waits_; }
 
   // ---- connection tracking --------------------------------------------------------------
   [[nodiscard]] std::optional<pw_flow> flow(const pw_flow_key& key) const;
@@ -114,11 +132,19 @@ class LbMaps {
   [[nodiscard]] std::array<std::uint64_t, PW_DROP_REASONS> all_drops() const;
 
  private:
-  [[nodiscard]] UniqueFd build_inner_map(std::uint32_t set_id,
-                                         std::span<const std::uint32_t> table) const;
+  void validate_table(std::uint32_t set_id, std::span<const std::uint32_t> table,
+                      const char* step) const;
 
   LbMapFds fds_;
   LbCapacities caps_;
+  MappedArray descs_map_;
+  MappedArray slots_map_;
+  std::span<std::uint64_t> descs_;  // pw_set_descs through the mmap
+  std::span<std::uint32_t> slots_;  // pw_maglev_slots through the mmap, as a flat array
+  SlotAllocator slots_alloc_;
+  UniqueFd fence_outer_;  // a private ARRAY_OF_MAPS whose updates wait for a grace period
+  UniqueFd fence_inner_;
+  std::uint64_t grace_waits_ = 0;
   PerCpuArray<pw_traffic> frontend_stats_;
   PerCpuArray<pw_traffic> backend_stats_;
   PerCpuArray<std::uint64_t> drops_;

@@ -18,6 +18,7 @@ MapInfo map_info(int map_fd) {
   out.key_size = info.key_size;
   out.value_size = info.value_size;
   out.max_entries = info.max_entries;
+  out.map_flags = info.map_flags;
   return out;
 }
 

@@ -12,6 +12,7 @@ struct MapInfo {
   std::uint32_t key_size = 0;
   std::uint32_t value_size = 0;
   std::uint32_t max_entries = 0;
+  std::uint32_t map_flags = 0;  // BPF_F_*
 };
 
 // Throws loader::Error if the fd is not a BPF map.

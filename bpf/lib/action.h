@@ -37,6 +37,7 @@ struct pw_action {
 	__be32 in_daddr;
 	__be16 in_sport;
 	__be16 in_dport;
+	__u64 now;         /* bpf_ktime_get_coarse_ns() once read for this packet, else 0 */
 };
 
 static __always_inline void pw_nat_init(struct pw_action *a, const struct pw_pkt *p)

@@ -111,6 +111,7 @@ static __always_inline void pw_decide_flow(struct pw_action *a, const struct pw_
 	 * resolution is plenty for idle timeouts and fragment expiry. */
 	__u64 now = bpf_ktime_get_coarse_ns();
 
+	a->now = now; /* the next-hop cache of the XDP program reuses it */
 	pw_flow_key_init(&k, p->saddr, p->daddr, p->sport, p->dport, p->proto);
 	f = bpf_map_lookup_elem(&pw_flows, &k);
 	if (f) {

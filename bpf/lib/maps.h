@@ -43,23 +43,25 @@ struct {
 	__type(value, struct pw_nexthop);
 } pw_nexthops SEC(".maps");
 
-/* The inner map is only a template: BPF_F_INNER_MAP tells the verifier not to assume its
- * max_entries, so every set may have its own Maglev size M (kernel >= 5.10). Inner maps the
- * loader creates must carry the same flag, map_flags are part of the compatibility check. */
-struct pw_backend_set_inner {
+/* Backend sets: a descriptor per set and one flat slot array for every Maglev table (layout
+ * and switch protocol: lb_abi.h). Both are mmapped by user space, which writes tables and
+ * switches descriptors with plain stores: no syscall, and no RCU wait as map-in-map updates
+ * have. max_entries of pw_maglev_slots counts chunks of PW_MAGLEV_CHUNK_SLOTS slots. */
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(max_entries, PW_DEFAULT_BACKEND_SETS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, __u32);
-};
+	__type(value, __u64);
+} pw_set_descs SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, PW_DEFAULT_BACKEND_SETS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PW_DEFAULT_MAGLEV_SLOTS / PW_MAGLEV_CHUNK_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__array(values, struct pw_backend_set_inner);
-} pw_backend_sets SEC(".maps");
+	__type(value, struct pw_maglev_chunk);
+} pw_maglev_slots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

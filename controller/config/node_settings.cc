@@ -213,6 +213,7 @@ class SettingsParser {
       {"frontends", capacity(m.frontends, 16, 1u << 24)},
       {"backends", capacity(m.backends, 16, 1u << 24)},
       {"backend_sets", capacity(m.backend_sets, 16, 1u << 20)},
+      {"maglev_slots", capacity(m.maglev_slots, 1024, 1u << 31)},
       {"conntrack", capacity(m.conntrack, 1024, 1u << 26)},
       {"maglev_table_size", [&](const toml::node& v, const std::string& p) {
          const auto* i = v.as_integer();

@@ -23,8 +23,11 @@ std::optional<DataplaneChoice> parse_dataplane_choice(std::string_view s);
 struct MapCapacities {
   std::uint32_t frontends = 65536;      // service (addr, port, proto) + node-port entries
   std::uint32_t backends = 65536;       // backend slots across all backend sets
-  std::uint32_t backend_sets = 16384;   // one Maglev table each (double-buffered)
+  std::uint32_t backend_sets = 16384;   // one descriptor each
   std::uint32_t maglev_table_size = 4093;  // prime M; imbalance <= 5% needs N <= M/100
+  // All Maglev tables share one slot array (4 bytes a slot, preallocated): room for every
+  // set's table plus spare room, so a change writes into free slots without waiting.
+  std::uint32_t maglev_slots = 16777216;
   std::uint32_t conntrack = 262144;     // flows tracked (LRU)
   bool operator==(const MapCapacities&) const = default;
 };

@@ -111,7 +111,8 @@ std::string node_toml(const config::NodeSettings& s) {
     << "backends = " << s.maps.backends << "\n"
     << "backend_sets = " << s.maps.backend_sets << "\n"
     << "conntrack = " << s.maps.conntrack << "\n"
-    << "maglev_table_size = " << s.maps.maglev_table_size << "\n";
+    << "maglev_table_size = " << s.maps.maglev_table_size << "\n"
+    << "maglev_slots = " << s.maps.maglev_slots << "\n";
   return t.str();
 }
 
@@ -163,6 +164,7 @@ config::NodeSettings lab_node_settings(const LabConfig& cfg) {
   s.maps.backends = 4096;
   s.maps.backend_sets = 1024;
   s.maps.conntrack = 65536;
+  s.maps.maglev_slots = 1u << 20;  // 4 MiB: a few Services, tables double-buffered
   return s;
 }
 

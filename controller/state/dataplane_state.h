@@ -92,6 +92,8 @@ struct NodePort {
   bool operator==(const NodePort&) const = default;
 };
 
+struct StateDiff;  // diff.h
+
 class DataplaneState {
  public:
   DataplaneState() = default;  // the empty state: nothing programmed
@@ -115,6 +117,7 @@ class DataplaneState {
 
  private:
   friend class StateBuilder;  // compile(): builds in order, invariants hold by construction
+  friend void patch_in_place(DataplaneState& s, const StateDiff& d);  // diff.h
   std::vector<Frontend> frontends_;
   std::vector<NodePort> node_ports_;
   std::vector<BackendSet> backend_sets_;

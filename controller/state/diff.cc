@@ -1,5 +1,6 @@
 #include "state/diff.h"
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 
@@ -113,6 +114,27 @@ DataplaneState patch(const DataplaneState& from, const StateDiff& d) {
   }
   auto backend_sets = apply_changes(from.backend_sets(), sets, "backend set");
   return DataplaneState::from_parts(std::move(frontends), std::move(node_ports), std::move(backend_sets));
+}
+
+void patch_in_place(DataplaneState& s, const StateDiff& d) {
+  if (!d.frontends.empty() || !d.node_ports.empty() || !d.backend_sets.added.empty() ||
+      !d.backend_sets.removed.empty()) {
+    s = patch(s, d);
+    return;
+  }
+  // Check every change first, then write: `s` stays as it was if one does not fit.
+  std::vector<std::pair<BackendSet*, std::vector<Member>>> updates;
+  for (const BackendSetChange& c : d.backend_sets.changed) {
+    auto it = std::lower_bound(s.backend_sets_.begin(), s.backend_sets_.end(), c.id,
+                               [](const BackendSet& b, const std::string& id) { return b.id < id; });
+    if (it == s.backend_sets_.end() || it->id != c.id)
+      throw std::invalid_argument("diff does not fit: backend set " + c.id + " changed but absent");
+    std::vector<Member> after = apply_changes<Member>(it->members, c.members, "member");
+    if (after != c.after)
+      throw std::invalid_argument("diff does not fit: backend set " + c.id + " members disagree");
+    updates.emplace_back(&*it, std::move(after));
+  }
+  for (auto& [set, members] : updates) set->members = std::move(members);
 }
 
 std::vector<std::string> describe(const StateDiff& d) {

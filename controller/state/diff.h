@@ -63,6 +63,10 @@ StateDiff diff(const DataplaneState& from, const DataplaneState& to);
 // `from` with `d` applied; patch(a, diff(a, b)) == b. Throws std::invalid_argument when `d`
 // does not fit `from` (adds what exists, removes or changes what does not).
 DataplaneState patch(const DataplaneState& from, const StateDiff& d);
+// The same, in place: a diff that only changes members of existing backend sets (one
+// endpoint change) costs O(log n + members) instead of a copy of the whole state; any other
+// diff falls back to patch(). Same checks, same exceptions; `s` is unchanged on a throw.
+void patch_in_place(DataplaneState& s, const StateDiff& d);
 
 // One line per change, in apply order, e.g.
 //   "+ backend set svc/irc/irc (2 members)", "~ backend set svc/irc/irc: + 198.18.1.2 running",

@@ -32,7 +32,7 @@ PORTWAY_ABI_SIZE(struct pw_frontend_key, 8);
 
 struct pw_frontend {
   __u32 id;           /* index into the per-frontend counters, < capacities.frontends */
-  __u32 set_id;       /* index into pw_backend_sets, < maps.backend_sets */
+  __u32 set_id;       /* index into pw_set_descs, < maps.backend_sets */
   __be16 target_port; /* DNAT target: the port of THIS service port (not the service's first) */
   __u16 flags;        /* reserved, 0 */
   __u32 reserved;
@@ -75,13 +75,43 @@ struct pw_backend {
 };
 PORTWAY_ABI_SIZE(struct pw_backend, 16);
 
-/* BPF_MAP_TYPE_ARRAY_OF_MAPS pw_backend_sets: set id -> an inner BPF_MAP_TYPE_ARRAY of __u32
- * (created with BPF_F_INNER_MAP, so each set has its own size) laid out as:
- *   [0]          M, the Maglev table size (a prime; 0 = the set has no running backend)
- *   [1 .. M]     backend ids, the Maglev table
- * A new table is written into a fresh inner map and swapped in with one update of the outer
- * map, so a packet sees either the old table or the new one, never a half-written one. */
-#define PW_MAGLEV_HEADER_SLOTS 1u
+/* Maglev tables live in one flat slot array, pw_maglev_slots; each backend set has a
+ * descriptor in pw_set_descs naming where its current table starts and how long it is.
+ *
+ * BPF_MAP_TYPE_ARRAY pw_set_descs (BPF_F_MMAPABLE): set id -> __u64 descriptor
+ *   low 32 bits   offset of the table's first slot in pw_maglev_slots
+ *   high 32 bits  M, the Maglev table size (a prime; 0 = the set has no running backend)
+ * A plain __u64 rather than a struct so that both halves come from one aligned 8-byte load
+ * (the BPF side reads it exactly once) and one aligned 8-byte store (user space switches it
+ * through its mmap): a packet sees the old (offset, M) or the new one, never half of each.
+ *
+ * BPF_MAP_TYPE_ARRAY pw_maglev_slots (BPF_F_MMAPABLE): chunk index -> struct pw_maglev_chunk.
+ * Slot i of the flat array is chunks[i / PW_MAGLEV_CHUNK_SLOTS].ids[i % PW_MAGLEV_CHUNK_SLOTS];
+ * through the mmap, user space sees a plain __u32 array. A new table is written into slots no
+ * descriptor names and no program can still be reading (a region is reused only after an RCU
+ * grace period has passed since the descriptor that named it was switched away), then the
+ * descriptor is switched: no half-written table is ever visible. */
+/* Functions, not macros: the header is C for BPF and C++ for the loader, and these need no
+ * cast in either language. */
+static inline __u64 pw_set_desc(__u32 offset, __u32 m)
+{
+  __u64 high = m;
+  return (high << 32) | offset;
+}
+static inline __u32 pw_set_desc_offset(__u64 desc) { return desc & 0xffffffffu; }
+static inline __u32 pw_set_desc_m(__u64 desc)
+{
+  __u64 high = desc >> 32;
+  return high & 0xffffffffu;
+}
+
+/* 16 ids = one 64-byte cache line per array element. Not 1: an ARRAY rounds every element up
+ * to 8 bytes, so __u32 values would waste half the memory (and break the flat mmap view). */
+#define PW_MAGLEV_CHUNK_SLOTS 16u
+struct pw_maglev_chunk {
+  __u32 ids[PW_MAGLEV_CHUNK_SLOTS]; /* backend ids */
+};
+PORTWAY_ABI_SIZE(struct pw_maglev_chunk, 64);
 
 /* BPF_MAP_TYPE_ARRAY pw_nexthops: backend id -> the FIB's answer for it, cached by the XDP
  * program so that established traffic does not pay a bpf_fib_lookup per packet (~130 ns
@@ -231,7 +261,8 @@ enum pw_drop_reason {
  *   w[3] = proto
  * i.e. what a little-endian BPF program gets by loading the header fields; a C++ tool that
  * predicts picks must load the same bytes the same way (memcpy into a u32/u16).
- * The Maglev slot of a flow is 1 + ((u64)hash * M >> 32) (reciprocal_scale). */
+ * The Maglev slot of a flow is (u64)hash * M >> 32 (reciprocal_scale), i.e. flat slot
+ * offset + that. */
 #define PW_FLOW_HASH_SEED 0x70777931u /* "pwy1": fixed so picks survive a program reload */
 
 /* A slot naming a backend that is no longer running (its table not rebuilt yet) is skipped
@@ -244,6 +275,7 @@ enum pw_drop_reason {
 #define PW_DEFAULT_NODE_ADDRS 64u
 #define PW_DEFAULT_BACKENDS 65536u
 #define PW_DEFAULT_BACKEND_SETS 16384u
+#define PW_DEFAULT_MAGLEV_SLOTS 16777216u /* 64 MiB: 4,096 tables of M = 4093 (see docs) */
 #define PW_DEFAULT_FLOWS 262144u
 #define PW_DEFAULT_FRAGMENTS 8192u
 

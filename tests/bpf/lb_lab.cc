@@ -199,6 +199,9 @@ LbLab::LbLab() : netns_(std::make_unique<ScopedNetns>()) {
   caps.node_addrs = 16;
   caps.backends = 1024;
   caps.backend_sets = 64;
+  // Small, so that tests which rebuild tables in a loop run out of free slots and go through
+  // the grace-period reuse often.
+  caps.maglev_slots = 65536;
   caps.flows = 65536;
   caps.fragments = 1024;
   skel_.emplace(loader::LbSkeleton::open_and_load(

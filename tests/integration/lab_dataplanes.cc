@@ -32,6 +32,7 @@ config::NodeSettings xdp_lab_settings(const lab::Topology& topo, const std::stri
   s.maps.backends = 1024;
   s.maps.backend_sets = 256;
   s.maps.conntrack = 4096;
+  s.maps.maglev_slots = 1u << 20;
   return s;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "lb/maglev.h"
 #include "loader/error.h"
 
 namespace portway::dataplane::xdp {
@@ -23,15 +24,15 @@ std::optional<config::Protocol> protocol_of(std::uint8_t proto) {
 }  // namespace
 
 std::uint32_t IdPool::allocate(const char* what) {
-  std::uint32_t candidate = 0;
-  for (std::uint32_t id : used_) {  // ordered: the first gap is the lowest free id
-    if (id != candidate) break;
+  std::uint32_t candidate = lowest_maybe_free_;
+  // Ordered: the first gap at or after the hint is the lowest free id.
+  for (auto it = used_.lower_bound(candidate); it != used_.end() && *it == candidate; ++it)
     ++candidate;
-  }
   if (candidate >= capacity_)
     throw loader::Error(std::string("allocate ") + what, ENOSPC,
                         "all " + std::to_string(capacity_) + " in use; raise [maps] in the node settings");
   used_.insert(candidate);
+  lowest_maybe_free_ = candidate + 1;
   return candidate;
 }
 
@@ -53,7 +54,8 @@ pw_frontend_key node_port_key_of(const state::NodePortKey& key) {
   return k;
 }
 
-InstalledView read_installed(const loader::LbMaps& maps, const MetaMaps& meta) {
+InstalledView read_installed(const loader::LbMaps& maps, const MetaMaps& meta,
+                             std::uint32_t smallest_maglev_table) {
   InstalledView v;
   const loader::LbCapacities& caps = maps.capacities();
   v.set_pool = IdPool(caps.backend_sets);
@@ -69,8 +71,9 @@ InstalledView read_installed(const loader::LbMaps& maps, const MetaMaps& meta) {
     v.set_pool.mark_used(id);
   }
 
-  for (std::uint32_t id = 0; id < caps.backends; ++id) {
-    const pw_backend be = maps.backend(id);
+  const std::vector<pw_backend> backends = maps.all_backends();  // batched: 10^5 entries
+  for (std::uint32_t id = 0; id < backends.size(); ++id) {
+    const pw_backend& be = backends[id];
     if (be.state == PW_BACKEND_UNUSED) continue;
     v.backend_pool.mark_used(id);
     auto set = sets.find(be.set_id);
@@ -84,6 +87,26 @@ InstalledView read_installed(const loader::LbMaps& maps, const MetaMaps& meta) {
         {addr, std::nullopt,
          be.state == PW_BACKEND_DRAINING ? state::MemberState::draining : state::MemberState::running});
     v.backend_ids[{be.set_id, addr.value}] = id;
+  }
+
+  // The table each named set has in the kernel, against the running members read above.
+  for (const auto& [set_id, set] : sets) {
+    std::set<std::uint32_t> running;
+    for (const auto& m : set.members)
+      if (m.state == state::MemberState::running) running.insert(v.backend_ids.at({set_id, m.ipv4.value}));
+    const std::vector<std::uint32_t> table = maps.backend_set(set_id);
+    const std::set<std::uint32_t> named(table.begin(), table.end());
+    const std::size_t want_m =
+        running.empty() ? 0 : lb::maglev_table_size_for(running.size(), smallest_maglev_table);
+    if (named != running || table.size() != want_m) {
+      v.stale_tables.insert(set_id);
+      v.inconsistencies.push_back("backend set " + set.id + ": installed Maglev table (" +
+                                  std::to_string(table.size()) + " slots, " +
+                                  std::to_string(named.size()) +
+                                  " backends) does not match its " +
+                                  std::to_string(running.size()) +
+                                  " running members; it is rebuilt");
+    }
   }
 
   std::vector<state::Frontend> frontends;

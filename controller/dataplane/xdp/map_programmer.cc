@@ -2,103 +2,17 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <exception>
+#include <thread>
 
 #include "lb/maglev.h"
 #include "loader/error.h"
 
 namespace portway::dataplane::xdp {
-
-void MapProgrammer::apply(const state::StateDiff& d) {
-  for (const auto& set : d.backend_sets.added) add_set(set);
-  for (const auto& change : d.backend_sets.changed) change_set(change);
-  for (const auto& f : d.frontends.added) put_frontend(f, true);
-  for (const auto& [before, after] : d.frontends.changed) put_frontend(after, false);
-  for (const auto& n : d.node_ports.added) put_node_port(n, true);
-  for (const auto& [before, after] : d.node_ports.changed) put_node_port(after, false);
-  for (const auto& f : d.frontends.removed) remove_frontend(f);
-  for (const auto& n : d.node_ports.removed) remove_node_port(n);
-  for (const auto& set : d.backend_sets.removed) remove_set(set);
-  view_.state = state::patch(view_.state, d);
-}
-
-void MapProgrammer::put_member(std::uint32_t set_id, const state::Member& m) {
-  const auto key = std::make_pair(set_id, m.ipv4.value);
-  auto it = view_.backend_ids.find(key);
-  const std::uint32_t id =
-      it != view_.backend_ids.end() ? it->second : view_.backend_pool.allocate("backend id");
-  view_.backend_ids[key] = id;
-  pw_backend be{};
-  be.addr = htonl(m.ipv4.value);
-  be.set_id = set_id;
-  be.state = m.state == state::MemberState::draining ? PW_BACKEND_DRAINING : PW_BACKEND_RUNNING;
-  maps_.set_backend(id, be);
-}
-
-// New flows go to running members only; draining ones keep their flows through conntrack.
-void MapProgrammer::install_table(std::uint32_t set_id, const std::vector<state::Member>& members) {
-  std::vector<lb::MaglevBackend> running;
-  std::vector<std::uint32_t> running_ids;
-  for (const auto& m : members) {
-    if (m.state != state::MemberState::running) continue;
-    running.push_back({net::to_string(m.ipv4)});
-    running_ids.push_back(view_.backend_ids.at({set_id, m.ipv4.value}));
-  }
-  if (running.empty()) {
-    maps_.install_backend_set(set_id, {});
-    return;
-  }
-  const std::uint32_t m = lb::maglev_table_size_for(running.size(), smallest_table_);
-  if (m == 0)
-    throw loader::Error("Maglev table", E2BIG,
-                        std::to_string(running.size()) + " running backends in one set (max 256)");
-  std::vector<std::uint32_t> table = lb::build_maglev_table(running, m);
-  for (auto& slot : table) slot = running_ids[slot];
-  maps_.install_backend_set(set_id, table);
-}
-
-void MapProgrammer::add_set(const state::BackendSet& set) {
-  const std::uint32_t id = view_.set_pool.allocate("backend set id");
-  view_.set_ids[set.id] = id;
-  meta_.set_set_name(id, set.id);
-  for (const auto& m : set.members) put_member(id, m);
-  install_table(id, set.members);
-}
-
-void MapProgrammer::change_set(const state::BackendSetChange& change) {
-  const std::uint32_t set_id = view_.set_ids.at(change.id);
-  for (const auto& m : change.members.added) put_member(set_id, m);
-  for (const auto& [before, after] : change.members.changed) put_member(set_id, after);
-  install_table(set_id, change.after);
-  // Only now that no table slot names them: flows still pinned to a removed backend find it
-  // UNUSED (TCP: reset; UDP: re-balanced), and a reused id is told apart by its address.
-  for (const auto& m : change.members.removed) {
-    auto it = view_.backend_ids.find({set_id, m.ipv4.value});
-    if (it == view_.backend_ids.end()) continue;
-    maps_.clear_backend(it->second);
-    view_.backend_pool.release(it->second);
-    view_.backend_ids.erase(it);
-  }
-}
-
-void MapProgrammer::remove_set(const state::BackendSet& set) {
-  auto it = view_.set_ids.find(set.id);
-  if (it == view_.set_ids.end()) return;
-  const std::uint32_t set_id = it->second;
-  maps_.clear_backend_set(set_id);
-  for (const auto& m : set.members) {
-    auto be = view_.backend_ids.find({set_id, m.ipv4.value});
-    if (be == view_.backend_ids.end()) continue;
-    maps_.clear_backend(be->second);
-    view_.backend_pool.release(be->second);
-    view_.backend_ids.erase(be);
-  }
-  meta_.erase_set(set_id);
-  view_.set_pool.release(set_id);
-  view_.set_ids.erase(it);
-}
-
 namespace {
+
 // Frontend and node-port ids come from one pool (one counters array); each kind keeps its
 // own key -> id index.
 template <class Key>
@@ -117,34 +31,187 @@ void release_id(std::map<Key, std::uint32_t>& ids, IdPool& pool, MetaMaps& meta,
   pool.release(it->second);
   ids.erase(it);
 }
+
+// Tables of a full programming are built on every core: Maglev's fill is most of its CPU
+// time (10,000 tables of 4093 slots). Below this many, threads cost more than they save.
+constexpr std::size_t kParallelTables = 64;
+
 }  // namespace
 
-void MapProgrammer::write_entry(const pw_frontend_key& key, std::uint32_t id,
-                                const std::string& backend_set, std::uint16_t target_port,
-                                const std::string& port_name) {
-  meta_.set_frontend_name(id, port_name);
+void MapProgrammer::apply(const state::StateDiff& d) {
+  // The view first: a diff that does not fit the installed state throws before any map is
+  // written (and a failure further down makes the caller re-read the kernel).
+  state::patch_in_place(view_.state, d);
+
+  // 1. Backend sets added or changed, and stale tables found on read-back: members first
+  //    (a table must never name a backend that is not written yet), then the tables.
+  std::vector<std::pair<std::uint32_t, pw_backend>> member_writes;
+  std::vector<std::pair<std::uint32_t, std::string>> set_names;
+  std::vector<TableJob> jobs;
+  std::set<std::string> in_diff;
+  for (const auto& set : d.backend_sets.added) {
+    const std::uint32_t id = view_.set_pool.allocate("backend set id");
+    view_.set_ids[set.id] = id;
+    set_names.emplace_back(id, set.id);
+    for (const auto& m : set.members) put_member(id, m, member_writes);
+    jobs.push_back({id, &set.members});
+    in_diff.insert(set.id);
+  }
+  for (const auto& change : d.backend_sets.changed) {
+    const std::uint32_t id = view_.set_ids.at(change.id);
+    for (const auto& m : change.members.added) put_member(id, m, member_writes);
+    for (const auto& [before, after] : change.members.changed) put_member(id, after, member_writes);
+    jobs.push_back({id, &change.after});
+    in_diff.insert(change.id);
+  }
+  for (const auto& set : d.backend_sets.removed) in_diff.insert(set.id);
+  // Stale tables (read_installed): rebuilt from the members they have, unless the diff does.
+  for (const auto& set : view_.stale_tables.empty() ? std::span<const state::BackendSet>{}
+                                                    : view_.state.backend_sets()) {
+    auto it = view_.set_ids.find(set.id);
+    if (it != view_.set_ids.end() && view_.stale_tables.count(it->second) && !in_diff.count(set.id))
+      jobs.push_back({it->second, &set.members});
+  }
+  meta_.set_set_names(set_names);
+  maps_.set_backends(member_writes);
+  install_tables(jobs);
+  view_.stale_tables.clear();
+  // Only now that no table slot names them: flows still pinned to a removed backend find it
+  // UNUSED (TCP: reset; UDP: re-balanced), and a reused id is told apart by its address.
+  for (const auto& change : d.backend_sets.changed)
+    release_members(view_.set_ids.at(change.id), change.members.removed);
+
+  // 2. Frontends and node ports added or changed, in one batch.
+  std::vector<std::pair<pw_frontend_key, pw_frontend>> entries;
+  std::vector<std::pair<std::uint32_t, std::string>> port_names;
+  std::set<std::uint32_t> touched_addrs;
+  auto put_frontend = [&](const state::Frontend& f, bool is_new) {
+    const std::uint32_t id = id_for(view_.frontend_ids, view_.frontend_pool, f.key, is_new);
+    port_names.emplace_back(id, f.port_name);
+    entries.emplace_back(frontend_key_of(f.key), entry(id, f.backend_set, f.target_port));
+    touched_addrs.insert(std::get<net::Ipv4>(f.key.address).value);
+  };
+  auto put_node_port = [&](const state::NodePort& n, bool is_new) {
+    const std::uint32_t id = id_for(view_.node_port_ids, view_.frontend_pool, n.key, is_new);
+    port_names.emplace_back(id, n.port_name);
+    entries.emplace_back(node_port_key_of(n.key), entry(id, n.backend_set, n.target_port));
+  };
+  for (const auto& f : d.frontends.added) put_frontend(f, true);
+  for (const auto& [before, after] : d.frontends.changed) put_frontend(after, false);
+  for (const auto& n : d.node_ports.added) put_node_port(n, true);
+  for (const auto& [before, after] : d.node_ports.changed) put_node_port(after, false);
+  meta_.set_frontend_names(port_names);
+  maps_.upsert_frontends(entries);
+
+  // 3. Removals: frontends before the sets they used.
+  for (const auto& f : d.frontends.removed) {
+    remove_frontend(f);
+    touched_addrs.insert(std::get<net::Ipv4>(f.key.address).value);
+  }
+  for (const auto& n : d.node_ports.removed) remove_node_port(n);
+  for (const auto& set : d.backend_sets.removed) remove_set(set);
+  sync_service_addrs(touched_addrs);
+}
+
+void MapProgrammer::put_member(std::uint32_t set_id, const state::Member& m,
+                               std::vector<std::pair<std::uint32_t, pw_backend>>& writes) {
+  const auto key = std::make_pair(set_id, m.ipv4.value);
+  auto it = view_.backend_ids.find(key);
+  const std::uint32_t id =
+      it != view_.backend_ids.end() ? it->second : view_.backend_pool.allocate("backend id");
+  view_.backend_ids[key] = id;
+  pw_backend be{};
+  be.addr = htonl(m.ipv4.value);
+  be.set_id = set_id;
+  be.state = m.state == state::MemberState::draining ? PW_BACKEND_DRAINING : PW_BACKEND_RUNNING;
+  writes.emplace_back(id, be);
+}
+
+// New flows go to running members only; draining ones keep their flows through conntrack.
+std::vector<std::uint32_t> MapProgrammer::build_table(const TableJob& job) const {
+  std::vector<lb::MaglevBackend> running;
+  std::vector<std::uint32_t> running_ids;
+  for (const auto& m : *job.members) {
+    if (m.state != state::MemberState::running) continue;
+    running.push_back({net::to_string(m.ipv4)});
+    running_ids.push_back(view_.backend_ids.at({job.set_id, m.ipv4.value}));
+  }
+  if (running.empty()) return {};
+  const std::uint32_t m = lb::maglev_table_size_for(running.size(), smallest_table_);
+  if (m == 0)
+    throw loader::Error("Maglev table", E2BIG,
+                        std::to_string(running.size()) + " running backends in one set (max 256)");
+  std::vector<std::uint32_t> table = lb::build_maglev_table(running, m);
+  for (auto& slot : table) slot = running_ids[slot];
+  return table;
+}
+
+void MapProgrammer::install_tables(const std::vector<TableJob>& jobs) {
+  if (jobs.empty()) return;
+  std::vector<std::vector<std::uint32_t>> tables(jobs.size());
+  const std::size_t workers =
+      jobs.size() < kParallelTables ? 1 : std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+  if (workers == 1) {
+    for (std::size_t i = 0; i < jobs.size(); ++i) tables[i] = build_table(jobs[i]);
+  } else {
+    // Only reads of the view happen here (backend ids were assigned above), so the workers
+    // share it without locks; each writes its own slice of `tables`.
+    std::vector<std::exception_ptr> errors(workers);
+    std::vector<std::thread> threads;
+    for (std::size_t w = 0; w < workers; ++w) {
+      threads.emplace_back([&, w] {
+        try {
+          for (std::size_t i = w; i < jobs.size(); i += workers) tables[i] = build_table(jobs[i]);
+        } catch (...) {
+          errors[w] = std::current_exception();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (const auto& e : errors)
+      if (e) std::rethrow_exception(e);
+  }
+  std::vector<loader::BackendSetTable> batch;
+  batch.reserve(jobs.size());
+  for (std::size_t i = 0; i < jobs.size(); ++i) batch.push_back({jobs[i].set_id, tables[i]});
+  maps_.install_backend_sets(batch);
+}
+
+void MapProgrammer::release_members(std::uint32_t set_id, const std::vector<state::Member>& members) {
+  std::vector<std::uint32_t> ids;
+  for (const auto& m : members) {
+    auto it = view_.backend_ids.find({set_id, m.ipv4.value});
+    if (it == view_.backend_ids.end()) continue;
+    ids.push_back(it->second);
+    view_.backend_pool.release(it->second);
+    view_.backend_ids.erase(it);
+  }
+  maps_.clear_backends(ids);
+}
+
+void MapProgrammer::remove_set(const state::BackendSet& set) {
+  auto it = view_.set_ids.find(set.id);
+  if (it == view_.set_ids.end()) return;
+  const std::uint32_t set_id = it->second;
+  maps_.clear_backend_set(set_id);
+  release_members(set_id, set.members);
+  meta_.erase_set(set_id);
+  view_.set_pool.release(set_id);
+  view_.set_ids.erase(it);
+}
+
+pw_frontend MapProgrammer::entry(std::uint32_t id, const std::string& backend_set,
+                                 std::uint16_t target_port) const {
   pw_frontend value{};
   value.id = id;
   value.set_id = view_.set_ids.at(backend_set);
   value.target_port = htons(target_port);
-  maps_.upsert_frontend(key, value);
-}
-
-void MapProgrammer::put_frontend(const state::Frontend& f, bool is_new) {
-  const std::uint32_t id = id_for(view_.frontend_ids, view_.frontend_pool, f.key, is_new);
-  write_entry(frontend_key_of(f.key), id, f.backend_set, f.target_port, f.port_name);
-  sync_service_addr(std::get<net::Ipv4>(f.key.address).value);
-}
-
-void MapProgrammer::put_node_port(const state::NodePort& n, bool is_new) {
-  const std::uint32_t id = id_for(view_.node_port_ids, view_.frontend_pool, n.key, is_new);
-  write_entry(node_port_key_of(n.key), id, n.backend_set, n.target_port, n.port_name);
+  return value;
 }
 
 void MapProgrammer::remove_frontend(const state::Frontend& f) {
   maps_.erase_frontend(frontend_key_of(f.key));
   release_id(view_.frontend_ids, view_.frontend_pool, meta_, f.key);
-  sync_service_addr(std::get<net::Ipv4>(f.key.address).value);
 }
 
 void MapProgrammer::remove_node_port(const state::NodePort& n) {
@@ -153,17 +220,21 @@ void MapProgrammer::remove_node_port(const state::NodePort& n) {
 }
 
 // An address is a service address while any frontend uses it: then undeclared ports on it
-// are rejected rather than passed to the stack.
-void MapProgrammer::sync_service_addr(std::uint32_t addr) {
-  const state::FrontendKey lowest{net::Ipv4{addr}, 0, config::Protocol::tcp};
-  auto it = view_.frontend_ids.lower_bound(lowest);
-  const bool used = it != view_.frontend_ids.end() &&
-                    std::holds_alternative<net::Ipv4>(it->first.address) &&
-                    std::get<net::Ipv4>(it->first.address).value == addr;
-  if (used)
-    maps_.upsert_service_addr(htonl(addr));
-  else
-    maps_.erase_service_addr(htonl(addr));
+// are rejected rather than passed to the stack. Checked once per address the diff touched.
+void MapProgrammer::sync_service_addrs(const std::set<std::uint32_t>& addrs) {
+  std::vector<std::uint32_t> used;
+  for (const std::uint32_t addr : addrs) {
+    const state::FrontendKey lowest{net::Ipv4{addr}, 0, config::Protocol::tcp};
+    auto it = view_.frontend_ids.lower_bound(lowest);
+    const bool in_use = it != view_.frontend_ids.end() &&
+                        std::holds_alternative<net::Ipv4>(it->first.address) &&
+                        std::get<net::Ipv4>(it->first.address).value == addr;
+    if (in_use)
+      used.push_back(htonl(addr));
+    else
+      maps_.erase_service_addr(htonl(addr));
+  }
+  maps_.upsert_service_addrs(used);
 }
 
 }  // namespace portway::dataplane::xdp

@@ -1,9 +1,15 @@
 // Applies a StateDiff to the fast path's maps, in the order diff.h prescribes, so a packet
-// never meets a reference to something not yet (or no longer) there: sets before the
-// frontends that use them, frontends removed before their sets.
+// never meets a reference to something not yet (or no longer) there: sets (members, then
+// tables) before the frontends that use them, frontends removed before their sets. Writes of
+// one kind are batched (one syscall per map), Maglev tables are built on all cores and
+// switched together.
 #pragma once
 
 #include <cstdint>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "dataplane/xdp/installed_view.h"
 #include "dataplane/xdp/meta_maps.h"
@@ -22,18 +28,23 @@ class MapProgrammer {
   void apply(const state::StateDiff& d);
 
  private:
-  void add_set(const state::BackendSet& set);
-  void change_set(const state::BackendSetChange& change);
+  // A set whose Maglev table is (re)built: its id and its members after the change.
+  struct TableJob {
+    std::uint32_t set_id;
+    const std::vector<state::Member>* members;
+  };
+
+  void put_member(std::uint32_t set_id, const state::Member& m,
+                  std::vector<std::pair<std::uint32_t, pw_backend>>& writes);
+  void install_tables(const std::vector<TableJob>& jobs);
+  std::vector<std::uint32_t> build_table(const TableJob& job) const;
+  void release_members(std::uint32_t set_id, const std::vector<state::Member>& members);
   void remove_set(const state::BackendSet& set);
-  void install_table(std::uint32_t set_id, const std::vector<state::Member>& members);
-  void put_member(std::uint32_t set_id, const state::Member& m);
-  void write_entry(const pw_frontend_key& key, std::uint32_t id, const std::string& backend_set,
-                   std::uint16_t target_port, const std::string& port_name);
-  void put_frontend(const state::Frontend& f, bool is_new);
-  void put_node_port(const state::NodePort& n, bool is_new);
+  pw_frontend entry(std::uint32_t id, const std::string& backend_set,
+                    std::uint16_t target_port) const;
   void remove_frontend(const state::Frontend& f);
   void remove_node_port(const state::NodePort& n);
-  void sync_service_addr(std::uint32_t addr_host_order);
+  void sync_service_addrs(const std::set<std::uint32_t>& addrs_host_order);
 
   loader::LbMaps& maps_;
   MetaMaps& meta_;

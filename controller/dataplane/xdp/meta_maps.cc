@@ -51,6 +51,25 @@ void put(int fd, std::uint32_t key, const void* value, const char* what) {
   if (bpf_map_update_elem(fd, &key, value, BPF_ANY) != 0) throw loader::Error("update", errno, what);
 }
 
+// Many names in one BPF_MAP_UPDATE_BATCH (a full programming writes ~50,000 of them).
+void put_names(int fd, const std::vector<std::pair<std::uint32_t, std::string>>& names,
+               const char* what) {
+  if (names.empty()) return;
+  std::vector<std::uint32_t> keys;
+  std::vector<Name> values;
+  keys.reserve(names.size());
+  values.reserve(names.size());
+  for (const auto& [key, name] : names) {
+    keys.push_back(key);
+    values.push_back(to_name(name));
+  }
+  __u32 count = static_cast<__u32>(keys.size());
+  bpf_map_batch_opts opts{};
+  opts.sz = sizeof opts;
+  if (bpf_map_update_batch(fd, keys.data(), values.data(), &count, &opts) != 0 || count != keys.size())
+    throw loader::Error("update batch", errno, what);
+}
+
 void erase(int fd, std::uint32_t key, const char* what) {
   if (bpf_map_delete_elem(fd, &key) != 0 && errno != ENOENT) throw loader::Error("delete", errno, what);
 }
@@ -100,6 +119,12 @@ std::optional<MetaMaps> MetaMaps::open_existing(const PinLayout& pins) {
 void MetaMaps::set_set_name(std::uint32_t set_id, const std::string& name) {
   const Name n = to_name(name);
   put(sets_.get(), set_id, n.data(), kSets.name);
+}
+void MetaMaps::set_set_names(const std::vector<std::pair<std::uint32_t, std::string>>& names) {
+  put_names(sets_.get(), names, kSets.name);
+}
+void MetaMaps::set_frontend_names(const std::vector<std::pair<std::uint32_t, std::string>>& names) {
+  put_names(frontends_.get(), names, kFrontends.name);
 }
 void MetaMaps::erase_set(std::uint32_t set_id) { erase(sets_.get(), set_id, kSets.name); }
 std::map<std::uint32_t, std::string> MetaMaps::set_names() const { return dump_names(sets_.get()); }

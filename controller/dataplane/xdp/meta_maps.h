@@ -11,6 +11,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "dataplane/xdp/pin_layout.h"
 #include "loader/unique_fd.h"
@@ -32,6 +34,9 @@ class MetaMaps {
   std::map<std::uint32_t, std::string> set_names() const;
 
   void set_frontend_name(std::uint32_t frontend_id, const std::string& name);
+  // Batched (one syscall each): id -> name.
+  void set_set_names(const std::vector<std::pair<std::uint32_t, std::string>>& names);
+  void set_frontend_names(const std::vector<std::pair<std::uint32_t, std::string>>& names);
   void erase_frontend(std::uint32_t frontend_id);
   std::map<std::uint32_t, std::string> frontend_names() const;
 

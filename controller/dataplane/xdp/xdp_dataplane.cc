@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 
@@ -38,6 +39,7 @@ loader::LbCapacities capacities_of(const config::NodeSettings& s) {
   c.frontends = s.maps.frontends;
   c.backends = s.maps.backends;
   c.backend_sets = s.maps.backend_sets;
+  c.maglev_slots = s.maps.maglev_slots;
   c.flows = s.maps.conntrack;
   return c;
 }
@@ -83,7 +85,7 @@ XdpDataplane::Open& XdpDataplane::open_installed() {
   auto meta = MetaMaps::open_existing(pins_);
   if (!pinned || !meta) throw loader::Error("open the fast path", ENOENT, "not installed under " + pins_.dir);
   loader::LbMaps maps(pinned->fds());
-  InstalledView view = read_installed(maps, *meta);
+  InstalledView view = read_installed(maps, *meta, settings_.maps.maglev_table_size);
   for (const auto& why : view.inconsistencies) spdlog::warn("fast path state: {}", why);
   open_.reset(new Open{std::move(*pinned), std::move(maps), std::move(*meta), std::move(view)});
   // LbMaps holds the fds of `pinned` by value; they moved with it, the numbers are the same.
@@ -109,6 +111,21 @@ void XdpDataplane::ensure_attached(std::vector<std::string>& notes) {
     meta.set_program_fingerprint(progs->fingerprint);
     notes.push_back("loaded the fast-path programs (verifier passed)");
     open_.reset();  // maps may have been created just now
+    // Tables the previous version kept elsewhere (maps pinned before the flat slot array)
+    // or lost in a crash are rebuilt from the installed members before the new programs
+    // are attached: otherwise they would reject new flows until the next apply.
+    Open& open = open_installed();
+    if (!open.view.stale_tables.empty()) {
+      const std::size_t n = open.view.stale_tables.size();
+      MapProgrammer programmer(open.maps, open.meta, open.view, settings_.maps.maglev_table_size);
+      try {
+        programmer.apply(state::StateDiff{});
+      } catch (...) {
+        open_.reset();
+        throw;
+      }
+      notes.push_back("rebuilt " + std::to_string(n) + " Maglev tables before attaching");
+    }
   }
   attach_uplinks(*progs, notes);
   attach_sandbox_interfaces(*progs, meta, notes);
@@ -192,22 +209,38 @@ ApplyReport XdpDataplane::apply(const state::DataplaneState& desired) {
   ensure_attached(report.notes);
   Open& open = open_installed();
   sync_node_addresses(open.maps);
+  // Filtered only when there is IPv6 to drop: the copy (and from_parts' sort and checks) of
+  // a 10,000-Service state costs ~25 ms, 10x the diff itself.
+  const bool has_ipv6 = std::any_of(desired.frontends().begin(), desired.frontends().end(), [](const auto& f) {
+    return !std::holds_alternative<net::Ipv4>(f.key.address);
+  });
   std::size_t skipped = 0;
-  const state::DataplaneState target = ipv4_only(desired, &skipped);
+  const std::optional<state::DataplaneState> v4 =
+      has_ipv6 ? std::optional(ipv4_only(desired, &skipped)) : std::nullopt;
   if (skipped) report.notes.push_back(std::to_string(skipped) + " IPv6 frontends not programmed: the fast path is IPv4-only");
-  report.applied = state::diff(open.view.state, target);
+  report.applied = state::diff(open.view.state, v4 ? *v4 : desired);
+  program(report.applied, report.notes);
+  return report;
+}
+
+void XdpDataplane::apply_changes(const state::StateDiff& d) {
+  std::vector<std::string> notes;
+  program(d, notes);
+}
+
+void XdpDataplane::program(const state::StateDiff& d, std::vector<std::string>& notes) {
+  Open& open = open_installed();
   MapProgrammer programmer(open.maps, open.meta, open.view, settings_.maps.maglev_table_size);
   try {
-    programmer.apply(report.applied);
+    programmer.apply(d);
   } catch (...) {
     open_.reset();  // the view may be half-updated: re-read the kernel next time
     throw;
   }
   // The packet path resets/re-balances flows of removed backends; the node's own sockets
   // never cross it, so they are ended here (after the tables stopped naming those backends).
-  if (const std::size_t ended = end_sockets_of_removed_backends(pins_, report.applied))
-    report.notes.push_back("ended " + std::to_string(ended) + " node socket(s) to removed backends");
-  return report;
+  if (const std::size_t ended = end_sockets_of_removed_backends(pins_, d))
+    notes.push_back("ended " + std::to_string(ended) + " node socket(s) to removed backends");
 }
 
 void XdpDataplane::remove_all() {

@@ -37,6 +37,11 @@ class XdpDataplane final : public Dataplane {
   Kind kind() const override { return Kind::xdp; }
   state::DataplaneState installed() override;
   ApplyReport apply(const state::DataplaneState& desired) override;
+  // Programs a diff against the installed state directly, for a caller that knows what
+  // changed (e.g. one sandbox drained): no O(size) diff of whole states, no attach checks
+  // (apply() does those). The fast path must be installed; a diff that does not fit the
+  // installed state throws std::invalid_argument before anything is written.
+  void apply_changes(const state::StateDiff& d);
   void remove_all() override;
   Stats stats() override;
 
@@ -54,6 +59,9 @@ class XdpDataplane final : public Dataplane {
   void attach_sandbox_interfaces(const LoadedPrograms& progs, MetaMaps& meta,
                                  std::vector<std::string>& notes);
   void sync_node_addresses(loader::LbMaps& maps);
+  // Programs a diff against the installed view, then ends the node's sockets to removed
+  // backends (socket_hooks.h).
+  void program(const state::StateDiff& d, std::vector<std::string>& notes);
 
   config::NodeSettings settings_;
   Options options_;

@@ -38,6 +38,7 @@ backends = 2048
 backend_sets = 128
 conntrack = 4096
 maglev_table_size = 251
+maglev_slots = 65536
 )", "node.toml");
   ASSERT_TRUE(out.settings) << to_string(out.errors.at(0));
   const NodeSettings& s = *out.settings;
@@ -52,6 +53,7 @@ maglev_table_size = 251
   EXPECT_EQ(s.cgroup, "/sys/fs/cgroup/portway.slice");
   EXPECT_EQ(s.maps.frontends, 1024u);
   EXPECT_EQ(s.maps.maglev_table_size, 251u);
+  EXPECT_EQ(s.maps.maglev_slots, 65536u);
   EXPECT_EQ(s.validation_options().reserved_node_ports, s.reserved_node_ports);
 }
 
@@ -94,6 +96,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"address_bad", "node_addresses = [\"1.2.3\"]\n", "node_addresses", "not an IP address"},
         BadCase{"maglev_not_prime", "[maps]\nmaglev_table_size = 4096\n", "maps.maglev_table_size", "prime"},
         BadCase{"capacity_zero", "[maps]\nconntrack = 0\n", "maps.conntrack", "between 1024"},
+        BadCase{"maglev_slots_too_many", "[maps]\nmaglev_slots = 4294967295\n", "maps.maglev_slots", "between 1024"},
         BadCase{"uplinks_not_array", "uplinks = \"eth0\"\n", "uplinks", "must be an array of strings"}),
     [](const auto& tc) { return std::string(tc.param.name); });
 

@@ -62,6 +62,28 @@ TEST(Diff, OneEndpointChangeTouchesOnlyItsBackendSet) {
                              "~ backend set svc/app17/s: 198.19.17.3 running -> 198.19.17.3 draining"});
 }
 
+TEST(Diff, PatchInPlaceMatchesPatchAndRefusesADiffThatDoesNotFit) {
+  auto snap = fleet(20);
+  const auto before = compile(snap);
+  snap.sandboxes[7 * 4 + 1].state = SandboxState::draining;
+  snap.sandboxes[3 * 4].state = SandboxState::stopped;
+  const auto after = compile(snap);
+  const StateDiff d = diff(before, after);
+  ASSERT_EQ(d.backend_sets.changed.size(), 2u);
+  DataplaneState s = before;
+  patch_in_place(s, d);
+  EXPECT_EQ(s, after);
+  EXPECT_EQ(s, patch(before, d));
+  // Applied twice, the member changes no longer fit: refused, and nothing changed.
+  EXPECT_THROW(patch_in_place(s, d), std::invalid_argument);
+  EXPECT_EQ(s, after);
+  // A diff with frontends takes the general path.
+  snap.services.pop_back();
+  const auto smaller = compile(snap);
+  patch_in_place(s, diff(after, smaller));
+  EXPECT_EQ(s, smaller);
+}
+
 TEST(Diff, AddedAndRemovedMembers) {
   auto snap = fleet(3);
   const auto before = compile(snap);

@@ -42,15 +42,22 @@ Everything everything(Store& s) {
   return {tx->apps(), tx->services(), tx->claims(), tx->sandboxes(), tx->generation()};
 }
 
-int wait_for(pid_t pid) {
-  int status = 0;
-  EXPECT_EQ(::waitpid(pid, &status, 0), pid);
-  return status;
-}
 
 class CrashTest : public StoreTest {
  protected:
-  // The child must not share the parent's connection: close it around the fork.
+  // A test that stops early (a failed ASSERT, an exception) must not leave its child behind:
+  // one paused while holding the write lock would also keep ctest waiting on its output.
+  void TearDown() override {
+    if (child_ > 0) {
+      ::kill(child_, SIGKILL);
+      ::waitpid(child_, nullptr, 0);
+    }
+    StoreTest::TearDown();
+  }
+
+  // The child must not share the parent's connection: it is closed around the fork and the
+  // test reopens the store once the child is done. Reopening right away would race the
+  // child's write transaction for the lock the schema check takes.
   template <class Child>
   pid_t fork_child(Child child) {
     store_.reset();
@@ -63,9 +70,23 @@ class CrashTest : public StoreTest {
       }
       ::_exit(91);
     }
-    store_ = SqliteStore::open(path_);
+    child_ = pid;
     return pid;
   }
+
+  int wait_for(pid_t pid) {
+    int status = 0;
+    EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+    if (pid == child_) child_ = -1;
+    return status;
+  }
+
+  void reopen() {
+    store_.reset();
+    store_ = SqliteStore::open(path_);
+  }
+
+  pid_t child_ = -1;  // forked and not yet reaped
 
   void expect_writable_now() {
     auto quick = SqliteStore::open(path_, {.create = false, .busy_timeout = 10ms});
@@ -96,6 +117,7 @@ TEST_F(CrashTest, DyingInsideApplyLeavesThePreviousApply) {
   const int status = wait_for(pid);
   ASSERT_TRUE(WIFEXITED(status));
   ASSERT_EQ(WEXITSTATUS(status), 7) << "the child must die inside apply, not finish it";
+  reopen();
 
   EXPECT_EQ(everything(*store_), before);
   expect_writable_now();
@@ -141,8 +163,7 @@ TEST_F(CrashTest, SigkillWhileHoldingALargeWriteLeavesNothing) {
   const int status = wait_for(pid);
   ASSERT_TRUE(WIFSIGNALED(status));
 
-  store_.reset();
-  store_ = SqliteStore::open(path_);
+  reopen();
   EXPECT_EQ(everything(*store_), before);
   expect_writable_now();
 }
@@ -158,8 +179,7 @@ TEST_F(CrashTest, ACommittedApplySurvivesTheProcessDyingRightAfter) {
     ::raise(SIGKILL);  // no close, no checkpoint: the commit lives only in the WAL
   });
   ASSERT_TRUE(WIFSIGNALED(wait_for(pid)));
-  store_.reset();
-  store_ = SqliteStore::open(path_);
+  reopen();
   ASSERT_TRUE(service("svc/game/server"));
   EXPECT_EQ(claims().size(), 1u);
 }
