@@ -66,64 +66,49 @@ std::optional<V> lookup(int fd, const K& key, const char* what) {
   return value;
 }
 
-// All entries of a hash map. Entries deleted concurrently (LRU eviction) are skipped.
-template <typename K, typename V>
-std::vector<std::pair<K, V>> dump(int fd, const char* what) {
-  std::vector<std::pair<K, V>> out;
+// Calls visit(key) for every key of a hash map, in bpf_map_get_next_key order.
+template <typename K, typename Visit>
+void for_each_key(int fd, const char* what, Visit&& visit) {
   K cur{};
   K next{};
   const K* prev = nullptr;
   for (;;) {
     const int ret = bpf_map_get_next_key(fd, prev, &next);
     if (ret == -ENOENT) {
-      break;
+      return;
     }
     check(ret, what);
-    V value{};
-    if (bpf_map_lookup_elem(fd, &next, &value) == 0) {
-      out.emplace_back(next, value);
-    }
+    visit(next);
     cur = next;
     prev = &cur;
   }
+}
+
+// All entries of a hash map. Entries deleted concurrently (LRU eviction) are skipped.
+template <typename K, typename V>
+std::vector<std::pair<K, V>> dump(int fd, const char* what) {
+  std::vector<std::pair<K, V>> out;
+  for_each_key<K>(fd, what, [&](const K& key) {
+    V value{};
+    if (bpf_map_lookup_elem(fd, &key, &value) == 0) {
+      out.emplace_back(key, value);
+    }
+  });
   return out;
 }
 
 template <typename K>
 std::size_t count_keys(int fd, const char* what) {
   std::size_t n = 0;
-  K cur{};
-  K next{};
-  const K* prev = nullptr;
-  for (;;) {
-    const int ret = bpf_map_get_next_key(fd, prev, &next);
-    if (ret == -ENOENT) {
-      return n;
-    }
-    check(ret, what);
-    ++n;
-    cur = next;
-    prev = &cur;
-  }
+  for_each_key<K>(fd, what, [&](const K&) { ++n; });
+  return n;
 }
 
 template <typename K>
 void clear(int fd, const char* what) {
   // Collect first: deleting the key get_next_key stands on restarts the walk.
   std::vector<K> keys;
-  K cur{};
-  K next{};
-  const K* prev = nullptr;
-  for (;;) {
-    const int ret = bpf_map_get_next_key(fd, prev, &next);
-    if (ret == -ENOENT) {
-      break;
-    }
-    check(ret, what);
-    keys.push_back(next);
-    cur = next;
-    prev = &cur;
-  }
+  for_each_key<K>(fd, what, [&](const K& key) { keys.push_back(key); });
   for (const K& k : keys) {
     (void)erase(fd, k, what);
   }
