@@ -98,8 +98,7 @@ class Env {
     caps.backends = 64;
     caps.backend_sets = 16;
     caps.maglev_slots = 4096;
-    skel_.emplace(loader::LbSkeleton::open_and_load(
-        [&](portway_lb& s) { loader::apply_capacities(s, caps); }));
+    skel_.emplace(loader::open_and_load_lb(caps));
     maps_.emplace(loader::lb_map_fds(**skel_));
     program(frontends);
   }

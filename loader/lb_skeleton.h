@@ -1,6 +1,7 @@
 // The load-balancer object (bpf/portway_lb.bpf.c) as a loader::Skeleton, and its map fds.
 #pragma once
 
+#include "loader/lb_capacities.h"
 #include "loader/lb_maps.h"
 #include "loader/skeleton.h"
 #include "portway_lb.skel.h"
@@ -9,6 +10,11 @@ namespace portway::loader {
 
 PORTWAY_SKELETON_TRAITS(LbTraits, portway_lb);
 using LbSkeleton = Skeleton<LbTraits>;
+
+// Opens the object, sizes its maps to `caps` and loads it. Throws loader::Error.
+[[nodiscard]] inline LbSkeleton open_and_load_lb(const LbCapacities& caps) {
+  return LbSkeleton::open_and_load([&](portway_lb& s) { apply_capacities(s, caps); });
+}
 
 // The fds of a loaded skeleton's maps, borrowed (the skeleton keeps owning them).
 [[nodiscard]] inline LbMapFds lb_map_fds(const portway_lb& skel) {

@@ -27,24 +27,18 @@ namespace {
 
 using loader::LbCapacities;
 using loader::LbMaps;
-using loader::LbSkeleton;
+using loader::open_and_load_lb;
 using Clock = std::chrono::steady_clock;
 
 LbCapacities tiny_caps() {
-  LbCapacities c;
-  c.frontends = 16;
-  c.service_addrs = 16;
-  c.node_addrs = 4;
-  c.backends = 64;
-  c.backend_sets = 16;
-  c.flows = 1024;
-  c.fragments = 16;
-  c.maglev_slots = 1024;
-  return c;
-}
-
-LbSkeleton load(const LbCapacities& caps) {
-  return LbSkeleton::open_and_load([&](portway_lb& s) { loader::apply_capacities(s, caps); });
+  return {.frontends = 16,
+          .service_addrs = 16,
+          .node_addrs = 4,
+          .backends = 64,
+          .backend_sets = 16,
+          .maglev_slots = 1024,
+          .flows = 1024,
+          .fragments = 16};
 }
 
 std::vector<std::uint32_t> filled(std::size_t m, std::uint32_t id) {
@@ -60,7 +54,7 @@ class BackendSetsTest : public ::testing::Test {
 };
 
 TEST_F(BackendSetsTest, RetiredSlotsAreReusedOnlyAfterAGracePeriod) {
-  auto skel = load(tiny_caps());
+  auto skel = open_and_load_lb(tiny_caps());
   LbMaps maps(loader::lb_map_fds(*skel));
   maps.install_backend_set(0, filled(251, 1));
   maps.install_backend_set(1, filled(251, 2));
@@ -83,7 +77,7 @@ TEST_F(BackendSetsTest, RetiredSlotsAreReusedOnlyAfterAGracePeriod) {
 }
 
 TEST_F(BackendSetsTest, OutOfSlotsLeavesEverySetAsItWasAndDeletedSetsFreeTheirs) {
-  auto skel = load(tiny_caps());
+  auto skel = open_and_load_lb(tiny_caps());
   LbMaps maps(loader::lb_map_fds(*skel));
   maps.install_backend_set(0, filled(251, 1));
   maps.install_backend_set(1, filled(251, 2));
@@ -115,7 +109,7 @@ TEST_F(BackendSetsTest, OutOfSlotsLeavesEverySetAsItWasAndDeletedSetsFreeTheirs)
 TEST_F(BackendSetsTest, ANewOwnerReadsTheTablesBackAndNeverWritesOverThem) {
   auto caps = tiny_caps();
   caps.maglev_slots = 4096;
-  auto skel = load(caps);
+  auto skel = open_and_load_lb(caps);
   const auto fds = loader::lb_map_fds(*skel);
   std::vector<std::vector<std::uint32_t>> tables;
   {

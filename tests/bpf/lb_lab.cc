@@ -204,8 +204,7 @@ LbLab::LbLab() : netns_(std::make_unique<ScopedNetns>()) {
   caps.maglev_slots = 65536;
   caps.flows = 65536;
   caps.fragments = 1024;
-  skel_.emplace(loader::LbSkeleton::open_and_load(
-      [&](portway_lb& s) { loader::apply_capacities(s, caps); }));
+  skel_.emplace(loader::open_and_load_lb(caps));
   maps_.emplace(loader::lb_map_fds(**skel_));
   configure();
 }

@@ -27,25 +27,19 @@ namespace {
 
 using loader::LbCapacities;
 using loader::LbMaps;
-using loader::LbSkeleton;
+using loader::open_and_load_lb;
 
 constexpr std::uint8_t kTcp = 6;
 
 LbCapacities small_caps() {
-  LbCapacities c;
-  c.frontends = 100;
-  c.service_addrs = 50;
-  c.node_addrs = 4;
-  c.backends = 200;
-  c.backend_sets = 10;
-  c.maglev_slots = 16384;
-  c.flows = 1000;
-  c.fragments = 64;
-  return c;
-}
-
-LbSkeleton load(const LbCapacities& caps) {
-  return LbSkeleton::open_and_load([&](portway_lb& s) { loader::apply_capacities(s, caps); });
+  return {.frontends = 100,
+          .service_addrs = 50,
+          .node_addrs = 4,
+          .backends = 200,
+          .backend_sets = 10,
+          .maglev_slots = 16384,
+          .flows = 1000,
+          .fragments = 64};
 }
 
 template <typename F>
@@ -68,7 +62,7 @@ class LbMapsTest : public ::testing::Test {
 
 TEST_F(LbMapsTest, CapacitiesAreTheMapsRealSizes) {
   const auto caps = small_caps();
-  auto skel = load(caps);
+  auto skel = open_and_load_lb(caps);
   const LbMaps maps(loader::lb_map_fds(*skel));
   EXPECT_EQ(maps.capacities(), caps);
   // The maps sized along with another one.
@@ -83,13 +77,13 @@ TEST_F(LbMapsTest, CapacitiesAreTheMapsRealSizes) {
 TEST_F(LbMapsTest, ZeroCapacityAndLateChangesAreRefused) {
   auto caps = small_caps();
   caps.flows = 0;
-  expect_error([&] { (void)load(caps); }, EINVAL, "flows = 0");
-  auto skel = load(small_caps());
+  expect_error([&] { (void)open_and_load_lb(caps); }, EINVAL, "flows = 0");
+  auto skel = open_and_load_lb(small_caps());
   EXPECT_THROW(loader::apply_capacities(*skel, small_caps()), loader::Error);
 }
 
 TEST_F(LbMapsTest, MapsOfTheWrongShapeAreRefused) {
-  auto skel = load(small_caps());
+  auto skel = open_and_load_lb(small_caps());
   auto fds = loader::lb_map_fds(*skel);
   std::swap(fds.frontends, fds.flows);
   expect_error([&] { LbMaps maps(fds); }, EINVAL, "swapped fds");
@@ -99,7 +93,7 @@ TEST_F(LbMapsTest, MapsOfTheWrongShapeAreRefused) {
 }
 
 TEST_F(LbMapsTest, FrontendsAndAddressesRoundTrip) {
-  auto skel = load(small_caps());
+  auto skel = open_and_load_lb(small_caps());
   LbMaps maps(loader::lb_map_fds(*skel));
   pw_frontend_key k{};
   k.addr = be32(kSvcA);
@@ -132,7 +126,7 @@ TEST_F(LbMapsTest, FrontendsAndAddressesRoundTrip) {
 
 TEST_F(LbMapsTest, IdsBeyondCapacityAreRefused) {
   const auto caps = small_caps();
-  auto skel = load(caps);
+  auto skel = open_and_load_lb(caps);
   LbMaps maps(loader::lb_map_fds(*skel));
   expect_error([&] { maps.set_backend(caps.backends, pw_backend{}); }, EINVAL, "backend id");
   pw_backend b{};
@@ -155,7 +149,7 @@ TEST_F(LbMapsTest, IdsBeyondCapacityAreRefused) {
 }
 
 TEST_F(LbMapsTest, BackendSetSwapReplacesTheWholeTableWithoutWaiting) {
-  auto skel = load(small_caps());
+  auto skel = open_and_load_lb(small_caps());
   LbMaps maps(loader::lb_map_fds(*skel));
   std::vector<std::uint32_t> first(251);
   std::vector<std::uint32_t> second(1021);
@@ -199,7 +193,7 @@ TEST_F(LbMapsTest, ManySetsSwitchInOneBatch) {
   auto caps = small_caps();
   caps.backend_sets = 2000;
   caps.maglev_slots = 1u << 20;
-  auto skel = load(caps);
+  auto skel = open_and_load_lb(caps);
   LbMaps maps(loader::lb_map_fds(*skel));
   std::vector<std::vector<std::uint32_t>> tables(2000);
   std::vector<loader::BackendSetTable> sets;
@@ -225,7 +219,7 @@ TEST_F(LbMapsTest, ManySetsSwitchInOneBatch) {
 }
 
 TEST_F(LbMapsTest, EmptyAndClearedSets) {
-  auto skel = load(small_caps());
+  auto skel = open_and_load_lb(small_caps());
   LbMaps maps(loader::lb_map_fds(*skel));
   maps.install_backend_set(1, {});
   EXPECT_TRUE(maps.backend_set(1).empty());
@@ -242,7 +236,7 @@ TEST_F(LbMapsTest, EmptyAndClearedSets) {
 }
 
 TEST_F(LbMapsTest, BackendsReadBackAndClear) {
-  auto skel = load(small_caps());
+  auto skel = open_and_load_lb(small_caps());
   LbMaps maps(loader::lb_map_fds(*skel));
   pw_backend b{};
   b.addr = be32(kSandbox);
