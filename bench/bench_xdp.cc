@@ -28,6 +28,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "loader/lb_capacities.h"
@@ -218,10 +219,30 @@ bool needs_root(benchmark::State& state) {
   return false;
 }
 
-void report(benchmark::State& state, double total_ns, std::uint64_t calls,
-            std::uint32_t verdict) {
-  state.counters["ns_per_packet"] = calls ? total_ns / static_cast<double>(calls) : 0;
+// The measured loop of every benchmark: one test run of `frame` (`repeat` runs in the kernel)
+// per iteration, with the kernel's time as the iteration time; prepare(frame) may edit the
+// frame before each call. Reports ns per packet and the last verdict.
+template <typename Prepare>
+void time_test_runs(benchmark::State& state, int prog_fd, std::vector<std::uint8_t> frame,
+                    std::uint32_t repeat, Prepare&& prepare) {
+  double total = 0;
+  std::uint64_t calls = 0;
+  std::uint32_t verdict = 0;
+  for (auto _ : state) {
+    prepare(frame);
+    const auto r = loader::test_run(prog_fd, frame, {.repeat = repeat});
+    state.SetIterationTime(r.duration_ns * 1e-9);
+    total += r.duration_ns;
+    ++calls;
+    verdict = r.retval;
+  }
+  state.counters["ns_per_packet"] = calls ? total / static_cast<double>(calls) : 0;
   state.counters["verdict"] = verdict;
+}
+
+void time_test_runs(benchmark::State& state, int prog_fd, std::vector<std::uint8_t> frame,
+                    std::uint32_t repeat) {
+  time_test_runs(state, prog_fd, std::move(frame), repeat, [](std::vector<std::uint8_t>&) {});
 }
 
 void BM_Established(benchmark::State& state) {
@@ -232,17 +253,7 @@ void BM_Established(benchmark::State& state) {
   Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
   const auto frame = client_to(kS1, 80).tcp();
   (void)loader::test_run(env.xdp_fd(), frame, {.repeat = 2});  // creates both flows
-  double total = 0;
-  std::uint64_t calls = 0;
-  std::uint32_t verdict = 0;
-  for (auto _ : state) {
-    const auto r = loader::test_run(env.xdp_fd(), frame, {.repeat = kRepeat});
-    state.SetIterationTime(r.duration_ns * 1e-9);
-    total += r.duration_ns;
-    ++calls;
-    verdict = r.retval;
-  }
-  report(state, total, calls, verdict);
+  time_test_runs(state, env.xdp_fd(), frame, kRepeat);
 }
 
 void BM_EstablishedRepeat1(benchmark::State& state) {
@@ -253,17 +264,7 @@ void BM_EstablishedRepeat1(benchmark::State& state) {
   Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
   const auto frame = client_to(kS3, 80).tcp();
   (void)loader::test_run(env.xdp_fd(), frame);
-  double total = 0;
-  std::uint64_t calls = 0;
-  std::uint32_t verdict = 0;
-  for (auto _ : state) {
-    const auto r = loader::test_run(env.xdp_fd(), frame);
-    state.SetIterationTime(r.duration_ns * 1e-9);
-    total += r.duration_ns;
-    ++calls;
-    verdict = r.retval;
-  }
-  report(state, total, calls, verdict);
+  time_test_runs(state, env.xdp_fd(), frame, 1);
 }
 
 void BM_NewFlow(benchmark::State& state) {
@@ -272,27 +273,20 @@ void BM_NewFlow(benchmark::State& state) {
   }
   const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
   Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
-  auto frame = client_to(kS3, 80).tcp_flags(portway::test::tcp_flags::kSyn).tcp();
   // Source address and port bytes, rewritten per call: a 5-tuple nobody used before. The
   // checksums go stale, which the program neither checks nor needs.
   static std::uint32_t next = 0;
-  double total = 0;
-  std::uint64_t calls = 0;
-  std::uint32_t verdict = 0;
-  for (auto _ : state) {
-    const std::uint32_t n = next++;
-    frame[26 + 1] = static_cast<std::uint8_t>(64 + (n >> 24));  // 198.(64+)...: no overlap
-    frame[26 + 2] = static_cast<std::uint8_t>(n >> 16);
-    frame[26 + 3] = static_cast<std::uint8_t>(n >> 8);
-    frame[34] = static_cast<std::uint8_t>(1 + (n & 0x7f));
-    frame[35] = static_cast<std::uint8_t>(n);
-    const auto r = loader::test_run(env.xdp_fd(), frame);
-    state.SetIterationTime(r.duration_ns * 1e-9);
-    total += r.duration_ns;
-    ++calls;
-    verdict = r.retval;
-  }
-  report(state, total, calls, verdict);
+  time_test_runs(state, env.xdp_fd(),
+                 client_to(kS3, 80).tcp_flags(portway::test::tcp_flags::kSyn).tcp(), 1,
+                 [](std::vector<std::uint8_t>& frame) {
+                   const std::uint32_t n = next++;
+                   // 198.(64+)...: no overlap
+                   frame[26 + 1] = static_cast<std::uint8_t>(64 + (n >> 24));
+                   frame[26 + 2] = static_cast<std::uint8_t>(n >> 16);
+                   frame[26 + 3] = static_cast<std::uint8_t>(n >> 8);
+                   frame[34] = static_cast<std::uint8_t>(1 + (n & 0x7f));
+                   frame[35] = static_cast<std::uint8_t>(n);
+                 });
   const auto t = env.maps().frontend_traffic(2);
   state.counters["new_flows_total"] = static_cast<double>(t.new_flows);
 }
@@ -303,18 +297,7 @@ void BM_Miss(benchmark::State& state) {
   }
   const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
   Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
-  const auto frame = client_to(kNowhere, 80).tcp();
-  double total = 0;
-  std::uint64_t calls = 0;
-  std::uint32_t verdict = 0;
-  for (auto _ : state) {
-    const auto r = loader::test_run(env.xdp_fd(), frame, {.repeat = kRepeat});
-    state.SetIterationTime(r.duration_ns * 1e-9);
-    total += r.duration_ns;
-    ++calls;
-    verdict = r.retval;
-  }
-  report(state, total, calls, verdict);
+  time_test_runs(state, env.xdp_fd(), client_to(kNowhere, 80).tcp(), kRepeat);
 }
 
 PORTWAY_SKELETON_TRAITS(XdpSinkTraits, xdp_sink);
@@ -327,19 +310,7 @@ void BM_Floor(benchmark::State& state) {
   auto sink = loader::Skeleton<XdpSinkTraits>::open_and_load(
       [](xdp_sink& s) { s.rodata->sink_verdict = XDP_PASS; });
   const int fd = bpf_program__fd(sink->progs.xdp_sink);
-  const auto frame = client_to(kS1, 80).tcp();
-  const auto repeat = static_cast<std::uint32_t>(state.range(0));
-  double total = 0;
-  std::uint64_t calls = 0;
-  std::uint32_t verdict = 0;
-  for (auto _ : state) {
-    const auto r = loader::test_run(fd, frame, {.repeat = repeat});
-    state.SetIterationTime(r.duration_ns * 1e-9);
-    total += r.duration_ns;
-    ++calls;
-    verdict = r.retval;
-  }
-  report(state, total, calls, verdict);
+  time_test_runs(state, fd, client_to(kS1, 80).tcp(), static_cast<std::uint32_t>(state.range(0)));
 }
 
 // Fixed iteration counts: with manual (kernel-measured) time, Google Benchmark would iterate
