@@ -134,6 +134,22 @@ PacketBuilder from_sandbox(const Ipv4Address& dst, std::uint16_t sport, std::uin
       .dst_port(dport);
 }
 
+Step xdp_syn(const Ipv4Address& dst, std::uint16_t port, std::uint32_t fe) {
+  const auto b = from_client(dst, port);
+  return {Hook::kXdp, b.tcp(), kXdpRedirect,
+          PacketBuilder{b}.dst_ip(kSandbox).dst_port(kTargetTcp).ttl(63).src_mac(kHostVethMac)
+              .dst_mac(kSandboxMac).tcp(),
+          forwarded(fe, kBeSandbox, b.tcp().size(), true)};
+}
+
+Step xdp_udp(const Ipv4Address& dst, std::uint16_t port, std::uint32_t fe) {
+  const auto b = from_client(dst, port).payload("query");
+  return {Hook::kXdp, b.udp(), kXdpRedirect,
+          PacketBuilder{b}.dst_ip(kSandbox).dst_port(kTargetUdp).ttl(63).src_mac(kHostVethMac)
+              .dst_mac(kSandboxMac).udp(),
+          forwarded(fe, kBeSandbox, b.udp().size(), true)};
+}
+
 namespace {
 
 MacAddress mac_at(const std::vector<std::uint8_t>& f, std::size_t at) {

@@ -78,6 +78,10 @@ void run_fixture(LbLab& lab, const Fixture& fixture);
 // A sandbox packet: kSandboxMac -> kHostVethMac, kSandbox:sport -> dst:dport.
 [[nodiscard]] PacketBuilder from_sandbox(const Ipv4Address& dst, std::uint16_t sport,
                                          std::uint16_t dport);
+// A client's first packet through XDP to dst:port (frontend `fe`), redirected to the sandbox
+// backend: a SYN to kTargetTcp, or a UDP "query" to kTargetUdp. Opens the flow later steps use.
+[[nodiscard]] Step xdp_syn(const Ipv4Address& dst, std::uint16_t port, std::uint32_t fe);
+[[nodiscard]] Step xdp_udp(const Ipv4Address& dst, std::uint16_t port, std::uint32_t fe);
 // The answer a reject builds: TCP reset to the input segment (from its destination).
 [[nodiscard]] std::vector<std::uint8_t> expected_rst(const std::vector<std::uint8_t>& input);
 // The answer a reject builds: ICMP error quoting the input's IP header + 8 bytes.

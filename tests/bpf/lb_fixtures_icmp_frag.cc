@@ -47,22 +47,6 @@ PacketBuilder reply(const Ipv4Address& src, std::uint16_t sport) {
   return PacketBuilder{}.src_ip(src).dst_ip(kClient).src_port(sport).dst_port(40000);
 }
 
-Step syn_to(const Ipv4Address& dst, std::uint16_t port, std::uint32_t fe) {
-  const auto b = from_client(dst, port);
-  return {Hook::kXdp, b.tcp(), kXdpRedirect,
-          PacketBuilder{b}.dst_ip(kSandbox).dst_port(kTargetTcp).ttl(63).src_mac(kHostVethMac)
-              .dst_mac(kSandboxMac).tcp(),
-          forwarded(fe, kBeSandbox, b.tcp().size(), true)};
-}
-
-Step udp_to(const Ipv4Address& dst, std::uint16_t port, std::uint32_t fe) {
-  const auto b = from_client(dst, port).payload("query");
-  return {Hook::kXdp, b.udp(), kXdpRedirect,
-          PacketBuilder{b}.dst_ip(kSandbox).dst_port(kTargetUdp).ttl(63).src_mac(kHostVethMac)
-              .dst_mac(kSandboxMac).udp(),
-          forwarded(fe, kBeSandbox, b.udp().size(), true)};
-}
-
 std::vector<Fixture> icmp_rows() {
   std::vector<Fixture> out;
   const auto synack = [](const Ipv4Address& src, std::uint16_t sport) {
@@ -87,7 +71,7 @@ std::vector<Fixture> icmp_rows() {
     const Frame quote_at_backend = slice(synack(kSandbox, kTargetTcp), 14, 20 + c.l4_quote);
     const Frame in = router_error(kSvcA, quote).icmp(c.type, c.code, c.rest);
     out.push_back({c.name,
-                   {syn_to(kSvcA, 80, kFeATcp),
+                   {xdp_syn(kSvcA, 80, kFeATcp),
                     {Hook::kXdp, in, kXdpRedirect,
                      router_error_at_backend(quote_at_backend).icmp(c.type, c.code, c.rest),
                      forwarded(kFeATcp, kBeSandbox, in.size(), false)}}});
@@ -97,7 +81,7 @@ std::vector<Fixture> icmp_rows() {
     const Frame quote_b = slice(reply(kSandbox, kTargetUdp).payload("answer").udp(), 14, 28);
     const Frame in = router_error(kSvcA, quote).icmp(3, 3);
     out.push_back({"port_unreachable_about_udp_reply_fixes_quoted_udp_checksum",
-                   {udp_to(kSvcA, 53, kFeAUdp),
+                   {xdp_udp(kSvcA, 53, kFeAUdp),
                     {Hook::kXdp, in, kXdpRedirect, router_error_at_backend(quote_b).icmp(3, 3),
                      forwarded(kFeAUdp, kBeSandbox, in.size(), false)}}});
   }
@@ -107,7 +91,7 @@ std::vector<Fixture> icmp_rows() {
         slice(reply(kSandbox, kTargetUdp).udp_checksum(false).payload("a").udp(), 14, 28);
     const Frame in = router_error(kSvcA, quote).icmp(3, 3);
     out.push_back({"error_about_udp_reply_without_checksum_keeps_it_zero",
-                   {udp_to(kSvcA, 53, kFeAUdp),
+                   {xdp_udp(kSvcA, 53, kFeAUdp),
                     {Hook::kXdp, in, kXdpRedirect, router_error_at_backend(quote_b).icmp(3, 3),
                      forwarded(kFeAUdp, kBeSandbox, in.size(), false)}}});
   }
@@ -116,14 +100,14 @@ std::vector<Fixture> icmp_rows() {
     const Frame quote_b = slice(synack(kSandbox, kTargetTcp), 14, 28);
     const Frame in = router_error(kNode, quote).icmp(3, 4, 1400);
     out.push_back({"frag_needed_about_node_port_reply_is_translated_to_backend",
-                   {syn_to(kNode, kNodePortTcp, kFeNodeTcp),
+                   {xdp_syn(kNode, kNodePortTcp, kFeNodeTcp),
                     {Hook::kXdp, in, kXdpRedirect,
                      router_error_at_backend(quote_b).icmp(3, 4, 1400),
                      forwarded(kFeNodeTcp, kBeSandbox, in.size(), false)}}});
   }
   const Frame synack_a = synack(kSvcA, 80);
   out.push_back({"error_with_quote_of_ip_header_only_to_service_dropped",
-                 {syn_to(kSvcA, 80, kFeATcp),
+                 {xdp_syn(kSvcA, 80, kFeATcp),
                   {Hook::kXdp, router_error(kSvcA, slice(synack_a, 14, 20)).icmp(3, 4, 1400),
                    kXdpDrop, std::nullopt, dropped(PW_DROP_ICMP_TRUNCATED)}}});
   out.push_back({"error_with_quote_of_4_port_bytes_to_service_dropped",
@@ -151,7 +135,7 @@ std::vector<Fixture> icmp_rows() {
                  {{Hook::kXdp, router_error(kSvcA, slice(synack_a, 14, 28)).icmp(3, 4, 1400),
                    kXdpPass, std::nullopt, nothing()}}});
   out.push_back({"error_whose_quote_is_not_from_the_frontend_passed",
-                 {syn_to(kSvcA, 80, kFeATcp),
+                 {xdp_syn(kSvcA, 80, kFeATcp),
                   {Hook::kXdp,
                    router_error(kSvcA, slice(synack(kSvcC, 80), 14, 28)).icmp(3, 4, 1400),
                    kXdpPass, std::nullopt, nothing()}}});
@@ -162,7 +146,7 @@ std::vector<Fixture> icmp_rows() {
                        .icmp(11, 0),
                    kXdpPass, std::nullopt, nothing()}}});
   out.push_back({"error_with_ttl_1_about_translated_flow_dropped",
-                 {syn_to(kSvcA, 80, kFeATcp),
+                 {xdp_syn(kSvcA, 80, kFeATcp),
                   {Hook::kXdp,
                    router_error(kSvcA, slice(synack_a, 14, 28)).ttl(1).icmp(3, 4, 1400),
                    kXdpDrop, std::nullopt, dropped(PW_DROP_TTL_EXPIRED)}}});
@@ -170,7 +154,7 @@ std::vector<Fixture> icmp_rows() {
     // A fragmented ICMP error is nothing a router sends; it is left alone.
     const Frame whole = router_error(kSvcA, slice(synack_a, 14, 28)).icmp(3, 4, 1400);
     out.push_back({"fragmented_icmp_error_passed",
-                   {syn_to(kSvcA, 80, kFeATcp),
+                   {xdp_syn(kSvcA, 80, kFeATcp),
                     {Hook::kXdp, ipv4_fragment(whole, 0, 24, true), kXdpPass, std::nullopt,
                      nothing()}}});
   }

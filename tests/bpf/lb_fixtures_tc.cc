@@ -39,22 +39,6 @@ PacketBuilder at_client(const Ipv4Address& src, std::uint16_t sport) {
       .ttl(63);
 }
 
-Step xdp_syn(const Ipv4Address& dst, std::uint16_t port, std::uint32_t fe) {
-  const auto b = from_client(dst, port);
-  return {Hook::kXdp, b.tcp(), kXdpRedirect,
-          PacketBuilder{b}.dst_ip(kSandbox).dst_port(kTargetTcp).ttl(63).src_mac(kHostVethMac)
-              .dst_mac(kSandboxMac).tcp(),
-          forwarded(fe, kBeSandbox, b.tcp().size(), true)};
-}
-
-Step xdp_udp(const Ipv4Address& dst, std::uint16_t port, std::uint32_t fe) {
-  const auto b = from_client(dst, port).payload("query");
-  return {Hook::kXdp, b.udp(), kXdpRedirect,
-          PacketBuilder{b}.dst_ip(kSandbox).dst_port(kTargetUdp).ttl(63).src_mac(kHostVethMac)
-              .dst_mac(kSandboxMac).udp(),
-          forwarded(fe, kBeSandbox, b.udp().size(), true)};
-}
-
 Step tc_step(Frame in, std::uint32_t verdict, std::optional<Frame> out, Expect e) {
   return {Hook::kTc, std::move(in), verdict, std::move(out), std::move(e)};
 }
