@@ -216,13 +216,17 @@ std::vector<std::uint8_t> expected_icmp(const std::vector<std::uint8_t>& in, std
       .icmp(type, code, rest);
 }
 
-std::vector<Fixture> all_fixtures() {
+std::vector<Fixture> concat(std::initializer_list<std::vector<Fixture>> parts) {
   std::vector<Fixture> all;
-  for (auto part : {semantics_fixtures(), bad_input_fixtures(), icmp_fragment_fixtures(),
-                    tc_fixtures()}) {
+  for (const auto& part : parts) {
     all.insert(all.end(), part.begin(), part.end());
   }
   return all;
+}
+
+std::vector<Fixture> all_fixtures() {
+  return concat(
+      {semantics_fixtures(), bad_input_fixtures(), icmp_fragment_fixtures(), tc_fixtures()});
 }
 
 }  // namespace portway::test::lb

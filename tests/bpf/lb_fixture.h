@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -88,6 +89,9 @@ void run_fixture(LbLab& lab, const Fixture& fixture);
 [[nodiscard]] std::vector<std::uint8_t> expected_icmp(const std::vector<std::uint8_t>& input,
                                                       std::uint8_t type, std::uint8_t code,
                                                       std::uint32_t rest = 0);
+
+// The tables one after the other, in order.
+[[nodiscard]] std::vector<Fixture> concat(std::initializer_list<std::vector<Fixture>> parts);
 
 // Fixture tables (one file each).
 [[nodiscard]] std::vector<Fixture> semantics_fixtures();

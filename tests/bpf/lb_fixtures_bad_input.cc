@@ -322,12 +322,7 @@ std::vector<Fixture> oversize() {
 }  // namespace
 
 std::vector<Fixture> bad_input_fixtures() {
-  std::vector<Fixture> out;
-  for (auto part : {link_layer(), ipv4_header(), ipv4_options(), ttl(), l4_headers(),
-                    oversize()}) {
-    out.insert(out.end(), part.begin(), part.end());
-  }
-  return out;
+  return concat({link_layer(), ipv4_header(), ipv4_options(), ttl(), l4_headers(), oversize()});
 }
 
 }  // namespace portway::test::lb

@@ -422,12 +422,8 @@ std::vector<Fixture> backend_change_rows() {
 }  // namespace
 
 std::vector<Fixture> semantics_fixtures() {
-  std::vector<Fixture> out;
-  for (auto part : {dnat_rows(), untouched_rows(), reject_rows(), maglev_rows(),
-                    backend_change_rows()}) {
-    out.insert(out.end(), part.begin(), part.end());
-  }
-  return out;
+  return concat(
+      {dnat_rows(), untouched_rows(), reject_rows(), maglev_rows(), backend_change_rows()});
 }
 
 }  // namespace portway::test::lb

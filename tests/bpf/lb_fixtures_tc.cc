@@ -321,12 +321,7 @@ std::vector<Fixture> untouched_and_bad_rows() {
 }  // namespace
 
 std::vector<Fixture> tc_fixtures() {
-  std::vector<Fixture> out;
-  for (auto part : {reply_rows(), sandbox_client_rows(), hairpin_rows(),
-                    untouched_and_bad_rows()}) {
-    out.insert(out.end(), part.begin(), part.end());
-  }
-  return out;
+  return concat({reply_rows(), sandbox_client_rows(), hairpin_rows(), untouched_and_bad_rows()});
 }
 
 }  // namespace portway::test::lb
