@@ -177,6 +177,9 @@ std::string slurp(const std::string& path) {
 
 class OpenFlows {
  public:
+  // Connects one at a time and asks each connection "WHO" before opening the next: a burst of
+  // 10,000 connects would overflow the test app's accept queue, and connections the server
+  // has not accepted yet answer only after SYN-ACK retransmits (seconds).
   OpenFlows(const std::string& netns, const std::string& addr, std::uint16_t port, int count) {
     netlink::NetnsGuard in(netns);
     sockaddr_in to{};
@@ -191,6 +194,7 @@ class OpenFlows {
       setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
       setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
       if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) break;
+      first_.push_back(ask(fd));
       ++connected_;
     }
   }
@@ -201,24 +205,33 @@ class OpenFlows {
   OpenFlows& operator=(const OpenFlows&) = delete;
 
   int connected() const { return connected_; }
+  // The sandbox each flow was on when it was opened ("" if it did not answer).
+  const std::vector<std::string>& first_answers() const { return first_; }
 
-  // One "WHO" per connection, all sent before any is read: the sandbox each flow is on, or
-  // "" for a flow that did not answer.
+  // One "WHO" per connection, all sent before any is read: the sandbox each flow is on now,
+  // or "" for a flow that did not answer.
   std::vector<std::string> who() const {
     for (int i = 0; i < connected_; ++i) (void)send(fds_[i], "WHO\n", 4, MSG_NOSIGNAL);
     std::vector<std::string> out(static_cast<std::size_t>(connected_));
-    for (int i = 0; i < connected_; ++i) {
-      std::string line;
-      char c;
-      while (line.size() < 256 && recv(fds_[i], &c, 1, 0) == 1 && c != '\n') line += c;
-      WhoAnswer w;
-      if (parse_who(line, w)) out[static_cast<std::size_t>(i)] = w.sandbox;
-    }
+    for (int i = 0; i < connected_; ++i) out[static_cast<std::size_t>(i)] = read_answer(fds_[i]);
     return out;
   }
 
  private:
+  static std::string ask(int fd) {
+    if (send(fd, "WHO\n", 4, MSG_NOSIGNAL) != 4) return {};
+    return read_answer(fd);
+  }
+  static std::string read_answer(int fd) {
+    std::string line;
+    char c;
+    while (line.size() < 256 && recv(fd, &c, 1, 0) == 1 && c != '\n') line += c;
+    WhoAnswer w;
+    return parse_who(line, w) ? w.sandbox : std::string{};
+  }
+
   std::vector<int> fds_;
+  std::vector<std::string> first_;
   int connected_ = 0;
 };
 
@@ -292,7 +305,7 @@ TEST_F(LabTest, SyncKilledHalfWayAndRerunUnderLoadLosesNoFlow) {
   constexpr int kFlows = 10000;
   const OpenFlows flows(t.client_netns, node, 7000, kFlows);  // node port of tcp-echo
   ASSERT_EQ(flows.connected(), kFlows);
-  const auto before = flows.who();
+  const auto& before = flows.first_answers();
   ASSERT_EQ(std::count(before.begin(), before.end(), std::string{}), 0) << "every flow answers";
   UdpStream stream(t.client_netns, node, 27015);  // node port of game (UDP)
 
@@ -341,7 +354,7 @@ TEST_F(LabTest, AFailedUpgradeLeavesTheRunningFastPathForwarding) {
   const std::string node = net::to_string(t.node_address);
   const OpenFlows flows(t.client_netns, node, 7000, 20);
   ASSERT_EQ(flows.connected(), 20);
-  const auto before = flows.who();
+  const auto& before = flows.first_answers();
   {
     netlink::NetnsGuard in(t.node_netns);
     auto meta = dataplane::xdp::MetaMaps::open_existing({settings_.bpffs_dir});
