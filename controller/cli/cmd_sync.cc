@@ -1,6 +1,7 @@
 // portway sync [--state DB] [--node FILE] [--dataplane auto|xdp|nft] [--json]
 #include <iostream>
 
+#include "agent/reserved_ports.h"
 #include "agent/sync.h"
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -59,6 +60,14 @@ int cmd_sync(std::span<const std::string> args) {
                            " dataplane failed: " + e.what());
   }
   outcome.store_generation = generation;
+  try {
+    agent::reserve_node_ports(desired, agent::reserved_ports_record_path(
+                                           store::resolve_state_path(parsed.value("state"))));
+  } catch (const std::exception& e) {
+    // The dataplane is programmed; only the protection of node ports from the node's own
+    // ephemeral ports is missing (agent/reserved_ports.h).
+    std::cerr << "portway sync: could not reserve the node ports: " << e.what() << "\n";
+  }
 
   const dataplane::SyncStatus status = agent::status_of(outcome, choice, now_ms());
   const std::string status_path =

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "agent/reserved_ports.h"
 #include "agent/sync.h"
 #include "config/app_parser.h"
 #include "config/text_input.h"
@@ -136,6 +137,7 @@ agent::SyncOutcome sync_lab(const LabConfig& cfg, const config::NodeSettings& se
   netlink::NetnsGuard in(t.node_netns);
   agent::SyncOutcome outcome = agent::sync_dataplane(desired, settings, choice);
   outcome.store_generation = generation;
+  agent::reserve_node_ports(desired, agent::reserved_ports_record_path(state_path(cfg)));
   dataplane::save_sync_status(dataplane::sync_status_path(state_path(cfg)),
                               agent::status_of(outcome, choice, now_ms()));
   return outcome;

@@ -204,11 +204,19 @@ void set_tx_checksumming(const std::string& link, bool on) {
 
 void set_gro(const std::string& link, bool on) { ethtool_set(link, ETHTOOL_SGRO, on, "set GRO"); }
 
-void write_sysctl(const std::string& key, const std::string& value) {
+namespace {
+// /proc/sys/<key with dots as slashes>; /proc/sys/net is the calling thread's namespace's.
+std::string sysctl_path(const std::string& key) {
   if (key.find("..") != std::string::npos || key.find('/') != std::string::npos)
     throw std::invalid_argument("invalid sysctl key " + key);
   std::string path = "/proc/sys/" + key;
   std::replace(path.begin() + 10, path.end(), '.', '/');
+  return path;
+}
+}  // namespace
+
+void write_sysctl(const std::string& key, const std::string& value) {
+  const std::string path = sysctl_path(key);
   const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
   const ssize_t n = write(fd, value.data(), value.size());
@@ -216,6 +224,25 @@ void write_sysctl(const std::string& key, const std::string& value) {
   close(fd);
   if (n != static_cast<ssize_t>(value.size()))
     throw std::system_error(err, std::generic_category(), "write " + path);
+}
+
+std::string read_sysctl(const std::string& key) {
+  const std::string path = sysctl_path(key);
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) != 0;) {
+    if (n < 0) {
+      const int err = errno;
+      close(fd);
+      throw std::system_error(err, std::generic_category(), "read " + path);
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
 }
 
 }  // namespace portway::netlink

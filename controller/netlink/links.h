@@ -52,5 +52,7 @@ void set_gro(const std::string& link, bool on);
 // Writes /proc/sys/<key with dots as slashes> in the current namespace, e.g.
 // write_sysctl("net.ipv4.ip_forward", "1").
 void write_sysctl(const std::string& key, const std::string& value);
+// The value of a sysctl, trailing newline removed. Throws std::system_error.
+std::string read_sysctl(const std::string& key);
 
 }  // namespace portway::netlink

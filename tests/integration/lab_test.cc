@@ -34,6 +34,7 @@
 #include "loader/cgroup_link.h"
 #include "loader/sock_maps.h"
 #include "loader/xdp_link.h"
+#include "netlink/links.h"
 #include "netlink/netns.h"
 #include "store/sqlite_store.h"
 #include "support/root.h"
@@ -479,6 +480,32 @@ TEST_F(LabTest, NodeSocketsToARemovedBackendAreEndedAndRebalance) {
   const std::string victim = o.substr(o.find("victim=") + 7, o.find(' ') - o.find("victim=") - 7);
   const std::string again = o.substr(o.find(" again=") + 7);
   EXPECT_TRUE(again.starts_with("dns-resolver-") && again != victim) << o;
+}
+
+// Node ports are kept out of the node's own ephemeral ports (agent/reserved_ports.h): the
+// lab's claims are reserved in the node's namespace, and a released claim is unreserved,
+// while a reservation portway did not make stays.
+TEST_F(LabTest, NodePortsAreReservedFromTheNodesEphemeralPorts) {
+  const std::string node_netns = plan_topology({cfg_.prefix, 0}).node_netns;
+  auto reserved = [&] {
+    netlink::NetnsGuard in(node_netns);
+    return netlink::read_sysctl("net.ipv4.ip_local_reserved_ports");
+  };
+  // testdata/apps: dns 5353, irc 6697, tcp-echo 7000, game 27015.
+  EXPECT_EQ(reserved(), "5353,6697,7000,27015");
+  {
+    netlink::NetnsGuard in(node_netns);
+    netlink::write_sysctl("net.ipv4.ip_local_reserved_ports", "5353,6697,7000,27015,40000\n");
+  }
+  const std::string db = cfg_.dir + "/state.db";
+  auto run = [&](std::vector<std::string> argv) {
+    NsProcess p = NsProcess::spawn(node_netns, argv, cfg_.dir + "/cli.log");
+    return p.wait_exit(std::chrono::seconds(30)).value_or(-1);
+  };
+  ASSERT_EQ(run({PORTWAY_BINARY, "delete", "--state", db, "dns"}), 0) << slurp(cfg_.dir + "/cli.log");
+  ASSERT_EQ(run({PORTWAY_BINARY, "sync", "--state", db, "--node", cfg_.dir + "/node.toml", "--dataplane", "xdp"}), 0)
+      << slurp(cfg_.dir + "/cli.log");
+  EXPECT_EQ(reserved(), "6697,7000,27015,40000") << "5353 released, the administrator's 40000 kept";
 }
 
 }  // namespace
