@@ -104,6 +104,30 @@ class LabTest : public ::testing::Test {
     });
   }
 
+  // `portway ARGS` run in the lab's node namespace, as an operator on the node would; its exit
+  // status (-1 if it ran for more than 30 s). Output is appended to cli_log().
+  int portway(std::vector<std::string> args) {
+    args.insert(args.begin(), PORTWAY_BINARY);
+    NsProcess p = NsProcess::spawn(plan_topology({cfg_.prefix, 0}).node_netns, args, cli_log());
+    return p.wait_exit(std::chrono::seconds(30)).value_or(-1);
+  }
+  std::string cli_log() const { return cfg_.dir + "/cli.log"; }
+  // `sync --dataplane xdp` of the lab's state with the node file `node` (default: the lab's).
+  std::vector<std::string> sync_args(const std::string& node = "") const {
+    return {"sync", "--state", cfg_.dir + "/state.db", "--node", node.empty() ? cfg_.dir + "/node.toml" : node,
+            "--dataplane", "xdp"};
+  }
+
+  // The service address of svc/dns/resolver (53/udp and 53/tcp), found through lab_run's rows.
+  std::string dns_vip() {
+    const auto rows = lab_run(cfg_, {config::DataplaneChoice::xdp});
+    const auto dns = std::find_if(rows.begin(), rows.end(), [](const LabRow& r) {
+      return r.from == "node" && r.protocol == "udp" && r.frontend.find(":53 ") != std::string::npos;
+    });
+    if (dns == rows.end()) return {};
+    return dns->frontend.substr(0, dns->frontend.find(':'));
+  }
+
   LabConfig cfg_;
   config::NodeSettings settings_;
   bool up_ = false;
@@ -125,13 +149,8 @@ TEST_F(LabTest, EveryFrontendAnswersOnBothDataplanes) {
 }
 
 TEST_F(LabTest, NodeSocketsSeeTheFrontendAndRefusals) {
-  // dns: 198.19.0.x:53/udp of svc/dns/resolver, found through the lab's state as lab_run does.
-  const auto rows = lab_run(cfg_, {config::DataplaneChoice::xdp});
-  const auto dns = std::find_if(rows.begin(), rows.end(), [](const LabRow& r) {
-    return r.from == "node" && r.protocol == "udp" && r.frontend.find(":53 ") != std::string::npos;
-  });
-  ASSERT_NE(dns, rows.end());
-  const std::string vip = dns->frontend.substr(0, dns->frontend.find(':'));
+  const std::string vip = dns_vip();
+  ASSERT_FALSE(vip.empty());
 
   const ProbeResult r = unconnected_udp_from_node(vip, 53);
   ASSERT_EQ(r.status, ProbeStatus::ok) << r.error;
@@ -310,8 +329,8 @@ TEST_F(LabTest, SyncKilledHalfWayAndRerunUnderLoadLosesNoFlow) {
   ASSERT_EQ(std::count(before.begin(), before.end(), std::string{}), 0) << "every flow answers";
   UdpStream stream(t.client_netns, node, 27015);  // node port of game (UDP)
 
-  const std::vector<std::string> sync{PORTWAY_BINARY, "sync", "--state", cfg_.dir + "/state.db",
-                                      "--node", cfg_.dir + "/node.toml", "--dataplane", "xdp"};
+  std::vector<std::string> sync = sync_args();
+  sync.insert(sync.begin(), PORTWAY_BINARY);
   std::mt19937 rng(static_cast<unsigned>(getpid()));
   for (int round = 0; round < 3; ++round) {
     {
@@ -321,11 +340,10 @@ TEST_F(LabTest, SyncKilledHalfWayAndRerunUnderLoadLosesNoFlow) {
       ASSERT_TRUE(meta);
       meta->set_program_fingerprint(1);
     }
-    NsProcess killed = NsProcess::spawn(t.node_netns, sync, cfg_.dir + "/sync.log");
+    NsProcess killed = NsProcess::spawn(t.node_netns, sync, cli_log());
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 40)(rng)));
     killed.kill_hard();
-    NsProcess rerun = NsProcess::spawn(t.node_netns, sync, cfg_.dir + "/sync.log");
-    EXPECT_EQ(rerun.wait_exit(std::chrono::seconds(30)), 0) << slurp(cfg_.dir + "/sync.log");
+    EXPECT_EQ(portway(sync_args()), 0) << slurp(cli_log());
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));
   stream.stop();
@@ -372,14 +390,8 @@ TEST_F(LabTest, AFailedUpgradeLeavesTheRunningFastPathForwarding) {
     out << toml;
   }
   chmod(bad.c_str(), 0600);
-  NsProcess sync = NsProcess::spawn(t.node_netns,
-                                    {PORTWAY_BINARY, "sync", "--state", cfg_.dir + "/state.db", "--node", bad,
-                                     "--dataplane", "xdp"},
-                                    cfg_.dir + "/sync.log");
-  const auto rc = sync.wait_exit(std::chrono::seconds(30));
-  EXPECT_NE(rc, std::optional<int>{0});
-  EXPECT_NE(slurp(cfg_.dir + "/sync.log").find("does not match the map sizes"), std::string::npos)
-      << slurp(cfg_.dir + "/sync.log");
+  EXPECT_NE(portway(sync_args(bad)), 0);
+  EXPECT_NE(slurp(cli_log()).find("does not match the map sizes"), std::string::npos) << slurp(cli_log());
   EXPECT_EQ(flows.who(), before) << "established flows keep their backends";
   const ProbeResult fresh = tcp_probe(t.client_netns, node, 7000);
   EXPECT_EQ(fresh.status, ProbeStatus::ok) << "new flows still balanced: " << fresh.error;
@@ -391,15 +403,10 @@ TEST_F(LabTest, AFailedUpgradeLeavesTheRunningFastPathForwarding) {
 // are ended (ECONNABORTED), as the packet path resets TCP and re-balances UDP, and a new
 // socket is balanced over the backends that are left.
 TEST_F(LabTest, NodeSocketsToARemovedBackendAreEndedAndRebalance) {
-  const auto rows = lab_run(cfg_, {config::DataplaneChoice::xdp});
-  const auto dns = std::find_if(rows.begin(), rows.end(), [](const LabRow& r) {
-    return r.from == "node" && r.protocol == "udp" && r.frontend.find(":53 ") != std::string::npos;
-  });
-  ASSERT_NE(dns, rows.end());
-  const std::string vip = dns->frontend.substr(0, dns->frontend.find(':'));
+  const std::string vip = dns_vip();
+  ASSERT_FALSE(vip.empty());
   const std::string node_netns = plan_topology({cfg_.prefix, 0}).node_netns;
   const std::string db = cfg_.dir + "/state.db";
-  const std::string log = cfg_.dir + "/cli.log";
 
   const ProbeResult r = probe_in_cgroup(settings_.cgroup, [&] {
     ProbeResult out;
@@ -446,13 +453,8 @@ TEST_F(LabTest, NodeSocketsToARemovedBackendAreEndedAndRebalance) {
       else close(fd);
     }
     // The operator's way: deregister the sandbox, sync.
-    auto run = [&](std::vector<std::string> argv) {
-      NsProcess p = NsProcess::spawn(node_netns, argv, log);
-      return p.wait_exit(std::chrono::seconds(30)).value_or(-1);
-    };
-    const int rm = run({PORTWAY_BINARY, "sandbox", "rm", "--state", db, victim});
-    const int sync = run({PORTWAY_BINARY, "sync", "--state", db, "--node", cfg_.dir + "/node.toml",
-                          "--dataplane", "xdp"});
+    const int rm = portway({"sandbox", "rm", "--state", db, victim});
+    const int sync = portway(sync_args());
     int udp_err = 0, tcp_err = 0, again_err = 0;
     const std::string udp_after = ask(udp, udp_err);
     const std::string tcp_after = tcp >= 0 ? ask(tcp, tcp_err) : "no-tcp-on-victim";
@@ -470,7 +472,7 @@ TEST_F(LabTest, NodeSocketsToARemovedBackendAreEndedAndRebalance) {
   ASSERT_EQ(r.status, ProbeStatus::ok) << r.error;
   const std::string& o = r.reply;
   EXPECT_NE(o.find("victim=dns-resolver-"), std::string::npos) << o;
-  EXPECT_NE(o.find(" rm=0 sync=0 "), std::string::npos) << o << "\n" << slurp(log);
+  EXPECT_NE(o.find(" rm=0 sync=0 "), std::string::npos) << o << "\n" << slurp(cli_log());
   // An ended UDP socket is disconnected: its pending error is ECONNABORTED, and a send()
   // without an address fails with EDESTADDRREQ, whichever the application meets first.
   EXPECT_TRUE(o.find(" udp_after= udp_err=" + std::to_string(ECONNABORTED) + " ") != std::string::npos ||
@@ -498,13 +500,8 @@ TEST_F(LabTest, NodePortsAreReservedFromTheNodesEphemeralPorts) {
     netlink::write_sysctl("net.ipv4.ip_local_reserved_ports", "5353,6697,7000,27015,40000\n");
   }
   const std::string db = cfg_.dir + "/state.db";
-  auto run = [&](std::vector<std::string> argv) {
-    NsProcess p = NsProcess::spawn(node_netns, argv, cfg_.dir + "/cli.log");
-    return p.wait_exit(std::chrono::seconds(30)).value_or(-1);
-  };
-  ASSERT_EQ(run({PORTWAY_BINARY, "delete", "--state", db, "dns"}), 0) << slurp(cfg_.dir + "/cli.log");
-  ASSERT_EQ(run({PORTWAY_BINARY, "sync", "--state", db, "--node", cfg_.dir + "/node.toml", "--dataplane", "xdp"}), 0)
-      << slurp(cfg_.dir + "/cli.log");
+  ASSERT_EQ(portway({"delete", "--state", db, "dns"}), 0) << slurp(cli_log());
+  ASSERT_EQ(portway(sync_args()), 0) << slurp(cli_log());
   EXPECT_EQ(reserved(), "6697,7000,27015,40000") << "5353 released, the administrator's 40000 kept";
 }
 
