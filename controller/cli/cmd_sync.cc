@@ -1,4 +1,4 @@
-// portway sync [--state DB] [--node FILE] [--dataplane auto|xdp|nft] [--json]
+// portway sync [--state DB] [--node FILE] [--dataplane auto|xdp|nft] [--json] [--remove-all]
 #include <iostream>
 
 #include "agent/reserved_ports.h"
@@ -20,15 +20,19 @@ const FlagSpec kFlags[] = {
     {"node", true, false, "node settings (TOML)"},
     {"dataplane", true, false, "auto | xdp | nft (default: the node setting, else auto)"},
     {"json", false, false, "print {\"dataplane\",\"reason\",\"changes\":[...],\"notes\":[...]}"},
+    {"remove-all", false, false, "program no frontends at all, whatever the store holds (the store is not read)"},
     {"help", false, false, "show this help"},
 };
 
 constexpr const char* kUsage =
     "usage: portway sync [--state DB] [--node FILE] [--dataplane auto|xdp|nft] [--json]\n"
+    "                    [--remove-all]\n"
     "Compile the store and program the dataplane once, changing only what differs from what\n"
     "is installed; print what changed. Needs root (CAP_BPF, CAP_NET_ADMIN).\n"
-    "Exit: 0 programmed, 1 rejected input, 2 usage or environment error (e.g. the fast path\n"
-    "cannot load with --dataplane xdp).\n";
+    "A missing or empty state database is an error, never an empty node: --remove-all is the\n"
+    "one way to remove every frontend.\n"
+    "Exit: 0 programmed, 1 rejected input, 2 usage or environment error (no state database;\n"
+    "the fast path cannot load with --dataplane xdp).\n";
 
 }  // namespace
 
@@ -47,9 +51,12 @@ int cmd_sync(std::span<const std::string> args) {
     choice = *parsed_choice;
   }
 
-  const auto store = open_state_for_read(parsed.value("state"));
   std::uint64_t generation = 0;
-  const state::DataplaneState desired = agent::compile_store(store.get(), &generation);
+  state::DataplaneState desired;
+  if (!parsed.has("remove-all")) {
+    const auto store = open_state_for_sync(parsed.value("state"));
+    desired = agent::compile_store(store.get(), &generation);
+  }
 
   agent::SyncOutcome outcome;
   try {
