@@ -4,15 +4,34 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <filesystem>
+#include <optional>
 
 #include "loader/error.h"
 
 namespace portway::loader {
+namespace {
+
+// "mnt:[4026531841]"; nullopt when unreadable (no ptrace access to that process).
+std::optional<std::string> mount_namespace(const std::string& pid) {
+  char buf[64];
+  const ssize_t n = readlink(("/proc/" + pid + "/ns/mnt").c_str(), buf, sizeof buf);
+  if (n <= 0) return std::nullopt;
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
+std::optional<dev_t> bpffs_device(const std::string& path) {
+  struct stat st {};
+  if (!is_bpffs(path) || stat(path.c_str(), &st) != 0) return std::nullopt;
+  return st.st_dev;
+}
+
+}  // namespace
 
 bool is_bpffs(const std::string& path) {
   struct statfs st {};
@@ -20,9 +39,29 @@ bool is_bpffs(const std::string& path) {
   return static_cast<unsigned long>(st.f_type) == BPF_FS_MAGIC;
 }
 
+void check_bpffs_outlives_process() {
+  const auto self = mount_namespace("self");
+  const auto init = mount_namespace("1");
+  // The node's own mounts (or a container whose init shares ours): a bpffs mounted here
+  // lives as long as the namespace that the node, or the container, runs in.
+  if (!self || !init || *self == *init) return;
+  // Each bpffs mount is its own instance: the same device number means the same pins.
+  const auto ours = bpffs_device(kBpffsRoot);
+  const auto nodes = bpffs_device(std::string("/proc/1/root") + kBpffsRoot);
+  if (ours && nodes && *ours == *nodes) return;
+  throw EphemeralMounts(
+      std::string("portway runs in a mount namespace of its own in which ") + kBpffsRoot +
+      (ours ? " is a BPF filesystem the node does not see" : " is not the node's BPF filesystem") +
+      " (`ip netns exec` does this: it remounts /sys); pins and XDP links made here would vanish "
+      "when this command exits. Enter only the network namespace instead: "
+      "`nsenter --net=/run/netns/NAME portway ...`" +
+      (nodes ? "" : std::string(", after mounting bpffs on the node (mount -t bpf bpf ") + kBpffsRoot + ")"));
+}
+
 void ensure_bpffs(const std::string& dir) {
   const std::string root = kBpffsRoot;
   if (dir.rfind(root + "/", 0) != 0) throw Error("pin folder", EINVAL, dir + " is not under " + root);
+  check_bpffs_outlives_process();
   if (!is_bpffs(root)) {
     if (mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) throw Error("mkdir", errno, root);
     if (mount("bpf", root.c_str(), "bpf", 0, "mode=0700") != 0)
