@@ -25,8 +25,9 @@ class EphemeralMounts : public std::runtime_error {
 };
 
 // Throws EphemeralMounts when this process is in another mount namespace than the node's
-// init (PID 1) and /sys/fs/bpf here is not the bpffs init sees. Silent when that cannot be
-// told (no access to /proc/1): the pins are then used as they are.
+// init (PID 1; when that cannot be read, than the nearest ancestor in other mounts) and
+// /sys/fs/bpf here is not the bpffs that process sees. Silent when nothing tells: the pins
+// are then used as they are.
 void check_bpffs_outlives_process();
 
 // check_bpffs_outlives_process(), then mounts bpffs at /sys/fs/bpf if nothing BPF is mounted
