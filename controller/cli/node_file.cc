@@ -9,9 +9,12 @@ namespace portway::cli {
 
 config::NodeSettings load_node_settings(const std::optional<std::string>& path) {
   if (!path) return config::NodeSettings{};
-  // Node settings decide what the node forwards: only a file that only root can change.
-  auto read = config::read_config_file(
-      *path, {.refuse_world_writable = true, .refuse_symlink = true});
+  // Node settings decide what the node forwards: only a file that only its owner (root or
+  // the caller) can change.
+  auto read = config::read_config_file(*path, {.refuse_world_writable = true,
+                                               .refuse_group_writable = true,
+                                               .refuse_foreign_owner = true,
+                                               .refuse_symlink = true});
   if (read.io_error) throw EnvironmentError("node settings " + *read.io_error);
   if (read.rejected) {
     std::cerr << config::to_string(*read.rejected) << "\n";
