@@ -8,7 +8,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -375,6 +378,39 @@ TEST_F(NodeOwnershipTest, UnderIpNetnsExecSyncIsRefusedAndUnderNsenterItWorks) {
   under_nsenter.insert(under_nsenter.end(), sync.begin(), sync.end());
   EXPECT_EQ(run(under_nsenter, topo_.client_netns), 0) << slurp(log());
   EXPECT_NE(slurp(log()).find("no changes"), std::string::npos) << slurp(log());
+}
+
+// cgroup2 is mounted when none is, as bpffs is. Run in a child with a private mount namespace
+// of its own (cgroup2 mounts unmounted there, a private /run), so the node's mounts never
+// change.
+TEST(Cgroup2Mount, IsMountedWhenNoneIs) {
+  PORTWAY_REQUIRE_ROOT();
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) _exit(10);
+    if (mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") != 0) _exit(11);
+    for (int i = 0; i < 8; ++i) {
+      const auto where = loader::cgroup2_mount();
+      if (!where) break;
+      if (umount2(where->c_str(), MNT_DETACH) != 0) _exit(12);
+    }
+    if (loader::cgroup2_mount()) _exit(13);
+    try {
+      const std::string mounted = loader::ensure_cgroup2();
+      if (!loader::is_cgroup2(mounted)) _exit(14);
+      if (loader::cgroup2_mount() != mounted) _exit(15);
+      config::NodeSettings s;
+      if (dataplane::xdp::socket_hook_cgroup(s) != mounted) _exit(16);
+    } catch (...) {
+      _exit(17);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "step that failed: see the _exit codes in the test";
 }
 
 }  // namespace
