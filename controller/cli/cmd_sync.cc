@@ -45,6 +45,7 @@ int cmd_sync(std::span<const std::string> args) {
   }
   if (!parsed.positional().empty()) throw UsageError("sync takes no arguments");
   const config::NodeSettings settings = load_node_settings(parsed.value("node"));
+  refuse_ranges_overlapping_node(settings);
   config::DataplaneChoice choice = settings.dataplane;
   if (auto flag = parsed.value("dataplane")) {
     auto parsed_choice = config::parse_dataplane_choice(*flag);

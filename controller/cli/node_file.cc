@@ -4,6 +4,8 @@
 
 #include "cli/exit_codes.h"
 #include "config/text_input.h"
+#include "model/service_ranges.h"
+#include "netlink/addressing.h"
 
 namespace portway::cli {
 
@@ -26,6 +28,21 @@ config::NodeSettings load_node_settings(const std::optional<std::string>& path) 
     throw RejectedError("");
   }
   return std::move(*outcome.settings);
+}
+
+net::NodeAddressing refuse_ranges_overlapping_node(const config::NodeSettings& node) {
+  net::NodeAddressing live;
+  try {
+    live = netlink::read_node_addressing(node.uplinks);
+  } catch (const std::exception& e) {
+    throw EnvironmentError(std::string("reading the node's addresses and routes: ") + e.what());
+  }
+  const auto overlaps = model::service_range_overlaps(node.service_cidr, node.service_cidr6, live);
+  if (!overlaps.empty()) {
+    for (const auto& line : overlaps) std::cerr << "node settings: " << line << "\n";
+    throw RejectedError("");
+  }
+  return live;
 }
 
 }  // namespace portway::cli
