@@ -60,6 +60,9 @@ class ServiceRangeOverlap : public ::testing::Test {
     write("bad.toml", "uplinks = [\"pwovl-up0\"]\nservice_cidr = \"198.18.4.0/23\"\ndataplane = \"nft\"\n");
     // Not the uplink's address, but its network: its neighbours' addresses.
     write("neighbours.toml", "uplinks = [\"pwovl-up0\"]\nservice_cidr = \"198.18.5.128/25\"\ndataplane = \"nft\"\n");
+    // The app's node_port 7000 reserved after the app was applied.
+    write("reserved.toml", "uplinks = [\"pwovl-up0\"]\nservice_cidr = \"198.19.7.0/24\"\ndataplane = \"nft\"\n"
+                           "reserved_node_ports = [22, 7000]\n");
   }
   void TearDown() override {
     if (created_) netlink::delete_named_netns(netns_);
@@ -113,6 +116,17 @@ TEST_F(ServiceRangeOverlap, ApplyAndSyncRefuseAndChangeNothing) {
   EXPECT_FALSE(fs::exists(dataplane::sync_status_path(path("state.db"))))
       << "a refused sync programmed the dataplane";
   EXPECT_EQ(read_all(path("state.db")), before);
+}
+
+TEST_F(ServiceRangeOverlap, SyncRefusesClaimsOnReservedNodePorts) {
+  ASSERT_EQ(apply("good.toml"), 0) << read_all(path("cli.log"));
+  EXPECT_EQ(apply("reserved.toml"), 1) << "apply checks reserved ports itself";
+  EXPECT_EQ(sync("reserved.toml"), 1);
+  EXPECT_NE(read_all(path("cli.log")).find("node_port 7000/tcp of svc/echo/echo is reserved on this node"),
+            std::string::npos)
+      << read_all(path("cli.log"));
+  EXPECT_FALSE(fs::exists(dataplane::sync_status_path(path("state.db"))))
+      << "a refused sync programmed the dataplane";
 }
 
 }  // namespace
