@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <stdexcept>
+
 #include "dataplane/nft/nft_dataplane.h"
 #include "dataplane/probe/choose.h"
 #include "dataplane/probe/feature_probe.h"
@@ -24,10 +26,19 @@ state::DataplaneState compile_store(store::Store* store, std::uint64_t* generati
   return state::compile(snapshot);
 }
 
-SyncOutcome sync_dataplane(const state::DataplaneState& desired, const config::NodeSettings& settings,
-                           config::DataplaneChoice choice, const DataplaneFactory& factory) {
+loader::PinFolderLock lock_node(const config::NodeSettings& settings, std::chrono::milliseconds wait) {
+  return loader::PinFolderLock::acquire(settings.bpffs_dir, wait);
+}
+
+SyncOutcome sync_dataplane(const loader::PinFolderLock& held, const state::DataplaneState& desired,
+                           const config::NodeSettings& settings, config::DataplaneChoice choice,
+                           const DataplaneFactory& factory) {
+  if (held.folder() != settings.bpffs_dir)
+    throw std::logic_error("sync of " + settings.bpffs_dir + " under the lock of " + held.folder());
   config::NodeSettings chosen_settings = settings;
   chosen_settings.dataplane = choice;
+  // What starting the fast path did (repairs, re-attachments): apply() finds it done.
+  std::vector<std::string> start_notes;
   dataplane::probe::DataplaneFactories factories{
       // The fast path is "available" once it has loaded and attached: the real probe.
       .make_xdp =
@@ -35,7 +46,7 @@ SyncOutcome sync_dataplane(const state::DataplaneState& desired, const config::N
             auto dp = factory(dataplane::Kind::xdp, chosen_settings);
             auto* xdp = dynamic_cast<dataplane::xdp::XdpDataplane*>(dp.get());
             if (xdp) {
-              std::vector<std::string> notes;
+              std::vector<std::string>& notes = start_notes;
               // A fast path that already runs (flows in its maps, links attached) is not this
               // attempt's to tear down: a failed upgrade or a bad settings file must leave it
               // forwarding. Only what this attempt created from nothing is removed.
@@ -64,6 +75,8 @@ SyncOutcome sync_dataplane(const state::DataplaneState& desired, const config::N
   out.active = choice_result.dataplane->kind();
   out.reason = choice_result.reason;
   out.report = choice_result.dataplane->apply(desired);
+  if (out.active == dataplane::Kind::xdp)
+    out.report.notes.insert(out.report.notes.begin(), start_notes.begin(), start_notes.end());
   if (auto* nft = dynamic_cast<dataplane::nft::NftDataplane*>(choice_result.dataplane.get()))
     nft->wait_for_flow_cleanup();
   return out;

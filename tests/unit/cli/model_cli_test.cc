@@ -246,6 +246,18 @@ TEST_F(ModelCli, SyncRefusesASymlinkedOrWorldWritableNodeFile) {
   EXPECT_FALSE(fs::exists(missing_state));
 }
 
+// `sync --wait` is a number of seconds; anything else is a usage error, before any lock is
+// taken or any dataplane touched.
+TEST_F(ModelCli, SyncRefusesAWaitThatIsNotSeconds) {
+  const std::string missing_state = dir_.file("no-such/state.db");
+  for (const char* wait : {"abc", "-1", "5s", "1e9"}) {
+    const auto r = run("sync --dataplane nft --state " + missing_state + " --node " + node_ + " --wait " + wait);
+    EXPECT_EQ(r.exit_code, 2) << wait;
+    EXPECT_NE(r.err.find("--wait must be a number of seconds"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(missing_state));
+}
+
 TEST_F(ModelCli, EveryCommandHasHelp) {
   for (const char* cmd : {"apply", "delete", "services", "sandbox", "sandbox add", "sandbox set",
                           "sandbox rm", "sandbox list"}) {
