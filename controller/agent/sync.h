@@ -4,8 +4,10 @@
 //
 // Choosing is dataplane::probe::choose_dataplane (dataplane/probe/choose.h): `xdp` and `nft`
 // as asked (a failing asked-for dataplane is an error, not a silent switch); `auto` loads and
-// attaches the fast path and falls back to nftables on any failure, with the reason. Never
-// both: the other's state is removed once the chosen one works.
+// attaches the fast path and falls back to nftables when it fails and none was running, with
+// the reason. Never both for longer than a switch: the chosen one is complete first (a switch
+// carries the established flows over, dataplane/handoff/switch_steps.h), then the other one's
+// state is removed.
 #pragma once
 
 #include <functional>
@@ -36,8 +38,9 @@ std::unique_ptr<dataplane::Dataplane> make_dataplane(dataplane::Kind kind,
 // The compiled state of the store (empty when `store` is null: nothing applied yet).
 state::DataplaneState compile_store(store::Store* store, std::uint64_t* generation = nullptr);
 
-// Chooses, removes the other dataplane's state, applies `desired`. Throws when the chosen
-// dataplane fails (DataplaneUnavailable for an explicit xdp; for auto: when nftables fails).
+// Chooses, brings the chosen dataplane up with `desired`, then removes the other one's state.
+// Throws when the chosen dataplane fails (DataplaneUnavailable for an explicit xdp, and for
+// auto when a running fast path could not be refreshed; otherwise when nftables fails).
 SyncOutcome sync_dataplane(const state::DataplaneState& desired, const config::NodeSettings& settings,
                            config::DataplaneChoice choice, const DataplaneFactory& factory = make_dataplane);
 
