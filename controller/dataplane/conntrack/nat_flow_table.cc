@@ -69,7 +69,14 @@ void set_established(nf_conntrack* ct, const NatFlow& f, std::uint32_t timeout) 
 CtPtr entry_for(const NatFlow& f, std::uint32_t timeout) {
   CtPtr ct = new_ct();
   set_orig_tuple(ct.get(), f);
-  set_reply_tuple(ct.get(), f);
+  // The reply tuple as it is before NAT: the kernel's NAT setup derives the translated one
+  // from it and the NAT attributes, and sets the DST_NAT/SRC_NAT status bits only when the
+  // two differ; an entry given the translated reply tuple up front is never mangled.
+  NatFlow untranslated = f;
+  untranslated.backend = f.frontend;
+  untranslated.backend_port = f.frontend_port;
+  untranslated.snat.reset();
+  set_reply_tuple(ct.get(), untranslated);
   nfct_set_attr_u32(ct.get(), ATTR_DNAT_IPV4, be32(f.backend));
   nfct_set_attr_u16(ct.get(), ATTR_DNAT_PORT, htons(f.backend_port));
   if (f.snat) {

@@ -1,0 +1,227 @@
+// Switching the dataplane of a running node (docs/operations.md "Switching the dataplane"),
+// through `portway sync --dataplane xdp|nft` on a `portway lab`: established TCP connections
+// (client -> service address, client -> node port, sandbox -> service address, a sandbox to its
+// own service) carry traffic all the time and must survive every switch on the sandbox that
+// first answered them; and `sync` SIGKILLed at random moments of switches never leaves the node
+// without a dataplane, while new connections are probed all along.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <random>
+#include <thread>
+
+#include "agent/sync.h"
+#include "dataplane/nft/nft_dataplane.h"
+#include "dataplane/xdp/xdp_dataplane.h"
+#include "flow_load.h"
+#include "lab/lab.h"
+#include "lab/ns_process.h"
+#include "lab/probe_client.h"
+#include "lab/topology.h"
+#include "netlink/netns.h"
+#include "store/sqlite_store.h"
+#include "support/root.h"
+
+namespace portway::itest {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+class DataplaneSwitchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PORTWAY_REQUIRE_ROOT();
+    // Hundreds of connections: both ends (this process and the test apps it starts) need
+    // more descriptors than the usual soft limit of 1,024.
+    rlimit nofile{};
+    getrlimit(RLIMIT_NOFILE, &nofile);
+    nofile.rlim_cur = std::min<rlim_t>(nofile.rlim_max, 16384);
+    setrlimit(RLIMIT_NOFILE, &nofile);
+    cfg_.prefix = "pwsw" + std::to_string(getpid() % 100000);
+    cfg_.dir = "/run/portway-switchtest-" + std::to_string(getpid());
+    cfg_.examples_dir = PORTWAY_SOURCE_DIR "/testdata/apps";
+    cfg_.testapp = PORTWAY_TESTAPP;
+    cfg_.app_lifetime_seconds = 300;
+    lab::lab_down(cfg_);  // a crashed earlier run of this pid's prefix
+    settings_ = lab::lab_node_settings(cfg_);
+    ASSERT_FALSE(settings_.cgroup.empty()) << "no cgroup v2 hierarchy mounted on this machine";
+    up_ = true;
+    lab::lab_up(cfg_, config::DataplaneChoice::xdp);
+    topo_ = lab::plan_topology({cfg_.prefix, 10});
+    auto store = store::SqliteStore::open(cfg_.dir + "/state.db", {.create = false});
+    desired_ = agent::compile_store(store.get());
+    for (const auto& f : desired_.frontends())
+      if (f.backend_set == "svc/tcp-echo/echo" && f.key.port == 7000) vip_ = state::to_string(f.key.address);
+    for (const auto& sb : store->begin_read()->sandboxes())
+      for (const auto& slot : topo_.sandboxes)
+        if (slot.address == sb.ipv4) (sb.app == "tcp-echo" ? echo_sandbox_ : other_sandbox_) = slot.netns;
+    ASSERT_FALSE(vip_.empty());
+    ASSERT_FALSE(echo_sandbox_.empty());
+    ASSERT_FALSE(other_sandbox_.empty());
+  }
+
+  void TearDown() override {
+    if (!up_) return;
+    lab::lab_down(cfg_);
+    EXPECT_FALSE(fs::exists(settings_.bpffs_dir)) << "pins left behind";
+  }
+
+  std::vector<std::string> sync_argv(const char* dataplane) const {
+    return {PORTWAY_BINARY, "sync", "--state", cfg_.dir + "/state.db", "--node", cfg_.dir + "/node.toml",
+            "--dataplane", dataplane};
+  }
+  // `portway sync --dataplane X` on the lab node; its exit status (-1 after 30 s).
+  int sync(const char* dataplane) {
+    lab::NsProcess p = lab::NsProcess::spawn(topo_.node_netns, sync_argv(dataplane), cli_log());
+    return p.wait_exit(std::chrono::seconds(30)).value_or(-1);
+  }
+  std::string cli_log() const { return cfg_.dir + "/cli.log"; }
+
+  std::vector<FlowGroup> groups(int scale) const {
+    const std::string node = net::to_string(topo_.node_address);
+    return {{"client->service", topo_.client_netns, vip_, 7000, 20 * scale},
+            {"client->node-port", topo_.client_netns, node, 7000, 20 * scale},
+            {"sandbox->service", other_sandbox_, vip_, 7000, 15 * scale},
+            {"sandbox->own-service", echo_sandbox_, vip_, 7000, 5 * scale}};
+  }
+
+  // The node holds exactly one dataplane, `kind`, programmed with the store's state.
+  void expect_only(dataplane::Kind kind) {
+    netlink::NetnsGuard in(topo_.node_netns);
+    dataplane::nft::NftDataplane nft;
+    dataplane::xdp::XdpDataplane xdp(settings_);
+    if (kind == dataplane::Kind::xdp) {
+      EXPECT_TRUE(xdp.is_running());
+      EXPECT_FALSE(nft.is_installed()) << "both dataplanes installed";
+      EXPECT_EQ(xdp.installed(), dataplane::xdp::ipv4_only(desired_));
+    } else {
+      EXPECT_TRUE(nft.is_installed());
+      EXPECT_FALSE(fs::exists(settings_.bpffs_dir)) << "both dataplanes installed";
+      EXPECT_EQ(nft.installed().frontends().size(), desired_.frontends().size());
+    }
+  }
+
+  lab::LabConfig cfg_;
+  config::NodeSettings settings_;
+  lab::Topology topo_;
+  state::DataplaneState desired_;
+  std::string vip_, echo_sandbox_, other_sandbox_;
+  bool up_ = false;
+};
+
+void report(const std::vector<std::pair<std::string, FlowFigures>>& figures) {
+  for (const auto& [name, f] : figures) {
+    std::cout << "  " << name << ": " << f.to_string() << "\n";
+    EXPECT_EQ(f.reset, 0) << name;
+    EXPECT_EQ(f.moved, 0) << name;
+    EXPECT_EQ(f.silent_at_end, 0) << name;
+    EXPECT_LT(f.longest_wait_ms, 2000) << name << ": a connection hung";
+    EXPECT_GT(f.exchanges, f.opened) << name << ": traffic flowed";
+  }
+}
+
+TEST_F(DataplaneSwitchTest, SwitchesUnderLoadResetNoConnection) {
+  FlowLoad load(groups(15));
+  for (const auto& g : groups(15)) ASSERT_EQ(load.opened(g.name), g.count) << g.name;
+  load.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (int round = 0; round < 3; ++round) {
+    for (const char* dp : {"nft", "xdp"}) {
+      const auto t0 = Clock::now();
+      ASSERT_EQ(sync(dp), 0) << slurp(cli_log());
+      std::cout << "  switch to " << dp << ": "
+                << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count() << " ms\n";
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+  }
+  report(load.stop());
+  expect_only(dataplane::Kind::xdp);
+  std::cout << slurp(cli_log());
+}
+
+// New connections, one every few milliseconds from the client to the node port and to the
+// service address, each asked WHO: any that is refused, reset or unanswered is a moment
+// without a dataplane.
+class NewConnectionProbe {
+ public:
+  NewConnectionProbe(std::string netns, std::vector<std::pair<std::string, std::uint16_t>> targets)
+      : thread_([this, netns = std::move(netns), targets = std::move(targets)] {
+          const auto deadline = Clock::now() + std::chrono::seconds(120);
+          for (std::size_t i = 0; !stop_ && Clock::now() < deadline; ++i) {
+            const auto& [addr, port] = targets[i % targets.size()];
+            const auto r = lab::tcp_probe(netns, addr, port, "WHO\n", std::chrono::milliseconds(1500));
+            ++probes_;
+            if (r.status != lab::ProbeStatus::ok) ++failed_;
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          }
+        }) {}
+  ~NewConnectionProbe() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  long probes() const { return probes_; }
+  long failed() const { return failed_; }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<long> probes_{0}, failed_{0};
+  std::thread thread_;
+};
+
+TEST_F(DataplaneSwitchTest, KilledSwitchesNeverLeaveTheNodeWithoutADataplane) {
+  FlowLoad load(groups(5));
+  load.start();
+  NewConnectionProbe probe(topo_.client_netns, {{net::to_string(topo_.node_address), 7000}, {vip_, 7000}});
+
+  // How long a whole switch takes here: the kills land anywhere inside one.
+  auto timed = [&](const char* dp) {
+    const auto t0 = Clock::now();
+    EXPECT_EQ(sync(dp), 0) << slurp(cli_log());
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+  };
+  const auto longest = std::max(timed("nft"), timed("xdp"));
+  std::mt19937 rng(static_cast<unsigned>(getpid()));
+  std::uniform_int_distribution<long> moment(0, longest.count());
+  constexpr int kKills = 16;
+  int killed_running = 0;
+  for (int i = 0; i < kKills; ++i) {
+    const char* dp = i % 2 == 0 ? "nft" : "xdp";
+    lab::NsProcess p = lab::NsProcess::spawn(topo_.node_netns, sync_argv(dp), cli_log());
+    std::this_thread::sleep_for(std::chrono::milliseconds(moment(rng)));
+    if (p.running()) ++killed_running;
+    p.kill_hard();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  // The next sync finishes the job, whichever way.
+  EXPECT_EQ(sync("nft"), 0) << slurp(cli_log());
+  expect_only(dataplane::Kind::nft);
+  EXPECT_EQ(sync("xdp"), 0) << slurp(cli_log());
+  expect_only(dataplane::Kind::xdp);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  probe.stop();
+  std::cout << "  switch takes up to " << longest.count() << " ms; " << kKills << " kills, " << killed_running
+            << " while sync was running; " << probe.probes() << " new connections probed, " << probe.failed()
+            << " failed\n";
+  EXPECT_GT(killed_running, kKills / 2);
+  EXPECT_EQ(probe.failed(), 0) << "of " << probe.probes() << " new connections";
+  report(load.stop());
+}
+
+}  // namespace
+}  // namespace portway::itest
