@@ -46,6 +46,15 @@ FlowLoad::FlowLoad(const std::vector<FlowGroup>& groups) : groups_(groups), figu
       if (fd < 0) break;
       setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
       setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+      // A source port of its own, never shared with a connection to another destination: the
+      // kernel would otherwise reuse a port towards another frontend, and two flows from one
+      // client port to the same backend port collide in both dataplanes (one reply tuple).
+      sockaddr_in any{};
+      any.sin_family = AF_INET;
+      if (bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof any) != 0) {
+        close(fd);
+        break;
+      }
       std::string first;
       if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0 && send(fd, "WHO\n", 4, MSG_NOSIGNAL) == 4) {
         std::string line;
@@ -88,6 +97,7 @@ void FlowLoad::send_who(Conn& c, std::chrono::steady_clock::time_point now) {
     if (errno == EAGAIN) return;  // the send buffer is full: try again later
     c.dead = true;
     ++figures_[c.group].reset;
+    ++resets_;
     return;
   }
   c.pending = true;
@@ -105,6 +115,7 @@ bool FlowLoad::read_answers(Conn& c, std::chrono::steady_clock::time_point now) 
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     c.dead = true;  // reset, or closed by the other end
     ++figures_[c.group].reset;
+    ++resets_;
     return false;
   }
   for (std::size_t nl; (nl = c.buffer.find('\n')) != std::string::npos;) {

@@ -41,6 +41,8 @@ class FlowLoad {
   FlowLoad& operator=(const FlowLoad&) = delete;
 
   int opened(const std::string& group) const;
+  // Connections reset so far, all groups (while the load runs).
+  int resets() const { return resets_; }
   // Starts the traffic (bounded: it stops by itself after `max_run`).
   void start(std::chrono::milliseconds interval = std::chrono::milliseconds(50),
              std::chrono::seconds max_run = std::chrono::seconds(100));
@@ -65,6 +67,7 @@ class FlowLoad {
   std::vector<Conn> conns_;
   std::vector<FlowFigures> figures_;
   std::atomic<bool> stop_{false};
+  std::atomic<int> resets_{0};
   std::thread thread_;
 };
 

@@ -21,7 +21,7 @@ struct NatFlow {
   net::Ipv4 backend;          // destination NAT
   std::uint16_t backend_port = 0;
   std::optional<net::Ipv4> snat;  // hairpin: source NAT to (snat, client_port)
-  std::chrono::seconds idle{0};   // since the flow's last packet (only seeding uses it)
+  std::chrono::milliseconds idle{0};  // since the flow's last packet (only seeding uses it)
 
   // Same translation (idle aside).
   bool same_nat(const NatFlow& o) const {
@@ -47,6 +47,7 @@ struct SeedCounts {
   std::size_t refreshed = 0; // an entry with the same translation existed: made liberal
   std::size_t replaced = 0;  // an entry with another translation (or a clashing reply) was replaced
   std::size_t expired = 0;   // idle for longer than the timeout: not seeded
+  std::size_t superseded = 0;  // another flow with the same reply tuple was more recently active
   std::size_t failed = 0;    // the kernel refused the entry
 };
 

@@ -8,6 +8,8 @@
 
 #include <cerrno>
 #include <fstream>
+#include <map>
+#include <tuple>
 #include <memory>
 #include <system_error>
 
@@ -53,10 +55,12 @@ void set_orig_tuple(nf_conntrack* ct, const NatFlow& f) {
   nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(f.frontend_port));
 }
 
-// Established, liberal both ways, living `timeout` seconds without traffic.
-void set_established(nf_conntrack* ct, const NatFlow& f, std::uint32_t timeout) {
+// Established, liberal both ways, living `timeout` seconds without traffic. The status is
+// only for a new entry: an existing one is confirmed, and a status that differs from it in an
+// unchangeable bit makes the kernel refuse the update (EBUSY).
+void set_established(nf_conntrack* ct, const NatFlow& f, std::uint32_t timeout, bool is_new) {
   nfct_set_attr_u32(ct, ATTR_TIMEOUT, timeout);
-  nfct_set_attr_u32(ct, ATTR_STATUS, IPS_SEEN_REPLY | IPS_ASSURED);
+  if (is_new) nfct_set_attr_u32(ct, ATTR_STATUS, IPS_SEEN_REPLY | IPS_ASSURED);
   if (f.protocol == IPPROTO_TCP) {
     nfct_set_attr_u8(ct, ATTR_TCP_STATE, TCP_CONNTRACK_ESTABLISHED);
     nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_ORIG, kTcpBeLiberal);
@@ -83,7 +87,7 @@ CtPtr entry_for(const NatFlow& f, std::uint32_t timeout) {
     nfct_set_attr_u32(ct.get(), ATTR_SNAT_IPV4, be32(*f.snat));
     nfct_set_attr_u16(ct.get(), ATTR_SNAT_PORT, htons(f.client_port));
   }
-  set_established(ct.get(), f, timeout);
+  set_established(ct.get(), f, timeout, true);
   return ct;
 }
 
@@ -143,6 +147,26 @@ std::chrono::seconds read_seconds(const char* path, std::chrono::seconds fallbac
   return fallback;
 }
 
+// Conntrack holds one entry per reply tuple; the fast path's flow table can hold several flows
+// with the same one: the client used one source port towards two frontends of the same backend
+// and port (a flow table keeps closed connections until they are evicted), and their reverse
+// entries collide there too. The most recently active flow is the live one and is kept.
+std::vector<NatFlow> one_per_reply_tuple(std::span<const NatFlow> flows, SeedCounts& counts) {
+  std::map<std::tuple<std::uint8_t, std::uint32_t, std::uint32_t, std::uint16_t, std::uint16_t>, NatFlow> by_reply;
+  for (const NatFlow& f : flows) {
+    const auto key = std::make_tuple(f.protocol, f.backend.value, (f.snat ? *f.snat : f.client).value, f.backend_port,
+                                     f.client_port);
+    auto [it, inserted] = by_reply.try_emplace(key, f);
+    if (inserted) continue;
+    ++counts.superseded;
+    if (f.idle < it->second.idle) it->second = f;
+  }
+  std::vector<NatFlow> out;
+  out.reserve(by_reply.size());
+  for (auto& [key, f] : by_reply) out.push_back(std::move(f));
+  return out;
+}
+
 }  // namespace
 
 SeedTimeouts SeedTimeouts::of_current_netns() {
@@ -166,8 +190,9 @@ std::vector<NatFlow> ConntrackTable::nat_flows() {
 
 SeedCounts ConntrackTable::seed(std::span<const NatFlow> flows, const SeedTimeouts& timeouts) {
   SeedCounts counts;
-  for (const NatFlow& f : flows) {
-    const auto life = (f.protocol == IPPROTO_TCP ? timeouts.tcp_established : timeouts.udp_stream) - f.idle;
+  for (const NatFlow& f : one_per_reply_tuple(flows, counts)) {
+    const auto life = std::chrono::duration_cast<std::chrono::seconds>(
+        (f.protocol == IPPROTO_TCP ? timeouts.tcp_established : timeouts.udp_stream) - f.idle);
     if (life.count() <= 0) {
       ++counts.expired;
       continue;
@@ -193,7 +218,7 @@ SeedCounts ConntrackTable::seed(std::span<const NatFlow> flows, const SeedTimeou
     if (found.flow && found.flow->same_nat(f)) {
       CtPtr update = new_ct();
       set_orig_tuple(update.get(), f);
-      set_established(update.get(), f, timeout);
+      set_established(update.get(), f, timeout, false);
       if (nfct_query(handle_, NFCT_Q_UPDATE, update.get()) == 0) ++counts.refreshed;
       else ++counts.failed;
       continue;

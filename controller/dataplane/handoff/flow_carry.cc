@@ -18,7 +18,7 @@ auto key_of(const conntrack::NatFlow& f) {
 std::string CarryCounts::summary(const char* what) const {
   std::string s = "carried " + std::to_string(carried) + " established flows " + what + " (" +
                   std::to_string(passes) + " passes";
-  if (dropped) s += ", " + std::to_string(dropped) + " not carried: frontend or backend gone";
+  if (dropped) s += ", " + std::to_string(dropped) + " not carried: frontend or backend gone, idle too long or superseded";
   if (failed) s += ", " + std::to_string(failed) + " refused by the kernel";
   return s + ")";
 }
@@ -49,7 +49,7 @@ void FlowsToConntrack::pass() {
   }
   const conntrack::SeedCounts c = conntrack_->seed(fresh, timeouts_);
   counts_.carried += c.created + c.refreshed + c.replaced;
-  counts_.dropped += c.expired;
+  counts_.dropped += c.expired + c.superseded;
   counts_.failed += c.failed;
 }
 

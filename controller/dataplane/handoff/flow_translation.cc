@@ -63,7 +63,7 @@ Converted nat_flows_of(std::span<const BpfFlow> flows, const FastPathTables& tab
     n.backend_port = ntohs(f.target_port);
     if (f.flags & PW_FLOW_HAIRPIN) n.snat = net::Ipv4{ntohl(f.snat_addr)};
     const std::uint64_t idle_ns = now_ns > f.last_seen_ns ? now_ns - f.last_seen_ns : 0;
-    n.idle = std::chrono::seconds(idle_ns / 1000000000ull);
+    n.idle = std::chrono::milliseconds(idle_ns / 1000000ull);
     out.flows.push_back(n);
   }
   return out;
