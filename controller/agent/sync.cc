@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <stdexcept>
+
 #include "dataplane/handoff/switch_steps.h"
 #include "dataplane/nft/nft_dataplane.h"
 #include "dataplane/probe/choose.h"
@@ -25,8 +27,15 @@ state::DataplaneState compile_store(store::Store* store, std::uint64_t* generati
   return state::compile(snapshot);
 }
 
-SyncOutcome sync_dataplane(const state::DataplaneState& desired, const config::NodeSettings& settings,
-                           config::DataplaneChoice choice, const DataplaneFactory& factory) {
+loader::PinFolderLock lock_node(const config::NodeSettings& settings, std::chrono::milliseconds wait) {
+  return loader::PinFolderLock::acquire(settings.bpffs_dir, wait);
+}
+
+SyncOutcome sync_dataplane(const loader::PinFolderLock& held, const state::DataplaneState& desired,
+                           const config::NodeSettings& settings, config::DataplaneChoice choice,
+                           const DataplaneFactory& factory) {
+  if (held.folder() != settings.bpffs_dir)
+    throw std::logic_error("sync of " + settings.bpffs_dir + " under the lock of " + held.folder());
   config::NodeSettings chosen_settings = settings;
   chosen_settings.dataplane = choice;
   dataplane::ApplyReport report;  // of the dataplane that ends up chosen

@@ -29,7 +29,8 @@ constexpr const char* kUsage =
     "Validate an app.toml, check its node ports against every other app, and create, update or\n"
     "delete its Services (keeping their addresses) in one transaction: all of it or nothing.\n"
     "Exit: 0 applied (or already up to date), 1 rejected (invalid file, node-port conflict,\n"
-    "address pool exhausted), 2 usage or environment error.\n";
+    "address pool exhausted, service ranges overlapping the node's addresses or uplink\n"
+    "networks), 2 usage or environment error.\n";
 
 config::App parse_or_reject(const std::string& file, const config::ValidationOptions& options,
                             std::string& text) {
@@ -64,6 +65,7 @@ int cmd_apply(std::span<const std::string> args) {
   } catch (const model::AllocationError& e) {
     throw RejectedError(std::string("node settings: ") + e.what());
   }
+  pools->exclude(refuse_ranges_overlapping_node(node).addresses);
 
   // Everything that can be refused without the store is refused before it is opened.
   std::string text;

@@ -5,11 +5,17 @@
 #include <string>
 
 #include "config/node_settings.h"
+#include "net/node_addressing.h"
 
 namespace portway::cli {
 
 // Throws EnvironmentError (unreadable, symlink, world-writable) or RejectedError (invalid
 // settings, every error already printed to stderr).
 config::NodeSettings load_node_settings(const std::optional<std::string>& path);
+
+// The live node's addresses and uplink networks (netlink), after refusing service ranges
+// that overlap them (RejectedError, every overlap printed; model/service_ranges.h).
+// EnvironmentError when the kernel cannot be asked.
+net::NodeAddressing refuse_ranges_overlapping_node(const config::NodeSettings& node);
 
 }  // namespace portway::cli

@@ -116,7 +116,7 @@ class DataplaneSwitchTest : public ::testing::Test {
       EXPECT_EQ(xdp.installed(), dataplane::xdp::ipv4_only(desired_));
     } else {
       EXPECT_TRUE(nft.is_installed());
-      EXPECT_FALSE(fs::exists(settings_.bpffs_dir)) << "both dataplanes installed";
+      EXPECT_FALSE(xdp.is_installed()) << "both dataplanes installed";
       EXPECT_EQ(nft.installed().frontends().size(), desired_.frontends().size());
     }
   }

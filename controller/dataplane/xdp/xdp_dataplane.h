@@ -64,6 +64,7 @@ class XdpDataplane final : public Dataplane {
   void remove_in_order(const std::function<void(RemovalStep)>& after);
 
   std::vector<Attachment> attachments();
+  // Anything of the fast path is pinned (it may be incomplete: a pin deleted by hand).
   bool is_installed() const;
   // Installed and attached to an uplink: a fast path that forwards.
   bool is_running() const;
@@ -72,6 +73,9 @@ class XdpDataplane final : public Dataplane {
   struct Open;  // pinned maps + metadata + view of an installed fast path
   Open& open_installed();
   LoadedPrograms ensure_loaded(std::vector<std::string>& notes);
+  bool is_complete() const;  // every map pinned: installed() can read it back
+  std::vector<unsigned> uplink_ifindexes() const;  // throws ENODEV for a missing uplink
+  void detach_former_uplinks(std::vector<std::string>& notes);
   void attach_uplinks(const LoadedPrograms& progs, std::vector<std::string>& notes);
   void attach_sandbox_interfaces(const LoadedPrograms& progs, MetaMaps& meta,
                                  std::vector<std::string>& notes);
@@ -86,7 +90,10 @@ class XdpDataplane final : public Dataplane {
   std::unique_ptr<Open> open_;
 };
 
-// IPv4 part of a state: the fast path is IPv4-only for now (dataplane.md: IPv4 first).
+// IPv4 part of a state: the fast path is IPv4-only for now (dataplane.md: IPv4 first). IPv6
+// frontends are dropped (counted in `dropped`), members lose their IPv6 address: the state
+// the fast path implements, and reads back.
 state::DataplaneState ipv4_only(const state::DataplaneState& s, std::size_t* dropped = nullptr);
+bool has_ipv6(const state::DataplaneState& s);
 
 }  // namespace portway::dataplane::xdp

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "model_support/app_text.h"
+#include "netlink/addressing.h"
 #include "model_support/temp_dir.h"
 
 namespace {
@@ -193,6 +194,18 @@ TEST_F(ModelCli, SyncRefusesASymlinkedOrWorldWritableNodeFile) {
   EXPECT_FALSE(fs::exists(missing_state));
 }
 
+// `sync --wait` is a number of seconds; anything else is a usage error, before any lock is
+// taken or any dataplane touched.
+TEST_F(ModelCli, SyncRefusesAWaitThatIsNotSeconds) {
+  const std::string missing_state = dir_.file("no-such/state.db");
+  for (const char* wait : {"abc", "-1", "5s", "1e9"}) {
+    const auto r = run("sync --dataplane nft --state " + missing_state + " --node " + node_ + " --wait " + wait);
+    EXPECT_EQ(r.exit_code, 2) << wait;
+    EXPECT_NE(r.err.find("--wait must be a number of seconds"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(missing_state));
+}
+
 TEST_F(ModelCli, EveryCommandHasHelp) {
   for (const char* cmd : {"apply", "delete", "services", "sandbox", "sandbox add", "sandbox set",
                           "sandbox rm", "sandbox list"}) {
@@ -272,6 +285,7 @@ TEST_F(ModelCli, BadSandboxInputExitsOneAndChangesNothing) {
       {"--app a --service s --ip 198.18.100.9 --label 'k=v w'", "label value \"v w\""},
       {"--app a --service s --ip 198.18.100.9 --id 'x y'", "--id \"x y\""},
       {"--app a --service s --ip 198.18.100.9 --id sb-1", "sandbox \"sb-1\" is already registered"},
+      {"--app b --service t --ip 198.18.100.1", "--ip 198.18.100.1 is already the address of sandbox \"sb-1\""},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.args);
@@ -283,6 +297,27 @@ TEST_F(ModelCli, BadSandboxInputExitsOneAndChangesNothing) {
   EXPECT_EQ(run("sandbox set nope --state stopped").exit_code, 1);
   EXPECT_EQ(run("sandbox rm nope").exit_code, 1);
   EXPECT_EQ(sandboxes_json(), before);
+}
+
+TEST_F(ModelCli, ASandboxOnAServiceAddressOrTheNodesOwnIsRefused) {
+  ASSERT_EQ(run("apply --node " + node_ + " " + example("irc.toml")).exit_code, 0);
+  const std::string vip = services_json()["services"][0]["addresses"][0];
+  const auto on_vip = run("sandbox add --app a --service s --ip " + vip);
+  EXPECT_EQ(on_vip.exit_code, 1);
+  EXPECT_EQ(on_vip.err, "portway sandbox: --ip " + vip + " is the service address of svc/irc/irc; a "
+                        "sandbox needs an address of its own, outside the service ranges\n");
+
+  // Any unicast IPv4 address of the machine running the test (loopback is refused earlier).
+  std::optional<std::string> mine;
+  for (const auto& a : portway::netlink::list_addresses()) {
+    const auto* v4 = std::get_if<portway::net::Ipv4>(&a.address);
+    if (v4 && v4->value >> 24 != 127) mine = portway::net::to_string(*v4);
+  }
+  if (!mine) GTEST_SKIP() << "this machine has no IPv4 address besides loopback";
+  const auto on_node = run("sandbox add --app a --service s --ip " + *mine);
+  EXPECT_EQ(on_node.exit_code, 1);
+  EXPECT_NE(on_node.err.find("--ip " + *mine + " is an address of this node ("), std::string::npos) << on_node.err;
+  EXPECT_EQ(sandboxes_json()["sandboxes"], json::array());
 }
 
 TEST_F(ModelCli, SandboxSetAcceptsBothStateFlagsOfTheSynopsis) {
