@@ -4,7 +4,10 @@
 // own service) carry traffic all the time and must survive every switch on the sandbox that
 // first answered them; and `sync` SIGKILLed at random moments of switches never leaves the node
 // without a dataplane, while new connections are probed all along.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -20,6 +23,7 @@
 #include <iterator>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "agent/sync.h"
@@ -140,10 +144,63 @@ void report(const std::vector<std::pair<std::string, FlowFigures>>& figures) {
   }
 }
 
+// A UDP flow: one connected socket asking WHO every 20 ms; every answer names a sandbox.
+class UdpWho {
+ public:
+  UdpWho(const std::string& netns, const std::string& addr, std::uint16_t port)
+      : thread_([=, this] {
+          netlink::NetnsGuard in(netns);
+          const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+          sockaddr_in to{};
+          to.sin_family = AF_INET;
+          to.sin_port = htons(port);
+          inet_pton(AF_INET, addr.c_str(), &to.sin_addr);
+          const timeval tv{0, 200000};
+          setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+          if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+            close(fd);
+            return;
+          }
+          const auto deadline = Clock::now() + std::chrono::seconds(90);
+          while (!stop_ && Clock::now() < deadline) {
+            if (send(fd, "WHO", 3, 0) == 3) ++sent_;
+            char buf[256];
+            const ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+            lab::WhoAnswer who;
+            if (n > 0 && lab::parse_who(std::string(buf, static_cast<std::size_t>(n)), who)) {
+              ++answered_;
+              std::lock_guard lock(mu_);
+              sandboxes_.insert(who.sandbox);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          }
+          close(fd);
+        }) {}
+  ~UdpWho() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  long sent() const { return sent_; }
+  long answered() const { return answered_; }
+  std::size_t sandboxes() {
+    std::lock_guard lock(mu_);
+    return sandboxes_.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::set<std::string> sandboxes_;
+  std::atomic<bool> stop_{false};
+  std::atomic<long> sent_{0}, answered_{0};
+  std::thread thread_;
+};
+
 TEST_F(DataplaneSwitchTest, SwitchesUnderLoadResetNoConnection) {
   FlowLoad load(groups(15));
   for (const auto& g : groups(15)) ASSERT_EQ(load.opened(g.name), g.count) << g.name;
   load.start();
+  UdpWho udp(topo_.client_netns, net::to_string(topo_.node_address), 27015);  // node port of game
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   for (int round = 0; round < 3; ++round) {
     for (const char* dp : {"nft", "xdp"}) {
@@ -154,7 +211,12 @@ TEST_F(DataplaneSwitchTest, SwitchesUnderLoadResetNoConnection) {
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
   }
+  udp.stop();
   report(load.stop());
+  std::cout << "  client->node-port udp: " << udp.sent() << " datagrams, " << udp.answered() << " answered by "
+            << udp.sandboxes() << " sandbox(es)\n";
+  EXPECT_EQ(udp.sandboxes(), 1u) << "the UDP flow stays on its backend";
+  EXPECT_GE(udp.answered() * 100, udp.sent() * 99) << "at most 1% of the datagrams lost";
   expect_only(dataplane::Kind::xdp);
   std::cout << slurp(cli_log());
 }
