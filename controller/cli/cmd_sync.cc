@@ -82,7 +82,20 @@ int cmd_sync(std::span<const std::string> args) {
   state::DataplaneState desired;
   if (!parsed.has("remove-all")) {
     const auto store = open_state_for_sync(parsed.value("state"));
+    // The Services' addresses come from the ranges the store recorded, which a node file
+    // given now need not repeat (docs/model.md "The node's service ranges").
+    if (const auto recorded = store->begin_read()->service_ranges()) {
+      config::NodeSettings as_recorded = settings;
+      as_recorded.service_cidr = recorded->ipv4;
+      as_recorded.service_cidr6 = recorded->ipv6;
+      refuse_ranges_overlapping_node(as_recorded);
+    }
     desired = agent::compile_store(store.get(), &generation);
+    if (const auto reserved = reserved_node_port_claims(desired, settings.reserved_node_ports);
+        !reserved.empty()) {
+      for (const auto& line : reserved) std::cerr << "portway sync: " << line << "\n";
+      throw RejectedError("");
+    }
   }
 
   agent::SyncOutcome outcome;

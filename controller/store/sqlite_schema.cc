@@ -96,8 +96,18 @@ CREATE TABLE sandboxes (
 CREATE INDEX sandboxes_by_selector ON sandboxes (app, service);
 )sql";
 
+// Version 2: the node's service ranges, one row (model.md "The node's service ranges"),
+// prefixes as text ("198.18.0.0/24"), decoded strictly.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE service_ranges (
+  id   INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+  ipv4 TEXT NOT NULL,
+  ipv6 TEXT
+) STRICT;
+)sql";
+
 // migrations[i] takes the schema from version i to i + 1.
-constexpr const char* kMigrations[] = {kSchemaV1};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 bool has_table(Connection& conn, const char* name) {

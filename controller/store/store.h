@@ -77,6 +77,10 @@ class Transaction {
   // Makes `claims` (all owned by `app`) the app's complete claim set.
   virtual void replace_claims(std::string_view app, const std::vector<NodePortClaim>& claims) = 0;
 
+  // The node's service ranges; nullopt until the first apply records them.
+  virtual std::optional<ServiceRanges> service_ranges() = 0;
+  virtual void put_service_ranges(const ServiceRanges& ranges) = 0;  // insert or replace
+
   // Sandboxes. Their app and service need not exist yet (endpoints are level-triggered).
   virtual std::optional<SandboxRecord> find_sandbox(std::string_view id) = 0;
   virtual std::vector<SandboxRecord> sandboxes() = 0;  // ordered by id
