@@ -55,9 +55,9 @@ class CrashTest : public StoreTest {
     StoreTest::TearDown();
   }
 
-  // The child must not share the parent's connection: it is closed around the fork and the
-  // test reopens the store once the child is done. Reopening right away would race the
-  // child's write transaction for the lock the schema check takes.
+  // The child must not share the parent's connection (a forked SQLite connection is not
+  // usable in both processes): it is closed around the fork and the test reopens the store
+  // once the child is done.
   template <class Child>
   pid_t fork_child(Child child) {
     store_.reset();
