@@ -60,6 +60,14 @@ std::vector<std::string> service_range_overlaps(const net::Ipv4Prefix& service_c
     }
     for (const auto& p : node.uplink_prefixes) {
       if (!overlaps(range, p.prefix)) continue;
+      // A route inside the range that holds none of the node's addresses routes service
+      // addresses themselves (so the node's own processes can reach them, as the lab does):
+      // no neighbour lives there. A network the node has an address on always holds one.
+      const bool inside_range = length_of(p.prefix) >= length_of(range);
+      const bool has_node_address =
+          std::any_of(node.addresses.begin(), node.addresses.end(),
+                      [&](const net::InterfaceAddress& a) { return contains(p.prefix, a.address); });
+      if (!is_host(p.prefix) && inside_range && !has_node_address) continue;
       if (is_host(p.prefix)) {
         add(head + " contains " + text(p.prefix).substr(0, text(p.prefix).find('/')) +
             ", a gateway reached through uplink " + p.iface + "; choose a " + key +
