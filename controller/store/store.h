@@ -29,6 +29,15 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// There is no store where one was asked for: absent, or never initialised (nothing was ever
+// written to it). Only an open that may create the store creates one; every other caller
+// decides what "no store" means for it (a listing shows nothing; a sync refuses, since an
+// empty desired state would remove every frontend from the node).
+class StoreMissingError : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 // Another writer held the store for longer than the busy timeout.
 class StoreBusyError : public StoreError {
  public:

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fnmatch.h>
+#include <netinet/in.h>
 #include <linux/if_link.h>
 #include <unistd.h>
 
@@ -150,10 +151,10 @@ state::DataplaneState XdpDataplane::installed() {
   return open_installed().view.state;
 }
 
-void XdpDataplane::ensure_attached(std::vector<std::string>& notes) {
+LoadedPrograms XdpDataplane::ensure_loaded(std::vector<std::string>& notes) {
   // Every setting is checked before anything changes: a bad one leaves a running fast path
   // exactly as it is (its hooks included).
-  const std::string cgroup = socket_hook_cgroup(settings_);
+  (void)socket_hook_cgroup(settings_);
   const std::vector<unsigned> uplinks = uplink_ifindexes();
   loader::ensure_bpffs(pins_.dir);
   for (const auto& sub : {pins_.maps(), pins_.progs(), pins_.links()})
@@ -161,6 +162,12 @@ void XdpDataplane::ensure_attached(std::vector<std::string>& notes) {
   // Before anything is loaded: libbpf would create an empty map for a missing pin, beside
   // the one the running programs use.
   for (auto& note : repin_missing_maps(pins_, pinned_map_names(), uplinks)) notes.push_back(std::move(note));
+  // The metadata maps are no program's: a deleted pin took them with it. Recreated empty,
+  // the names they held are restored from the desired state by the next apply().
+  std::error_code ec;
+  if (PinnedLbMaps::open(pins_) &&
+      (!std::filesystem::exists(pins_.map("pw_meta_sets"), ec) || !std::filesystem::exists(pins_.map("pw_meta_frontends"), ec)))
+    names_lost_ = true;
   MetaMaps meta = MetaMaps::open_or_create(pins_, settings_.maps.backend_sets, settings_.maps.frontends);
 
   std::optional<LoadedPrograms> progs = open_pinned_programs(pins_);
@@ -186,10 +193,30 @@ void XdpDataplane::ensure_attached(std::vector<std::string>& notes) {
       notes.push_back("rebuilt " + std::to_string(n) + " Maglev tables before attaching");
     }
   }
-  attach_uplinks(*progs, notes);
+  return std::move(*progs);
+}
+
+void XdpDataplane::ensure_attached(std::vector<std::string>& notes, const std::function<void()>& after_sandboxes) {
+  LoadedPrograms progs = ensure_loaded(notes);
+  MetaMaps meta = MetaMaps::open_or_create(pins_, settings_.maps.backend_sets, settings_.maps.frontends);
+  // Sandbox interfaces before uplinks: while nftables still serves the uplinks, the tc program
+  // only answers for flows the maps know (replies of carried flows, new sandbox flows), and
+  // the stack keeps the rest; the uplinks come last, so a new flow from outside is picked by
+  // exactly one dataplane (docs/operations.md "Switching the dataplane").
+  const std::string cgroup = socket_hook_cgroup(settings_);
+  attach_sandbox_interfaces(progs, meta, notes);
+  if (after_sandboxes) after_sandboxes();
+  attach_uplinks(progs, notes);
   detach_former_uplinks(notes);
-  attach_sandbox_interfaces(*progs, meta, notes);
-  attach_socket_hooks(pins_, progs->sock, cgroup, notes);
+  attach_socket_hooks(pins_, progs.sock, cgroup, notes);
+}
+
+bool XdpDataplane::is_running() const {
+  if (!is_installed()) return false;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(pins_.links(), ec))
+    if (entry.path().filename().string().starts_with("xdp-")) return true;
+  return false;
 }
 
 std::vector<unsigned> XdpDataplane::uplink_ifindexes() const {
@@ -305,8 +332,21 @@ void XdpDataplane::sync_node_addresses(loader::LbMaps& maps) {
 }
 
 ApplyReport XdpDataplane::apply(const state::DataplaneState& desired) {
-  ApplyReport report;
+  ApplyReport report = prepare(desired);
   ensure_attached(report.notes);
+  return report;
+}
+
+ApplyReport XdpDataplane::prepare(const state::DataplaneState& desired) {
+  ApplyReport report;
+  (void)ensure_loaded(report.notes);
+  if (names_lost_) {
+    open_.reset();
+    if (const std::size_t named = restore_names(desired))
+      report.notes.push_back("repaired: named " + std::to_string(named) +
+                             " installed frontends again from the store (the metadata pins were missing)");
+    names_lost_ = false;
+  }
   Open& open = open_installed();
   for (auto& note : size_mismatches(open.maps.capacities(), settings_)) report.notes.push_back(std::move(note));
   sync_node_addresses(open.maps);
@@ -319,6 +359,44 @@ ApplyReport XdpDataplane::apply(const state::DataplaneState& desired) {
   report.applied = state::diff(open.view.state, v4 ? *v4 : desired);
   program(report.applied, report.notes);
   return report;
+}
+
+std::size_t XdpDataplane::restore_names(const state::DataplaneState& desired) {
+  auto pinned = PinnedLbMaps::open(pins_);
+  auto meta = MetaMaps::open_existing(pins_);
+  if (!pinned || !meta) return 0;
+  const loader::LbMaps maps(pinned->fds());
+  // An installed frontend is the desired one with the same key: its set id gets that
+  // frontend's Service id, its id the port's name. A set already named keeps its name.
+  std::map<state::FrontendKey, const state::Frontend*> frontends;
+  for (const auto& f : desired.frontends()) frontends[f.key] = &f;
+  std::map<state::NodePortKey, const state::NodePort*> node_ports;
+  for (const auto& np : desired.node_ports()) node_ports[np.key] = &np;
+  std::map<std::uint32_t, std::string> set_names = meta->set_names();
+  std::vector<std::pair<std::uint32_t, std::string>> new_sets, new_frontends;
+  for (const auto& [key, fe] : maps.frontends()) {
+    const config::Protocol proto = key.proto == IPPROTO_UDP ? config::Protocol::udp : config::Protocol::tcp;
+    const std::string* set = nullptr;
+    const std::string* port = nullptr;
+    if (key.kind == PW_FRONTEND_NODE_PORT) {
+      if (auto it = node_ports.find({ntohs(key.port), proto}); it != node_ports.end()) {
+        set = &it->second->backend_set;
+        port = &it->second->port_name;
+      }
+    } else if (auto it = frontends.find({net::Ipv4{ntohl(key.addr)}, ntohs(key.port), proto}); it != frontends.end()) {
+      set = &it->second->backend_set;
+      port = &it->second->port_name;
+    }
+    if (!set) continue;
+    if (!set_names.count(fe.set_id)) {
+      set_names[fe.set_id] = *set;
+      new_sets.emplace_back(fe.set_id, *set);
+    }
+    new_frontends.emplace_back(fe.id, *port);
+  }
+  meta->set_set_names(new_sets);
+  meta->set_frontend_names(new_frontends);
+  return new_frontends.size();
 }
 
 void XdpDataplane::apply_changes(const state::StateDiff& d) {
@@ -341,17 +419,27 @@ void XdpDataplane::program(const state::StateDiff& d, std::vector<std::string>& 
     notes.push_back("ended " + std::to_string(ended) + " node socket(s) to removed backends");
 }
 
-void XdpDataplane::remove_all() {
+void XdpDataplane::remove_all() { remove_in_order({}); }
+
+void XdpDataplane::remove_in_order(const std::function<void(RemovalStep)>& after) {
   open_.reset();
+  std::error_code ec;
+  // The uplinks first: from then on new flows from outside go to whatever the stack has
+  // (nftables during a switch), while the tc program still answers for the fast path's own
+  // flows; then the sandbox interfaces; then the socket hooks and the pins.
+  const auto unpin_links = [&](std::string_view prefix) {
+    if (!std::filesystem::exists(pins_.links(), ec)) return;
+    for (const auto& entry : std::filesystem::directory_iterator(pins_.links()))
+      if (entry.path().filename().string().starts_with(prefix)) loader::unpin_and_detach(entry.path().string());
+  };
+  unpin_links("xdp-");
+  if (after) after(RemovalStep::uplinks_detached);
   if (auto meta = MetaMaps::open_existing(pins_)) {
     for (const auto& [ifindex, created] : meta->tc_interfaces())
       loader::detach_tc(static_cast<int>(ifindex), loader::TcDirection::ingress, created);
   }
-  std::error_code ec;
-  if (std::filesystem::exists(pins_.links(), ec)) {
-    for (const auto& entry : std::filesystem::directory_iterator(pins_.links()))
-      loader::unpin_and_detach(entry.path().string());
-  }
+  if (after) after(RemovalStep::sandboxes_detached);
+  unpin_links("");
   // Unpinning drops the last references: maps and programs are freed by the kernel. The
   // folder itself stays: it carries the writers' lock (loader/pin_folder_lock.h), which the
   // caller holds; removing it would let the next writer in before this one is done.

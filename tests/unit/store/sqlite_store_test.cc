@@ -143,7 +143,7 @@ TEST_F(SqliteStoreTest, RefusesASymlinkedPath) {
 
 TEST_F(SqliteStoreTest, WithoutCreateAMissingFileIsAnErrorAndIsNotCreated) {
   const std::string missing = dir_.file("missing.db");
-  EXPECT_THROW(SqliteStore::open(missing, {.create = false}), StoreError);
+  EXPECT_THROW(SqliteStore::open(missing, {.create = false}), StoreMissingError);
   EXPECT_FALSE(std::filesystem::exists(missing));
 }
 
