@@ -4,8 +4,10 @@
 //
 // Choosing is dataplane::probe::choose_dataplane (dataplane/probe/choose.h): `xdp` and `nft`
 // as asked (a failing asked-for dataplane is an error, not a silent switch); `auto` loads and
-// attaches the fast path and falls back to nftables on any failure, with the reason. Never
-// both: the other's state is removed once the chosen one works.
+// attaches the fast path and falls back to nftables when it fails and none was running, with
+// the reason. Never both for longer than a switch: the chosen one is complete first (a switch
+// carries the established flows over, dataplane/handoff/switch_steps.h), then the other one's
+// state is removed.
 //
 // Only the holder of the node's pin-folder lock (loader/pin_folder_lock.h) may sync: two
 // writers would interleave their changes to the same maps, links and table.
@@ -50,9 +52,10 @@ inline constexpr std::chrono::milliseconds kDefaultLockWait{10000};
 loader::PinFolderLock lock_node(const config::NodeSettings& settings,
                                 std::chrono::milliseconds wait = kDefaultLockWait);
 
-// Chooses, removes the other dataplane's state, applies `desired`. `held` is the lock of
-// settings.bpffs_dir (std::logic_error otherwise). Throws when the chosen dataplane fails
-// (DataplaneUnavailable for an explicit xdp; for auto: when nftables fails).
+// Chooses, brings the chosen dataplane up with `desired`, then removes the other one's state.
+// `held` is the lock of settings.bpffs_dir (std::logic_error otherwise). Throws when the chosen
+// dataplane fails (DataplaneUnavailable for an explicit xdp, and for auto when a running fast
+// path could not be refreshed; otherwise when nftables fails).
 SyncOutcome sync_dataplane(const loader::PinFolderLock& held, const state::DataplaneState& desired,
                            const config::NodeSettings& settings, config::DataplaneChoice choice,
                            const DataplaneFactory& factory = make_dataplane);

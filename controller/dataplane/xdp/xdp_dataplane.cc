@@ -153,10 +153,10 @@ state::DataplaneState XdpDataplane::installed() {
   return open_installed().view.state;
 }
 
-void XdpDataplane::ensure_attached(std::vector<std::string>& notes) {
+LoadedPrograms XdpDataplane::ensure_loaded(std::vector<std::string>& notes) {
   // Every setting is checked before anything changes: a bad one leaves a running fast path
   // exactly as it is (its hooks included).
-  const std::string cgroup = socket_hook_cgroup(settings_);
+  (void)socket_hook_cgroup(settings_);
   const std::vector<unsigned> uplinks = uplink_ifindexes();
   loader::ensure_bpffs(pins_.dir);
   for (const auto& sub : {pins_.maps(), pins_.progs(), pins_.links()})
@@ -195,10 +195,30 @@ void XdpDataplane::ensure_attached(std::vector<std::string>& notes) {
       notes.push_back("rebuilt " + std::to_string(n) + " Maglev tables before attaching");
     }
   }
-  attach_uplinks(*progs, notes);
+  return std::move(*progs);
+}
+
+void XdpDataplane::ensure_attached(std::vector<std::string>& notes, const std::function<void()>& after_sandboxes) {
+  LoadedPrograms progs = ensure_loaded(notes);
+  MetaMaps meta = MetaMaps::open_or_create(pins_, settings_.maps.backend_sets, settings_.maps.frontends);
+  // Sandbox interfaces before uplinks: while nftables still serves the uplinks, the tc program
+  // only answers for flows the maps know (replies of carried flows, new sandbox flows), and
+  // the stack keeps the rest; the uplinks come last, so a new flow from outside is picked by
+  // exactly one dataplane (docs/operations.md "Switching the dataplane").
+  const std::string cgroup = socket_hook_cgroup(settings_);
+  attach_sandbox_interfaces(progs, meta, notes);
+  if (after_sandboxes) after_sandboxes();
+  attach_uplinks(progs, notes);
   detach_former_uplinks(notes);
-  attach_sandbox_interfaces(*progs, meta, notes);
-  attach_socket_hooks(pins_, progs->sock, cgroup, notes);
+  attach_socket_hooks(pins_, progs.sock, cgroup, notes);
+}
+
+bool XdpDataplane::is_running() const {
+  if (!is_installed()) return false;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(pins_.links(), ec))
+    if (entry.path().filename().string().starts_with("xdp-")) return true;
+  return false;
 }
 
 std::vector<unsigned> XdpDataplane::uplink_ifindexes() const {
@@ -326,8 +346,14 @@ void XdpDataplane::sync_node_addresses(loader::LbMaps& maps) {
 }
 
 ApplyReport XdpDataplane::apply(const state::DataplaneState& desired) {
-  ApplyReport report;
+  ApplyReport report = prepare(desired);
   ensure_attached(report.notes);
+  return report;
+}
+
+ApplyReport XdpDataplane::prepare(const state::DataplaneState& desired) {
+  ApplyReport report;
+  (void)ensure_loaded(report.notes);
   if (names_lost_) {
     open_.reset();
     if (const std::size_t named = restore_names(desired))
@@ -407,17 +433,27 @@ void XdpDataplane::program(const state::StateDiff& d, std::vector<std::string>& 
     notes.push_back("ended " + std::to_string(ended) + " node socket(s) to removed backends");
 }
 
-void XdpDataplane::remove_all() {
+void XdpDataplane::remove_all() { remove_in_order({}); }
+
+void XdpDataplane::remove_in_order(const std::function<void(RemovalStep)>& after) {
   open_.reset();
+  std::error_code ec;
+  // The uplinks first: from then on new flows from outside go to whatever the stack has
+  // (nftables during a switch), while the tc program still answers for the fast path's own
+  // flows; then the sandbox interfaces; then the socket hooks and the pins.
+  const auto unpin_links = [&](std::string_view prefix) {
+    if (!std::filesystem::exists(pins_.links(), ec)) return;
+    for (const auto& entry : std::filesystem::directory_iterator(pins_.links()))
+      if (entry.path().filename().string().starts_with(prefix)) loader::unpin_and_detach(entry.path().string());
+  };
+  unpin_links("xdp-");
+  if (after) after(RemovalStep::uplinks_detached);
   if (auto meta = MetaMaps::open_existing(pins_)) {
     for (const auto& [ifindex, created] : meta->tc_interfaces())
       loader::detach_tc(static_cast<int>(ifindex), loader::TcDirection::ingress, created);
   }
-  std::error_code ec;
-  if (std::filesystem::exists(pins_.links(), ec)) {
-    for (const auto& entry : std::filesystem::directory_iterator(pins_.links()))
-      loader::unpin_and_detach(entry.path().string());
-  }
+  if (after) after(RemovalStep::sandboxes_detached);
+  unpin_links("");
   // Unpinning drops the last references: maps and programs are freed by the kernel. The
   // folder itself stays: it carries the writers' lock (loader/pin_folder_lock.h), which the
   // caller holds; removing it would let the next writer in before this one is done.
