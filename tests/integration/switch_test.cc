@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -28,6 +29,7 @@
 
 #include "agent/sync.h"
 #include "dataplane/nft/nft_dataplane.h"
+#include "dataplane/xdp/meta_maps.h"
 #include "dataplane/xdp/xdp_dataplane.h"
 #include "flow_load.h"
 #include "lab/lab.h"
@@ -219,6 +221,40 @@ TEST_F(DataplaneSwitchTest, SwitchesUnderLoadResetNoConnection) {
   EXPECT_GE(udp.answered() * 100, udp.sent() * 99) << "at most 1% of the datagrams lost";
   expect_only(dataplane::Kind::xdp);
   std::cout << slurp(cli_log());
+}
+
+// auto on a node whose fast path runs: a refresh that fails (here an upgrade whose maps no
+// longer fit the settings) keeps the fast path and its flows, says why and exits non-zero;
+// it never falls back to nftables by itself.
+TEST_F(DataplaneSwitchTest, AutoKeepsARunningFastPathWhoseRefreshFails) {
+  FlowLoad load(groups(1));
+  load.start();
+  {
+    netlink::NetnsGuard in(topo_.node_netns);
+    auto meta = dataplane::xdp::MetaMaps::open_existing({settings_.bpffs_dir});
+    ASSERT_TRUE(meta);
+    meta->set_program_fingerprint(1);  // the next sync loads the programs again
+  }
+  std::string toml = slurp(cfg_.dir + "/node.toml");
+  const auto at = toml.find("conntrack = ");
+  ASSERT_NE(at, std::string::npos);
+  toml.replace(at, toml.find('\n', at) - at, "conntrack = 8192");
+  const std::string bad = cfg_.dir + "/node-bad.toml";
+  {
+    std::ofstream out(bad);
+    out << toml;
+  }
+  chmod(bad.c_str(), 0600);
+  std::vector<std::string> argv = sync_argv("auto");
+  argv[5] = bad;  // --node
+  std::ofstream(cli_log(), std::ios::trunc).close();
+  lab::NsProcess p = lab::NsProcess::spawn(topo_.node_netns, argv, cli_log());
+  EXPECT_EQ(p.wait_exit(std::chrono::seconds(30)).value_or(-1), 2) << slurp(cli_log());
+  EXPECT_NE(slurp(cli_log()).find("running fast path was kept"), std::string::npos) << slurp(cli_log());
+  report(load.stop());
+  netlink::NetnsGuard in(topo_.node_netns);
+  EXPECT_TRUE(dataplane::xdp::XdpDataplane(settings_).is_running());
+  EXPECT_FALSE(dataplane::nft::NftDataplane().is_installed()) << "auto fell back to nftables";
 }
 
 // New connections, one every few milliseconds from the client to the node port and to the
