@@ -29,6 +29,7 @@
 
 #include "agent/sync.h"
 #include "dataplane/nft/nft_dataplane.h"
+#include "dataplane/xdp/lb_install.h"
 #include "dataplane/xdp/meta_maps.h"
 #include "dataplane/xdp/xdp_dataplane.h"
 #include "flow_load.h"
@@ -221,6 +222,46 @@ TEST_F(DataplaneSwitchTest, SwitchesUnderLoadResetNoConnection) {
   EXPECT_GE(udp.answered() * 100, udp.sent() * 99) << "at most 1% of the datagrams lost";
   expect_only(dataplane::Kind::xdp);
   std::cout << slurp(cli_log());
+}
+
+// The flow table keeps closed flows; when one has the same reply tuple as a live connection
+// (the client reused the port towards the node port of the same backend), conntrack can hold
+// only one of them: the switch keeps the live one, the most recently active.
+TEST_F(DataplaneSwitchTest, AClosedFlowWithTheSameReplyTupleDoesNotDisplaceALiveOne) {
+  FlowLoad load({{"client->service", topo_.client_netns, vip_, 7000, 20}});
+  ASSERT_EQ(load.opened("client->service"), 20);
+  {
+    netlink::NetnsGuard in(topo_.node_netns);
+    auto pinned = dataplane::xdp::PinnedLbMaps::open({settings_.bpffs_dir});
+    ASSERT_TRUE(pinned);
+    loader::LbMaps maps(pinned->fds());
+    pw_frontend_key np{};
+    np.port = htons(7000);
+    np.proto = IPPROTO_TCP;
+    np.kind = PW_FRONTEND_NODE_PORT;
+    const auto node_port = maps.frontend(np);
+    ASSERT_TRUE(node_port);
+    std::vector<std::pair<pw_flow_key, pw_flow>> live, closed;
+    for (auto [k, f] : maps.flows()) {
+      if (k.daddr != htonl(net::parse_ipv4(vip_)->value)) continue;
+      live.emplace_back(k, f);
+      k.daddr = htonl(topo_.node_address.value);  // the same client port, to the node port
+      f.frontend_id = node_port->id;
+      f.last_seen_ns -= 10'000'000'000ull;  // silent for 10 s
+      closed.emplace_back(k, f);
+    }
+    ASSERT_EQ(closed.size(), 20u);
+    // As if the closed flows came first: their reverse entries were overwritten by the live
+    // ones' (one reverse entry per reply tuple in the fast path too).
+    maps.upsert_flows(closed);
+    maps.upsert_flows(live);
+  }
+  load.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(sync("nft"), 0) << slurp(cli_log());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  report(load.stop());
+  EXPECT_NE(slurp(cli_log()).find("superseded"), std::string::npos) << slurp(cli_log());
 }
 
 // auto on a node whose fast path runs: a refresh that fails (here an upgrade whose maps no
