@@ -1,5 +1,6 @@
 #include "cli/node_file.h"
 
+#include <algorithm>
 #include <iostream>
 
 #include "cli/exit_codes.h"
@@ -43,6 +44,18 @@ net::NodeAddressing refuse_ranges_overlapping_node(const config::NodeSettings& n
     throw RejectedError("");
   }
   return live;
+}
+
+std::vector<std::string> reserved_node_port_claims(const state::DataplaneState& desired,
+                                                   const std::vector<std::uint16_t>& reserved) {
+  std::vector<std::string> out;
+  for (const auto& np : desired.node_ports()) {
+    if (std::find(reserved.begin(), reserved.end(), np.key.node_port) == reserved.end()) continue;
+    out.push_back(state::to_string(np.key) + " of " + np.backend_set +
+                  " is reserved on this node (reserved_node_ports); nothing was programmed: move "
+                  "the app's node_port (portway apply) or change the node's reserved_node_ports");
+  }
+  return out;
 }
 
 }  // namespace portway::cli

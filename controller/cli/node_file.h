@@ -6,6 +6,7 @@
 
 #include "config/node_settings.h"
 #include "net/node_addressing.h"
+#include "state/dataplane_state.h"
 
 namespace portway::cli {
 
@@ -17,5 +18,11 @@ config::NodeSettings load_node_settings(const std::optional<std::string>& path);
 // that overlap them (RejectedError, every overlap printed; model/service_ranges.h).
 // EnvironmentError when the kernel cannot be asked.
 net::NodeAddressing refuse_ranges_overlapping_node(const config::NodeSettings& node);
+
+// One line per node port of `desired` that the node reserves (reserved_node_ports): apply
+// refuses such claims, but the store may hold claims made under another node file. sync
+// programs nothing then (all or nothing: docs/model.md).
+std::vector<std::string> reserved_node_port_claims(const state::DataplaneState& desired,
+                                                   const std::vector<std::uint16_t>& reserved);
 
 }  // namespace portway::cli

@@ -327,6 +327,21 @@ TEST_F(NodeOwnershipTest, DeletedPinsAreRepairedWithoutLosingFlows) {
   EXPECT_EQ(fresh.status, ProbeStatus::ok) << fresh.error;
   ASSERT_EQ(run(sync_args("xdp")), 0) << slurp(log());
   EXPECT_NE(slurp(log()).find("no changes"), std::string::npos) << slurp(log());
+
+  // The metadata maps (no program uses them) are gone with their pins: the names come back
+  // from the store, the programmed entries stay.
+  ASSERT_TRUE(fs::remove(pins.map("pw_meta_sets")));
+  ASSERT_TRUE(fs::remove(pins.map("pw_meta_frontends")));
+  ASSERT_EQ(run(sync_args("xdp")), 0) << slurp(log());
+  EXPECT_NE(slurp(log()).find("installed frontends again from the store"), std::string::npos) << slurp(log());
+  EXPECT_NE(slurp(log()).find("no changes"), std::string::npos) << slurp(log());
+  {
+    netlink::NetnsGuard in(topo_.node_netns);
+    EXPECT_EQ(XdpDataplane(settings_).installed(), dataplane::xdp::ipv4_only(compiled(state())));
+  }
+  const ProbeResult kept = conn.exchange("WHO\n");
+  EXPECT_EQ(kept.status, ProbeStatus::ok) << kept.error;
+  EXPECT_EQ(kept.reply, before.reply) << "the established flow keeps its backend";
 }
 
 // Item: a failed `sync --dataplane xdp` (the cgroup setting names a directory that is not a

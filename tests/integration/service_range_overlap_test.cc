@@ -54,16 +54,23 @@ class ServiceRangeOverlap : public ::testing::Test {
     }
     dir_ = (fs::temp_directory_path() / ("pw-ovl-" + std::to_string(getpid()))).string();
     fs::create_directories(dir_);
+    // sync takes its lock in the pin folder: this test's own, never the host's.
+    pins_ = "/sys/fs/bpf/pw-ovl-" + std::to_string(getpid());
+    const std::string common = "uplinks = [\"pwovl-up0\"]\ndataplane = \"nft\"\nbpffs_dir = \"" + pins_ + "\"\n";
     write("app.toml", kApp);
-    write("good.toml", "uplinks = [\"pwovl-up0\"]\nservice_cidr = \"198.19.7.0/24\"\ndataplane = \"nft\"\n");
+    write("good.toml", common + "service_cidr = \"198.19.7.0/24\"\n");
     // 198.18.4.0/23 holds the uplink's 198.18.5.1.
-    write("bad.toml", "uplinks = [\"pwovl-up0\"]\nservice_cidr = \"198.18.4.0/23\"\ndataplane = \"nft\"\n");
+    write("bad.toml", common + "service_cidr = \"198.18.4.0/23\"\n");
     // Not the uplink's address, but its network: its neighbours' addresses.
-    write("neighbours.toml", "uplinks = [\"pwovl-up0\"]\nservice_cidr = \"198.18.5.128/25\"\ndataplane = \"nft\"\n");
+    write("neighbours.toml", common + "service_cidr = \"198.18.5.128/25\"\n");
+    // The app's node_port 7000 reserved after the app was applied.
+    write("reserved.toml", common + "service_cidr = \"198.19.7.0/24\"\nreserved_node_ports = [22, 7000]\n");
   }
   void TearDown() override {
     if (created_) netlink::delete_named_netns(netns_);
     if (!dir_.empty()) fs::remove_all(dir_);
+    std::error_code ignored;
+    if (!pins_.empty()) fs::remove_all(pins_, ignored);
   }
 
   void write(const std::string& name, const std::string& text) {
@@ -86,6 +93,7 @@ class ServiceRangeOverlap : public ::testing::Test {
   }
   std::string netns_;
   std::string dir_;
+  std::string pins_;
   bool created_ = false;
 };
 
@@ -113,6 +121,17 @@ TEST_F(ServiceRangeOverlap, ApplyAndSyncRefuseAndChangeNothing) {
   EXPECT_FALSE(fs::exists(dataplane::sync_status_path(path("state.db"))))
       << "a refused sync programmed the dataplane";
   EXPECT_EQ(read_all(path("state.db")), before);
+}
+
+TEST_F(ServiceRangeOverlap, SyncRefusesClaimsOnReservedNodePorts) {
+  ASSERT_EQ(apply("good.toml"), 0) << read_all(path("cli.log"));
+  EXPECT_EQ(apply("reserved.toml"), 1) << "apply checks reserved ports itself";
+  EXPECT_EQ(sync("reserved.toml"), 1);
+  EXPECT_NE(read_all(path("cli.log")).find("node_port 7000/tcp of svc/echo/echo is reserved on this node"),
+            std::string::npos)
+      << read_all(path("cli.log"));
+  EXPECT_FALSE(fs::exists(dataplane::sync_status_path(path("state.db"))))
+      << "a refused sync programmed the dataplane";
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fnmatch.h>
+#include <netinet/in.h>
 #include <linux/if_link.h>
 #include <unistd.h>
 
@@ -161,6 +162,12 @@ LoadedPrograms XdpDataplane::ensure_loaded(std::vector<std::string>& notes) {
   // Before anything is loaded: libbpf would create an empty map for a missing pin, beside
   // the one the running programs use.
   for (auto& note : repin_missing_maps(pins_, pinned_map_names(), uplinks)) notes.push_back(std::move(note));
+  // The metadata maps are no program's: a deleted pin took them with it. Recreated empty,
+  // the names they held are restored from the desired state by the next apply().
+  std::error_code ec;
+  if (PinnedLbMaps::open(pins_) &&
+      (!std::filesystem::exists(pins_.map("pw_meta_sets"), ec) || !std::filesystem::exists(pins_.map("pw_meta_frontends"), ec)))
+    names_lost_ = true;
   MetaMaps meta = MetaMaps::open_or_create(pins_, settings_.maps.backend_sets, settings_.maps.frontends);
 
   std::optional<LoadedPrograms> progs = open_pinned_programs(pins_);
@@ -333,6 +340,13 @@ ApplyReport XdpDataplane::apply(const state::DataplaneState& desired) {
 ApplyReport XdpDataplane::prepare(const state::DataplaneState& desired) {
   ApplyReport report;
   (void)ensure_loaded(report.notes);
+  if (names_lost_) {
+    open_.reset();
+    if (const std::size_t named = restore_names(desired))
+      report.notes.push_back("repaired: named " + std::to_string(named) +
+                             " installed frontends again from the store (the metadata pins were missing)");
+    names_lost_ = false;
+  }
   Open& open = open_installed();
   for (auto& note : size_mismatches(open.maps.capacities(), settings_)) report.notes.push_back(std::move(note));
   sync_node_addresses(open.maps);
@@ -345,6 +359,44 @@ ApplyReport XdpDataplane::prepare(const state::DataplaneState& desired) {
   report.applied = state::diff(open.view.state, v4 ? *v4 : desired);
   program(report.applied, report.notes);
   return report;
+}
+
+std::size_t XdpDataplane::restore_names(const state::DataplaneState& desired) {
+  auto pinned = PinnedLbMaps::open(pins_);
+  auto meta = MetaMaps::open_existing(pins_);
+  if (!pinned || !meta) return 0;
+  const loader::LbMaps maps(pinned->fds());
+  // An installed frontend is the desired one with the same key: its set id gets that
+  // frontend's Service id, its id the port's name. A set already named keeps its name.
+  std::map<state::FrontendKey, const state::Frontend*> frontends;
+  for (const auto& f : desired.frontends()) frontends[f.key] = &f;
+  std::map<state::NodePortKey, const state::NodePort*> node_ports;
+  for (const auto& np : desired.node_ports()) node_ports[np.key] = &np;
+  std::map<std::uint32_t, std::string> set_names = meta->set_names();
+  std::vector<std::pair<std::uint32_t, std::string>> new_sets, new_frontends;
+  for (const auto& [key, fe] : maps.frontends()) {
+    const config::Protocol proto = key.proto == IPPROTO_UDP ? config::Protocol::udp : config::Protocol::tcp;
+    const std::string* set = nullptr;
+    const std::string* port = nullptr;
+    if (key.kind == PW_FRONTEND_NODE_PORT) {
+      if (auto it = node_ports.find({ntohs(key.port), proto}); it != node_ports.end()) {
+        set = &it->second->backend_set;
+        port = &it->second->port_name;
+      }
+    } else if (auto it = frontends.find({net::Ipv4{ntohl(key.addr)}, ntohs(key.port), proto}); it != frontends.end()) {
+      set = &it->second->backend_set;
+      port = &it->second->port_name;
+    }
+    if (!set) continue;
+    if (!set_names.count(fe.set_id)) {
+      set_names[fe.set_id] = *set;
+      new_sets.emplace_back(fe.set_id, *set);
+    }
+    new_frontends.emplace_back(fe.id, *port);
+  }
+  meta->set_set_names(new_sets);
+  meta->set_frontend_names(new_frontends);
+  return new_frontends.size();
 }
 
 void XdpDataplane::apply_changes(const state::StateDiff& d) {

@@ -76,6 +76,9 @@ class XdpDataplane final : public Dataplane {
   bool is_complete() const;  // every map pinned: installed() can read it back
   std::vector<unsigned> uplink_ifindexes() const;  // throws ENODEV for a missing uplink
   void detach_former_uplinks(std::vector<std::string>& notes);
+  // Names the installed sets and frontends after `desired` (the metadata maps were lost);
+  // returns how many frontends were named.
+  std::size_t restore_names(const state::DataplaneState& desired);
   void attach_uplinks(const LoadedPrograms& progs, std::vector<std::string>& notes);
   void attach_sandbox_interfaces(const LoadedPrograms& progs, MetaMaps& meta,
                                  std::vector<std::string>& notes);
@@ -88,6 +91,7 @@ class XdpDataplane final : public Dataplane {
   Options options_;
   PinLayout pins_;
   std::unique_ptr<Open> open_;
+  bool names_lost_ = false;  // ensure_loaded found the metadata pins missing
 };
 
 // IPv4 part of a state: the fast path is IPv4-only for now (dataplane.md: IPv4 first). IPv6

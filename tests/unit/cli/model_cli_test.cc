@@ -125,6 +125,58 @@ TEST_F(ModelCli, ReapplyIsIdempotentAndSaysSo) {
   EXPECT_EQ(services_json(), before);
 }
 
+// docs/model.md "The node's service ranges": the first apply records them; an apply with
+// other ranges (a forgotten --node included) never re-addresses anything silently.
+TEST_F(ModelCli, ReapplyWithoutTheNodeFileIsRefusedAndMovesNothing) {
+  ASSERT_EQ(run("apply --node " + node_ + " " + example("irc.toml")).exit_code, 0);
+  const auto before = services_json();
+  const auto r = run("apply " + example("irc.toml"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "portway apply: this node's Services were addressed from service_cidr 198.18.0.0/24, "
+                   "service_cidr6 2001:2::/64 (recorded by the first apply), but this apply has "
+                   "service_cidr 10.10.0.0/16, no service_cidr6 (the defaults: no --node given): "
+                   "applying would move Service addresses. Give the node file the ranges were set "
+                   "with (--node), or move every Service into the new ranges deliberately with "
+                   "--move-service-ranges\n");
+  EXPECT_EQ(services_json(), before);
+  // The same ranges from the same file: fine, and unchanged.
+  const auto again = run("apply --json --node " + node_ + " " + example("irc.toml"));
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(json::parse(again.out)["services"][0]["change"], "unchanged");
+}
+
+TEST_F(ModelCli, TheDefaultsAreRecordedToo) {
+  ASSERT_EQ(run("apply " + example("dns.toml")).exit_code, 0);
+  const auto before = services_json();
+  const auto r = run("apply --node " + node_ + " " + example("dns.toml"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("addressed from service_cidr 10.10.0.0/16, no service_cidr6"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(from " + node_ + ")"), std::string::npos) << r.err;
+  EXPECT_EQ(services_json(), before);
+}
+
+TEST_F(ModelCli, MovingTheRangesIsDeliberateAndMovesEveryApp) {
+  ASSERT_EQ(run("apply --node " + node_ + " " + example("irc.toml")).exit_code, 0);
+  ASSERT_EQ(run("apply --node " + node_ + " " + example("dns.toml")).exit_code, 0);
+  const std::string moved = write("moved.toml", "service_cidr = \"198.18.1.0/24\"\n", 0600);
+  const auto refused = run("apply --node " + moved + " " + example("dns.toml"));
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("--move-service-ranges"), std::string::npos) << refused.err;
+
+  const auto r = run("apply --move-service-ranges --node " + moved + " " + example("dns.toml"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "portway apply: service ranges moved to service_cidr 198.18.1.0/24, no service_cidr6; "
+                   "re-addressed 1 Service(s) of other apps\n");
+  for (const auto& s : services_json()["services"]) {
+    ASSERT_EQ(s["addresses"].size(), 1u) << s.dump() << " kept an address of the old service_cidr6";
+    EXPECT_EQ(s["addresses"][0].get<std::string>().rfind("198.18.1.", 0), 0u) << s.dump();
+  }
+  // From now on the new ranges are the node's.
+  EXPECT_EQ(run("apply --node " + moved + " " + example("irc.toml")).exit_code, 0);
+  EXPECT_EQ(run("apply --node " + node_ + " " + example("irc.toml")).exit_code, 1);
+}
+
 TEST_F(ModelCli, NodePortConflictExitsOneAndChangesNothing) {
   ASSERT_EQ(run("apply --node " + node_ + " " + example("irc.toml")).exit_code, 0);
   const auto before = services_json();
