@@ -51,6 +51,13 @@ std::vector<OwnedMap> maps_of_program(int prog_fd) {
   return out;
 }
 
+std::uint32_t link_id(int link_fd) {
+  bpf_link_info info{};
+  std::uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(link_fd, &info, &len) != 0) return 0;
+  return info.id;
+}
+
 UniqueFd program_of_link(int link_fd) {
   bpf_link_info info{};
   std::uint32_t len = sizeof info;

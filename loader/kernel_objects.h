@@ -37,6 +37,9 @@ struct LinkFacts {
 // that go away while walking are skipped.
 std::vector<UniqueFd> find_links(const std::function<bool(const LinkFacts&)>& wanted);
 
+// The kernel-wide id of a link (bpf_link_info.id); 0 when the fd is no link.
+std::uint32_t link_id(int link_fd);
+
 // A kernel object name is the first 15 characters of the name the object file gave it.
 bool kernel_name_matches(const std::string& kernel_name, const std::string& full_name);
 

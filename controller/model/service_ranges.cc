@@ -41,6 +41,23 @@ bool overlaps(const net::IpPrefix& a, const net::IpPrefix& b) {
   return contains(shorter, network);
 }
 
+namespace {
+
+// A gateway-less route whose destination lies inside the range (the range itself, or part
+// of it) and holds none of the node's addresses is how a node without a default route sends
+// its own connections to service addresses out of the uplink: a route of the range, not a
+// network of neighbours. A network wider than the range, or one the node has an address in
+// (a connected network), still counts.
+bool routes_part_of_range(const net::IpPrefix& range, const net::IpPrefix& route,
+                          const net::NodeAddressing& node) {
+  if (length_of(route) < length_of(range)) return false;
+  for (const auto& a : node.addresses)
+    if (contains(route, a.address)) return false;
+  return true;
+}
+
+}  // namespace
+
 std::vector<std::string> service_range_overlaps(const net::Ipv4Prefix& service_cidr,
                                                 const std::optional<net::Ipv6Prefix>& service_cidr6,
                                                 const net::NodeAddressing& node) {
@@ -64,7 +81,7 @@ std::vector<std::string> service_range_overlaps(const net::Ipv4Prefix& service_c
         add(head + " contains " + text(p.prefix).substr(0, text(p.prefix).find('/')) +
             ", a gateway reached through uplink " + p.iface + "; choose a " + key +
             " outside the uplinks' networks");
-      } else {
+      } else if (!routes_part_of_range(range, p.prefix, node)) {
         add(head + " overlaps " + text(p.prefix) + ", the network of uplink " + p.iface +
             " (its neighbours' addresses); choose a " + key + " outside the uplinks' networks");
       }

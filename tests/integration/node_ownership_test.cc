@@ -22,6 +22,7 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "agent/sync.h"
@@ -34,6 +35,7 @@
 #include "lab/probe_client.h"
 #include "lab/topology.h"
 #include "loader/cgroup_link.h"
+#include "loader/kernel_objects.h"
 #include "loader/tc_filter.h"
 #include "loader/unique_fd.h"
 #include "loader/xdp_link.h"
@@ -272,6 +274,41 @@ TEST_F(NodeOwnershipTest, InterfacesNoLongerNamedLoseTheirPrograms) {
     if (link.name.rfind("sb", 0) != 0) continue;
     EXPECT_EQ(loader::tc_program_id(static_cast<int>(link.ifindex), loader::TcDirection::ingress), 0u) << link.name;
   }
+}
+
+// An uplink renamed (and the settings with it): its XDP link is kept under the new name, not
+// detached with the old name's pin nor attached twice.
+TEST_F(NodeOwnershipTest, ARenamedUplinkKeepsItsXdpLink) {
+  const std::string renamed = "pwr" + std::to_string(getpid() % 100000);
+  const dataplane::xdp::PinLayout pins{settings_.bpffs_dir};
+  std::uint32_t before = 0;
+  {
+    loader::UniqueFd link = loader::open_pinned(pins.xdp_link(topo_.uplink));
+    ASSERT_TRUE(link);
+    before = loader::link_id(link.get());
+  }
+  for (const std::string& cmd : {"link set dev " + topo_.uplink + " down",
+                                 "link set dev " + topo_.uplink + " name " + renamed,
+                                 "link set dev " + renamed + " up"}) {
+    std::vector<std::string> argv{"/usr/sbin/ip"};
+    std::istringstream words(cmd);
+    for (std::string w; words >> w;) argv.push_back(w);
+    ASSERT_EQ(run(argv), 0) << cmd << ": " << slurp(log());
+  }
+  const std::string node = node_variant("renamed", [&](std::string& text) {
+    replace_line(text, "uplinks", "uplinks = [\"" + renamed + "\"]");
+  });
+  ASSERT_EQ(run(sync_args("xdp", "", node)), 0) << slurp(log());
+  EXPECT_NE(slurp(log()).find("kept under its new name"), std::string::npos) << slurp(log());
+  loader::UniqueFd link = loader::open_pinned(pins.xdp_link(renamed));
+  ASSERT_TRUE(link);
+  EXPECT_EQ(loader::link_id(link.get()), before) << "the same link, not a new attachment";
+  EXPECT_FALSE(fs::exists(pins.xdp_link(topo_.uplink)));
+  {
+    netlink::NetnsGuard in(topo_.node_netns);
+    EXPECT_NE(xdp_prog_id(renamed), 0u);
+  }
+  // (Traffic is not probed: taking the lab's uplink down drops the node's routes through it.)
 }
 
 // Item: a deleted pin is repaired: the running objects are re-pinned (maps from the programs'

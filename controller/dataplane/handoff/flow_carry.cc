@@ -39,7 +39,7 @@ void FlowsToConntrack::pass() {
   ++counts_.passes;
   const auto bpf = maps_->flows();
   Converted converted = nat_flows_of(bpf, *tables_, coarse_now_ns());
-  counts_.dropped = converted.dropped;  // of the last pass: every pass sees every flow
+  // Conversion drops are of the last pass (every pass sees every flow); seeding drops add up.
   std::vector<conntrack::NatFlow> fresh;
   for (const auto& f : converted.flows) {
     auto [it, inserted] = written_.try_emplace(key_of(f), f);
@@ -49,7 +49,8 @@ void FlowsToConntrack::pass() {
   }
   const conntrack::SeedCounts c = conntrack_->seed(fresh, timeouts_);
   counts_.carried += c.created + c.refreshed + c.replaced;
-  counts_.dropped += c.expired + c.superseded;
+  seed_dropped_ += c.expired + c.superseded;
+  counts_.dropped = converted.dropped + seed_dropped_;
   counts_.failed += c.failed;
 }
 

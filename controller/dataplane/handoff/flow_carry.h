@@ -42,6 +42,7 @@ class FlowsToConntrack {
   std::optional<FastPathTables> tables_;
   std::unique_ptr<conntrack::ConntrackTable> conntrack_;
   conntrack::SeedTimeouts timeouts_;
+  std::size_t seed_dropped_ = 0;  // expired or superseded, over all passes
   std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint16_t, std::uint16_t, std::uint8_t>, conntrack::NatFlow>
       written_;
   CarryCounts counts_;

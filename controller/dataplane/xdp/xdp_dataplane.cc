@@ -13,11 +13,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <set>
 
 #include "dataplane/xdp/map_programmer.h"
 #include "dataplane/xdp/pin_repair.h"
 #include "loader/bpffs.h"
 #include "loader/error.h"
+#include "loader/kernel_objects.h"
 #include "loader/lb_drop_reasons.h"
 #include "loader/lb_maps.h"
 #include "loader/prog_info.h"
@@ -240,8 +242,20 @@ void XdpDataplane::detach_former_uplinks(std::vector<std::string>& notes) {
     if (std::find(settings_.uplinks.begin(), settings_.uplinks.end(), ifname) == settings_.uplinks.end())
       former.push_back(ifname);
   }
+  if (former.empty()) return;
+  // A renamed uplink's link was adopted under its new name: that pin goes, the link stays.
+  std::set<std::uint32_t> current;
+  for (const auto& name : settings_.uplinks)
+    if (loader::UniqueFd link = loader::open_pinned(pins_.xdp_link(name))) current.insert(loader::link_id(link.get()));
   for (const auto& ifname : former) {
-    loader::unpin_and_detach(pins_.xdp_link(ifname));
+    const std::string pin = pins_.xdp_link(ifname);
+    loader::UniqueFd link = loader::open_pinned(pin);
+    if (link && current.count(loader::link_id(link.get()))) {
+      if (unlink(pin.c_str()) != 0 && errno != ENOENT) throw loader::Error("unpin", errno, pin);
+      notes.push_back("XDP link of " + ifname + " kept under its new name");
+      continue;
+    }
+    loader::unpin_and_detach(pin);
     notes.push_back("detached XDP from " + ifname + " (no longer an uplink)");
   }
 }

@@ -59,6 +59,18 @@ TEST(ServiceRanges, TheUplinksNetworkIsRefusedEvenWithoutTheNodesAddress) {
                     "(its neighbours' addresses); choose a service_cidr outside the uplinks' networks");
 }
 
+TEST(ServiceRanges, ARouteOfTheRangeItselfOutOfTheUplinkIsNoNeighbourNetwork) {
+  // A node without a default route reaches its service addresses through a route of the range
+  // (the lab does this): neither that route nor one for part of the range is refused.
+  net::NodeAddressing n = node();
+  n.uplink_prefixes.push_back({"up0", v4("198.19.0.0/24")});
+  n.uplink_prefixes.push_back({"up0", v4("198.19.1.0/25")});
+  EXPECT_TRUE(service_range_overlaps(v4("198.19.0.0/24"), std::nullopt, n).empty());
+  EXPECT_TRUE(service_range_overlaps(v4("198.19.0.0/23"), std::nullopt, n).empty());
+  // A route wider than the range still puts it among neighbours.
+  EXPECT_EQ(service_range_overlaps(v4("198.19.0.0/26"), std::nullopt, n).size(), 1u);
+}
+
 TEST(ServiceRanges, AGatewayOfAnUplinkIsRefused) {
   const auto out = service_range_overlaps(v4("198.18.9.0/30"), std::nullopt, node());
   ASSERT_EQ(out.size(), 1u);
