@@ -60,7 +60,7 @@ class DataplaneChoiceTest : public NftLabTest {
         },
         [this]() -> std::unique_ptr<Dataplane> {
           std::unique_ptr<Dataplane> n;
-          in_node([&] { n = std::make_unique<NftDataplane>(); });
+          in_node([&] { n = std::make_unique<NftDataplane>(settings_); });
           return n;
         },
         [this] { in_node([&] { xdp::XdpDataplane(settings_).remove_all(); }); },

@@ -12,6 +12,7 @@
 #include "dataplane/nft/nft_context.h"
 #include "dataplane/nft/readback.h"
 #include "dataplane/nft/table_reader.h"
+#include "netlink/links.h"
 #include "netlink/netns.h"
 #include "nft_lab.h"
 
@@ -70,6 +71,30 @@ TEST_F(NftDataplaneTest, NodePortsAnswerOnLocalAddressesOnly) {
   // own stack answers (nothing listens: refused by the kernel, not by a portway reject).
   EXPECT_EQ(tcp_probe(topo_.client_netns, net::to_string(topo_.node_address), 30081).status, ProbeStatus::refused);
   EXPECT_EQ(dp_->stats().drops.at("undeclared_port"), 0u);
+}
+
+// Without node_addresses, node ports answer on the uplinks' addresses as they are at each
+// apply(): an address added to the uplink is served after the next sync.
+TEST_F(NftDataplaneTest, WithoutNodeAddressesNodePortsFollowTheUplinksAddresses) {
+  config::NodeSettings settings = node_settings();
+  settings.node_addresses.clear();
+  std::unique_ptr<NftDataplane> dp;
+  in_node([&] { dp = std::make_unique<NftDataplane>(settings); });
+  const auto state = lab_state(all_members());
+  in_node([&] { dp->apply(state); });
+  const std::string added = "198.18.0.9";
+  EXPECT_EQ(who_of(tcp_probe(topo_.client_netns, net::to_string(topo_.node_address), kNodePort)).port, 7000);
+
+  in_node([&] { netlink::add_address(topo_.uplink, *net::parse_ipv4(added), 24); });
+  EXPECT_EQ(tcp_probe(topo_.client_netns, added, kNodePort).status, ProbeStatus::refused)
+      << "not a node address until the next apply: the node's own stack refuses";
+  ApplyReport r;
+  in_node([&] { r = dp->apply(state); });
+  EXPECT_TRUE(r.applied.empty());
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_EQ(r.notes[0], "node ports answer on: 198.18.0.1 198.18.0.9");
+  EXPECT_EQ(dp->last_transaction().elements_added, 1u);
+  EXPECT_EQ(who_of(tcp_probe(topo_.client_netns, added, kNodePort)).port, 7000);
 }
 
 TEST_F(NftDataplaneTest, ASandboxReachingItselfIsMasqueradedOthersKeepTheirAddress) {
@@ -244,7 +269,7 @@ TEST_F(NftDataplaneTest, OnlyTheDifferenceIsWrittenAndInstalledReadsItBack) {
 
   // Another process (a restart) sees the same table and finds nothing to change.
   std::unique_ptr<NftDataplane> again;
-  in_node([&] { again = std::make_unique<NftDataplane>(); });
+  in_node([&] { again = std::make_unique<NftDataplane>(node_settings()); });
   const auto r2 = again->apply(fewer);
   EXPECT_TRUE(r2.applied.empty()) << state::describe(r2.applied).front();
   EXPECT_TRUE(r2.notes.empty()) << r2.notes.front();

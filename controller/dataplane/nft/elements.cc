@@ -135,6 +135,8 @@ void ElementWriter::backend_address(net::Ipv4 address) {
   out_.put(SetName::hairpin, a + " . " + a, "");
 }
 
+void ElementWriter::node_address(net::Ipv4 address) { out_.put(SetName::node_addrs, ipv4_text(address), ""); }
+
 void ElementWriter::all() {
   const state::Frontend* previous = nullptr;
   for (const auto& f : state_.frontends()) {

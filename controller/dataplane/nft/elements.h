@@ -8,6 +8,7 @@
 //   node port       np_sets, np_fe, np_rej, np_tport, np_disp or np_noep, np_slots
 //   backend set     draining (set number . address) for its draining members
 //   backend address be_pkts, be_new, hairpin (shared when two sets list one address)
+//   node address    node_addrs (not part of the state: the node's settings and uplinks)
 #pragma once
 
 #include <cstdint>
@@ -46,6 +47,7 @@ class ElementWriter {
   void node_port(const state::NodePort& n);
   void draining_members(const state::BackendSet& set);
   void backend_address(net::Ipv4 address);
+  void node_address(net::Ipv4 address);
 
   // Every element of the state.
   void all();

@@ -9,11 +9,10 @@ namespace {
 // The key of a service frontend and of a node port as the packet spells it.
 constexpr std::string_view kSvcKey = "ip daddr . meta l4proto . th dport";
 constexpr std::string_view kNpKey = "meta l4proto . th dport";
-// Node ports answer on the node's own addresses only (Miren matched any destination and
-// hijacked outbound traffic). Loopback is left out: DNAT from 127/8 to a sandbox would need
-// route_localnet. The cheap set lookup comes first so fib runs only for node-port numbers.
-constexpr std::string_view kNpLocal =
-    "meta l4proto . th dport @np_sets fib daddr type local ip daddr != 127.0.0.0/8";
+// Node ports answer on the node addresses only, as on the fast path (not on every local
+// address: a sandbox gateway or a management address keeps its own services on those port
+// numbers, and 127.0.0.1 is not served, see docs/nftables.md "Node ports").
+constexpr std::string_view kNpLocal = "meta l4proto . th dport @np_sets ip daddr @node_addrs";
 
 std::string cat(std::initializer_list<std::string_view> parts) {
   std::string s;
@@ -52,6 +51,7 @@ const std::array<SetDef, kSetCount>& set_defs() {
       {SetName::be_pkts, "be_pkts", "type ipv4_addr; counter;", {F::ipv4}, Data::none, true},
       {SetName::be_new, "be_new", "type ipv4_addr; counter;", {F::ipv4}, Data::none, true},
       {SetName::hairpin, "hairpin", "type ipv4_addr . ipv4_addr;", {F::ipv4, F::ipv4}, Data::none, false},
+      {SetName::node_addrs, "node_addrs", "type ipv4_addr;", {F::ipv4}, Data::none, false},
   }};
   return defs;
 }

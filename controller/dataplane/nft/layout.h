@@ -40,8 +40,9 @@ enum class SetName : std::uint8_t {
   be_pkts,    // backend address; element counter = packets/bytes sent to it after DNAT
   be_new,     // backend address; element counter = new flows DNATed to it
   hairpin,    // (backend, backend): a backend reaching itself gets masqueraded
+  node_addrs, // the addresses node ports answer on (dataplane/node_addresses.h)
 };
-inline constexpr std::size_t kSetCount = 18;
+inline constexpr std::size_t kSetCount = 19;
 
 // The fields of a key (each one 32-bit register wide in the kernel, as nft lays out
 // concatenations) and the kind of data, to decode elements read back through netlink.

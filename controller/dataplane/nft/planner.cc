@@ -89,7 +89,8 @@ void erase_key(std::vector<Key>& v, const Key& k) {
 
 }  // namespace
 
-FullPlan plan_full(ReadBack rb, const state::DataplaneState& desired, const SetNumbers& numbers) {
+FullPlan plan_full(ReadBack rb, const state::DataplaneState& desired, const NodeAddresses& node_addresses,
+                   const SetNumbers& numbers) {
   FullPlan plan;
   Transaction& tx = plan.tx;
   if (!rb.table) {
@@ -136,18 +137,23 @@ FullPlan plan_full(ReadBack rb, const state::DataplaneState& desired, const SetN
 
   // Elements: add what is missing or different, then delete what is left over.
   CompareSink sink(rb, fresh, tx, plan.uses);
-  ElementWriter(desired, numbers, sink).all();
+  ElementWriter writer(desired, numbers, sink);
+  writer.all();
+  const std::size_t missing = sink.missing, changed = sink.changed;
+  for (const auto a : node_addresses) writer.node_address(a);
+  plan.node_addresses_changed = sink.missing != missing || sink.changed != changed;
   std::size_t extra = 0;
   for (const SetDef& d : set_defs()) {
     const auto it = rb.sets.find(std::string(d.name));
     if (it == rb.sets.end() || fresh[static_cast<std::size_t>(d.id)]) continue;
     for (const auto& [key, data] : it->second.elements) {
       tx.delete_element(d.id, key);
-      ++extra;
+      if (d.id == SetName::node_addrs) plan.node_addresses_changed = true;
+      else ++extra;
     }
   }
-  plan.elements_missing = rb.table ? sink.missing : 0;
-  plan.elements_changed = sink.changed;
+  plan.elements_missing = rb.table ? missing : 0;
+  plan.elements_changed = changed;
   plan.elements_extra = extra;
 
   // Chains: the skeleton and the pick chains in use, (re)written; everything else deleted.
@@ -354,6 +360,13 @@ IncrementalPlan plan_incremental(const state::DataplaneState& installed, const I
         plan.tx.delete_chain(pick_chain_name(static_cast<PickKind>(k), n));
   }
   return plan;
+}
+
+void plan_node_addresses(const NodeAddresses& installed, const NodeAddresses& desired, Transaction& tx) {
+  for (const auto a : installed)
+    if (!std::binary_search(desired.begin(), desired.end(), a)) tx.delete_element(SetName::node_addrs, ipv4_text(a));
+  for (const auto a : desired)
+    if (!std::binary_search(installed.begin(), installed.end(), a)) tx.add_element(SetName::node_addrs, ipv4_text(a), "");
 }
 
 }  // namespace portway::dataplane::nft

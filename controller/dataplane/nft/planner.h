@@ -33,13 +33,19 @@ struct FullPlan {
   Transaction tx;
   PickUses uses;
   std::vector<std::string> structure;  // sets, chains, counters missing, re-typed or orphaned
+  // Element differences outside node_addrs (those are the settings' business, not drift).
   std::size_t elements_missing = 0, elements_changed = 0, elements_extra = 0;
   std::size_t element_differences() const { return elements_missing + elements_changed + elements_extra; }
+  bool node_addresses_changed = false;
 };
+
+// The node addresses node ports answer on, sorted, without duplicates.
+using NodeAddresses = std::vector<net::Ipv4>;
 
 // `rb` is consumed (its element maps are used as scratch). `desired` must be representable
 // and `numbers` must hold every set of it.
-FullPlan plan_full(ReadBack rb, const state::DataplaneState& desired, const SetNumbers& numbers);
+FullPlan plan_full(ReadBack rb, const state::DataplaneState& desired, const NodeAddresses& node_addresses,
+                   const SetNumbers& numbers);
 
 // What is wrong with the table's structure (sets missing or re-typed, skeleton or pick chains
 // missing, re-hooked or with other rules, counters missing); elements are not looked at.
@@ -68,5 +74,8 @@ struct IncrementalPlan {
 IncrementalPlan plan_incremental(const state::DataplaneState& installed, const InstalledIndex& index,
                                  const state::DataplaneState& desired, const state::StateDiff& d,
                                  const SetNumbers& numbers);
+
+// The node_addrs elements that turn `installed` into `desired`, added to `tx`.
+void plan_node_addresses(const NodeAddresses& installed, const NodeAddresses& desired, Transaction& tx);
 
 }  // namespace portway::dataplane::nft

@@ -131,7 +131,7 @@ ReadBack table_holding(const state::DataplaneState& s, const SetNumbers& numbers
 TEST(NftPlanner, FullPlanOfAnIntactTableChangesNoElement) {
   const auto s = testing::small_state();
   const auto numbers = testing::numbers_for(s);
-  const FullPlan plan = plan_full(table_holding(s, numbers), s, numbers);
+  const FullPlan plan = plan_full(table_holding(s, numbers), s, {}, numbers);
   EXPECT_EQ(plan.tx.size().elements_added, 0u);
   EXPECT_EQ(plan.tx.size().elements_deleted, 0u);
   EXPECT_EQ(plan.tx.size().sets_created, 0u);
@@ -151,7 +151,7 @@ TEST(NftPlanner, FullPlanRepairsMissingExtraAndWrongElements) {
   for (const SetDef& d : set_defs())
     for (const auto& [k, v] : rb.sets[std::string(d.name)].elements) seen[static_cast<std::size_t>(d.id)][k] = v;
 
-  const FullPlan plan = plan_full(rb, s, numbers);
+  const FullPlan plan = plan_full(rb, s, {}, numbers);
   EXPECT_EQ(plan.elements_missing, 1u);
   EXPECT_EQ(plan.elements_extra, 1u);
   EXPECT_EQ(plan.elements_changed, 1u);
@@ -170,7 +170,7 @@ TEST(NftPlanner, FullPlanRecreatesRetypedSetsAndDeletesOrphans) {
   rb.counters["intruder_counter"] = {};
   rb.chains.erase("dispatch");
 
-  const FullPlan plan = plan_full(rb, s, numbers);
+  const FullPlan plan = plan_full(rb, s, {}, numbers);
   const std::string text = plan.tx.text();
   EXPECT_NE(text.find("delete set inet portway svc_slots\n"), std::string::npos);
   EXPECT_NE(text.find("add map inet portway svc_slots {"), std::string::npos);
@@ -182,6 +182,32 @@ TEST(NftPlanner, FullPlanRecreatesRetypedSetsAndDeletesOrphans) {
   // The flushes come before every deletion, so no rule still refers to what is deleted.
   EXPECT_LT(text.find("flush chain"), text.find("delete set"));
   ASSERT_EQ(plan.structure.size(), 5u);  // retyped set, orphan set, orphan counter, missing chain, orphan chain
+}
+
+TEST(NftPlanner, NodeAddressesAreElementsOfTheirOwnAndTheirChangeIsNoDrift) {
+  const auto s = testing::small_state();
+  const auto numbers = testing::numbers_for(s);
+  const net::Ipv4 a = *net::parse_ipv4("198.18.0.1"), b = *net::parse_ipv4("198.18.0.9"),
+                  c = *net::parse_ipv4("198.18.0.5");
+  ReadBack rb = table_holding(s, numbers);
+  rb.sets["node_addrs"].elements = {{"198.18.0.1", ""}, {"198.18.0.5", ""}};
+
+  const FullPlan plan = plan_full(rb, s, {a, b}, numbers);
+  using Keys = std::vector<std::string>;
+  EXPECT_EQ(plan.tx.added(SetName::node_addrs), Keys{"198.18.0.9"});
+  EXPECT_EQ(plan.tx.deleted(SetName::node_addrs), Keys{"198.18.0.5"});
+  EXPECT_EQ(plan.tx.size().elements_added + plan.tx.size().elements_deleted, 2u);
+  EXPECT_TRUE(plan.node_addresses_changed);
+  EXPECT_EQ(plan.element_differences(), 0u) << "the settings changed, not the table behind portway's back";
+
+  rb = table_holding(s, numbers);
+  rb.sets["node_addrs"].elements = {{"198.18.0.1", ""}, {"198.18.0.9", ""}};
+  EXPECT_FALSE(plan_full(rb, s, {a, b}, numbers).node_addresses_changed);
+
+  Transaction tx;
+  plan_node_addresses({a, c}, {a, b}, tx);
+  EXPECT_EQ(tx.deleted(SetName::node_addrs), Keys{"198.18.0.5"});
+  EXPECT_EQ(tx.added(SetName::node_addrs), Keys{"198.18.0.9"});
 }
 
 TEST(NftPlanner, SetNumbersAreStableStickyAndNeverZero) {

@@ -16,7 +16,7 @@ TransactionSize change_size(const state::DataplaneState& from, const state::Data
   SetNumbers numbers = testing::numbers_for(from);
   for (const auto& set : to.backend_sets()) numbers.assign(set.id);
   const auto d = state::diff(from, to);
-  const PickUses uses = plan_full(ReadBack{}, from, numbers).uses;
+  const PickUses uses = plan_full(ReadBack{}, from, {}, numbers).uses;
   return plan_incremental(from, InstalledIndex::build(from, uses), to, d, numbers).tx.size();
 }
 
