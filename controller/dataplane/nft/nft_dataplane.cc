@@ -19,6 +19,7 @@ namespace portway::dataplane::nft {
 struct NftDataplane::View {
   state::DataplaneState state;
   InstalledIndex index;
+  SlotBook slots;
   NodeAddresses node_addresses;
   std::uint32_t generation = 0;
   std::chrono::steady_clock::time_point checked;  // last full check
@@ -147,8 +148,8 @@ ApplyReport NftDataplane::full_apply(const state::DataplaneState& desired, std::
   }
 
   numbers_.retain([&](const std::string& id) { return desired.find_backend_set(id) != nullptr; });
-  view_ = std::make_unique<View>(View{desired, InstalledIndex::build(desired, plan.uses), std::move(node_addrs),
-                                      generation, std::chrono::steady_clock::now()});
+  view_ = std::make_unique<View>(View{desired, InstalledIndex::build(desired, plan.uses), std::move(plan.slots),
+                                      std::move(node_addrs), generation, std::chrono::steady_clock::now()});
   learned_.reset();
   report.applied = state::diff(before.state, desired);
   end_flows(before.state, report.applied);
@@ -166,7 +167,7 @@ ApplyReport NftDataplane::incremental_apply(const state::DataplaneState& desired
     return report;
   }
   for (const auto& set : d.backend_sets.added) numbers_.assign(set.id);
-  IncrementalPlan plan = plan_incremental(view_->state, view_->index, desired, d, numbers_);
+  IncrementalPlan plan = plan_incremental(view_->state, view_->index, view_->slots, desired, d, numbers_);
   plan_node_addresses(view_->node_addresses, node_addrs, plan.tx);
   if (!plan.tx.empty()) {
     try {
@@ -187,6 +188,7 @@ ApplyReport NftDataplane::incremental_apply(const state::DataplaneState& desired
   }
   view_->index.apply(d);
   view_->index.uses = std::move(plan.uses);
+  plan.update(view_->slots);
   if (node_addrs_changed) report.notes.push_back(node_addresses_note(node_addrs));
   view_->node_addresses = std::move(node_addrs);
   state::DataplaneState before = std::move(view_->state);

@@ -90,7 +90,7 @@ TEST(NftHostileNames, IncrementalChangesHoldNoUserText) {
   const auto after = hostile_state(3);
   const auto numbers = testing::numbers_for(before);
   const auto d = state::diff(before, after);
-  const auto plan = plan_incremental(before, InstalledIndex::build(before, {}), after, d, numbers);
+  const auto plan = plan_incremental(before, InstalledIndex::build(before, {}), {}, after, d, numbers);
   EXPECT_FALSE(plan.tx.empty());
   expect_no_user_text(plan.tx.text());
 }

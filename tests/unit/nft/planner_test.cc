@@ -81,19 +81,47 @@ PickUses uses_of(const Contents& c) {
   return u;
 }
 
+// A read-back table with exactly these contents and portway's skeleton.
+ReadBack table_holding_contents(const Contents& c) {
+  ReadBack rb;
+  rb.table = true;
+  for (const SetDef& d : set_defs()) {
+    SetReadBack& set = rb.sets[std::string(d.name)];
+    set.signature = signature(d);
+    for (const auto& [k, v] : c[static_cast<std::size_t>(d.id)]) set.elements[k] = v;
+  }
+  for (const ChainDef& ch : skeleton_chains()) rb.chains[ch.name] = {ch.type, ch.hook, ch.priority, "accept", ch.rules.size()};
+  for (std::size_t k = 0; k < 2; ++k)
+    for (std::uint32_t n = 1; n <= kStandingPicks; ++n) rb.chains[pick_chain_name(static_cast<PickKind>(k), n)] = {"", "", 0, "", 1};
+  for (const auto name : kDropCounters) rb.counters[std::string(name)] = {};
+  return rb;
+}
+
+// ... and with the contents of `s` (new slot tables).
+ReadBack table_holding(const state::DataplaneState& s, const SetNumbers& numbers) {
+  return table_holding_contents(contents_of(s, numbers));
+}
+
 TEST(NftPlanner, IncrementalTransactionsTurnTheOldTableIntoTheNewOne) {
   RandomWorld world(20261127);
   state::DataplaneState installed;
   SetNumbers numbers;
   InstalledIndex index = InstalledIndex::build(installed, {});
   Contents table;
+  SlotBook slots;
   for (int round = 0; round < 300; ++round) {
     const state::DataplaneState desired = world.next();
     const state::StateDiff d = state::diff(installed, desired);
     for (const auto& set : d.backend_sets.added) numbers.assign(set.id);
-    const IncrementalPlan plan = plan_incremental(installed, index, desired, d, numbers);
+    const IncrementalPlan plan = plan_incremental(installed, index, slots, desired, d, numbers);
+    plan.update(slots);
     ASSERT_NO_THROW(replay(table, plan.tx)) << "round " << round;
-    ASSERT_EQ(table, contents_of(desired, numbers)) << "round " << round;
+    ASSERT_EQ(table, contents_of(desired, numbers, slots)) << "round " << round;
+    // What a later process reads back is what it carries on: a full plan changes nothing.
+    ASSERT_EQ(read_slot_book(table_holding_contents(table)), slots) << "round " << round;
+    const FullPlan full = plan_full(table_holding_contents(table), desired, {}, numbers);
+    ASSERT_EQ(full.tx.size().elements_added + full.tx.size().elements_deleted, 0u) << "round " << round;
+    ASSERT_EQ(full.slots, slots) << "round " << round;
     ASSERT_EQ(plan.uses, uses_of(table)) << "round " << round;
     index.apply(d);
     index.uses = plan.uses;
@@ -107,25 +135,8 @@ TEST(NftPlanner, IncrementalTransactionsTurnTheOldTableIntoTheNewOne) {
 TEST(NftPlanner, NothingChangedMeansAnEmptyTransaction) {
   const auto s = testing::small_state();
   const auto numbers = testing::numbers_for(s);
-  const auto plan = plan_incremental(s, InstalledIndex::build(s, {}), s, state::diff(s, s), numbers);
+  const auto plan = plan_incremental(s, InstalledIndex::build(s, {}), {}, s, state::diff(s, s), numbers);
   EXPECT_TRUE(plan.tx.empty());
-}
-
-// A read-back table with exactly the contents and skeleton of `s`.
-ReadBack table_holding(const state::DataplaneState& s, const SetNumbers& numbers) {
-  ReadBack rb;
-  rb.table = true;
-  const Contents c = contents_of(s, numbers);
-  for (const SetDef& d : set_defs()) {
-    SetReadBack& set = rb.sets[std::string(d.name)];
-    set.signature = signature(d);
-    for (const auto& [k, v] : c[static_cast<std::size_t>(d.id)]) set.elements[k] = v;
-  }
-  for (const ChainDef& ch : skeleton_chains()) rb.chains[ch.name] = {ch.type, ch.hook, ch.priority, "accept", ch.rules.size()};
-  for (std::size_t k = 0; k < 2; ++k)
-    for (std::uint32_t n = 1; n <= kStandingPicks; ++n) rb.chains[pick_chain_name(static_cast<PickKind>(k), n)] = {"", "", 0, "", 1};
-  for (const auto name : kDropCounters) rb.counters[std::string(name)] = {};
-  return rb;
 }
 
 TEST(NftPlanner, FullPlanOfAnIntactTableChangesNoElement) {
@@ -166,7 +177,8 @@ TEST(NftPlanner, FullPlanRecreatesRetypedSetsAndDeletesOrphans) {
   rb.sets["svc_slots"].signature = "k8 d16";  // somebody re-created it with another type
   rb.sets["intruder"].signature = "k4 d-";
   rb.chains["intruder_chain"] = {};
-  rb.chains["pick_svc_40"] = {"", "", 0, "", 1};  // unused beyond the standing ones: no drift
+  const std::string unused_pick = pick_chain_name(PickKind::service, kStandingPicks + 12);
+  rb.chains[unused_pick] = {"", "", 0, "", 1};  // unused beyond the standing ones: no drift
   rb.counters["intruder_counter"] = {};
   rb.chains.erase("dispatch");
 
@@ -176,7 +188,7 @@ TEST(NftPlanner, FullPlanRecreatesRetypedSetsAndDeletesOrphans) {
   EXPECT_NE(text.find("add map inet portway svc_slots {"), std::string::npos);
   EXPECT_NE(text.find("delete set inet portway intruder\n"), std::string::npos);
   EXPECT_NE(text.find("delete chain inet portway intruder_chain\n"), std::string::npos);
-  EXPECT_NE(text.find("delete chain inet portway pick_svc_40\n"), std::string::npos);
+  EXPECT_NE(text.find("delete chain inet portway " + unused_pick + "\n"), std::string::npos);
   EXPECT_NE(text.find("delete counter inet portway intruder_counter\n"), std::string::npos);
   EXPECT_NE(text.find("add chain inet portway dispatch\n"), std::string::npos);
   // The flushes come before every deletion, so no rule still refers to what is deleted.
