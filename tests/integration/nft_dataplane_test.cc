@@ -52,7 +52,8 @@ TEST_F(NftDataplaneTest, NewFlowsSpreadOverEveryRunningBackend) {
   std::map<std::string, int> seen;
   for (int i = 0; i < 60; ++i) ++seen[who_sandbox(tcp_probe(topo_.client_netns, kVip, 80))];
   EXPECT_EQ(seen.count(""), 0u);
-  // Random choice: each of 3 backends gets 20 +- noise; missing one in 60 tries is ~1e-10.
+  // 60 client ports hashed onto 3 slots, one per backend: 20 each +- noise; missing one in 60
+  // tries is ~1e-10.
   EXPECT_EQ(seen.size(), 3u);
   for (const auto& [sb, n] : seen) EXPECT_GE(n, 5) << sb;
 }
@@ -261,8 +262,11 @@ TEST_F(NftDataplaneTest, OnlyTheDifferenceIsWrittenAndInstalledReadsItBack) {
   EXPECT_EQ(r.applied.backend_sets.changed[0].members.removed.size(), 1u);
   EXPECT_TRUE(r.applied.frontends.empty());
   EXPECT_EQ(dp_->last_transaction().chains_written, 0u);
-  // Two slot lists and five dispatch elements re-pointed, one backend's three elements gone.
-  EXPECT_EQ(dp_->last_transaction().elements_added + dp_->last_transaction().elements_deleted, 17u);
+  // The two slot tables (service address, node port) double from 3 to 6 slots and the two
+  // survivors take the removed backend's slots (7 element operations each), the four
+  // dispatch elements move to the pick chains for 6 (delete + add), one backend's three
+  // elements go.
+  EXPECT_EQ(dp_->last_transaction().elements_added + dp_->last_transaction().elements_deleted, 2u * 7u + 8u + 3u);
   EXPECT_EQ(dp_->installed(), fewer);
   EXPECT_TRUE(dp_->apply(fewer).applied.empty());
   EXPECT_EQ(dp_->last_transaction().commands, 0u) << "nothing changed, nothing sent";
