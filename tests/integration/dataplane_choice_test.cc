@@ -64,7 +64,7 @@ class DataplaneChoiceTest : public NftLabTest {
           return n;
         },
         [this] { in_node([&] { xdp::XdpDataplane(settings_).remove_all(); }); },
-        [this] { in_node([&] { NftDataplane().remove_all(); }); },
+        [this] { in_node([&] { NftDataplane(settings_).remove_all(); }); },
         [this] {
           bool running = false;
           in_node([&] { running = xdp::XdpDataplane(settings_).is_running(); });
