@@ -57,7 +57,7 @@ void BM_ProgramFromEmpty(benchmark::State& st) {
   if (!have_root(st)) return;
   portway::test::ScopedNetns netns;
   const auto desired = services(static_cast<unsigned>(st.range(0)), 3, 10);
-  NftDataplane dp(NftDataplane::Options{false});
+  NftDataplane dp(portway::config::NodeSettings{}, NftDataplane::Options{false});
   std::size_t elements = 0;
   for (auto _ : st) {
     st.PauseTiming();
@@ -81,7 +81,7 @@ void BM_OneEndpointChange(benchmark::State& st) {
   const bool with_cleanup = st.range(1) != 0;
   const auto all = services(n, 3, 10);
   const auto fewer = services(n, 3, 10, n / 2);
-  NftDataplane dp;
+  NftDataplane dp{portway::config::NodeSettings{}};
   dp.apply(all);
   bool flip = false;
   std::size_t ops = 0;
@@ -105,7 +105,7 @@ void BM_FullCheck(benchmark::State& st) {
   if (!have_root(st)) return;
   portway::test::ScopedNetns netns;
   const auto desired = services(static_cast<unsigned>(st.range(0)), 3, 10);
-  NftDataplane dp(NftDataplane::Options{false});
+  NftDataplane dp(portway::config::NodeSettings{}, NftDataplane::Options{false});
   dp.apply(desired);
   for (auto _ : st) dp.repair(desired);
 }
@@ -114,7 +114,7 @@ BENCHMARK(BM_FullCheck)->Arg(10000)->Unit(benchmark::kMillisecond)->Iterations(2
 void BM_Stats(benchmark::State& st) {
   if (!have_root(st)) return;
   portway::test::ScopedNetns netns;
-  NftDataplane dp(NftDataplane::Options{false});
+  NftDataplane dp(portway::config::NodeSettings{}, NftDataplane::Options{false});
   dp.apply(services(static_cast<unsigned>(st.range(0)), 3, 10));
   for (auto _ : st) benchmark::DoNotOptimize(dp.stats());
 }

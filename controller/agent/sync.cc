@@ -16,7 +16,7 @@ namespace portway::agent {
 std::unique_ptr<dataplane::Dataplane> make_dataplane(dataplane::Kind kind,
                                                      const config::NodeSettings& settings) {
   if (kind == dataplane::Kind::xdp) return std::make_unique<dataplane::xdp::XdpDataplane>(settings);
-  return std::make_unique<dataplane::nft::NftDataplane>();
+  return std::make_unique<dataplane::nft::NftDataplane>(settings);
 }
 
 state::DataplaneState compile_store(store::Store* store, std::uint64_t* generation) {

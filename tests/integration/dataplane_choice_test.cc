@@ -60,11 +60,11 @@ class DataplaneChoiceTest : public NftLabTest {
         },
         [this]() -> std::unique_ptr<Dataplane> {
           std::unique_ptr<Dataplane> n;
-          in_node([&] { n = std::make_unique<NftDataplane>(); });
+          in_node([&] { n = std::make_unique<NftDataplane>(settings_); });
           return n;
         },
         [this] { in_node([&] { xdp::XdpDataplane(settings_).remove_all(); }); },
-        [this] { in_node([&] { NftDataplane().remove_all(); }); },
+        [this] { in_node([&] { NftDataplane(settings_).remove_all(); }); },
         [this] {
           bool running = false;
           in_node([&] { running = xdp::XdpDataplane(settings_).is_running(); });

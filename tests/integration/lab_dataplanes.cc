@@ -42,7 +42,7 @@ LabDataplane::LabDataplane(dataplane::Kind kind, const lab::Topology& topo, cons
   if (kind == dataplane::Kind::xdp)
     dp_ = std::make_unique<dataplane::xdp::XdpDataplane>(xdp_lab_settings(topo, bpffs_dir));
   else
-    dp_ = std::make_unique<dataplane::nft::NftDataplane>();
+    dp_ = std::make_unique<dataplane::nft::NftDataplane>(xdp_lab_settings(topo, bpffs_dir));
 }
 
 LabDataplane::~LabDataplane() {

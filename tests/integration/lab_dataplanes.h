@@ -15,9 +15,9 @@ namespace portway::itest {
 // (LabGround creates and removes it).
 std::string lab_cgroup(const lab::Topology& topo);
 
-// Node settings for the fast path in a lab: the lab uplink, the sandbox links (sb*), small
-// maps, and a bpffs folder of the test's own (pins never collide with a real node's or with
-// another test process's).
+// Node settings for a lab's dataplane (both kinds): the lab uplink (node ports answer on its
+// addresses), the sandbox links (sb*), small maps, and a bpffs folder of the test's own (pins
+// never collide with a real node's or with another test process's).
 config::NodeSettings xdp_lab_settings(const lab::Topology& topo, const std::string& bpffs_dir);
 
 class LabDataplane {

@@ -12,6 +12,7 @@
 #include "dataplane/nft/nft_context.h"
 #include "dataplane/nft/readback.h"
 #include "dataplane/nft/table_reader.h"
+#include "netlink/links.h"
 #include "netlink/netns.h"
 #include "nft_lab.h"
 
@@ -51,7 +52,8 @@ TEST_F(NftDataplaneTest, NewFlowsSpreadOverEveryRunningBackend) {
   std::map<std::string, int> seen;
   for (int i = 0; i < 60; ++i) ++seen[who_sandbox(tcp_probe(topo_.client_netns, kVip, 80))];
   EXPECT_EQ(seen.count(""), 0u);
-  // Random choice: each of 3 backends gets 20 +- noise; missing one in 60 tries is ~1e-10.
+  // 60 client ports hashed onto 3 slots, one per backend: 20 each +- noise; missing one in 60
+  // tries is ~1e-10.
   EXPECT_EQ(seen.size(), 3u);
   for (const auto& [sb, n] : seen) EXPECT_GE(n, 5) << sb;
 }
@@ -70,6 +72,30 @@ TEST_F(NftDataplaneTest, NodePortsAnswerOnLocalAddressesOnly) {
   // own stack answers (nothing listens: refused by the kernel, not by a portway reject).
   EXPECT_EQ(tcp_probe(topo_.client_netns, net::to_string(topo_.node_address), 30081).status, ProbeStatus::refused);
   EXPECT_EQ(dp_->stats().drops.at("undeclared_port"), 0u);
+}
+
+// Without node_addresses, node ports answer on the uplinks' addresses as they are at each
+// apply(): an address added to the uplink is served after the next sync.
+TEST_F(NftDataplaneTest, WithoutNodeAddressesNodePortsFollowTheUplinksAddresses) {
+  config::NodeSettings settings = node_settings();
+  settings.node_addresses.clear();
+  std::unique_ptr<NftDataplane> dp;
+  in_node([&] { dp = std::make_unique<NftDataplane>(settings); });
+  const auto state = lab_state(all_members());
+  in_node([&] { dp->apply(state); });
+  const std::string added = "198.18.0.9";
+  EXPECT_EQ(who_of(tcp_probe(topo_.client_netns, net::to_string(topo_.node_address), kNodePort)).port, 7000);
+
+  in_node([&] { netlink::add_address(topo_.uplink, *net::parse_ipv4(added), 24); });
+  EXPECT_EQ(tcp_probe(topo_.client_netns, added, kNodePort).status, ProbeStatus::refused)
+      << "not a node address until the next apply: the node's own stack refuses";
+  ApplyReport r;
+  in_node([&] { r = dp->apply(state); });
+  EXPECT_TRUE(r.applied.empty());
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_EQ(r.notes[0], "node ports answer on: 198.18.0.1 198.18.0.9");
+  EXPECT_EQ(dp->last_transaction().elements_added, 1u);
+  EXPECT_EQ(who_of(tcp_probe(topo_.client_netns, added, kNodePort)).port, 7000);
 }
 
 TEST_F(NftDataplaneTest, ASandboxReachingItselfIsMasqueradedOthersKeepTheirAddress) {
@@ -236,15 +262,18 @@ TEST_F(NftDataplaneTest, OnlyTheDifferenceIsWrittenAndInstalledReadsItBack) {
   EXPECT_EQ(r.applied.backend_sets.changed[0].members.removed.size(), 1u);
   EXPECT_TRUE(r.applied.frontends.empty());
   EXPECT_EQ(dp_->last_transaction().chains_written, 0u);
-  // Two slot lists and five dispatch elements re-pointed, one backend's three elements gone.
-  EXPECT_EQ(dp_->last_transaction().elements_added + dp_->last_transaction().elements_deleted, 17u);
+  // The two slot tables (service address, node port) double from 3 to 6 slots and the two
+  // survivors take the removed backend's slots (7 element operations each), the four
+  // dispatch elements move to the pick chains for 6 (delete + add), one backend's three
+  // elements go.
+  EXPECT_EQ(dp_->last_transaction().elements_added + dp_->last_transaction().elements_deleted, 2u * 7u + 8u + 3u);
   EXPECT_EQ(dp_->installed(), fewer);
   EXPECT_TRUE(dp_->apply(fewer).applied.empty());
   EXPECT_EQ(dp_->last_transaction().commands, 0u) << "nothing changed, nothing sent";
 
   // Another process (a restart) sees the same table and finds nothing to change.
   std::unique_ptr<NftDataplane> again;
-  in_node([&] { again = std::make_unique<NftDataplane>(); });
+  in_node([&] { again = std::make_unique<NftDataplane>(node_settings()); });
   const auto r2 = again->apply(fewer);
   EXPECT_TRUE(r2.applied.empty()) << state::describe(r2.applied).front();
   EXPECT_TRUE(r2.notes.empty()) << r2.notes.front();

@@ -1,10 +1,11 @@
-// The fact behind docs/nftables.md's parity verdict: nft's `jhash ... mod M seed S` is the
-// fast path's flow hash and slot formula (Bob Jenkins' lookup3 over 32-bit words, then
-// reciprocal_scale) when it hashes ip saddr . ip daddr . @th,0,32 . meta l4proto; the third
-// word is then the four port bytes as they are on the wire, loaded as one native u32, which
-// is NOT lb_abi.h's (sport << 16 | dport). So an exact copy of the Maglev pick needs that one
-// change on the BPF side, and M slot elements per backend set on this side (the cost that
-// rules it out at 10,000 services; see bench_nft's BM_MaglevSlotElements).
+// The fact behind docs/nftables.md "Backend choice": nft's `jhash ... mod M seed S` (what the
+// pick chains use) is the fast path's flow hash and slot formula (Bob Jenkins' lookup3 over
+// 32-bit words, then reciprocal_scale) when it hashes ip saddr . ip daddr . @th,0,32 . meta
+// l4proto; the third word is then the four port bytes as they are on the wire, loaded as one
+// native u32, which is NOT lb_abi.h's (sport << 16 | dport). So the same backend on both
+// dataplanes would need that change on the BPF side AND a copy of the fast path's Maglev
+// tables here (4,093 elements per set: the cost that rules it out at 10,000 services; see
+// bench_nft's BM_MaglevSlotElements).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 

@@ -19,7 +19,14 @@ void NftLabTest::SetUp() {
   topo_ = ground_->topo();
   built_ = true;
   netlink::NetnsGuard in(topo_.node_netns);
-  dp_ = std::make_unique<NftDataplane>();
+  dp_ = std::make_unique<NftDataplane>(node_settings());
+}
+
+config::NodeSettings NftLabTest::node_settings() const {
+  config::NodeSettings s;
+  s.uplinks = {topo_.uplink};
+  s.node_addresses = {net::to_string(topo_.node_address)};
+  return s;
 }
 
 void NftLabTest::TearDown() {

@@ -48,6 +48,10 @@ class NftLabTest : public ::testing::Test {
   // returns its stdout, fails the test on a non-zero exit.
   std::string nft_cli(const std::string& args) const;
 
+  // The node settings the dataplane runs with: the lab uplink, node_addresses = the node's
+  // uplink address (named, because apply() may run outside the node namespace).
+  config::NodeSettings node_settings() const;
+
   // Which sandbox answered a WHO, "" on no answer.
   static std::string who_sandbox(const lab::ProbeResult& r);
 

@@ -183,7 +183,7 @@ TEST_F(NodeOwnershipTest, ConcurrentSyncsOfDifferentStoresAndDataplanesNeverInte
 
     netlink::NetnsGuard in(topo_.node_netns);
     const bool xdp = XdpDataplane(settings_).is_installed();
-    dataplane::nft::NftDataplane nft;
+    dataplane::nft::NftDataplane nft(settings_);
     const bool nft_installed = !nft.installed().frontends().empty() || !nft.installed().node_ports().empty();
     EXPECT_NE(xdp, nft_installed) << "round " << round << ": exactly one dataplane";
     bool matches = false;
@@ -191,7 +191,7 @@ TEST_F(NodeOwnershipTest, ConcurrentSyncsOfDifferentStoresAndDataplanesNeverInte
       if (xdp) {
         matches = matches || XdpDataplane(settings_).installed() == dataplane::xdp::ipv4_only(d);
       } else {
-        dataplane::nft::NftDataplane reader;
+        dataplane::nft::NftDataplane reader(settings_);
         reader.learn_names(d);
         matches = matches || reader.installed() == d;
       }

@@ -88,7 +88,7 @@ std::size_t frontends_in(int netns_fd) {
   std::thread([&] {
     try {
       if (::setns(netns_fd, CLONE_NEWNET) != 0) throw std::runtime_error("setns");
-      dataplane::nft::NftDataplane nft;
+      dataplane::nft::NftDataplane nft{config::NodeSettings{}};  // only reads the table
       const state::DataplaneState installed = nft.installed();
       n = installed.frontends().size() + installed.node_ports().size();
     } catch (const std::exception& e) {

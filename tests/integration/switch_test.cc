@@ -115,7 +115,7 @@ class DataplaneSwitchTest : public ::testing::Test {
   // The node holds exactly one dataplane, `kind`, programmed with the store's state.
   void expect_only(dataplane::Kind kind) {
     netlink::NetnsGuard in(topo_.node_netns);
-    dataplane::nft::NftDataplane nft;
+    dataplane::nft::NftDataplane nft(settings_);
     dataplane::xdp::XdpDataplane xdp(settings_);
     if (kind == dataplane::Kind::xdp) {
       EXPECT_TRUE(xdp.is_running());
@@ -295,7 +295,7 @@ TEST_F(DataplaneSwitchTest, AutoKeepsARunningFastPathWhoseRefreshFails) {
   report(load.stop());
   netlink::NetnsGuard in(topo_.node_netns);
   EXPECT_TRUE(dataplane::xdp::XdpDataplane(settings_).is_running());
-  EXPECT_FALSE(dataplane::nft::NftDataplane().is_installed()) << "auto fell back to nftables";
+  EXPECT_FALSE(dataplane::nft::NftDataplane(settings_).is_installed()) << "auto fell back to nftables";
 }
 
 // New connections, one every few milliseconds from the client to the node port and to the

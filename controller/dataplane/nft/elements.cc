@@ -79,12 +79,13 @@ std::uint32_t ElementWriter::number(const std::string& id) const {
 
 void ElementWriter::frontend(const state::Frontend& f) {
   const std::string key = frontend_key_text(f.key);
-  const auto running = static_cast<std::uint32_t>(running_members(set_of(f.backend_set)).size());
+  const auto slots = static_cast<std::uint32_t>(
+      slots_.table(ipv4_text(std::get<net::Ipv4>(f.key.address)), running_members(set_of(f.backend_set))).size());
   out_.put(SetName::svc_fe, key, "");
   out_.put(SetName::svc_rej, key, "");
   out_.put(SetName::svc_tport, key, number_text(f.target_port));
-  if (running > 0)
-    out_.put(SetName::svc_disp, key, "goto " + pick_chain_name(PickKind::service, running));
+  if (slots > 0)
+    out_.put(SetName::svc_disp, key, "goto " + pick_chain_name(PickKind::service, slots));
   else
     out_.put(SetName::svc_noep, key, "");
 }
@@ -92,32 +93,32 @@ void ElementWriter::frontend(const state::Frontend& f) {
 void ElementWriter::service_address(net::Ipv4 address, const state::BackendSet& set) {
   const std::string a = ipv4_text(address);
   out_.put(SetName::svc_addrs, a, number_text(number(set.id)));
-  const auto running = running_members(set);
-  for (std::uint32_t i = 0; i < running.size(); ++i) {
+  const SlotTable& slots = slots_.table(a, running_members(set));
+  for (std::uint32_t i = 0; i < slots.size(); ++i) {
     std::string key = a + " . ";
     append_u32(key, i);
-    out_.put(SetName::svc_slots, std::move(key), ipv4_text(running[i]));
+    out_.put(SetName::svc_slots, std::move(key), ipv4_text(slots[i]));
   }
 }
 
 void ElementWriter::node_port(const state::NodePort& n) {
   const std::string key = node_port_key_text(n.key);
   const state::BackendSet& set = set_of(n.backend_set);
-  const auto running = running_members(set);
+  const SlotTable& slots = slots_.table(key, running_members(set));
   out_.put(SetName::np_sets, key, number_text(number(set.id)));
   out_.put(SetName::np_fe, key, "");
   out_.put(SetName::np_rej, key, "");
   out_.put(SetName::np_tport, key, number_text(n.target_port));
-  if (!running.empty()) {
+  if (!slots.empty()) {
     out_.put(SetName::np_disp, key,
-             "goto " + pick_chain_name(PickKind::node_port, static_cast<std::uint32_t>(running.size())));
+             "goto " + pick_chain_name(PickKind::node_port, static_cast<std::uint32_t>(slots.size())));
   } else {
     out_.put(SetName::np_noep, key, "");
   }
-  for (std::uint32_t i = 0; i < running.size(); ++i) {
+  for (std::uint32_t i = 0; i < slots.size(); ++i) {
     std::string slot = key + " . ";
     append_u32(slot, i);
-    out_.put(SetName::np_slots, std::move(slot), ipv4_text(running[i]));
+    out_.put(SetName::np_slots, std::move(slot), ipv4_text(slots[i]));
   }
 }
 
@@ -134,6 +135,8 @@ void ElementWriter::backend_address(net::Ipv4 address) {
   out_.put(SetName::be_new, a, "");
   out_.put(SetName::hairpin, a + " . " + a, "");
 }
+
+void ElementWriter::node_address(net::Ipv4 address) { out_.put(SetName::node_addrs, ipv4_text(address), ""); }
 
 void ElementWriter::all() {
   const state::Frontend* previous = nullptr;

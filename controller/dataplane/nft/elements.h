@@ -6,8 +6,10 @@
 //   frontend        svc_fe, svc_rej, svc_tport, and svc_disp (goto pick_svc_<N>) or svc_noep
 //   service address svc_addrs (-> set number), svc_slots (address . slot -> running backend)
 //   node port       np_sets, np_fe, np_rej, np_tport, np_disp or np_noep, np_slots
+// Slot tables (and so the pick chain of each svc_disp/np_disp element) come from SlotTables.
 //   backend set     draining (set number . address) for its draining members
 //   backend address be_pkts, be_new, hairpin (shared when two sets list one address)
+//   node address    node_addrs (not part of the state: the node's settings and uplinks)
 #pragma once
 
 #include <cstdint>
@@ -16,6 +18,7 @@
 
 #include "dataplane/nft/layout.h"
 #include "dataplane/nft/set_numbers.h"
+#include "dataplane/nft/slot_tables.h"
 #include "state/dataplane_state.h"
 
 namespace portway::dataplane::nft {
@@ -38,14 +41,15 @@ std::vector<net::Ipv4> running_members(const state::BackendSet& set);
 class ElementWriter {
  public:
   // `numbers` must hold a number for every backend set of `state` that is written.
-  ElementWriter(const state::DataplaneState& state, const SetNumbers& numbers, ElementSink& out)
-      : state_(state), numbers_(numbers), out_(out) {}
+  ElementWriter(const state::DataplaneState& state, const SetNumbers& numbers, SlotTables& slots, ElementSink& out)
+      : state_(state), numbers_(numbers), slots_(slots), out_(out) {}
 
   void frontend(const state::Frontend& f);
   void service_address(net::Ipv4 address, const state::BackendSet& set);
   void node_port(const state::NodePort& n);
   void draining_members(const state::BackendSet& set);
   void backend_address(net::Ipv4 address);
+  void node_address(net::Ipv4 address);
 
   // Every element of the state.
   void all();
@@ -56,6 +60,7 @@ class ElementWriter {
 
   const state::DataplaneState& state_;
   const SetNumbers& numbers_;
+  SlotTables& slots_;
   ElementSink& out_;
 };
 

@@ -9,11 +9,11 @@ namespace {
 // The key of a service frontend and of a node port as the packet spells it.
 constexpr std::string_view kSvcKey = "ip daddr . meta l4proto . th dport";
 constexpr std::string_view kNpKey = "meta l4proto . th dport";
-// Node ports answer on the node's own addresses only (Miren matched any destination and
-// hijacked outbound traffic). Loopback is left out: DNAT from 127/8 to a sandbox would need
-// route_localnet. The cheap set lookup comes first so fib runs only for node-port numbers.
-constexpr std::string_view kNpLocal =
-    "meta l4proto . th dport @np_sets fib daddr type local ip daddr != 127.0.0.0/8";
+constexpr std::string_view kFlowHashSeed = "0x70777931";  // PW_FLOW_HASH_SEED
+// Node ports answer on the node addresses only, as on the fast path (not on every local
+// address: a sandbox gateway or a management address keeps its own services on those port
+// numbers, and 127.0.0.1 is not served, see docs/nftables.md "Node ports").
+constexpr std::string_view kNpLocal = "meta l4proto . th dport @np_sets ip daddr @node_addrs";
 
 std::string cat(std::initializer_list<std::string_view> parts) {
   std::string s;
@@ -27,7 +27,7 @@ const std::array<SetDef, kSetCount>& set_defs() {
   using F = Field;
   const std::vector<Field> fe{F::ipv4, F::proto, F::port};
   const std::vector<Field> np{F::proto, F::port};
-  // typeof for the slot maps: numgen has no named type, and the key must match its width.
+  // typeof for the slot maps: jhash has no named type, and the key must match its width.
   static const std::array<SetDef, kSetCount> defs{{
       {SetName::svc_addrs, "svc_addrs", "type ipv4_addr : mark;", {F::ipv4}, Data::u32, false},
       {SetName::svc_fe, "svc_fe", "type ipv4_addr . inet_proto . inet_service; counter;", fe, Data::none, true},
@@ -37,7 +37,7 @@ const std::array<SetDef, kSetCount>& set_defs() {
        false},
       {SetName::svc_tport, "svc_tport", "type ipv4_addr . inet_proto . inet_service : inet_service; counter;", fe,
        Data::port, true},
-      {SetName::svc_slots, "svc_slots", "typeof ip daddr . numgen random mod 2 : ip daddr;", {F::ipv4, F::u32},
+      {SetName::svc_slots, "svc_slots", "typeof ip daddr . jhash ip saddr mod 2 : ip daddr;", {F::ipv4, F::u32},
        Data::ipv4, false},
       {SetName::np_sets, "np_sets", "type inet_proto . inet_service : mark;", np, Data::u32, false},
       {SetName::np_fe, "np_fe", "type inet_proto . inet_service; counter;", np, Data::none, true},
@@ -46,12 +46,13 @@ const std::array<SetDef, kSetCount>& set_defs() {
       {SetName::np_disp, "np_disp", "type inet_proto . inet_service : verdict;", np, Data::verdict, false},
       {SetName::np_tport, "np_tport", "type inet_proto . inet_service : inet_service; counter;", np, Data::port,
        true},
-      {SetName::np_slots, "np_slots", "typeof meta l4proto . th dport . numgen random mod 2 : ip daddr;",
+      {SetName::np_slots, "np_slots", "typeof meta l4proto . th dport . jhash ip saddr mod 2 : ip daddr;",
        {F::proto, F::port, F::u32}, Data::ipv4, false},
       {SetName::draining, "draining", "type mark . ipv4_addr;", {F::u32, F::ipv4}, Data::none, false},
       {SetName::be_pkts, "be_pkts", "type ipv4_addr; counter;", {F::ipv4}, Data::none, true},
       {SetName::be_new, "be_new", "type ipv4_addr; counter;", {F::ipv4}, Data::none, true},
       {SetName::hairpin, "hairpin", "type ipv4_addr . ipv4_addr;", {F::ipv4, F::ipv4}, Data::none, false},
+      {SetName::node_addrs, "node_addrs", "type ipv4_addr;", {F::ipv4}, Data::none, false},
   }};
   return defs;
 }
@@ -119,25 +120,28 @@ const std::vector<ChainDef>& skeleton_chains() {
   return chains;
 }
 
-std::string pick_chain_name(PickKind k, std::uint32_t running) {
-  return (k == PickKind::service ? "pick_svc_" : "pick_np_") + std::to_string(running);
+std::string pick_chain_name(PickKind k, std::uint32_t slots) {
+  return (k == PickKind::service ? "pick_svc_" : "pick_np_") + std::to_string(slots);
 }
 
-ChainDef pick_chain(PickKind k, std::uint32_t running) {
-  if (running == 0) throw std::invalid_argument("a pick chain needs at least one backend");
-  const std::string n = std::to_string(running);
-  // numgen random, not jhash over the 5-tuple: see docs/nftables.md, "Backend choice".
+ChainDef pick_chain(PickKind k, std::uint32_t slots) {
+  if (slots == 0) throw std::invalid_argument("a pick chain needs at least one slot");
+  // The fast path's flow hash (include/portway/lb_abi.h: jhash2 of saddr, daddr, the ports,
+  // the protocol, with its seed) scaled to [0, M) the same way (nft_hash.c reciprocal_scale);
+  // the ports word is the four port bytes as on the wire (tests/integration/nft_jhash_test.cc).
   // The port mapping needs the protocol pinned in the same rule.
+  const std::string pick = cat({"jhash ip saddr . ip daddr . @th,0,32 . meta l4proto mod ", std::to_string(slots),
+                                " seed ", kFlowHashSeed});
   std::string rule =
       k == PickKind::service
-          ? cat({"meta l4proto { tcp, udp } dnat ip to ip daddr . numgen random mod ", n,
-                 " map @svc_slots : ", kSvcKey, " map @svc_tport"})
-          : cat({"meta l4proto { tcp, udp } dnat ip to ", kNpKey, " . numgen random mod ", n,
-                 " map @np_slots : ", kNpKey, " map @np_tport"});
-  return {pick_chain_name(k, running), "", "", 0, {std::move(rule)}};
+          ? cat({"meta l4proto { tcp, udp } dnat ip to ip daddr . ", pick, " map @svc_slots : ", kSvcKey,
+                 " map @svc_tport"})
+          : cat({"meta l4proto { tcp, udp } dnat ip to ", kNpKey, " . ", pick, " map @np_slots : ", kNpKey,
+                 " map @np_tport"});
+  return {pick_chain_name(k, slots), "", "", 0, {std::move(rule)}};
 }
 
-bool parse_pick_chain(std::string_view name, PickKind& kind, std::uint32_t& running) {
+bool parse_pick_chain(std::string_view name, PickKind& kind, std::uint32_t& slots) {
   std::string_view rest;
   if (name.starts_with("pick_svc_")) {
     kind = PickKind::service;
@@ -149,7 +153,7 @@ bool parse_pick_chain(std::string_view name, PickKind& kind, std::uint32_t& runn
     return false;
   }
   if (rest.empty() || rest.front() == '0') return false;
-  const auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), running);
+  const auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), slots);
   return ec == std::errc{} && ptr == rest.data() + rest.size();
 }
 

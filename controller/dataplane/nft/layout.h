@@ -1,6 +1,6 @@
 // The fixed shape of the nftables dataplane: one table `inet portway`, a fixed list of sets and
 // maps that hold everything per frontend and per backend as ELEMENTS, a fixed skeleton of
-// chains, and one small "pick" chain per running-backend count N. docs/nftables.md explains
+// chains, and one small "pick" chain per slot-table size M (slot_tables.h). docs/nftables.md explains
 // the layout and why it is not kube-proxy's chain-per-endpoint layout (measured: chains and
 // anonymous sets make the kernel transaction superlinear; elements of a few big maps do not).
 //
@@ -26,9 +26,9 @@ enum class SetName : std::uint8_t {
   svc_fe,     // every service frontend; element counter = packets/bytes towards it
   svc_rej,    // every service frontend; element counter = rejected new flows
   svc_noep,   // frontends without a running backend (rejected)
-  svc_disp,   // frontends with N running backends -> goto pick_svc_<N>
+  svc_disp,   // frontends with running backends -> goto pick_svc_<M> (M: its slot table's size)
   svc_tport,  // frontend -> target port; element counter = new flows
-  svc_slots,  // (service address, slot) -> running backend, slot in [0, N)
+  svc_slots,  // (service address, slot) -> running backend, slot in [0, M) (slot_tables.h)
   np_sets,    // node port -> set number
   np_fe,
   np_rej,
@@ -40,8 +40,9 @@ enum class SetName : std::uint8_t {
   be_pkts,    // backend address; element counter = packets/bytes sent to it after DNAT
   be_new,     // backend address; element counter = new flows DNATed to it
   hairpin,    // (backend, backend): a backend reaching itself gets masqueraded
+  node_addrs, // the addresses node ports answer on (dataplane/node_addresses.h)
 };
-inline constexpr std::size_t kSetCount = 18;
+inline constexpr std::size_t kSetCount = 19;
 
 // The fields of a key (each one 32-bit register wide in the kernel, as nft lays out
 // concatenations) and the kind of data, to decode elements read back through netlink.
@@ -82,16 +83,16 @@ struct ChainDef {
 // The skeleton: every chain except the pick chains, with its rules.
 const std::vector<ChainDef>& skeleton_chains();
 
-// Pick chains: choose slot = random in [0, N) and DNAT to (slot's backend, frontend's target).
-// Those for N <= kStandingPicks always exist: creating a chain makes the kernel re-validate
+// Pick chains: slot = jhash(5-tuple) mod M, DNAT to (slot's backend, frontend's target).
+// Those for M <= kStandingPicks always exist: creating a chain makes the kernel re-validate
 // every jump of the table at commit (a walk over all verdict-map elements, ~15 ms at 30,000
-// frontends), so a backend set growing or shrinking must find its chain already there.
+// frontends), so a slot table growing or shrinking must find its chain already there.
 enum class PickKind : std::uint8_t { service, node_port };
-inline constexpr std::uint32_t kStandingPicks = 32;
-std::string pick_chain_name(PickKind k, std::uint32_t running);
-ChainDef pick_chain(PickKind k, std::uint32_t running);
+inline constexpr std::uint32_t kStandingPicks = 128;
+std::string pick_chain_name(PickKind k, std::uint32_t slots);
+ChainDef pick_chain(PickKind k, std::uint32_t slots);
 // Parses a pick chain name; false for any other name.
-bool parse_pick_chain(std::string_view name, PickKind& kind, std::uint32_t& running);
+bool parse_pick_chain(std::string_view name, PickKind& kind, std::uint32_t& slots);
 
 // `add chain inet portway NAME { type ... hook ... priority ...; policy accept; }` and the like.
 std::string add_chain_command(const ChainDef& c);

@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "dataplane/conntrack/flow_reaper.h"
+#include "dataplane/node_addresses.h"
 #include "dataplane/nft/elements.h"
 #include "dataplane/nft/flow_ends.h"
 #include "dataplane/nft/generation.h"
@@ -16,14 +19,17 @@ namespace portway::dataplane::nft {
 struct NftDataplane::View {
   state::DataplaneState state;
   InstalledIndex index;
+  SlotBook slots;
+  NodeAddresses node_addresses;
   std::uint32_t generation = 0;
   std::chrono::steady_clock::time_point checked;  // last full check
 };
 
-NftDataplane::NftDataplane() : NftDataplane(Options{}) {}
+NftDataplane::NftDataplane(const config::NodeSettings& settings) : NftDataplane(settings, Options{}) {}
 
-NftDataplane::NftDataplane(Options options)
-    : options_(options),
+NftDataplane::NftDataplane(const config::NodeSettings& settings, Options options)
+    : settings_(settings),
+      options_(options),
       ctx_(std::make_unique<NftContext>()),
       generation_(std::make_unique<GenerationReader>()),
       reader_(std::make_unique<TableReader>()) {
@@ -45,6 +51,24 @@ const state::DataplaneState* NftDataplane::names() const {
 }
 
 ReadBack NftDataplane::read_table(TableReader::Scope scope) { return reader_->read(scope); }
+
+NodeAddresses NftDataplane::node_addresses() const {
+  NodeAddresses out = node_ipv4_addresses(settings_);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+namespace {
+
+std::string node_addresses_note(const NodeAddresses& addresses) {
+  std::string s = "node ports answer on:";
+  for (const auto a : addresses) s += " " + ipv4_text(a);
+  if (addresses.empty()) s += " no address (no node address configured and the uplinks have none)";
+  return s;
+}
+
+}  // namespace
 
 state::DataplaneState NftDataplane::installed() {
   return reconstruct(read_table(TableReader::Scope::state), numbers_, names()).state;
@@ -94,8 +118,9 @@ ApplyReport NftDataplane::full_apply(const state::DataplaneState& desired, std::
   // the desired state itself (a port renamed while nobody watched is not a kernel change).
   const state::DataplaneState* label = names() ? names() : &desired;
   Reconstructed before = reconstruct(rb, numbers_, label);
+  NodeAddresses node_addrs = node_addresses();
 
-  FullPlan plan = plan_full(std::move(rb), desired, numbers_);
+  FullPlan plan = plan_full(std::move(rb), desired, node_addrs, numbers_);
   std::unique_ptr<View> previous = std::move(view_);  // gone until the commit is known to have happened
   ctx_->run(plan.tx.text());
   last_tx_ = plan.tx.size();
@@ -114,6 +139,7 @@ ApplyReport NftDataplane::full_apply(const state::DataplaneState& desired, std::
   }
   for (const auto& p : before.problems) drift.push_back(p);
   if (!had_table && !previous) report.notes.push_back("created table inet portway");
+  if (!had_table || plan.node_addresses_changed) report.notes.push_back(node_addresses_note(node_addrs));
   if (!drift.empty()) {
     std::string what;
     for (const auto& d : drift) what += (what.empty() ? "" : "; ") + d;
@@ -122,8 +148,8 @@ ApplyReport NftDataplane::full_apply(const state::DataplaneState& desired, std::
   }
 
   numbers_.retain([&](const std::string& id) { return desired.find_backend_set(id) != nullptr; });
-  view_ = std::make_unique<View>(
-      View{desired, InstalledIndex::build(desired, plan.uses), generation, std::chrono::steady_clock::now()});
+  view_ = std::make_unique<View>(View{desired, InstalledIndex::build(desired, plan.uses), std::move(plan.slots),
+                                      std::move(node_addrs), generation, std::chrono::steady_clock::now()});
   learned_.reset();
   report.applied = state::diff(before.state, desired);
   end_flows(before.state, report.applied);
@@ -134,12 +160,15 @@ ApplyReport NftDataplane::incremental_apply(const state::DataplaneState& desired
   ApplyReport report;
   report.notes = std::move(notes);
   state::StateDiff d = state::diff(view_->state, desired);
-  if (d.empty()) {
+  NodeAddresses node_addrs = node_addresses();
+  const bool node_addrs_changed = node_addrs != view_->node_addresses;
+  if (d.empty() && !node_addrs_changed) {
     last_tx_ = {};
     return report;
   }
   for (const auto& set : d.backend_sets.added) numbers_.assign(set.id);
-  IncrementalPlan plan = plan_incremental(view_->state, view_->index, desired, d, numbers_);
+  IncrementalPlan plan = plan_incremental(view_->state, view_->index, view_->slots, desired, d, numbers_);
+  plan_node_addresses(view_->node_addresses, node_addrs, plan.tx);
   if (!plan.tx.empty()) {
     try {
       ctx_->run(plan.tx.text());
@@ -159,6 +188,9 @@ ApplyReport NftDataplane::incremental_apply(const state::DataplaneState& desired
   }
   view_->index.apply(d);
   view_->index.uses = std::move(plan.uses);
+  plan.update(view_->slots);
+  if (node_addrs_changed) report.notes.push_back(node_addresses_note(node_addrs));
+  view_->node_addresses = std::move(node_addrs);
   state::DataplaneState before = std::move(view_->state);
   view_->state = desired;
   for (const auto& set : d.backend_sets.removed) numbers_.release(set.id);

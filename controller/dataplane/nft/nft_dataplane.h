@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "config/node_settings.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/nft/planner.h"
 #include "dataplane/nft/readback.h"
@@ -44,8 +45,11 @@ class NftDataplane final : public Dataplane {
     std::chrono::seconds full_check_every{600};
   };
 
-  NftDataplane();
-  explicit NftDataplane(Options options);
+  // Node ports answer on `settings`' node addresses, or its uplinks' addresses when none are
+  // configured (dataplane/node_addresses.h; read at every apply(), in the namespace current
+  // then).
+  explicit NftDataplane(const config::NodeSettings& settings);
+  NftDataplane(const config::NodeSettings& settings, Options options);
   ~NftDataplane() override;
 
   Kind kind() const override { return Kind::nft; }
@@ -75,11 +79,13 @@ class NftDataplane final : public Dataplane {
   struct View;  // what this process installed: state, index, pick uses, generation
 
   ReadBack read_table(TableReader::Scope scope);
+  NodeAddresses node_addresses() const;
   ApplyReport full_apply(const state::DataplaneState& desired, std::vector<std::string> notes);
   ApplyReport incremental_apply(const state::DataplaneState& desired, std::vector<std::string> notes);
   void end_flows(const state::DataplaneState& before, const state::StateDiff& d);
   const state::DataplaneState* names() const;
 
+  config::NodeSettings settings_;
   Options options_;
   std::unique_ptr<NftContext> ctx_;
   std::unique_ptr<GenerationReader> generation_;

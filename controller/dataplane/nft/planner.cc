@@ -89,13 +89,15 @@ void erase_key(std::vector<Key>& v, const Key& k) {
 
 }  // namespace
 
-FullPlan plan_full(ReadBack rb, const state::DataplaneState& desired, const SetNumbers& numbers) {
+FullPlan plan_full(ReadBack rb, const state::DataplaneState& desired, const NodeAddresses& node_addresses,
+                   const SetNumbers& numbers) {
   FullPlan plan;
   Transaction& tx = plan.tx;
   if (!rb.table) {
     tx.add_table();
     rb = ReadBack{};
   }
+  const SlotBook installed_slots = read_slot_book(rb);
 
   // Every chain that exists is flushed first: that drops every rule's reference to a set or a
   // chain, so anything below may be deleted or re-created in the same transaction.
@@ -136,18 +138,26 @@ FullPlan plan_full(ReadBack rb, const state::DataplaneState& desired, const SetN
 
   // Elements: add what is missing or different, then delete what is left over.
   CompareSink sink(rb, fresh, tx, plan.uses);
-  ElementWriter(desired, numbers, sink).all();
+  SlotTables slots(installed_slots, true);
+  ElementWriter writer(desired, numbers, slots, sink);
+  writer.all();
+  for (const auto& [key, table] : slots.handed_out())
+    if (!table.empty()) plan.slots.emplace(key, table);
+  const std::size_t missing = sink.missing, changed = sink.changed;
+  for (const auto a : node_addresses) writer.node_address(a);
+  plan.node_addresses_changed = sink.missing != missing || sink.changed != changed;
   std::size_t extra = 0;
   for (const SetDef& d : set_defs()) {
     const auto it = rb.sets.find(std::string(d.name));
     if (it == rb.sets.end() || fresh[static_cast<std::size_t>(d.id)]) continue;
     for (const auto& [key, data] : it->second.elements) {
       tx.delete_element(d.id, key);
-      ++extra;
+      if (d.id == SetName::node_addrs) plan.node_addresses_changed = true;
+      else ++extra;
     }
   }
-  plan.elements_missing = rb.table ? sink.missing : 0;
-  plan.elements_changed = sink.changed;
+  plan.elements_missing = rb.table ? missing : 0;
+  plan.elements_changed = changed;
   plan.elements_extra = extra;
 
   // Chains: the skeleton and the pick chains in use, (re)written; everything else deleted.
@@ -254,10 +264,11 @@ void InstalledIndex::apply(const state::StateDiff& d) {
 }
 
 IncrementalPlan plan_incremental(const state::DataplaneState& installed, const InstalledIndex& index,
-                                 const state::DataplaneState& desired, const state::StateDiff& d,
-                                 const SetNumbers& numbers) {
+                                 const SlotBook& slots, const state::DataplaneState& desired,
+                                 const state::StateDiff& d, const SetNumbers& numbers) {
   CollectSink before, after;
-  ElementWriter old_w(installed, numbers, before), new_w(desired, numbers, after);
+  SlotTables old_slots(slots, false), new_slots(slots, true);
+  ElementWriter old_w(installed, numbers, old_slots, before), new_w(desired, numbers, new_slots, after);
 
   // Sets whose running members changed: all their frontends and node ports point at another
   // pick chain and slot list.
@@ -322,6 +333,9 @@ IncrementalPlan plan_incremental(const state::DataplaneState& installed, const I
   }
 
   IncrementalPlan plan;
+  for (const auto& [key, table] : old_slots.handed_out()) plan.slots_removed.push_back(key);
+  for (const auto& [key, table] : new_slots.handed_out())
+    if (!table.empty()) plan.slots_written.emplace(key, table);
   plan.uses = index.uses;
   PickUses touched_before = plan.uses;
   for (std::size_t s = 0; s < kSetCount; ++s) {
@@ -354,6 +368,18 @@ IncrementalPlan plan_incremental(const state::DataplaneState& installed, const I
         plan.tx.delete_chain(pick_chain_name(static_cast<PickKind>(k), n));
   }
   return plan;
+}
+
+void IncrementalPlan::update(SlotBook& installed) const {
+  for (const auto& key : slots_removed) installed.erase(key);
+  for (const auto& [key, table] : slots_written) installed[key] = table;
+}
+
+void plan_node_addresses(const NodeAddresses& installed, const NodeAddresses& desired, Transaction& tx) {
+  for (const auto a : installed)
+    if (!std::binary_search(desired.begin(), desired.end(), a)) tx.delete_element(SetName::node_addrs, ipv4_text(a));
+  for (const auto a : desired)
+    if (!std::binary_search(installed.begin(), installed.end(), a)) tx.add_element(SetName::node_addrs, ipv4_text(a), "");
 }
 
 }  // namespace portway::dataplane::nft

@@ -1,6 +1,8 @@
 // One nft transaction as libnftables input text: every command of one apply, in an order that
 // never leaves a reference dangling (chains before the elements that jump to them, elements
 // deleted before their chains), sent as one batch so the kernel commits all or nothing.
+// Rules precede elements: binding a map to a rule walks all of the map's elements
+// (docs/nftables.md "Transactions sized by what changed").
 // It also counts what it holds, so tests and benchmarks can show a change's size.
 #pragma once
 
@@ -51,7 +53,7 @@ class Transaction {
   const std::vector<std::string>& added(SetName s) const { return adds_[static_cast<std::size_t>(s)]; }
 
  private:
-  enum Phase { table, flushes, early_chain_deletes, set_deletes, set_adds, counters, chains, elements_out, elements_in, rules, chain_deletes, kPhases };
+  enum Phase { table, flushes, early_chain_deletes, set_deletes, set_adds, counters, chains, rules, elements_out, elements_in, chain_deletes, kPhases };
   void line(Phase p, std::string s);
 
   std::array<std::vector<std::string>, kPhases> lines_;

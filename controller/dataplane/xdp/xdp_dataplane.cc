@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <set>
 
+#include "dataplane/node_addresses.h"
 #include "dataplane/xdp/map_programmer.h"
 #include "dataplane/xdp/pin_repair.h"
 #include "loader/bpffs.h"
@@ -328,13 +329,7 @@ void XdpDataplane::attach_sandbox_interfaces(const LoadedPrograms& progs, MetaMa
 
 void XdpDataplane::sync_node_addresses(loader::LbMaps& maps) {
   std::vector<std::uint32_t> wanted;  // network order
-  for (const auto& a : settings_.node_addresses)
-    if (auto v4 = net::parse_ipv4(a)) wanted.push_back(htonl(v4->value));
-  if (settings_.node_addresses.empty()) {
-    for (const auto& name : settings_.uplinks)
-      if (unsigned idx = netlink::ifindex_of(name))
-        for (const auto& a : netlink::ipv4_addresses(idx)) wanted.push_back(htonl(a.value));
-  }
+  for (const auto a : node_ipv4_addresses(settings_)) wanted.push_back(htonl(a.value));
   for (const auto& [addr, value] : maps.node_addrs())
     if (std::find(wanted.begin(), wanted.end(), addr) == wanted.end()) maps.erase_node_addr(addr);
   for (std::size_t i = 0; i < wanted.size(); ++i) {

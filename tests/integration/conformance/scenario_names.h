@@ -9,10 +9,11 @@
 
 namespace portway::conformance {
 
-inline constexpr std::array<std::string_view, 17> kScenarios{
+inline constexpr std::array<std::string_view, 18> kScenarios{
     "per_port_targets",
     "node_port_local",
     "node_port_number_to_other_destination",
+    "node_port_other_local_address",
     "client_source_preserved",
     "hairpin",
     "reject_no_endpoint",

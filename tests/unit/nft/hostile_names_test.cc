@@ -82,7 +82,7 @@ void expect_no_user_text(const std::string& text) {
 
 TEST(NftHostileNames, FullRulesetHoldsNoUserText) {
   const auto s = hostile_state();
-  expect_no_user_text(plan_full(ReadBack{}, s, testing::numbers_for(s)).tx.text());
+  expect_no_user_text(plan_full(ReadBack{}, s, {}, testing::numbers_for(s)).tx.text());
 }
 
 TEST(NftHostileNames, IncrementalChangesHoldNoUserText) {
@@ -90,7 +90,7 @@ TEST(NftHostileNames, IncrementalChangesHoldNoUserText) {
   const auto after = hostile_state(3);
   const auto numbers = testing::numbers_for(before);
   const auto d = state::diff(before, after);
-  const auto plan = plan_incremental(before, InstalledIndex::build(before, {}), after, d, numbers);
+  const auto plan = plan_incremental(before, InstalledIndex::build(before, {}), {}, after, d, numbers);
   EXPECT_FALSE(plan.tx.empty());
   expect_no_user_text(plan.tx.text());
 }
@@ -98,7 +98,7 @@ TEST(NftHostileNames, IncrementalChangesHoldNoUserText) {
 TEST(NftHostileNames, TheKernelAcceptsTheRulesetAndNamesComeBackFromMemory) {
   const auto s = hostile_state();
   const auto numbers = testing::numbers_for(s);
-  const std::string text = plan_full(ReadBack{}, s, numbers).tx.text();
+  const std::string text = plan_full(ReadBack{}, s, {}, numbers).tx.text();
   const auto r = testing::nft_dry_run(text);
   if (r.skipped) GTEST_SKIP() << r.output;
   EXPECT_TRUE(r.ok) << r.output;

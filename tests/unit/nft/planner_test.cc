@@ -81,19 +81,47 @@ PickUses uses_of(const Contents& c) {
   return u;
 }
 
+// A read-back table with exactly these contents and portway's skeleton.
+ReadBack table_holding_contents(const Contents& c) {
+  ReadBack rb;
+  rb.table = true;
+  for (const SetDef& d : set_defs()) {
+    SetReadBack& set = rb.sets[std::string(d.name)];
+    set.signature = signature(d);
+    for (const auto& [k, v] : c[static_cast<std::size_t>(d.id)]) set.elements[k] = v;
+  }
+  for (const ChainDef& ch : skeleton_chains()) rb.chains[ch.name] = {ch.type, ch.hook, ch.priority, "accept", ch.rules.size()};
+  for (std::size_t k = 0; k < 2; ++k)
+    for (std::uint32_t n = 1; n <= kStandingPicks; ++n) rb.chains[pick_chain_name(static_cast<PickKind>(k), n)] = {"", "", 0, "", 1};
+  for (const auto name : kDropCounters) rb.counters[std::string(name)] = {};
+  return rb;
+}
+
+// ... and with the contents of `s` (new slot tables).
+ReadBack table_holding(const state::DataplaneState& s, const SetNumbers& numbers) {
+  return table_holding_contents(contents_of(s, numbers));
+}
+
 TEST(NftPlanner, IncrementalTransactionsTurnTheOldTableIntoTheNewOne) {
   RandomWorld world(20261127);
   state::DataplaneState installed;
   SetNumbers numbers;
   InstalledIndex index = InstalledIndex::build(installed, {});
   Contents table;
+  SlotBook slots;
   for (int round = 0; round < 300; ++round) {
     const state::DataplaneState desired = world.next();
     const state::StateDiff d = state::diff(installed, desired);
     for (const auto& set : d.backend_sets.added) numbers.assign(set.id);
-    const IncrementalPlan plan = plan_incremental(installed, index, desired, d, numbers);
+    const IncrementalPlan plan = plan_incremental(installed, index, slots, desired, d, numbers);
+    plan.update(slots);
     ASSERT_NO_THROW(replay(table, plan.tx)) << "round " << round;
-    ASSERT_EQ(table, contents_of(desired, numbers)) << "round " << round;
+    ASSERT_EQ(table, contents_of(desired, numbers, slots)) << "round " << round;
+    // What a later process reads back is what it carries on: a full plan changes nothing.
+    ASSERT_EQ(read_slot_book(table_holding_contents(table)), slots) << "round " << round;
+    const FullPlan full = plan_full(table_holding_contents(table), desired, {}, numbers);
+    ASSERT_EQ(full.tx.size().elements_added + full.tx.size().elements_deleted, 0u) << "round " << round;
+    ASSERT_EQ(full.slots, slots) << "round " << round;
     ASSERT_EQ(plan.uses, uses_of(table)) << "round " << round;
     index.apply(d);
     index.uses = plan.uses;
@@ -107,31 +135,14 @@ TEST(NftPlanner, IncrementalTransactionsTurnTheOldTableIntoTheNewOne) {
 TEST(NftPlanner, NothingChangedMeansAnEmptyTransaction) {
   const auto s = testing::small_state();
   const auto numbers = testing::numbers_for(s);
-  const auto plan = plan_incremental(s, InstalledIndex::build(s, {}), s, state::diff(s, s), numbers);
+  const auto plan = plan_incremental(s, InstalledIndex::build(s, {}), {}, s, state::diff(s, s), numbers);
   EXPECT_TRUE(plan.tx.empty());
-}
-
-// A read-back table with exactly the contents and skeleton of `s`.
-ReadBack table_holding(const state::DataplaneState& s, const SetNumbers& numbers) {
-  ReadBack rb;
-  rb.table = true;
-  const Contents c = contents_of(s, numbers);
-  for (const SetDef& d : set_defs()) {
-    SetReadBack& set = rb.sets[std::string(d.name)];
-    set.signature = signature(d);
-    for (const auto& [k, v] : c[static_cast<std::size_t>(d.id)]) set.elements[k] = v;
-  }
-  for (const ChainDef& ch : skeleton_chains()) rb.chains[ch.name] = {ch.type, ch.hook, ch.priority, "accept", ch.rules.size()};
-  for (std::size_t k = 0; k < 2; ++k)
-    for (std::uint32_t n = 1; n <= kStandingPicks; ++n) rb.chains[pick_chain_name(static_cast<PickKind>(k), n)] = {"", "", 0, "", 1};
-  for (const auto name : kDropCounters) rb.counters[std::string(name)] = {};
-  return rb;
 }
 
 TEST(NftPlanner, FullPlanOfAnIntactTableChangesNoElement) {
   const auto s = testing::small_state();
   const auto numbers = testing::numbers_for(s);
-  const FullPlan plan = plan_full(table_holding(s, numbers), s, numbers);
+  const FullPlan plan = plan_full(table_holding(s, numbers), s, {}, numbers);
   EXPECT_EQ(plan.tx.size().elements_added, 0u);
   EXPECT_EQ(plan.tx.size().elements_deleted, 0u);
   EXPECT_EQ(plan.tx.size().sets_created, 0u);
@@ -151,7 +162,7 @@ TEST(NftPlanner, FullPlanRepairsMissingExtraAndWrongElements) {
   for (const SetDef& d : set_defs())
     for (const auto& [k, v] : rb.sets[std::string(d.name)].elements) seen[static_cast<std::size_t>(d.id)][k] = v;
 
-  const FullPlan plan = plan_full(rb, s, numbers);
+  const FullPlan plan = plan_full(rb, s, {}, numbers);
   EXPECT_EQ(plan.elements_missing, 1u);
   EXPECT_EQ(plan.elements_extra, 1u);
   EXPECT_EQ(plan.elements_changed, 1u);
@@ -166,22 +177,49 @@ TEST(NftPlanner, FullPlanRecreatesRetypedSetsAndDeletesOrphans) {
   rb.sets["svc_slots"].signature = "k8 d16";  // somebody re-created it with another type
   rb.sets["intruder"].signature = "k4 d-";
   rb.chains["intruder_chain"] = {};
-  rb.chains["pick_svc_40"] = {"", "", 0, "", 1};  // unused beyond the standing ones: no drift
+  const std::string unused_pick = pick_chain_name(PickKind::service, kStandingPicks + 12);
+  rb.chains[unused_pick] = {"", "", 0, "", 1};  // unused beyond the standing ones: no drift
   rb.counters["intruder_counter"] = {};
   rb.chains.erase("dispatch");
 
-  const FullPlan plan = plan_full(rb, s, numbers);
+  const FullPlan plan = plan_full(rb, s, {}, numbers);
   const std::string text = plan.tx.text();
   EXPECT_NE(text.find("delete set inet portway svc_slots\n"), std::string::npos);
   EXPECT_NE(text.find("add map inet portway svc_slots {"), std::string::npos);
   EXPECT_NE(text.find("delete set inet portway intruder\n"), std::string::npos);
   EXPECT_NE(text.find("delete chain inet portway intruder_chain\n"), std::string::npos);
-  EXPECT_NE(text.find("delete chain inet portway pick_svc_40\n"), std::string::npos);
+  EXPECT_NE(text.find("delete chain inet portway " + unused_pick + "\n"), std::string::npos);
   EXPECT_NE(text.find("delete counter inet portway intruder_counter\n"), std::string::npos);
   EXPECT_NE(text.find("add chain inet portway dispatch\n"), std::string::npos);
   // The flushes come before every deletion, so no rule still refers to what is deleted.
   EXPECT_LT(text.find("flush chain"), text.find("delete set"));
   ASSERT_EQ(plan.structure.size(), 5u);  // retyped set, orphan set, orphan counter, missing chain, orphan chain
+}
+
+TEST(NftPlanner, NodeAddressesAreElementsOfTheirOwnAndTheirChangeIsNoDrift) {
+  const auto s = testing::small_state();
+  const auto numbers = testing::numbers_for(s);
+  const net::Ipv4 a = *net::parse_ipv4("198.18.0.1"), b = *net::parse_ipv4("198.18.0.9"),
+                  c = *net::parse_ipv4("198.18.0.5");
+  ReadBack rb = table_holding(s, numbers);
+  rb.sets["node_addrs"].elements = {{"198.18.0.1", ""}, {"198.18.0.5", ""}};
+
+  const FullPlan plan = plan_full(rb, s, {a, b}, numbers);
+  using Keys = std::vector<std::string>;
+  EXPECT_EQ(plan.tx.added(SetName::node_addrs), Keys{"198.18.0.9"});
+  EXPECT_EQ(plan.tx.deleted(SetName::node_addrs), Keys{"198.18.0.5"});
+  EXPECT_EQ(plan.tx.size().elements_added + plan.tx.size().elements_deleted, 2u);
+  EXPECT_TRUE(plan.node_addresses_changed);
+  EXPECT_EQ(plan.element_differences(), 0u) << "the settings changed, not the table behind portway's back";
+
+  rb = table_holding(s, numbers);
+  rb.sets["node_addrs"].elements = {{"198.18.0.1", ""}, {"198.18.0.9", ""}};
+  EXPECT_FALSE(plan_full(rb, s, {a, b}, numbers).node_addresses_changed);
+
+  Transaction tx;
+  plan_node_addresses({a, c}, {a, b}, tx);
+  EXPECT_EQ(tx.deleted(SetName::node_addrs), Keys{"198.18.0.5"});
+  EXPECT_EQ(tx.added(SetName::node_addrs), Keys{"198.18.0.9"});
 }
 
 TEST(NftPlanner, SetNumbersAreStableStickyAndNeverZero) {

@@ -22,7 +22,7 @@ using testing::nft_dry_run;
 std::string full_text(const state::DataplaneState& s) {
   SetNumbers numbers;
   for (const auto& set : s.backend_sets()) numbers.assign(set.id);
-  return plan_full(ReadBack{}, s, numbers).tx.text();
+  return plan_full(ReadBack{}, s, {}, numbers).tx.text();
 }
 
 std::string read_file(const std::string& path) {
@@ -74,7 +74,7 @@ TEST(NftRuleset, DryRunRejectsBrokenSyntax) {
 // compare with libnftables' own JSON listing of the same table.
 TEST(NftRuleset, CommittedChangesReadBackThroughNetlinkAndJsonAlike) {
   const auto r = in_private_netns([] {
-    NftDataplane dp(NftDataplane::Options{false});
+    NftDataplane dp(config::NodeSettings{}, NftDataplane::Options{false});
     const auto s = testing::small_state();
     dp.apply(s);
     const auto changed = testing::with_members(s, "svc/irc/irc", {testing::member("198.18.10.2"),

@@ -21,10 +21,11 @@ class ModelSink final : public ElementSink {
 
 }  // namespace
 
-Contents contents_of(const state::DataplaneState& s, const SetNumbers& numbers) {
+Contents contents_of(const state::DataplaneState& s, const SetNumbers& numbers, const SlotBook& slots) {
   Contents c;
   ModelSink sink(c);
-  ElementWriter(s, numbers, sink).all();
+  SlotTables tables(slots, false);
+  ElementWriter(s, numbers, tables, sink).all();
   return c;
 }
 

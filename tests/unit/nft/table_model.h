@@ -13,7 +13,9 @@ namespace portway::dataplane::nft::testing {
 
 using Contents = std::array<std::map<std::string, std::string>, kSetCount>;  // key -> data
 
-Contents contents_of(const state::DataplaneState& s, const SetNumbers& numbers);
+// With `slots`, the slot tables are those (new ones where it has none): what a table holding
+// them shows; without, every table is new.
+Contents contents_of(const state::DataplaneState& s, const SetNumbers& numbers, const SlotBook& slots = {});
 void replay(Contents& c, const Transaction& tx);  // deletes first, then adds (as nft does)
 SetNumbers numbers_for(const state::DataplaneState& s);
 

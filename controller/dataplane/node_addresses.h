@@ -1,0 +1,19 @@
+// The addresses node ports answer on, for both dataplanes (docs/config.md `node_addresses`):
+// the configured node addresses, or, when none are configured, the IPv4 addresses the
+// uplinks have right now (read from the kernel in the calling thread's network namespace,
+// so a changed DHCP lease is picked up by the next sync).
+#pragma once
+
+#include <vector>
+
+#include "config/node_settings.h"
+#include "net/ip_prefix.h"
+
+namespace portway::dataplane {
+
+// In the order configured (the first one is the fast path's hairpin source), then in uplink
+// order; IPv6 entries are left out (node ports are IPv4 only for now). An uplink that does
+// not exist contributes nothing.
+std::vector<net::Ipv4> node_ipv4_addresses(const config::NodeSettings& settings);
+
+}  // namespace portway::dataplane
