@@ -29,6 +29,7 @@ class PinnedLbMaps {
 struct LoadedPrograms {
   loader::UniqueFd xdp;
   loader::UniqueFd tc;
+  loader::UniqueFd tc_uplink;  // pw_tc_uplink
   SocketPrograms sock;  // kSocketHooks order
   std::uint64_t fingerprint = 0;
 };

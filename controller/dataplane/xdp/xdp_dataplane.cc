@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "dataplane/xdp/map_programmer.h"
+#include "dataplane/xdp/uplink_delivery.h"
 #include "loader/bpffs.h"
 #include "loader/error.h"
 #include "loader/lb_drop_reasons.h"
@@ -127,6 +128,8 @@ void XdpDataplane::ensure_attached(std::vector<std::string>& notes) {
       notes.push_back("rebuilt " + std::to_string(n) + " Maglev tables before attaching");
     }
   }
+  // Before XDP runs on them (uplink_delivery.h says why).
+  prepare_uplinks(open_installed().maps, meta, progs->tc_uplink.get(), settings_.uplinks, notes);
   attach_uplinks(*progs, notes);
   attach_sandbox_interfaces(*progs, meta, notes);
   attach_socket_hooks(pins_, progs->sock, socket_hook_cgroup(settings_), notes);
@@ -248,6 +251,8 @@ void XdpDataplane::remove_all() {
   if (auto meta = MetaMaps::open_existing(pins_)) {
     for (const auto& [ifindex, created] : meta->tc_interfaces())
       loader::detach_tc(static_cast<int>(ifindex), loader::TcDirection::ingress, created);
+    std::vector<std::string> notes;
+    release_uplinks(nullptr, *meta, {}, notes);
   }
   std::error_code ec;
   if (std::filesystem::exists(pins_.links(), ec)) {
