@@ -11,6 +11,7 @@
 //   - new flow: repeat = 1 in a loop, a fresh 5-tuple per call (Maglev pick + two LRU
 //     inserts), timed by the kernel per call; "established/repeat1" is the same loop on an
 //     existing flow, the baseline for what repeat = 1 itself adds;
+//   - established/repeat1/handoff: the same with the target not xdp-ready (tc hand-off);
 //   - miss: a packet to no frontend address, repeat 200 (it is passed on unchanged);
 //   - floor: the counting sink (bpf/xdp_sink.bpf.c, one array lookup, XDP_PASS), repeat 200
 //     and repeat 1: what BPF_PROG_TEST_RUN itself costs on this machine in the same run, to
@@ -18,6 +19,7 @@
 // Frontends: the argument (10, 1,000, 100,000) in pw_frontends over N/3 service addresses,
 // with as many flows preloaded, so table sizes are what they would be at that scale.
 #include <benchmark/benchmark.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -85,8 +87,10 @@ class Env {
     sh("ip link set pwbk1 up");
     sh("ip addr add 198.19.64.254/24 dev pwbk0");
     sh("ip addr add 198.18.128.254/24 dev pwbk0");
-    sh("ip neigh add " + dotted(kS1) + " lladdr 02:00:00:00:01:01 dev pwbk0 nud permanent");
-    sh("ip neigh add " + dotted(kS2) + " lladdr 02:00:00:00:01:02 dev pwbk0 nud permanent");
+    // S1 and S2 answer at pwbk0's own MAC, the MAC the test runs' uplink (lo) is registered
+    // with: a ping-pong frame stays addressed to "the node" at L2 from run to run.
+    sh("ip neigh add " + dotted(kS1) + " lladdr 02:00:00:00:0b:00 dev pwbk0 nud permanent");
+    sh("ip neigh add " + dotted(kS2) + " lladdr 02:00:00:00:0b:00 dev pwbk0 nud permanent");
     for (int i = 0; i < 10; ++i) {
       sh("ip neigh add 198.18.128." + std::to_string(10 + i) + " lladdr 02:00:00:00:02:" +
          std::to_string(10 + i) + " dev pwbk0 nud permanent");
@@ -105,6 +109,13 @@ class Env {
   }
 
   [[nodiscard]] int xdp_fd() const { return bpf_program__fd((*skel_)->progs.pw_xdp_uplink); }
+
+  // pwbk0 xdp-ready (frames are redirected) or not (handed off to tc).
+  void set_xdp_ready(bool ready) {
+    pw_interface veth{};
+    veth.flags = ready ? PW_IF_XDP_READY : 0;
+    maps_->set_interface(if_nametoindex("pwbk0"), veth);
+  }
   [[nodiscard]] loader::LbMaps& maps() { return *maps_; }
 
  private:
@@ -132,6 +143,12 @@ class Env {
 
   void program(std::uint32_t frontends) {
     auto& m = *maps_;
+    // Test runs arrive on lo: it is the uplink, with the MAC the frames are sent to.
+    pw_interface uplink{};
+    std::memcpy(uplink.mac, kVethMac.data(), kVethMac.size());
+    uplink.flags = PW_IF_UPLINK;
+    m.set_interface(if_nametoindex("lo"), uplink);
+    set_xdp_ready(true);
     // Ping-pong: S1:80 -> S2:81 (set 0), S2:81 -> S1:80 (set 1).
     for (const auto& s : {kS1, kS2, kS3}) {
       m.upsert_service_addr(be32(s));
@@ -267,6 +284,22 @@ void BM_EstablishedRepeat1(benchmark::State& state) {
   time_test_runs(state, env.xdp_fd(), frame, 1);
 }
 
+// The same established flow delivered through the tc hand-off (pwbk0 not xdp-ready): what the
+// XDP program adds for it (metadata instead of a redirect). The tc program's own run and the
+// skb it redirects are outside a test run: see docs/performance.md for the live figure.
+void BM_EstablishedRepeat1Handoff(benchmark::State& state) {
+  if (needs_root(state)) {
+    return;
+  }
+  const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
+  Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
+  env.set_xdp_ready(false);
+  const auto frame = client_to(kS3, 80).tcp();
+  (void)loader::test_run(env.xdp_fd(), frame);
+  time_test_runs(state, env.xdp_fd(), frame, 1);
+  env.set_xdp_ready(true);
+}
+
 void BM_NewFlow(benchmark::State& state) {
   if (needs_root(state)) {
     return;
@@ -321,6 +354,7 @@ void BM_Floor(benchmark::State& state) {
 #define PW_FRONTEND_COUNTS Arg(10)->Arg(1000)->Arg(100000)
 BENCHMARK(BM_Established)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(300);
 BENCHMARK(BM_EstablishedRepeat1)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(100000);
+BENCHMARK(BM_EstablishedRepeat1Handoff)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(100000);
 BENCHMARK(BM_NewFlow)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(100000);
 BENCHMARK(BM_Miss)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(300);
 BENCHMARK(BM_Floor)->Arg(kRepeat)->UseManualTime()->Iterations(300);

@@ -134,6 +134,12 @@ LoadedPrograms load_and_pin(const PinLayout& pins, const loader::LbCapacities& c
   return out;  // the skeleton goes; maps stay through their pins, programs through ours
 }
 
+std::optional<loader::FlowTableFill> read_flow_fill(const PinLayout& pins) {
+  const auto pinned = PinnedLbMaps::open(pins);
+  if (!pinned) return std::nullopt;
+  return loader::LbMaps(pinned->fds()).flow_fill();
+}
+
 std::optional<LoadedPrograms> open_pinned_programs(const PinLayout& pins) {
   LoadedPrograms p;
   p.xdp = loader::open_pinned(pins.xdp_prog());

@@ -44,6 +44,10 @@ std::uint64_t embedded_object_fingerprint();
 // matches the settings is reported as such.
 LoadedPrograms load_and_pin(const PinLayout& pins, const loader::LbCapacities& caps);
 
+// pw_flows' fill and evictions from the pins (loader::LbMaps::flow_fill); nullopt when the
+// fast path is not installed.
+std::optional<loader::FlowTableFill> read_flow_fill(const PinLayout& pins);
+
 // The pinned programs, for attaching to interfaces that appeared since the last load.
 std::optional<LoadedPrograms> open_pinned_programs(const PinLayout& pins);
 

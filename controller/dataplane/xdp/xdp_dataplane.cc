@@ -18,6 +18,7 @@
 #include "loader/bpffs.h"
 #include "loader/error.h"
 #include "loader/lb_drop_reasons.h"
+#include "loader/lb_events.h"
 #include "loader/lb_maps.h"
 #include "loader/prog_info.h"
 #include "loader/tc_filter.h"
@@ -282,6 +283,8 @@ Stats XdpDataplane::stats() {
   const auto drops = open.maps.all_drops();
   for (std::uint32_t r = 1; r < drops.size(); ++r)
     out.drops[std::string(loader::drop_reason_name(r))] = drops[r];
+  const auto events = open.maps.all_events();
+  for (std::uint32_t e = 0; e < events.size(); ++e) out.events[std::string(loader::event_name(e))] = events[e];
   return out;
 }
 
@@ -296,8 +299,11 @@ std::vector<Attachment> XdpDataplane::attachments() {
     out.push_back({name, "xdp", q.attach_mode == XDP_ATTACHED_SKB ? "generic" : "native"});
   }
   if (auto meta = MetaMaps::open_existing(pins_)) {
-    for (const auto& link : netlink::list_links())
+    const auto uplink_tc = meta->uplink_tc_interfaces();
+    for (const auto& link : netlink::list_links()) {
       if (meta->tc_interfaces().count(link.ifindex)) out.push_back({link.name, "tc-ingress", "clsact"});
+      if (uplink_tc.count(link.ifindex)) out.push_back({link.name, "tc-ingress", "xdp hand-off"});
+    }
   }
   for (const auto& hook : socket_hook_attachments(pins_))
     out.push_back({"cgroup id " + std::to_string(hook.cgroup_id), hook.hook, "link"});
