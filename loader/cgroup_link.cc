@@ -1,6 +1,10 @@
 #include "loader/cgroup_link.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -8,9 +12,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
+
+#include <spdlog/spdlog.h>
 
 #include "loader/error.h"
 
@@ -38,6 +45,35 @@ std::optional<std::string> cgroup2_mount() {
     if (root == "/" && !mountpoint.empty()) return mountpoint;
   }
   return std::nullopt;
+}
+
+bool is_cgroup2(const std::string& path) {
+  struct statfs st {};
+  if (statfs(path.c_str(), &st) != 0) return false;
+  return static_cast<unsigned long>(st.f_type) == CGROUP2_SUPER_MAGIC;
+}
+
+std::string ensure_cgroup2() {
+  if (auto mounted = cgroup2_mount()) return *mounted;
+  // A directory is a mount point when it sits on another device than its parent.
+  auto is_mount_point = [](const std::string& dir, const std::string& parent) {
+    struct stat a {}, b {};
+    return stat(dir.c_str(), &a) == 0 && stat(parent.c_str(), &b) == 0 && a.st_dev != b.st_dev;
+  };
+  std::string target = "/sys/fs/cgroup";
+  struct stat st {};
+  if (stat(target.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || is_mount_point(target, "/sys/fs")) {
+    target = "/run/portway/cgroup2";
+    std::error_code ec;
+    std::filesystem::create_directories(target, ec);
+    if (ec) throw Error("create cgroup2 mount point", ec.value(), target);
+  }
+  if (mount("cgroup2", target.c_str(), "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+    throw Error("mount cgroup2", errno,
+                target + " (no cgroup v2 hierarchy is mounted; it is needed to balance the node's own "
+                         "connections to frontends)");
+  spdlog::info("mounted the cgroup v2 hierarchy at {} (none was mounted)", target);
+  return target;
 }
 
 std::uint64_t cgroup_id_of(const std::string& path) {

@@ -15,6 +15,15 @@ namespace portway::loader {
 // unified system, /sys/fs/cgroup/unified on a hybrid one; nullopt when none is mounted.
 [[nodiscard]] std::optional<std::string> cgroup2_mount();
 
+// Whether `path` is a directory of the cgroup v2 hierarchy (statfs: CGROUP2_SUPER_MAGIC).
+[[nodiscard]] bool is_cgroup2(const std::string& path);
+
+// cgroup2_mount(), or, when no cgroup v2 hierarchy is mounted, mounts it (at /sys/fs/cgroup
+// when nothing is mounted there, else at /run/portway/cgroup2) and returns where, as for
+// bpffs. The hierarchy is one for the whole system: the mount point only names it, so a
+// mount of our own is as good as the node's. Throws loader::Error.
+[[nodiscard]] std::string ensure_cgroup2();
+
 // The cgroup id of a cgroup v2 directory (what bpf_link_info reports), via its file handle:
 // the kernfs node id, which is the inode number only on 64-bit kernels.
 [[nodiscard]] std::uint64_t cgroup_id_of(const std::string& path);

@@ -569,6 +569,32 @@ std::size_t LbMaps::erase_flows_for_backend(std::uint32_t backend_id) {
   return n;
 }
 
+void LbMaps::upsert_flows(std::span<const std::pair<pw_flow_key, pw_flow>> flows) {
+  std::vector<pw_flow_key> keys, reverse_keys;
+  std::vector<pw_flow> values;
+  std::vector<pw_reverse> reverse_values;
+  keys.reserve(flows.size());
+  values.reserve(flows.size());
+  reverse_keys.reserve(flows.size());
+  reverse_values.reserve(flows.size());
+  for (const auto& [key, flow] : flows) {
+    check_index(flow.backend_id, caps_.backends, "write flow", "backend id");
+    pw_reverse rev{};
+    rev.frontend_addr = key.daddr;
+    rev.frontend_port = key.dport;
+    rev.flags = flow.flags;
+    rev.client_addr = key.saddr;
+    keys.push_back(key);
+    values.push_back(flow);
+    reverse_keys.push_back(reverse_key_of(key, flow));
+    reverse_values.push_back(rev);
+  }
+  // Reverse entries first: a reply must never find a flow's translation half-installed, and a
+  // reverse entry without its flow is harmless (the program only looks at it for replies).
+  update_batch(fds_.reverse, reverse_keys, reverse_values, "write reverse flows");
+  update_batch(fds_.flows, keys, values, "write flows");
+}
+
 std::size_t LbMaps::reverse_count() const {
   return count_keys<pw_flow_key>(fds_.reverse, "count reverse flows");
 }

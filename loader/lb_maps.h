@@ -137,6 +137,10 @@ class LbMaps {
   std::size_t erase_flows_for_backend(std::uint32_t backend_id);
   [[nodiscard]] std::size_t reverse_count() const;
   [[nodiscard]] std::size_t fragment_count() const;
+  // Writes each flow and its reverse entry (reverse_key_of, what the program records for a new
+  // flow), replacing entries with the same keys; two batched updates. Validates first: a
+  // flow naming a backend id beyond the map writes nothing.
+  void upsert_flows(std::span<const std::pair<pw_flow_key, pw_flow>> flows);
   // Empties pw_flows, pw_reverse and pw_fragments.
   void clear_conntrack();
 

@@ -20,16 +20,20 @@ namespace {
 const FlagSpec kFlags[] = {
     {"state", true, false, "state database (default $PORTWAY_STATE, else /var/lib/portway/state.db)"},
     {"node", true, false, "node settings (TOML): service address pools, reserved node ports"},
+    {"move-service-ranges", false, false,
+     "accept service ranges other than the store's and re-address every Service into them"},
     {"json", false, false, "print {\"app\":{...},\"services\":[...],\"deleted\":[...]} on stdout"},
     {"help", false, false, "show this help"},
 };
 
 constexpr const char* kUsage =
-    "usage: portway apply [--state DB] [--node FILE] [--json] FILE\n"
+    "usage: portway apply [--state DB] [--node FILE] [--move-service-ranges] [--json] FILE\n"
     "Validate an app.toml, check its node ports against every other app, and create, update or\n"
     "delete its Services (keeping their addresses) in one transaction: all of it or nothing.\n"
     "Exit: 0 applied (or already up to date), 1 rejected (invalid file, node-port conflict,\n"
-    "address pool exhausted), 2 usage or environment error.\n";
+    "address pool exhausted, service ranges overlapping the node's addresses or uplink\n"
+    "networks, or other than the ones the store's Services were addressed from), 2 usage or\n"
+    "environment error.\n";
 
 config::App parse_or_reject(const std::string& file, const config::ValidationOptions& options,
                             std::string& text) {
@@ -64,6 +68,7 @@ int cmd_apply(std::span<const std::string> args) {
   } catch (const model::AllocationError& e) {
     throw RejectedError(std::string("node settings: ") + e.what());
   }
+  pools->exclude(refuse_ranges_overlapping_node(node).addresses);
 
   // Everything that can be refused without the store is refused before it is opened.
   std::string text;
@@ -71,9 +76,28 @@ int cmd_apply(std::span<const std::string> args) {
 
   const auto store = open_state_for_write(parsed.value("state"));
   auto tx = store->begin_write();
+  const std::string origin = parsed.value("node") ? "from " + *parsed.value("node")
+                                                  : "the defaults: no --node given";
+  const bool moved = model::settle_service_ranges(
+      *tx, {node.service_cidr, node.service_cidr6}, parsed.has("move-service-ranges"), origin);
   const model::ApplyResult result = model::apply_app(*tx, text, app, *pools, now_ms());
+  model::ReconcileReport others;
+  if (moved) {
+    others = model::reconcile_all(*tx, *pools);
+    if (!others.failures.empty()) {
+      std::vector<std::string> reasons;
+      for (const auto& f : others.failures) reasons.push_back("Service " + f.id + ": " + f.message);
+      throw model::Rejected(std::move(reasons));
+    }
+  }
   const auto sandboxes = tx->sandboxes();
   tx->commit();
+  if (moved) {
+    std::size_t readdressed = 0;
+    for (const auto& o : others.outcomes) readdressed += o.change == model::ServiceChange::updated;
+    std::cerr << "portway apply: service ranges moved to " << model::describe({node.service_cidr, node.service_cidr6})
+              << "; re-addressed " << readdressed << " Service(s) of other apps\n";
+  }
 
   const model::EndpointIndex endpoints(sandboxes);
   std::map<std::string, std::string_view> change;

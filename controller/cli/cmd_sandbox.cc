@@ -9,6 +9,7 @@
 #include "model/errors.h"
 #include "model/sandbox_input.h"
 #include "model/sandbox_ops.h"
+#include "netlink/addressing.h"
 
 namespace portway::cli {
 namespace {
@@ -24,8 +25,8 @@ constexpr const char* kUsage =
     "       portway sandbox list [--state DB] [--json]\n"
     "Register the sandboxes that back Services: a Service's endpoints are the sandboxes of its\n"
     "app and service that are running (new flows) or draining (established flows only).\n"
-    "Exit: 0 done, 1 rejected (invalid value, unknown or duplicate id), 2 usage or environment\n"
-    "error.\n";
+    "Exit: 0 done, 1 rejected (invalid value, unknown or duplicate id, an address that is\n"
+    "another sandbox's, a Service's or the node's own), 2 usage or environment error.\n";
 
 const FlagSpec kAddFlags[] = {
     {"state", true, false, kStateHelp},
@@ -86,10 +87,16 @@ int add(std::span<const std::string> args) {
   in.id = p.value("id");
   auto checked = model::validate_sandbox(in, now_ms());
   if (!checked.record) throw model::Rejected(std::move(checked.errors));
+  std::vector<net::InterfaceAddress> node_addresses;
+  try {
+    node_addresses = netlink::list_addresses();
+  } catch (const std::exception& e) {
+    throw EnvironmentError(std::string("reading the node's addresses: ") + e.what());
+  }
 
   const auto store = open_state_for_write(p.value("state"));
   auto tx = store->begin_write();
-  const auto added = model::add_sandbox(*tx, std::move(*checked.record));
+  const auto added = model::add_sandbox(*tx, std::move(*checked.record), node_addresses);
   tx->commit();
   std::cout << added.id << "\n";
   return kExitOk;

@@ -1,5 +1,8 @@
-// portway sync [--state DB] [--node FILE] [--dataplane auto|xdp|nft] [--json]
+// portway sync [--state DB] [--node FILE] [--dataplane auto|xdp|nft] [--wait S] [--json]
+//              [--remove-all]
+#include <chrono>
 #include <iostream>
+#include <optional>
 
 #include "agent/reserved_ports.h"
 #include "agent/sync.h"
@@ -19,16 +22,23 @@ const FlagSpec kFlags[] = {
     {"state", true, false, "state database (default $PORTWAY_STATE, else /var/lib/portway/state.db)"},
     {"node", true, false, "node settings (TOML)"},
     {"dataplane", true, false, "auto | xdp | nft (default: the node setting, else auto)"},
+    {"wait", true, false, "seconds to wait for another writer of the pin folder (default 10)"},
     {"json", false, false, "print {\"dataplane\",\"reason\",\"changes\":[...],\"notes\":[...]}"},
+    {"remove-all", false, false, "program no frontends at all, whatever the store holds (the store is not read)"},
     {"help", false, false, "show this help"},
 };
 
 constexpr const char* kUsage =
-    "usage: portway sync [--state DB] [--node FILE] [--dataplane auto|xdp|nft] [--json]\n"
+    "usage: portway sync [--state DB] [--node FILE] [--dataplane auto|xdp|nft] [--wait S] [--json]\n"
+    "                    [--remove-all]\n"
     "Compile the store and program the dataplane once, changing only what differs from what\n"
-    "is installed; print what changed. Needs root (CAP_BPF, CAP_NET_ADMIN).\n"
-    "Exit: 0 programmed, 1 rejected input, 2 usage or environment error (e.g. the fast path\n"
-    "cannot load with --dataplane xdp).\n";
+    "is installed; print what changed. Needs root (CAP_BPF, CAP_NET_ADMIN). One writer per\n"
+    "pin folder: waits for another sync, lab or daemon on it, up to --wait seconds.\n"
+    "A missing or empty state database is an error, never an empty node: --remove-all is the\n"
+    "one way to remove every frontend.\n"
+    "Exit: 0 programmed, 1 rejected input, 2 usage or environment error (e.g. no state\n"
+    "database, the fast path cannot load with --dataplane xdp, or the pin folder stayed in use;\n"
+    "the message names the pid holding it).\n";
 
 }  // namespace
 
@@ -40,6 +50,7 @@ int cmd_sync(std::span<const std::string> args) {
   }
   if (!parsed.positional().empty()) throw UsageError("sync takes no arguments");
   const config::NodeSettings settings = load_node_settings(parsed.value("node"));
+  refuse_ranges_overlapping_node(settings);
   config::DataplaneChoice choice = settings.dataplane;
   if (auto flag = parsed.value("dataplane")) {
     auto parsed_choice = config::parse_dataplane_choice(*flag);
@@ -47,13 +58,49 @@ int cmd_sync(std::span<const std::string> args) {
     choice = *parsed_choice;
   }
 
-  const auto store = open_state_for_read(parsed.value("state"));
+  std::chrono::milliseconds wait = agent::kDefaultLockWait;
+  if (auto flag = parsed.value("wait")) {
+    double seconds = -1;
+    try {
+      std::size_t used = 0;
+      seconds = std::stod(*flag, &used);
+      if (used != flag->size()) seconds = -1;
+    } catch (const std::exception&) {
+    }
+    if (!(seconds >= 0 && seconds <= 86400)) throw UsageError("--wait must be a number of seconds (0 to 86400)");
+    wait = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+  }
+  // Taken before the store is read: the last writer to get the lock programs the newest store.
+  std::optional<loader::PinFolderLock> lock;
+  try {
+    lock.emplace(agent::lock_node(settings, wait));
+  } catch (const std::exception& e) {
+    throw EnvironmentError(e.what());
+  }
+
   std::uint64_t generation = 0;
-  const state::DataplaneState desired = agent::compile_store(store.get(), &generation);
+  state::DataplaneState desired;
+  if (!parsed.has("remove-all")) {
+    const auto store = open_state_for_sync(parsed.value("state"));
+    // The Services' addresses come from the ranges the store recorded, which a node file
+    // given now need not repeat (docs/model.md "The node's service ranges").
+    if (const auto recorded = store->begin_read()->service_ranges()) {
+      config::NodeSettings as_recorded = settings;
+      as_recorded.service_cidr = recorded->ipv4;
+      as_recorded.service_cidr6 = recorded->ipv6;
+      refuse_ranges_overlapping_node(as_recorded);
+    }
+    desired = agent::compile_store(store.get(), &generation);
+    if (const auto reserved = reserved_node_port_claims(desired, settings.reserved_node_ports);
+        !reserved.empty()) {
+      for (const auto& line : reserved) std::cerr << "portway sync: " << line << "\n";
+      throw RejectedError("");
+    }
+  }
 
   agent::SyncOutcome outcome;
   try {
-    outcome = agent::sync_dataplane(desired, settings, choice);
+    outcome = agent::sync_dataplane(*lock, desired, settings, choice);
   } catch (const std::exception& e) {
     throw EnvironmentError(std::string("programming the ") +
                            (choice == config::DataplaneChoice::nft ? "nftables" : "fast-path") +

@@ -15,8 +15,14 @@ namespace portway::cli {
 // Creates the database (and its directory) if missing: for commands that write.
 std::unique_ptr<store::Store> open_state_for_write(const std::optional<std::string>& flag);
 
-// nullptr when the database does not exist yet: reading commands never create state.
+// nullptr when there is no store (the file is absent, or empty: nothing was ever applied):
+// reading commands never create state, and show nothing for none.
 std::unique_ptr<store::Store> open_state_for_read(const std::optional<std::string>& flag);
+
+// The store `sync` programs the node from. No store is an EnvironmentError naming the path
+// and what to do: read as empty it would remove every frontend from the node
+// (docs/operations.md "Removing everything").
+std::unique_ptr<store::Store> open_state_for_sync(const std::optional<std::string>& flag);
 
 std::int64_t now_ms();
 

@@ -1,5 +1,6 @@
 #include "config/node_settings.h"
 
+#include <fnmatch.h>
 #include <net/if.h>
 
 #include <algorithm>
@@ -30,6 +31,29 @@ std::optional<DataplaneChoice> parse_dataplane_choice(std::string_view s) {
 
 namespace {
 
+// Why `text` cannot be an address the node answers node ports on, or nullopt: the wildcard,
+// loopback, multicast and broadcast addresses are no single interface's address, and a
+// frontend on one of them would capture traffic meant for the node itself or for nobody.
+std::optional<std::string> node_address_error(std::string_view text) {
+  if (auto v4 = net::parse_ipv4(text)) {
+    const std::uint32_t a = v4->value;
+    if (a >> 24 == 0) return "is in 0.0.0.0/8 (\"this network\", not an interface address)";
+    if (a >> 24 == 127) return "is a loopback address";
+    if (a >> 28 == 0xE) return "is a multicast address";
+    if (a == 0xFFFFFFFF) return "is the broadcast address";
+    return std::nullopt;
+  }
+  if (auto v6 = net::parse_ipv6(text)) {
+    const bool zero_prefix = std::all_of(v6->bytes.begin(), v6->bytes.end() - 1,
+                                         [](std::uint8_t b) { return b == 0; });
+    if (zero_prefix && v6->bytes[15] == 0) return "is the unspecified address";
+    if (zero_prefix && v6->bytes[15] == 1) return "is the loopback address";
+    if (v6->bytes[0] == 0xFF) return "is a multicast address";
+    return std::nullopt;
+  }
+  return "is not an IP address";
+}
+
 bool is_prime(std::uint32_t n) {
   if (n < 2) return false;
   for (std::uint32_t d = 2; std::uint64_t{d} * d <= n; ++d)
@@ -48,6 +72,7 @@ class SettingsParser {
     const toml::table& root = *parsed;
     NodeSettings s;
     read_root(root, s);
+    check_sandbox_globs(s);
     sort_diagnostics(errors_);
     out.errors = std::move(errors_);
     if (out.errors.empty()) out.settings = std::move(s);
@@ -113,31 +138,47 @@ class SettingsParser {
     return out;
   }
 
-  void read_interfaces(const toml::node& n, const std::string& path,
+  bool read_interfaces(const toml::node& n, const std::string& path,
                        std::vector<std::string>& into) {
     auto names = strings_of(n, path);
-    if (!names) return;
+    if (!names) return false;
     for (const std::string& name : *names) {
       // IFNAMSIZ includes the NUL; '/' and whitespace are never valid in a link name.
       if (name.empty() || name.size() >= IFNAMSIZ ||
           name.find_first_of("/ \t\n:") != std::string::npos) {
         error(n, path, "invalid interface name " + quoted(name) + " (1-15 characters, no '/', ':' or spaces)");
-        return;
+        return false;
       }
     }
     into = std::move(*names);
+    return true;
   }
 
   void read_root(const toml::table& root, NodeSettings& s) {
     read_table(root, "", {
-      {"uplinks", [&](const toml::node& n, const std::string& p) { read_interfaces(n, p, s.uplinks); }},
-      {"sandbox_interfaces", [&](const toml::node& n, const std::string& p) { read_interfaces(n, p, s.sandbox_interfaces); }},
+      {"uplinks", [&](const toml::node& n, const std::string& p) {
+         read_interfaces(n, p, s.uplinks);
+         // No uplink: the fast path attaches nowhere and node ports answer on no address,
+         // while sync would report success.
+         if (const auto* arr = n.as_array(); arr && arr->empty())
+           error(n, p, "must name at least one interface (the node's uplinks, e.g. [\"eth0\"])");
+       }},
+      {"sandbox_interfaces", [&](const toml::node& n, const std::string& p) {
+         if (read_interfaces(n, p, s.sandbox_interfaces)) sandbox_interfaces_at_ = n.as_array();
+       }},
       {"node_addresses", [&](const toml::node& n, const std::string& p) {
+         const auto* arr = n.as_array();
          auto addrs = strings_of(n, p);
          if (!addrs) return;
-         for (const std::string& a : *addrs)
-           if (!net::parse_ipv4(a) && !net::parse_ipv6(a)) return error(n, p, "not an IP address: " + quoted(a));
-         s.node_addresses = std::move(*addrs);
+         bool ok = true;
+         for (std::size_t i = 0; i < addrs->size(); ++i) {
+           if (auto why = node_address_error((*addrs)[i])) {
+             error((*arr)[i], p, quoted((*addrs)[i]) + " " + *why + "; node_addresses lists the "
+                   "node's own unicast addresses");
+             ok = false;
+           }
+         }
+         if (ok) s.node_addresses = std::move(*addrs);
        }},
       {"service_cidr", [&](const toml::node& n, const std::string& p) {
          auto text = string_of(n, p);
@@ -198,6 +239,27 @@ class SettingsParser {
     });
   }
 
+  // A sandbox glob that matches an uplink or the loopback interface would put the sandbox tc
+  // program on them: every packet the node receives or sends to itself would be taken for a
+  // sandbox's. Each glob is tried against "lo" and each uplink.
+  void check_sandbox_globs(const NodeSettings& s) {
+    if (!sandbox_interfaces_at_) return;
+    std::vector<std::string> reserved{"lo"};
+    reserved.insert(reserved.end(), s.uplinks.begin(), s.uplinks.end());
+    const toml::array& arr = *sandbox_interfaces_at_;
+    for (std::size_t i = 0; i < s.sandbox_interfaces.size() && i < arr.size(); ++i) {
+      const std::string& glob = s.sandbox_interfaces[i];
+      for (const std::string& name : reserved) {
+        if (fnmatch(glob.c_str(), name.c_str(), 0) != 0) continue;
+        error(arr[i], "sandbox_interfaces",
+              quoted(glob) + " matches " + (name == "lo" ? "the loopback interface \"lo\""
+                                                          : "the uplink " + quoted(name)) +
+                  "; name only the sandboxes' host-side interfaces (e.g. \"veth*\")");
+        break;
+      }
+    }
+  }
+
   void read_maps(const toml::node& n, const std::string& path, MapCapacities& m) {
     const auto* table = n.as_table();
     if (!table) return error(n, path, "must be a table");
@@ -227,6 +289,7 @@ class SettingsParser {
 
   const std::string& file_;
   std::vector<Diagnostic> errors_;
+  const toml::array* sandbox_interfaces_at_ = nullptr;  // when read without error
 };
 
 }  // namespace

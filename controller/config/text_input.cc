@@ -71,6 +71,18 @@ std::optional<Diagnostic> check_text(std::string_view text, const std::string& f
   return std::nullopt;
 }
 
+std::optional<std::string> permission_refusal(const std::string& path, unsigned mode,
+                                              unsigned owner, unsigned caller, ReadPolicy policy) {
+  if (policy.refuse_world_writable && (mode & S_IWOTH))
+    return path + ": refusing a world-writable settings file (chmod o-w " + path + ")";
+  if (policy.refuse_group_writable && (mode & S_IWGRP))
+    return path + ": refusing a group-writable settings file (chmod g-w " + path + ")";
+  if (policy.refuse_foreign_owner && owner != 0 && owner != caller)
+    return path + ": refusing a settings file owned by uid " + std::to_string(owner) +
+           ", neither root nor you (uid " + std::to_string(caller) + "); chown it";
+  return std::nullopt;
+}
+
 ReadResult read_config_file(const std::string& path, ReadPolicy policy) {
   ReadResult r;
   int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
@@ -99,8 +111,8 @@ ReadResult read_config_file(const std::string& path, ReadPolicy policy) {
     r.io_error = path + ": not a regular file";
     return r;
   }
-  if (policy.refuse_world_writable && (st.st_mode & S_IWOTH)) {
-    r.io_error = path + ": refusing a world-writable settings file (chmod o-w " + path + ")";
+  if (auto refused = permission_refusal(path, st.st_mode, st.st_uid, ::geteuid(), policy)) {
+    r.io_error = std::move(refused);
     return r;
   }
 

@@ -32,11 +32,19 @@ struct ReadResult {
 };
 
 struct ReadPolicy {
-  // Settings files steer what the node forwards: refuse ones any local user could edit.
+  // Settings files steer what the node forwards: refuse ones any local user could edit,
+  // ones a group could edit, and ones owned by a user other than root and the caller.
   bool refuse_world_writable = false;
+  bool refuse_group_writable = false;
+  bool refuse_foreign_owner = false;
   // ...and refuse symlinks, so the checked file is the file read.
   bool refuse_symlink = false;
 };
+
+// Why a file with this mode and owner is refused under `policy` (as read_config_file words
+// it), or nullopt.
+std::optional<std::string> permission_refusal(const std::string& path, unsigned mode,
+                                              unsigned owner, unsigned caller, ReadPolicy policy);
 
 // Reads at most kMaxConfigBytes + 1 bytes, so a huge file costs nothing to reject.
 ReadResult read_config_file(const std::string& path, ReadPolicy policy = {});

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "config/diagnostic.h"
+#include "config/nesting_scan.h"
 #include "config/text_input.h"
 
 namespace portway::config {
@@ -12,6 +13,10 @@ std::optional<toml::table> parse_toml_text(std::string_view text, const std::str
                                            std::vector<Diagnostic>& errors) {
   if (auto rejected = check_text(text, file)) {
     errors.push_back(*rejected);
+    return std::nullopt;
+  }
+  if (auto too_deep = check_nesting(text, file)) {
+    errors.push_back(*too_deep);
     return std::nullopt;
   }
   try {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -130,12 +131,13 @@ bool wait_answering(const std::string& netns, const std::string& addr, std::uint
 
 agent::SyncOutcome sync_lab(const LabConfig& cfg, const config::NodeSettings& settings,
                             config::DataplaneChoice choice) {
+  const loader::PinFolderLock lock = agent::lock_node(settings);
   auto store = store::SqliteStore::open(state_path(cfg), {.create = false});
   std::uint64_t generation = 0;
   const state::DataplaneState desired = agent::compile_store(store.get(), &generation);
   const Topology t = plan_topology({cfg.prefix, 0});
   netlink::NetnsGuard in(t.node_netns);
-  agent::SyncOutcome outcome = agent::sync_dataplane(desired, settings, choice);
+  agent::SyncOutcome outcome = agent::sync_dataplane(lock, desired, settings, choice);
   outcome.store_generation = generation;
   agent::reserve_node_ports(desired, agent::reserved_ports_record_path(state_path(cfg)));
   dataplane::save_sync_status(dataplane::sync_status_path(state_path(cfg)),
@@ -246,7 +248,13 @@ std::vector<std::string> lab_down(const LabConfig& cfg) {
   }
   const config::NodeSettings settings = lab_node_settings(cfg);
   const Topology t = plan_topology({cfg.prefix, 0});
-  if (netlink::named_netns_exists(t.node_netns)) {
+  std::optional<loader::PinFolderLock> lock;
+  try {
+    lock.emplace(agent::lock_node(settings));
+  } catch (const std::exception& e) {
+    removed.push_back(std::string("(pin folder lock: ") + e.what() + ")");
+  }
+  if (lock && netlink::named_netns_exists(t.node_netns)) {
     try {
       netlink::NetnsGuard in(t.node_netns);
       dataplane::xdp::XdpDataplane(settings).remove_all();
@@ -255,7 +263,7 @@ std::vector<std::string> lab_down(const LabConfig& cfg) {
     }
   }
   std::error_code ec;
-  if (fs::exists(settings.bpffs_dir, ec)) {
+  if (lock && fs::exists(settings.bpffs_dir, ec)) {
     fs::remove_all(settings.bpffs_dir, ec);
     removed.push_back("pins " + settings.bpffs_dir);
   }

@@ -66,6 +66,51 @@ ApplyResult apply_app(store::Transaction& tx, std::string_view source, const con
   return result;
 }
 
+std::string describe(const store::ServiceRanges& r) {
+  std::string out = "service_cidr " + net::to_string(r.ipv4);
+  out += r.ipv6 ? ", service_cidr6 " + net::to_string(*r.ipv6) : ", no service_cidr6";
+  return out;
+}
+
+namespace {
+
+// A stored Service whose addresses the ranges would move, or nullopt.
+std::optional<std::string> service_outside(store::Transaction& tx, const store::ServiceRanges& r) {
+  for (const auto& s : tx.services()) {
+    if (!r.ipv4.contains(s.ipv4)) return s.id + " has " + net::to_string(s.ipv4);
+    if (s.ipv6 && (!r.ipv6 || !r.ipv6->contains(*s.ipv6))) return s.id + " has " + net::to_string(*s.ipv6);
+    if (!s.ipv6 && r.ipv6) return s.id + " has no IPv6 address";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool settle_service_ranges(store::Transaction& tx, const store::ServiceRanges& wanted,
+                           bool allow_move, std::string_view origin) {
+  const auto stored = tx.service_ranges();
+  if (stored == wanted) return false;
+  std::string why;
+  if (stored) {
+    why = "this node's Services were addressed from " + describe(*stored) +
+          " (recorded by the first apply), but this apply has " + describe(wanted) + " (" +
+          std::string(origin) + ")";
+  } else if (auto outside = service_outside(tx, wanted)) {
+    // A store from before the ranges were recorded: its addresses tell where they were.
+    why = "this apply has " + describe(wanted) + " (" + std::string(origin) + "), but " + *outside;
+  } else {
+    tx.put_service_ranges(wanted);
+    return false;
+  }
+  if (!allow_move) {
+    throw Rejected(why + ": applying would move Service addresses. Give the node file the "
+                   "ranges were set with (--node), or move every Service into the new ranges "
+                   "deliberately with --move-service-ranges");
+  }
+  tx.put_service_ranges(wanted);
+  return true;
+}
+
 DeleteResult delete_app(store::Transaction& tx, std::string_view app) {
   if (!tx.find_app(app)) throw Rejected("app " + printable_quoted(app) + " is not applied");
   DeleteResult result;

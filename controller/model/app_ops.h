@@ -34,6 +34,17 @@ struct DeleteResult {
   std::vector<store::NodePortClaim> released_claims;
 };
 
+// The node's service ranges against the ones the store recorded (model.md "The node's
+// service ranges"). Records `wanted` when the store has none yet and every stored Service
+// address lies in them. Otherwise, when they differ (or a stored address lies outside them),
+// throws Rejected saying how to move deliberately, unless `allow_move`: then records them
+// and returns true, and the caller re-addresses every app (reconcile_all) in the same
+// transaction. `origin` says where `wanted` came from, for the message.
+bool settle_service_ranges(store::Transaction& tx, const store::ServiceRanges& wanted,
+                           bool allow_move, std::string_view origin);
+
+std::string describe(const store::ServiceRanges& r);  // "service_cidr X[, service_cidr6 Y]"
+
 // Deletes the app, its Services (releasing their addresses) and its node-port claims.
 // Throws Rejected if no such app is applied.
 DeleteResult delete_app(store::Transaction& tx, std::string_view app);

@@ -1,5 +1,8 @@
 #include "model/ip_allocator.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "model/errors.h"
 
 namespace portway::model {
@@ -7,8 +10,28 @@ namespace {
 
 constexpr std::size_t kBatch = 256;
 
-template <class Pool, class Fetch>
-auto allocate(const Pool& pool, std::string_view service_id, const char* family, Fetch fetch) {
+// The first `limit` of (allocated ∪ excluded) in [from, to]. `allocated` is the store's first
+// `limit`, so every one of the result is at most its last: the result is a true prefix of the
+// union, which is what first_free needs.
+std::vector<std::uint64_t> merge_excluded(std::vector<std::uint64_t> allocated,
+                                          const std::vector<std::uint64_t>& excluded,
+                                          std::uint64_t from, std::uint64_t to, std::size_t limit) {
+  const auto lo = std::lower_bound(excluded.begin(), excluded.end(), from);
+  const auto hi = std::upper_bound(excluded.begin(), excluded.end(), to);
+  if (lo == hi) return allocated;
+  std::vector<std::uint64_t> out;
+  std::set_union(allocated.begin(), allocated.end(), lo, hi, std::back_inserter(out));
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+template <class Pool, class Fetch, class Address>
+auto allocate(const Pool& pool, std::string_view service_id, const char* family, Fetch fetch,
+              const std::vector<Address>& never) {
+  std::vector<std::uint64_t> excluded;
+  for (const auto& a : never)
+    if (const auto off = pool.offset_of(a)) excluded.push_back(*off);
+  std::sort(excluded.begin(), excluded.end());
   const AllocatedOffsets allocated = [&](std::uint64_t from, std::uint64_t to, std::size_t limit) {
     std::vector<std::uint64_t> out;
     for (const auto& a : fetch(pool.address(from), pool.address(to), limit)) {
@@ -17,7 +40,7 @@ auto allocate(const Pool& pool, std::string_view service_id, const char* family,
       if (!off) throw store::StoreError("the store returned an address outside the probed range");
       out.push_back(*off);
     }
-    return out;
+    return merge_excluded(std::move(out), excluded, from, to, limit);
   };
   const auto offset = probe(pool.first(), pool.last(), pool.preferred(service_id), allocated);
   if (!offset) {
@@ -53,16 +76,18 @@ std::optional<std::uint64_t> probe(std::uint64_t first, std::uint64_t last, std:
   return std::nullopt;
 }
 
-net::Ipv4 allocate_ipv4(store::Transaction& tx, const Ipv4Pool& pool, std::string_view service_id) {
+net::Ipv4 allocate_ipv4(store::Transaction& tx, const Ipv4Pool& pool, std::string_view service_id,
+                        const std::vector<net::Ipv4>& never) {
   return allocate(pool, service_id, "IPv4", [&](net::Ipv4 lo, net::Ipv4 hi, std::size_t limit) {
     return tx.allocated_ipv4(lo, hi, limit);
-  });
+  }, never);
 }
 
-net::Ipv6 allocate_ipv6(store::Transaction& tx, const Ipv6Pool& pool, std::string_view service_id) {
+net::Ipv6 allocate_ipv6(store::Transaction& tx, const Ipv6Pool& pool, std::string_view service_id,
+                        const std::vector<net::Ipv6>& never) {
   return allocate(pool, service_id, "IPv6", [&](const net::Ipv6& lo, const net::Ipv6& hi, std::size_t limit) {
     return tx.allocated_ipv6(lo, hi, limit);
-  });
+  }, never);
 }
 
 }  // namespace portway::model

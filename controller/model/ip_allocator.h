@@ -28,9 +28,12 @@ std::optional<std::uint64_t> first_free(std::uint64_t from, std::uint64_t to,
 std::optional<std::uint64_t> probe(std::uint64_t first, std::uint64_t last, std::uint64_t preferred,
                                    const AllocatedOffsets& allocated);
 
-// A free address for `service_id`. The caller records it (put_service) in the same
+// A free address for `service_id`, never one of `never` (the node's own addresses: a Service
+// on one would take the node's traffic). The caller records it (put_service) in the same
 // transaction. Throws AllocationError when the pool is full.
-net::Ipv4 allocate_ipv4(store::Transaction& tx, const Ipv4Pool& pool, std::string_view service_id);
-net::Ipv6 allocate_ipv6(store::Transaction& tx, const Ipv6Pool& pool, std::string_view service_id);
+net::Ipv4 allocate_ipv4(store::Transaction& tx, const Ipv4Pool& pool, std::string_view service_id,
+                        const std::vector<net::Ipv4>& never = {});
+net::Ipv6 allocate_ipv6(store::Transaction& tx, const Ipv6Pool& pool, std::string_view service_id,
+                        const std::vector<net::Ipv6>& never = {});
 
 }  // namespace portway::model

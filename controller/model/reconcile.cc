@@ -26,8 +26,8 @@ ServiceChange ensure(store::Transaction& tx, const WantedService& want,
     s.labels = want.labels;
     s.selector = want.selector;
     s.ports = want.ports;
-    s.ipv4 = allocate_ipv4(tx, pools.ipv4, want.id);
-    if (pools.ipv6) s.ipv6 = allocate_ipv6(tx, *pools.ipv6, want.id);
+    s.ipv4 = allocate_ipv4(tx, pools.ipv4, want.id, pools.local_ipv4);
+    if (pools.ipv6) s.ipv6 = allocate_ipv6(tx, *pools.ipv6, want.id, pools.local_ipv6);
     s.revision = 1;
     tx.put_service(s);
     return ServiceChange::created;
@@ -37,11 +37,11 @@ ServiceChange ensure(store::Transaction& tx, const WantedService& want,
   s.labels = want.labels;
   s.selector = want.selector;
   s.ports = want.ports;
-  if (!pools.ipv4.offset_of(s.ipv4)) s.ipv4 = allocate_ipv4(tx, pools.ipv4, want.id);
+  if (!pools.ipv4.offset_of(s.ipv4)) s.ipv4 = allocate_ipv4(tx, pools.ipv4, want.id, pools.local_ipv4);
   if (!pools.ipv6) {
     s.ipv6.reset();
   } else if (!s.ipv6 || !pools.ipv6->offset_of(*s.ipv6)) {
-    s.ipv6 = allocate_ipv6(tx, *pools.ipv6, want.id);
+    s.ipv6 = allocate_ipv6(tx, *pools.ipv6, want.id, pools.local_ipv6);
   }
   if (s == *have) return ServiceChange::unchanged;  // write nothing
   s.revision = have->revision + 1;
@@ -91,9 +91,16 @@ struct Pass {
 }  // namespace
 
 AddressPools AddressPools::from(const config::NodeSettings& node) {
-  AddressPools p{Ipv4Pool(node.service_cidr), std::nullopt};
+  AddressPools p{Ipv4Pool(node.service_cidr), std::nullopt, {}, {}};
   if (node.service_cidr6) p.ipv6.emplace(*node.service_cidr6);
   return p;
+}
+
+void AddressPools::exclude(const std::vector<net::InterfaceAddress>& local) {
+  for (const auto& a : local) {
+    if (const auto* v4 = std::get_if<net::Ipv4>(&a.address)) local_ipv4.push_back(*v4);
+    if (const auto* v6 = std::get_if<net::Ipv6>(&a.address)) local_ipv6.push_back(*v6);
+  }
 }
 
 std::string_view to_string(ServiceChange c) {

@@ -15,6 +15,7 @@
 #include "config/app_model.h"
 #include "config/node_settings.h"
 #include "model/address_pool.h"
+#include "net/node_addressing.h"
 #include "store/store.h"
 
 namespace portway::model {
@@ -23,8 +24,13 @@ namespace portway::model {
 struct AddressPools {
   Ipv4Pool ipv4;
   std::optional<Ipv6Pool> ipv6;
+  // Addresses assigned to the node's interfaces: never handed out, also when a pool holds
+  // them (model.md "Service ranges and the node").
+  std::vector<net::Ipv4> local_ipv4;
+  std::vector<net::Ipv6> local_ipv6;
 
   static AddressPools from(const config::NodeSettings& node);  // throws AllocationError
+  void exclude(const std::vector<net::InterfaceAddress>& local);
 };
 
 enum class ServiceChange : std::uint8_t { created, updated, unchanged, deleted };

@@ -15,6 +15,38 @@ std::string not_found(std::string_view id) {
   return "no sandbox " + printable_quoted(id) + " is registered";
 }
 
+std::string text(const net::IpAddress& a) {
+  return std::visit([](const auto& v) { return net::to_string(v); }, a);
+}
+
+// Every reason the sandbox's addresses are taken, one line each.
+std::vector<std::string> address_conflicts(store::Transaction& tx, const store::SandboxRecord& sandbox,
+                                           const std::vector<net::InterfaceAddress>& node_addresses) {
+  std::vector<std::pair<std::string, net::IpAddress>> mine{{"--ip", sandbox.ipv4}};
+  if (sandbox.ipv6) mine.emplace_back("--ip6", *sandbox.ipv6);
+  std::vector<std::string> out;
+  for (const auto& [flag, address] : mine) {
+    const std::string head = flag + " " + text(address);
+    for (const auto& other : tx.sandboxes()) {
+      if (other.id == sandbox.id) continue;
+      if (net::IpAddress{other.ipv4} == address || (other.ipv6 && net::IpAddress{*other.ipv6} == address))
+        out.push_back(head + " is already the address of sandbox " + printable_quoted(other.id) +
+                      " (remove that one first, or give this sandbox its own address)");
+    }
+    for (const auto& s : tx.services()) {
+      if (net::IpAddress{s.ipv4} == address || (s.ipv6 && net::IpAddress{*s.ipv6} == address))
+        out.push_back(head + " is the service address of " + s.id +
+                      "; a sandbox needs an address of its own, outside the service ranges");
+    }
+    for (const auto& local : node_addresses) {
+      if (local.address == address)
+        out.push_back(head + " is an address of this node (" + local.iface +
+                      "); a sandbox needs an address of its own");
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string generate_sandbox_id() {
@@ -37,7 +69,8 @@ std::string generate_sandbox_id() {
   return id;
 }
 
-store::SandboxRecord add_sandbox(store::Transaction& tx, store::SandboxRecord sandbox) {
+store::SandboxRecord add_sandbox(store::Transaction& tx, store::SandboxRecord sandbox,
+                                 const std::vector<net::InterfaceAddress>& node_addresses) {
   if (sandbox.id.empty()) {
     // 64 random bits: a clash is a once-in-the-universe event, but checking costs nothing.
     do {
@@ -47,6 +80,8 @@ store::SandboxRecord add_sandbox(store::Transaction& tx, store::SandboxRecord sa
     throw Rejected("sandbox " + printable_quoted(sandbox.id) + " is already registered (remove it first, or "
                    "change its state with `portway sandbox set`)");
   }
+  if (auto conflicts = address_conflicts(tx, sandbox, node_addresses); !conflicts.empty())
+    throw Rejected(std::move(conflicts));
   tx.put_sandbox(sandbox);
   return sandbox;
 }

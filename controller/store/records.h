@@ -68,6 +68,15 @@ struct NodePortClaim {
   bool operator==(const NodePortClaim&) const = default;
 };
 
+// The node's service address ranges (model.md "The node's service ranges"): the first apply
+// records them; a later one with other ranges is refused unless the operator asks to move.
+struct ServiceRanges {
+  net::Ipv4Prefix ipv4;
+  std::optional<net::Ipv6Prefix> ipv6;
+
+  bool operator==(const ServiceRanges&) const = default;
+};
+
 enum class SandboxState : std::uint8_t { running, draining, stopped };
 std::string_view to_string(SandboxState s);
 std::optional<SandboxState> parse_sandbox_state(std::string_view s);

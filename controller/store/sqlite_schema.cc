@@ -96,8 +96,18 @@ CREATE TABLE sandboxes (
 CREATE INDEX sandboxes_by_selector ON sandboxes (app, service);
 )sql";
 
+// Version 2: the node's service ranges, one row (model.md "The node's service ranges"),
+// prefixes as text ("198.18.0.0/24"), decoded strictly.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE service_ranges (
+  id   INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+  ipv4 TEXT NOT NULL,
+  ipv6 TEXT
+) STRICT;
+)sql";
+
 // migrations[i] takes the schema from version i to i + 1.
-constexpr const char* kMigrations[] = {kSchemaV1};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 bool has_table(Connection& conn, const char* name) {
@@ -113,6 +123,29 @@ std::int64_t single_integer(Connection& conn, const char* sql) {
   return u.step() ? u.integer(0) : 0;
 }
 
+// Rolls back an explicit transaction that is still open when a scope is left by an error.
+class RollbackUnlessDone {
+ public:
+  explicit RollbackUnlessDone(Connection& conn) : conn_(conn) {}
+  ~RollbackUnlessDone() {
+    if (conn_.in_transaction()) sqlite3_exec(conn_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  RollbackUnlessDone(const RollbackUnlessDone&) = delete;
+  RollbackUnlessDone& operator=(const RollbackUnlessDone&) = delete;
+
+ private:
+  Connection& conn_;
+};
+
+// Within an open transaction.
+Inspection inspect_in_transaction(Connection& conn) {
+  const std::int64_t app_id = single_integer(conn, "PRAGMA application_id");
+  const bool no_tables = single_integer(conn, "SELECT count(*) FROM sqlite_schema") == 0;
+  if (no_tables && (app_id == 0 || app_id == kApplicationId)) return {Content::empty, 0};
+  if (app_id != kApplicationId || !has_table(conn, "schema_version")) return {Content::foreign, 0};
+  return {Content::portway, schema_version(conn)};
+}
+
 }  // namespace
 
 int schema_version(Connection& conn) {
@@ -120,36 +153,56 @@ int schema_version(Connection& conn) {
   return static_cast<int>(single_integer(conn, "SELECT coalesce(max(version), 0) FROM schema_version"));
 }
 
-void prepare_schema(Connection& conn) {
-  // IMMEDIATE: two processes opening a fresh file at once must not both create the schema.
-  conn.exec("BEGIN IMMEDIATE");
-  try {
-    const std::int64_t app_id = single_integer(conn, "PRAGMA application_id");
-    const bool empty = single_integer(conn, "SELECT count(*) FROM sqlite_schema") == 0;
-    if (!empty && (app_id != kApplicationId || !has_table(conn, "schema_version"))) {
-      throw StoreError("not a portway state database (it holds other tables); refusing to use it");
-    }
-    const int version = schema_version(conn);
-    if (version > kSchemaVersion) {
-      throw StoreError("state database has schema version " + std::to_string(version) +
-                       ", newer than this portway understands (" + std::to_string(kSchemaVersion) +
-                       "); use a newer portway");
-    }
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-    for (int v = version; v < kSchemaVersion; ++v) {
-      conn.exec(kMigrations[v]);
-      Statement s(conn, "INSERT INTO schema_version (version, applied_at_ms) VALUES (?1, ?2)");
-      Use u(s);
-      u.bind(1, std::int64_t{v + 1}).bind(2, std::int64_t{now_ms}).run();
-    }
-    if (empty) conn.exec(("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str());
-    conn.exec("COMMIT");
-  } catch (...) {
-    if (conn.in_transaction()) sqlite3_exec(conn.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
+Inspection inspect_schema(Connection& conn) {
+  RollbackUnlessDone guard(conn);
+  conn.exec("BEGIN DEFERRED");
+  const Inspection found = inspect_in_transaction(conn);
+  conn.exec("COMMIT");
+  return found;
+}
+
+void refuse_unusable(const Inspection& found, const std::string& path) {
+  if (found.content == Content::foreign) {
+    throw StoreError(path + ": not a portway state database (it holds other tables or another "
+                            "program's application_id); refusing to use it, and it was left "
+                            "unchanged");
   }
+  if (found.content == Content::portway && found.version > kSchemaVersion) {
+    throw StoreError(path + ": state database has schema version " + std::to_string(found.version) +
+                     ", newer than this portway understands (" + std::to_string(kSchemaVersion) +
+                     "); use a newer portway");
+  }
+}
+
+bool needs_upgrade(const Inspection& found) {
+  return found.content == Content::empty ||
+         (found.content == Content::portway && found.version < kSchemaVersion);
+}
+
+void upgrade_schema(Connection& conn, const std::string& path) {
+  RollbackUnlessDone guard(conn);
+  // IMMEDIATE: two processes opening a fresh file at once must not both create the schema;
+  // the second one finds the first one's schema when it gets the lock.
+  conn.exec("BEGIN IMMEDIATE");
+  const Inspection found = inspect_in_transaction(conn);
+  refuse_unusable(found, path);
+  if (!needs_upgrade(found)) {
+    conn.exec("COMMIT");
+    return;
+  }
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  for (int v = found.version; v < kSchemaVersion; ++v) {
+    conn.exec(kMigrations[v]);
+    Statement s(conn, "INSERT INTO schema_version (version, applied_at_ms) VALUES (?1, ?2)");
+    Use u(s);
+    u.bind(1, std::int64_t{v + 1}).bind(2, std::int64_t{now_ms}).run();
+  }
+  if (found.content == Content::empty) {
+    conn.exec(("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str());
+  }
+  conn.exec("COMMIT");
 }
 
 }  // namespace portway::store::sqlite

@@ -1,7 +1,5 @@
 #include "store/sqlite_store.h"
 
-#include <unistd.h>
-
 #include <stdexcept>
 
 #include "store/sqlite_schema.h"
@@ -12,13 +10,39 @@ namespace portway::store {
 
 using sqlite::Use;
 
-std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path, SqliteOptions options) {
-  if (!options.create && ::access(path.c_str(), F_OK) != 0) {
-    throw StoreError("state database " + path + " does not exist");
+namespace {
+
+// WAL: readers never block the writer nor wait for it. Only called on a file known to be
+// portway's or empty, since switching the journal mode writes the file's header.
+void use_wal(sqlite::Connection& conn, const std::string& path) {
+  {
+    // Asking first: a portway file is in WAL mode already (the mode is persistent), and
+    // setting it would take a lock on every open for nothing.
+    sqlite::Statement s(conn, "PRAGMA journal_mode");
+    Use u(s);
+    if (u.step() && u.text(0) == "wal") return;
   }
-  prepare_state_file(path);
-  // NOFOLLOW: the file checked and restricted above is the file opened (and its -wal/-shm
-  // live next to it, not next to a symlink's target). NOMUTEX: a SqliteStore is used by one
+  // journal_mode answers with the mode in force; anything but wal (a read-only medium, a
+  // network filesystem) would silently lose the readers-never-block property.
+  sqlite::Statement s(conn, "PRAGMA journal_mode = WAL");
+  Use u(s);
+  if (!u.step() || u.text(0) != "wal") {
+    throw StoreError("state database " + path + " cannot use WAL mode (got journal mode \"" +
+                     (u.is_null(0) ? std::string() : u.text(0)) + "\")");
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path, SqliteOptions options) {
+  if (!check_state_file(path)) {
+    if (!options.create) throw StoreMissingError("state database " + path + " does not exist");
+    create_state_file(path);  // false: another process was first, which is as good
+    check_state_file(path);
+  }
+  // NOFOLLOW: the file checked above is the file opened (and its -wal/-shm live next to it,
+  // not next to a symlink's target). No CREATE: a file removed since the check is an error,
+  // not a new database with SQLite's default mode. NOMUTEX: a SqliteStore is used by one
   // thread, so SQLite's per-call mutex would only cost time (about 6% of a snapshot read).
   sqlite::Connection conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX);
   sqlite3* db = conn.get();
@@ -29,25 +53,19 @@ std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path, SqliteOp
   sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
   sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
   conn.exec("PRAGMA foreign_keys = ON");
-  {
-    // journal_mode answers with the mode in force; anything but wal (a read-only medium,
-    // a network filesystem) would silently lose the readers-never-block property.
-    sqlite::Statement s(conn, "PRAGMA journal_mode = WAL");
-    Use u(s);
-    if (!u.step() || u.text(0) != "wal") {
-      throw StoreError("state database " + path + " cannot use WAL mode (got journal mode \"" +
-                       (u.is_null(0) ? std::string() : u.text(0)) + "\")");
-    }
-  }
   // FULL: a committed apply survives a power cut, not only a process crash. Writes are rare
   // (one per apply or sandbox change), so the extra fsync costs nothing that matters.
   conn.exec("PRAGMA synchronous = FULL");
-  try {
-    sqlite::prepare_schema(conn);
-  } catch (const StoreError& e) {
-    throw StoreError(path + ": " + e.what());
+
+  // Read-only first: a foreign file is refused before anything writes to it, and an opener
+  // of a current database (every command but the first apply) never takes the write lock.
+  const sqlite::Inspection found = sqlite::inspect_schema(conn);
+  sqlite::refuse_unusable(found, path);
+  if (found.content == sqlite::Content::empty && !options.create) {
+    throw StoreMissingError("state database " + path + " is empty: nothing was ever applied to it");
   }
-  restrict_companion_files(path);
+  use_wal(conn, path);
+  if (sqlite::needs_upgrade(found)) sqlite::upgrade_schema(conn, path);
   return std::unique_ptr<SqliteStore>(new SqliteStore(path, std::move(conn)));
 }
 

@@ -17,16 +17,20 @@
 namespace portway::store {
 
 struct SqliteOptions {
-  // false: the file must already exist (read-only commands never create state).
+  // false: the database must exist and be initialised (StoreMissingError otherwise), and
+  // opening it writes nothing; only the schema migration of an older file takes the lock.
   bool create = true;
-  // How long a writer waits for another writer before StoreBusyError.
-  std::chrono::milliseconds busy_timeout{5000};
+  // How long a writer waits for the write lock (and a reader for a WAL recovery) before
+  // StoreBusyError. Writers queue: thirty commands started at once on a loaded 2-core node
+  // need seconds between the first and the last (docs/model.md "The SQLite file").
+  std::chrono::milliseconds busy_timeout{30000};
 };
 
 class SqliteStore final : public Store {
  public:
   // Opens (and, with create, creates) the database, checks it is a portway database and
-  // brings its schema to the current version. Throws StoreError.
+  // brings its schema to the current version. A foreign or newer file is refused before
+  // anything is written to it. Throws StoreError (StoreMissingError: see `create`).
   static std::unique_ptr<SqliteStore> open(const std::string& path, SqliteOptions options = {});
 
   std::unique_ptr<Transaction> begin_read() override;

@@ -229,6 +229,36 @@ class SqliteTransaction final : public Transaction {
     });
   }
 
+  std::optional<ServiceRanges> service_ranges() override {
+    check_open();
+    Use u(stmt("SELECT ipv4, ipv6 FROM service_ranges WHERE id = 1"));
+    if (!u.step()) return std::nullopt;
+    ServiceRanges r;
+    const auto v4 = net::parse_ipv4_prefix(u.text(0));
+    if (!v4) throw StoreError("corrupt state database: service_ranges.ipv4 is not a prefix");
+    r.ipv4 = *v4;
+    if (!u.is_null(1)) {
+      const auto v6 = net::parse_ipv6_prefix(u.text(1));
+      if (!v6) throw StoreError("corrupt state database: service_ranges.ipv6 is not a prefix");
+      r.ipv6 = *v6;
+    }
+    return r;
+  }
+
+  void put_service_ranges(const ServiceRanges& r) override {
+    check_write();
+    atomically([&] {
+      Use u(stmt("INSERT INTO service_ranges (id, ipv4, ipv6) VALUES (1, ?1, ?2) "
+                 "ON CONFLICT (id) DO UPDATE SET ipv4 = excluded.ipv4, ipv6 = excluded.ipv6"));
+      u.bind(1, net::to_string(r.ipv4));
+      if (r.ipv6)
+        u.bind(2, net::to_string(*r.ipv6));
+      else
+        u.bind_null(2);
+      u.run();
+    });
+  }
+
   std::optional<SandboxRecord> find_sandbox(std::string_view id) override {
     check_open();
     Use u(stmt(std::string(kSandboxColumns) + "WHERE id = ?1"));

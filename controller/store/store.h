@@ -29,6 +29,15 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// There is no store where one was asked for: absent, or never initialised (nothing was ever
+// written to it). Only an open that may create the store creates one; every other caller
+// decides what "no store" means for it (a listing shows nothing; a sync refuses, since an
+// empty desired state would remove every frontend from the node).
+class StoreMissingError : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 // Another writer held the store for longer than the busy timeout.
 class StoreBusyError : public StoreError {
  public:
@@ -67,6 +76,10 @@ class Transaction {
   virtual std::vector<NodePortClaim> claims() = 0;  // ordered by (node_port, protocol)
   // Makes `claims` (all owned by `app`) the app's complete claim set.
   virtual void replace_claims(std::string_view app, const std::vector<NodePortClaim>& claims) = 0;
+
+  // The node's service ranges; nullopt until the first apply records them.
+  virtual std::optional<ServiceRanges> service_ranges() = 0;
+  virtual void put_service_ranges(const ServiceRanges& ranges) = 0;  // insert or replace
 
   // Sandboxes. Their app and service need not exist yet (endpoints are level-triggered).
   virtual std::optional<SandboxRecord> find_sandbox(std::string_view id) = 0;

@@ -64,6 +64,12 @@ class DataplaneChoiceTest : public NftLabTest {
           return n;
         },
         [this] { in_node([&] { xdp::XdpDataplane(settings_).remove_all(); }); },
+        [this] { in_node([&] { NftDataplane().remove_all(); }); },
+        [this] {
+          bool running = false;
+          in_node([&] { running = xdp::XdpDataplane(settings_).is_running(); });
+          return running;
+        },
     };
   }
 
@@ -124,7 +130,8 @@ TEST_F(DataplaneChoiceTest, SwitchingBetweenTheDataplanesNeverLeavesBothInstalle
   second.dataplane.reset();
   auto third = choose_dataplane(settings_, probe_in_node(), factories(true));
   EXPECT_EQ(third.dataplane->kind(), Kind::nft);
-  EXPECT_FALSE(std::filesystem::exists(settings_.bpffs_dir)) << "both dataplanes installed";
+  // The folder stays (it carries the writers' lock); nothing of the fast path is left in it.
+  EXPECT_FALSE(xdp::XdpDataplane(settings_).is_installed()) << "both dataplanes installed";
   third.dataplane->apply(lab_state(all_members()));
   EXPECT_EQ(lab::tcp_probe(topo_.client_netns, kVip, 80).status, ProbeStatus::ok);
 }

@@ -6,8 +6,10 @@
 
 #include <cstddef>
 #include <span>
+#include <vector>
 
 #include "dataplane/conntrack/flow_match.h"
+#include "dataplane/conntrack/nat_flow.h"
 
 struct nfct_handle;
 
@@ -24,6 +26,19 @@ class ConntrackTable {
   // how many it deleted (entries that expired meanwhile are not counted). Throws
   // std::system_error when the table cannot be read.
   std::size_t delete_flows(std::span<const FlowMatch> matches);
+
+  // Every IPv4 TCP/UDP entry of zone 0 (portway's table uses no zone) that carries a
+  // destination NAT, except TCP entries that are closing down (TIME_WAIT, CLOSE). `idle` is 0.
+  // Throws std::system_error when the table cannot be read.
+  std::vector<NatFlow> nat_flows();
+
+  // Writes each flow as an entry with its NAT, TCP state established and window tracking
+  // liberal in both directions (it is picked up mid-stream: conntrack has seen no SYN and no
+  // window), the reply seen and assured. An entry that exists with the same translation is
+  // made liberal and established again; one with another translation, or one whose reply
+  // tuple clashes, is replaced: the flow's own dataplane is the truth. Needs the nf_nat module
+  // (any nat chain loads it).
+  SeedCounts seed(std::span<const NatFlow> flows, const SeedTimeouts& timeouts);
 
  private:
   nfct_handle* handle_;

@@ -178,6 +178,8 @@ std::size_t NftDataplane::wait_for_flow_cleanup() {
   return reaper_->ended();
 }
 
+bool NftDataplane::is_installed() { return reader_->table_exists(); }
+
 void NftDataplane::remove_all() {
   view_.reset();
   if (!reader_->table_exists()) return;

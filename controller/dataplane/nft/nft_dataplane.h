@@ -52,6 +52,8 @@ class NftDataplane final : public Dataplane {
   state::DataplaneState installed() override;
   ApplyReport apply(const state::DataplaneState& desired) override;
   void remove_all() override;
+  // The table inet portway exists (whatever it holds).
+  bool is_installed();
   Stats stats() override;
 
   // A full check: reads the table back and makes it exactly `desired` (missing or extra

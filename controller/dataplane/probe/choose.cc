@@ -5,14 +5,17 @@
 namespace portway::dataplane::probe {
 namespace {
 
-void remove_nft(const DataplaneFactories& f) {
-  if (auto nft = f.make_nft()) nft->remove_all();
-}
-
 DataplaneChoiceResult use_nft(const DataplaneFactories& f, std::string reason, bool fell_back) {
+  std::unique_ptr<Dataplane> nft = f.make_nft();
   // The fast path must not stay attached next to the table (never both).
   f.remove_xdp();
-  return {f.make_nft(), fell_back, std::move(reason)};
+  return {std::move(nft), fell_back, std::move(reason)};
+}
+
+[[noreturn]] void keep_running_fast_path(const std::string& why) {
+  throw DataplaneUnavailable("the running fast path was kept: " + why +
+                             "; it keeps forwarding with what it had (use --dataplane nft to switch to "
+                             "nftables on purpose)");
 }
 
 }  // namespace
@@ -32,7 +35,7 @@ DataplaneChoiceResult choose_dataplane(const config::NodeSettings& settings, con
         throw DataplaneUnavailable(std::string("the XDP fast path could not be started: ") + e.what() +
                                    (probe.fast_path_possible() ? "" : " (" + unavailable_reason(probe) + ")"));
       }
-      remove_nft(f);
+      f.remove_nft();
       return {std::move(xdp), false, "xdp: chosen by the dataplane setting"};
     }
 
@@ -40,15 +43,18 @@ DataplaneChoiceResult choose_dataplane(const config::NodeSettings& settings, con
       break;
   }
 
+  const bool running = f.xdp_running && f.xdp_running();
   std::string why;
   if (!probe.fast_path_possible()) {
     why = unavailable_reason(probe);
+    if (running) keep_running_fast_path("the probe says " + why);
   } else {
     try {
       std::unique_ptr<Dataplane> xdp = f.make_xdp();
-      remove_nft(f);
+      f.remove_nft();
       return {std::move(xdp), false, "xdp: the fast path loaded and attached"};
     } catch (const std::exception& e) {
+      if (running) keep_running_fast_path(std::string("refreshing it failed: ") + e.what());
       why = std::string("the fast path failed to start: ") + e.what();
     }
   }

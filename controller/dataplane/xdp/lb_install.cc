@@ -70,6 +70,14 @@ std::optional<PinnedLbMaps> PinnedLbMaps::open(const PinLayout& pins) {
   return m;
 }
 
+std::vector<std::string> pinned_map_names() {
+  std::vector<std::string> out;
+  for (const MapSlot& map : kMaps) out.emplace_back(map.name);
+  for (const MapSlot& map : kOptionalMaps) out.emplace_back(map.name);
+  for (const char* name : kSockMaps) out.emplace_back(name);
+  return out;
+}
+
 std::uint64_t embedded_object_fingerprint() {
   std::size_t size = 0;
   const auto* bytes = static_cast<const unsigned char*>(portway_lb::elf_bytes(&size));

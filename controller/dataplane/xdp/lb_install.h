@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "dataplane/xdp/pin_layout.h"
@@ -33,6 +34,9 @@ struct LoadedPrograms {
   SocketPrograms sock;  // kSocketHooks order
   std::uint64_t fingerprint = 0;
 };
+
+// The name of every map of portway_lb that is pinned under pins.maps().
+std::vector<std::string> pinned_map_names();
 
 // A stable fingerprint of the BPF object built into this binary: it changes when the
 // programs change, so a sync after an upgrade knows to swap them in.

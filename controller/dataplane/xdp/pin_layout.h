@@ -5,7 +5,8 @@
 //   <dir>/progs/sock-<hook>   the cgroup socket-hook programs (socket_hooks.h)
 //   <dir>/links/xdp-<ifname>  one pinned XDP link per uplink
 //   <dir>/links/cgroup-<hook> one pinned cgroup link per socket hook
-// Everything portway owns on the node is under <dir>; removing the fast path removes <dir>.
+// Everything portway owns on the node is under <dir>; removing the fast path empties <dir>
+// (the folder itself carries the writers' lock, loader/pin_folder_lock.h).
 #pragma once
 
 #include <string>

@@ -9,6 +9,7 @@
 #include <set>
 #include <filesystem>
 
+#include "dataplane/xdp/pin_repair.h"
 #include "loader/cgroup_link.h"
 #include "loader/error.h"
 #include "loader/prog_info.h"
@@ -30,12 +31,14 @@ std::string socket_hook_cgroup(const config::NodeSettings& settings) {
     std::error_code ec;
     if (!std::filesystem::is_directory(settings.cgroup, ec))
       throw loader::Error("socket hooks", ENOENT, "cgroup " + settings.cgroup + " does not exist");
+    if (!loader::is_cgroup2(settings.cgroup))
+      throw loader::Error("socket hooks", ENOTDIR,
+                          "the node setting cgroup = \"" + settings.cgroup +
+                              "\" is not a cgroup v2 directory (it must be in the cgroup2 hierarchy, "
+                              "e.g. /sys/fs/cgroup or a cgroup below it)");
     return settings.cgroup;
   }
-  if (auto root = loader::cgroup2_mount()) return *root;
-  throw loader::Error("socket hooks", ENOENT,
-                      "no cgroup v2 hierarchy is mounted (needed to balance the node's own "
-                      "connections to frontends)");
+  return loader::ensure_cgroup2();
 }
 
 void attach_socket_hooks(const PinLayout& pins, const SocketPrograms& progs,
@@ -45,19 +48,24 @@ void attach_socket_hooks(const PinLayout& pins, const SocketPrograms& progs,
     const SocketHook& hook = kSocketHooks[i];
     const std::string pin = pins.cgroup_link(hook.name);
     const std::uint32_t want_prog = loader::program_info(progs[i].get()).id;
-    if (loader::UniqueFd link = loader::open_pinned(pin)) {
-      const auto info = loader::cgroup_link_info(link.get());
+    std::error_code ec;
+    if (!std::filesystem::exists(pin, ec) && adopt_cgroup_link(pin, want_cgroup, hook.attach_type, hook.program))
+      notes.push_back(std::string("repaired: re-pinned the socket hook ") + hook.name + " (its pin was missing)");
+    loader::UniqueFd old = loader::open_pinned(pin);
+    if (old) {
+      const auto info = loader::cgroup_link_info(old.get());
       if (info.cgroup_id == want_cgroup && info.attach_type == hook.attach_type) {
         if (info.prog_id != want_prog) {
-          loader::update_link_program(link.get(), progs[i].get());
+          loader::update_link_program(old.get(), progs[i].get());
           notes.push_back(std::string("upgraded the socket hook ") + hook.name);
         }
         continue;
       }
-      // The setting moved the hooks, or the cgroup was removed (a defunct link reports id 0).
-      loader::unpin_and_detach(pin);
     }
+    // The setting moved the hooks, or the cgroup was removed (a defunct link reports id 0).
+    // The new link first: if it cannot attach, the old one keeps working.
     loader::UniqueFd link = loader::attach_cgroup_link(progs[i].get(), cgroup, hook.attach_type);
+    if (old) loader::unpin_and_detach(pin);
     loader::pin_object(link.get(), pin);
     notes.push_back(std::string("attached socket hook ") + hook.name + " to cgroup " + cgroup);
   }

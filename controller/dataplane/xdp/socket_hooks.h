@@ -27,13 +27,15 @@ extern const std::array<SocketHook, 4> kSocketHooks;
 // The programs of kSocketHooks, in that order.
 using SocketPrograms = std::array<loader::UniqueFd, 4>;
 
-// The cgroup the hooks go on: the setting, or the cgroup v2 mount. Throws loader::Error
-// (ENOENT) when neither exists: without the hooks the node's own connections would not be
-// balanced, so the fast path is incomplete and `auto` falls back to nftables.
+// The cgroup the hooks go on: the setting (which must be a cgroup v2 directory), or the cgroup
+// v2 mount, mounted when none is (loader::ensure_cgroup2). Throws loader::Error otherwise:
+// without the hooks the node's own connections would not be balanced, so the fast path is
+// incomplete and `auto` falls back to nftables.
 std::string socket_hook_cgroup(const config::NodeSettings& settings);
 
-// Attaches (or upgrades in place, or moves to another cgroup) every hook, then points
-// pw_sock_config at the calling thread's network namespace. Idempotent.
+// Attaches (or upgrades in place, or moves to another cgroup: the new link is attached
+// before the old one goes) every hook, re-pins a hook whose pin was deleted while it still
+// runs, then points pw_sock_config at the calling thread's network namespace. Idempotent.
 void attach_socket_hooks(const PinLayout& pins, const SocketPrograms& progs,
                          const std::string& cgroup, std::vector<std::string>& notes);
 

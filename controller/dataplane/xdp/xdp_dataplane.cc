@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fnmatch.h>
+#include <netinet/in.h>
 #include <linux/if_link.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <filesystem>
 
 #include "dataplane/xdp/map_programmer.h"
+#include "dataplane/xdp/pin_repair.h"
 #include "dataplane/xdp/uplink_delivery.h"
 #include "loader/bpffs.h"
 #include "loader/error.h"
@@ -46,6 +48,35 @@ loader::LbCapacities capacities_of(const config::NodeSettings& s) {
   return c;
 }
 
+// Map sizes are fixed when the maps are created (docs/operations.md "Map sizes"): a node file
+// that asks for others is reported on every sync until the operator recreates the maps.
+std::vector<std::string> size_mismatches(const loader::LbCapacities& installed, const config::NodeSettings& s) {
+  const loader::LbCapacities wanted = capacities_of(s);
+  const auto chunks = [](std::uint32_t slots) { return (slots + PW_MAGLEV_CHUNK_SLOTS - 1) / PW_MAGLEV_CHUNK_SLOTS; };
+  struct Row {
+    const char* key;
+    std::uint32_t want, have;
+    bool differs;
+  };
+  const Row rows[] = {
+      {"frontends", wanted.frontends, installed.frontends, wanted.frontends != installed.frontends},
+      {"backends", wanted.backends, installed.backends, wanted.backends != installed.backends},
+      {"backend_sets", wanted.backend_sets, installed.backend_sets, wanted.backend_sets != installed.backend_sets},
+      {"conntrack", wanted.flows, installed.flows, wanted.flows != installed.flows},
+      {"maglev_slots", wanted.maglev_slots, installed.maglev_slots,
+       chunks(wanted.maglev_slots) != chunks(installed.maglev_slots)},
+  };
+  std::vector<std::string> out;
+  for (const Row& r : rows) {
+    if (!r.differs) continue;
+    out.push_back("[maps] " + std::string(r.key) + " = " + std::to_string(r.want) +
+                  " in the node settings, but the running fast path's map holds " + std::to_string(r.have) +
+                  ": sizes apply when the maps are created. To resize: portway sync --dataplane nft (removes "
+                  "the fast path), then portway sync --dataplane xdp (a dataplane switch)");
+  }
+  return out;
+}
+
 std::string frontend_label(const pw_frontend_key& k) {
   const char* proto = k.proto == 17 ? "udp" : "tcp";
   if (k.kind == PW_FRONTEND_NODE_PORT) return "node:" + std::to_string(ntohs(k.port)) + "/" + proto;
@@ -53,6 +84,14 @@ std::string frontend_label(const pw_frontend_key& k) {
 }
 
 }  // namespace
+
+bool has_ipv6(const state::DataplaneState& s) {
+  return std::any_of(s.frontends().begin(), s.frontends().end(),
+                     [](const auto& f) { return !std::holds_alternative<net::Ipv4>(f.key.address); }) ||
+         std::any_of(s.backend_sets().begin(), s.backend_sets().end(), [](const auto& set) {
+           return std::any_of(set.members.begin(), set.members.end(), [](const auto& m) { return m.ipv6.has_value(); });
+         });
+}
 
 state::DataplaneState ipv4_only(const state::DataplaneState& s, std::size_t* dropped) {
   std::vector<state::Frontend> frontends;
@@ -64,9 +103,14 @@ state::DataplaneState ipv4_only(const state::DataplaneState& s, std::size_t* dro
       ++skipped;
   }
   if (dropped) *dropped = skipped;
-  return state::DataplaneState::from_parts(
-      std::move(frontends), {s.node_ports().begin(), s.node_ports().end()},
-      {s.backend_sets().begin(), s.backend_sets().end()});
+  // The maps key members by IPv4 alone and keep no IPv6 address: what is installed reads
+  // back without one, so the desired state must not carry one either (else every sync
+  // would see each dual-stack set as changed).
+  std::vector<state::BackendSet> sets(s.backend_sets().begin(), s.backend_sets().end());
+  for (auto& set : sets)
+    for (auto& m : set.members) m.ipv6.reset();
+  return state::DataplaneState::from_parts(std::move(frontends), {s.node_ports().begin(), s.node_ports().end()},
+                                           std::move(sets));
 }
 
 XdpDataplane::XdpDataplane(config::NodeSettings settings)
@@ -78,6 +122,15 @@ XdpDataplane::XdpDataplane(config::NodeSettings settings, Options options)
 XdpDataplane::~XdpDataplane() = default;
 
 bool XdpDataplane::is_installed() const {
+  // Anything pinned counts: a fast path with a deleted pin still forwards, and is repaired
+  // (ensure_attached) or removed (remove_all), never ignored.
+  std::error_code ec;
+  for (const auto& dir : {pins_.maps(), pins_.links(), pins_.progs()})
+    if (std::filesystem::is_directory(dir, ec) && !std::filesystem::is_empty(dir, ec)) return true;
+  return false;
+}
+
+bool XdpDataplane::is_complete() const {
   return PinnedLbMaps::open(pins_).has_value() && MetaMaps::open_existing(pins_).has_value();
 }
 
@@ -95,15 +148,28 @@ XdpDataplane::Open& XdpDataplane::open_installed() {
 }
 
 state::DataplaneState XdpDataplane::installed() {
-  if (!is_installed()) return {};
+  if (!is_complete()) return {};
   open_.reset();  // always read the kernel's truth here
   return open_installed().view.state;
 }
 
-void XdpDataplane::ensure_attached(std::vector<std::string>& notes) {
+LoadedPrograms XdpDataplane::ensure_loaded(std::vector<std::string>& notes) {
+  // Every setting is checked before anything changes: a bad one leaves a running fast path
+  // exactly as it is (its hooks included).
+  (void)socket_hook_cgroup(settings_);
+  const std::vector<unsigned> uplinks = uplink_ifindexes();
   loader::ensure_bpffs(pins_.dir);
   for (const auto& sub : {pins_.maps(), pins_.progs(), pins_.links()})
     std::filesystem::create_directories(sub);
+  // Before anything is loaded: libbpf would create an empty map for a missing pin, beside
+  // the one the running programs use.
+  for (auto& note : repin_missing_maps(pins_, pinned_map_names(), uplinks)) notes.push_back(std::move(note));
+  // The metadata maps are no program's: a deleted pin took them with it. Recreated empty,
+  // the names they held are restored from the desired state by the next apply().
+  std::error_code ec;
+  if (PinnedLbMaps::open(pins_) &&
+      (!std::filesystem::exists(pins_.map("pw_meta_sets"), ec) || !std::filesystem::exists(pins_.map("pw_meta_frontends"), ec)))
+    names_lost_ = true;
   MetaMaps meta = MetaMaps::open_or_create(pins_, settings_.maps.backend_sets, settings_.maps.frontends);
 
   std::optional<LoadedPrograms> progs = open_pinned_programs(pins_);
@@ -129,11 +195,59 @@ void XdpDataplane::ensure_attached(std::vector<std::string>& notes) {
       notes.push_back("rebuilt " + std::to_string(n) + " Maglev tables before attaching");
     }
   }
+  return std::move(*progs);
+}
+
+void XdpDataplane::ensure_attached(std::vector<std::string>& notes, const std::function<void()>& after_sandboxes) {
+  LoadedPrograms progs = ensure_loaded(notes);
+  MetaMaps meta = MetaMaps::open_or_create(pins_, settings_.maps.backend_sets, settings_.maps.frontends);
+  // Sandbox interfaces before uplinks: while nftables still serves the uplinks, the tc program
+  // only answers for flows the maps know (replies of carried flows, new sandbox flows), and
+  // the stack keeps the rest; the uplinks come last, so a new flow from outside is picked by
+  // exactly one dataplane (docs/operations.md "Switching the dataplane").
+  const std::string cgroup = socket_hook_cgroup(settings_);
+  attach_sandbox_interfaces(progs, meta, notes);
+  if (after_sandboxes) after_sandboxes();
   // Before XDP runs on them (uplink_delivery.h says why).
-  prepare_uplinks(open_installed().maps, meta, progs->tc_uplink.get(), settings_.uplinks, notes);
-  attach_uplinks(*progs, notes);
-  attach_sandbox_interfaces(*progs, meta, notes);
-  attach_socket_hooks(pins_, progs->sock, socket_hook_cgroup(settings_), notes);
+  prepare_uplinks(open_installed().maps, meta, progs.tc_uplink.get(), settings_.uplinks, notes);
+  attach_uplinks(progs, notes);
+  detach_former_uplinks(notes);
+  attach_socket_hooks(pins_, progs.sock, cgroup, notes);
+}
+
+bool XdpDataplane::is_running() const {
+  if (!is_installed()) return false;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(pins_.links(), ec))
+    if (entry.path().filename().string().starts_with("xdp-")) return true;
+  return false;
+}
+
+std::vector<unsigned> XdpDataplane::uplink_ifindexes() const {
+  std::vector<unsigned> out;
+  for (const auto& name : settings_.uplinks) {
+    const unsigned ifindex = netlink::ifindex_of(name);
+    if (ifindex == 0) throw loader::Error("attach XDP", ENODEV, "uplink " + name + " does not exist");
+    out.push_back(ifindex);
+  }
+  return out;
+}
+
+void XdpDataplane::detach_former_uplinks(std::vector<std::string>& notes) {
+  // Only our own link pins are looked at: an XDP program someone else attached is not ours.
+  std::error_code ec;
+  std::vector<std::string> former;
+  for (const auto& entry : std::filesystem::directory_iterator(pins_.links(), ec)) {
+    const std::string file = entry.path().filename().string();
+    if (file.rfind("xdp-", 0) != 0) continue;
+    const std::string ifname = file.substr(4);
+    if (std::find(settings_.uplinks.begin(), settings_.uplinks.end(), ifname) == settings_.uplinks.end())
+      former.push_back(ifname);
+  }
+  for (const auto& ifname : former) {
+    loader::unpin_and_detach(pins_.xdp_link(ifname));
+    notes.push_back("detached XDP from " + ifname + " (no longer an uplink)");
+  }
 }
 
 void XdpDataplane::attach_uplinks(const LoadedPrograms& progs, std::vector<std::string>& notes) {
@@ -142,6 +256,8 @@ void XdpDataplane::attach_uplinks(const LoadedPrograms& progs, std::vector<std::
     const unsigned ifindex = netlink::ifindex_of(name);
     if (ifindex == 0) throw loader::Error("attach XDP", ENODEV, "uplink " + name + " does not exist");
     const std::string pin = pins_.xdp_link(name);
+    if (!std::filesystem::exists(pin) && adopt_xdp_link(pin, ifindex))
+      notes.push_back("repaired: re-pinned the XDP link of " + name + " (its pin was missing)");
     if (loader::UniqueFd link = loader::open_pinned(pin)) {
       const auto info = loader::xdp_link_info(link.get());
       if (info.ifindex == ifindex) {
@@ -175,7 +291,18 @@ void XdpDataplane::attach_sandbox_interfaces(const LoadedPrograms& progs, MetaMa
     const bool matches = std::any_of(
         settings_.sandbox_interfaces.begin(), settings_.sandbox_interfaces.end(),
         [&](const std::string& glob) { return fnmatch(glob.c_str(), link.name.c_str(), 0) == 0; });
-    if (is_uplink || !matches) continue;
+    if (is_uplink || !matches) {
+      // Attached by us (recorded in pw_meta_tc) and no longer named: only our own filter
+      // goes, and the clsact qdisc only if we created it.
+      if (auto it = owned.find(link.ifindex); it != owned.end()) {
+        loader::detach_tc(static_cast<int>(link.ifindex), loader::TcDirection::ingress, it->second);
+        meta.erase_tc(link.ifindex);
+        owned.erase(it);
+        notes.push_back("detached tc ingress from " + link.name +
+                        (is_uplink ? " (now an uplink)" : " (no longer a sandbox interface)"));
+      }
+      continue;
+    }
     if (loader::tc_program_id(static_cast<int>(link.ifindex), loader::TcDirection::ingress) == want_prog)
       continue;
     const auto result = loader::attach_tc(static_cast<int>(link.ifindex), loader::TcDirection::ingress,
@@ -209,22 +336,71 @@ void XdpDataplane::sync_node_addresses(loader::LbMaps& maps) {
 }
 
 ApplyReport XdpDataplane::apply(const state::DataplaneState& desired) {
-  ApplyReport report;
+  ApplyReport report = prepare(desired);
   ensure_attached(report.notes);
+  return report;
+}
+
+ApplyReport XdpDataplane::prepare(const state::DataplaneState& desired) {
+  ApplyReport report;
+  (void)ensure_loaded(report.notes);
+  if (names_lost_) {
+    open_.reset();
+    if (const std::size_t named = restore_names(desired))
+      report.notes.push_back("repaired: named " + std::to_string(named) +
+                             " installed frontends again from the store (the metadata pins were missing)");
+    names_lost_ = false;
+  }
   Open& open = open_installed();
+  for (auto& note : size_mismatches(open.maps.capacities(), settings_)) report.notes.push_back(std::move(note));
   sync_node_addresses(open.maps);
   // Filtered only when there is IPv6 to drop: the copy (and from_parts' sort and checks) of
   // a 10,000-Service state costs ~25 ms, 10x the diff itself.
-  const bool has_ipv6 = std::any_of(desired.frontends().begin(), desired.frontends().end(), [](const auto& f) {
-    return !std::holds_alternative<net::Ipv4>(f.key.address);
-  });
   std::size_t skipped = 0;
   const std::optional<state::DataplaneState> v4 =
-      has_ipv6 ? std::optional(ipv4_only(desired, &skipped)) : std::nullopt;
+      has_ipv6(desired) ? std::optional(ipv4_only(desired, &skipped)) : std::nullopt;
   if (skipped) report.notes.push_back(std::to_string(skipped) + " IPv6 frontends not programmed: the fast path is IPv4-only");
   report.applied = state::diff(open.view.state, v4 ? *v4 : desired);
   program(report.applied, report.notes);
   return report;
+}
+
+std::size_t XdpDataplane::restore_names(const state::DataplaneState& desired) {
+  auto pinned = PinnedLbMaps::open(pins_);
+  auto meta = MetaMaps::open_existing(pins_);
+  if (!pinned || !meta) return 0;
+  const loader::LbMaps maps(pinned->fds());
+  // An installed frontend is the desired one with the same key: its set id gets that
+  // frontend's Service id, its id the port's name. A set already named keeps its name.
+  std::map<state::FrontendKey, const state::Frontend*> frontends;
+  for (const auto& f : desired.frontends()) frontends[f.key] = &f;
+  std::map<state::NodePortKey, const state::NodePort*> node_ports;
+  for (const auto& np : desired.node_ports()) node_ports[np.key] = &np;
+  std::map<std::uint32_t, std::string> set_names = meta->set_names();
+  std::vector<std::pair<std::uint32_t, std::string>> new_sets, new_frontends;
+  for (const auto& [key, fe] : maps.frontends()) {
+    const config::Protocol proto = key.proto == IPPROTO_UDP ? config::Protocol::udp : config::Protocol::tcp;
+    const std::string* set = nullptr;
+    const std::string* port = nullptr;
+    if (key.kind == PW_FRONTEND_NODE_PORT) {
+      if (auto it = node_ports.find({ntohs(key.port), proto}); it != node_ports.end()) {
+        set = &it->second->backend_set;
+        port = &it->second->port_name;
+      }
+    } else if (auto it = frontends.find({net::Ipv4{ntohl(key.addr)}, ntohs(key.port), proto}); it != frontends.end()) {
+      set = &it->second->backend_set;
+      port = &it->second->port_name;
+    }
+    if (!set) continue;
+    if (!set_names.count(fe.set_id)) {
+      set_names[fe.set_id] = *set;
+      new_sets.emplace_back(fe.set_id, *set);
+    }
+    new_frontends.emplace_back(fe.id, *port);
+  }
+  meta->set_set_names(new_sets);
+  meta->set_frontend_names(new_frontends);
+  return new_frontends.size();
 }
 
 void XdpDataplane::apply_changes(const state::StateDiff& d) {
@@ -247,27 +423,42 @@ void XdpDataplane::program(const state::StateDiff& d, std::vector<std::string>& 
     notes.push_back("ended " + std::to_string(ended) + " node socket(s) to removed backends");
 }
 
-void XdpDataplane::remove_all() {
+void XdpDataplane::remove_all() { remove_in_order({}); }
+
+void XdpDataplane::remove_in_order(const std::function<void(RemovalStep)>& after) {
   open_.reset();
+  std::error_code ec;
+  // The uplinks first: from then on new flows from outside go to whatever the stack has
+  // (nftables during a switch), while the tc program still answers for the fast path's own
+  // flows; then the sandbox interfaces; then the socket hooks and the pins.
+  const auto unpin_links = [&](std::string_view prefix) {
+    if (!std::filesystem::exists(pins_.links(), ec)) return;
+    for (const auto& entry : std::filesystem::directory_iterator(pins_.links()))
+      if (entry.path().filename().string().starts_with(prefix)) loader::unpin_and_detach(entry.path().string());
+  };
+  unpin_links("xdp-");
+  if (after) after(RemovalStep::uplinks_detached);
   if (auto meta = MetaMaps::open_existing(pins_)) {
     for (const auto& [ifindex, created] : meta->tc_interfaces())
       loader::detach_tc(static_cast<int>(ifindex), loader::TcDirection::ingress, created);
     std::vector<std::string> notes;
     release_uplinks(nullptr, *meta, {}, notes);
   }
-  std::error_code ec;
-  if (std::filesystem::exists(pins_.links(), ec)) {
-    for (const auto& entry : std::filesystem::directory_iterator(pins_.links()))
-      loader::unpin_and_detach(entry.path().string());
+  if (after) after(RemovalStep::sandboxes_detached);
+  unpin_links("");
+  // Unpinning drops the last references: maps and programs are freed by the kernel. The
+  // folder itself stays: it carries the writers' lock (loader/pin_folder_lock.h), which the
+  // caller holds; removing it would let the next writer in before this one is done.
+  if (!std::filesystem::is_directory(pins_.dir, ec)) return;
+  for (const auto& entry : std::filesystem::directory_iterator(pins_.dir, ec)) {
+    std::filesystem::remove_all(entry.path(), ec);
+    if (ec) throw loader::Error("remove pins", ec.value(), entry.path().string());
   }
-  // Unpinning drops the last references: maps and programs are freed by the kernel.
-  std::filesystem::remove_all(pins_.dir, ec);
-  if (ec) throw loader::Error("remove pins", ec.value(), pins_.dir);
 }
 
 Stats XdpDataplane::stats() {
   Stats out;
-  if (!is_installed()) return out;
+  if (!is_complete()) return out;
   Open& open = open_installed();
   for (const auto& [key, fe] : open.maps.frontends()) {
     const pw_traffic t = open.maps.frontend_traffic(fe.id);

@@ -4,6 +4,7 @@
 // process) reads the installed state back from the maps and changes only the difference.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +36,7 @@ class XdpDataplane final : public Dataplane {
   ~XdpDataplane() override;
 
   Kind kind() const override { return Kind::xdp; }
+  const config::NodeSettings& settings() const { return settings_; }
   state::DataplaneState installed() override;
   ApplyReport apply(const state::DataplaneState& desired) override;
   // Programs a diff against the installed state directly, for a caller that knows what
@@ -45,16 +47,38 @@ class XdpDataplane final : public Dataplane {
   void remove_all() override;
   Stats stats() override;
 
+  // apply() without attaching: loads (or upgrades) the programs, creates the maps and makes
+  // them hold `desired`. A switch from nftables prepares the fast path completely, carries the
+  // flows over, and only then attaches it.
+  ApplyReport prepare(const state::DataplaneState& desired);
+
   // Loads (or upgrades) the programs and attaches them where the settings say, without
-  // touching the maps' contents. apply() does this first; `auto` uses it as the probe.
-  void ensure_attached(std::vector<std::string>& notes);
+  // touching the maps' contents: sandbox interfaces, then `after_sandboxes`, then uplinks and
+  // socket hooks. apply() does this after prepare(); `auto` uses it as the probe.
+  void ensure_attached(std::vector<std::string>& notes, const std::function<void()>& after_sandboxes = {});
+
+  // remove_all() in the order a switch to nftables needs, calling `after` once XDP is off the
+  // uplinks and once tc is off the sandbox interfaces (the pins, and so the flow table, are
+  // still there both times).
+  enum class RemovalStep { uplinks_detached, sandboxes_detached };
+  void remove_in_order(const std::function<void(RemovalStep)>& after);
 
   std::vector<Attachment> attachments();
+  // Anything of the fast path is pinned (it may be incomplete: a pin deleted by hand).
   bool is_installed() const;
+  // Installed and attached to an uplink: a fast path that forwards.
+  bool is_running() const;
 
  private:
   struct Open;  // pinned maps + metadata + view of an installed fast path
   Open& open_installed();
+  LoadedPrograms ensure_loaded(std::vector<std::string>& notes);
+  bool is_complete() const;  // every map pinned: installed() can read it back
+  std::vector<unsigned> uplink_ifindexes() const;  // throws ENODEV for a missing uplink
+  void detach_former_uplinks(std::vector<std::string>& notes);
+  // Names the installed sets and frontends after `desired` (the metadata maps were lost);
+  // returns how many frontends were named.
+  std::size_t restore_names(const state::DataplaneState& desired);
   void attach_uplinks(const LoadedPrograms& progs, std::vector<std::string>& notes);
   void attach_sandbox_interfaces(const LoadedPrograms& progs, MetaMaps& meta,
                                  std::vector<std::string>& notes);
@@ -67,9 +91,13 @@ class XdpDataplane final : public Dataplane {
   Options options_;
   PinLayout pins_;
   std::unique_ptr<Open> open_;
+  bool names_lost_ = false;  // ensure_loaded found the metadata pins missing
 };
 
-// IPv4 part of a state: the fast path is IPv4-only for now (dataplane.md: IPv4 first).
+// IPv4 part of a state: the fast path is IPv4-only for now (dataplane.md: IPv4 first). IPv6
+// frontends are dropped (counted in `dropped`), members lose their IPv6 address: the state
+// the fast path implements, and reads back.
 state::DataplaneState ipv4_only(const state::DataplaneState& s, std::size_t* dropped = nullptr);
+bool has_ipv6(const state::DataplaneState& s);
 
 }  // namespace portway::dataplane::xdp

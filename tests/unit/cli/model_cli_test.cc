@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "model_support/app_text.h"
+#include "netlink/addressing.h"
 #include "model_support/temp_dir.h"
 
 namespace {
@@ -124,6 +125,58 @@ TEST_F(ModelCli, ReapplyIsIdempotentAndSaysSo) {
   EXPECT_EQ(services_json(), before);
 }
 
+// docs/model.md "The node's service ranges": the first apply records them; an apply with
+// other ranges (a forgotten --node included) never re-addresses anything silently.
+TEST_F(ModelCli, ReapplyWithoutTheNodeFileIsRefusedAndMovesNothing) {
+  ASSERT_EQ(run("apply --node " + node_ + " " + example("irc.toml")).exit_code, 0);
+  const auto before = services_json();
+  const auto r = run("apply " + example("irc.toml"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "portway apply: this node's Services were addressed from service_cidr 198.18.0.0/24, "
+                   "service_cidr6 2001:2::/64 (recorded by the first apply), but this apply has "
+                   "service_cidr 10.10.0.0/16, no service_cidr6 (the defaults: no --node given): "
+                   "applying would move Service addresses. Give the node file the ranges were set "
+                   "with (--node), or move every Service into the new ranges deliberately with "
+                   "--move-service-ranges\n");
+  EXPECT_EQ(services_json(), before);
+  // The same ranges from the same file: fine, and unchanged.
+  const auto again = run("apply --json --node " + node_ + " " + example("irc.toml"));
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(json::parse(again.out)["services"][0]["change"], "unchanged");
+}
+
+TEST_F(ModelCli, TheDefaultsAreRecordedToo) {
+  ASSERT_EQ(run("apply " + example("dns.toml")).exit_code, 0);
+  const auto before = services_json();
+  const auto r = run("apply --node " + node_ + " " + example("dns.toml"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("addressed from service_cidr 10.10.0.0/16, no service_cidr6"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(from " + node_ + ")"), std::string::npos) << r.err;
+  EXPECT_EQ(services_json(), before);
+}
+
+TEST_F(ModelCli, MovingTheRangesIsDeliberateAndMovesEveryApp) {
+  ASSERT_EQ(run("apply --node " + node_ + " " + example("irc.toml")).exit_code, 0);
+  ASSERT_EQ(run("apply --node " + node_ + " " + example("dns.toml")).exit_code, 0);
+  const std::string moved = write("moved.toml", "service_cidr = \"198.18.1.0/24\"\n", 0600);
+  const auto refused = run("apply --node " + moved + " " + example("dns.toml"));
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("--move-service-ranges"), std::string::npos) << refused.err;
+
+  const auto r = run("apply --move-service-ranges --node " + moved + " " + example("dns.toml"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "portway apply: service ranges moved to service_cidr 198.18.1.0/24, no service_cidr6; "
+                   "re-addressed 1 Service(s) of other apps\n");
+  for (const auto& s : services_json()["services"]) {
+    ASSERT_EQ(s["addresses"].size(), 1u) << s.dump() << " kept an address of the old service_cidr6";
+    EXPECT_EQ(s["addresses"][0].get<std::string>().rfind("198.18.1.", 0), 0u) << s.dump();
+  }
+  // From now on the new ranges are the node's.
+  EXPECT_EQ(run("apply --node " + moved + " " + example("irc.toml")).exit_code, 0);
+  EXPECT_EQ(run("apply --node " + node_ + " " + example("irc.toml")).exit_code, 1);
+}
+
 TEST_F(ModelCli, NodePortConflictExitsOneAndChangesNothing) {
   ASSERT_EQ(run("apply --node " + node_ + " " + example("irc.toml")).exit_code, 0);
   const auto before = services_json();
@@ -190,6 +243,18 @@ TEST_F(ModelCli, SyncRefusesASymlinkedOrWorldWritableNodeFile) {
   const auto writable = run("sync --dataplane nft --state " + missing_state + " --node " + open);
   EXPECT_EQ(writable.exit_code, 2);
   EXPECT_NE(writable.err.find("world-writable"), std::string::npos) << writable.err;
+  EXPECT_FALSE(fs::exists(missing_state));
+}
+
+// `sync --wait` is a number of seconds; anything else is a usage error, before any lock is
+// taken or any dataplane touched.
+TEST_F(ModelCli, SyncRefusesAWaitThatIsNotSeconds) {
+  const std::string missing_state = dir_.file("no-such/state.db");
+  for (const char* wait : {"abc", "-1", "5s", "1e9"}) {
+    const auto r = run("sync --dataplane nft --state " + missing_state + " --node " + node_ + " --wait " + wait);
+    EXPECT_EQ(r.exit_code, 2) << wait;
+    EXPECT_NE(r.err.find("--wait must be a number of seconds"), std::string::npos) << r.err;
+  }
   EXPECT_FALSE(fs::exists(missing_state));
 }
 
@@ -272,6 +337,7 @@ TEST_F(ModelCli, BadSandboxInputExitsOneAndChangesNothing) {
       {"--app a --service s --ip 198.18.100.9 --label 'k=v w'", "label value \"v w\""},
       {"--app a --service s --ip 198.18.100.9 --id 'x y'", "--id \"x y\""},
       {"--app a --service s --ip 198.18.100.9 --id sb-1", "sandbox \"sb-1\" is already registered"},
+      {"--app b --service t --ip 198.18.100.1", "--ip 198.18.100.1 is already the address of sandbox \"sb-1\""},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.args);
@@ -283,6 +349,27 @@ TEST_F(ModelCli, BadSandboxInputExitsOneAndChangesNothing) {
   EXPECT_EQ(run("sandbox set nope --state stopped").exit_code, 1);
   EXPECT_EQ(run("sandbox rm nope").exit_code, 1);
   EXPECT_EQ(sandboxes_json(), before);
+}
+
+TEST_F(ModelCli, ASandboxOnAServiceAddressOrTheNodesOwnIsRefused) {
+  ASSERT_EQ(run("apply --node " + node_ + " " + example("irc.toml")).exit_code, 0);
+  const std::string vip = services_json()["services"][0]["addresses"][0];
+  const auto on_vip = run("sandbox add --app a --service s --ip " + vip);
+  EXPECT_EQ(on_vip.exit_code, 1);
+  EXPECT_EQ(on_vip.err, "portway sandbox: --ip " + vip + " is the service address of svc/irc/irc; a "
+                        "sandbox needs an address of its own, outside the service ranges\n");
+
+  // Any unicast IPv4 address of the machine running the test (loopback is refused earlier).
+  std::optional<std::string> mine;
+  for (const auto& a : portway::netlink::list_addresses()) {
+    const auto* v4 = std::get_if<portway::net::Ipv4>(&a.address);
+    if (v4 && v4->value >> 24 != 127) mine = portway::net::to_string(*v4);
+  }
+  if (!mine) GTEST_SKIP() << "this machine has no IPv4 address besides loopback";
+  const auto on_node = run("sandbox add --app a --service s --ip " + *mine);
+  EXPECT_EQ(on_node.exit_code, 1);
+  EXPECT_NE(on_node.err.find("--ip " + *mine + " is an address of this node ("), std::string::npos) << on_node.err;
+  EXPECT_EQ(sandboxes_json()["sandboxes"], json::array());
 }
 
 TEST_F(ModelCli, SandboxSetAcceptsBothStateFlagsOfTheSynopsis) {

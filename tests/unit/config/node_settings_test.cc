@@ -97,8 +97,27 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"maglev_not_prime", "[maps]\nmaglev_table_size = 4096\n", "maps.maglev_table_size", "prime"},
         BadCase{"capacity_zero", "[maps]\nconntrack = 0\n", "maps.conntrack", "between 1024"},
         BadCase{"maglev_slots_too_many", "[maps]\nmaglev_slots = 4294967295\n", "maps.maglev_slots", "between 1024"},
-        BadCase{"uplinks_not_array", "uplinks = \"eth0\"\n", "uplinks", "must be an array of strings"}),
+        BadCase{"uplinks_not_array", "uplinks = \"eth0\"\n", "uplinks", "must be an array of strings"},
+        BadCase{"uplinks_empty", "uplinks = []\n", "uplinks", "must name at least one interface"},
+        BadCase{"node_address_zero", "node_addresses = [\"0.0.0.0\"]\n", "node_addresses", "\"0.0.0.0\" is in 0.0.0.0/8"},
+        BadCase{"node_address_broadcast", "node_addresses = [\"198.18.0.1\", \"255.255.255.255\"]\n", "node_addresses", "is the broadcast address"},
+        BadCase{"node_address_loopback", "node_addresses = [\"127.0.0.2\"]\n", "node_addresses", "is a loopback address"},
+        BadCase{"node_address_multicast", "node_addresses = [\"239.1.2.3\"]\n", "node_addresses", "is a multicast address"},
+        BadCase{"node_address6_unspecified", "node_addresses = [\"::\"]\n", "node_addresses", "is the unspecified address"},
+        BadCase{"node_address6_loopback", "node_addresses = [\"::1\"]\n", "node_addresses", "is the loopback address"},
+        BadCase{"node_address6_multicast", "node_addresses = [\"ff02::1\"]\n", "node_addresses", "is a multicast address"},
+        BadCase{"sandbox_glob_everything", "sandbox_interfaces = [\"*\"]\n", "sandbox_interfaces", "matches the loopback interface \"lo\""},
+        BadCase{"sandbox_glob_uplink", "uplinks = [\"pw-up0\"]\nsandbox_interfaces = [\"veth*\", \"pw-*\"]\n", "sandbox_interfaces", "matches the uplink \"pw-up0\""},
+        BadCase{"sandbox_glob_lo", "sandbox_interfaces = [\"l?\"]\n", "sandbox_interfaces", "matches the loopback"}),
     [](const auto& tc) { return std::string(tc.param.name); });
+
+TEST(NodeSettings, BadValuesAreReportedAtTheirElement) {
+  const auto out = parse_node_settings("uplinks = [\"pw-up0\"]\nnode_addresses = [\"198.18.0.1\", \"224.0.0.1\"]\n"
+                                       "sandbox_interfaces = [\"veth*\", \"*\"]\n", "node.toml");
+  ASSERT_EQ(out.errors.size(), 2u);
+  EXPECT_EQ(to_string(out.errors[0]).substr(0, 30), "node.toml:2:33: node_addresses");
+  EXPECT_EQ(to_string(out.errors[1]).substr(0, 34), "node.toml:3:32: sandbox_interfaces");
+}
 
 TEST(NodeSettings, NotTomlIsAnError) {
   const auto out = parse_node_settings("uplinks = [", "node.toml");

@@ -127,5 +127,41 @@ TEST(ReadConfigFile, WorldWritableRefusedOnlyWhenAsked) {
   EXPECT_NE(r.io_error->find("world-writable"), std::string::npos);
 }
 
+TEST(ReadConfigFile, GroupWritableRefusedOnlyWhenAsked) {
+  TempDir dir;
+  const auto p = dir.write("node.toml", "");
+  ASSERT_EQ(chmod(p.c_str(), 0664), 0);
+  EXPECT_FALSE(read_config_file(p.string(), {.refuse_world_writable = true}).io_error);
+  const ReadResult r = read_config_file(p.string(), {.refuse_group_writable = true});
+  ASSERT_TRUE(r.io_error);
+  EXPECT_NE(r.io_error->find("group-writable settings file (chmod g-w"), std::string::npos) << *r.io_error;
+}
+
+TEST(ReadConfigFile, OwnFileIsNotForeign) {
+  TempDir dir;
+  const auto p = dir.write("node.toml", "");
+  ASSERT_EQ(chmod(p.c_str(), 0644), 0);
+  EXPECT_FALSE(read_config_file(p.string(), {.refuse_foreign_owner = true}).io_error);
+}
+
+TEST(PermissionRefusal, OwnerMustBeRootOrTheCaller) {
+  const ReadPolicy policy{.refuse_foreign_owner = true};
+  EXPECT_FALSE(permission_refusal("n", 0644, 0, 1000, policy)) << "root's file";
+  EXPECT_FALSE(permission_refusal("n", 0644, 1000, 1000, policy)) << "the caller's file";
+  const auto r = permission_refusal("n", 0644, 1001, 1000, policy);
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->find("owned by uid 1001, neither root nor you (uid 1000)"), std::string::npos) << *r;
+  EXPECT_TRUE(permission_refusal("n", 0644, 1001, 0, policy)) << "root running another's file";
+  EXPECT_FALSE(permission_refusal("n", 0644, 1001, 1000, {})) << "only when asked";
+}
+
+TEST(PermissionRefusal, GroupAndWorldWriteBits) {
+  const ReadPolicy strict{.refuse_world_writable = true, .refuse_group_writable = true};
+  EXPECT_FALSE(permission_refusal("n", 0644, 0, 0, strict));
+  EXPECT_FALSE(permission_refusal("n", 0600, 0, 0, strict));
+  EXPECT_TRUE(permission_refusal("n", 0620, 0, 0, strict));
+  EXPECT_TRUE(permission_refusal("n", 0602, 0, 0, strict));
+}
+
 }  // namespace
 }  // namespace portway::config

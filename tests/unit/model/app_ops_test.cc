@@ -203,5 +203,45 @@ TEST_F(AppOpsTest, AddressesSurviveManyDeploysAndARestart) {
   EXPECT_EQ(last.revision, 11u);
 }
 
+store::ServiceRanges ranges(std::string_view cidr, std::string_view cidr6 = "") {
+  return {testing::v4(cidr), cidr6.empty() ? std::nullopt : std::optional(testing::v6(cidr6))};
+}
+
+TEST_F(AppOpsTest, TheFirstRangesAreRecordedAndOthersRefused) {
+  auto tx = store_->begin_write();
+  EXPECT_FALSE(settle_service_ranges(*tx, ranges("198.18.0.0/24"), false, "from n.toml"));
+  EXPECT_EQ(tx->service_ranges(), ranges("198.18.0.0/24"));
+  EXPECT_FALSE(settle_service_ranges(*tx, ranges("198.18.0.0/24"), false, "from n.toml"));
+  try {
+    settle_service_ranges(*tx, ranges("198.18.0.0/24", "2001:2::/64"), false, "from m.toml");
+    FAIL() << "another service_cidr6 was accepted";
+  } catch (const Rejected& e) {
+    EXPECT_NE(e.reasons().at(0).find("addressed from service_cidr 198.18.0.0/24, no service_cidr6 "
+                                         "(recorded by the first apply), but this apply has service_cidr "
+                                         "198.18.0.0/24, service_cidr6 2001:2::/64 (from m.toml)"),
+              std::string::npos) << e.reasons().at(0);
+  }
+  EXPECT_EQ(tx->service_ranges(), ranges("198.18.0.0/24"));
+  EXPECT_TRUE(settle_service_ranges(*tx, ranges("198.18.1.0/24"), true, "from m.toml"));
+  EXPECT_EQ(tx->service_ranges(), ranges("198.18.1.0/24"));
+}
+
+TEST_F(AppOpsTest, AStoreWithoutRecordedRangesIsJudgedByItsAddresses) {
+  // As a version-1 store: Services, no recorded ranges.
+  {
+    auto tx = store_->begin_write();
+    apply_app(*tx, one_port_app("a", "s", 7000, "tcp", 0), parse_app(one_port_app("a", "s", 7000, "tcp", 0)),
+              pools("198.18.0.0/24", ""), 1);
+    tx->commit();
+  }
+  auto tx = store_->begin_write();
+  EXPECT_THROW(settle_service_ranges(*tx, ranges("198.18.1.0/24"), false, "x"), Rejected);
+  EXPECT_THROW(settle_service_ranges(*tx, ranges("198.18.0.0/24", "2001:2::/64"), false, "x"), Rejected)
+      << "the Service has no IPv6 address: adding service_cidr6 moves it too";
+  EXPECT_FALSE(tx->service_ranges());
+  EXPECT_FALSE(settle_service_ranges(*tx, ranges("198.18.0.0/23"), false, "x")) << "wider, holds them all";
+  EXPECT_EQ(tx->service_ranges(), ranges("198.18.0.0/23"));
+}
+
 }  // namespace
 }  // namespace portway::model

@@ -160,5 +160,47 @@ TEST_F(AllocatorTest, Ipv6FromTheConfiguredPrefix) {
   EXPECT_THROW(allocate_ipv6(*tx, pool, "svc/a/s3"), AllocationError);
 }
 
+TEST_F(AllocatorTest, NeverHandsOutTheNodesOwnAddresses) {
+  const Ipv4Pool pool(v4("198.18.0.0/29"));
+  auto tx = store_->begin_write();
+  // The node holds two addresses of the pool, one of them some Service's preferred one.
+  const net::Ipv4 preferred = pool.address(pool.preferred("svc/a/s0"));
+  const std::vector<net::Ipv4> node{preferred, ip4("198.18.0.6")};
+  std::set<net::Ipv4> got;
+  for (int i = 0; i < 4; ++i) {
+    const auto a = allocate_ipv4(*tx, pool, "svc/a/s" + std::to_string(i), node);
+    EXPECT_TRUE(got.insert(a).second);
+    add_service(*tx, "s" + std::to_string(i), a);
+  }
+  EXPECT_FALSE(got.count(preferred));
+  EXPECT_FALSE(got.count(ip4("198.18.0.6")));
+  EXPECT_THROW(allocate_ipv4(*tx, pool, "svc/a/s4", node), AllocationError)
+      << "6 usable, 2 of them the node's, 4 allocated";
+}
+
+TEST_F(AllocatorTest, NodeAddressesAcrossBatchesAreSkipped) {
+  // More allocations than one probe batch (256), with the node's addresses among them.
+  const Ipv4Pool pool(v4("198.18.0.0/22"));
+  auto tx = store_->begin_write();
+  for (std::uint32_t i = 1; i <= 300; ++i) add_service(*tx, "f" + std::to_string(i), net::Ipv4{0xC6120000u + i});
+  const std::vector<net::Ipv4> node{net::Ipv4{0xC6120000u + 301}, net::Ipv4{0xC6120000u + 100}};
+  const auto a = allocate_ipv4(*tx, pool, "svc/a/new", node);
+  // Wherever its preferred address is, it is neither allocated nor the node's.
+  EXPECT_FALSE(a.value >= 0xC6120001u && a.value <= 0xC6120000u + 301) << net::to_string(a);
+}
+
+TEST_F(AllocatorTest, Ipv6NeverTheNodesOwn) {
+  const Ipv6Pool pool(v6("2001:2::/126"));
+  auto tx = store_->begin_write();
+  const std::vector<net::Ipv6> node{testing::ip6("2001:2::2")};
+  std::set<net::Ipv6> got;
+  for (int i = 0; i < 2; ++i) {
+    const auto a = allocate_ipv6(*tx, pool, "svc/a/s" + std::to_string(i), node);
+    got.insert(a);
+    add_service(*tx, "s" + std::to_string(i), net::Ipv4{0xC6120001u + static_cast<std::uint32_t>(i)}, a);
+  }
+  EXPECT_EQ(got, (std::set<net::Ipv6>{testing::ip6("2001:2::1"), testing::ip6("2001:2::3")}));
+}
+
 }  // namespace
 }  // namespace portway::model

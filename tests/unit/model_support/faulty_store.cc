@@ -41,6 +41,8 @@ class FaultyTransaction final : public Transaction {
   void replace_claims(std::string_view app, const std::vector<NodePortClaim>& c) override {
     inner_->replace_claims(app, c);
   }
+  std::optional<ServiceRanges> service_ranges() override { return inner_->service_ranges(); }
+  void put_service_ranges(const ServiceRanges& r) override { inner_->put_service_ranges(r); }
   std::optional<SandboxRecord> find_sandbox(std::string_view id) override { return inner_->find_sandbox(id); }
   std::vector<SandboxRecord> sandboxes() override { return inner_->sandboxes(); }
   void put_sandbox(const SandboxRecord& s) override { inner_->put_sandbox(s); }

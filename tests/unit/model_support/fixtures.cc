@@ -21,7 +21,7 @@ net::Ipv4 ip4(std::string_view a) { return net::parse_ipv4(a).value(); }
 net::Ipv6 ip6(std::string_view a) { return net::parse_ipv6(a).value(); }
 
 model::AddressPools pools(std::string_view cidr, std::string_view cidr6) {
-  model::AddressPools p{model::Ipv4Pool(v4(cidr)), std::nullopt};
+  model::AddressPools p{model::Ipv4Pool(v4(cidr)), std::nullopt, {}, {}};
   if (!cidr6.empty()) p.ipv6.emplace(v6(cidr6));
   return p;
 }

@@ -1,5 +1,6 @@
-// `--dataplane auto|xdp|nft` with fake dataplanes: which one ends up active, what the other
-// one had installed is removed (never both), and the reason a fallback gives.
+// `--dataplane auto|xdp|nft` with fake dataplanes: which one ends up active, that it is made
+// complete before what the other one had installed is removed (never both, and never neither),
+// the reason a fallback gives, and that auto keeps a running fast path.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -28,15 +29,21 @@ class FakeDataplane final : public Dataplane {
   Journal& j_;
 };
 
-DataplaneFactories factories(Journal& j, const char* xdp_failure = nullptr) {
+// `running`: a fast path is installed and attached before the sync.
+DataplaneFactories factories(Journal& j, const char* xdp_failure = nullptr, bool running = false) {
   return {
       [&j, xdp_failure]() -> std::unique_ptr<Dataplane> {
         j.events.push_back("try xdp");
         if (xdp_failure) throw std::runtime_error(xdp_failure);
         return std::make_unique<FakeDataplane>(Kind::xdp, j);
       },
-      [&j] { return std::make_unique<FakeDataplane>(Kind::nft, j); },
+      [&j] {
+        j.events.push_back("make nft");
+        return std::make_unique<FakeDataplane>(Kind::nft, j);
+      },
       [&j] { j.events.push_back("remove xdp"); },
+      [&j] { j.events.push_back("remove nft"); },
+      [running] { return running; },
   };
 }
 
@@ -74,7 +81,7 @@ TEST(DataplaneChoice, AutoFallsBackWhenTheFastPathFailsToStart) {
   Journal j;
   const auto r = choose_dataplane(with(config::DataplaneChoice::automatic), all_there(),
                                   factories(j, "attach eth0: native XDP not supported by the driver"));
-  expect_choice(r, j, Kind::nft, true, {"try xdp", "remove xdp"}, "the table is left as it was");
+  expect_choice(r, j, Kind::nft, true, {"try xdp", "make nft", "remove xdp"}, "the table is left as it was");
   EXPECT_NE(r.reason.find("native XDP not supported by the driver"), std::string::npos) << r.reason;
   EXPECT_EQ(r.reason.rfind("nft: fallback", 0), 0u) << r.reason;
 }
@@ -82,14 +89,14 @@ TEST(DataplaneChoice, AutoFallsBackWhenTheFastPathFailsToStart) {
 TEST(DataplaneChoice, AutoDoesNotEvenTryWhenTheProbeSaysNo) {
   Journal j;
   const auto r = choose_dataplane(with(config::DataplaneChoice::automatic), missing_btf(), factories(j));
-  expect_choice(r, j, Kind::nft, true, {"remove xdp"});
+  expect_choice(r, j, Kind::nft, true, {"make nft", "remove xdp"});
   EXPECT_NE(r.reason.find("btf_vmlinux"), std::string::npos) << r.reason;
 }
 
 TEST(DataplaneChoice, ExplicitNftRemovesTheFastPath) {
   Journal j;
   const auto r = choose_dataplane(with(config::DataplaneChoice::nft), all_there(), factories(j));
-  expect_choice(r, j, Kind::nft, false, {"remove xdp"});
+  expect_choice(r, j, Kind::nft, false, {"make nft", "remove xdp"}, "complete before the fast path goes");
 }
 
 TEST(DataplaneChoice, ExplicitXdpNeverFallsBack) {
@@ -105,7 +112,36 @@ TEST(DataplaneChoice, ExplicitXdpNeverFallsBack) {
 
   Journal ok;
   const auto r = choose_dataplane(with(config::DataplaneChoice::xdp), all_there(), factories(ok));
-  expect_choice(r, ok, Kind::xdp, false, {"try xdp", "remove nft"});
+  expect_choice(r, ok, Kind::xdp, false, {"try xdp", "remove nft"}, "complete before the table goes");
+}
+
+// A fast path that runs is kept when refreshing it fails or the probe now says no: no
+// fallback, nothing removed, an error that says so.
+TEST(DataplaneChoice, AutoKeepsARunningFastPathWhoseRefreshFails) {
+  Journal j;
+  try {
+    choose_dataplane(with(config::DataplaneChoice::automatic), all_there(),
+                     factories(j, "map sizes differ", /*running=*/true));
+    FAIL() << "expected DataplaneUnavailable";
+  } catch (const DataplaneUnavailable& e) {
+    EXPECT_NE(std::string(e.what()).find("map sizes differ"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("running fast path was kept"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(j.events, (std::vector<std::string>{"try xdp"})) << "neither removed nor replaced";
+}
+
+TEST(DataplaneChoice, AutoKeepsARunningFastPathTheProbeRefuses) {
+  Journal j;
+  EXPECT_THROW(choose_dataplane(with(config::DataplaneChoice::automatic), missing_btf(),
+                                factories(j, nullptr, /*running=*/true)),
+               DataplaneUnavailable);
+  EXPECT_TRUE(j.events.empty());
+}
+
+TEST(DataplaneChoice, AnExplicitNftStillReplacesARunningFastPath) {
+  Journal j;
+  const auto r = choose_dataplane(with(config::DataplaneChoice::nft), all_there(), factories(j, nullptr, true));
+  expect_choice(r, j, Kind::nft, false, {"make nft", "remove xdp"});
 }
 
 TEST(DataplaneChoice, ProbeReportJsonAndReason) {

@@ -143,7 +143,7 @@ TEST_F(SqliteStoreTest, RefusesASymlinkedPath) {
 
 TEST_F(SqliteStoreTest, WithoutCreateAMissingFileIsAnErrorAndIsNotCreated) {
   const std::string missing = dir_.file("missing.db");
-  EXPECT_THROW(SqliteStore::open(missing, {.create = false}), StoreError);
+  EXPECT_THROW(SqliteStore::open(missing, {.create = false}), StoreMissingError);
   EXPECT_FALSE(std::filesystem::exists(missing));
 }
 
@@ -154,7 +154,35 @@ TEST_F(SqliteStoreTest, RecordsSchemaVersionAndApplicationId) {
   // Reopening neither re-creates nor re-migrates.
   store_.reset();
   store_ = SqliteStore::open(path_);
-  EXPECT_EQ(raw_integer(path_, "SELECT count(*) FROM schema_version"), 1);
+  EXPECT_EQ(raw_integer(path_, "SELECT count(*) FROM schema_version"), sqlite::kSchemaVersion);
+}
+
+TEST_F(SqliteStoreTest, ServiceRangesRoundTrip) {
+  EXPECT_FALSE(store_->begin_read()->service_ranges()) << "none until the first apply";
+  const ServiceRanges v4_only{*net::parse_ipv4_prefix("198.18.0.0/24"), std::nullopt};
+  const ServiceRanges both{*net::parse_ipv4_prefix("198.18.1.0/24"), net::parse_ipv6_prefix("2001:2::/64")};
+  {
+    auto tx = store_->begin_write();
+    tx->put_service_ranges(v4_only);
+    tx->commit();
+  }
+  EXPECT_EQ(store_->begin_read()->service_ranges(), v4_only);
+  {
+    auto tx = store_->begin_write();
+    tx->put_service_ranges(both);
+    EXPECT_EQ(tx->service_ranges(), both);
+    // Destroyed without commit: rolled back.
+  }
+  EXPECT_EQ(store_->begin_read()->service_ranges(), v4_only);
+}
+
+TEST_F(SqliteStoreTest, AVersionOneStoreGainsTheServiceRangesTable) {
+  store_.reset();
+  raw_integer(path_, "DROP TABLE service_ranges");
+  raw_integer(path_, "DELETE FROM schema_version WHERE version = 2");
+  store_ = SqliteStore::open(path_);
+  EXPECT_EQ(store_->schema_version(), 2);
+  EXPECT_FALSE(store_->begin_read()->service_ranges());
 }
 
 TEST_F(SqliteStoreTest, RefusesANewerSchema) {

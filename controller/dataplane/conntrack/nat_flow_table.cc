@@ -1,0 +1,238 @@
+// ConntrackTable's side of the dataplane hand-off (nat_flow.h): reading portway's NATed
+// entries and seeding entries for flows the fast path carried.
+#include <arpa/inet.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <fstream>
+#include <map>
+#include <tuple>
+#include <memory>
+#include <system_error>
+
+#include "dataplane/conntrack/conntrack_table.h"
+
+namespace portway::dataplane::conntrack {
+namespace {
+
+// linux/netfilter/nf_conntrack_tcp.h: conntrack skips window checks for a liberal sender.
+constexpr std::uint8_t kTcpBeLiberal = 0x08;
+
+struct CtFree {
+  void operator()(nf_conntrack* ct) const { nfct_destroy(ct); }
+};
+using CtPtr = std::unique_ptr<nf_conntrack, CtFree>;
+
+CtPtr new_ct() {
+  CtPtr ct(nfct_new());
+  if (!ct) throw std::system_error(ENOMEM, std::generic_category(), "conntrack entry");
+  return ct;
+}
+
+std::uint32_t be32(net::Ipv4 a) { return htonl(a.value); }
+net::Ipv4 host32(std::uint32_t be) { return net::Ipv4{ntohl(be)}; }
+
+// The reply tuple of a flow's entry: from the backend's port back to the client (or, for a
+// hairpin, to the source NAT address) at the client's port.
+void set_reply_tuple(nf_conntrack* ct, const NatFlow& f) {
+  nfct_set_attr_u8(ct, ATTR_REPL_L3PROTO, AF_INET);
+  nfct_set_attr_u8(ct, ATTR_REPL_L4PROTO, f.protocol);
+  nfct_set_attr_u32(ct, ATTR_REPL_IPV4_SRC, be32(f.backend));
+  nfct_set_attr_u32(ct, ATTR_REPL_IPV4_DST, be32(f.snat ? *f.snat : f.client));
+  nfct_set_attr_u16(ct, ATTR_REPL_PORT_SRC, htons(f.backend_port));
+  nfct_set_attr_u16(ct, ATTR_REPL_PORT_DST, htons(f.client_port));
+}
+
+void set_orig_tuple(nf_conntrack* ct, const NatFlow& f) {
+  nfct_set_attr_u8(ct, ATTR_L3PROTO, AF_INET);
+  nfct_set_attr_u8(ct, ATTR_L4PROTO, f.protocol);
+  nfct_set_attr_u32(ct, ATTR_IPV4_SRC, be32(f.client));
+  nfct_set_attr_u32(ct, ATTR_IPV4_DST, be32(f.frontend));
+  nfct_set_attr_u16(ct, ATTR_PORT_SRC, htons(f.client_port));
+  nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(f.frontend_port));
+}
+
+// Established, liberal both ways, living `timeout` seconds without traffic. The status is
+// only for a new entry: an existing one is confirmed, and a status that differs from it in an
+// unchangeable bit makes the kernel refuse the update (EBUSY).
+void set_established(nf_conntrack* ct, const NatFlow& f, std::uint32_t timeout, bool is_new) {
+  nfct_set_attr_u32(ct, ATTR_TIMEOUT, timeout);
+  if (is_new) nfct_set_attr_u32(ct, ATTR_STATUS, IPS_SEEN_REPLY | IPS_ASSURED);
+  if (f.protocol == IPPROTO_TCP) {
+    nfct_set_attr_u8(ct, ATTR_TCP_STATE, TCP_CONNTRACK_ESTABLISHED);
+    nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_ORIG, kTcpBeLiberal);
+    nfct_set_attr_u8(ct, ATTR_TCP_MASK_ORIG, kTcpBeLiberal);
+    nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_REPL, kTcpBeLiberal);
+    nfct_set_attr_u8(ct, ATTR_TCP_MASK_REPL, kTcpBeLiberal);
+  }
+}
+
+CtPtr entry_for(const NatFlow& f, std::uint32_t timeout) {
+  CtPtr ct = new_ct();
+  set_orig_tuple(ct.get(), f);
+  // The reply tuple as it is before NAT: the kernel's NAT setup derives the translated one
+  // from it and the NAT attributes, and sets the DST_NAT/SRC_NAT status bits only when the
+  // two differ; an entry given the translated reply tuple up front is never mangled.
+  NatFlow untranslated = f;
+  untranslated.backend = f.frontend;
+  untranslated.backend_port = f.frontend_port;
+  untranslated.snat.reset();
+  set_reply_tuple(ct.get(), untranslated);
+  nfct_set_attr_u32(ct.get(), ATTR_DNAT_IPV4, be32(f.backend));
+  nfct_set_attr_u16(ct.get(), ATTR_DNAT_PORT, htons(f.backend_port));
+  if (f.snat) {
+    nfct_set_attr_u32(ct.get(), ATTR_SNAT_IPV4, be32(*f.snat));
+    nfct_set_attr_u16(ct.get(), ATTR_SNAT_PORT, htons(f.client_port));
+  }
+  set_established(ct.get(), f, timeout, true);
+  return ct;
+}
+
+// The flow an entry describes, when it carries a destination NAT; nullopt otherwise.
+std::optional<NatFlow> nat_flow_of(const nf_conntrack* ct) {
+  if (nfct_get_attr_u8(ct, ATTR_L3PROTO) != AF_INET) return std::nullopt;
+  const std::uint8_t proto = nfct_get_attr_u8(ct, ATTR_L4PROTO);
+  if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) return std::nullopt;
+  if (!(nfct_get_attr_u32(ct, ATTR_STATUS) & IPS_DST_NAT)) return std::nullopt;
+  if (nfct_attr_is_set(ct, ATTR_ZONE) > 0 && nfct_get_attr_u16(ct, ATTR_ZONE) != 0) return std::nullopt;
+  NatFlow f;
+  f.protocol = proto;
+  f.client = host32(nfct_get_attr_u32(ct, ATTR_IPV4_SRC));
+  f.client_port = ntohs(nfct_get_attr_u16(ct, ATTR_PORT_SRC));
+  f.frontend = host32(nfct_get_attr_u32(ct, ATTR_IPV4_DST));
+  f.frontend_port = ntohs(nfct_get_attr_u16(ct, ATTR_PORT_DST));
+  f.backend = host32(nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC));
+  f.backend_port = ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC));
+  const net::Ipv4 reply_dst = host32(nfct_get_attr_u32(ct, ATTR_REPL_IPV4_DST));
+  const std::uint16_t reply_dport = ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_DST));
+  // A source NAT that also moved the port cannot be represented by the fast path, whose
+  // reverse entry restores the client's port unchanged.
+  if (reply_dport != f.client_port) return std::nullopt;
+  if (reply_dst != f.client) f.snat = reply_dst;
+  return f;
+}
+
+struct Dump {
+  std::vector<NatFlow> flows;
+};
+
+int collect(enum nf_conntrack_msg_type, struct nf_conntrack* ct, void* data) {
+  if (nfct_get_attr_u8(ct, ATTR_L4PROTO) == IPPROTO_TCP && nfct_attr_is_set(ct, ATTR_TCP_STATE) > 0) {
+    const std::uint8_t state = nfct_get_attr_u8(ct, ATTR_TCP_STATE);
+    if (state == TCP_CONNTRACK_TIME_WAIT || state == TCP_CONNTRACK_CLOSE) return NFCT_CB_CONTINUE;
+  }
+  if (auto f = nat_flow_of(ct)) static_cast<Dump*>(data)->flows.push_back(*f);
+  return NFCT_CB_CONTINUE;
+}
+
+struct Found {
+  std::optional<NatFlow> flow;
+  bool any = false;
+};
+
+int remember(enum nf_conntrack_msg_type, struct nf_conntrack* ct, void* data) {
+  auto* found = static_cast<Found*>(data);
+  found->any = true;
+  found->flow = nat_flow_of(ct);
+  return NFCT_CB_STOP;
+}
+
+std::chrono::seconds read_seconds(const char* path, std::chrono::seconds fallback) {
+  std::ifstream in(path);
+  long v = 0;
+  if (in >> v && v > 0) return std::chrono::seconds(v);
+  return fallback;
+}
+
+// Conntrack holds one entry per reply tuple; the fast path's flow table can hold several flows
+// with the same one: the client used one source port towards two frontends of the same backend
+// and port (a flow table keeps closed connections until they are evicted), and their reverse
+// entries collide there too. The most recently active flow is the live one and is kept.
+std::vector<NatFlow> one_per_reply_tuple(std::span<const NatFlow> flows, SeedCounts& counts) {
+  std::map<std::tuple<std::uint8_t, std::uint32_t, std::uint32_t, std::uint16_t, std::uint16_t>, NatFlow> by_reply;
+  for (const NatFlow& f : flows) {
+    const auto key = std::make_tuple(f.protocol, f.backend.value, (f.snat ? *f.snat : f.client).value, f.backend_port,
+                                     f.client_port);
+    auto [it, inserted] = by_reply.try_emplace(key, f);
+    if (inserted) continue;
+    ++counts.superseded;
+    if (f.idle < it->second.idle) it->second = f;
+  }
+  std::vector<NatFlow> out;
+  out.reserve(by_reply.size());
+  for (auto& [key, f] : by_reply) out.push_back(std::move(f));
+  return out;
+}
+
+}  // namespace
+
+SeedTimeouts SeedTimeouts::of_current_netns() {
+  SeedTimeouts t;
+  t.tcp_established =
+      read_seconds("/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established", t.tcp_established);
+  t.udp_stream = read_seconds("/proc/sys/net/netfilter/nf_conntrack_udp_timeout_stream", t.udp_stream);
+  return t;
+}
+
+std::vector<NatFlow> ConntrackTable::nat_flows() {
+  Dump dump;
+  nfct_callback_register(handle_, NFCT_T_ALL, collect, &dump);
+  std::uint32_t family = AF_INET;
+  const int rc = nfct_query(handle_, NFCT_Q_DUMP, &family);
+  const int dump_errno = errno;
+  nfct_callback_unregister(handle_);
+  if (rc < 0) throw std::system_error(dump_errno, std::generic_category(), "conntrack dump");
+  return std::move(dump.flows);
+}
+
+SeedCounts ConntrackTable::seed(std::span<const NatFlow> flows, const SeedTimeouts& timeouts) {
+  SeedCounts counts;
+  for (const NatFlow& f : one_per_reply_tuple(flows, counts)) {
+    const auto life = std::chrono::duration_cast<std::chrono::seconds>(
+        (f.protocol == IPPROTO_TCP ? timeouts.tcp_established : timeouts.udp_stream) - f.idle);
+    if (life.count() <= 0) {
+      ++counts.expired;
+      continue;
+    }
+    const auto timeout = static_cast<std::uint32_t>(life.count());
+    CtPtr ct = entry_for(f, timeout);
+    if (nfct_query(handle_, NFCT_Q_CREATE, ct.get()) == 0) {
+      ++counts.created;
+      continue;
+    }
+    if (errno != EEXIST) {
+      ++counts.failed;
+      continue;
+    }
+    // Who holds the tuple: the same translation is kept and refreshed (its window state may be
+    // stale after a spell on the fast path); anything else gives way.
+    CtPtr orig = new_ct();
+    set_orig_tuple(orig.get(), f);
+    Found found;
+    nfct_callback_register(handle_, NFCT_T_ALL, remember, &found);
+    (void)nfct_query(handle_, NFCT_Q_GET, orig.get());
+    nfct_callback_unregister(handle_);
+    if (found.flow && found.flow->same_nat(f)) {
+      CtPtr update = new_ct();
+      set_orig_tuple(update.get(), f);
+      set_established(update.get(), f, timeout, false);
+      if (nfct_query(handle_, NFCT_Q_UPDATE, update.get()) == 0) ++counts.refreshed;
+      else ++counts.failed;
+      continue;
+    }
+    if (found.any) (void)nfct_query(handle_, NFCT_Q_DESTROY, orig.get());
+    // An entry whose reply tuple is this flow's (e.g. translated packets the fast path passed
+    // to the stack, tracked without NAT) blocks the insert as well.
+    CtPtr reply = new_ct();
+    set_reply_tuple(reply.get(), f);
+    (void)nfct_query(handle_, NFCT_Q_DESTROY, reply.get());
+    if (nfct_query(handle_, NFCT_Q_CREATE, ct.get()) == 0) ++counts.replaced;
+    else ++counts.failed;
+  }
+  return counts;
+}
+
+}  // namespace portway::dataplane::conntrack

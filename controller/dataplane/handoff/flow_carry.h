@@ -1,0 +1,71 @@
+// Carrying established flows across a dataplane switch (docs/operations.md "Switching the
+// dataplane"), one pass at a time: a switch runs a pass before the old dataplane lets go of
+// anything and again after each step that moves traffic, so flows the old dataplane created
+// meanwhile are carried too. Each pass writes only what earlier passes have not written.
+// Both work on the calling thread's network namespace.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "dataplane/conntrack/conntrack_table.h"
+#include "dataplane/handoff/flow_translation.h"
+#include "dataplane/xdp/lb_install.h"
+#include "dataplane/xdp/pin_layout.h"
+
+namespace portway::dataplane::handoff {
+
+struct CarryCounts {
+  std::size_t passes = 0;
+  std::size_t carried = 0;  // entries written (created, refreshed or replaced)
+  std::size_t dropped = 0;  // not carried: the receiving dataplane would not have kept them
+  std::size_t failed = 0;   // the kernel refused them
+  std::string summary(const char* what) const;
+};
+
+// The fast path's flow table -> kernel conntrack. Holds the pinned maps open, so passes keep
+// working after the pins are removed.
+class FlowsToConntrack {
+ public:
+  // Inactive (every pass does nothing) when the fast path's maps are not all pinned.
+  explicit FlowsToConntrack(const xdp::PinLayout& pins);
+  ~FlowsToConntrack();
+  bool active() const { return maps_.has_value(); }
+  void pass();
+  const CarryCounts& counts() const { return counts_; }
+
+ private:
+  std::optional<xdp::PinnedLbMaps> pinned_;
+  std::optional<loader::LbMaps> maps_;
+  std::optional<FastPathTables> tables_;
+  std::unique_ptr<conntrack::ConntrackTable> conntrack_;
+  conntrack::SeedTimeouts timeouts_;
+  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint16_t, std::uint16_t, std::uint8_t>, conntrack::NatFlow>
+      written_;
+  CarryCounts counts_;
+};
+
+// Kernel conntrack (nftables' translations) -> the fast path's flow and reverse tables. The
+// fast path must be prepared (maps pinned and programmed) first.
+class FlowsToFastPath {
+ public:
+  explicit FlowsToFastPath(const xdp::PinLayout& pins);
+  ~FlowsToFastPath();
+  void pass();
+  const CarryCounts& counts() const { return counts_; }
+
+ private:
+  std::optional<xdp::PinnedLbMaps> pinned_;
+  std::optional<loader::LbMaps> maps_;
+  std::optional<FastPathTables> tables_;
+  std::unique_ptr<conntrack::ConntrackTable> conntrack_;
+  // pw_flow_key fields -> (backend id, backend addr, target port, flags, snat addr) written.
+  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint16_t, std::uint16_t, std::uint8_t>,
+           std::tuple<std::uint32_t, std::uint32_t, std::uint16_t, std::uint16_t, std::uint32_t>>
+      written_;
+  CarryCounts counts_;
+};
+
+}  // namespace portway::dataplane::handoff

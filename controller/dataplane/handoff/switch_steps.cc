@@ -1,0 +1,59 @@
+#include "dataplane/handoff/switch_steps.h"
+
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+#include "dataplane/handoff/flow_carry.h"
+
+namespace portway::dataplane::handoff {
+namespace {
+
+// Runs one carry step; a failure is reported, never fatal to the switch.
+template <typename Step>
+bool carry_step(const char* what, std::vector<std::string>& notes, Step&& step) {
+  try {
+    step();
+    return true;
+  } catch (const std::exception& e) {
+    notes.push_back(std::string("could not carry the established flows ") + what + ": " + e.what());
+    spdlog::warn("dataplane switch: {}", notes.back());
+    return false;
+  }
+}
+
+}  // namespace
+
+ApplyReport start_fast_path(xdp::XdpDataplane& xdp, const state::DataplaneState& desired, bool from_nft) {
+  ApplyReport report = xdp.prepare(desired);
+  std::optional<FlowsToFastPath> carry;
+  if (from_nft) {
+    if (!carry_step("from nftables", report.notes, [&] {
+          carry.emplace(xdp::PinLayout{xdp.settings().bpffs_dir});
+          carry->pass();
+        }))
+      carry.reset();
+  }
+  const auto again = [&] {
+    if (carry && !carry_step("from nftables", report.notes, [&] { carry->pass(); })) carry.reset();
+  };
+  xdp.ensure_attached(report.notes, again);
+  again();
+  if (carry) report.notes.push_back(carry->counts().summary("from nftables"));
+  return report;
+}
+
+void retire_fast_path(xdp::XdpDataplane& xdp, std::vector<std::string>& notes) {
+  std::optional<FlowsToConntrack> carry;
+  if (!carry_step("to nftables", notes, [&] {
+        carry.emplace(xdp::PinLayout{xdp.settings().bpffs_dir});
+        carry->pass();
+      }))
+    carry.reset();
+  xdp.remove_in_order([&](xdp::XdpDataplane::RemovalStep) {
+    if (carry && !carry_step("to nftables", notes, [&] { carry->pass(); })) carry.reset();
+  });
+  if (carry && carry->active()) notes.push_back(carry->counts().summary("to nftables"));
+}
+
+}  // namespace portway::dataplane::handoff

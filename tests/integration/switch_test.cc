@@ -1,0 +1,341 @@
+// Switching the dataplane of a running node (docs/operations.md "Switching the dataplane"),
+// through `portway sync --dataplane xdp|nft` on a `portway lab`: established TCP connections
+// (client -> service address, client -> node port, sandbox -> service address, a sandbox to its
+// own service) carry traffic all the time and must survive every switch on the sandbox that
+// first answered them; and `sync` SIGKILLed at random moments of switches never leaves the node
+// without a dataplane, while new connections are probed all along.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "agent/sync.h"
+#include "dataplane/nft/nft_dataplane.h"
+#include "dataplane/xdp/xdp_dataplane.h"
+#include "flow_load.h"
+#include "lab/lab.h"
+#include "lab/ns_process.h"
+#include "lab/probe_client.h"
+#include "lab/topology.h"
+#include "netlink/netns.h"
+#include "store/sqlite_store.h"
+#include "support/root.h"
+
+namespace portway::itest {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+class DataplaneSwitchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PORTWAY_REQUIRE_ROOT();
+    // Hundreds of connections: both ends (this process and the test apps it starts) need
+    // more descriptors than the usual soft limit of 1,024.
+    rlimit nofile{};
+    getrlimit(RLIMIT_NOFILE, &nofile);
+    nofile.rlim_cur = std::min<rlim_t>(nofile.rlim_max, 16384);
+    setrlimit(RLIMIT_NOFILE, &nofile);
+    cfg_.prefix = "pwsw" + std::to_string(getpid() % 100000);
+    cfg_.dir = "/run/portway-switchtest-" + std::to_string(getpid());
+    cfg_.examples_dir = PORTWAY_SOURCE_DIR "/testdata/apps";
+    cfg_.testapp = PORTWAY_TESTAPP;
+    cfg_.app_lifetime_seconds = 300;
+    lab::lab_down(cfg_);  // a crashed earlier run of this pid's prefix
+    settings_ = lab::lab_node_settings(cfg_);
+    ASSERT_FALSE(settings_.cgroup.empty()) << "no cgroup v2 hierarchy mounted on this machine";
+    up_ = true;
+    lab::lab_up(cfg_, config::DataplaneChoice::xdp);
+    topo_ = lab::plan_topology({cfg_.prefix, 10});
+    auto store = store::SqliteStore::open(cfg_.dir + "/state.db", {.create = false});
+    desired_ = agent::compile_store(store.get());
+    for (const auto& f : desired_.frontends())
+      if (f.backend_set == "svc/tcp-echo/echo" && f.key.port == 7000) vip_ = state::to_string(f.key.address);
+      else if (f.backend_set == "svc/irc/irc" && f.key.port == 6667) irc_vip_ = state::to_string(f.key.address);
+    for (const auto& sb : store->begin_read()->sandboxes())
+      for (const auto& slot : topo_.sandboxes)
+        if (slot.address == sb.ipv4) (sb.app == "tcp-echo" ? echo_sandbox_ : other_sandbox_) = slot.netns;
+    ASSERT_FALSE(vip_.empty());
+    ASSERT_FALSE(irc_vip_.empty());
+    ASSERT_FALSE(echo_sandbox_.empty());
+    ASSERT_FALSE(other_sandbox_.empty());
+  }
+
+  void TearDown() override {
+    if (!up_) return;
+    lab::lab_down(cfg_);
+    EXPECT_FALSE(fs::exists(settings_.bpffs_dir)) << "pins left behind";
+  }
+
+  std::vector<std::string> sync_argv(const char* dataplane) const {
+    return {PORTWAY_BINARY, "sync", "--state", cfg_.dir + "/state.db", "--node", cfg_.dir + "/node.toml",
+            "--dataplane", dataplane};
+  }
+  // `portway sync --dataplane X` on the lab node; its exit status (-1 after 30 s).
+  int sync(const char* dataplane) {
+    lab::NsProcess p = lab::NsProcess::spawn(topo_.node_netns, sync_argv(dataplane), cli_log());
+    return p.wait_exit(std::chrono::seconds(30)).value_or(-1);
+  }
+  std::string cli_log() const { return cfg_.dir + "/cli.log"; }
+
+  std::vector<FlowGroup> groups(int scale) const {
+    const std::string node = net::to_string(topo_.node_address);
+    return {{"client->service", topo_.client_netns, vip_, 7000, 20 * scale},
+            {"client->node-port", topo_.client_netns, node, 7000, 20 * scale},
+            {"sandbox->service", other_sandbox_, vip_, 7000, 15 * scale},
+            {"sandbox->own-service", echo_sandbox_, vip_, 7000, 5 * scale}};
+  }
+
+  // The node holds exactly one dataplane, `kind`, programmed with the store's state.
+  void expect_only(dataplane::Kind kind) {
+    netlink::NetnsGuard in(topo_.node_netns);
+    dataplane::nft::NftDataplane nft;
+    dataplane::xdp::XdpDataplane xdp(settings_);
+    if (kind == dataplane::Kind::xdp) {
+      EXPECT_TRUE(xdp.is_running());
+      EXPECT_FALSE(nft.is_installed()) << "both dataplanes installed";
+      EXPECT_EQ(xdp.installed(), dataplane::xdp::ipv4_only(desired_));
+    } else {
+      EXPECT_TRUE(nft.is_installed());
+      EXPECT_FALSE(xdp.is_installed()) << "both dataplanes installed";
+      EXPECT_EQ(nft.installed().frontends().size(), desired_.frontends().size());
+    }
+  }
+
+  lab::LabConfig cfg_;
+  config::NodeSettings settings_;
+  lab::Topology topo_;
+  state::DataplaneState desired_;
+  std::string vip_, irc_vip_, echo_sandbox_, other_sandbox_;
+  bool up_ = false;
+};
+
+void report(const std::vector<std::pair<std::string, FlowFigures>>& figures) {
+  for (const auto& [name, f] : figures) {
+    std::cout << "  " << name << ": " << f.to_string() << "\n";
+    EXPECT_EQ(f.reset, 0) << name;
+    EXPECT_EQ(f.moved, 0) << name;
+    EXPECT_EQ(f.silent_at_end, 0) << name;
+    EXPECT_LT(f.longest_wait_ms, 2000) << name << ": a connection hung";
+    EXPECT_GT(f.exchanges, f.opened) << name << ": traffic flowed";
+  }
+}
+
+// A UDP flow: one connected socket asking WHO every 20 ms; every answer names a sandbox.
+class UdpWho {
+ public:
+  UdpWho(const std::string& netns, const std::string& addr, std::uint16_t port)
+      : thread_([=, this] {
+          netlink::NetnsGuard in(netns);
+          const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+          sockaddr_in to{};
+          to.sin_family = AF_INET;
+          to.sin_port = htons(port);
+          inet_pton(AF_INET, addr.c_str(), &to.sin_addr);
+          const timeval tv{0, 200000};
+          setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+          if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+            close(fd);
+            return;
+          }
+          const auto deadline = Clock::now() + std::chrono::seconds(90);
+          while (!stop_ && Clock::now() < deadline) {
+            if (send(fd, "WHO", 3, 0) == 3) ++sent_;
+            char buf[256];
+            const ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+            lab::WhoAnswer who;
+            if (n > 0 && lab::parse_who(std::string(buf, static_cast<std::size_t>(n)), who)) {
+              ++answered_;
+              std::lock_guard lock(mu_);
+              sandboxes_.insert(who.sandbox);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          }
+          close(fd);
+        }) {}
+  ~UdpWho() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  long sent() const { return sent_; }
+  long answered() const { return answered_; }
+  std::size_t sandboxes() {
+    std::lock_guard lock(mu_);
+    return sandboxes_.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::set<std::string> sandboxes_;
+  std::atomic<bool> stop_{false};
+  std::atomic<long> sent_{0}, answered_{0};
+  std::thread thread_;
+};
+
+TEST_F(DataplaneSwitchTest, SwitchesUnderLoadResetNoConnection) {
+  FlowLoad load(groups(15));
+  for (const auto& g : groups(15)) ASSERT_EQ(load.opened(g.name), g.count) << g.name;
+  load.start();
+  UdpWho udp(topo_.client_netns, net::to_string(topo_.node_address), 27015);  // node port of game
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (int round = 0; round < 3; ++round) {
+    for (const char* dp : {"nft", "xdp"}) {
+      const auto t0 = Clock::now();
+      ASSERT_EQ(sync(dp), 0) << slurp(cli_log());
+      std::cout << "  switch to " << dp << ": "
+                << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count() << " ms\n";
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+  }
+  udp.stop();
+  report(load.stop());
+  std::cout << "  client->node-port udp: " << udp.sent() << " datagrams, " << udp.answered() << " answered by "
+            << udp.sandboxes() << " sandbox(es)\n";
+  EXPECT_EQ(udp.sandboxes(), 1u) << "the UDP flow stays on its backend";
+  EXPECT_GE(udp.answered() * 100, udp.sent() * 99) << "at most 1% of the datagrams lost";
+  expect_only(dataplane::Kind::xdp);
+  std::cout << slurp(cli_log());
+}
+
+// New connections, one every few milliseconds from the client to the node port and to the
+// service address, each asked WHO: any that is refused, reset or unanswered is a moment
+// without a dataplane.
+class NewConnectionProbe {
+ public:
+  NewConnectionProbe(std::string netns, std::vector<std::pair<std::string, std::uint16_t>> targets)
+      : thread_([this, netns = std::move(netns), targets = std::move(targets)] {
+          const auto deadline = Clock::now() + std::chrono::seconds(120);
+          for (std::size_t i = 0; !stop_ && Clock::now() < deadline; ++i) {
+            const auto& [addr, port] = targets[i % targets.size()];
+            const auto r = lab::tcp_probe(netns, addr, port, "WHO\n", std::chrono::milliseconds(1500));
+            ++probes_;
+            // Connected, then reset: the handshake straddled the moment the uplinks changed
+            // hands and the two dataplanes picked different backends (see docs/operations.md).
+            // Anything else (refused, unanswered) is a moment without a dataplane.
+            const bool handover = r.status == lab::ProbeStatus::other_error && r.error == std::strerror(ECONNRESET);
+            if (handover) ++handover_resets_;
+            if (r.status != lab::ProbeStatus::ok) {
+              if (!handover) ++failed_;
+              std::lock_guard lock(mu_);
+              failures_.push_back(std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                     Clock::now() - started_).count()) +
+                                  " ms: " + addr + ":" + std::to_string(port) + " " + lab::to_string(r.status) +
+                                  " (" + r.error + ")");
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          }
+        }) {}
+  ~NewConnectionProbe() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  long probes() const { return probes_; }
+  long failed() const { return failed_; }
+  long handover_resets() const { return handover_resets_; }
+  std::vector<std::string> failures() {
+    std::lock_guard lock(mu_);
+    return failures_;
+  }
+  Clock::time_point started() const { return started_; }
+
+ private:
+  const Clock::time_point started_ = Clock::now();
+  std::mutex mu_;
+  std::vector<std::string> failures_;
+  std::atomic<bool> stop_{false};
+  std::atomic<long> probes_{0}, failed_{0}, handover_resets_{0};
+  std::thread thread_;
+};
+
+TEST_F(DataplaneSwitchTest, KilledSwitchesNeverLeaveTheNodeWithoutADataplane) {
+  FlowLoad load(groups(5));
+  load.start();
+  // Probes go to another Service than the load (irc: node port 6697, service port 6667), so
+  // their source ports never collide with the load's towards the same backend port.
+  NewConnectionProbe probe(topo_.client_netns, {{net::to_string(topo_.node_address), 6697}, {irc_vip_, 6667}});
+
+  // How long a whole switch takes here, each way: the kills land anywhere inside one.
+  auto timed = [&](const char* dp) {
+    const auto t0 = Clock::now();
+    EXPECT_EQ(sync(dp), 0) << slurp(cli_log());
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+  };
+  const long to_nft = timed("nft"), to_xdp = timed("xdp");
+  std::mt19937 rng(static_cast<unsigned>(getpid()));
+  constexpr int kKills = 16;
+  int killed_running = 0, left_without_dataplane = 0;
+  const std::string node = net::to_string(topo_.node_address);
+  for (int i = 0; i < kKills; ++i) {
+    // From xdp to nft, then back: every kill interrupts a real switch.
+    const bool nft = i % 2 == 0;
+    const char* dp = nft ? "nft" : "xdp";
+    const int resets_at_start = load.resets();
+    const auto since = [&] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - probe.started()).count();
+    };
+
+    lab::NsProcess p = lab::NsProcess::spawn(topo_.node_netns, sync_argv(dp), cli_log());
+    const long at = std::uniform_int_distribution<long>(0, nft ? to_nft : to_xdp)(rng);
+    std::this_thread::sleep_for(std::chrono::milliseconds(at));
+    if (p.running()) ++killed_running;
+    p.kill_hard();
+    // What the kill left must forward by itself, until the next sync.
+    const bool forwarding =
+        lab::tcp_probe(topo_.client_netns, node, 6697, "WHO\n", std::chrono::milliseconds(1000)).status ==
+            lab::ProbeStatus::ok &&
+        lab::tcp_probe(topo_.client_netns, irc_vip_, 6667, "WHO\n", std::chrono::milliseconds(1000)).status ==
+            lab::ProbeStatus::ok;
+    if (!forwarding) ++left_without_dataplane;
+    const int resets_before = load.resets();
+    // The next sync finishes the job.
+    std::ofstream(cli_log(), std::ios::trunc).close();
+    EXPECT_EQ(sync(dp), 0) << slurp(cli_log());
+    expect_only(nft ? dataplane::Kind::nft : dataplane::Kind::xdp);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (load.resets() > resets_at_start || !forwarding)
+      std::cout << "  kill " << i << " (to " << dp << ", " << at << " ms in, at " << since() << " ms): "
+                << (forwarding ? "" : "no dataplane, ")
+                << resets_before - resets_at_start << " connections reset by the kill, "
+                << load.resets() - resets_before << " by the rerun\n" << slurp(cli_log());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  probe.stop();
+  std::cout << "  a switch takes " << to_nft << " ms to nft, " << to_xdp << " ms to xdp; " << kKills << " kills, " << killed_running
+            << " while sync was running, " << left_without_dataplane << " left no forwarding dataplane; "
+            << probe.probes() << " new connections probed, " << probe.failed() << " failed, "
+            << probe.handover_resets() << " reset at the hand-over\n";
+  EXPECT_GE(killed_running, kKills / 2) << "most kills must land inside a switch";
+  EXPECT_EQ(left_without_dataplane, 0) << "of " << kKills << " kills";
+  EXPECT_EQ(probe.failed(), 0) << "of " << probe.probes() << " new connections";
+  EXPECT_LE(probe.handover_resets() * 100, probe.probes()) << "at most 1% of new connections straddle a hand-over";
+  for (const auto& f : probe.failures()) std::cout << "  failed probe at " << f << "\n";
+  report(load.stop());
+}
+
+}  // namespace
+}  // namespace portway::itest
