@@ -11,6 +11,7 @@
 //   - new flow: repeat = 1 in a loop, a fresh 5-tuple per call (Maglev pick + two LRU
 //     inserts), timed by the kernel per call; "established/repeat1" is the same loop on an
 //     existing flow, the baseline for what repeat = 1 itself adds;
+//   - established/repeat1/handoff: the same with the target not xdp-ready (tc hand-off);
 //   - miss: a packet to no frontend address, repeat 200 (it is passed on unchanged);
 //   - floor: the counting sink (bpf/xdp_sink.bpf.c, one array lookup, XDP_PASS), repeat 200
 //     and repeat 1: what BPF_PROG_TEST_RUN itself costs on this machine in the same run, to
@@ -18,6 +19,7 @@
 // Frontends: the argument (10, 1,000, 100,000) in pw_frontends over N/3 service addresses,
 // with as many flows preloaded, so table sizes are what they would be at that scale.
 #include <benchmark/benchmark.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -35,6 +37,8 @@
 #include "loader/lb_maps.h"
 #include "loader/lb_skeleton.h"
 #include "loader/prog_test_run.h"
+#include "loader/tc_filter.h"
+#include "netlink/links.h"
 #include "loader/skeleton.h"
 #include "xdp_sink.skel.h"
 #include "support/cpu_pin.h"
@@ -81,12 +85,18 @@ class Env {
   explicit Env(std::uint32_t frontends) : netns_(std::make_unique<portway::test::ScopedNetns>()) {
     sh("ip link set lo up");
     sh("ip link add pwbk0 address 02:00:00:00:0b:00 type veth peer name pwbk1");
+    // The uplink of the live-delivery benchmark (BM_LiveDelivery): frames are injected here.
+    sh("ip link add pwup0 address 02:00:00:00:0a:00 type veth peer name pwup1");
+    sh("ip link set pwup0 up");
+    sh("ip link set pwup1 up");
     sh("ip link set pwbk0 up");
     sh("ip link set pwbk1 up");
     sh("ip addr add 198.19.64.254/24 dev pwbk0");
     sh("ip addr add 198.18.128.254/24 dev pwbk0");
-    sh("ip neigh add " + dotted(kS1) + " lladdr 02:00:00:00:01:01 dev pwbk0 nud permanent");
-    sh("ip neigh add " + dotted(kS2) + " lladdr 02:00:00:00:01:02 dev pwbk0 nud permanent");
+    // S1 and S2 answer at pwbk0's own MAC, the MAC the test runs' uplink (lo) is registered
+    // with: a ping-pong frame stays addressed to "the node" at L2 from run to run.
+    sh("ip neigh add " + dotted(kS1) + " lladdr 02:00:00:00:0b:00 dev pwbk0 nud permanent");
+    sh("ip neigh add " + dotted(kS2) + " lladdr 02:00:00:00:0b:00 dev pwbk0 nud permanent");
     for (int i = 0; i < 10; ++i) {
       sh("ip neigh add 198.18.128." + std::to_string(10 + i) + " lladdr 02:00:00:00:02:" +
          std::to_string(10 + i) + " dev pwbk0 nud permanent");
@@ -105,7 +115,15 @@ class Env {
   }
 
   [[nodiscard]] int xdp_fd() const { return bpf_program__fd((*skel_)->progs.pw_xdp_uplink); }
+
+  // pwbk0 xdp-ready (frames are redirected) or not (handed off to tc).
+  void set_xdp_ready(bool ready) {
+    pw_interface veth{};
+    veth.flags = ready ? PW_IF_XDP_READY : 0;
+    maps_->set_interface(if_nametoindex("pwbk0"), veth);
+  }
   [[nodiscard]] loader::LbMaps& maps() { return *maps_; }
+  [[nodiscard]] int tc_uplink_fd() const { return bpf_program__fd((*skel_)->progs.pw_tc_uplink); }
 
  private:
   void add_frontend(const Ipv4Address& addr, std::uint16_t port, std::uint32_t id,
@@ -132,6 +150,14 @@ class Env {
 
   void program(std::uint32_t frontends) {
     auto& m = *maps_;
+    // Test runs arrive on lo: it is the uplink, with the MAC the frames are sent to.
+    pw_interface uplink{};
+    std::memcpy(uplink.mac, kVethMac.data(), kVethMac.size());
+    uplink.flags = PW_IF_UPLINK;
+    m.set_interface(if_nametoindex("lo"), uplink);
+    uplink.mac[4] = 0x0a;  // pwup0: 02:00:00:00:0a:00
+    m.set_interface(if_nametoindex("pwup0"), uplink);
+    set_xdp_ready(true);
     // Ping-pong: S1:80 -> S2:81 (set 0), S2:81 -> S1:80 (set 1).
     for (const auto& s : {kS1, kS2, kS3}) {
       m.upsert_service_addr(be32(s));
@@ -267,6 +293,22 @@ void BM_EstablishedRepeat1(benchmark::State& state) {
   time_test_runs(state, env.xdp_fd(), frame, 1);
 }
 
+// The same established flow delivered through the tc hand-off (pwbk0 not xdp-ready): what the
+// XDP program adds for it (metadata instead of a redirect). The tc program's own run and the
+// skb it redirects are outside a test run: see docs/performance.md for the live figure.
+void BM_EstablishedRepeat1Handoff(benchmark::State& state) {
+  if (needs_root(state)) {
+    return;
+  }
+  const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
+  Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
+  env.set_xdp_ready(false);
+  const auto frame = client_to(kS3, 80).tcp();
+  (void)loader::test_run(env.xdp_fd(), frame);
+  time_test_runs(state, env.xdp_fd(), frame, 1);
+  env.set_xdp_ready(true);
+}
+
 void BM_NewFlow(benchmark::State& state) {
   if (needs_root(state)) {
     return;
@@ -300,6 +342,59 @@ void BM_Miss(benchmark::State& state) {
   time_test_runs(state, env.xdp_fd(), client_to(kNowhere, 80).tcp(), kRepeat);
 }
 
+// Live delivery (BPF_F_TEST_XDP_LIVE_FRAMES): the program runs on `kLiveFrames` copies of an
+// established client frame arriving on pwup0, and the kernel carries out each verdict (the
+// redirect into pwbk0 and its flush, or the skb built for XDP_PASS, the stack's receive path
+// up to tc ingress, pw_tc_uplink and its redirect into pwbk0). The kernel's time per frame
+// covers all of that; the sandbox end's own receive (pwbk1's NAPI or backlog) runs later in a
+// softirq on both paths and is not in it. Arg 1: pwbk0 xdp-ready and GRO on its peer
+// (native redirect); arg 0: veth defaults (tc hand-off).
+// One batch (the kernel's default of 64) per call: larger repeats processed only their first
+// batch here (the counters below show what ran).
+constexpr std::uint32_t kLiveFrames = 64;
+
+void BM_LiveDelivery(benchmark::State& state) {
+  if (needs_root(state)) {
+    return;
+  }
+  const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
+  Env& env = env_for(10);
+  const bool redirect = state.range(0) != 0;
+  portway::netlink::set_gro("pwbk1", redirect);
+  env.set_xdp_ready(redirect);
+  const int up = static_cast<int>(if_nametoindex("pwup0"));
+  loader::attach_tc(up, loader::TcDirection::ingress, env.tc_uplink_fd());
+  const auto frame = client_to(kS3, 80).dst_mac({0x02, 0, 0, 0, 0x0a, 0}).tcp();
+  xdp_md ctx{};
+  ctx.data_end = static_cast<std::uint32_t>(frame.size());  // the kernel wants the frame's size here
+  ctx.ingress_ifindex = static_cast<std::uint32_t>(up);
+  const auto events_before = env.maps().all_events();
+  double total = 0;
+  std::uint64_t calls = 0;
+  for (auto _ : state) {
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
+                .data_size_in = static_cast<__u32>(frame.size()), .ctx_in = &ctx,
+                .ctx_size_in = sizeof(ctx), .repeat = kLiveFrames,
+                .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+    if (bpf_prog_test_run_opts(env.xdp_fd(), &opts) != 0) {
+      state.SkipWithError(("live test run refused: " + std::string(std::strerror(errno))).c_str());
+      break;
+    }
+    state.SetIterationTime(opts.duration * 1e-9 * kLiveFrames);
+    total += opts.duration;
+    ++calls;
+  }
+  const auto events = env.maps().all_events();
+  const auto moved = [&](std::uint32_t e) { return static_cast<double>(events[e] - events_before[e]); };
+  state.counters["ns_per_packet"] = calls ? total / static_cast<double>(calls) : 0;
+  state.counters["redirected"] = moved(PW_EV_XDP_REDIRECT);
+  state.counters["handed_off"] = moved(PW_EV_XDP_TC_HANDOFF);
+  state.counters["tc_delivered"] = moved(PW_EV_TC_HANDOFF_DELIVERED);
+  loader::detach_tc(up, loader::TcDirection::ingress, true);
+  env.set_xdp_ready(true);
+  portway::netlink::set_gro("pwbk1", false);
+}
+
 PORTWAY_SKELETON_TRAITS(XdpSinkTraits, xdp_sink);
 
 void BM_Floor(benchmark::State& state) {
@@ -321,8 +416,10 @@ void BM_Floor(benchmark::State& state) {
 #define PW_FRONTEND_COUNTS Arg(10)->Arg(1000)->Arg(100000)
 BENCHMARK(BM_Established)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(300);
 BENCHMARK(BM_EstablishedRepeat1)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(100000);
+BENCHMARK(BM_EstablishedRepeat1Handoff)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(100000);
 BENCHMARK(BM_NewFlow)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(100000);
 BENCHMARK(BM_Miss)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(300);
+BENCHMARK(BM_LiveDelivery)->Arg(1)->Arg(0)->UseManualTime()->Iterations(3000);
 BENCHMARK(BM_Floor)->Arg(kRepeat)->UseManualTime()->Iterations(300);
 BENCHMARK(BM_Floor)->Arg(1)->UseManualTime()->Iterations(100000);
 

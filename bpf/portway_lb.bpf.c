@@ -4,6 +4,7 @@
  *
  *   pw_xdp_uplink  clients -> frontends: DNAT to a backend, rejects, ICMP errors about
  *                  translated flows, fragments; forwarded by FIB lookup + redirect.
+ *   pw_tc_uplink   tc ingress of the uplinks: redirects what pw_xdp_uplink handed off.
  *   pw_tc_sandbox  tc ingress of a sandbox's host-side veth (= packets leaving the sandbox):
  *                  reverse NAT of replies, the same DNAT for sandbox -> frontend, hairpin.
  *   pw_sock_*      cgroup socket hooks: processes on the node reach frontends (lib/sock_lb.h). */
@@ -13,6 +14,7 @@
 
 #include "lib/decide.h"
 #include "lib/decide_reply.h"
+#include "lib/delivery.h"
 #include "lib/nat.h"
 #include "lib/reply.h"
 #include "lib/sock_lb.h"
@@ -96,7 +98,7 @@ static __always_inline int pw_xdp_execute(struct xdp_md *ctx, const struct pw_pk
 {
 	struct bpf_fib_lookup fib;
 	void *data, *end;
-	int rc;
+	int rc, ready;
 
 	switch (a->kind) {
 	case PW_ACT_NAT:
@@ -117,10 +119,27 @@ static __always_inline int pw_xdp_execute(struct xdp_md *ctx, const struct pw_pk
 		end = (void *)(long)ctx->data_end;
 		if (pw_nat_apply(data, end, p, a, 0))
 			goto internal;
-		if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-			return XDP_PASS; /* no neighbour yet, local route, ...: the stack knows */
+		if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
+			/* No neighbour yet, a local route, ...: the stack knows. */
+			pw_count_event(PW_EV_XDP_STACK);
+			return XDP_PASS;
+		}
+		ready = pw_xdp_ready(fib.ifindex);
+		/* Without metadata room the frame must keep the node's MACs, or the stack would
+		 * drop it as another host's: it is routed by the stack instead. */
+		if (!ready && pw_xdp_handoff(ctx, fib.ifindex)) {
+			pw_count_event(PW_EV_XDP_STACK);
+			return XDP_PASS;
+		}
+		data = (void *)(long)ctx->data;
+		end = (void *)(long)ctx->data_end;
 		if (pw_fwd_rewrite(data, end, &fib))
 			goto internal;
+		if (!ready) {
+			pw_count_event(PW_EV_XDP_TC_HANDOFF);
+			return XDP_PASS;
+		}
+		pw_count_event(PW_EV_XDP_REDIRECT);
 		return bpf_redirect(fib.ifindex, 0);
 	case PW_ACT_DROP:
 		return XDP_DROP;
@@ -150,8 +169,19 @@ int pw_xdp_uplink(struct xdp_md *ctx)
 	struct pw_action a = { .frontend_id = PW_NO_ID, .backend_id = PW_NO_ID };
 	int verdict;
 
+	__u32 foreign;
+
 	if (pw_parse(data, end, (__u32)bpf_xdp_get_buff_len(ctx), &p))
 		return XDP_PASS;
+	if (data + ETH_HLEN > end)
+		return XDP_PASS;
+	/* Not addressed to the node at L2: the stack decides (and drops other hosts' unicast),
+	 * exactly as without portway. Checked before any decision, which may record a flow. */
+	foreign = pw_l2_foreign(data, ctx->ingress_ifindex);
+	if (foreign) {
+		pw_count_event(foreign);
+		return XDP_PASS;
+	}
 	pw_decide_frontend(&a, &p, 0);
 	verdict = pw_xdp_execute(ctx, &p, &a);
 	pw_account(&a, p.frame_len);
@@ -305,6 +335,21 @@ int pw_tc_sandbox(struct __sk_buff *skb)
 	verdict = pw_tc_execute(skb, &p, &a);
 	pw_account(&a, p.frame_len);
 	return verdict;
+}
+
+/* tc ingress of each uplink: frames pw_xdp_uplink translated and handed off (struct
+ * pw_handoff in the metadata) are redirected as an skb, which any device accepts (a veth
+ * forwards it to its peer with netif_rx, no NAPI needed). Everything else: untouched. */
+SEC("tc")
+int pw_tc_uplink(struct __sk_buff *skb)
+{
+	const struct pw_handoff *h = (void *)(long)skb->data_meta;
+	void *data = (void *)(long)skb->data;
+
+	if ((void *)(h + 1) > data || h->magic != PW_HANDOFF_MAGIC)
+		return TC_ACT_OK;
+	pw_count_event(PW_EV_TC_HANDOFF_DELIVERED);
+	return bpf_redirect(h->ifindex, 0);
 }
 
 /* ---- cgroup socket hooks ---------------------------------------------------------------- */

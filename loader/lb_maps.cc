@@ -104,14 +104,17 @@ std::size_t count_keys(int fd, const char* what) {
   return n;
 }
 
+// Returns how many entries it deleted.
 template <typename K>
-void clear(int fd, const char* what) {
+std::size_t clear(int fd, const char* what) {
   // Collect first: deleting the key get_next_key stands on restarts the walk.
   std::vector<K> keys;
   for_each_key<K>(fd, what, [&](const K& key) { keys.push_back(key); });
+  std::size_t n = 0;
   for (const K& k : keys) {
-    (void)erase(fd, k, what);
+    n += erase(fd, k, what) ? 1 : 0;
   }
+  return n;
 }
 
 // BPF_MAP_UPDATE_BATCH: one syscall for many elements (kernel >= 5.6 for arrays and hashes).
@@ -197,6 +200,18 @@ LbMaps::LbMaps(const LbMapFds& fds)
     throw Error("LB map pw_drops", EINVAL,
                 std::to_string(drops_.size()) + " entries, C++ knows " +
                     std::to_string(PW_DROP_REASONS) + " reasons");
+  }
+  if (fds.interfaces >= 0) {
+    (void)checked_map(fds.interfaces, "pw_interfaces", BPF_MAP_TYPE_HASH, sizeof(std::uint32_t),
+                      sizeof(pw_interface));
+  }
+  if (fds.events >= 0) {
+    events_.emplace(fds.events);
+    if (events_->size() != PW_EVENTS) {
+      throw Error("LB map pw_events", EINVAL,
+                  std::to_string(events_->size()) + " entries, C++ knows " +
+                      std::to_string(PW_EVENTS) + " events");
+    }
   }
 }
 
@@ -550,6 +565,7 @@ std::size_t LbMaps::erase_flows_for_backend(std::uint32_t backend_id) {
     (void)erase(fds_.reverse, reverse_key_of(key, value), "erase reverse flow");
     n += erase(fds_.flows, key, "erase flow") ? 1 : 0;
   }
+  add_controller_event(PW_EV_FLOW_CONTROLLER_DELETES, n);
   return n;
 }
 
@@ -588,7 +604,8 @@ std::size_t LbMaps::fragment_count() const {
 }
 
 void LbMaps::clear_conntrack() {
-  clear<pw_flow_key>(fds_.flows, "clear flows");
+  add_controller_event(PW_EV_FLOW_CONTROLLER_DELETES,
+                       clear<pw_flow_key>(fds_.flows, "clear flows"));
   clear<pw_flow_key>(fds_.reverse, "clear reverse flows");
   clear<pw_fragment_key>(fds_.fragments, "clear fragments");
 }
@@ -607,6 +624,75 @@ std::array<std::uint64_t, PW_DROP_REASONS> LbMaps::all_drops() const {
     out[r] = drops_.sum(r);
   }
   return out;
+}
+
+std::array<std::uint64_t, PW_EVENTS> LbMaps::all_events() const {
+  std::array<std::uint64_t, PW_EVENTS> out{};
+  if (!events_) {
+    return out;
+  }
+  for (std::uint32_t e = 0; e < PW_EVENTS; ++e) {
+    out[e] = events_->sum(e);
+  }
+  return out;
+}
+
+void LbMaps::add_controller_event(std::uint32_t event, std::uint64_t n) {
+  constexpr const char* step = "count controller event";
+  if (event != PW_EV_FLOW_CONTROLLER_DELETES && event != PW_EV_FLOW_BASELINE) {
+    throw Error(step, EINVAL, "event " + std::to_string(event) + " is the programs' to count");
+  }
+  if (!events_ || n == 0) {
+    return;
+  }
+  // The programs never write these entries, so a read-modify-write of CPU 0's slot cannot
+  // lose one of their increments; user space writers are serialised by the pin-folder lock.
+  std::vector<std::uint64_t> slots = events_->read(event);
+  slots.at(0) += n;
+  check(bpf_map_update_elem(fds_.events, &event, slots.data(), BPF_ANY), step);
+}
+
+FlowTableFill LbMaps::flow_fill() const {
+  FlowTableFill f;
+  f.capacity = caps_.flows;
+  f.entries = count_keys<pw_flow_key>(fds_.flows, "count flows");
+  if (!events_) {
+    return f;
+  }
+  const auto ev = all_events();
+  f.counted = true;
+  f.inserted = ev[PW_EV_FLOW_BASELINE] + ev[PW_EV_FLOW_INSERTS];
+  f.deleted = ev[PW_EV_FLOW_DELETES] + ev[PW_EV_FLOW_CONTROLLER_DELETES];
+  const std::uint64_t gone = f.deleted + f.entries;
+  f.evicted = f.inserted > gone ? f.inserted - gone : 0;
+  return f;
+}
+
+// ---- interfaces ---------------------------------------------------------------------------
+
+void LbMaps::set_interface(std::uint32_t ifindex, const pw_interface& value) {
+  constexpr const char* step = "set interface";
+  if (!has_interfaces()) {
+    throw Error(step, ENOENT, "pw_interfaces is not loaded (reload the fast path)");
+  }
+  if (ifindex == 0) {
+    throw Error(step, EINVAL, "ifindex 0");
+  }
+  update(fds_.interfaces, ifindex, value, step);
+}
+
+bool LbMaps::erase_interface(std::uint32_t ifindex) {
+  if (!has_interfaces()) {
+    return false;
+  }
+  return erase(fds_.interfaces, ifindex, "erase interface");
+}
+
+std::vector<std::pair<std::uint32_t, pw_interface>> LbMaps::interfaces() const {
+  if (!has_interfaces()) {
+    return {};
+  }
+  return dump<std::uint32_t, pw_interface>(fds_.interfaces, "list interfaces");
 }
 
 }  // namespace portway::loader

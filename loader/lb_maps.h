@@ -45,6 +45,21 @@ struct LbMapFds {
   int frontend_stats = -1;
   int backend_stats = -1;
   int drops = -1;
+  // Maps an older version did not pin: -1 until a load creates them (an upgrade). Without
+  // them nothing is written and every event reads 0.
+  int interfaces = -1;  // pw_interfaces
+  int events = -1;      // pw_events
+};
+
+// pw_flows' fill and what left it (lb_abi.h, pw_events). `evicted` is what left without
+// being deleted: inserts into the full LRU pushed it out.
+struct FlowTableFill {
+  std::uint32_t capacity = 0;
+  std::uint64_t entries = 0;
+  std::uint64_t inserted = 0;  // since counting began (baseline included)
+  std::uint64_t deleted = 0;   // by the programs and by the controller
+  std::uint64_t evicted = 0;
+  bool counted = false;        // false: pw_events is missing (pins of an older version)
 };
 
 class LbMaps {
@@ -129,11 +144,24 @@ class LbMaps {
   // Empties pw_flows, pw_reverse and pw_fragments.
   void clear_conntrack();
 
+  // ---- interfaces (pw_interfaces) -------------------------------------------------------
+  [[nodiscard]] bool has_interfaces() const noexcept { return fds_.interfaces >= 0; }
+  void set_interface(std::uint32_t ifindex, const pw_interface& value);
+  bool erase_interface(std::uint32_t ifindex);  // false if it was not there
+  [[nodiscard]] std::vector<std::pair<std::uint32_t, pw_interface>> interfaces() const;
+
   // ---- counters (summed over CPUs) ------------------------------------------------------
   [[nodiscard]] pw_traffic frontend_traffic(std::uint32_t id) const;
   [[nodiscard]] pw_traffic backend_traffic(std::uint32_t id) const;
   [[nodiscard]] std::uint64_t drops(std::uint32_t reason) const;
   [[nodiscard]] std::array<std::uint64_t, PW_DROP_REASONS> all_drops() const;
+  // Zeros when pw_events is missing.
+  [[nodiscard]] std::array<std::uint64_t, PW_EVENTS> all_events() const;
+  // Adds to an event only user space writes (PW_EV_FLOW_CONTROLLER_DELETES,
+  // PW_EV_FLOW_BASELINE); any other event throws EINVAL. No-op when pw_events is missing.
+  void add_controller_event(std::uint32_t event, std::uint64_t n);
+  // Walks pw_flows (one syscall per entry: for status, not for hot paths).
+  [[nodiscard]] FlowTableFill flow_fill() const;
 
  private:
   void validate_table(std::uint32_t set_id, std::span<const std::uint32_t> table,
@@ -152,6 +180,7 @@ class LbMaps {
   PerCpuArray<pw_traffic> frontend_stats_;
   PerCpuArray<pw_traffic> backend_stats_;
   PerCpuArray<std::uint64_t> drops_;
+  std::optional<PerCpuArray<std::uint64_t>> events_;
 };
 
 // The reverse-map key of a flow, as the BPF program derives it (bpf/lib/conntrack.h).

@@ -32,6 +32,8 @@ using LbSkeleton = Skeleton<LbTraits>;
       .frontend_stats = bpf_map__fd(skel.maps.pw_frontend_stats),
       .backend_stats = bpf_map__fd(skel.maps.pw_backend_stats),
       .drops = bpf_map__fd(skel.maps.pw_drops),
+      .interfaces = bpf_map__fd(skel.maps.pw_interfaces),
+      .events = bpf_map__fd(skel.maps.pw_events),
   };
 }
 

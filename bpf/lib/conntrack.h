@@ -3,6 +3,7 @@
 #pragma once
 
 #include "lib/maps.h"
+#include "lib/stats.h"
 
 static __always_inline void pw_flow_key_init(struct pw_flow_key *k, __be32 saddr, __be32 daddr,
 					     __be16 sport, __be16 dport, __u8 proto)
@@ -40,11 +41,13 @@ static __always_inline void pw_flow_forget(const struct pw_flow_key *k, const st
 
 	pw_reverse_key_of(&rk, f, k);
 	bpf_map_delete_elem(&pw_reverse, &rk);
-	bpf_map_delete_elem(&pw_flows, k);
+	pw_count_event_n(PW_EV_FLOW_DELETES, bpf_map_delete_elem(&pw_flows, k) == 0);
 }
 
-/* Records flow and reverse entry; returns 0, or -1 when a map refused the entry. */
-static __always_inline int pw_flow_create(const struct pw_flow_key *k, struct pw_flow *f)
+/* Records flow and reverse entry; returns 0, or -1 when a map refused the entry. `replaces`:
+ * the key is in pw_flows already (a re-pick), so the insert does not add an entry. */
+static __always_inline int pw_flow_create(const struct pw_flow_key *k, struct pw_flow *f,
+					  int replaces)
 {
 	struct pw_reverse rev = {};
 	struct pw_flow_key rk;
@@ -56,6 +59,8 @@ static __always_inline int pw_flow_create(const struct pw_flow_key *k, struct pw
 	rev.client_addr = k->saddr;
 	pw_reverse_key_of(&rk, f, k);
 	err = bpf_map_update_elem(&pw_flows, k, f, BPF_ANY);
+	/* Counted so that user space can tell evictions from deletions (lb_abi.h, pw_events). */
+	pw_count_event_n(PW_EV_FLOW_INSERTS, (err == 0) & !replaces);
 	err |= bpf_map_update_elem(&pw_reverse, &rk, &rev, BPF_ANY);
 	return err ? -1 : 0;
 }

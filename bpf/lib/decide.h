@@ -157,7 +157,7 @@ static __always_inline void pw_decide_flow(struct pw_action *a, const struct pw_
 		}
 		nf.flags = PW_FLOW_HAIRPIN;
 	}
-	if (pw_flow_create(&k, &nf))
+	if (pw_flow_create(&k, &nf, f != NULL))
 		pw_count_drop(PW_DROP_MAP_FULL); /* forwarded anyway: the next packet picks the
 						    same backend while the set is unchanged */
 	a->new_flow = 1;

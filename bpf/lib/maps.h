@@ -118,3 +118,17 @@ struct {
 	__type(key, struct pw_sock_reverse_key);
 	__type(value, struct pw_sock_reverse);
 } pw_sock_reverse SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_DEFAULT_INTERFACES);
+	__type(key, __u32);
+	__type(value, struct pw_interface);
+} pw_interfaces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PW_EVENTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} pw_events SEC(".maps");

@@ -14,14 +14,15 @@ namespace {
 const FlagSpec kFlags[] = {
     {"state", true, false, "state database (finds the active dataplane)"},
     {"node", true, false, "node settings (TOML)"},
-    {"json", false, false, "print {\"dataplane\",\"frontends\",\"backends\",\"drops\"}"},
+    {"json", false, false, "print {\"dataplane\",\"frontends\",\"backends\",\"drops\",\"events\"}"},
     {"prometheus", false, false, "print the Prometheus text exposition format"},
     {"help", false, false, "show this help"},
 };
 
 constexpr const char* kUsage =
     "usage: portway stats [--state DB] [--node FILE] [--json | --prometheus]\n"
-    "Per-frontend and per-backend packets, bytes, new flows and rejects; drops by reason.\n";
+    "Per-frontend and per-backend packets, bytes, new flows and rejects; drops by reason;\n"
+    "fast path: delivery paths and flow-table events.\n";
 
 nlohmann::json counters_json(const dataplane::TrafficCounters& c) {
   return {{"packets", c.packets}, {"bytes", c.bytes}, {"new_flows", c.new_flows}, {"rejected", c.rejected}};
@@ -56,6 +57,8 @@ void prometheus(const dataplane::Stats& s, const std::string& dp) {
   series("backend", s.backends);
   for (const auto& [reason, n] : s.drops)
     std::cout << "portway_drops_total{dataplane=\"" << dp << "\",reason=\"" << label(reason) << "\"} " << n << "\n";
+  for (const auto& [event, n] : s.events)
+    std::cout << "portway_events_total{dataplane=\"" << dp << "\",event=\"" << label(event) << "\"} " << n << "\n";
 }
 
 }  // namespace
@@ -80,7 +83,8 @@ int cmd_stats(std::span<const std::string> args) {
   }
   if (parsed.has("json")) {
     nlohmann::json j{{"dataplane", dp}, {"frontends", nlohmann::json::object()},
-                     {"backends", nlohmann::json::object()}, {"drops", s.drops}};
+                     {"backends", nlohmann::json::object()}, {"drops", s.drops},
+                     {"events", s.events}};
     for (const auto& [k, c] : s.frontends) j["frontends"][k] = counters_json(c);
     for (const auto& [k, c] : s.backends) j["backends"][k] = counters_json(c);
     std::cout << dump(j) << "\n";
@@ -95,6 +99,8 @@ int cmd_stats(std::span<const std::string> args) {
               << c.new_flows << " new flows\n";
   for (const auto& [reason, n] : s.drops)
     if (n) std::cout << "drop " << reason << ": " << n << "\n";
+  for (const auto& [event, n] : s.events)
+    if (n) std::cout << "event " << event << ": " << n << "\n";
   return kExitOk;
 }
 

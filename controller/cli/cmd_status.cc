@@ -21,7 +21,8 @@ const FlagSpec kFlags[] = {
 
 constexpr const char* kUsage =
     "usage: portway status [--state DB] [--node FILE] [--json]\n"
-    "Which dataplane is active and why, attached interfaces, map fill levels, last sync.\n";
+    "Which dataplane is active and why, attached interfaces, map fill levels (the fast path's\n"
+    "flow table too, and how many flows it evicted when full), last sync.\n";
 
 }  // namespace
 
@@ -52,6 +53,11 @@ int cmd_status(std::span<const std::string> args) {
         {"backend_sets", {{"used", installed.backend_sets().size()}, {"capacity", settings.maps.backend_sets}}},
         {"backends", {{"used", members}, {"capacity", settings.maps.backends}}},
     };
+    // The LRU flow table evicts when full: its fill, and what it lost that way (lb_abi.h).
+    if (const auto flows = dataplane::xdp::read_flow_fill({settings.bpffs_dir})) {
+      j["fill"]["flows"] = {{"used", flows->entries}, {"capacity", flows->capacity}};
+      j["flows_evicted"] = flows->counted ? nlohmann::json(flows->evicted) : nlohmann::json(nullptr);
+    }
   }
   if (parsed.has("json")) {
     std::cout << dump(j) << "\n";
@@ -70,6 +76,12 @@ int cmd_status(std::span<const std::string> args) {
               << " (" << a["mode"].get<std::string>() << ")\n";
   for (const auto& [name, fill] : j["fill"].items())
     std::cout << "map " << name << ": " << fill["used"] << " / " << fill["capacity"] << "\n";
+  if (j.contains("flows_evicted")) {
+    if (j["flows_evicted"].is_null())
+      std::cout << "flows evicted: not counted (pins of an older version; the next sync reloads)\n";
+    else
+      std::cout << "flows evicted (flow table full): " << j["flows_evicted"] << "\n";
+  }
   return kExitOk;
 }
 

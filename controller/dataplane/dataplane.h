@@ -33,6 +33,9 @@ struct Stats {
   std::map<std::string, TrafficCounters> frontends;  // key: "addr:port/proto" or "node:port/proto"
   std::map<std::string, TrafficCounters> backends;   // key: "set-id addr"
   std::map<std::string, std::uint64_t> drops;        // reason -> packets
+  // Fast path only (docs/xdp-dataplane.md, "Delivery"): how translated frames left the XDP
+  // program, frames passed for L2 reasons, flow-table inserts/deletes. Event -> count.
+  std::map<std::string, std::uint64_t> events;
 };
 
 struct ApplyReport {

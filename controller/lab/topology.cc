@@ -81,8 +81,8 @@ Topology build_topology(const TopologyPlan& plan) {
       bring_up_loopback();
       netlink::add_address("eth0", sb.address, 24);
       netlink::set_link_up("eth0");
-      // A sandbox interface that can receive the fast path's XDP_REDIRECT (see set_gro).
-      netlink::set_gro("eth0", true);
+      // The sandbox end stays as a container runtime leaves it (GRO off, no XDP program):
+      // the fast path must deliver to such a veth (docs/xdp-dataplane.md, "Delivery").
       netlink::add_route({net::Ipv4{0}, 0}, sb.gateway);
     }
 
@@ -93,8 +93,8 @@ Topology build_topology(const TopologyPlan& plan) {
     // set_tx_checksumming), as the node's XDP program would get from a real uplink.
     netlink::set_tx_checksumming("eth0", false);
     // The fast path answers rejects and frag-needed with XDP_TX back through this veth, which
-    // reaches the client only if its end has an XDP program (xdp_pass.h says why; GRO, which
-    // is enough for the sandboxes' XDP_REDIRECT, is not).
+    // reaches the client only if its end has an XDP program (xdp_pass.h says why). This end
+    // stands for the far side of an uplink (a NIC's wire), not for a sandbox.
     attach_xdp_pass("eth0");
     netlink::add_route(kLabServiceCidr, t.node_address);
     netlink::add_route({net::Ipv4{kLab}, 15}, t.node_address);

@@ -252,6 +252,63 @@ enum pw_drop_reason {
   PW_DROP_REASONS             /* number of reasons: the map's max_entries */
 };
 
+/* ---- interfaces and delivery ---------------------------------------------------------- */
+
+/* BPF_MAP_TYPE_HASH pw_interfaces: ifindex -> struct pw_interface, written by the controller.
+ *   - every uplink the XDP program is attached to (PW_IF_UPLINK), with its MAC as the
+ *     controller read it when attaching: frames whose destination MAC is not this one are
+ *     not addressed to the node at L2 and are passed to the stack untouched (which drops
+ *     other hosts' unicast as PACKET_OTHERHOST, and sees broadcast/multicast as it would
+ *     without portway). A frame on an interface without an entry is passed untouched too.
+ *   - egress interfaces known to accept XDP_REDIRECTed frames (PW_IF_XDP_READY). Translated
+ *     frames to any other interface are handed to pw_tc_uplink (struct pw_handoff), which
+ *     redirects them as an skb: a veth whose peer has neither GRO nor an XDP program drops
+ *     XDP frames silently (docs/xdp-dataplane.md, "Delivery"). */
+struct pw_interface {
+  __u8 mac[6];  /* PW_IF_UPLINK: the interface's own address */
+  __u8 flags;   /* PW_IF_* */
+  __u8 reserved;
+};
+PORTWAY_ABI_SIZE(struct pw_interface, 8);
+#define PW_IF_UPLINK 0x1u
+#define PW_IF_XDP_READY 0x2u
+
+/* XDP metadata (bpf_xdp_adjust_meta, directly in front of the frame) of a translated frame
+ * that pw_xdp_uplink passes up for pw_tc_uplink to redirect to `ifindex`. The frame is final
+ * (addresses, MACs, TTL); tc only redirects. Only an XDP program can put metadata on a
+ * received frame, so the magic cannot come from the wire. */
+struct pw_handoff {
+  __u32 magic;   /* PW_HANDOFF_MAGIC */
+  __u32 ifindex; /* egress device for bpf_redirect */
+};
+PORTWAY_ABI_SIZE(struct pw_handoff, 8);
+#define PW_HANDOFF_MAGIC 0x70776831u /* "pwh1" */
+
+/* BPF_MAP_TYPE_PERCPU_ARRAY pw_events: event -> count (__u64), summed over CPUs by user
+ * space. Append only, like the drop reasons. Every translated client frame the XDP program
+ * forwards is counted in exactly one of the first three. */
+enum pw_event {
+  PW_EV_XDP_REDIRECT = 0,      /* XDP_REDIRECT into a PW_IF_XDP_READY interface */
+  PW_EV_XDP_TC_HANDOFF,        /* passed with a pw_handoff for pw_tc_uplink */
+  PW_EV_XDP_STACK,             /* passed to the stack, translated, for it to route (no
+                                  neighbour yet, a local route, no XDP metadata support) */
+  PW_EV_TC_HANDOFF_DELIVERED,  /* pw_tc_uplink redirected a handed-off frame */
+  PW_EV_L2_OTHER_HOST,         /* IPv4 frame to another host's unicast MAC: passed untouched */
+  PW_EV_L2_MULTICAST,          /* IPv4 frame to a broadcast/multicast MAC: passed untouched */
+  PW_EV_L2_UNKNOWN_UPLINK,     /* IPv4 frame on an interface without a pw_interfaces entry */
+  PW_EV_FLOW_INSERTS,          /* new keys the programs wrote into pw_flows */
+  PW_EV_FLOW_DELETES,          /* pw_flows entries the programs deleted */
+  /* Written by user space only (the programs never touch these): */
+  PW_EV_FLOW_CONTROLLER_DELETES, /* pw_flows entries the controller deleted */
+  PW_EV_FLOW_BASELINE,           /* entries pw_flows held when this map was created */
+  PW_EVENTS                      /* number of events: the map's max_entries */
+};
+/* pw_flows is an LRU: an insert into a full map silently evicts the least recently used
+ * flow. What left without being deleted was evicted:
+ *   evicted = BASELINE + INSERTS - DELETES - CONTROLLER_DELETES - entries now
+ * (exact while every writer counts; two CPUs inserting the same new key at once count one
+ * insert too many, i.e. one eviction that did not happen). */
+
 /* ---- flow hash and Maglev ------------------------------------------------------------- */
 
 /* The flow hash is the kernel's jhash2 (Bob Jenkins' lookup3 hashword) over four 32-bit
@@ -278,6 +335,7 @@ enum pw_drop_reason {
 #define PW_DEFAULT_MAGLEV_SLOTS 16777216u /* 64 MiB: 4,096 tables of M = 4093 (see docs) */
 #define PW_DEFAULT_FLOWS 262144u
 #define PW_DEFAULT_FRAGMENTS 8192u
+#define PW_DEFAULT_INTERFACES 4096u /* uplinks + sandbox interfaces */
 
 /* ---- host-originated connections (cgroup socket hooks) ------------------------------- */
 

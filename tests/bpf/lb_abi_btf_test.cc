@@ -72,6 +72,8 @@ std::vector<Layout> cxx_layouts() {
         PW_FIELD(pw_fragment, flags), PW_FIELD(pw_fragment, reserved),
         PW_FIELD(pw_fragment, created_ns)}},
       {"pw_maglev_chunk", sizeof(pw_maglev_chunk), {PW_FIELD(pw_maglev_chunk, ids)}},
+      {"pw_interface", sizeof(pw_interface),
+       {PW_FIELD(pw_interface, mac), PW_FIELD(pw_interface, flags), PW_FIELD(pw_interface, reserved)}},
       {"pw_traffic", sizeof(pw_traffic),
        {PW_FIELD(pw_traffic, packets), PW_FIELD(pw_traffic, bytes),
         PW_FIELD(pw_traffic, new_flows), PW_FIELD(pw_traffic, rejected)}},

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "loader/lb_drop_reasons.h"
+#include "loader/lb_events.h"
 #include "support/packet_edit.h"
 
 namespace portway::test::lb {
@@ -15,6 +16,7 @@ struct Snapshot {
   std::vector<pw_traffic> frontends;
   std::vector<pw_traffic> backends;
   std::array<std::uint64_t, PW_DROP_REASONS> drops{};
+  std::array<std::uint64_t, PW_EVENTS> events{};
 
   static Snapshot take(const loader::LbMaps& maps) {
     Snapshot s;
@@ -25,6 +27,7 @@ struct Snapshot {
       s.backends.push_back(maps.backend_traffic(id));
     }
     s.drops = maps.all_drops();
+    s.events = maps.all_events();
     return s;
   }
 };
@@ -59,6 +62,13 @@ void check_counters(const Expect& expect, const Snapshot& before, const Snapshot
     EXPECT_EQ(after.drops[r] - before.drops[r], want)
         << "drop reason " << loader::drop_reason_name(r);
   }
+  if (expect.events) {
+    for (std::uint32_t e = 0; e < PW_EVENTS; ++e) {
+      const auto it = expect.events->find(e);
+      const std::uint64_t want = it != expect.events->end() ? it->second : 0;
+      EXPECT_EQ(after.events[e] - before.events[e], want) << "event " << loader::event_name(e);
+    }
+  }
 }
 
 }  // namespace
@@ -76,12 +86,17 @@ void run_fixture(LbLab& lab, const Fixture& fixture) {
     const Snapshot after = Snapshot::take(lab.maps());
 
     EXPECT_EQ(run.retval, step.verdict);
-    const auto& expected = step.output ? *step.output : step.input;
+    const auto expected =
+        step.output_for ? step.output_for(lab) : step.output ? *step.output : step.input;
     EXPECT_EQ(run.output, expected) << describe_difference(expected, run.output);
     // Independent of the expected bytes: whatever the program rewrote or built must carry
     // checksums that verify from scratch.
     if (run.output != step.input) {
-      const auto problem = checksum_problem(run.output);
+      const std::vector<std::uint8_t> frame(
+          run.output.begin() + static_cast<std::ptrdiff_t>(
+                                   std::min(step.output_metadata, run.output.size())),
+          run.output.end());
+      const auto problem = checksum_problem(frame);
       EXPECT_FALSE(problem.has_value()) << *problem;
     }
     check_counters(step.expect, before, after);
@@ -226,7 +241,8 @@ std::vector<Fixture> concat(std::initializer_list<std::vector<Fixture>> parts) {
 
 std::vector<Fixture> all_fixtures() {
   return concat(
-      {semantics_fixtures(), bad_input_fixtures(), icmp_fragment_fixtures(), tc_fixtures()});
+      {semantics_fixtures(), bad_input_fixtures(), icmp_fragment_fixtures(), tc_fixtures(),
+       delivery_fixtures()});
 }
 
 }  // namespace portway::test::lb

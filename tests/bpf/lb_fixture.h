@@ -41,6 +41,9 @@ struct Expect {
   std::map<std::uint32_t, Traffic> frontends;
   std::map<std::uint32_t, Traffic> backends;
   std::map<std::uint32_t, std::uint64_t> drops;
+  // pw_events deltas (enum pw_event). nullopt: not checked; a map: every event not named
+  // must stay unchanged.
+  std::optional<std::map<std::uint32_t, std::uint64_t>> events = std::nullopt;
 };
 
 struct Step {
@@ -54,6 +57,11 @@ struct Step {
   std::function<void(LbLab&)> before = {};
   // Runs after the checks (e.g. look at the flow table).
   std::function<void(LbLab&)> check = {};
+  // Leading bytes of the output that are XDP metadata (data_meta..data), not frame.
+  std::size_t output_metadata = 0;
+  // When set, the expected output instead of `output`, for bytes only the lab knows (an
+  // ifindex in the metadata).
+  std::function<std::vector<std::uint8_t>(LbLab&)> output_for = {};
 };
 
 struct Fixture {
@@ -98,6 +106,7 @@ void run_fixture(LbLab& lab, const Fixture& fixture);
 [[nodiscard]] std::vector<Fixture> bad_input_fixtures();
 [[nodiscard]] std::vector<Fixture> icmp_fragment_fixtures();
 [[nodiscard]] std::vector<Fixture> tc_fixtures();
+[[nodiscard]] std::vector<Fixture> delivery_fixtures();
 [[nodiscard]] std::vector<Fixture> all_fixtures();
 
 }  // namespace portway::test::lb

@@ -223,7 +223,15 @@ int LbLab::xdp_fd() const { return bpf_program__fd((*skel_)->progs.pw_xdp_uplink
 int LbLab::tc_fd() const { return bpf_program__fd((*skel_)->progs.pw_tc_sandbox); }
 
 loader::TestRunResult LbLab::run_xdp(std::span<const std::uint8_t> frame) const {
-  return loader::test_run(xdp_fd(), frame);
+  loader::TestRunOptions opts;
+  opts.xdp = loader::XdpContext{.ingress_ifindex = uplink_ifindex_};
+  return loader::test_run(xdp_fd(), frame, opts);
+}
+
+void LbLab::set_xdp_ready(bool ready) {
+  pw_interface veth{};
+  veth.flags = ready ? PW_IF_XDP_READY : 0;
+  maps_->set_interface(host_veth_ifindex_, veth);
 }
 
 loader::TestRunResult LbLab::run_tc(std::span<const std::uint8_t> frame) const {
@@ -251,6 +259,15 @@ void LbLab::configure() {
   for (std::uint32_t set = 0; set < 8; ++set) {
     (void)m.clear_backend_set(set);
   }
+
+  for (const auto& [ifindex, entry] : m.interfaces()) {
+    (void)m.erase_interface(ifindex);
+  }
+  pw_interface uplink{};
+  std::memcpy(uplink.mac, kNodeMac.data(), kNodeMac.size());
+  uplink.flags = PW_IF_UPLINK;
+  m.set_interface(uplink_ifindex_, uplink);
+  set_xdp_ready(true);
 
   m.upsert_node_addr(be32(kNode), pw_node_addr{.flags = PW_NODE_ADDR_HAIRPIN});
   m.upsert_node_addr(be32(kNode2), pw_node_addr{.flags = 0});

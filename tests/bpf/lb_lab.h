@@ -2,10 +2,11 @@
 // standard configuration, for the table-driven fixtures, the mutation run and the benchmark.
 //
 // Topology (all addresses in 198.18.0.0/15, quality.md):
-//   lo                      XDP test runs arrive here (ingress_ifindex 0)
-//   pwup0 (kNodeMac)        uplink: 198.19.0.1/24, 198.19.0.2/24; client 198.18.0.1 is a
+//   pwup0 (kNodeMac)        uplink, where XDP test runs arrive (its pw_interfaces entry holds
+//                           kNodeMac): 198.19.0.1/24, 198.19.0.2/24; client 198.18.0.1 is a
 //                           permanent neighbour (kClientMac) via 198.18.0.0/24
-//   pwbk0 (kHostVethMac)    host side of "the sandboxes": 198.18.128.254/24;
+//   pwbk0 (kHostVethMac)    host side of "the sandboxes", marked xdp-ready by configure()
+//                           (set_xdp_ready(false): the tc hand-off): 198.18.128.254/24;
 //                           198.18.128.1 permanent neighbour (kSandboxMac);
 //                           198.18.129.0/24 routed with MTU 1000, 198.18.129.1 a neighbour
 // Forwarding is on, so bpf_fib_lookup answers as a router would.
@@ -124,6 +125,8 @@ class LbLab {
   void configure();
 
   [[nodiscard]] loader::LbMaps& maps() { return *maps_; }
+  // pwbk0's pw_interfaces entry: PW_IF_XDP_READY (redirect) or not (tc hand-off).
+  void set_xdp_ready(bool ready);
   // Replaces the permanent neighbour entry of `addr` on the host-side veth.
   void set_neighbour(const Ipv4Address& addr, const MacAddress& mac);
   [[nodiscard]] int xdp_fd() const;

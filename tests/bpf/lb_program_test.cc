@@ -30,6 +30,7 @@ TEST(LbPrograms, ReportVerifiedInstructionCounts) {
   } progs[] = {
       {"pw_xdp_uplink", bpf_program__fd(skel->progs.pw_xdp_uplink), BPF_PROG_TYPE_XDP},
       {"pw_tc_sandbox", bpf_program__fd(skel->progs.pw_tc_sandbox), BPF_PROG_TYPE_SCHED_CLS},
+      {"pw_tc_uplink", bpf_program__fd(skel->progs.pw_tc_uplink), BPF_PROG_TYPE_SCHED_CLS},
       {"pw_sock_connect4", bpf_program__fd(skel->progs.pw_sock_connect4), BPF_PROG_TYPE_CGROUP_SOCK_ADDR},
       {"pw_sock_sendmsg4", bpf_program__fd(skel->progs.pw_sock_sendmsg4), BPF_PROG_TYPE_CGROUP_SOCK_ADDR},
       {"pw_sock_recvmsg4", bpf_program__fd(skel->progs.pw_sock_recvmsg4), BPF_PROG_TYPE_CGROUP_SOCK_ADDR},

@@ -5,22 +5,29 @@
 #include <bpf/bpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <set>
 #include <thread>
 
+#include "dataplane/xdp/lb_install.h"
+#include "dataplane/xdp/meta_maps.h"
 #include "dataplane/xdp/pin_layout.h"
+#include "dataplane/xdp/uplink_delivery.h"
 #include "dataplane/xdp/socket_hooks.h"
 #include "dataplane/xdp/xdp_dataplane.h"
 #include "lab/probe_client.h"
 #include "loader/cgroup_link.h"
+#include "loader/lb_maps.h"
+#include "loader/tc_filter.h"
 #include "loader/unique_fd.h"
 #include "loader/xdp_link.h"
 #include "lab/topology.h"
 #include "lab_dataplanes.h"
 #include "lab_ground.h"
+#include "netlink/links.h"
 #include "netlink/netns.h"
 #include "support/root.h"
 
@@ -216,6 +223,97 @@ TEST_F(XdpDataplaneTest, RemoveAllDetachesEverything) {
   }
   EXPECT_NE(lab::tcp_probe(topo_.client_netns, net::to_string(kVip), 80, "WHO\n",
                             std::chrono::milliseconds(300)).status, ProbeStatus::ok);
+}
+
+// Each uplink gets its MAC in pw_interfaces and the tc hand-off program before XDP runs on it;
+// both go with the fast path.
+TEST_F(XdpDataplaneTest, UplinksGetTheirMacAndTheTcHandoffAndLoseThemWithTheFastPath) {
+  apply(echo_state({member(0)}));
+  netlink::NetnsGuard in(topo_.node_netns);
+  const int up = static_cast<int>(netlink::ifindex_of(topo_.uplink));
+  {
+    auto pinned = PinnedLbMaps::open({settings_.bpffs_dir});
+    ASSERT_TRUE(pinned);
+    loader::LbMaps maps(pinned->fds());
+    const auto entries = maps.interfaces();
+    ASSERT_EQ(entries.size(), 1u) << "only the uplink: no sandbox veth is marked xdp-ready";
+    EXPECT_EQ(entries[0].first, static_cast<std::uint32_t>(up));
+    EXPECT_EQ(entries[0].second.flags, PW_IF_UPLINK);
+    const auto mac = interface_mac(topo_.uplink);
+    EXPECT_TRUE(std::equal(mac.begin(), mac.end(), entries[0].second.mac));
+  }
+  EXPECT_NE(loader::tc_program_id(up, loader::TcDirection::ingress), 0u);
+  XdpDataplane(settings_).remove_all();
+  EXPECT_EQ(loader::tc_program_id(up, loader::TcDirection::ingress), 0u);
+}
+
+// Node-port traffic into sandboxes with veth defaults arrives through the tc hand-off, and
+// the stats say so.
+TEST_F(XdpDataplaneTest, TrafficToSandboxesTakesTheTcHandoffAndIsCounted) {
+  apply(echo_state({member(0), member(1)}));
+  const std::string node = net::to_string(topo_.node_address);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(who_tcp(node, 30080).port, 7000);
+  netlink::NetnsGuard in(topo_.node_netns);
+  const auto stats = XdpDataplane(settings_).stats();
+  EXPECT_GE(stats.events.at("xdp_tc_handoff"), 9u);
+  EXPECT_EQ(stats.events.at("tc_handoff_delivered"), stats.events.at("xdp_tc_handoff"));
+  EXPECT_EQ(stats.events.at("xdp_redirect"), 0u);
+  EXPECT_EQ(stats.events.at("flow_inserts"), 3u);
+}
+
+// Pins of a version without pw_interfaces, pw_events, the tc hand-off program and its
+// metadata map: still installed, and the next sync (a reload) creates them all, with the
+// flows already there as the baseline of the flow count.
+TEST_F(XdpDataplaneTest, AnUpgradeFromPinsWithoutTheNewMapsCreatesThem) {
+  apply(echo_state({member(0), member(1)}));
+  const std::string node = net::to_string(topo_.node_address);
+  EXPECT_EQ(who_tcp(node, 30080).port, 7000);
+  const PinLayout pins{settings_.bpffs_dir};
+  const std::vector<std::string> newer{pins.map("pw_interfaces"), pins.map("pw_events"),
+                                       pins.map("pw_meta_tc_uplink"), pins.tc_uplink_prog()};
+  {
+    netlink::NetnsGuard in(topo_.node_netns);
+    for (const auto& path : newer) ASSERT_TRUE(std::filesystem::remove(path)) << path;
+    auto meta = MetaMaps::open_existing(pins);
+    ASSERT_TRUE(meta);
+    meta->set_program_fingerprint(1);  // an older build's object
+    EXPECT_TRUE(XdpDataplane(settings_).is_installed());
+    EXPECT_FALSE(read_flow_fill(pins)->counted);
+  }
+  apply(echo_state({member(0), member(1)}));
+  for (const auto& path : newer) EXPECT_TRUE(std::filesystem::exists(path)) << path;
+  EXPECT_EQ(who_tcp(node, 30080).port, 7000);
+  netlink::NetnsGuard in(topo_.node_netns);
+  const auto fill = read_flow_fill(pins);
+  ASSERT_TRUE(fill && fill->counted);
+  EXPECT_EQ(fill->entries, 2u);
+  EXPECT_EQ(fill->inserted, 2u) << "one flow from before (baseline) and one after";
+  EXPECT_EQ(fill->evicted, 0u);
+  EXPECT_GE(XdpDataplane(settings_).stats().events.at("tc_handoff_delivered"), 3u);
+}
+
+// A flow table smaller than the flows: what the LRU pushed out shows as evicted, next to the
+// fill (what `portway status` prints).
+TEST_F(XdpDataplaneTest, AFullFlowTableCountsItsEvictions) {
+  settings_.maps.conntrack = 1024;
+  apply(echo_state({member(0), member(1)}));
+  const std::string node = net::to_string(topo_.node_address);
+  constexpr int kFlows = 1500;
+  int answered = 0;
+  for (int i = 0; i < kFlows; ++i)
+    answered += lab::udp_probe(topo_.client_netns, node, 30053, "WHO", std::chrono::milliseconds(500),
+                               static_cast<std::uint16_t>(20000 + i))
+                    .status == ProbeStatus::ok;
+  EXPECT_GE(answered, kFlows - 5);
+  netlink::NetnsGuard in(topo_.node_netns);
+  const auto fill = read_flow_fill({settings_.bpffs_dir});
+  ASSERT_TRUE(fill && fill->counted);
+  EXPECT_EQ(fill->capacity, 1024u);
+  EXPECT_LE(fill->entries, 1024u);
+  EXPECT_EQ(fill->inserted, static_cast<std::uint64_t>(kFlows));
+  EXPECT_EQ(fill->deleted, 0u);
+  EXPECT_EQ(fill->evicted, fill->inserted - fill->entries);
+  EXPECT_GE(fill->evicted, static_cast<std::uint64_t>(kFlows - 1024));
 }
 
 }  // namespace

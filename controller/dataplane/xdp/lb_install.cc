@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 
 #include <cerrno>
+#include <span>
 
 #include "loader/error.h"
 #include "loader/lb_skeleton.h"
@@ -35,6 +36,13 @@ constexpr MapSlot kMaps[] = {
     {"pw_drops", &loader::LbMapFds::drops},
 };
 
+// Maps newer than the oldest pins an upgrade may find: opened when pinned, created (and
+// pinned) by the next load.
+constexpr MapSlot kOptionalMaps[] = {
+    {"pw_interfaces", &loader::LbMapFds::interfaces},
+    {"pw_events", &loader::LbMapFds::events},
+};
+
 // Maps outside LbMapFds (loader/sock_maps.h): pinned and reused the same way.
 constexpr const char* kSockMaps[] = {"pw_sock_config", "pw_sock_reverse"};
 
@@ -53,12 +61,19 @@ std::optional<PinnedLbMaps> PinnedLbMaps::open(const PinLayout& pins) {
     m.fds_.*map.slot = fd.get();
     m.owned_.push_back(std::move(fd));
   }
+  for (const MapSlot& map : kOptionalMaps) {
+    loader::UniqueFd fd = loader::open_pinned(pins.map(map.name));
+    if (!fd) continue;
+    m.fds_.*map.slot = fd.get();
+    m.owned_.push_back(std::move(fd));
+  }
   return m;
 }
 
 std::vector<std::string> pinned_map_names() {
   std::vector<std::string> out;
   for (const MapSlot& map : kMaps) out.emplace_back(map.name);
+  for (const MapSlot& map : kOptionalMaps) out.emplace_back(map.name);
   for (const char* name : kSockMaps) out.emplace_back(name);
   return out;
 }
@@ -77,11 +92,16 @@ std::uint64_t embedded_object_fingerprint() {
 LoadedPrograms load_and_pin(const PinLayout& pins, const loader::LbCapacities& caps) {
   auto skel = loader::LbSkeleton::open();
   loader::apply_capacities(*skel, caps);
-  for (const MapSlot& slot : kMaps) {
-    bpf_map* map = bpf_object__find_map_by_name(skel->obj, slot.name);
-    if (!map) throw loader::Error("find map", ENOENT, slot.name);
-    loader::check(bpf_map__set_pin_path(map, pins.map(slot.name).c_str()),
-                  std::string("pin path of ") + slot.name);
+  // Counting flows begins with this load when pw_events is new: the flows already there are
+  // its baseline (lb_abi.h), or they would all look evicted once they go.
+  const bool events_new = !loader::open_pinned(pins.map("pw_events"));
+  for (const auto& slots : {std::span<const MapSlot>(kMaps), std::span<const MapSlot>(kOptionalMaps)}) {
+    for (const MapSlot& slot : slots) {
+      bpf_map* map = bpf_object__find_map_by_name(skel->obj, slot.name);
+      if (!map) throw loader::Error("find map", ENOENT, slot.name);
+      loader::check(bpf_map__set_pin_path(map, pins.map(slot.name).c_str()),
+                    std::string("pin path of ") + slot.name);
+    }
   }
   for (const char* name : kSockMaps) {
     bpf_map* map = bpf_object__find_map_by_name(skel->obj, name);
@@ -99,12 +119,18 @@ LoadedPrograms load_and_pin(const PinLayout& pins, const loader::LbCapacities& c
                               "restore the settings");
     throw;
   }
+  if (events_new) {
+    loader::LbMaps maps(loader::lb_map_fds(*skel));
+    maps.add_controller_event(PW_EV_FLOW_BASELINE, maps.flow_fill().entries);
+  }
   LoadedPrograms out;
   out.xdp.reset(dup(bpf_program__fd(skel->progs.pw_xdp_uplink)));
   out.tc.reset(dup(bpf_program__fd(skel->progs.pw_tc_sandbox)));
-  if (!out.xdp || !out.tc) throw loader::Error("dup program fd", errno);
+  out.tc_uplink.reset(dup(bpf_program__fd(skel->progs.pw_tc_uplink)));
+  if (!out.xdp || !out.tc || !out.tc_uplink) throw loader::Error("dup program fd", errno);
   replace_pin(out.xdp.get(), pins.xdp_prog());
   replace_pin(out.tc.get(), pins.tc_prog());
+  replace_pin(out.tc_uplink.get(), pins.tc_uplink_prog());
   for (std::size_t i = 0; i < kSocketHooks.size(); ++i) {
     bpf_program* prog = bpf_object__find_program_by_name(skel->obj, kSocketHooks[i].program);
     if (!prog) throw loader::Error("find program", ENOENT, kSocketHooks[i].program);
@@ -116,11 +142,18 @@ LoadedPrograms load_and_pin(const PinLayout& pins, const loader::LbCapacities& c
   return out;  // the skeleton goes; maps stay through their pins, programs through ours
 }
 
+std::optional<loader::FlowTableFill> read_flow_fill(const PinLayout& pins) {
+  const auto pinned = PinnedLbMaps::open(pins);
+  if (!pinned) return std::nullopt;
+  return loader::LbMaps(pinned->fds()).flow_fill();
+}
+
 std::optional<LoadedPrograms> open_pinned_programs(const PinLayout& pins) {
   LoadedPrograms p;
   p.xdp = loader::open_pinned(pins.xdp_prog());
   p.tc = loader::open_pinned(pins.tc_prog());
-  if (!p.xdp || !p.tc) return std::nullopt;
+  p.tc_uplink = loader::open_pinned(pins.tc_uplink_prog());
+  if (!p.xdp || !p.tc || !p.tc_uplink) return std::nullopt;  // older pins: load afresh
   for (std::size_t i = 0; i < kSocketHooks.size(); ++i) {
     p.sock[i] = loader::open_pinned(pins.sock_prog(kSocketHooks[i].name));
     if (!p.sock[i]) return std::nullopt;  // pins of an older version: load afresh

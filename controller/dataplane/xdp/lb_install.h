@@ -30,6 +30,7 @@ class PinnedLbMaps {
 struct LoadedPrograms {
   loader::UniqueFd xdp;
   loader::UniqueFd tc;
+  loader::UniqueFd tc_uplink;  // pw_tc_uplink
   SocketPrograms sock;  // kSocketHooks order
   std::uint64_t fingerprint = 0;
 };
@@ -46,6 +47,10 @@ std::uint64_t embedded_object_fingerprint();
 // (replacing older program pins). Throws loader::Error; a pinned map whose size no longer
 // matches the settings is reported as such.
 LoadedPrograms load_and_pin(const PinLayout& pins, const loader::LbCapacities& caps);
+
+// pw_flows' fill and evictions from the pins (loader::LbMaps::flow_fill); nullopt when the
+// fast path is not installed.
+std::optional<loader::FlowTableFill> read_flow_fill(const PinLayout& pins);
 
 // The pinned programs, for attaching to interfaces that appeared since the last load.
 std::optional<LoadedPrograms> open_pinned_programs(const PinLayout& pins);

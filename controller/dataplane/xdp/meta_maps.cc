@@ -23,6 +23,7 @@ struct MapSpec {
 constexpr MapSpec kSets{"pw_meta_sets", BPF_MAP_TYPE_HASH, kMetaNameBytes};
 constexpr MapSpec kFrontends{"pw_meta_frontends", BPF_MAP_TYPE_HASH, kMetaNameBytes};
 constexpr MapSpec kTc{"pw_meta_tc", BPF_MAP_TYPE_HASH, sizeof(std::uint32_t)};
+constexpr MapSpec kTcUplink{"pw_meta_tc_uplink", BPF_MAP_TYPE_HASH, sizeof(std::uint32_t)};
 constexpr MapSpec kProgram{"pw_meta_program", BPF_MAP_TYPE_ARRAY, sizeof(std::uint64_t)};
 
 loader::UniqueFd open_or_create_map(const PinLayout& pins, const MapSpec& spec,
@@ -103,6 +104,7 @@ MetaMaps MetaMaps::open_or_create(const PinLayout& pins, std::uint32_t max_sets,
   m.frontends_ = open_or_create_map(pins, kFrontends, max_frontends);
   m.tc_ = open_or_create_map(pins, kTc, 4096);
   m.program_ = open_or_create_map(pins, kProgram, 1);
+  m.tc_uplink_ = open_or_create_map(pins, kTcUplink, 4096);
   return m;
 }
 
@@ -113,6 +115,7 @@ std::optional<MetaMaps> MetaMaps::open_existing(const PinLayout& pins) {
   m.tc_ = loader::open_pinned(pins.map(kTc.name));
   m.program_ = loader::open_pinned(pins.map(kProgram.name));
   if (!m.sets_ || !m.frontends_ || !m.tc_ || !m.program_) return std::nullopt;
+  m.tc_uplink_ = loader::open_pinned(pins.map(kTcUplink.name));  // optional: older pins
   return m;
 }
 
@@ -148,6 +151,21 @@ void MetaMaps::erase_tc(std::uint32_t ifindex) { erase(tc_.get(), ifindex, kTc.n
 std::map<std::uint32_t, bool> MetaMaps::tc_interfaces() const {
   std::map<std::uint32_t, bool> out;
   for (const auto& [k, v] : dump<std::uint32_t>(tc_.get())) out.emplace(k, v != 0);
+  return out;
+}
+
+void MetaMaps::set_uplink_tc_owned(std::uint32_t ifindex, bool created_clsact) {
+  if (!tc_uplink_) throw loader::Error("update", ENOENT, kTcUplink.name);
+  const std::uint32_t v = created_clsact ? 1 : 0;
+  put(tc_uplink_.get(), ifindex, &v, kTcUplink.name);
+}
+void MetaMaps::erase_uplink_tc(std::uint32_t ifindex) {
+  if (tc_uplink_) erase(tc_uplink_.get(), ifindex, kTcUplink.name);
+}
+std::map<std::uint32_t, bool> MetaMaps::uplink_tc_interfaces() const {
+  std::map<std::uint32_t, bool> out;
+  if (!tc_uplink_) return out;
+  for (const auto& [k, v] : dump<std::uint32_t>(tc_uplink_.get())) out.emplace(k, v != 0);
   return out;
 }
 

@@ -4,6 +4,9 @@
 //   pw_meta_frontends  frontend id -> the Service port's name
 //   pw_meta_tc         ifindex     -> whether portway created that interface's clsact qdisc
 //   pw_meta_program    0           -> fingerprint of the loaded BPF object (upgrade detection)
+//   pw_meta_tc_uplink  ifindex     -> whether portway created that uplink's clsact qdisc
+//                                     (pw_tc_uplink, uplink_delivery.h); absent in pins of
+//                                     older versions until the next open_or_create
 // These maps are created by the controller, never read by BPF programs.
 #pragma once
 
@@ -44,12 +47,17 @@ class MetaMaps {
   void erase_tc(std::uint32_t ifindex);
   std::map<std::uint32_t, bool> tc_interfaces() const;  // ifindex -> created_clsact
 
+  // Uplinks carrying pw_tc_uplink. Empty when pw_meta_tc_uplink is absent (older pins).
+  void set_uplink_tc_owned(std::uint32_t ifindex, bool created_clsact);
+  void erase_uplink_tc(std::uint32_t ifindex);
+  std::map<std::uint32_t, bool> uplink_tc_interfaces() const;  // ifindex -> created_clsact
+
   std::uint64_t program_fingerprint() const;  // 0 when none recorded
   void set_program_fingerprint(std::uint64_t fp);
 
  private:
   MetaMaps() = default;
-  loader::UniqueFd sets_, frontends_, tc_, program_;
+  loader::UniqueFd sets_, frontends_, tc_, program_, tc_uplink_;
 };
 
 }  // namespace portway::dataplane::xdp

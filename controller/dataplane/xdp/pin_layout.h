@@ -1,6 +1,7 @@
 // Where the fast path keeps its kernel objects in bpffs (node setting bpffs_dir):
 //   <dir>/maps/<map name>     every map of portway_lb, plus portway's metadata maps
 //   <dir>/progs/xdp, tc       the loaded programs (to attach new interfaces without a reload)
+//   <dir>/progs/tc-uplink     the uplinks' tc hand-off program (uplink_delivery.h)
 //   <dir>/progs/sock-<hook>   the cgroup socket-hook programs (socket_hooks.h)
 //   <dir>/links/xdp-<ifname>  one pinned XDP link per uplink
 //   <dir>/links/cgroup-<hook> one pinned cgroup link per socket hook
@@ -20,6 +21,7 @@ struct PinLayout {
   std::string progs() const { return dir + "/progs"; }
   std::string xdp_prog() const { return progs() + "/xdp"; }
   std::string tc_prog() const { return progs() + "/tc"; }
+  std::string tc_uplink_prog() const { return progs() + "/tc-uplink"; }
   std::string links() const { return dir + "/links"; }
   std::string sock_prog(const std::string& hook) const { return progs() + "/sock-" + hook; }
   std::string xdp_link(const std::string& ifname) const { return links() + "/xdp-" + ifname; }

@@ -18,10 +18,12 @@
 #include "dataplane/node_addresses.h"
 #include "dataplane/xdp/map_programmer.h"
 #include "dataplane/xdp/pin_repair.h"
+#include "dataplane/xdp/uplink_delivery.h"
 #include "loader/bpffs.h"
 #include "loader/error.h"
 #include "loader/kernel_objects.h"
 #include "loader/lb_drop_reasons.h"
+#include "loader/lb_events.h"
 #include "loader/lb_maps.h"
 #include "loader/prog_info.h"
 #include "loader/tc_filter.h"
@@ -209,6 +211,8 @@ void XdpDataplane::ensure_attached(std::vector<std::string>& notes, const std::f
   const std::string cgroup = socket_hook_cgroup(settings_);
   attach_sandbox_interfaces(progs, meta, notes);
   if (after_sandboxes) after_sandboxes();
+  // Before XDP runs on them (uplink_delivery.h says why).
+  prepare_uplinks(open_installed().maps, meta, progs.tc_uplink.get(), settings_.uplinks, notes);
   attach_uplinks(progs, notes);
   detach_former_uplinks(notes);
   attach_socket_hooks(pins_, progs.sock, cgroup, notes);
@@ -446,6 +450,8 @@ void XdpDataplane::remove_in_order(const std::function<void(RemovalStep)>& after
   if (auto meta = MetaMaps::open_existing(pins_)) {
     for (const auto& [ifindex, created] : meta->tc_interfaces())
       loader::detach_tc(static_cast<int>(ifindex), loader::TcDirection::ingress, created);
+    std::vector<std::string> notes;
+    release_uplinks(nullptr, *meta, {}, notes);
   }
   if (after) after(RemovalStep::sandboxes_detached);
   unpin_links("");
@@ -477,6 +483,8 @@ Stats XdpDataplane::stats() {
   const auto drops = open.maps.all_drops();
   for (std::uint32_t r = 1; r < drops.size(); ++r)
     out.drops[std::string(loader::drop_reason_name(r))] = drops[r];
+  const auto events = open.maps.all_events();
+  for (std::uint32_t e = 0; e < events.size(); ++e) out.events[std::string(loader::event_name(e))] = events[e];
   return out;
 }
 
@@ -491,8 +499,11 @@ std::vector<Attachment> XdpDataplane::attachments() {
     out.push_back({name, "xdp", q.attach_mode == XDP_ATTACHED_SKB ? "generic" : "native"});
   }
   if (auto meta = MetaMaps::open_existing(pins_)) {
-    for (const auto& link : netlink::list_links())
+    const auto uplink_tc = meta->uplink_tc_interfaces();
+    for (const auto& link : netlink::list_links()) {
       if (meta->tc_interfaces().count(link.ifindex)) out.push_back({link.name, "tc-ingress", "clsact"});
+      if (uplink_tc.count(link.ifindex)) out.push_back({link.name, "tc-ingress", "xdp hand-off"});
+    }
   }
   for (const auto& hook : socket_hook_attachments(pins_))
     out.push_back({"cgroup id " + std::to_string(hook.cgroup_id), hook.hook, "link"});

@@ -9,7 +9,7 @@
 
 namespace portway::conformance {
 
-inline constexpr std::array<std::string_view, 18> kScenarios{
+inline constexpr std::array<std::string_view, 19> kScenarios{
     "per_port_targets",
     "node_port_local",
     "node_port_number_to_other_destination",
@@ -28,6 +28,7 @@ inline constexpr std::array<std::string_view, 18> kScenarios{
     "fragmented_udp",
     "counters",
     "from_node",
+    "node_port_veth_defaults",
 };
 
 }  // namespace portway::conformance

@@ -1,0 +1,31 @@
+#include "loader/lb_events.h"
+
+#include <array>
+
+namespace portway::loader {
+namespace {
+
+// Indexed by the enum value; the size check makes a new event without a name a build error.
+constexpr std::array<std::string_view, PW_EVENTS> kNames{
+    "xdp_redirect",
+    "xdp_tc_handoff",
+    "xdp_stack",
+    "tc_handoff_delivered",
+    "l2_other_host",
+    "l2_multicast",
+    "l2_unknown_uplink",
+    "flow_inserts",
+    "flow_deletes",
+    "flow_controller_deletes",
+    "flow_baseline",
+};
+static_assert(kNames.size() == PW_EVENTS);
+static_assert(PW_EV_FLOW_BASELINE + 1 == PW_EVENTS, "name the new event in kNames");
+
+}  // namespace
+
+std::string_view event_name(std::uint32_t event) noexcept {
+  return event < kNames.size() ? kNames[event] : std::string_view{"unknown"};
+}
+
+}  // namespace portway::loader
