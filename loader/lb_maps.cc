@@ -589,10 +589,17 @@ void LbMaps::upsert_flows(std::span<const std::pair<pw_flow_key, pw_flow>> flows
     reverse_keys.push_back(reverse_key_of(key, flow));
     reverse_values.push_back(rev);
   }
+  // Keys new to the table are inserts the programs did not count: they join the baseline, or
+  // flow_fill() would report them as evicted once they go (lb_abi.h, PW_EV_FLOW_BASELINE).
+  std::uint64_t added = 0;
+  pw_flow existing{};
+  for (const auto& key : keys)
+    if (bpf_map_lookup_elem(fds_.flows, &key, &existing) != 0) ++added;
   // Reverse entries first: a reply must never find a flow's translation half-installed, and a
   // reverse entry without its flow is harmless (the program only looks at it for replies).
   update_batch(fds_.reverse, reverse_keys, reverse_values, "write reverse flows");
   update_batch(fds_.flows, keys, values, "write flows");
+  add_controller_event(PW_EV_FLOW_BASELINE, added);
 }
 
 std::size_t LbMaps::reverse_count() const {

@@ -95,6 +95,18 @@ std::vector<net::Ipv4> ipv4_addresses(unsigned ifindex) {
   return out;
 }
 
+void create_bridge(const std::string& name) {
+  check_name(name);
+  RouteSocket sock;
+  sock.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, "create bridge " + name, [&](nlmsghdr* nlh) {
+    put_ifinfo(nlh);
+    mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+    nlattr* linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+    mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+    mnl_attr_nest_end(nlh, linkinfo);
+  });
+}
+
 void create_veth(const std::string& name, const std::string& peer, int peer_netns_fd) {
   check_name(name);
   check_name(peer);

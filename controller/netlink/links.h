@@ -28,6 +28,9 @@ unsigned ifindex_of(const std::string& name);
 
 // A veth pair: `name` here, `peer` moved into the namespace `peer_netns_fd` (or here if -1).
 void create_veth(const std::string& name, const std::string& peer, int peer_netns_fd = -1);
+// A Linux bridge: an Ethernet device without native XDP (what a test needs to see the fast
+// path refuse generic mode).
+void create_bridge(const std::string& name);
 
 void set_link_up(const std::string& name);
 

@@ -281,6 +281,29 @@ TEST_F(LbMapsTest, FlowQueriesFindAndEraseABackendsFlows) {
   EXPECT_EQ(maps.reverse_count(), 0u);
 }
 
+// Flows written by user space (the dataplane switch carries nft's flows in) are inserts the
+// programs never counted: the accounting must count them, or every later eviction would be
+// hidden behind them (evicted = inserted - deleted - entries).
+TEST_F(LbMapsTest, FlowsWrittenByTheControllerCountAsInserts) {
+  LbLab lab;
+  auto& maps = lab.maps();
+  for (std::uint16_t i = 0; i < 10; ++i) {
+    const auto r = lab.run_xdp(from_client(kSvcC, 80).src_port(static_cast<std::uint16_t>(43000 + i)).tcp());
+    ASSERT_EQ(r.retval, static_cast<std::uint32_t>(XDP_PASS));
+  }
+  const auto carried = maps.flows();
+  ASSERT_EQ(carried.size(), 10u);
+  maps.clear_conntrack();
+  maps.upsert_flows(carried);
+  maps.upsert_flows(carried);  // rewriting present keys inserts nothing
+  const auto fill = maps.flow_fill();
+  ASSERT_TRUE(fill.counted);
+  EXPECT_EQ(fill.entries, 10u);
+  EXPECT_EQ(fill.deleted, 10u);
+  EXPECT_EQ(fill.inserted, 20u) << "10 by the program, 10 written back by the controller";
+  EXPECT_EQ(fill.evicted, 0u);
+}
+
 TEST_F(LbMapsTest, CountersAreSummedOverCpus) {
   const auto cpus = allowed_cpus();
   ASSERT_FALSE(cpus.empty());

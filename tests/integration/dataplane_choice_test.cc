@@ -1,4 +1,4 @@
-// `--dataplane auto` for real in the lab: a fast path that cannot attach (loopback has no
+// `--dataplane auto` for real in the lab: a fast path that cannot attach (a bridge has no
 // native XDP and generic mode is refused) or a failing probe ends on nftables with the reason
 // said; switching between the two never leaves both installed.
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 
 #include "dataplane/probe/choose.h"
 #include "dataplane/xdp/xdp_dataplane.h"
+#include "netlink/links.h"
 #include "netlink/netns.h"
 #include "lab_dataplanes.h"
 #include "nft_lab.h"
@@ -19,13 +20,20 @@ using probe::choose_dataplane;
 using probe::DataplaneFactories;
 using lab::ProbeStatus;
 
+constexpr const char* kBridge = "pwbr0";
+
 class DataplaneChoiceTest : public NftLabTest {
  protected:
   void SetUp() override {
     NftLabTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     settings_ = itest::xdp_lab_settings(topo_, "/sys/fs/bpf/portway-nftchoice-" + std::to_string(getpid()));
-    settings_.uplinks = {"lo"};
+    // An Ethernet uplink without native XDP, in the test's own node namespace.
+    in_node([&] {
+      netlink::create_bridge(kBridge);
+      netlink::set_link_up(kBridge);
+    });
+    settings_.uplinks = {kBridge};
   }
 
   void TearDown() override {
@@ -92,7 +100,7 @@ TEST_F(DataplaneChoiceTest, AFastPathThatCannotAttachFallsBackToNftablesWithTheR
   EXPECT_EQ(xdp_attempts_, 1);
   EXPECT_NE(choice.reason.find("native"), std::string::npos) << choice.reason;
   EXPECT_EQ(choice.reason.rfind("nft: fallback, the fast path failed to start: ", 0), 0u) << choice.reason;
-  EXPECT_FALSE(std::filesystem::exists(settings_.bpffs_dir + "/links/xdp-lo")) << "nothing of the attempt stays attached";
+  EXPECT_FALSE(std::filesystem::exists(settings_.bpffs_dir + "/links/xdp-" + kBridge)) << "nothing of the attempt stays attached";
 
   choice.dataplane->apply(lab_state(all_members()));
   lab::WhoAnswer who;

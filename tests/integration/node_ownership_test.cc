@@ -36,6 +36,7 @@
 #include "lab/topology.h"
 #include "loader/cgroup_link.h"
 #include "loader/kernel_objects.h"
+#include "loader/prog_info.h"
 #include "loader/tc_filter.h"
 #include "loader/unique_fd.h"
 #include "loader/xdp_link.h"
@@ -70,6 +71,15 @@ std::uint32_t xdp_prog_id(const std::string& ifname) {
   const unsigned idx = netlink::ifindex_of(ifname);
   if (idx == 0 || bpf_xdp_query(static_cast<int>(idx), 0, &q) != 0) return 0;
   return q.prog_id;
+}
+
+// The name of the program on the interface's tc ingress, "" when there is none.
+std::string tc_ingress_program(const std::string& ifname) {
+  const std::uint32_t id = loader::tc_program_id(static_cast<int>(netlink::ifindex_of(ifname)),
+                                                 loader::TcDirection::ingress);
+  if (id == 0) return "";
+  loader::UniqueFd fd(bpf_prog_get_fd_by_id(id));
+  return fd ? loader::program_info(fd.get()).name : "";
 }
 
 class NodeOwnershipTest : public ::testing::Test {
@@ -227,7 +237,8 @@ TEST_F(NodeOwnershipTest, ASyncFindingThePinFolderLockedWaitsThenFailsWithExit2N
 TEST_F(NodeOwnershipTest, InterfacesNoLongerNamedLoseTheirPrograms) {
   const Topology t = plan_topology({cfg_.prefix, static_cast<unsigned>(10)});
   const std::string sb0 = t.sandboxes.at(0).host_link;
-  // sb0's veth as a second uplink: it gets XDP, and loses the tc filter it had as a sandbox.
+  // sb0's veth as a second uplink: it gets XDP, and the uplinks' tc hand-off in place of the
+  // sandbox filter it had.
   const std::string as_uplink = node_variant("uplink", [&](std::string& text) {
     replace_line(text, "uplinks", "uplinks = [\"" + t.uplink + "\", \"" + sb0 + "\"]");
     replace_line(text, "sandbox_interfaces", "sandbox_interfaces = [\"sb[1-9]*\"]");
@@ -236,7 +247,7 @@ TEST_F(NodeOwnershipTest, InterfacesNoLongerNamedLoseTheirPrograms) {
   {
     netlink::NetnsGuard in(t.node_netns);
     EXPECT_NE(xdp_prog_id(sb0), 0u);
-    EXPECT_EQ(loader::tc_program_id(static_cast<int>(netlink::ifindex_of(sb0)), loader::TcDirection::ingress), 0u);
+    EXPECT_EQ(tc_ingress_program(sb0), "pw_tc_uplink");
   }
   // Back to the lab's settings: sb0 is a sandbox interface again.
   ASSERT_EQ(run(sync_args("xdp")), 0) << slurp(log());
@@ -245,7 +256,7 @@ TEST_F(NodeOwnershipTest, InterfacesNoLongerNamedLoseTheirPrograms) {
     netlink::NetnsGuard in(t.node_netns);
     EXPECT_EQ(xdp_prog_id(sb0), 0u) << "XDP left on a former uplink";
     EXPECT_NE(xdp_prog_id(t.uplink), 0u);
-    EXPECT_NE(loader::tc_program_id(static_cast<int>(netlink::ifindex_of(sb0)), loader::TcDirection::ingress), 0u);
+    EXPECT_EQ(tc_ingress_program(sb0), "pw_tc_sandbox") << "the former uplink's hand-off was released with the sandbox filter";
     EXPECT_FALSE(fs::exists(dataplane::xdp::PinLayout{settings_.bpffs_dir}.xdp_link(sb0)));
   }
   // The sandbox behind it reaches a Service of another app.

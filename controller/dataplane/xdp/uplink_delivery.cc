@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -63,14 +65,36 @@ void prepare_uplinks(loader::LbMaps& maps, MetaMaps& meta, int tc_uplink_prog,
   release_uplinks(&maps, meta, present, notes);
 }
 
+namespace {
+
+// Whether the program on the interface's tc ingress is pw_tc_uplink (by name: the fd of the
+// program that attached it may belong to an older load).
+bool hand_off_attached(int ifindex) {
+  const std::uint32_t id = loader::tc_program_id(ifindex, loader::TcDirection::ingress);
+  if (id == 0) return false;
+  loader::UniqueFd fd(bpf_prog_get_fd_by_id(id));
+  if (!fd) return false;  // gone meanwhile
+  return loader::program_info(fd.get()).name == "pw_tc_uplink";
+}
+
+}  // namespace
+
 void release_uplinks(loader::LbMaps* maps, MetaMaps& meta, const std::vector<unsigned>& keep,
                      std::vector<std::string>& notes) {
   for (const auto& [ifindex, created] : meta.uplink_tc_interfaces()) {
     if (std::find(keep.begin(), keep.end(), ifindex) != keep.end()) continue;
-    loader::detach_tc(static_cast<int>(ifindex), loader::TcDirection::ingress, created);
+    const int idx = static_cast<int>(ifindex);
+    char name_buf[IF_NAMESIZE] = {};
+    const std::string name = ::if_indextoname(ifindex, name_buf) ? name_buf : "ifindex " + std::to_string(ifindex);
+    // A former uplink that became a sandbox interface has the sandbox program in our filter's
+    // place (same handle): detaching, or deleting the clsact qdisc under it, would cut that
+    // sandbox off. Only the hand-off program itself is ours to remove.
+    if (hand_off_attached(idx)) {
+      loader::detach_tc(idx, loader::TcDirection::ingress, created);
+      notes.push_back("detached tc ingress (XDP hand-off) from " + name);
+    }
     if (maps) (void)maps->erase_interface(ifindex);
     meta.erase_uplink_tc(ifindex);
-    notes.push_back("detached tc ingress (XDP hand-off) from ifindex " + std::to_string(ifindex));
   }
 }
 
