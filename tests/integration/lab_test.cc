@@ -37,6 +37,7 @@
 #include "netlink/links.h"
 #include "netlink/netns.h"
 #include "store/sqlite_store.h"
+#include "lab_test_config.h"
 #include "support/root.h"
 
 namespace portway::lab {
@@ -48,11 +49,7 @@ class LabTest : public ::testing::Test {
  protected:
   void SetUp() override {
     PORTWAY_REQUIRE_ROOT();
-    cfg_.prefix = "pwlt" + std::to_string(getpid() % 100000);
-    cfg_.dir = "/run/portway-labtest-" + std::to_string(getpid());
-    cfg_.examples_dir = PORTWAY_SOURCE_DIR "/testdata/apps";
-    cfg_.testapp = PORTWAY_TESTAPP;
-    cfg_.app_lifetime_seconds = 300;
+    cfg_ = itest::lab_test_config("pwlt", "labtest");
     lab_down(cfg_);  // a crashed earlier run of this pid's prefix
     settings_ = lab_node_settings(cfg_);
     ASSERT_FALSE(settings_.cgroup.empty()) << "no cgroup v2 hierarchy mounted on this machine";
@@ -380,16 +377,7 @@ TEST_F(LabTest, AFailedUpgradeLeavesTheRunningFastPathForwarding) {
     ASSERT_TRUE(meta);
     meta->set_program_fingerprint(1);
   }
-  std::string toml = slurp(cfg_.dir + "/node.toml");
-  const auto at = toml.find("conntrack = ");
-  ASSERT_NE(at, std::string::npos);
-  toml.replace(at, toml.find('\n', at) - at, "conntrack = 8192");
-  const std::string bad = cfg_.dir + "/node-bad.toml";
-  {
-    std::ofstream out(bad);
-    out << toml;
-  }
-  chmod(bad.c_str(), 0600);
+  const std::string bad = itest::node_file_with_other_map_sizes(cfg_);
   EXPECT_NE(portway(sync_args(bad)), 0);
   EXPECT_NE(slurp(cli_log()).find("does not match the map sizes"), std::string::npos) << slurp(cli_log());
   EXPECT_EQ(flows.who(), before) << "established flows keep their backends";

@@ -45,6 +45,7 @@
 #include "netlink/links.h"
 #include "netlink/netns.h"
 #include "store/sqlite_store.h"
+#include "lab_test_config.h"
 #include "support/root.h"
 #include "tcp_connection.h"
 
@@ -86,11 +87,7 @@ class NodeOwnershipTest : public ::testing::Test {
  protected:
   void SetUp() override {
     PORTWAY_REQUIRE_ROOT();
-    cfg_.prefix = "pwo" + std::to_string(getpid() % 100000);
-    cfg_.dir = "/run/portway-owntest-" + std::to_string(getpid());
-    cfg_.examples_dir = PORTWAY_SOURCE_DIR "/testdata/apps";
-    cfg_.testapp = PORTWAY_TESTAPP;
-    cfg_.app_lifetime_seconds = 300;
+    cfg_ = itest::lab_test_config("pwo", "owntest");
     lab_down(cfg_);  // a crashed earlier run of this pid's prefix
     settings_ = lab_node_settings(cfg_);
     ASSERT_FALSE(settings_.cgroup.empty()) << "no cgroup v2 hierarchy mounted on this machine";

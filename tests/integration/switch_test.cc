@@ -39,6 +39,7 @@
 #include "lab/topology.h"
 #include "netlink/netns.h"
 #include "store/sqlite_store.h"
+#include "lab_test_config.h"
 #include "support/root.h"
 
 namespace portway::itest {
@@ -62,11 +63,7 @@ class DataplaneSwitchTest : public ::testing::Test {
     getrlimit(RLIMIT_NOFILE, &nofile);
     nofile.rlim_cur = std::min<rlim_t>(nofile.rlim_max, 16384);
     setrlimit(RLIMIT_NOFILE, &nofile);
-    cfg_.prefix = "pwsw" + std::to_string(getpid() % 100000);
-    cfg_.dir = "/run/portway-switchtest-" + std::to_string(getpid());
-    cfg_.examples_dir = PORTWAY_SOURCE_DIR "/testdata/apps";
-    cfg_.testapp = PORTWAY_TESTAPP;
-    cfg_.app_lifetime_seconds = 300;
+    cfg_ = itest::lab_test_config("pwsw", "switchtest");
     lab::lab_down(cfg_);  // a crashed earlier run of this pid's prefix
     settings_ = lab::lab_node_settings(cfg_);
     ASSERT_FALSE(settings_.cgroup.empty()) << "no cgroup v2 hierarchy mounted on this machine";
@@ -276,16 +273,7 @@ TEST_F(DataplaneSwitchTest, AutoKeepsARunningFastPathWhoseRefreshFails) {
     ASSERT_TRUE(meta);
     meta->set_program_fingerprint(1);  // the next sync loads the programs again
   }
-  std::string toml = slurp(cfg_.dir + "/node.toml");
-  const auto at = toml.find("conntrack = ");
-  ASSERT_NE(at, std::string::npos);
-  toml.replace(at, toml.find('\n', at) - at, "conntrack = 8192");
-  const std::string bad = cfg_.dir + "/node-bad.toml";
-  {
-    std::ofstream out(bad);
-    out << toml;
-  }
-  chmod(bad.c_str(), 0600);
+  const std::string bad = itest::node_file_with_other_map_sizes(cfg_);
   std::vector<std::string> argv = sync_argv("auto");
   argv[5] = bad;  // --node
   std::ofstream(cli_log(), std::ios::trunc).close();

@@ -94,7 +94,7 @@ class XdpDataplane final : public Dataplane {
   bool names_lost_ = false;  // ensure_loaded found the metadata pins missing
 };
 
-// IPv4 part of a state: the fast path is IPv4-only for now (dataplane.md: IPv4 first). IPv6
+// IPv4 part of a state: the fast path is IPv4-only for now (docs/xdp-dataplane.md). IPv6
 // frontends are dropped (counted in `dropped`), members lose their IPv6 address: the state
 // the fast path implements, and reads back.
 state::DataplaneState ipv4_only(const state::DataplaneState& s, std::size_t* dropped = nullptr);

@@ -1,4 +1,4 @@
-// The nftables dataplane's slot tables (slot_tables.h): the disruption bound of quality.md
+// The nftables dataplane's slot tables (slot_tables.h): the disruption bound in docs/nftables.md
 // ("one backend added/removed moves <= 1.5/N of assignments") and the balance they keep,
 // checked over long random sequences of single additions and removals.
 #include "dataplane/nft/slot_tables.h"
