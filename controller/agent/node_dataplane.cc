@@ -169,6 +169,11 @@ dataplane::Stats NodeDataplane::stats() {
   return active_->stats();
 }
 
+state::DataplaneState NodeDataplane::installed() {
+  if (!active_) throw std::logic_error("no dataplane synced yet");
+  return active_->installed();
+}
+
 dataplane::Kind NodeDataplane::active() const {
   if (!active_) throw std::logic_error("no dataplane synced yet");
   return active_->kind();

@@ -89,6 +89,8 @@ class NodeDataplane {
   void update_settings(const config::NodeSettings& settings, config::DataplaneChoice choice);
 
   dataplane::Stats stats();
+  // What the active dataplane holds, read back from the kernel (for tests and `status`).
+  state::DataplaneState installed();
 
   bool synced() const { return active_ != nullptr; }
   dataplane::Kind active() const;
