@@ -32,13 +32,15 @@
 namespace portway::dataplane::nft::testing {
 namespace {
 
-class NodeDataplaneTest : public NftLabTest, public ::testing::WithParamInterface<Kind> {
+class NodeDataplaneTest : public NftLabTest {
  protected:
+  virtual Kind kind() const = 0;
+
   void SetUp() override {
     NftLabTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     settings_ = itest::xdp_lab_settings(topo_, "/sys/fs/bpf/portway-nodedp-" + std::to_string(getpid()));
-    const auto choice = GetParam() == Kind::xdp ? config::DataplaneChoice::xdp : config::DataplaneChoice::nft;
+    const auto choice = kind() == Kind::xdp ? config::DataplaneChoice::xdp : config::DataplaneChoice::nft;
     in_node([&] { node_.emplace(settings_, choice); });
     before_ = lab_state(all_members());
     // One sandbox stops: its member drains (the change `portway sandbox stop` makes).
@@ -64,7 +66,7 @@ class NodeDataplaneTest : public NftLabTest, public ::testing::WithParamInterfac
 
   // What the active dataplane implements of `s` (and so reads back).
   state::DataplaneState kernel_form(const state::DataplaneState& s) const {
-    if (GetParam() == Kind::xdp) return xdp::ipv4_only(s);
+    if (kind() == Kind::xdp) return xdp::ipv4_only(s);
     const auto rep = representable(s);
     return rep.of(s);
   }
@@ -98,10 +100,24 @@ class NodeDataplaneTest : public NftLabTest, public ::testing::WithParamInterfac
   state::DataplaneState before_, after_;
 };
 
-INSTANTIATE_TEST_SUITE_P(BothDataplanes, NodeDataplaneTest, ::testing::Values(Kind::xdp, Kind::nft),
-                         [](const auto& info) { return std::string(to_string(info.param)); });
+class BothDataplanes : public NodeDataplaneTest, public ::testing::WithParamInterface<Kind> {
+ protected:
+  Kind kind() const override { return GetParam(); }
+};
+INSTANTIATE_TEST_SUITE_P(NodeDataplane, BothDataplanes, ::testing::Values(Kind::xdp, Kind::nft),
+                         [](const auto& p) { return std::string(to_string(p.param)); });
 
-TEST_P(NodeDataplaneTest, ApplyChangesProgramsExactlyThePatchedState) {
+class NftNode : public NodeDataplaneTest {
+ protected:
+  Kind kind() const override { return Kind::nft; }
+};
+
+class XdpNode : public NodeDataplaneTest {
+ protected:
+  Kind kind() const override { return Kind::xdp; }
+};
+
+TEST_P(BothDataplanes, ApplyChangesProgramsExactlyThePatchedState) {
   PORTWAY_REQUIRE_ROOT();
   const state::StateDiff d = state::diff(before_, after_);
   ASSERT_FALSE(d.empty());
@@ -118,14 +134,14 @@ TEST_P(NodeDataplaneTest, ApplyChangesProgramsExactlyThePatchedState) {
   EXPECT_EQ(installed(), kernel_form(after_));
 }
 
-TEST_P(NodeDataplaneTest, AnIntactNodeHasNothingToRepair) {
+TEST_P(BothDataplanes, AnIntactNodeHasNothingToRepair) {
   PORTWAY_REQUIRE_ROOT();
   const agent::CheckReport r = check();
   EXPECT_TRUE(r.repairs.empty());
   EXPECT_TRUE(r.notes.empty());
 }
 
-TEST_P(NodeDataplaneTest, TheReadPhaseRunsOnAnotherThreadWhileAChangeIsApplied) {
+TEST_P(BothDataplanes, TheReadPhaseRunsOnAnotherThreadWhileAChangeIsApplied) {
   PORTWAY_REQUIRE_ROOT();
   agent::PendingCheck pending;
   in_node([&] { pending = node_->begin_check(); });
@@ -145,36 +161,32 @@ TEST_P(NodeDataplaneTest, TheReadPhaseRunsOnAnotherThreadWhileAChangeIsApplied) 
 
 // nftables' drift.
 
-TEST_P(NodeDataplaneTest, NftTableDeletedIsRepaired) {
+TEST_F(NftNode, NftTableDeletedIsRepaired) {
   PORTWAY_REQUIRE_ROOT();
-  if (GetParam() != Kind::nft) GTEST_SKIP() << "the nftables table";
   nft_cli("delete table inet portway");
   expect_repaired("nft_table_missing");
 }
 
-TEST_P(NodeDataplaneTest, NftRulesetFlushIsRepaired) {
+TEST_F(NftNode, NftRulesetFlushIsRepaired) {
   PORTWAY_REQUIRE_ROOT();
-  if (GetParam() != Kind::nft) GTEST_SKIP() << "the nftables table";
   nft_cli("flush ruleset");
   expect_repaired("nft_table_missing");
 }
 
-TEST_P(NodeDataplaneTest, NftElementsLostAreRepaired) {
+TEST_F(NftNode, NftElementsLostAreRepaired) {
   PORTWAY_REQUIRE_ROOT();
-  if (GetParam() != Kind::nft) GTEST_SKIP() << "the nftables table";
-  nft_cli("flush set inet portway svc_disp");
+  nft_cli("flush map inet portway svc_disp");
   expect_repaired("nft_elements");
 }
 
-TEST_P(NodeDataplaneTest, AForeignTableWithADropPolicyIsNeverTouched) {
+TEST_F(NftNode, AForeignTableWithADropPolicyIsNeverTouched) {
   PORTWAY_REQUIRE_ROOT();
-  if (GetParam() != Kind::nft) GTEST_SKIP() << "a foreign nftables table";
   const std::string table = "inet pwforeign" + std::to_string(getpid());
   nft_cli("add table " + table);
   // The hooks portway's table uses, with a drop policy (nothing is sent: the test only reads).
-  nft_cli("add chain " + table + " pre { type filter hook prerouting priority -300; policy drop; }");
-  nft_cli("add chain " + table + " fwd { type filter hook forward priority 0; policy drop; }");
-  nft_cli("add chain " + table + " out { type filter hook output priority 0; policy drop; }");
+  nft_cli("add chain " + table + " pwpre { type filter hook prerouting priority -300; policy drop; }");
+  nft_cli("add chain " + table + " pwfwd { type filter hook forward priority 0; policy drop; }");
+  nft_cli("add chain " + table + " pwout { type filter hook output priority 0; policy drop; }");
   const std::string foreign = nft_cli("list table " + table);
 
   EXPECT_TRUE(check().repairs.empty()) << "a foreign table is no drift";
@@ -189,9 +201,8 @@ TEST_P(NodeDataplaneTest, AForeignTableWithADropPolicyIsNeverTouched) {
 
 // The fast path's drift.
 
-TEST_P(NodeDataplaneTest, XdpDetachedFromTheUplinkIsRepaired) {
+TEST_F(XdpNode, XdpDetachedFromTheUplinkIsRepaired) {
   PORTWAY_REQUIRE_ROOT();
-  if (GetParam() != Kind::xdp) GTEST_SKIP() << "the fast path's XDP link";
   in_node([&] {
     const loader::UniqueFd link = loader::open_pinned(xdp::PinLayout{settings_.bpffs_dir}.xdp_link(topo_.uplink));
     ASSERT_TRUE(link);
@@ -206,9 +217,8 @@ TEST_P(NodeDataplaneTest, XdpDetachedFromTheUplinkIsRepaired) {
   });
 }
 
-TEST_P(NodeDataplaneTest, TcFilterRemovedFromASandboxInterfaceIsRepaired) {
+TEST_F(XdpNode, TcFilterRemovedFromASandboxInterfaceIsRepaired) {
   PORTWAY_REQUIRE_ROOT();
-  if (GetParam() != Kind::xdp) GTEST_SKIP() << "the fast path's tc filter";
   const std::string link = topo_.sandboxes.at(0).host_link;
   in_node([&] {
     const int ifindex = static_cast<int>(netlink::ifindex_of(link));
@@ -221,9 +231,8 @@ TEST_P(NodeDataplaneTest, TcFilterRemovedFromASandboxInterfaceIsRepaired) {
   });
 }
 
-TEST_P(NodeDataplaneTest, APinRemovedIsRepaired) {
+TEST_F(XdpNode, APinRemovedIsRepaired) {
   PORTWAY_REQUIRE_ROOT();
-  if (GetParam() != Kind::xdp) GTEST_SKIP() << "the fast path's pins";
   const std::string pin = xdp::PinLayout{settings_.bpffs_dir}.map("pw_frontends");
   ASSERT_TRUE(std::filesystem::exists(pin));
   std::filesystem::remove(pin);
@@ -231,9 +240,8 @@ TEST_P(NodeDataplaneTest, APinRemovedIsRepaired) {
   EXPECT_TRUE(std::filesystem::exists(pin));
 }
 
-TEST_P(NodeDataplaneTest, ASandboxInterfaceRecreatedWithANewIfindexIsAttachedAgain) {
+TEST_F(XdpNode, ASandboxInterfaceRecreatedWithANewIfindexIsAttachedAgain) {
   PORTWAY_REQUIRE_ROOT();
-  if (GetParam() != Kind::xdp) GTEST_SKIP() << "the fast path's tc filter";
   const std::string name = "sbdrift";  // matches the sandbox_interfaces glob sb*
   unsigned first = 0, second = 0;
   in_node([&] {

@@ -240,10 +240,10 @@ Repairs NftDataplane::repair(const KernelReading* reading, const state::Dataplan
   const auto& r = static_cast<const NftReading&>(*reading);  // made by make_reader() above
   if (!r.rb.table) return out;  // deleted and re-created during the dump: the structure is fine now
 
-  if (r.generation_before == r.generation_after && r.generation_after == generation_->read() &&
-      r.generation_after == view_->generation) {
-    // Nobody committed since the dump: it is the kernel's exact content, and the full plan
-    // against it is the check (and, when anything differs, the repair without a re-read).
+  if (r.generation_before == r.generation_after && r.generation_after == generation_->read()) {
+    // Nobody committed during or since the dump: it is the kernel's exact content, and the
+    // full plan against it is the check (and, when anything differs, the repair without a
+    // re-read).
     for (const auto& set : want.backend_sets()) numbers_.assign(set.id);
     FullPlan plan = plan_full(r.rb, want, node_addresses(), numbers_);
     if (plan.structure.empty() && plan.element_differences() == 0) return out;
