@@ -17,6 +17,7 @@
 
 #include "dataplane/nft/nft_context.h"
 #include "dataplane/nft/nft_dataplane.h"
+#include "state/diff.h"
 #include "support/netns.h"
 
 namespace {
@@ -99,6 +100,47 @@ BENCHMARK(BM_OneEndpointChange)
     ->Args({10000, 1})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(40);
+
+// The same change handed over as a diff (NftDataplane::apply_changes, what the daemon's
+// NodeDataplane calls): no whole-state diff, the view patched in place.
+void BM_OneEndpointChangeAsDiff(benchmark::State& st) {
+  if (!have_root(st)) return;
+  portway::test::ScopedNetns netns;
+  const auto n = static_cast<unsigned>(st.range(0));
+  const auto all = services(n, 3, 10);
+  const auto fewer = services(n, 3, 10, n / 2);
+  const state::StateDiff to_fewer = state::diff(all, fewer), to_all = state::diff(fewer, all);
+  NftDataplane dp{portway::config::NodeSettings{}, NftDataplane::Options{false}};
+  dp.apply(all);
+  bool flip = false;
+  for (auto _ : st) {
+    dp.apply_changes(flip ? to_all : to_fewer, flip ? all : fewer);
+    flip = !flip;
+  }
+}
+BENCHMARK(BM_OneEndpointChangeAsDiff)->Arg(10000)->Unit(benchmark::kMillisecond)->Iterations(40);
+
+// A check's two phases without drift: the read (any thread) and the repair phase (the
+// owner's thread, the time changes wait). range(1) = 0 times the read, 1 the repair.
+void BM_CheckPhases(benchmark::State& st) {
+  if (!have_root(st)) return;
+  portway::test::ScopedNetns netns;
+  const auto desired = services(static_cast<unsigned>(st.range(0)), 3, 10);
+  NftDataplane dp(portway::config::NodeSettings{}, NftDataplane::Options{false});
+  dp.apply(desired);
+  for (auto _ : st) {
+    auto reader = dp.make_reader();
+    if (st.range(1) == 0) {
+      reader->read();
+    } else {
+      st.PauseTiming();
+      auto reading = reader->read();
+      st.ResumeTiming();
+      dp.repair(reading.get(), desired);
+    }
+  }
+}
+BENCHMARK(BM_CheckPhases)->Args({10000, 0})->Args({10000, 1})->Unit(benchmark::kMillisecond)->Iterations(2);
 
 // The periodic full check: read the table back through netlink and compare (no drift).
 void BM_FullCheck(benchmark::State& st) {

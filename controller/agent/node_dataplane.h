@@ -9,7 +9,21 @@
 //   check()         read the kernel back, repair drift against the last desired state, and
 //                   count the repairs by kind
 //
-// Not thread-safe: one thread drives it (the daemon's reconcile loop).
+// Choosing is dataplane::probe::choose_dataplane (dataplane/probe/choose.h): `xdp` and `nft`
+// as asked (a failing asked-for dataplane is an error, not a silent switch); `auto` loads and
+// attaches the fast path and falls back to nftables when it fails and none was running, with
+// the reason. Never both for longer than a switch: the chosen one is complete first
+// (Dataplane::take_over carries the established flows over), then the other one hands over.
+// The dataplane that was chosen stays with this object, so later changes reuse what it knows
+// of the kernel (nftables' view: apply_changes without a read-back).
+//
+// A check has a read phase and a repair phase (docs/operations.md "Drift repair"):
+// begin_check() hands out the reader, whose read() may run on another thread while this
+// object keeps applying changes; finish_check() repairs on the owner's thread. check() does
+// both in a row.
+//
+// Not thread-safe: one thread drives it (the daemon's reconcile loop); only a reader from
+// begin_check() runs elsewhere.
 #pragma once
 
 #include <chrono>
@@ -29,9 +43,17 @@
 namespace portway::agent {
 
 struct CheckReport {
-  std::map<std::string, std::uint64_t> repairs;  // kind ("nft_table", "xdp_detached", ...) -> count
+  // kind -> count; the kinds are listed in docs/operations.md "Drift repair"
+  std::map<std::string, std::uint64_t> repairs;
   std::vector<std::string> notes;                // one line per repair, for the log
   bool repaired() const { return !repairs.empty(); }
+};
+
+// The read phase of a check, from begin_check(). `reader` is null when the active dataplane
+// reads inside the repair (its read is cheap).
+struct PendingCheck {
+  std::unique_ptr<dataplane::KernelReader> reader;
+  std::uint64_t epoch = 0;  // which sync's dataplane made the reader
 };
 
 class NodeDataplane {
@@ -57,11 +79,18 @@ class NodeDataplane {
   // Reads the kernel back and repairs whatever differs from desired() (missing table or
   // program, removed pin, re-created interface). sync() must have succeeded.
   CheckReport check();
+  // The two phases of check(). finish_check() takes what pending.reader->read() returned (or
+  // null to read now); a reading made before a later sync() is not used (the dataplane may
+  // have changed): the repair reads again.
+  PendingCheck begin_check();
+  CheckReport finish_check(const PendingCheck& pending, std::unique_ptr<dataplane::KernelReading> reading);
 
   // New node settings (SIGHUP): the next sync() uses them.
   void update_settings(const config::NodeSettings& settings, config::DataplaneChoice choice);
 
   dataplane::Stats stats();
+  // What the active dataplane holds, read back from the kernel (for tests and `status`).
+  state::DataplaneState installed();
 
   bool synced() const { return active_ != nullptr; }
   dataplane::Kind active() const;
@@ -76,7 +105,13 @@ class NodeDataplane {
   config::DataplaneChoice choice_;
   DataplaneFactory factory_;
   loader::PinFolderLock lock_;
+  // The dataplane for `kind`: the active one when it is of that kind and the settings did not
+  // change since it was made, else a new one.
+  std::unique_ptr<dataplane::Dataplane> take_or_make(dataplane::Kind kind, const config::NodeSettings& chosen);
+
   std::unique_ptr<dataplane::Dataplane> active_;
+  bool settings_changed_ = false;  // active_ was made with other settings
+  std::uint64_t epoch_ = 0;        // sync() count
   std::string reason_;
   state::DataplaneState desired_;
   std::uint64_t generation_ = 0;

@@ -1,15 +1,8 @@
-// One reconcile of the node: compile the store, choose the dataplane, make the kernel match,
-// and record what happened. `portway sync` runs it once; the lab runs it per dataplane; the
-// daemon will run it on every change.
+// What a sync of the node needs around agent::NodeDataplane (node_dataplane.h, which does the
+// choosing and programming): compiling the store, making the dataplanes, the node's lock, and
+// the status `portway status` shows afterwards.
 //
-// Choosing is dataplane::probe::choose_dataplane (dataplane/probe/choose.h): `xdp` and `nft`
-// as asked (a failing asked-for dataplane is an error, not a silent switch); `auto` loads and
-// attaches the fast path and falls back to nftables when it fails and none was running, with
-// the reason. Never both for longer than a switch: the chosen one is complete first (a switch
-// carries the established flows over, dataplane/handoff/switch_steps.h), then the other one's
-// state is removed.
-//
-// Only the holder of the node's pin-folder lock (loader/pin_folder_lock.h) may sync: two
+// Only the holder of the node's pin-folder lock (loader/pin_folder_lock.h) may program: two
 // writers would interleave their changes to the same maps, links and table.
 #pragma once
 
@@ -51,14 +44,6 @@ inline constexpr std::chrono::milliseconds kDefaultLockWait{10000};
 // would not outlive the process, loader::Error for the folder.
 loader::PinFolderLock lock_node(const config::NodeSettings& settings,
                                 std::chrono::milliseconds wait = kDefaultLockWait);
-
-// Chooses, brings the chosen dataplane up with `desired`, then removes the other one's state.
-// `held` is the lock of settings.bpffs_dir (std::logic_error otherwise). Throws when the chosen
-// dataplane fails (DataplaneUnavailable for an explicit xdp, and for auto when a running fast
-// path could not be refreshed; otherwise when nftables fails).
-SyncOutcome sync_dataplane(const loader::PinFolderLock& held, const state::DataplaneState& desired,
-                           const config::NodeSettings& settings, config::DataplaneChoice choice,
-                           const DataplaneFactory& factory = make_dataplane);
 
 dataplane::SyncStatus status_of(const SyncOutcome& outcome, config::DataplaneChoice requested,
                                 std::int64_t now_ms);

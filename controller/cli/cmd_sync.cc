@@ -4,8 +4,8 @@
 #include <iostream>
 #include <optional>
 
+#include "agent/node_dataplane.h"
 #include "agent/reserved_ports.h"
-#include "agent/sync.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -71,9 +71,9 @@ int cmd_sync(std::span<const std::string> args) {
     wait = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
   }
   // Taken before the store is read: the last writer to get the lock programs the newest store.
-  std::optional<loader::PinFolderLock> lock;
+  std::optional<agent::NodeDataplane> node;
   try {
-    lock.emplace(agent::lock_node(settings, wait));
+    node.emplace(settings, choice, wait);
   } catch (const std::exception& e) {
     throw EnvironmentError(e.what());
   }
@@ -100,13 +100,12 @@ int cmd_sync(std::span<const std::string> args) {
 
   agent::SyncOutcome outcome;
   try {
-    outcome = agent::sync_dataplane(*lock, desired, settings, choice);
+    outcome = node->sync(desired, generation);
   } catch (const std::exception& e) {
     throw EnvironmentError(std::string("programming the ") +
                            (choice == config::DataplaneChoice::nft ? "nftables" : "fast-path") +
                            " dataplane failed: " + e.what());
   }
-  outcome.store_generation = generation;
   try {
     agent::reserve_node_ports(desired, agent::reserved_ports_record_path(
                                            store::resolve_state_path(parsed.value("state"))));

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "agent/reserved_ports.h"
-#include "agent/sync.h"
+#include "agent/node_dataplane.h"
 #include "config/app_parser.h"
 #include "config/text_input.h"
 #include "dataplane/xdp/xdp_dataplane.h"
@@ -131,14 +131,13 @@ bool wait_answering(const std::string& netns, const std::string& addr, std::uint
 
 agent::SyncOutcome sync_lab(const LabConfig& cfg, const config::NodeSettings& settings,
                             config::DataplaneChoice choice) {
-  const loader::PinFolderLock lock = agent::lock_node(settings);
+  agent::NodeDataplane node(settings, choice);
   auto store = store::SqliteStore::open(state_path(cfg), {.create = false});
   std::uint64_t generation = 0;
   const state::DataplaneState desired = agent::compile_store(store.get(), &generation);
   const Topology t = plan_topology({cfg.prefix, 0});
   netlink::NetnsGuard in(t.node_netns);
-  agent::SyncOutcome outcome = agent::sync_dataplane(lock, desired, settings, choice);
-  outcome.store_generation = generation;
+  agent::SyncOutcome outcome = node.sync(desired, generation);
   agent::reserve_node_ports(desired, agent::reserved_ports_record_path(state_path(cfg)));
   dataplane::save_sync_status(dataplane::sync_status_path(state_path(cfg)),
                               agent::status_of(outcome, choice, now_ms()));

@@ -65,7 +65,7 @@ dataplane::Stats LabDataplane::stats() {
 }
 
 void LabDataplane::settle() {
-  if (auto* nft = dynamic_cast<dataplane::nft::NftDataplane*>(dp_.get())) nft->wait_for_flow_cleanup();
+  dp_->settle();
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
 #include "dataplane/conntrack/flow_reaper.h"
 #include "dataplane/node_addresses.h"
@@ -12,6 +13,7 @@
 #include "dataplane/nft/nft_context.h"
 #include "dataplane/nft/reconstruct.h"
 #include "dataplane/nft/representable.h"
+#include "dataplane/nft/representable_diff.h"
 #include "dataplane/nft/table_reader.h"
 
 namespace portway::dataplane::nft {
@@ -24,6 +26,40 @@ struct NftDataplane::View {
   std::uint32_t generation = 0;
   std::chrono::steady_clock::time_point checked;  // last full check
 };
+
+struct NftDataplane::Touched {
+  bool everything = false;
+  std::set<state::FrontendKey> frontends;
+  std::set<state::NodePortKey> node_ports;
+  std::set<std::string> sets;
+};
+
+namespace {
+
+// The reading of a check: the whole table, and the ruleset generation around the dump (equal
+// and still the view's at repair time: the dump is exactly what the kernel holds).
+struct NftReading final : KernelReading {
+  ReadBack rb;
+  std::uint32_t generation_before = 0;
+  std::uint32_t generation_after = 0;
+};
+
+class NftReader final : public KernelReader {
+ public:
+  std::unique_ptr<KernelReading> read() override {
+    auto out = std::make_unique<NftReading>();
+    out->generation_before = generation_.read();
+    out->rb = table_.read(TableReader::Scope::all);
+    out->generation_after = generation_.read();
+    return out;
+  }
+
+ private:
+  TableReader table_;  // sockets opened in the namespace current when the reader is made
+  GenerationReader generation_;
+};
+
+}  // namespace
 
 NftDataplane::NftDataplane(const config::NodeSettings& settings) : NftDataplane(settings, Options{}) {}
 
@@ -84,23 +120,75 @@ void NftDataplane::learn_names(const state::DataplaneState& s) {
 ApplyReport NftDataplane::apply(const state::DataplaneState& desired) {
   auto rep = representable(desired);
   const state::DataplaneState& want = rep.of(desired);
-  if (view_ && std::chrono::steady_clock::now() - view_->checked < options_.full_check_every) {
-    // Unchanged generation: nobody committed anything, the view is exact. Changed: someone
-    // committed something (often another program's own table); if portway's structure is
-    // intact, the change is trusted to apply, and a failing transaction falls back to a full
-    // check below. Lost elements are caught by the periodic full check.
-    const std::uint32_t generation = generation_->read();
-    const bool trusted = generation == view_->generation ||
-                         structure_problems(read_table(TableReader::Scope::none), view_->index.uses).empty();
-    if (trusted) {
-      try {
-        return incremental_apply(want, rep.notes);
-      } catch (const NftError& e) {
-        spdlog::warn("nft dataplane: incremental change failed ({}); doing a full check", e.what());
-      }
+  note_touched({}, true);
+  if (view_trusted()) {
+    try {
+      return incremental_apply(want, rep.notes);
+    } catch (const NftError& e) {
+      spdlog::warn("nft dataplane: incremental change failed ({}); doing a full check", e.what());
     }
   }
   return full_apply(want, std::move(rep.notes));
+}
+
+bool NftDataplane::view_trusted() {
+  if (!view_ || std::chrono::steady_clock::now() - view_->checked >= options_.full_check_every) return false;
+  // Unchanged generation: nobody committed anything, the view is exact. Changed: someone
+  // committed something (often another program's own table); if portway's structure is
+  // intact, the change is trusted to apply, and a failing transaction falls back to a full
+  // check. Lost elements are caught by the periodic full check.
+  return generation_->read() == view_->generation ||
+         structure_problems(read_table(TableReader::Scope::none), view_->index.uses).empty();
+}
+
+void NftDataplane::note_touched(const state::StateDiff& d, bool everything) {
+  if (!touched_) return;
+  touched_->everything = touched_->everything || everything;
+  for (const auto* c : {&d.frontends}) {
+    for (const auto& f : c->added) touched_->frontends.insert(f.key);
+    for (const auto& f : c->removed) touched_->frontends.insert(f.key);
+    for (const auto& [b, a] : c->changed) touched_->frontends.insert(b.key);
+  }
+  for (const auto& n : d.node_ports.added) touched_->node_ports.insert(n.key);
+  for (const auto& n : d.node_ports.removed) touched_->node_ports.insert(n.key);
+  for (const auto& [b, a] : d.node_ports.changed) touched_->node_ports.insert(b.key);
+  for (const auto& set : d.backend_sets.added) touched_->sets.insert(set.id);
+  for (const auto& set : d.backend_sets.removed) touched_->sets.insert(set.id);
+  for (const auto& c : d.backend_sets.changed) touched_->sets.insert(c.id);
+}
+
+ApplyReport NftDataplane::apply_changes(const state::StateDiff& d, const state::DataplaneState& desired) {
+  if (!view_trusted()) return apply(desired);
+  // Throws std::invalid_argument before anything is written when `d` does not fit.
+  const state::StateDiff r = representable_diff(d, view_->state, view_->index, desired);
+  {
+    // Checked before the commit: patch_in_place must not fail after it.
+    const auto fits = [&](const auto& changes, const char* what) {
+      for (const auto& x : changes.added)
+        if (view_->state.find(x.key)) throw std::invalid_argument(std::string("diff adds an existing ") + what);
+      for (const auto& x : changes.removed)
+        if (!view_->state.find(x.key)) throw std::invalid_argument(std::string("diff removes a missing ") + what);
+      for (const auto& [b, a] : changes.changed)
+        if (!view_->state.find(b.key)) throw std::invalid_argument(std::string("diff changes a missing ") + what);
+    };
+    fits(r.frontends, "frontend");
+    fits(r.node_ports, "node port");
+  }
+  ApplyReport report;
+  note_touched(r, false);
+  try {
+    commit_diff(r, desired, report);
+  } catch (const NftError& e) {
+    spdlog::warn("nft dataplane: incremental change failed ({}); doing a full check", e.what());
+    return apply(desired);
+  }
+  // Flows to end are taken from the state before the change (the frontends that led to a
+  // removed backend).
+  const auto flows = flows_to_end(view_->state, r);
+  state::patch_in_place(view_->state, r);
+  if (reaper_) reaper_->submit(flows);
+  report.applied = r;
+  return report;
 }
 
 ApplyReport NftDataplane::repair(const state::DataplaneState& desired) {
@@ -108,10 +196,90 @@ ApplyReport NftDataplane::repair(const state::DataplaneState& desired) {
   return full_apply(rep.of(desired), std::move(rep.notes));
 }
 
-ApplyReport NftDataplane::full_apply(const state::DataplaneState& desired, std::vector<std::string> notes) {
+std::unique_ptr<KernelReader> NftDataplane::make_reader() {
+  touched_ = std::make_unique<Touched>();
+  if (!view_) touched_->everything = true;  // nothing to compare the reading with
+  return std::make_unique<NftReader>();
+}
+
+Repairs NftDataplane::repair(const KernelReading* reading, const state::DataplaneState& desired) {
+  std::unique_ptr<Touched> touched = touched_ ? std::move(touched_) : std::make_unique<Touched>();
+  auto rep = representable(desired);
+  const state::DataplaneState& want = rep.of(desired);
+  Repairs out;
+  const auto repair_with = [&](const char* kind, const std::string& what, std::optional<ReadBack> rb = std::nullopt) {
+    const ApplyReport r = full_apply(want, {}, std::move(rb));
+    out.add(kind, "nft: " + what);
+    for (const auto& n : r.notes) out.notes.push_back("nft: " + n);
+  };
+
+  // The structure first, read now (cheap at any size): a missing table or chain is found
+  // whatever happened during the dump.
+  const ReadBack structure = read_table(TableReader::Scope::none);
+  if (!structure.table) {
+    repair_with("nft_table_missing", "table inet portway was missing (deleted, or the ruleset flushed)");
+    return out;
+  }
+  if (!view_) {
+    repair_with("nft_unverified", "no view of what is installed: the table was read back and made exact");
+    return out;
+  }
+  if (auto problems = structure_problems(structure, view_->index.uses); !problems.empty()) {
+    std::string what;
+    for (const auto& p : problems) what += (what.empty() ? "" : "; ") + p;
+    repair_with("nft_structure", "the table's structure was damaged: " + what);
+    return out;
+  }
+
+  std::unique_ptr<KernelReading> own;
+  if (!reading) {
+    NftReader reader;
+    own = reader.read();
+    reading = own.get();
+  }
+  const auto& r = static_cast<const NftReading&>(*reading);  // made by make_reader() above
+  if (!r.rb.table) return out;  // deleted and re-created during the dump: the structure is fine now
+
+  if (r.generation_before == r.generation_after && r.generation_after == generation_->read()) {
+    // Nobody committed during or since the dump: it is the kernel's exact content, and the
+    // full plan against it is the check (and, when anything differs, the repair without a
+    // re-read).
+    for (const auto& set : want.backend_sets()) numbers_.assign(set.id);
+    FullPlan plan = plan_full(r.rb, want, node_addresses(), numbers_);
+    if (plan.structure.empty() && plan.element_differences() == 0) return out;
+    repair_with("nft_elements",
+                std::to_string(plan.elements_missing) + " elements missing, " + std::to_string(plan.elements_changed) +
+                    " changed, " + std::to_string(plan.elements_extra) + " extra",
+                r.rb);
+    return out;
+  }
+  // Something was committed during or after the dump (possibly by this object): compare the
+  // state the dump holds with the view, except where this object changed it since.
+  if (touched->everything) return out;
+  const Reconstructed rc = reconstruct(r.rb, numbers_, names());
+  state::StateDiff d = state::diff(rc.state, view_->state);
+  const auto untouched = [](const auto& keys, const auto& key) { return !keys.contains(key); };
+  std::size_t drift = 0;
+  for (const auto& f : d.frontends.added) drift += untouched(touched->frontends, f.key);
+  for (const auto& f : d.frontends.removed) drift += untouched(touched->frontends, f.key);
+  for (const auto& [b, a] : d.frontends.changed) drift += untouched(touched->frontends, b.key);
+  for (const auto& n : d.node_ports.added) drift += untouched(touched->node_ports, n.key);
+  for (const auto& n : d.node_ports.removed) drift += untouched(touched->node_ports, n.key);
+  for (const auto& [b, a] : d.node_ports.changed) drift += untouched(touched->node_ports, b.key);
+  for (const auto& set : d.backend_sets.added) drift += untouched(touched->sets, set.id);
+  for (const auto& set : d.backend_sets.removed) drift += untouched(touched->sets, set.id);
+  for (const auto& c : d.backend_sets.changed) drift += untouched(touched->sets, c.id);
+  if (drift > 0)
+    repair_with("nft_elements", std::to_string(drift) + " frontends, node ports or backend sets differed from what "
+                "portway installed");
+  return out;
+}
+
+ApplyReport NftDataplane::full_apply(const state::DataplaneState& desired, std::vector<std::string> notes,
+                                     std::optional<ReadBack> read) {
   ApplyReport report;
   report.notes = std::move(notes);
-  ReadBack rb = read_table(TableReader::Scope::all);
+  ReadBack rb = read ? std::move(*read) : read_table(TableReader::Scope::all);
   const bool had_table = rb.table;
   for (const auto& set : desired.backend_sets()) numbers_.assign(set.id);
   // The kernel holds no names: port names come from what this process installed, else from
@@ -160,14 +328,23 @@ ApplyReport NftDataplane::incremental_apply(const state::DataplaneState& desired
   ApplyReport report;
   report.notes = std::move(notes);
   state::StateDiff d = state::diff(view_->state, desired);
+  commit_diff(d, desired, report);
+  state::DataplaneState before = std::move(view_->state);
+  view_->state = desired;
+  end_flows(before, d);
+  report.applied = std::move(d);
+  return report;
+}
+
+void NftDataplane::commit_diff(const state::StateDiff& d, const state::DataplaneState& after, ApplyReport& report) {
   NodeAddresses node_addrs = node_addresses();
   const bool node_addrs_changed = node_addrs != view_->node_addresses;
   if (d.empty() && !node_addrs_changed) {
     last_tx_ = {};
-    return report;
+    return;
   }
   for (const auto& set : d.backend_sets.added) numbers_.assign(set.id);
-  IncrementalPlan plan = plan_incremental(view_->state, view_->index, view_->slots, desired, d, numbers_);
+  IncrementalPlan plan = plan_incremental(view_->state, view_->index, view_->slots, after, d, numbers_);
   plan_node_addresses(view_->node_addresses, node_addrs, plan.tx);
   if (!plan.tx.empty()) {
     try {
@@ -191,13 +368,7 @@ ApplyReport NftDataplane::incremental_apply(const state::DataplaneState& desired
   plan.update(view_->slots);
   if (node_addrs_changed) report.notes.push_back(node_addresses_note(node_addrs));
   view_->node_addresses = std::move(node_addrs);
-  state::DataplaneState before = std::move(view_->state);
-  view_->state = desired;
   for (const auto& set : d.backend_sets.removed) numbers_.release(set.id);
-
-  end_flows(before, d);
-  report.applied = std::move(d);
-  return report;
 }
 
 void NftDataplane::end_flows(const state::DataplaneState& before, const state::StateDiff& d) {

@@ -55,10 +55,22 @@ class NftDataplane final : public Dataplane {
   Kind kind() const override { return Kind::nft; }
   state::DataplaneState installed() override;
   ApplyReport apply(const state::DataplaneState& desired) override;
+  // One transaction planned from the diff alone (representable_diff.h, planner.h): no
+  // whole-state diff, the view patched in place. Without a view (nothing applied yet by this
+  // object) it is apply(desired).
+  ApplyReport apply_changes(const state::StateDiff& d, const state::DataplaneState& desired) override;
   void remove_all() override;
   // The table inet portway exists (whatever it holds).
-  bool is_installed();
+  bool is_installed() override;
   Stats stats() override;
+  void settle() override { wait_for_flow_cleanup(); }
+
+  // The check (docs/operations.md "Drift repair"): the reader dumps the whole table with
+  // sockets of its own (the slow part: seconds at 10,000 Services); repair() checks the
+  // structure now (cheap), and the elements against the reading, ignoring what this object
+  // changed after the reader was made.
+  std::unique_ptr<KernelReader> make_reader() override;
+  Repairs repair(const KernelReading* reading, const state::DataplaneState& desired) override;
 
   // A full check: reads the table back and makes it exactly `desired` (missing or extra
   // elements, chains, sets; a table someone flushed or deleted).
@@ -76,12 +88,22 @@ class NftDataplane final : public Dataplane {
   std::size_t wait_for_flow_cleanup();
 
  private:
-  struct View;  // what this process installed: state, index, pick uses, generation
+  struct View;     // what this process installed: state, index, pick uses, generation
+  struct Touched;  // what changed since the last make_reader()
 
   ReadBack read_table(TableReader::Scope scope);
   NodeAddresses node_addresses() const;
-  ApplyReport full_apply(const state::DataplaneState& desired, std::vector<std::string> notes);
+  // `read`: a dump taken when the ruleset generation was the view's (nothing changed since);
+  // nullopt reads the table now.
+  ApplyReport full_apply(const state::DataplaneState& desired, std::vector<std::string> notes,
+                         std::optional<ReadBack> read = std::nullopt);
   ApplyReport incremental_apply(const state::DataplaneState& desired, std::vector<std::string> notes);
+  // Plans and commits `d` (representable, fitting view_->state); `after` answers look-ups of
+  // the state after `d`. The view is left as before `d` (the callers move it).
+  void commit_diff(const state::StateDiff& d, const state::DataplaneState& after, ApplyReport& report);
+  // The view's structure is what portway built, or the ruleset did not change since.
+  bool view_trusted();
+  void note_touched(const state::StateDiff& d, bool everything);
   void end_flows(const state::DataplaneState& before, const state::StateDiff& d);
   const state::DataplaneState* names() const;
 
@@ -94,6 +116,7 @@ class NftDataplane final : public Dataplane {
   SetNumbers numbers_;
   std::unique_ptr<View> view_;
   std::optional<state::DataplaneState> learned_;
+  std::unique_ptr<Touched> touched_;
   TransactionSize last_tx_;
 };
 

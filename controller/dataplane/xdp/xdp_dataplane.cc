@@ -124,7 +124,36 @@ XdpDataplane::XdpDataplane(config::NodeSettings settings, Options options)
 
 XdpDataplane::~XdpDataplane() = default;
 
-bool XdpDataplane::is_installed() const {
+state::StateDiff ipv4_only_diff(const state::StateDiff& d) {
+  const auto v4 = [](const state::FrontendKey& k) { return std::holds_alternative<net::Ipv4>(k.address); };
+  state::StateDiff out;
+  for (const auto& f : d.frontends.added)
+    if (v4(f.key)) out.frontends.added.push_back(f);
+  for (const auto& f : d.frontends.removed)
+    if (v4(f.key)) out.frontends.removed.push_back(f);
+  for (const auto& c : d.frontends.changed)
+    if (v4(c.first.key)) out.frontends.changed.push_back(c);
+  out.node_ports = d.node_ports;
+  const auto strip = [](std::vector<state::Member> ms) {
+    for (auto& m : ms) m.ipv6.reset();
+    return ms;
+  };
+  for (const auto& set : d.backend_sets.added) out.backend_sets.added.push_back({set.id, strip(set.members)});
+  for (const auto& set : d.backend_sets.removed) out.backend_sets.removed.push_back({set.id, strip(set.members)});
+  for (const auto& c : d.backend_sets.changed) {
+    state::BackendSetChange v{c.id, {strip(c.members.added), strip(c.members.removed), {}}, strip(c.after)};
+    for (const auto& [b, a] : c.members.changed)
+      if (b.state != a.state) v.members.changed.emplace_back(strip({b})[0], strip({a})[0]);
+    if (!v.members.empty()) out.backend_sets.changed.push_back(std::move(v));
+  }
+  return out;
+}
+
+void XdpDataplane::count(const char* kind, const std::string& note) {
+  if (repairs_) repairs_->add(kind, "xdp: " + note);
+}
+
+bool XdpDataplane::is_installed() {
   // Anything pinned counts: a fast path with a deleted pin still forwards, and is repaired
   // (ensure_attached) or removed (remove_all), never ignored.
   std::error_code ec;
@@ -166,18 +195,24 @@ LoadedPrograms XdpDataplane::ensure_loaded(std::vector<std::string>& notes) {
     std::filesystem::create_directories(sub);
   // Before anything is loaded: libbpf would create an empty map for a missing pin, beside
   // the one the running programs use.
-  for (auto& note : repin_missing_maps(pins_, pinned_map_names(), uplinks)) notes.push_back(std::move(note));
+  for (auto& note : repin_missing_maps(pins_, pinned_map_names(), uplinks)) {
+    count("pin_missing", note);
+    notes.push_back(std::move(note));
+  }
   // The metadata maps are no program's: a deleted pin took them with it. Recreated empty,
   // the names they held are restored from the desired state by the next apply().
   std::error_code ec;
   if (PinnedLbMaps::open(pins_) &&
-      (!std::filesystem::exists(pins_.map("pw_meta_sets"), ec) || !std::filesystem::exists(pins_.map("pw_meta_frontends"), ec)))
+      (!std::filesystem::exists(pins_.map("pw_meta_sets"), ec) || !std::filesystem::exists(pins_.map("pw_meta_frontends"), ec))) {
     names_lost_ = true;
+    count("pin_missing", "the metadata map pins were missing: recreated, names restored from the store");
+  }
   MetaMaps meta = MetaMaps::open_or_create(pins_, settings_.maps.backend_sets, settings_.maps.frontends);
 
   std::optional<LoadedPrograms> progs = open_pinned_programs(pins_);
   const std::uint64_t wanted = embedded_object_fingerprint();
   if (!progs || meta.program_fingerprint() != wanted) {
+    if (!progs && PinnedLbMaps::open(pins_)) count("pin_missing", "a program pin was missing: programs reloaded");
     progs = load_and_pin(pins_, capacities_of(settings_));
     meta.set_program_fingerprint(progs->fingerprint);
     notes.push_back("loaded the fast-path programs (verifier passed)");
@@ -218,7 +253,7 @@ void XdpDataplane::ensure_attached(std::vector<std::string>& notes, const std::f
   attach_socket_hooks(pins_, progs.sock, cgroup, notes);
 }
 
-bool XdpDataplane::is_running() const {
+bool XdpDataplane::is_running() {
   if (!is_installed()) return false;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(pins_.links(), ec))
@@ -271,8 +306,10 @@ void XdpDataplane::attach_uplinks(const LoadedPrograms& progs, std::vector<std::
     const unsigned ifindex = netlink::ifindex_of(name);
     if (ifindex == 0) throw loader::Error("attach XDP", ENODEV, "uplink " + name + " does not exist");
     const std::string pin = pins_.xdp_link(name);
-    if (!std::filesystem::exists(pin) && adopt_xdp_link(pin, ifindex))
+    if (!std::filesystem::exists(pin) && adopt_xdp_link(pin, ifindex)) {
       notes.push_back("repaired: re-pinned the XDP link of " + name + " (its pin was missing)");
+      count("pin_missing", notes.back());
+    }
     if (loader::UniqueFd link = loader::open_pinned(pin)) {
       const auto info = loader::xdp_link_info(link.get());
       if (info.ifindex == ifindex) {
@@ -284,8 +321,9 @@ void XdpDataplane::attach_uplinks(const LoadedPrograms& progs, std::vector<std::
       }
       // The interface was deleted (and maybe re-created): the old link is defunct.
       loader::unpin_and_detach(pin);
-      notes.push_back("re-attaching XDP to " + name + " (interface was re-created)");
+      notes.push_back("re-attaching XDP to " + name + " (its link was detached, or the interface re-created)");
     }
+    count("xdp_detached", "XDP was not attached to uplink " + name);
     loader::XdpLink link = loader::attach_xdp_link(progs.xdp.get(), static_cast<int>(ifindex),
                                                    options_.allow_generic);
     loader::pin_object(link.fd.get(), pin);
@@ -323,7 +361,13 @@ void XdpDataplane::attach_sandbox_interfaces(const LoadedPrograms& progs, MetaMa
     const auto result = loader::attach_tc(static_cast<int>(link.ifindex), loader::TcDirection::ingress,
                                           progs.tc.get());
     // Keep "we created the qdisc" from the first attach: a re-attach finds our own qdisc.
-    const bool created = owned.count(link.ifindex) ? owned[link.ifindex] : result.created_clsact;
+    const bool known = owned.count(link.ifindex) > 0;
+    const bool created = known ? owned[link.ifindex] : result.created_clsact;
+    if (known)
+      count("tc_detached", "the tc filter on " + link.name + " was removed");
+    else
+      count("sandbox_interface_attached", "sandbox interface " + link.name + " (ifindex " +
+                                              std::to_string(link.ifindex) + ") had no filter: new or re-created");
     meta.set_tc_owned(link.ifindex, created);
     notes.push_back("attached tc ingress to " + link.name);
   }
@@ -410,6 +454,30 @@ std::size_t XdpDataplane::restore_names(const state::DataplaneState& desired) {
   meta->set_set_names(new_sets);
   meta->set_frontend_names(new_frontends);
   return new_frontends.size();
+}
+
+ApplyReport XdpDataplane::apply_changes(const state::StateDiff& d, const state::DataplaneState& desired) {
+  if (!open_ && !is_complete()) return apply(desired);
+  ApplyReport report;
+  report.applied = ipv4_only_diff(d);
+  program(report.applied, report.notes);
+  return report;
+}
+
+Repairs XdpDataplane::repair(const KernelReading*, const state::DataplaneState& desired) {
+  Repairs out;
+  repairs_ = &out;
+  struct Reset {
+    Repairs*& r;
+    ~Reset() { r = nullptr; }
+  } reset{repairs_};
+  open_.reset();  // the kernel's truth, not the view
+  ApplyReport report = prepare(desired);
+  if (const std::size_t n = report.applied.frontends.size() + report.applied.node_ports.size() +
+                            report.applied.backend_sets.size())
+    out.add("xdp_maps", "xdp: " + std::to_string(n) + " frontends, node ports or backend sets differed in the maps");
+  ensure_attached(report.notes);
+  return out;
 }
 
 void XdpDataplane::apply_changes(const state::StateDiff& d) {

@@ -25,7 +25,7 @@ struct Attachment {
   std::string mode;  // xdp: "native" | "generic"; tc: "clsact"
 };
 
-class XdpDataplane final : public Dataplane {
+class XdpDataplane : public Dataplane {
  public:
   struct Options {
     bool allow_generic = true;  // native XDP first; generic (skb) mode if the driver refuses
@@ -44,6 +44,13 @@ class XdpDataplane final : public Dataplane {
   // (apply() does those). The fast path must be installed; a diff that does not fit the
   // installed state throws std::invalid_argument before anything is written.
   void apply_changes(const state::StateDiff& d);
+  // The same for a diff of desired states: its IPv4 part (ipv4_only_diff) is programmed. The
+  // fast path must be complete, else this is apply(desired).
+  ApplyReport apply_changes(const state::StateDiff& d, const state::DataplaneState& desired) override;
+  // Re-reads the maps and the attachments and makes them hold `desired` (the read is a few
+  // map dumps: no separate read phase). Counts pin_missing, xdp_detached, tc_detached,
+  // sandbox_interface_attached and xdp_maps (docs/operations.md "Drift repair").
+  Repairs repair(const KernelReading* reading, const state::DataplaneState& desired) override;
   void remove_all() override;
   Stats stats() override;
 
@@ -65,9 +72,9 @@ class XdpDataplane final : public Dataplane {
 
   std::vector<Attachment> attachments();
   // Anything of the fast path is pinned (it may be incomplete: a pin deleted by hand).
-  bool is_installed() const;
+  bool is_installed() override;
   // Installed and attached to an uplink: a fast path that forwards.
-  bool is_running() const;
+  bool is_running() override;
 
  private:
   struct Open;  // pinned maps + metadata + view of an installed fast path
@@ -92,6 +99,8 @@ class XdpDataplane final : public Dataplane {
   PinLayout pins_;
   std::unique_ptr<Open> open_;
   bool names_lost_ = false;  // ensure_loaded found the metadata pins missing
+  Repairs* repairs_ = nullptr;  // set while repair() runs: the steps count what they fix
+  void count(const char* kind, const std::string& note);
 };
 
 // IPv4 part of a state: the fast path is IPv4-only for now (docs/xdp-dataplane.md). IPv6
@@ -99,5 +108,8 @@ class XdpDataplane final : public Dataplane {
 // the fast path implements, and reads back.
 state::DataplaneState ipv4_only(const state::DataplaneState& s, std::size_t* dropped = nullptr);
 bool has_ipv6(const state::DataplaneState& s);
+// The same for a diff of desired states: IPv6 frontends left out, members without their IPv6
+// address (a member whose only change was its IPv6 address is no change).
+state::StateDiff ipv4_only_diff(const state::StateDiff& d);
 
 }  // namespace portway::dataplane::xdp

@@ -19,8 +19,11 @@ class FakeDataplane final : public Dataplane {
  public:
   FakeDataplane(Kind k, Journal& j) : kind_(k), j_(j) {}
   Kind kind() const override { return kind_; }
+  bool is_installed() override { return false; }
   state::DataplaneState installed() override { return {}; }
   ApplyReport apply(const state::DataplaneState&) override { return {}; }
+  ApplyReport apply_changes(const state::StateDiff&, const state::DataplaneState&) override { return {}; }
+  Repairs repair(const KernelReading*, const state::DataplaneState&) override { return {}; }
   void remove_all() override { j_.events.push_back(std::string("remove ") + std::string(to_string(kind_))); }
   Stats stats() override { return {}; }
 

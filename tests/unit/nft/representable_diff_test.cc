@@ -1,0 +1,110 @@
+// The representable part of a diff (representable_diff.h, and the fast path's ipv4_only_diff):
+// patching what is installed with it gives exactly what the dataplane implements of the new
+// desired state, for the changes a daemon hands over: a member drains, a member changes only
+// its IPv6 address, IPv6 frontends come and go, a set gains or loses its last user.
+#include <gtest/gtest.h>
+
+#include "dataplane/nft/representable.h"
+#include "dataplane/nft/representable_diff.h"
+#include "dataplane/xdp/xdp_dataplane.h"
+#include "state/diff.h"
+#include "states.h"
+
+namespace portway::dataplane::nft::testing {
+namespace {
+
+state::Member dual(const char* v4, const char* v6, MemberState st = MemberState::running) {
+  state::Member m = member(v4, st);
+  m.ipv6 = net::parse_ipv6(v6).value();
+  return m;
+}
+
+state::Frontend frontend6(const char* v6, std::uint16_t port, const std::string& set) {
+  state::Frontend f;
+  f.key = {net::parse_ipv6(v6).value(), port, Protocol::tcp};
+  f.target_port = port;
+  f.backend_set = set;
+  f.port_name = "p";
+  return f;
+}
+
+state::DataplaneState base() {
+  return state::DataplaneState::from_parts(
+      {frontend("198.19.0.7", 80, Protocol::tcp, 7000, "web"), frontend6("2001:2::7", 80, "web"),
+       frontend("198.19.0.8", 5432, Protocol::tcp, 5432, "db")},
+      {node_port(30080, Protocol::tcp, 7000, "web")},
+      {{"web", {dual("198.18.10.2", "2001:2:10::2"), dual("198.18.11.2", "2001:2:11::2")}},
+       {"db", {member("198.18.12.2")}},
+       {"spare", {member("198.18.13.2")}}});  // no frontend uses it
+}
+
+// nft: patch(representable(a), representable_diff(diff(a, b))) == representable(b).
+void expect_nft_patch_matches(const state::DataplaneState& a, const state::DataplaneState& b) {
+  const auto ra = representable(a), rb = representable(b);
+  const state::DataplaneState& installed = ra.of(a);
+  const InstalledIndex index = InstalledIndex::build(installed, PickUses{});
+  const state::StateDiff r = representable_diff(state::diff(a, b), installed, index, b);
+  EXPECT_EQ(state::patch(installed, r), rb.of(b));
+}
+
+// xdp: patch(ipv4_only(a), ipv4_only_diff(diff(a, b))) == ipv4_only(b).
+void expect_xdp_patch_matches(const state::DataplaneState& a, const state::DataplaneState& b) {
+  const state::StateDiff r = xdp::ipv4_only_diff(state::diff(a, b));
+  EXPECT_EQ(state::patch(xdp::ipv4_only(a), r), xdp::ipv4_only(b));
+}
+
+void expect_both(const state::DataplaneState& a, const state::DataplaneState& b) {
+  expect_nft_patch_matches(a, b);
+  expect_xdp_patch_matches(a, b);
+  // And back again.
+  expect_nft_patch_matches(b, a);
+  expect_xdp_patch_matches(b, a);
+}
+
+TEST(RepresentableDiff, AMemberDrains) {
+  expect_both(base(), with_members(base(), "web", {dual("198.18.10.2", "2001:2:10::2", MemberState::draining),
+                                                   dual("198.18.11.2", "2001:2:11::2")}));
+}
+
+TEST(RepresentableDiff, AMemberChangingOnlyItsIpv6AddressIsNoChange) {
+  const state::DataplaneState b =
+      with_members(base(), "web", {dual("198.18.10.2", "2001:2:10::9"), dual("198.18.11.2", "2001:2:11::2")});
+  expect_both(base(), b);
+  const state::DataplaneState a = base();
+  const auto ra = representable(a);
+  const InstalledIndex index = InstalledIndex::build(ra.of(a), PickUses{});
+  EXPECT_TRUE(representable_diff(state::diff(a, b), ra.of(a), index, b).empty());
+  EXPECT_TRUE(xdp::ipv4_only_diff(state::diff(a, b)).empty());
+}
+
+TEST(RepresentableDiff, Ipv6FrontendsAreLeftOut) {
+  const state::DataplaneState a = base();
+  const state::DataplaneState b = state::DataplaneState::from_parts(
+      {frontend("198.19.0.7", 80, Protocol::tcp, 7000, "web"), frontend("198.19.0.8", 5432, Protocol::tcp, 5432, "db")},
+      {a.node_ports().begin(), a.node_ports().end()}, {a.backend_sets().begin(), a.backend_sets().end()});
+  expect_both(a, b);
+}
+
+TEST(RepresentableDiff, ASetGainingItsFirstUserOrLosingItsLastIsAddedOrRemoved) {
+  const state::DataplaneState a = base();
+  std::vector<state::Frontend> fs(a.frontends().begin(), a.frontends().end());
+  fs.push_back(frontend("198.19.0.9", 80, Protocol::tcp, 80, "spare"));
+  std::erase_if(fs, [](const state::Frontend& f) { return f.backend_set == "db"; });
+  const state::DataplaneState b = state::DataplaneState::from_parts(
+      fs, {a.node_ports().begin(), a.node_ports().end()}, {a.backend_sets().begin(), a.backend_sets().end()});
+  expect_both(a, b);
+}
+
+TEST(RepresentableDiff, AnAddressUsedByTwoSetsIsRefused) {
+  const state::DataplaneState a = base();
+  std::vector<state::Frontend> fs(a.frontends().begin(), a.frontends().end());
+  fs.push_back(frontend("198.19.0.7", 81, Protocol::tcp, 81, "db"));
+  const state::DataplaneState b = state::DataplaneState::from_parts(
+      fs, {a.node_ports().begin(), a.node_ports().end()}, {a.backend_sets().begin(), a.backend_sets().end()});
+  const auto ra = representable(a);
+  const InstalledIndex index = InstalledIndex::build(ra.of(a), PickUses{});
+  EXPECT_THROW(representable_diff(state::diff(a, b), ra.of(a), index, b), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace portway::dataplane::nft::testing
