@@ -23,16 +23,10 @@ class StateBuilder {
 
 namespace {
 
-MemberState member_state(store::SandboxState s) {
-  return s == store::SandboxState::running ? MemberState::running : MemberState::draining;
-}
-
-std::vector<Member> members_of(std::span<const store::SandboxRecord* const> endpoints) {
-  std::vector<Member> all;
-  all.reserve(endpoints.size());
-  for (const auto* sb : endpoints) all.push_back({sb->ipv4, sb->ipv6, member_state(sb->state)});
-  // Endpoints arrive ordered by sandbox id; a stable sort keeps that order among equal
-  // addresses, so "first" below means "lowest sandbox id".
+// Resolves sandboxes of one Service that share an IPv4 address into one member: running
+// wins, then the lowest sandbox id. `all` arrives ordered by sandbox id; a stable sort keeps
+// that order among equal addresses, so "first" below means "lowest sandbox id".
+std::vector<Member> unique_members(std::vector<Member> all) {
   std::stable_sort(all.begin(), all.end(), [](const Member& a, const Member& b) { return a.ipv4 < b.ipv4; });
   std::vector<Member> out;
   out.reserve(all.size());
@@ -66,6 +60,53 @@ Snapshot read_snapshot(store::Transaction& tx) {
   return s;
 }
 
+Member member_of(const store::SandboxRecord& sb) {
+  return {sb.ipv4, sb.ipv6,
+          sb.state == store::SandboxState::running ? MemberState::running : MemberState::draining};
+}
+
+ServiceFragment compile_service(const store::ServiceRecord& s, std::vector<Member> endpoints,
+                                const ClaimOwner& owner_of) {
+  ServiceFragment f;
+  f.backend_set = {s.id, unique_members(std::move(endpoints))};
+  f.frontends.reserve(s.ports.size() * (s.ipv6 ? 2 : 1));
+  for (const store::ServicePort& p : s.ports) {
+    f.frontends.push_back({{s.ipv4, p.port, p.protocol}, p.target_port, s.id, p.name});
+    if (s.ipv6) f.frontends.push_back({{*s.ipv6, p.port, p.protocol}, p.target_port, s.id, p.name});
+    if (p.node_port == 0) continue;
+    const NodePortKey key{p.node_port, p.protocol};
+    if (const std::string* owner = owner_of(key); owner && *owner == s.id) {
+      f.node_ports.push_back({key, p.target_port, s.id, p.name});
+    }
+  }
+  sort_unique(f.frontends);
+  sort_unique(f.node_ports);
+  return f;
+}
+
+DataplaneState assemble(std::span<const ServiceFragment* const> fragments) {
+  std::size_t frontend_count = 0, node_port_count = 0;
+  for (const ServiceFragment* f : fragments) {
+    frontend_count += f->frontends.size();
+    node_port_count += f->node_ports.size();
+  }
+  std::vector<Frontend> frontends;
+  std::vector<NodePort> node_ports;
+  std::vector<BackendSet> sets;
+  frontends.reserve(frontend_count);
+  node_ports.reserve(node_port_count);
+  sets.reserve(fragments.size());
+  for (const ServiceFragment* f : fragments) {
+    sets.push_back(f->backend_set);
+    frontends.insert(frontends.end(), f->frontends.begin(), f->frontends.end());
+    node_ports.insert(node_ports.end(), f->node_ports.begin(), f->node_ports.end());
+  }
+  // Pushed in Service id order, so a stable sort keeps the lowest id's entry of a key.
+  sort_unique(frontends);
+  sort_unique(node_ports);
+  return StateBuilder::build(std::move(frontends), std::move(node_ports), std::move(sets));
+}
+
 DataplaneState compile(const Snapshot& snap) {
   const model::EndpointIndex endpoints(snap.sandboxes);
 
@@ -75,7 +116,7 @@ DataplaneState compile(const Snapshot& snap) {
     owners.push_back({{c.node_port, c.protocol}, model::service_id(c.app, c.service)});
   }
   std::sort(owners.begin(), owners.end());
-  const auto owner_of = [&](const NodePortKey& key) -> const std::string* {
+  const ClaimOwner owner_of = [&](const NodePortKey& key) -> const std::string* {
     const auto it = std::lower_bound(owners.begin(), owners.end(), key,
                                      [](const auto& o, const NodePortKey& k) { return o.first < k; });
     return it != owners.end() && it->first == key ? &it->second : nullptr;
@@ -83,36 +124,25 @@ DataplaneState compile(const Snapshot& snap) {
 
   std::vector<const store::ServiceRecord*> services;
   services.reserve(snap.services.size());
-  std::size_t port_count = 0;
-  for (const auto& s : snap.services) {
-    services.push_back(&s);
-    port_count += s.ports.size() * (s.ipv6 ? 2 : 1);
-  }
+  for (const auto& s : snap.services) services.push_back(&s);
   std::sort(services.begin(), services.end(), [](const auto* a, const auto* b) { return a->id < b->id; });
   services.erase(std::unique(services.begin(), services.end(),
                              [](const auto* a, const auto* b) { return a->id == b->id; }),
                  services.end());
 
-  std::vector<Frontend> frontends;
-  std::vector<NodePort> node_ports;
-  std::vector<BackendSet> sets;
-  frontends.reserve(port_count);
-  sets.reserve(services.size());
+  std::vector<ServiceFragment> fragments;
+  fragments.reserve(services.size());
   for (const store::ServiceRecord* s : services) {
-    sets.push_back({s->id, members_of(endpoints.of(s->selector))});
-    for (const store::ServicePort& p : s->ports) {
-      frontends.push_back({{s->ipv4, p.port, p.protocol}, p.target_port, s->id, p.name});
-      if (s->ipv6) frontends.push_back({{*s->ipv6, p.port, p.protocol}, p.target_port, s->id, p.name});
-      if (p.node_port == 0) continue;
-      const NodePortKey key{p.node_port, p.protocol};
-      if (const std::string* owner = owner_of(key); owner && *owner == s->id) {
-        node_ports.push_back({key, p.target_port, s->id, p.name});
-      }
-    }
+    const auto selected = endpoints.of(s->selector);
+    std::vector<Member> members;
+    members.reserve(selected.size());
+    for (const store::SandboxRecord* sb : selected) members.push_back(member_of(*sb));
+    fragments.push_back(compile_service(*s, std::move(members), owner_of));
   }
-  sort_unique(frontends);
-  sort_unique(node_ports);
-  return StateBuilder::build(std::move(frontends), std::move(node_ports), std::move(sets));
+  std::vector<const ServiceFragment*> ordered;
+  ordered.reserve(fragments.size());
+  for (const ServiceFragment& f : fragments) ordered.push_back(&f);
+  return assemble(ordered);
 }
 
 }  // namespace portway::state

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "state/dataplane_state.h"
@@ -31,5 +34,31 @@ Snapshot read_snapshot(store::Transaction& tx);
 // sandboxes of one Service with the same IPv4 address become one member (running wins, then
 // the lowest sandbox id); two frontends with one key keep the one of the lowest Service id.
 DataplaneState compile(const Snapshot& snapshot);
+
+// One Service's share of compile()'s result. compile() is built from these, and
+// IncrementalCompiler recompiles only the Services a change touches with the same two
+// functions, so the two agree by construction.
+struct ServiceFragment {
+  BackendSet backend_set;            // id = the Service id
+  std::vector<Frontend> frontends;   // sorted by key; of two ports with one key, the first
+  std::vector<NodePort> node_ports;  // the claims the Service owns; sorted, first port wins
+
+  bool operator==(const ServiceFragment&) const = default;
+};
+
+// Who owns a node-port claim: the Service id, or nullptr when the key is unclaimed.
+using ClaimOwner = std::function<const std::string*(const NodePortKey&)>;
+
+// `endpoints`: the members of the sandboxes that the Service's selector matches and that carry
+// traffic, ordered by sandbox id (not yet unique by address: this resolves duplicates).
+ServiceFragment compile_service(const store::ServiceRecord& service, std::vector<Member> endpoints,
+                                const ClaimOwner& owner_of);
+
+// The state made of `fragments`, given in ascending Service id order: where two Services
+// give one frontend or node-port key, the lowest Service id keeps it.
+DataplaneState assemble(std::span<const ServiceFragment* const> fragments);
+
+// The member a sandbox that carries traffic becomes.
+Member member_of(const store::SandboxRecord& sandbox);
 
 }  // namespace portway::state

@@ -68,6 +68,29 @@ struct NodePortClaim {
   bool operator==(const NodePortClaim&) const = default;
 };
 
+// What identifies a claim: (node_port, protocol) is unique across the store.
+struct ClaimKey {
+  std::uint16_t node_port = 0;
+  config::Protocol protocol = config::Protocol::tcp;
+
+  auto operator<=>(const ClaimKey&) const = default;
+};
+
+// What changed in the store after one generation, up to a later one (model.md "The change
+// journal"): the keys of every record written or deleted, including deletions that cascade
+// from an app (its Services and claims). Each list is sorted and unique. A key listed may
+// name a record that is unchanged in the end (written twice, or created and deleted): a
+// reader reads the record again and compares, so the journal only has to be complete.
+struct ChangeSet {
+  std::vector<std::string> apps;       // app names
+  std::vector<std::string> services;   // Service ids
+  std::vector<std::string> sandboxes;  // sandbox ids
+  std::vector<ClaimKey> claims;        // node-port claims made, moved or released
+
+  bool empty() const { return apps.empty() && services.empty() && sandboxes.empty() && claims.empty(); }
+  bool operator==(const ChangeSet&) const = default;
+};
+
 // The node's service address ranges (model.md "The node's service ranges"): the first apply
 // records them; a later one with other ranges is refused unless the operator asks to move.
 struct ServiceRanges {

@@ -1,6 +1,7 @@
 #include "store/sqlite_schema.h"
 
 #include <chrono>
+#include <stdexcept>
 #include <string>
 
 #include "store/store.h"
@@ -106,9 +107,78 @@ CREATE TABLE service_ranges (
 ) STRICT;
 )sql";
 
-// migrations[i] takes the schema from version i to i + 1.
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
-static_assert(std::size(kMigrations) == kSchemaVersion);
+// Version 3: the change journal (model.md "The change journal"). Triggers write it, in the
+// transaction that makes the change, so no write path (and no cascade: deleting an app
+// deletes its Services and claims, and SQLite fires triggers for cascaded deletes) can
+// forget an entry. Rows carry the generation the transaction will commit as (the counter
+// plus one: commit() bumps it). journal_since is the oldest generation the journal can answer
+// for: the generation at migration (changes before it were never journaled), raised as old
+// rows are pruned.
+// Service ports and addresses are written only by put_service, which always upserts the
+// Service row too, so the services triggers cover them.
+constexpr const char* kSchemaV3Tables = R"sql(
+CREATE TABLE changes (
+  generation INTEGER NOT NULL CHECK (generation >= 1),
+  kind       TEXT NOT NULL CHECK (kind IN ('app', 'service', 'sandbox', 'claim')),
+  key        TEXT NOT NULL,
+  PRIMARY KEY (generation, kind, key)
+) STRICT, WITHOUT ROWID;
+INSERT INTO counters (name, value)
+  SELECT 'journal_since', value FROM counters WHERE name = 'generation';
+)sql";
+
+struct JournaledTable {
+  const char* table;
+  const char* kind;
+  const char* key;  // over a row named R
+};
+constexpr JournaledTable kJournaled[] = {
+    {"apps", "app", "R.name"},
+    {"services", "service", "R.id"},
+    {"sandboxes", "sandbox", "R.id"},
+    {"node_port_claims", "claim", "R.node_port || '/' || R.protocol"},
+};
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
+    s.replace(at, from.size(), to);
+  }
+  return s;
+}
+
+// One INSERT of the journal row for `row` (NEW or OLD), skipped when the transaction already
+// wrote it (the primary key would refuse it, and a conflict clause inside a trigger is
+// overridden by the outer statement's).
+std::string journal_insert(const JournaledTable& t, const char* row) {
+  const std::string key = replace_all(t.key, "R.", std::string(row) + ".");
+  return std::string("INSERT INTO changes (generation, kind, key) SELECT c.value + 1, '") + t.kind +
+         "', " + key + " FROM counters c WHERE c.name = 'generation' AND NOT EXISTS (SELECT 1 FROM "
+         "changes WHERE generation = c.value + 1 AND kind = '" + t.kind + "' AND key = " + key + ");\n";
+}
+
+std::string schema_v3() {
+  std::string sql = kSchemaV3Tables;
+  for (const JournaledTable& t : kJournaled) {
+    const std::string name = std::string("journal_") + t.table;
+    sql += "CREATE TRIGGER " + name + "_insert AFTER INSERT ON " + t.table + " BEGIN " +
+           journal_insert(t, "NEW") + "END;\n";
+    sql += "CREATE TRIGGER " + name + "_update AFTER UPDATE ON " + t.table + " BEGIN " +
+           journal_insert(t, "OLD") + journal_insert(t, "NEW") + "END;\n";
+    sql += "CREATE TRIGGER " + name + "_delete AFTER DELETE ON " + t.table + " BEGIN " +
+           journal_insert(t, "OLD") + "END;\n";
+  }
+  return sql;
+}
+
+// migration(v) takes the schema from version v to v + 1.
+std::string migration(int from) {
+  switch (from) {
+    case 0: return kSchemaV1;
+    case 1: return kSchemaV2;
+    case 2: return schema_v3();
+  }
+  throw std::logic_error("no migration from schema version " + std::to_string(from));
+}
 
 bool has_table(Connection& conn, const char* name) {
   Statement s(conn, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1");
@@ -194,7 +264,7 @@ void upgrade_schema(Connection& conn, const std::string& path) {
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
   for (int v = found.version; v < kSchemaVersion; ++v) {
-    conn.exec(kMigrations[v]);
+    conn.exec(migration(v).c_str());
     Statement s(conn, "INSERT INTO schema_version (version, applied_at_ms) VALUES (?1, ?2)");
     Use u(s);
     u.bind(1, std::int64_t{v + 1}).bind(2, std::int64_t{now_ms}).run();

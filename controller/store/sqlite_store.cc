@@ -1,5 +1,6 @@
 #include "store/sqlite_store.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "store/sqlite_schema.h"
@@ -66,11 +67,11 @@ std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path, SqliteOp
   }
   use_wal(conn, path);
   if (sqlite::needs_upgrade(found)) sqlite::upgrade_schema(conn, path);
-  return std::unique_ptr<SqliteStore>(new SqliteStore(path, std::move(conn)));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(path, std::move(conn), std::max<std::uint64_t>(options.journal_generations, 1)));
 }
 
-SqliteStore::SqliteStore(std::string path, sqlite::Connection conn)
-    : path_(std::move(path)), conn_(std::move(conn)) {}
+SqliteStore::SqliteStore(std::string path, sqlite::Connection conn, std::uint64_t journal_generations)
+    : path_(std::move(path)), conn_(std::move(conn)), journal_generations_(journal_generations) {}
 
 int SqliteStore::schema_version() { return sqlite::schema_version(conn_); }
 

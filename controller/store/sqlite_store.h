@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,6 +25,9 @@ struct SqliteOptions {
   // StoreBusyError. Writers queue: thirty commands started at once on a loaded 2-core node
   // need seconds between the first and the last (docs/model.md "The SQLite file").
   std::chrono::milliseconds busy_timeout{30000};
+  // How many generations the change journal keeps (model.md "The change journal"): a reader
+  // further behind than that compiles everything. A daemon catches up within one or a few.
+  std::uint64_t journal_generations = 1000;
 };
 
 class SqliteStore final : public Store {
@@ -41,13 +45,14 @@ class SqliteStore final : public Store {
 
  private:
   friend class SqliteTransaction;
-  SqliteStore(std::string path, sqlite::Connection conn);
+  SqliteStore(std::string path, sqlite::Connection conn, std::uint64_t journal_generations);
   std::unique_ptr<Transaction> begin(bool write);
   sqlite::Statement& statement(std::string_view sql);  // prepared once, cached
 
   std::string path_;
   sqlite::Connection conn_;
   std::map<std::string, std::unique_ptr<sqlite::Statement>, std::less<>> statements_;
+  std::uint64_t journal_generations_;
   bool transaction_open_ = false;
 };
 

@@ -1,5 +1,7 @@
 #include "store/sqlite_transaction.h"
 
+#include <algorithm>
+#include <charconv>
 #include <stdexcept>
 #include <type_traits>
 
@@ -310,11 +312,43 @@ class SqliteTransaction final : public Transaction {
     return static_cast<std::uint64_t>(u.integer(0));
   }
 
+  std::optional<ChangeSet> changes_since(std::uint64_t since) override {
+    check_open();
+    const std::uint64_t now = generation();
+    if (since > now) return std::nullopt;
+    if (since == now) return ChangeSet{};
+    if (since < counter("journal_since")) return std::nullopt;
+    ChangeSet out;
+    Use u(stmt("SELECT DISTINCT kind, key FROM changes WHERE generation > ?1 ORDER BY kind, key"));
+    u.bind(1, static_cast<std::int64_t>(since));
+    while (u.step()) {
+      const std::string kind = u.text(0);
+      std::string key = u.text(1);
+      if (kind == "app") {
+        out.apps.push_back(std::move(key));
+      } else if (kind == "service") {
+        out.services.push_back(std::move(key));
+      } else if (kind == "sandbox") {
+        out.sandboxes.push_back(std::move(key));
+      } else if (kind == "claim") {
+        out.claims.push_back(decode_claim_key(key));
+      } else {
+        throw StoreError("corrupt state database: unknown change kind \"" + kind + "\"");
+      }
+    }
+    // Text order is not numeric order ("443/tcp" < "80/tcp").
+    std::sort(out.claims.begin(), out.claims.end());
+    return out;
+  }
+
   void commit() override {
     check_open();
     if (write_ && sqlite3_total_changes64(conn().get()) != changes_at_begin_) {
-      Use u(stmt("UPDATE counters SET value = value + 1 WHERE name = 'generation'"));
-      u.run();
+      {
+        Use u(stmt("UPDATE counters SET value = value + 1 WHERE name = 'generation'"));
+        u.run();
+      }
+      prune_journal();
     }
     conn().exec("COMMIT");
     open_ = false;
@@ -323,6 +357,38 @@ class SqliteTransaction final : public Transaction {
 
  private:
   sqlite::Connection& conn() { return store_.conn_; }
+
+  std::uint64_t counter(const char* name) {
+    Use u(stmt("SELECT value FROM counters WHERE name = ?1"));
+    u.bind(1, std::string_view(name));
+    if (!u.step()) throw StoreError(std::string("corrupt state database: the ") + name + " counter is missing");
+    return static_cast<std::uint64_t>(u.integer(0));
+  }
+
+  // Keeps the journal to the last journal_generations_ generations, in the committing
+  // transaction (one indexed range delete), and records how far back it still answers.
+  void prune_journal() {
+    const std::uint64_t now = generation();
+    if (now <= store_.journal_generations_) return;
+    const auto oldest_kept = static_cast<std::int64_t>(now - store_.journal_generations_);
+    {
+      Use u(stmt("DELETE FROM changes WHERE generation <= ?1"));
+      u.bind(1, oldest_kept).run();
+    }
+    Use u(stmt("UPDATE counters SET value = ?1 WHERE name = 'journal_since' AND value < ?1"));
+    u.bind(1, oldest_kept).run();
+  }
+
+  static ClaimKey decode_claim_key(const std::string& key) {
+    const auto slash = key.find('/');
+    std::int64_t port = 0;
+    const auto digits = std::string_view(key).substr(0, slash);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (slash == std::string::npos || ec != std::errc() || end != digits.data() + digits.size()) {
+      throw StoreError("corrupt state database: change key \"" + key + "\" is not a claim");
+    }
+    return {sqlite::decode_port(port), sqlite::decode_protocol(std::string_view(key).substr(slash + 1))};
+  }
 
   void release() {
     if (holds_slot_) store_.transaction_open_ = false;

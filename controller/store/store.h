@@ -91,6 +91,12 @@ class Transaction {
   // know whether to recompile; a transaction that wrote nothing leaves it alone.
   virtual std::uint64_t generation() = 0;
 
+  // The change journal: what changed after `since`, up to generation() as this transaction
+  // sees it. nullopt when the store cannot say: the journal no longer reaches back that far
+  // (it is bounded), `since` is ahead of the store (another file, a restored backup), or the
+  // store keeps no journal. A reader then reads everything; nullopt is never wrong, only slow.
+  virtual std::optional<ChangeSet> changes_since(std::uint64_t since) = 0;
+
   virtual void commit() = 0;
 };
 

@@ -48,6 +48,7 @@ class FaultyTransaction final : public Transaction {
   void put_sandbox(const SandboxRecord& s) override { inner_->put_sandbox(s); }
   bool delete_sandbox(std::string_view id) override { return inner_->delete_sandbox(id); }
   std::uint64_t generation() override { return inner_->generation(); }
+  std::optional<ChangeSet> changes_since(std::uint64_t g) override { return inner_->changes_since(g); }
   void commit() override { inner_->commit(); }
 
  private:

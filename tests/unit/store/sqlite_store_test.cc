@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "model_support/fixtures.h"
+#include "store/sqlite_test_support.h"
 #include "model_support/temp_dir.h"
 #include "store/sqlite_schema.h"
 #include "store/sqlite_store.h"
@@ -25,62 +26,6 @@ mode_t mode_of(const std::string& path) {
   struct stat st {};
   EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
   return st.st_mode & 0777;
-}
-
-AppRecord app(const std::string& name, std::uint64_t version = 1) {
-  return {name, "name = \"" + name + "\"\n", "{}", version, 5};
-}
-
-ServiceRecord service(const std::string& app, const std::string& name, const char* v4,
-                      std::uint64_t revision = 1) {
-  ServiceRecord s;
-  s.id = "svc/" + app + "/" + name;
-  s.app = app;
-  s.service = name;
-  s.labels = {{"app", app}, {"service", name}, {"managed-by", "portway"}};
-  s.selector = {app, name};
-  s.ports = {{"p", 7000, 7000, config::Protocol::tcp, config::PortType::tcp, 0},
-             {"q", 53, 5353, config::Protocol::udp, config::PortType::udp, 30053}};
-  s.ipv4 = ip4(v4);
-  s.revision = revision;
-  return s;
-}
-
-SandboxRecord sandbox(const std::string& id, const char* v4) {
-  SandboxRecord s;
-  s.id = id;
-  s.app = "a";
-  s.service = "s";
-  s.labels = {{"app", "a"}, {"service", "s"}, {"tier", "x"}};
-  s.ipv4 = ip4(v4);
-  s.iface = "veth0";
-  s.state = SandboxState::running;
-  s.changed_at_ms = 42;
-  return s;
-}
-
-// Runs one statement on the raw file (another connection, as an admin with sqlite3 would).
-std::int64_t raw_integer(const std::string& path, const char* sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-  std::int64_t v = -1;
-  if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return v;
-}
-
-// `f` must throw a StoreError that says `fragment`; `if_not` says what it did instead.
-template <typename F>
-void expect_store_error(F&& f, const std::string& fragment, const char* if_not) {
-  try {
-    f();
-    ADD_FAILURE() << if_not;
-  } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
 }
 
 class SqliteStoreTest : public ::testing::Test {
@@ -178,10 +123,11 @@ TEST_F(SqliteStoreTest, ServiceRangesRoundTrip) {
 
 TEST_F(SqliteStoreTest, AVersionOneStoreGainsTheServiceRangesTable) {
   store_.reset();
+  downgrade_to_v2(path_);
   raw_integer(path_, "DROP TABLE service_ranges");
   raw_integer(path_, "DELETE FROM schema_version WHERE version = 2");
   store_ = SqliteStore::open(path_);
-  EXPECT_EQ(store_->schema_version(), 2);
+  EXPECT_EQ(store_->schema_version(), sqlite::kSchemaVersion);
   EXPECT_FALSE(store_->begin_read()->service_ranges());
 }
 
