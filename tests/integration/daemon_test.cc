@@ -111,11 +111,12 @@ class DaemonTest : public ::testing::TestWithParam<config::DataplaneChoice> {
 
   // The lab's node file naming the dataplane (auto would move an nft lab to the fast path)
   // and checking every second.
-  void write_daemon_node_file(config::DataplaneChoice choice) {
+  void write_daemon_node_file(config::DataplaneChoice choice, int resync_seconds = 1) {
     std::string text = slurp(cfg_.dir + "/node.toml");
     const auto maps = text.find("[maps]");
     ASSERT_NE(maps, std::string::npos);
-    text.insert(maps, "dataplane = \"" + dataplane_name(choice) + "\"\nresync_seconds = 1\n");
+    text.insert(maps, "dataplane = \"" + dataplane_name(choice) + "\"\nresync_seconds = " +
+                          std::to_string(resync_seconds) + "\n");
     std::ofstream(daemon_node() + ".tmp") << text;
     ::chmod((daemon_node() + ".tmp").c_str(), 0600);
     fs::rename(daemon_node() + ".tmp", daemon_node());
@@ -326,6 +327,28 @@ TEST_P(DaemonTest, DriftIsRepairedWhileTheDaemonRuns) {
     EXPECT_GT(repairs, 0u) << "the repair is not counted in the status";
   }
   EXPECT_TRUE(daemon_->running());
+}
+
+// Item: link events trigger a check at once. With the resync timer far away (300 s), the
+// uplink's XDP link detached by someone is back within a second: the kernel's link event
+// (the XDP program id changed) woke the daemon.
+TEST_P(DaemonTest, ALinkEventTriggersACheckAtOnce) {
+  if (GetParam() != config::DataplaneChoice::xdp) GTEST_SKIP() << "nftables attaches nothing to interfaces";
+  write_daemon_node_file(GetParam(), 300);
+  start_daemon();
+  const dataplane::xdp::PinLayout pins{settings_.bpffs_dir};
+  loader::UniqueFd link = loader::open_pinned(pins.xdp_link(topo_.uplink));
+  ASSERT_TRUE(link);
+  ASSERT_EQ(bpf_link_detach(link.get()), 0);
+  const auto took = within(2s, [&] {
+    netlink::NetnsGuard in(topo_.node_netns);
+    return xdp_prog_id(topo_.uplink) != 0;
+  });
+  ASSERT_TRUE(took) << "not repaired within 2 s with the timer at 300 s: " << slurp(daemon_log());
+  std::printf("XDP re-attached %lld ms after the detach\n", static_cast<long long>(took->count()));
+  EXPECT_NE(slurp(daemon_log()).find("interface " + topo_.uplink), std::string::npos) << slurp(daemon_log());
+  EXPECT_TRUE(kernel_holds_store());
+  EXPECT_TRUE(forwarding());
 }
 
 // A copy of the state database (VACUUM INTO: the write-ahead log's commits included), 0600.
