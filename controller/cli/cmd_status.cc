@@ -1,4 +1,5 @@
 // portway status [--state DB] [--node FILE] [--json]
+#include <cstdio>
 #include <iostream>
 
 #include "cli/args.h"
@@ -36,6 +37,12 @@ nlohmann::json store_generation_now(const ParsedArgs& parsed) {
   } catch (const std::exception& e) {
     return {{"error", e.what()}};
   }
+}
+
+std::string milliseconds(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", seconds * 1000);
+  return buf;
 }
 
 std::string ago(std::int64_t then_ms, std::int64_t now) {
@@ -127,7 +134,7 @@ int cmd_status(std::span<const std::string> args) {
     const auto& ls = *active.last_sync;
     std::cout << "daemon: pid " << ls.daemon_pid << (d["running"].get<bool>() ? " running" : " not running")
               << (ls.ready ? ", ready" : ", not ready") << "; last check " << ago(ls.last_check_ms, now)
-              << "; last change reached the kernel in " << ls.last_change_seconds * 1000 << " ms\n";
+              << "; last change reached the kernel in " << milliseconds(ls.last_change_seconds) << " ms\n";
     if (!ls.store_error.empty()) std::cout << "daemon store error: " << ls.store_error << "\n";
     if (!ls.program_error.empty()) std::cout << "daemon programming error: " << ls.program_error << "\n";
     for (const auto& [kind, count] : ls.drift_repairs) std::cout << "drift repaired: " << kind << " x " << count << "\n";
