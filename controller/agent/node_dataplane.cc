@@ -140,11 +140,10 @@ PendingCheck NodeDataplane::begin_check() {
   return {active_->make_reader(), epoch_};
 }
 
-CheckReport NodeDataplane::finish_check(const PendingCheck& pending,
-                                        std::unique_ptr<dataplane::KernelReading> reading) {
+CheckReport NodeDataplane::finish_check(const PendingCheck& pending, const dataplane::KernelReading* reading) {
   if (!active_) throw std::logic_error("check before the first sync");
-  if (pending.epoch != epoch_) reading.reset();
-  dataplane::Repairs repairs = active_->repair(reading.get(), desired_);
+  if (pending.epoch != epoch_) reading = nullptr;
+  dataplane::Repairs repairs = active_->repair(reading, desired_);
   active_->settle();
   CheckReport report;
   report.repairs = std::move(repairs.counts);
@@ -155,7 +154,7 @@ CheckReport NodeDataplane::finish_check(const PendingCheck& pending,
 CheckReport NodeDataplane::check() {
   PendingCheck pending = begin_check();
   std::unique_ptr<dataplane::KernelReading> reading = pending.reader ? pending.reader->read() : nullptr;
-  return finish_check(pending, std::move(reading));
+  return finish_check(pending, reading.get());
 }
 
 void NodeDataplane::update_settings(const config::NodeSettings& settings, config::DataplaneChoice choice) {

@@ -133,7 +133,7 @@ TEST_F(NodeDataplaneOwnerTest, AReadingFromBeforeASyncIsNotUsed) {
   node_->sync(after_, 2);
   // The reading shows `before_`, which differs from the new desired state: trusted, it would
   // be taken for drift.
-  const CheckReport r = node_->finish_check(pending, std::move(reading));
+  const CheckReport r = node_->finish_check(pending, reading.get());
   EXPECT_TRUE(r.repairs.empty());
   EXPECT_EQ(lines("repair").back().find("repair reading now") != std::string::npos, true);
 }

@@ -154,7 +154,7 @@ TEST_P(BothDataplanes, TheReadPhaseRunsOnAnotherThreadWhileAChangeIsApplied) {
   // The change lands after the read: the reading shows the old member, which is no drift.
   in_node([&] { node_->apply_changes(state::diff(before_, after_), 2); });
   agent::CheckReport r;
-  in_node([&] { r = node_->finish_check(pending, std::move(reading)); });
+  in_node([&] { r = node_->finish_check(pending, reading.get()); });
   EXPECT_TRUE(r.repairs.empty()) << (r.notes.empty() ? "" : r.notes.front());
   EXPECT_EQ(installed(), kernel_form(after_));
 }

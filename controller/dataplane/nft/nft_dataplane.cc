@@ -36,25 +36,50 @@ struct NftDataplane::Touched {
 
 namespace {
 
-// The reading of a check: the whole table, and the ruleset generation around the dump (equal
-// and still the view's at repair time: the dump is exactly what the kernel holds).
+// What the reader compares the dump with: the view when the reader was made.
+struct ReaderBasis {
+  state::DataplaneState want;
+  NodeAddresses node_addresses;
+  SetNumbers numbers;
+};
+
+// The reading of a check: the whole table, the ruleset generation around the dump, and the
+// comparison with the view as it was when the reader was made (done on the reader's thread:
+// planning against a 10,000-Service dump takes seconds of CPU too).
 struct NftReading final : KernelReading {
   ReadBack rb;
   std::uint32_t generation_before = 0;
   std::uint32_t generation_after = 0;
+  bool compared = false;             // against the basis (there was a view)
+  std::size_t differences = 0;       // structure problems + element differences
+  std::string what;                  // the differences, in words
+  state::DataplaneState reconstructed;
 };
 
 class NftReader final : public KernelReader {
  public:
+  explicit NftReader(std::optional<ReaderBasis> basis) : basis_(std::move(basis)) {}
+
   std::unique_ptr<KernelReading> read() override {
     auto out = std::make_unique<NftReading>();
     out->generation_before = generation_.read();
     out->rb = table_.read(TableReader::Scope::all);
     out->generation_after = generation_.read();
+    if (basis_ && out->rb.table) {
+      out->reconstructed = reconstruct(out->rb, basis_->numbers, &basis_->want).state;
+      const FullPlan plan = plan_full(out->rb, basis_->want, basis_->node_addresses, basis_->numbers);
+      out->compared = true;
+      out->differences = plan.structure.size() + plan.element_differences();
+      out->what = std::to_string(plan.elements_missing) + " elements missing, " +
+                  std::to_string(plan.elements_changed) + " changed, " + std::to_string(plan.elements_extra) +
+                  " extra";
+      for (const auto& p : plan.structure) out->what += "; " + p;
+    }
     return out;
   }
 
  private:
+  std::optional<ReaderBasis> basis_;
   TableReader table_;  // sockets opened in the namespace current when the reader is made
   GenerationReader generation_;
 };
@@ -198,8 +223,13 @@ ApplyReport NftDataplane::repair(const state::DataplaneState& desired) {
 
 std::unique_ptr<KernelReader> NftDataplane::make_reader() {
   touched_ = std::make_unique<Touched>();
-  if (!view_) touched_->everything = true;  // nothing to compare the reading with
-  return std::make_unique<NftReader>();
+  if (!view_) {
+    touched_->everything = true;  // nothing to compare the reading with
+    return std::make_unique<NftReader>(std::nullopt);
+  }
+  // One copy of the view (milliseconds at 10,000 Services), so that the comparison runs on
+  // the reader's thread.
+  return std::make_unique<NftReader>(ReaderBasis{view_->state, view_->node_addresses, numbers_});
 }
 
 Repairs NftDataplane::repair(const KernelReading* reading, const state::DataplaneState& desired) {
@@ -233,31 +263,25 @@ Repairs NftDataplane::repair(const KernelReading* reading, const state::Dataplan
 
   std::unique_ptr<KernelReading> own;
   if (!reading) {
-    NftReader reader;
-    own = reader.read();
+    own = NftReader(ReaderBasis{view_->state, view_->node_addresses, numbers_}).read();
     reading = own.get();
   }
   const auto& r = static_cast<const NftReading&>(*reading);  // made by make_reader() above
-  if (!r.rb.table) return out;  // deleted and re-created during the dump: the structure is fine now
+  if (!r.rb.table || !r.compared) return out;  // re-created during the dump: the structure is fine now
 
-  if (r.generation_before == r.generation_after && r.generation_after == generation_->read()) {
-    // Nobody committed during or since the dump: it is the kernel's exact content, and the
-    // full plan against it is the check (and, when anything differs, the repair without a
+  if (r.generation_before == r.generation_after && r.generation_after == generation_->read() &&
+      !touched->everything && touched->frontends.empty() && touched->node_ports.empty() && touched->sets.empty()) {
+    // Nobody committed during or since the dump, and the view is still the one it was
+    // compared with: the comparison is exact. The repair plans against the same dump (no
     // re-read).
-    for (const auto& set : want.backend_sets()) numbers_.assign(set.id);
-    FullPlan plan = plan_full(r.rb, want, node_addresses(), numbers_);
-    if (plan.structure.empty() && plan.element_differences() == 0) return out;
-    repair_with("nft_elements",
-                std::to_string(plan.elements_missing) + " elements missing, " + std::to_string(plan.elements_changed) +
-                    " changed, " + std::to_string(plan.elements_extra) + " extra",
-                r.rb);
+    if (r.differences == 0) return out;
+    repair_with("nft_elements", r.what, r.rb);
     return out;
   }
   // Something was committed during or after the dump (possibly by this object): compare the
   // state the dump holds with the view, except where this object changed it since.
   if (touched->everything) return out;
-  const Reconstructed rc = reconstruct(r.rb, numbers_, names());
-  state::StateDiff d = state::diff(rc.state, view_->state);
+  state::StateDiff d = state::diff(r.reconstructed, view_->state);
   const auto untouched = [](const auto& keys, const auto& key) { return !keys.contains(key); };
   std::size_t drift = 0;
   for (const auto& f : d.frontends.added) drift += untouched(touched->frontends, f.key);
