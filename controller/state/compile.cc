@@ -1,6 +1,7 @@
 #include "state/compile.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "model/endpoints.h"
 #include "model/wanted.h"
@@ -44,6 +45,12 @@ std::vector<Member> unique_members(std::vector<Member> all) {
 // Sorts by key and drops later duplicates; callers push in Service-id order.
 template <class T>
 void sort_unique(std::vector<T>& v) {
+  // Most lists (one Service's ports) arrive sorted and unique; stable_sort would still
+  // allocate its buffer, once per Service.
+  const auto strictly_before = [](const T& a, const T& b) { return a.key < b.key; };
+  if (std::adjacent_find(v.begin(), v.end(), [&](const T& a, const T& b) { return !strictly_before(a, b); }) == v.end()) {
+    return;
+  }
   std::stable_sort(v.begin(), v.end(), [](const T& a, const T& b) { return a.key < b.key; });
   v.erase(std::unique(v.begin(), v.end(), [](const T& a, const T& b) { return a.key == b.key; }),
           v.end());
@@ -84,11 +91,15 @@ ServiceFragment compile_service(const store::ServiceRecord& s, std::vector<Membe
   return f;
 }
 
-DataplaneState assemble(std::span<const ServiceFragment* const> fragments) {
+namespace {
+
+// `take(f, member)` copies or moves one list out of fragment `f`.
+template <class Fragments, class Take>
+DataplaneState assemble_from(Fragments& fragments, Take take) {
   std::size_t frontend_count = 0, node_port_count = 0;
-  for (const ServiceFragment* f : fragments) {
-    frontend_count += f->frontends.size();
-    node_port_count += f->node_ports.size();
+  for (auto& f : fragments) {
+    frontend_count += (*f).frontends.size();
+    node_port_count += (*f).node_ports.size();
   }
   std::vector<Frontend> frontends;
   std::vector<NodePort> node_ports;
@@ -96,15 +107,23 @@ DataplaneState assemble(std::span<const ServiceFragment* const> fragments) {
   frontends.reserve(frontend_count);
   node_ports.reserve(node_port_count);
   sets.reserve(fragments.size());
-  for (const ServiceFragment* f : fragments) {
-    sets.push_back(f->backend_set);
-    frontends.insert(frontends.end(), f->frontends.begin(), f->frontends.end());
-    node_ports.insert(node_ports.end(), f->node_ports.begin(), f->node_ports.end());
+  for (auto& f : fragments) {
+    sets.push_back(take((*f).backend_set));
+    auto fs = take((*f).frontends);
+    frontends.insert(frontends.end(), std::make_move_iterator(fs.begin()), std::make_move_iterator(fs.end()));
+    auto ns = take((*f).node_ports);
+    node_ports.insert(node_ports.end(), std::make_move_iterator(ns.begin()), std::make_move_iterator(ns.end()));
   }
   // Pushed in Service id order, so a stable sort keeps the lowest id's entry of a key.
   sort_unique(frontends);
   sort_unique(node_ports);
   return StateBuilder::build(std::move(frontends), std::move(node_ports), std::move(sets));
+}
+
+}  // namespace
+
+DataplaneState assemble(std::span<const ServiceFragment* const> fragments) {
+  return assemble_from(fragments, [](const auto& part) { return part; });
 }
 
 DataplaneState compile(const Snapshot& snap) {
@@ -139,10 +158,11 @@ DataplaneState compile(const Snapshot& snap) {
     for (const store::SandboxRecord* sb : selected) members.push_back(member_of(*sb));
     fragments.push_back(compile_service(*s, std::move(members), owner_of));
   }
-  std::vector<const ServiceFragment*> ordered;
+  // The fragments are this function's own: moved into the state, not copied.
+  std::vector<ServiceFragment*> ordered;
   ordered.reserve(fragments.size());
-  for (const ServiceFragment& f : fragments) ordered.push_back(&f);
-  return assemble(ordered);
+  for (ServiceFragment& f : fragments) ordered.push_back(&f);
+  return assemble_from(ordered, [](auto& part) { return std::move(part); });
 }
 
 }  // namespace portway::state
