@@ -3,11 +3,11 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/dataplane_flags.h"
 #include "cli/exit_codes.h"
 #include "cli/node_file.h"
-#include "cli/service_view.h"
-#include "dataplane/xdp/xdp_dataplane.h"
+#include "ops/service_view.h"
+#include "ops/status_view.h"
+#include "store/state_file.h"
 
 namespace portway::cli {
 namespace {
@@ -34,33 +34,12 @@ int cmd_status(std::span<const std::string> args) {
   }
   if (!parsed.positional().empty()) throw UsageError("status takes no arguments");
   const config::NodeSettings settings = load_node_settings(parsed.value("node"));
-  ActiveDataplane active = find_active_dataplane(parsed, settings);
+  const ops::ActiveDataplane active =
+      ops::find_active_dataplane(store::resolve_state_path(parsed.value("state")), settings);
 
-  nlohmann::json j;
-  j["active"] = active.kind ? nlohmann::json(std::string(dataplane::to_string(*active.kind))) : nlohmann::json(nullptr);
-  j["last_sync"] = active.last_sync ? dataplane::to_json(*active.last_sync) : nlohmann::json(nullptr);
-  j["attachments"] = nlohmann::json::array();
-  j["fill"] = nlohmann::json::object();
-  if (active.kind == dataplane::Kind::xdp) {
-    dataplane::xdp::XdpDataplane xdp(settings);
-    for (const auto& a : xdp.attachments())
-      j["attachments"].push_back({{"interface", a.ifname}, {"hook", a.hook}, {"mode", a.mode}});
-    const state::DataplaneState installed = xdp.installed();
-    std::size_t members = 0;
-    for (const auto& set : installed.backend_sets()) members += set.members.size();
-    j["fill"] = {
-        {"frontends", {{"used", installed.frontends().size() + installed.node_ports().size()}, {"capacity", settings.maps.frontends}}},
-        {"backend_sets", {{"used", installed.backend_sets().size()}, {"capacity", settings.maps.backend_sets}}},
-        {"backends", {{"used", members}, {"capacity", settings.maps.backends}}},
-    };
-    // The LRU flow table evicts when full: its fill, and what it lost that way (lb_abi.h).
-    if (const auto flows = dataplane::xdp::read_flow_fill({settings.bpffs_dir})) {
-      j["fill"]["flows"] = {{"used", flows->entries}, {"capacity", flows->capacity}};
-      j["flows_evicted"] = flows->counted ? nlohmann::json(flows->evicted) : nlohmann::json(nullptr);
-    }
-  }
+  const nlohmann::json j = ops::status_json(settings, active);
   if (parsed.has("json")) {
-    std::cout << dump(j) << "\n";
+    std::cout << ops::dump(j) << "\n";
     return kExitOk;
   }
   std::cout << "active dataplane: " << (active.kind ? dataplane::to_string(*active.kind) : "none") << "\n";

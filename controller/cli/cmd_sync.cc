@@ -10,7 +10,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/node_file.h"
-#include "cli/service_view.h"
+#include "ops/service_view.h"
 #include "cli/state_db.h"
 #include "state/diff.h"
 #include "store/state_file.h"
@@ -128,7 +128,7 @@ int cmd_sync(std::span<const std::string> args) {
 
   const std::vector<std::string> changes = state::describe(outcome.report.applied);
   if (parsed.has("json")) {
-    std::cout << dump({{"dataplane", status.dataplane},
+    std::cout << ops::dump({{"dataplane", status.dataplane},
                        {"reason", status.reason},
                        {"changes", changes},
                        {"notes", outcome.report.notes}})
