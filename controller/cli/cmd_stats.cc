@@ -48,7 +48,7 @@ int cmd_stats(std::span<const std::string> args) {
 
   if (parsed.has("prometheus")) {
     std::cout << daemon::render_prometheus(
-        {.stats = &s, .dataplane = dp, .reason = active.last_sync ? active.last_sync->reason : ""});
+        {.stats = &s, .dataplane = dp, .reason = active.last_sync ? active.last_sync->reason : "", .daemon = nullptr});
     return kExitOk;
   }
   if (parsed.has("json")) {

@@ -38,6 +38,7 @@ std::string label_text(const Labels& labels) {
 // Shortest text that reads back as the same double; +Inf spelled as the format wants.
 std::string number(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<std::int64_t>(v));
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.17g", v);
   for (int precision = 1; precision < 17; ++precision) {
