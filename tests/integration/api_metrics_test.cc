@@ -17,6 +17,7 @@
 
 #include "daemon/api_server.h"
 #include "daemon/metrics_server.h"
+#include "dataplane/sync_status.h"
 #include "lab/probe_client.h"
 #include "lab_dataplanes.h"
 #include "lab_ground.h"
@@ -132,6 +133,31 @@ class ApiMetrics : public ::testing::Test {
     dataplane::Stats s = dataplane_->stats();
     dataplane::attribute(s, programmed_);
     return s;
+  }
+
+  // `portway stats --prometheus` in the node's namespace, as an operator runs it there, with
+  // a node file saying what the lab's dataplane was given and a sync record naming `kind`.
+  std::string cli_prometheus(dataplane::Kind kind) {
+    const std::string node = run_dir_ + "/node.toml";
+    {
+      std::ofstream f(node);
+      f << "uplinks = [\"" << settings_.uplinks[0] << "\"]\nsandbox_interfaces = [\"sb*\"]\n"
+        << "service_cidr = \"" << net::to_string(settings_.service_cidr) << "\"\nbpffs_dir = \"" << bpffs_
+        << "\"\ncgroup = \"" << settings_.cgroup << "\"\n[maps]\nfrontends = " << settings_.maps.frontends
+        << "\nbackends = " << settings_.maps.backends << "\nbackend_sets = " << settings_.maps.backend_sets
+        << "\nconntrack = " << settings_.maps.conntrack << "\nmaglev_slots = " << settings_.maps.maglev_slots << "\n";
+    }
+    ::chmod(node.c_str(), 0600);
+    dataplane::SyncStatus record;
+    record.dataplane = std::string(dataplane::to_string(kind));
+    record.requested = record.dataplane;
+    record.reason = "requested";
+    dataplane::save_sync_status(dataplane::sync_status_path(db_), record);
+    int rc = -1;
+    const std::string out = shell("nsenter --net=/run/netns/" + ground_->topo().node_netns + " " + PORTWAY_BINARY +
+                                  " stats --prometheus --state " + db_ + " --node " + node, &rc);
+    EXPECT_EQ(rc, 0) << out;
+    return out;
   }
 
   testing::HttpReply call(const std::string& method, const std::string& path, const std::string& body = "") {
@@ -304,6 +330,18 @@ TEST_F(ApiMetrics, MetricsParseWithPrometheusClientAndLabelBothDataplanesAlike) 
     EXPECT_EQ(families["portway_dataplane_info"]["samples"][0]["labels"],
               (json{{"dataplane", name}, {"reason", "requested"}}));
     labels[name] = label_sets(families);
+
+    // `portway stats --prometheus`: the same renderer, so the same families and labels.
+    const std::string cli_file = run_dir_ + "/cli-" + name + ".txt";
+    std::ofstream(cli_file) << cli_prometheus(kind);
+    const std::string cli_parsed = shell("/usr/bin/python3 " + std::string(PORTWAY_API_CLIENT) + " parse-metrics " + cli_file, &rc);
+    ASSERT_EQ(rc, 0) << name << ": prometheus_client refused stats --prometheus:\n" << slurp(cli_file);
+    const json cli_families = json::parse(cli_parsed)["families"];
+    EXPECT_EQ(label_sets(cli_families), labels[name]) << slurp(cli_file);
+    for (const auto& [family, f] : cli_families.items()) {
+      EXPECT_FALSE(f["help"].get<std::string>().empty()) << family;
+      EXPECT_NE(f["type"], "unknown") << family;
+    }
     ASSERT_FALSE(labels[name]["portway_frontend_packets"].empty()) << m.body;
     EXPECT_TRUE(labels[name]["portway_backend_packets"].count(
         json{{"service", "svc/web/web"}, {"backend", ground_->sandbox(0)}}.dump()))
