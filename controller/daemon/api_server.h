@@ -26,6 +26,7 @@ struct ApiSettings {
 class ApiServer {
  public:
   // Resolves the group (std::runtime_error naming it when unknown). Serves nothing yet.
+  // `status` and `stats` are called from the API's worker threads, several at once.
   ApiServer(std::string state_path, ApiSettings settings, std::function<DaemonStatus()> status,
             std::function<dataplane::Stats()> stats);
   ~ApiServer();

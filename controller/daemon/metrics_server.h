@@ -19,6 +19,7 @@ namespace portway::daemon {
 
 class MetricsServer {
  public:
+  // `status` and `stats` are called from the server's worker threads, several at once.
   MetricsServer(config::ListenAddress address, std::function<DaemonStatus()> status,
                 std::function<dataplane::Stats()> stats);
   ~MetricsServer();

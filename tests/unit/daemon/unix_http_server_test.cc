@@ -55,10 +55,17 @@ TEST_F(UnixHttp, ServesJsonOnASocketOfMode0660) {
 
 TEST_F(UnixHttp, ABodyOverOneMibIs413WithoutBeingRead) {
   auto server = serve();
-  // Declared too big, and not sent: the answer comes anyway, so it was not waited for.
+  // Declared too big, and not sent: the answer comes at once (well before the 1 s request
+  // timeout), so the body was not waited for.
+  const auto start = std::chrono::steady_clock::now();
   const auto declared = unix_http(path_, "POST /v1/apps HTTP/1.1\r\nHost: x\r\nContent-Length: 1048577\r\n\r\n", 3s);
   EXPECT_EQ(declared.status, 413);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 500ms);
   EXPECT_NE(declared.body.find("larger than 1 MiB"), std::string::npos) << declared.body;
+  const auto expecting = unix_http(
+      path_, "POST /v1/apps HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2097152\r\n\r\n", 3s);
+  EXPECT_EQ(expecting.status, 413) << "told before it sends the body";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 500ms);
   const auto huge = unix_http(path_, "POST /v1/apps HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999\r\n\r\n", 3s);
   EXPECT_EQ(huge.status, 413);
   // Chunked, with no length declared: cut off once past the limit.
