@@ -138,7 +138,7 @@ class StoreWriter {
 
  private:
   void portway(std::vector<std::string> args) {
-    args.insert(args.begin() + 1, {"--state", state_});
+    args.insert(args.begin() + (args[0] == "sandbox" ? 2 : 1), {"--state", state_});
     const PortwayResult r = run_portway(binary_, {.args = args, .env = {"PATH=/usr/bin:/bin"}, .timeout = milliseconds(20000)});
     if (r.ok()) {
       ++commits_;
@@ -198,6 +198,11 @@ class DaemonHitlessTest : public ::testing::Test {
     up_ = true;
     lab::lab_up(cfg_, choice);
     topo_ = lab::plan_topology({cfg_.prefix, 10});
+    // The node file names the dataplane the lab runs: the daemon keeps it (auto would take
+    // the fast path where the kernel has it).
+    const std::string node_file = cfg_.dir + "/node.toml";
+    const std::string settings_text = slurp(node_file);
+    std::ofstream(node_file, std::ios::trunc) << "dataplane = \"" << config::to_string(choice) << "\"\n" << settings_text;
     // The daemons this test starts report to a socket of the test's (sd_notify).
     notify_ = std::make_unique<NotifySocket>(cfg_.dir + "/notify.sock");
     setenv("NOTIFY_SOCKET", notify_->path().c_str(), 1);
