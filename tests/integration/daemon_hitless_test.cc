@@ -34,6 +34,7 @@
 #include "lab/probe_client.h"
 #include "lab/topology.h"
 #include "lab_test_config.h"
+#include "loader/cgroup_link.h"
 #include "loader/prog_info.h"
 #include "loader/tc_filter.h"
 #include "loader/unique_fd.h"
@@ -170,8 +171,24 @@ class StoreWriter {
 
 // What is attached where, by program: to tell an upgrade happened.
 struct AttachedPrograms {
-  loader::ProgramInfo uplink_xdp, sandbox_tc;
+  loader::ProgramInfo uplink_xdp, sandbox_tc, uplink_tc, connect4;
+  std::string tags() const {
+    return "XDP " + uplink_xdp.tag + ", sandbox tc " + sandbox_tc.tag + ", uplink tc " + uplink_tc.tag + ", connect4 " +
+           connect4.tag;
+  }
 };
+
+// Every attachment runs another program than in `old`, with other instructions.
+void expect_replaced(const AttachedPrograms& now, const AttachedPrograms& old, const std::string& what) {
+  const std::pair<const loader::ProgramInfo*, const loader::ProgramInfo*> pairs[] = {
+      {&now.uplink_xdp, &old.uplink_xdp}, {&now.sandbox_tc, &old.sandbox_tc},
+      {&now.uplink_tc, &old.uplink_tc}, {&now.connect4, &old.connect4}};
+  for (const auto& [n, o] : pairs) {
+    EXPECT_NE(n->id, 0u) << what << ": " << o->name << " not attached";
+    EXPECT_NE(n->id, o->id) << what << ": " << o->name << " was not replaced";
+    EXPECT_NE(n->tag, o->tag) << what << ": " << o->name << " has the same instructions";
+  }
+}
 
 loader::ProgramInfo program_by_id(std::uint32_t id) {
   loader::UniqueFd fd(bpf_prog_get_fd_by_id(id));
@@ -269,6 +286,10 @@ class DaemonHitlessTest : public ::testing::Test {
     if (link) out.uplink_xdp = program_by_id(loader::xdp_link_info(link.get()).prog_id);
     const unsigned sb0 = netlink::ifindex_of(topo_.sandboxes.at(0).host_link);
     if (sb0) out.sandbox_tc = program_by_id(loader::tc_program_id(static_cast<int>(sb0), loader::TcDirection::ingress));
+    const unsigned up = netlink::ifindex_of(topo_.uplink);
+    if (up) out.uplink_tc = program_by_id(loader::tc_program_id(static_cast<int>(up), loader::TcDirection::ingress));
+    loader::UniqueFd hook = loader::open_pinned(dataplane::xdp::PinLayout{settings_.bpffs_dir}.cgroup_link("connect4"));
+    if (hook) out.connect4 = program_by_id(loader::cgroup_link_info(hook.get()).prog_id);
     return out;
   }
 
@@ -395,26 +416,35 @@ TEST_F(DaemonHitlessTest, UpgradeToOtherProgramsLosesNoFlow) {
   ASSERT_NE(before.sandbox_tc.id, 0u);
   std::vector<TimeWindow> windows;
   std::string figures;
+  std::mt19937 rng(static_cast<unsigned>(getpid()));
+  int killed_in_start_total = 0;
   for (const auto& [binary, how] : {std::pair{PORTWAY_MARKED_BINARY, SIGKILL}, std::pair{PORTWAY_BINARY, SIGTERM}}) {
     std::this_thread::sleep_for(milliseconds(500));
     const AttachedPrograms old = attached_programs();
     const auto at = Clock::now();
     if (how == SIGKILL) daemon_->kill_hard();
     else daemon_->stop(10000);
+    // The SIGKILLed way, the new build is killed three times in the middle of its own start
+    // (programs loaded and pinned, links half updated) before one start completes.
+    int killed_in_start = 0;
+    for (int k = 0; how == SIGKILL && k < 3; ++k) {
+      start_daemon(binary);
+      std::this_thread::sleep_for(milliseconds(std::uniform_int_distribution<long>(0, 300)(rng)));
+      if (!wait_ready(milliseconds(0))) ++killed_in_start;
+      daemon_->kill_hard();
+    }
+    killed_in_start_total += killed_in_start;
     start_daemon(binary);
     ASSERT_TRUE(wait_ready()) << binary << "\n" << slurp(log());
     windows.emplace_back(at, Clock::now());
     const AttachedPrograms now = attached_programs();
-    EXPECT_NE(now.uplink_xdp.id, old.uplink_xdp.id) << binary << ": the uplink's XDP program was not replaced";
-    EXPECT_NE(now.uplink_xdp.tag, old.uplink_xdp.tag) << binary << ": the same instructions";
-    EXPECT_NE(now.sandbox_tc.id, old.sandbox_tc.id) << binary << ": the sandbox tc program was not replaced";
-    EXPECT_NE(now.sandbox_tc.tag, old.sandbox_tc.tag) << binary;
-    figures += "  " + std::string(how == SIGKILL ? "SIGKILL" : "SIGTERM") + ", then " + fs::path(binary).filename().string() +
-               " ready after " + std::to_string(ms_since(at)) + " ms: XDP tag " + old.uplink_xdp.tag + " -> " +
-               now.uplink_xdp.tag + ", tc tag " + old.sandbox_tc.tag + " -> " + now.sandbox_tc.tag + "\n";
+    expect_replaced(now, old, binary);
+    figures += "  " + std::string(how == SIGKILL ? "SIGKILL" : "SIGTERM") + ", " + std::to_string(killed_in_start) +
+               " kills inside its start, then " + fs::path(binary).filename().string() + " ready after " + std::to_string(ms_since(at)) + " ms: " + old.tags() + " -> " + now.tags() + "\n";
   }
   // Back where it started: the same instructions as before the round trip.
-  EXPECT_EQ(attached_programs().uplink_xdp.tag, before.uplink_xdp.tag);
+  EXPECT_EQ(attached_programs().tags(), before.tags());
+  EXPECT_GE(killed_in_start_total, 1) << "no kill landed inside the new build's start";
   EXPECT_TRUE(eventually_programmed_as_store(dataplane::Kind::xdp)) << slurp(log());
   EXPECT_TRUE(new_flows_answered());
   const UdpFigures datagrams = udp.stop();
@@ -444,13 +474,11 @@ TEST_F(DaemonHitlessTest, SyncUpgradeToOtherProgramsLosesNoFlow) {
         topo_.node_netns, {binary, "sync", "--state", state(), "--node", cfg_.dir + "/node.toml"}, log());
     ASSERT_EQ(sync.wait_exit(milliseconds(30000)), std::optional<int>(0)) << slurp(log());
     const AttachedPrograms now = attached_programs();
-    EXPECT_NE(now.uplink_xdp.tag, old.uplink_xdp.tag) << binary << ": the uplink's XDP program was not replaced";
-    EXPECT_NE(now.sandbox_tc.tag, old.sandbox_tc.tag) << binary << ": the sandbox tc program was not replaced";
-    figures += "  " + fs::path(binary).filename().string() + " sync took " + std::to_string(ms_since(at)) +
-               " ms: XDP tag " + old.uplink_xdp.tag + " -> " + now.uplink_xdp.tag + ", tc tag " + old.sandbox_tc.tag +
-               " -> " + now.sandbox_tc.tag + "\n";
+    expect_replaced(now, old, binary);
+    figures += "  " + fs::path(binary).filename().string() + " sync took " + std::to_string(ms_since(at)) + " ms: " +
+               old.tags() + " -> " + now.tags() + "\n";
   }
-  EXPECT_EQ(attached_programs().uplink_xdp.tag, before.uplink_xdp.tag);
+  EXPECT_EQ(attached_programs().tags(), before.tags());
   EXPECT_TRUE(new_flows_answered());
   const UdpFigures datagrams = udp.stop();
   std::cout << figures;
