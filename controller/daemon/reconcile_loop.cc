@@ -112,7 +112,6 @@ int ReconcileLoop::run() {
   spdlog::info("daemon pid {} started: state {}, pin folder {}, resync every {} s", status_.pid,
                options_.state_path, dp_.settings().bpffs_dir, dp_.settings().resync_seconds);
 
-  noticed_ = Clock::now();
   for (;;) {
     if (store_dirty_ || (retry_at_ && Clock::now() >= *retry_at_)) program_store();
     if (check_pending_) {
