@@ -313,6 +313,15 @@ class DaemonHitlessTest : public ::testing::Test {
   bool up_ = false;
 };
 
+// "a..b ms" for each window, from `origin`: to set the UDP gaps against.
+std::string describe(const std::vector<TimeWindow>& windows, Clock::time_point origin) {
+  std::string out;
+  for (const auto& [from, to] : windows)
+    out += (out.empty() ? "" : ", ") + std::to_string(std::chrono::duration_cast<milliseconds>(from - origin).count()) +
+           ".." + std::to_string(std::chrono::duration_cast<milliseconds>(to - origin).count());
+  return out + " ms";
+}
+
 // Every connection alive on the sandbox it started on, answering in time.
 void expect_no_flow_lost(const std::vector<std::pair<std::string, FlowFigures>>& figures, int* lost_total) {
   for (const auto& [name, f] : figures) {
@@ -320,7 +329,10 @@ void expect_no_flow_lost(const std::vector<std::pair<std::string, FlowFigures>>&
     *lost_total += f.lost();
     EXPECT_EQ(f.opened, kFlows / 2) << name;
     EXPECT_EQ(f.lost(), 0) << name << ": " << f.to_string();
-    EXPECT_LT(f.longest_wait_ms, 2000) << name << ": a connection hung";
+    // Generous: on a shared 2-core machine the load's own thread can wait its turn for a
+    // second or two; a connection whose packets the dataplane dropped waits out TCP's
+    // retransmission timeouts, and one left without a dataplane never answers (silent).
+    EXPECT_LT(f.longest_wait_ms, 5000) << name << ": a connection hung";
     EXPECT_GT(f.exchanges, f.opened) << name << ": traffic flowed";
   }
 }
@@ -378,7 +390,7 @@ void DaemonHitlessTest::kill_restart_under_load(config::DataplaneChoice choice, 
   expect_no_flow_lost(load.stop(), &lost);
   std::cout << "  UDP: " << datagrams.to_string(udp.started()) << "\n  " << lost << " of " << kFlows
             << " flows lost, " << datagrams.lost << " datagrams lost (" << lost_outside(datagrams.gaps, windows)
-            << " outside the kill windows)\n";
+            << " outside the kill windows)\n  kill windows (kill to READY=1): " << describe(windows, udp.started()) << "\n";
   EXPECT_EQ(writer.failures(), 0) << writer.last_failure();
   EXPECT_GE(writer.commits(), kills) << "the writer committed too little for kills to meet its changes";
   // Half the in-start kills land before READY=1 on average; none at all would mean the
@@ -451,7 +463,8 @@ TEST_F(DaemonHitlessTest, UpgradeToOtherProgramsLosesNoFlow) {
   std::cout << figures;
   int lost = 0;
   expect_no_flow_lost(load.stop(), &lost);
-  std::cout << "  UDP: " << datagrams.to_string(udp.started()) << "\n  2 upgrades, " << lost << " of " << kFlows
+  std::cout << "  UDP: " << datagrams.to_string(udp.started()) << "\n  upgrade windows (stop to READY=1): "
+            << describe(windows, udp.started()) << "\n  2 upgrades, " << lost << " of " << kFlows
             << " flows lost, " << datagrams.lost << " datagrams lost\n";
   EXPECT_EQ(datagrams.lost, 0u);
 }
