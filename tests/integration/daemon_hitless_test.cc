@@ -19,13 +19,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
+#include <mutex>
 #include <random>
 #include <thread>
 
 #include "agent/sync.h"
-#include "state/diff.h"
 #include "dataplane/nft/nft_dataplane.h"
 #include "dataplane/xdp/xdp_dataplane.h"
 #include "flow_load.h"
@@ -42,6 +43,7 @@
 #include "netlink/links.h"
 #include "netlink/netns.h"
 #include "portway_process.h"
+#include "state/diff.h"
 #include "store/sqlite_store.h"
 #include "support/root.h"
 #include "udp_stream.h"
@@ -338,6 +340,13 @@ void expect_no_flow_lost(const std::vector<std::pair<std::string, FlowFigures>>&
 }
 
 void DaemonHitlessTest::kill_restart_under_load(config::DataplaneChoice choice, dataplane::Kind kind, int kills) {
+  if (kind == dataplane::Kind::nft) {
+    // On nftables every connection is a conntrack entry in the node namespace; the limit is
+    // the host's (read-only inside a namespace).
+    long conntrack_max = 0;
+    std::ifstream("/proc/sys/net/netfilter/nf_conntrack_max") >> conntrack_max;
+    ASSERT_GE(conntrack_max, kFlows + 1000) << "nf_conntrack_max is too small for " << kFlows << " connections";
+  }
   lab_up(choice);
   FlowLoad load(groups());
   ASSERT_EQ(load.opened(), kFlows);
