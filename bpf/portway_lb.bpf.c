@@ -19,6 +19,20 @@
 #include "lib/reply.h"
 #include "lib/sock_lb.h"
 
+/* PORTWAY_BUILD_MARK: a build whose programs differ in their instructions (one stack store
+ * nothing reads) and in nothing else, maps included. The upgrade tests build portway a second
+ * time with it (tests/integration/CMakeLists.txt) to swap really different programs in under
+ * load. The default build has no such store. */
+#ifdef PORTWAY_BUILD_MARK
+#define PW_BUILD_MARK()                                      \
+	do {                                                 \
+		volatile __u32 pw_mark = PORTWAY_BUILD_MARK; \
+		(void)pw_mark;                               \
+	} while (0)
+#else
+#define PW_BUILD_MARK() do { } while (0)
+#endif
+
 /* ---- XDP -------------------------------------------------------------------------------- */
 
 static __always_inline int pw_xdp_reply(struct xdp_md *ctx, const struct pw_pkt *p,
@@ -171,6 +185,8 @@ int pw_xdp_uplink(struct xdp_md *ctx)
 
 	__u32 foreign;
 
+	PW_BUILD_MARK();
+
 	if (pw_parse(data, end, (__u32)bpf_xdp_get_buff_len(ctx), &p))
 		return XDP_PASS;
 	if (data + ETH_HLEN > end)
@@ -313,6 +329,7 @@ int pw_tc_sandbox(struct __sk_buff *skb)
 	__u32 want = skb->len < PW_TC_PULL_LEN ? skb->len : PW_TC_PULL_LEN;
 	void *data, *end;
 	int verdict;
+	PW_BUILD_MARK();
 
 	/* A VLAN tag the device took out of the frame: not a sandbox's plain traffic. */
 	if (skb->vlan_present)
@@ -345,6 +362,7 @@ int pw_tc_uplink(struct __sk_buff *skb)
 {
 	const struct pw_handoff *h = (void *)(long)skb->data_meta;
 	void *data = (void *)(long)skb->data;
+	PW_BUILD_MARK();
 
 	if ((void *)(h + 1) > data || h->magic != PW_HANDOFF_MAGIC)
 		return TC_ACT_OK;
@@ -357,6 +375,7 @@ int pw_tc_uplink(struct __sk_buff *skb)
 SEC("cgroup/connect4")
 int pw_sock_connect4(struct bpf_sock_addr *ctx)
 {
+	PW_BUILD_MARK();
 	return pw_sock_to_backend(ctx);
 }
 
@@ -364,12 +383,14 @@ int pw_sock_connect4(struct bpf_sock_addr *ctx)
 SEC("cgroup/sendmsg4")
 int pw_sock_sendmsg4(struct bpf_sock_addr *ctx)
 {
+	PW_BUILD_MARK();
 	return pw_sock_to_backend(ctx);
 }
 
 SEC("cgroup/recvmsg4")
 int pw_sock_recvmsg4(struct bpf_sock_addr *ctx)
 {
+	PW_BUILD_MARK();
 	pw_sock_to_frontend(ctx);
 	return 1; /* recvmsg hooks must return 1 */
 }
@@ -377,6 +398,7 @@ int pw_sock_recvmsg4(struct bpf_sock_addr *ctx)
 SEC("cgroup/getpeername4")
 int pw_sock_getpeername4(struct bpf_sock_addr *ctx)
 {
+	PW_BUILD_MARK();
 	pw_sock_to_frontend(ctx);
 	return 1;
 }

@@ -1,6 +1,11 @@
 # BPF objects and their skeletons.
 #
-#   portway_bpf_object(<name> <source.bpf.c>)
+#   portway_bpf_object(<name> <source.bpf.c> [VARIANT <variant> DEFINES <NAME=VALUE>...])
+#
+# VARIANT builds the same source once more with extra -D definitions, under <variant>/ and as
+# targets portway_bpf_<name>_<variant>[_skel]; the skeleton keeps the name <name>, so code
+# written against <name>.skel.h compiles unchanged against the variant (the upgrade tests
+# build a portway whose BPF object differs this way, tests/integration/CMakeLists.txt).
 #
 # Pipeline (libbpf-bootstrap style), all outputs under ${CMAKE_CURRENT_BINARY_DIR}:
 #   clang -target bpf -O2 -g ...   -> <name>.unlinked.bpf.o  (+ <name>.bpf.d depfile)
@@ -68,6 +73,7 @@ set(PORTWAY_BPF_CFLAGS -target bpf -O2 -g -D__TARGET_ARCH_${_portway_bpf_arch}
 cmake_path(GET CMAKE_CURRENT_LIST_DIR PARENT_PATH PORTWAY_BPF_SOURCE_ROOT)
 
 function(portway_bpf_object name source)
+  cmake_parse_arguments(PARSE_ARGV 2 arg "" "VARIANT" "DEFINES")
   if(NOT name MATCHES "^[A-Za-z_][A-Za-z0-9_]*$")
     # The skeleton name becomes a C identifier (struct <name>, <name>__open()).
     message(FATAL_ERROR "portway_bpf_object: '${name}' is not a valid C identifier")
@@ -76,6 +82,15 @@ function(portway_bpf_object name source)
              OUTPUT_VARIABLE src)
 
   set(out_dir "${CMAKE_CURRENT_BINARY_DIR}")
+  set(target portway_bpf_${name})
+  set(defines "")
+  if(arg_VARIANT)
+    set(out_dir "${CMAKE_CURRENT_BINARY_DIR}/${arg_VARIANT}")
+    set(target portway_bpf_${name}_${arg_VARIANT})
+    foreach(d IN LISTS arg_DEFINES)
+      list(APPEND defines -D${d})
+    endforeach()
+  endif()
   set(skel_dir "${out_dir}/skel")
   set(unlinked "${out_dir}/${name}.unlinked.bpf.o")
   set(depfile "${out_dir}/${name}.bpf.d")
@@ -84,14 +99,15 @@ function(portway_bpf_object name source)
 
   add_custom_command(
     OUTPUT "${unlinked}"
-    COMMAND ${PORTWAY_BPF_CLANG} ${PORTWAY_BPF_CFLAGS}
+    COMMAND ${CMAKE_COMMAND} -E make_directory "${out_dir}"
+    COMMAND ${PORTWAY_BPF_CLANG} ${PORTWAY_BPF_CFLAGS} ${defines}
             -I${PORTWAY_BPF_SOURCE_ROOT}/include -I${PORTWAY_BPF_SOURCE_ROOT}/bpf
             ${PORTWAY_BPF_SYSTEM_INCLUDES}
             -MD -MF "${depfile}"
             -c "${src}" -o "${unlinked}"
     DEPENDS "${src}"
     DEPFILE "${depfile}"
-    COMMENT "BPF compile ${name}"
+    COMMENT "BPF compile ${target}"
     VERBATIM)
 
   # Linking even a single object is not a no-op: bpftool gen object deduplicates BTF and
@@ -100,7 +116,7 @@ function(portway_bpf_object name source)
     OUTPUT "${linked}"
     COMMAND ${PORTWAY_BPFTOOL} gen object "${linked}" "${unlinked}"
     DEPENDS "${unlinked}"
-    COMMENT "BPF link ${name}"
+    COMMENT "BPF link ${target}"
     VERBATIM)
 
   # Through a temporary file: a failing bpftool must not leave a truncated header behind that
@@ -113,17 +129,18 @@ function(portway_bpf_object name source)
     COMMAND ${CMAKE_COMMAND} -E copy_if_different "${skel}.tmp" "${skel}"
     COMMAND ${CMAKE_COMMAND} -E rm -f "${skel}.tmp"
     DEPENDS "${linked}"
-    COMMENT "BPF skeleton ${name}.skel.h"
+    COMMENT "BPF skeleton ${target}"
     VERBATIM)
 
-  add_custom_target(portway_bpf_${name}_skel DEPENDS "${skel}")
+  add_custom_target(${target}_skel DEPENDS "${skel}")
 
-  add_library(portway_bpf_${name} INTERFACE)
-  add_library(portway::bpf_${name} ALIAS portway_bpf_${name})
-  target_include_directories(portway_bpf_${name} SYSTEM INTERFACE "${skel_dir}")
-  target_link_libraries(portway_bpf_${name} INTERFACE PkgConfig::LIBBPF portway_abi)
-  add_dependencies(portway_bpf_${name} portway_bpf_${name}_skel)
-  set_target_properties(portway_bpf_${name} PROPERTIES
+  add_library(${target} INTERFACE)
+  string(REPLACE "portway_bpf_" "portway::bpf_" alias "${target}")
+  add_library(${alias} ALIAS ${target})
+  target_include_directories(${target} SYSTEM INTERFACE "${skel_dir}")
+  target_link_libraries(${target} INTERFACE PkgConfig::LIBBPF portway_abi)
+  add_dependencies(${target} ${target}_skel)
+  set_target_properties(${target} PROPERTIES
                         PORTWAY_BPF_OBJECT "${linked}"
                         PORTWAY_BPF_SKELETON "${skel}")
 endfunction()

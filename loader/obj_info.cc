@@ -42,6 +42,11 @@ ProgramInfo program_info(int prog_fd) {
   out.type = info.type;
   out.verified_insns = info.verified_insns;
   out.xlated_insns = info.xlated_prog_len / static_cast<std::uint32_t>(sizeof(bpf_insn));
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (const unsigned char byte : info.tag) {
+    out.tag += kHex[byte >> 4];
+    out.tag += kHex[byte & 0xf];
+  }
   return out;
 }
 

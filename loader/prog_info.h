@@ -15,6 +15,9 @@ struct ProgramInfo {
   std::uint32_t verified_insns = 0;
   // Size after the verifier's rewrites, in 8-byte instructions.
   std::uint32_t xlated_insns = 0;
+  // The kernel's hash of the instructions (bpftool's "tag"), in hex: equal for the same
+  // program loaded twice, different when the instructions differ.
+  std::string tag;
 };
 
 // Throws loader::Error if the fd is not a BPF program.

@@ -1,0 +1,149 @@
+#include "udp_stream.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <system_error>
+
+#include "netlink/netns.h"
+
+namespace portway::itest {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::string_view kTag = "PWSEQ ";
+
+long ms(Clock::time_point origin, Clock::time_point t) {
+  return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(t - origin).count());
+}
+
+}  // namespace
+
+std::string UdpFigures::to_string(Clock::time_point origin) const {
+  std::string s = std::to_string(sent) + " sent, " + std::to_string(received) + " echoed, " + std::to_string(lost) +
+                  " lost (" + std::to_string(send_errors) + " refused by the kernel), " + std::to_string(foreign) +
+                  " foreign answers";
+  for (const UdpGap& g : gaps)
+    s += "\n    gap: " + std::to_string(g.count) + " datagrams #" + std::to_string(g.first) + " sent " +
+         std::to_string(ms(origin, g.from)) + ".." + std::to_string(ms(origin, g.to)) + " ms";
+  return s;
+}
+
+std::uint64_t lost_outside(const std::vector<UdpGap>& gaps, const std::vector<TimeWindow>& windows) {
+  std::uint64_t out = 0;
+  for (const UdpGap& g : gaps) {
+    const bool inside = std::any_of(windows.begin(), windows.end(),
+                                    [&](const TimeWindow& w) { return g.from >= w.first && g.to <= w.second; });
+    if (!inside) out += g.count;
+  }
+  return out;
+}
+
+UdpStream::UdpStream(const std::string& netns, const std::string& addr, std::uint16_t port,
+                     std::chrono::microseconds interval, std::chrono::seconds max_run) {
+  capacity_ = static_cast<std::size_t>(std::chrono::duration_cast<std::chrono::microseconds>(max_run) / interval) + 1;
+  sent_at_.resize(capacity_);
+  echoed_.assign(capacity_, 0);
+  {
+    netlink::NetnsGuard in(netns);  // the socket stays in this namespace
+    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  }
+  if (fd_ < 0) throw std::system_error(errno, std::system_category(), "UDP socket");
+  // Room for the echoes of a whole second at 1 per ms, should the receiver be slow.
+  const int buffer = 4 << 20;
+  setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+  const timeval tv{0, 100000};
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  inet_pton(AF_INET, addr.c_str(), &to.sin_addr);
+  if (connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+    const int e = errno;
+    close(fd_);
+    throw std::system_error(e, std::system_category(), "connect UDP to " + addr);
+  }
+  started_ = Clock::now();
+  receiver_ = std::thread([this] { receive_loop(); });
+  sender_ = std::thread([this, interval, max_run] { send_loop(interval, max_run); });
+}
+
+UdpStream::~UdpStream() {
+  stop_sending_ = stop_receiving_ = true;
+  if (sender_.joinable()) sender_.join();
+  if (receiver_.joinable()) receiver_.join();
+  close(fd_);
+}
+
+void UdpStream::send_loop(std::chrono::microseconds interval, std::chrono::seconds max_run) {
+  const auto deadline = started_ + max_run;
+  auto due = started_;
+  for (std::uint64_t n = 0; n < capacity_ && !stop_sending_ && due < deadline; ++n) {
+    std::this_thread::sleep_until(due);
+    // A sender that was not scheduled for a while resumes at its pace instead of catching up:
+    // a burst of the datagrams it missed would measure the veth rings, not the dataplane.
+    due = std::max(due + interval, Clock::now());
+    const std::string msg = std::string(kTag) + std::to_string(n);
+    sent_at_[n] = Clock::now();
+    // Counted before it leaves: its echo may be back before send() returns.
+    sent_.store(n + 1, std::memory_order_release);
+    // A connected UDP socket reports an ICMP error of an earlier datagram on the next send:
+    // the one refused is counted (and lost, unless an echo came back anyway).
+    if (send(fd_, msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size())) {
+      ++send_errors_;
+    }
+  }
+}
+
+void UdpStream::receive_loop() {
+  char buf[256];
+  while (!stop_receiving_) {
+    const ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) continue;  // timeout, or an ICMP error (the send side counts those)
+    const std::string_view got(buf, static_cast<std::size_t>(n));
+    std::uint64_t seq = 0;
+    const bool ours = got.starts_with(kTag) &&
+                      std::from_chars(got.data() + kTag.size(), got.data() + got.size(), seq).ec == std::errc{} &&
+                      seq < sent_.load(std::memory_order_acquire);
+    if (!ours) {
+      ++foreign_;
+      continue;
+    }
+    if (!echoed_[seq]) {
+      echoed_[seq] = 1;
+      ++received_;
+    }
+  }
+}
+
+UdpFigures UdpStream::stop(std::chrono::milliseconds linger) {
+  stop_sending_ = true;
+  if (sender_.joinable()) sender_.join();
+  const auto until = Clock::now() + linger;
+  while (received_ < sent_ && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  stop_receiving_ = true;
+  if (receiver_.joinable()) receiver_.join();
+  UdpFigures f;
+  f.sent = sent_;
+  f.send_errors = send_errors_;
+  f.received = received_;
+  f.foreign = foreign_;
+  for (std::uint64_t n = 0; n < f.sent; ++n) {
+    if (echoed_[n]) continue;
+    ++f.lost;
+    if (!f.gaps.empty() && f.gaps.back().first + f.gaps.back().count == n) {
+      ++f.gaps.back().count;
+      f.gaps.back().to = sent_at_[n];
+    } else {
+      f.gaps.push_back({n, 1, sent_at_[n], sent_at_[n]});
+    }
+  }
+  return f;
+}
+
+}  // namespace portway::itest
