@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    if (args.empty()) std::cerr << "portway: no command given\n";
     print_usage(args.empty() ? std::cerr : std::cout);
     return args.empty() ? portway::cli::kExitEnvironment : portway::cli::kExitOk;
   }
