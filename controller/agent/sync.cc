@@ -113,6 +113,9 @@ dataplane::SyncStatus status_of(const SyncOutcome& outcome, config::DataplaneCho
   s.reason = outcome.reason;
   s.last_sync_ms = now_ms;
   s.store_generation = outcome.store_generation;
+  s.programmed_generation = outcome.store_generation;
+  s.last_programmed_ms = now_ms;
+  s.ready = true;
   s.changes = outcome.report.applied.frontends.size() + outcome.report.applied.node_ports.size() +
               outcome.report.applied.backend_sets.size();
   s.notes = outcome.report.notes;

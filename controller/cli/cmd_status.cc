@@ -7,6 +7,8 @@
 #include "cli/exit_codes.h"
 #include "cli/node_file.h"
 #include "cli/service_view.h"
+#include "cli/state_db.h"
+#include "daemon/daemon_process.h"
 #include "dataplane/xdp/xdp_dataplane.h"
 
 namespace portway::cli {
@@ -22,7 +24,26 @@ const FlagSpec kFlags[] = {
 constexpr const char* kUsage =
     "usage: portway status [--state DB] [--node FILE] [--json]\n"
     "Which dataplane is active and why, attached interfaces, map fill levels (the fast path's\n"
-    "flow table too, and how many flows it evicted when full), last sync.\n";
+    "flow table too, and how many flows it evicted when full), last sync; the store's\n"
+    "generation against the one the kernel holds, and the daemon's state when one runs.\n";
+
+// The store's generation now, or why it cannot be read (the status still shows the rest).
+nlohmann::json store_generation_now(const ParsedArgs& parsed) {
+  try {
+    const auto store = open_state_for_read(parsed.value("state"));
+    if (!store) return nullptr;
+    return store->begin_read()->generation();
+  } catch (const std::exception& e) {
+    return {{"error", e.what()}};
+  }
+}
+
+std::string ago(std::int64_t then_ms, std::int64_t now) {
+  if (then_ms <= 0) return "never";
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.1f s ago", static_cast<double>(now - then_ms) / 1000.0);
+  return buf;
+}
 
 }  // namespace
 
@@ -39,6 +60,24 @@ int cmd_status(std::span<const std::string> args) {
   nlohmann::json j;
   j["active"] = active.kind ? nlohmann::json(std::string(dataplane::to_string(*active.kind))) : nlohmann::json(nullptr);
   j["last_sync"] = active.last_sync ? dataplane::to_json(*active.last_sync) : nlohmann::json(nullptr);
+  j["store_generation"] = store_generation_now(parsed);
+  j["programmed_generation"] = active.last_sync ? nlohmann::json(active.last_sync->programmed_generation) : nlohmann::json(nullptr);
+  const std::int64_t now = now_ms();
+  j["programmed_ago_ms"] = active.last_sync && active.last_sync->last_programmed_ms > 0
+                               ? nlohmann::json(now - active.last_sync->last_programmed_ms)
+                               : nlohmann::json(nullptr);
+  j["daemon"] = nullptr;
+  if (active.last_sync && active.last_sync->daemon_pid > 0) {
+    const auto& ls = *active.last_sync;
+    j["daemon"] = {{"pid", ls.daemon_pid},
+                   {"running", daemon::is_portway_daemon(ls.daemon_pid)},
+                   {"ready", ls.ready},
+                   {"store_error", ls.store_error},
+                   {"program_error", ls.program_error},
+                   {"last_check_ms", ls.last_check_ms},
+                   {"last_change_seconds", ls.last_change_seconds},
+                   {"drift_repairs", ls.drift_repairs}};
+  }
   j["attachments"] = nlohmann::json::array();
   j["fill"] = nlohmann::json::object();
   if (active.kind == dataplane::Kind::xdp) {
@@ -70,6 +109,28 @@ int cmd_status(std::span<const std::string> args) {
               << " ms since the epoch\n";
   } else {
     std::cout << "last sync: none recorded for this state database\n";
+  }
+  const nlohmann::json& sg = j["store_generation"];
+  std::cout << "store generation: "
+            << (sg.is_number() ? sg.dump() : sg.is_null() ? std::string("none (no state database)")
+                                                          : "unreadable: " + sg["error"].get<std::string>())
+            << "\n";
+  if (active.last_sync) {
+    const auto& ls = *active.last_sync;
+    std::cout << "programmed generation: " << ls.programmed_generation << ", "
+              << ago(ls.last_programmed_ms, now)
+              << (sg.is_number() && sg.get<std::uint64_t>() != ls.programmed_generation ? " (behind the store)" : "")
+              << "\n";
+  }
+  if (!j["daemon"].is_null()) {
+    const auto& d = j["daemon"];
+    const auto& ls = *active.last_sync;
+    std::cout << "daemon: pid " << ls.daemon_pid << (d["running"].get<bool>() ? " running" : " not running")
+              << (ls.ready ? ", ready" : ", not ready") << "; last check " << ago(ls.last_check_ms, now)
+              << "; last change reached the kernel in " << ls.last_change_seconds * 1000 << " ms\n";
+    if (!ls.store_error.empty()) std::cout << "daemon store error: " << ls.store_error << "\n";
+    if (!ls.program_error.empty()) std::cout << "daemon programming error: " << ls.program_error << "\n";
+    for (const auto& [kind, count] : ls.drift_repairs) std::cout << "drift repaired: " << kind << " x " << count << "\n";
   }
   for (const auto& a : j["attachments"])
     std::cout << "attached: " << a["interface"].get<std::string>() << " " << a["hook"].get<std::string>()

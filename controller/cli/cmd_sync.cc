@@ -12,6 +12,7 @@
 #include "cli/node_file.h"
 #include "cli/service_view.h"
 #include "cli/state_db.h"
+#include "daemon/daemon_process.h"
 #include "state/diff.h"
 #include "store/state_file.h"
 
@@ -33,7 +34,8 @@ constexpr const char* kUsage =
     "                    [--remove-all]\n"
     "Compile the store and program the dataplane once, changing only what differs from what\n"
     "is installed; print what changed. Needs root (CAP_BPF, CAP_NET_ADMIN). One writer per\n"
-    "pin folder: waits for another sync, lab or daemon on it, up to --wait seconds.\n"
+    "pin folder: waits for another sync or lab on it, up to --wait seconds; refused at once\n"
+    "while a `portway daemon` owns it (the daemon programs the store itself).\n"
     "A missing or empty state database is an error, never an empty node: --remove-all is the\n"
     "one way to remove every frontend.\n"
     "Exit: 0 programmed, 1 rejected input, 2 usage or environment error (e.g. no state\n"
@@ -69,6 +71,14 @@ int cmd_sync(std::span<const std::string> args) {
     }
     if (!(seconds >= 0 && seconds <= 86400)) throw UsageError("--wait must be a number of seconds (0 to 86400)");
     wait = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+  }
+  // A daemon holds the lock for its whole life and programs every store change itself:
+  // waiting for it is pointless, so sync fails at once (docs/daemon.md).
+  if (const auto holder = loader::pin_folder_lock_holder(settings.bpffs_dir);
+      holder && daemon::is_portway_daemon(*holder)) {
+    throw EnvironmentError("the portway daemon (pid " + std::to_string(*holder) + ") owns the pin folder " +
+                           settings.bpffs_dir + " and programs every store change itself; `portway status` "
+                           "shows what it programmed (stop it to sync by hand)");
   }
   // Taken before the store is read: the last writer to get the lock programs the newest store.
   std::optional<loader::PinFolderLock> lock;

@@ -30,6 +30,7 @@ const std::vector<Command>& commands() {
       {"services", "list Services with addresses, ports and endpoints", portway::cli::cmd_services},
       {"sandbox", "register sandboxes: add, set (state), rm, list", portway::cli::cmd_sandbox},
       {"sync", "program the dataplane once from the store (only what changed)", portway::cli::cmd_sync},
+      {"daemon", "own the node's dataplane: program every store change, repair drift", portway::cli::cmd_daemon},
       {"status", "which dataplane is active and why, attachments, map fill levels", portway::cli::cmd_status},
       {"stats", "per-frontend and per-backend counters, drops by reason", portway::cli::cmd_stats},
       {"lab", "a demo topology in network namespaces: up, run, down", portway::cli::cmd_lab},

@@ -235,6 +235,12 @@ class SettingsParser {
            return error(n, p, "cgroup must be an absolute path to a cgroup v2 directory (got " + quoted(*text) + ")");
          s.cgroup = *text;
        }},
+      {"resync_seconds", [&](const toml::node& n, const std::string& p) {
+         const auto* i = n.as_integer();
+         if (!i || i->get() < 1 || i->get() > 86400)
+           return error(n, p, "resync_seconds must be an integer between 1 and 86400 (seconds between the daemon's full checks)");
+         s.resync_seconds = static_cast<std::uint32_t>(i->get());
+       }},
       {"maps", [&](const toml::node& n, const std::string& p) { read_maps(n, p, s.maps); }},
     });
   }

@@ -44,6 +44,8 @@ struct NodeSettings {
   // cgroup v2 directory of the socket hooks (host-originated connections); empty = the
   // hierarchy's root, i.e. every process on the node.
   std::string cgroup;
+  // `portway daemon`: seconds between two full read-backs of the kernel (drift repair).
+  std::uint32_t resync_seconds = 30;
   MapCapacities maps;
 
   ValidationOptions validation_options() const { return {reserved_node_ports}; }

@@ -15,7 +15,16 @@ nlohmann::json to_json(const SyncStatus& s) {
   return {{"dataplane", s.dataplane},   {"requested", s.requested},
           {"reason", s.reason},         {"last_sync_ms", s.last_sync_ms},
           {"store_generation", s.store_generation}, {"changes", s.changes},
-          {"notes", s.notes}};
+          {"notes", s.notes},
+          {"programmed_generation", s.programmed_generation},
+          {"last_programmed_ms", s.last_programmed_ms},
+          {"daemon_pid", s.daemon_pid},
+          {"last_check_ms", s.last_check_ms},
+          {"last_change_seconds", s.last_change_seconds},
+          {"store_error", s.store_error},
+          {"program_error", s.program_error},
+          {"ready", s.ready},
+          {"drift_repairs", s.drift_repairs}};
 }
 
 SyncStatus sync_status_from_json(const nlohmann::json& j) {
@@ -27,6 +36,16 @@ SyncStatus sync_status_from_json(const nlohmann::json& j) {
   s.store_generation = j.at("store_generation").get<std::uint64_t>();
   s.changes = j.at("changes").get<std::size_t>();
   s.notes = j.at("notes").get<std::vector<std::string>>();
+  // Absent from records written before the daemon existed: a sync programmed what it read.
+  s.programmed_generation = j.value("programmed_generation", s.store_generation);
+  s.last_programmed_ms = j.value("last_programmed_ms", s.last_sync_ms);
+  s.daemon_pid = j.value("daemon_pid", 0);
+  s.last_check_ms = j.value("last_check_ms", std::int64_t{0});
+  s.last_change_seconds = j.value("last_change_seconds", 0.0);
+  s.store_error = j.value("store_error", std::string());
+  s.program_error = j.value("program_error", std::string());
+  s.ready = j.value("ready", false);
+  s.drift_repairs = j.value("drift_repairs", std::map<std::string, std::uint64_t>{});
   return s;
 }
 

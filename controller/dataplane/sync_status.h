@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,20 @@ struct SyncStatus {
   std::uint64_t store_generation = 0;
   std::size_t changes = 0;       // entries changed by that sync
   std::vector<std::string> notes;
+
+  // The generation the kernel holds, and since when: a sync programs the generation it read;
+  // the daemon (daemon_pid != 0) records here after every step of its loop, so `portway
+  // status` can show the store ahead of the kernel, a store or programming error, and the
+  // drift it repaired (docs/daemon.md "Status").
+  std::uint64_t programmed_generation = 0;
+  std::int64_t last_programmed_ms = 0;  // Unix epoch
+  int daemon_pid = 0;                   // 0: written by `portway sync`
+  std::int64_t last_check_ms = 0;       // the daemon's last full read-back
+  double last_change_seconds = 0;       // the daemon's last store change -> kernel programmed
+  std::string store_error;              // why the daemon could not read the store ("" = it could)
+  std::string program_error;            // why its last programming failed ("" = it did not)
+  bool ready = false;                   // programmed_generation is the store's
+  std::map<std::string, std::uint64_t> drift_repairs;  // kind -> repairs by the daemon
 
   bool operator==(const SyncStatus&) const = default;
 };

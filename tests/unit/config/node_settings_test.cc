@@ -18,6 +18,7 @@ TEST(NodeSettings, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(s.dataplane, DataplaneChoice::automatic);
   EXPECT_EQ(s.bpffs_dir, "/sys/fs/bpf/portway");
   EXPECT_TRUE(s.cgroup.empty()) << "empty = the cgroup v2 root";
+  EXPECT_EQ(s.resync_seconds, 30u);
   EXPECT_EQ(s.maps, MapCapacities{});
 }
 
@@ -32,6 +33,7 @@ reserved_node_ports = [443, 22, 443]
 dataplane = "nft"
 bpffs_dir = "/sys/fs/bpf/portway-test"
 cgroup = "/sys/fs/cgroup/portway.slice"
+resync_seconds = 5
 [maps]
 frontends = 1024
 backends = 2048
@@ -51,6 +53,7 @@ maglev_slots = 65536
   EXPECT_EQ(s.dataplane, DataplaneChoice::nft);
   EXPECT_EQ(s.bpffs_dir, "/sys/fs/bpf/portway-test");
   EXPECT_EQ(s.cgroup, "/sys/fs/cgroup/portway.slice");
+  EXPECT_EQ(s.resync_seconds, 5u);
   EXPECT_EQ(s.maps.frontends, 1024u);
   EXPECT_EQ(s.maps.maglev_table_size, 251u);
   EXPECT_EQ(s.maps.maglev_slots, 65536u);
@@ -90,6 +93,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"bpffs_outside", "bpffs_dir = \"/tmp/x\"\n", "bpffs_dir", "under /sys/fs/bpf/"},
         BadCase{"cgroup_relative", "cgroup = \"portway\"\n", "cgroup", "absolute path"},
         BadCase{"cgroup_dotdot", "cgroup = \"/sys/fs/cgroup/../../etc\"\n", "cgroup", "absolute path"},
+        BadCase{"resync_zero", "resync_seconds = 0\n", "resync_seconds", "between 1 and 86400"},
+        BadCase{"resync_text", "resync_seconds = \"30\"\n", "resync_seconds", "between 1 and 86400"},
         BadCase{"bpffs_dotdot", "bpffs_dir = \"/sys/fs/bpf/../../etc\"\n", "bpffs_dir", "under /sys/fs/bpf/"},
         BadCase{"iface_too_long", "uplinks = [\"abcdefghijklmnop\"]\n", "uplinks", "invalid interface name"},
         BadCase{"iface_slash", "uplinks = [\"a/b\"]\n", "uplinks", "invalid interface name"},

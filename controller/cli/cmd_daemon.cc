@@ -1,0 +1,97 @@
+// portway daemon [--state DB] [--node FILE] [--log-format text|json]
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "agent/reserved_ports.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/node_file.h"
+#include "daemon/capabilities.h"
+#include "daemon/json_log_sink.h"
+#include "daemon/reconcile_loop.h"
+#include "daemon/status_board.h"
+#include "loader/pin_folder_lock.h"
+#include "store/state_file.h"
+
+namespace portway::cli {
+namespace {
+
+const FlagSpec kFlags[] = {
+    {"state", true, false, "state database (default $PORTWAY_STATE, else /var/lib/portway/state.db)"},
+    {"node", true, false, "node settings (TOML); re-read on SIGHUP"},
+    {"log-format", true, false, "text (default) or json: one {\"time\",\"level\",\"msg\"} object a line"},
+    {"help", false, false, "show this help"},
+};
+
+constexpr const char* kUsage =
+    "usage: portway daemon [--state DB] [--node FILE] [--log-format text|json]\n"
+    "Own the node's dataplane: program every change committed to the store (by any process)\n"
+    "without `sync`, read the kernel back every resync_seconds, on SIGHUP and on link events,\n"
+    "and repair drift. Runs in the foreground and logs to stderr; reports READY=1 to systemd\n"
+    "after the first programming. SIGTERM/SIGINT: exit 0, the dataplane keeps forwarding.\n"
+    "SIGHUP: re-read the node file, then a full check. Status: `portway status` (docs/daemon.md).\n"
+    "One daemon per pin folder. Exit: 0 stopped by a signal, 1 invalid node file, 2 usage or\n"
+    "environment error (e.g. the pin folder is held by another daemon or sync: the message\n"
+    "names its pid).\n";
+
+}  // namespace
+
+int cmd_daemon(std::span<const std::string> args) {
+  const ParsedArgs parsed = parse_args(args, kFlags);
+  if (parsed.has("help")) {
+    std::cout << kUsage << describe_flags(kFlags);
+    return kExitOk;
+  }
+  if (!parsed.positional().empty()) throw UsageError("daemon takes no arguments");
+  const std::string log_format = parsed.value("log-format").value_or("text");
+  if (log_format == "json") {
+    spdlog::set_default_logger(daemon::make_json_stderr_logger("portway"));
+  } else if (log_format == "text") {
+    // A timestamp a line: the daemon's log is read long after the fact.
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$: %v");
+  } else {
+    throw UsageError("--log-format must be text or json");
+  }
+  spdlog::flush_on(spdlog::level::trace);
+
+  const std::optional<std::string> node_path = parsed.value("node");
+  const config::NodeSettings settings = load_node_settings(node_path);
+  refuse_ranges_overlapping_node(settings);
+  // Before the store or the kernel is touched: only CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON
+  // from here on (docs/operations.md "Privileges").
+  daemon::enter_least_privilege(settings);
+  const std::string state_path = store::resolve_state_path(parsed.value("state"));
+
+  daemon::DaemonOptions options;
+  options.state_path = state_path;
+  options.reload_settings = [node_path] {
+    try {
+      return load_node_settings(node_path);
+    } catch (const RejectedError&) {
+      throw std::runtime_error("the node file is invalid (the errors are above)");
+    }
+  };
+  options.refuse = [](const state::DataplaneState& desired, const config::NodeSettings& node) {
+    return reserved_node_port_claims(desired, node.reserved_node_ports);
+  };
+  const std::string reserved_record = agent::reserved_ports_record_path(state_path);
+  options.after_programming = [reserved_record](const state::DataplaneState& desired) {
+    agent::reserve_node_ports(desired, reserved_record);
+  };
+
+  daemon::StatusBoard board;
+  std::optional<daemon::ReconcileLoop> loop;
+  try {
+    loop.emplace(std::move(options), settings, board);
+  } catch (const loader::PinFolderBusy& e) {
+    throw EnvironmentError(std::string(e.what()) + "; one daemon per pin folder");
+  } catch (const std::exception& e) {
+    throw EnvironmentError(std::string("cannot start: ") + e.what());
+  }
+  return loop->run();
+}
+
+}  // namespace portway::cli

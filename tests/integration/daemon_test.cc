@@ -1,0 +1,495 @@
+// `portway daemon` end to end (docs/daemon.md), the real binary as a child in a lab node's
+// namespace, on both dataplanes: store changes by the CLI reach the kernel without `sync`
+// (level-triggered), one daemon per pin folder, SIGTERM leaves the dataplane forwarding,
+// SIGHUP re-reads the node file, drift is repaired, store faults keep the last programming and
+// recover. Each test has its own lab (namespaces, pin folder, cgroup, state directory) and
+// daemon, removed when it ends.
+#include <gtest/gtest.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "dataplane/nft/nft_dataplane.h"
+#include "dataplane/sync_status.h"
+#include "dataplane/xdp/pin_layout.h"
+#include "dataplane/xdp/xdp_dataplane.h"
+#include "lab/lab.h"
+#include "lab/ns_process.h"
+#include "lab/probe_client.h"
+#include "lab/topology.h"
+#include "loader/unique_fd.h"
+#include "loader/kernel_objects.h"
+#include "loader/xdp_link.h"
+#include "agent/sync.h"
+#include "model/sandbox_ops.h"
+#include "netlink/links.h"
+#include "netlink/netns.h"
+#include "store/sqlite_store.h"
+#include "lab_test_config.h"
+#include "support/root.h"
+#include "tcp_connection.h"
+
+namespace portway::lab {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Polls `done` every 10 ms until it holds or `bound` has passed; how long it took.
+std::optional<std::chrono::milliseconds> within(std::chrono::milliseconds bound, const std::function<bool()>& done) {
+  const auto start = Clock::now();
+  while (Clock::now() - start < bound) {
+    if (done()) return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    std::this_thread::sleep_for(10ms);
+  }
+  return std::nullopt;
+}
+
+std::uint32_t xdp_prog_id(const std::string& ifname) {
+  bpf_xdp_query_opts q{};
+  q.sz = sizeof q;
+  const unsigned idx = netlink::ifindex_of(ifname);
+  if (idx == 0 || bpf_xdp_query(static_cast<int>(idx), 0, &q) != 0) return 0;
+  return q.prog_id;
+}
+
+std::string dataplane_name(config::DataplaneChoice c) { return std::string(config::to_string(c)); }
+
+class DaemonTest : public ::testing::TestWithParam<config::DataplaneChoice> {
+ protected:
+  void SetUp() override {
+    PORTWAY_REQUIRE_ROOT();
+    cfg_ = itest::lab_test_config("pwd", "daemontest");
+    lab_down(cfg_);  // a crashed earlier run of this pid's prefix
+    settings_ = lab_node_settings(cfg_);
+    up_ = true;
+    lab_up(cfg_, GetParam());
+    topo_ = plan_topology({cfg_.prefix, 0});
+    write_daemon_node_file(GetParam());
+  }
+
+  void TearDown() override {
+    if (daemon_) daemon_->stop(3000);
+    if (!up_) return;
+    lab_down(cfg_);
+    EXPECT_FALSE(fs::exists(settings_.bpffs_dir)) << "pins left behind";
+  }
+
+  std::string state() const { return cfg_.dir + "/state.db"; }
+  std::string daemon_node() const { return cfg_.dir + "/daemon.toml"; }
+  std::string daemon_log() const { return cfg_.dir + "/daemon.log"; }
+  std::string cli_log() const { return cfg_.dir + "/cli.log"; }
+  std::string node_port() const { return net::to_string(topo_.node_address); }
+
+  // The lab's node file naming the dataplane (auto would move an nft lab to the fast path)
+  // and checking every second.
+  void write_daemon_node_file(config::DataplaneChoice choice, int resync_seconds = 1) {
+    std::string text = slurp(cfg_.dir + "/node.toml");
+    const auto maps = text.find("[maps]");
+    ASSERT_NE(maps, std::string::npos);
+    text.insert(maps, "dataplane = \"" + dataplane_name(choice) + "\"\nresync_seconds = " +
+                          std::to_string(resync_seconds) + "\n");
+    std::ofstream(daemon_node() + ".tmp") << text;
+    ::chmod((daemon_node() + ".tmp").c_str(), 0600);
+    fs::rename(daemon_node() + ".tmp", daemon_node());
+  }
+
+  std::optional<dataplane::SyncStatus> status() {
+    try {
+      return dataplane::load_sync_status(dataplane::sync_status_path(state()));
+    } catch (const std::exception&) {
+      return std::nullopt;  // caught between write and rename is impossible; a parse error is not
+    }
+  }
+
+  // Starts the daemon and waits until it has programmed the store (status ready, its pid).
+  void start_daemon() {
+    daemon_.emplace(NsProcess::spawn(topo_.node_netns,
+                                     {PORTWAY_BINARY, "daemon", "--state", state(), "--node", daemon_node()},
+                                     daemon_log()));
+    const pid_t pid = daemon_->pid();
+    ASSERT_TRUE(within(20s, [&] {
+      const auto s = status();
+      return s && s->daemon_pid == pid && s->ready;
+    })) << "the daemon did not become ready: " << slurp(daemon_log());
+  }
+
+  // Runs argv in the node namespace; its exit status (output in cli_log()).
+  int run_in_node(const std::vector<std::string>& argv) {
+    fs::remove(cli_log());
+    NsProcess p = NsProcess::spawn(topo_.node_netns, argv, cli_log());
+    return p.wait_exit(60s).value_or(-1);
+  }
+  int cli(std::vector<std::string> args) {
+    args.insert(args.begin(), PORTWAY_BINARY);
+    return run_in_node(args);
+  }
+
+  std::uint64_t store_generation() {
+    auto store = store::SqliteStore::open(state(), {.create = false});
+    return store->begin_read()->generation();
+  }
+
+  // The kernel holds what the store compiles to (read back in the node namespace).
+  bool kernel_holds_store() {
+    std::unique_ptr<store::Store> store = store::SqliteStore::open(state(), {.create = false});
+    const state::DataplaneState desired = agent::compile_store(store.get());
+    netlink::NetnsGuard in(topo_.node_netns);
+    if (GetParam() == config::DataplaneChoice::xdp)
+      return dataplane::xdp::XdpDataplane(settings_).installed() == dataplane::xdp::ipv4_only(desired);
+    dataplane::nft::NftDataplane reader(settings_);
+    reader.learn_names(desired);
+    return reader.installed() == desired;
+  }
+
+  // Which sandboxes answer `n` new connections to the tcp-echo node port (each a new flow).
+  std::multiset<std::string> answers(int n) {
+    std::multiset<std::string> who;
+    for (int i = 0; i < n; ++i) {
+      const ProbeResult r = tcp_probe(topo_.client_netns, node_port(), 7000, "WHO\n", 1000ms);
+      WhoAnswer a;
+      who.insert(r.status == ProbeStatus::ok && parse_who(r.reply, a) ? a.sandbox : "(" + to_string(r.status) + ")");
+    }
+    return who;
+  }
+
+  bool forwarding() {
+    const auto who = answers(4);
+    return who.count("tcp-echo-echo-0") + who.count("tcp-echo-echo-1") == 4;
+  }
+
+  LabConfig cfg_;
+  config::NodeSettings settings_;
+  Topology topo_;
+  std::optional<NsProcess> daemon_;
+  bool up_ = false;
+};
+
+// Item: level-triggered. A sandbox stopped with the CLI on the same state file gets no new
+// flow, and a newly applied app is in the kernel, without anyone running `sync`.
+TEST_P(DaemonTest, StoreChangesByTheCliReachTheKernelWithoutSync) {
+  start_daemon();
+  ASSERT_TRUE(forwarding()) << slurp(daemon_log());
+
+  const auto committed = Clock::now();
+  ASSERT_EQ(cli({"sandbox", "set", "--state", state(), "tcp-echo-echo-0", "--state", "stopped"}), 0) << slurp(cli_log());
+  const std::uint64_t generation = store_generation();
+  const auto took = within(2s, [&] {
+    const auto s = status();
+    return s && s->programmed_generation == generation;
+  });
+  ASSERT_TRUE(took) << "generation " << generation << " not programmed within 2 s: " << slurp(daemon_log());
+  std::printf("stopped sandbox programmed %lld ms after the CLI started (daemon measured %.2f ms)\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - committed).count()),
+              status()->last_change_seconds * 1000);
+  EXPECT_TRUE(kernel_holds_store());
+  const auto who = answers(30);
+  EXPECT_EQ(who.count("tcp-echo-echo-0"), 0u) << "a new flow reached the stopped sandbox";
+  EXPECT_EQ(who.count("tcp-echo-echo-1"), 30u);
+
+  // A new app: its node port is in the kernel, again without sync.
+  const std::string app = cfg_.dir + "/extra.toml";
+  std::ofstream(app) << "name = \"extra\"\n\n[services.web]\ncommand = \"/bin/app\"\n\n"
+                        "[[services.web.ports]]\nport = 7100\nname = \"web\"\ntype = \"tcp\"\nnode_port = 7100\n";
+  ASSERT_EQ(cli({"apply", "--state", state(), "--node", daemon_node(), app}), 0) << slurp(cli_log());
+  const std::uint64_t applied = store_generation();
+  ASSERT_TRUE(within(3s, [&] {
+    const auto s = status();
+    return s && s->programmed_generation == applied;
+  })) << slurp(daemon_log());
+  EXPECT_TRUE(kernel_holds_store());
+  const auto s = status();
+  EXPECT_EQ(s->store_generation, applied);
+  EXPECT_TRUE(s->ready);
+  EXPECT_TRUE(daemon_->running());
+}
+
+// Item: one daemon per pin folder. A second daemon and a sync are refused with exit 2 naming
+// the running daemon's pid; sync does so at once instead of waiting --wait.
+TEST_P(DaemonTest, ASecondDaemonAndASyncAreRefusedNamingThePid) {
+  start_daemon();
+  const std::string pid = "pid " + std::to_string(daemon_->pid());
+  EXPECT_EQ(cli({"daemon", "--state", state(), "--node", daemon_node()}), 2);
+  EXPECT_NE(slurp(cli_log()).find(pid), std::string::npos) << slurp(cli_log());
+  const auto started = Clock::now();
+  EXPECT_EQ(cli({"sync", "--state", state(), "--node", daemon_node(), "--wait", "30"}), 2);
+  EXPECT_LT(Clock::now() - started, 10s) << "sync waited for a lock the daemon never releases";
+  EXPECT_NE(slurp(cli_log()).find(pid), std::string::npos) << slurp(cli_log());
+  EXPECT_NE(slurp(cli_log()).find("daemon"), std::string::npos) << slurp(cli_log());
+  EXPECT_TRUE(daemon_->running());
+  EXPECT_TRUE(forwarding());
+}
+
+// Item: SIGTERM ends the daemon with exit 0 and the dataplane keeps forwarding, established
+// flows and new ones; the next sync finds nothing to change.
+TEST_P(DaemonTest, SigtermExitsZeroAndTheDataplaneKeepsForwarding) {
+  start_daemon();
+  itest::TcpConnection conn(topo_.client_netns, node_port(), 7000);
+  ASSERT_TRUE(conn.connected());
+  const ProbeResult before = conn.exchange("WHO\n");
+  ASSERT_EQ(before.status, ProbeStatus::ok) << before.error;
+
+  ASSERT_EQ(::kill(daemon_->pid(), SIGTERM), 0);
+  EXPECT_EQ(daemon_->wait_exit(5s), 0) << slurp(daemon_log());
+  daemon_.reset();
+
+  const ProbeResult after = conn.exchange("WHO\n");
+  EXPECT_EQ(after.status, ProbeStatus::ok) << after.error;
+  EXPECT_EQ(after.reply, before.reply);
+  EXPECT_TRUE(forwarding());
+  EXPECT_TRUE(kernel_holds_store());
+  ASSERT_EQ(cli({"sync", "--state", state(), "--node", daemon_node()}), 0) << slurp(cli_log());
+  EXPECT_NE(slurp(cli_log()).find("no changes"), std::string::npos) << slurp(cli_log());
+}
+
+// Item: SIGHUP re-reads the node file and programs with it: a node file naming the other
+// dataplane moves the node there at once, still forwarding.
+TEST_P(DaemonTest, SighupRereadsTheNodeFile) {
+  start_daemon();
+  const auto other = GetParam() == config::DataplaneChoice::xdp ? config::DataplaneChoice::nft
+                                                                : config::DataplaneChoice::xdp;
+  write_daemon_node_file(other);
+  ASSERT_EQ(::kill(daemon_->pid(), SIGHUP), 0);
+  ASSERT_TRUE(within(10s, [&] {
+    const auto s = status();
+    return s && s->dataplane == dataplane_name(other) && s->ready;
+  })) << slurp(daemon_log());
+  EXPECT_TRUE(forwarding());
+  {
+    netlink::NetnsGuard in(topo_.node_netns);
+    EXPECT_EQ(dataplane::xdp::XdpDataplane(settings_).is_installed(), other == config::DataplaneChoice::xdp);
+  }
+  EXPECT_TRUE(daemon_->running());
+  EXPECT_NE(slurp(daemon_log()).find("node file re-read"), std::string::npos) << slurp(daemon_log());
+}
+
+// Item: drift repair while the daemon runs. nft: the table deleted; xdp: the uplink's XDP
+// link detached. Repaired within a bound (resync_seconds = 1, or at once on the link event),
+// forwarding again, and (nft) counted in the status.
+TEST_P(DaemonTest, DriftIsRepairedWhileTheDaemonRuns) {
+  start_daemon();
+  const std::int64_t broke_at = now_ms();
+  if (GetParam() == config::DataplaneChoice::nft) {
+    ASSERT_EQ(run_in_node({"/usr/sbin/nft", "delete", "table", "inet", "portway"}), 0) << slurp(cli_log());
+  } else {
+    const dataplane::xdp::PinLayout pins{settings_.bpffs_dir};
+    loader::UniqueFd link = loader::open_pinned(pins.xdp_link(topo_.uplink));
+    ASSERT_TRUE(link);
+    ASSERT_EQ(bpf_link_detach(link.get()), 0);
+  }
+  const auto took = within(5s, [&] {
+    if (!kernel_holds_store()) return false;
+    if (GetParam() == config::DataplaneChoice::xdp) {
+      netlink::NetnsGuard in(topo_.node_netns);
+      return xdp_prog_id(topo_.uplink) != 0;
+    }
+    return true;
+  });
+  ASSERT_TRUE(took) << "not repaired within 5 s: " << slurp(daemon_log());
+  std::printf("repaired %lld ms after the drift\n", static_cast<long long>(took->count()));
+  EXPECT_TRUE(forwarding());
+  ASSERT_TRUE(within(3s, [&] {
+    const auto s = status();
+    return s && s->last_check_ms >= broke_at;
+  }));
+  if (GetParam() == config::DataplaneChoice::nft) {
+    const auto s = status();
+    std::uint64_t repairs = 0;
+    for (const auto& [kind, n] : s->drift_repairs) repairs += n;
+    EXPECT_GT(repairs, 0u) << "the repair is not counted in the status";
+  }
+  EXPECT_TRUE(daemon_->running());
+}
+
+// Item: link events trigger a check at once. With the resync timer far away (300 s), the
+// uplink's XDP link detached by someone is back within a second: the kernel's link event
+// (the XDP program id changed) woke the daemon.
+TEST_P(DaemonTest, ALinkEventTriggersACheckAtOnce) {
+  if (GetParam() != config::DataplaneChoice::xdp) GTEST_SKIP() << "nftables attaches nothing to interfaces";
+  write_daemon_node_file(GetParam(), 300);
+  start_daemon();
+  const dataplane::xdp::PinLayout pins{settings_.bpffs_dir};
+  loader::UniqueFd link = loader::open_pinned(pins.xdp_link(topo_.uplink));
+  ASSERT_TRUE(link);
+  ASSERT_EQ(bpf_link_detach(link.get()), 0);
+  const auto took = within(2s, [&] {
+    netlink::NetnsGuard in(topo_.node_netns);
+    return xdp_prog_id(topo_.uplink) != 0;
+  });
+  ASSERT_TRUE(took) << "not repaired within 2 s with the timer at 300 s: " << slurp(daemon_log());
+  std::printf("XDP re-attached %lld ms after the detach\n", static_cast<long long>(took->count()));
+  EXPECT_NE(slurp(daemon_log()).find("interface " + topo_.uplink), std::string::npos) << slurp(daemon_log());
+  EXPECT_TRUE(kernel_holds_store());
+  EXPECT_TRUE(forwarding());
+}
+
+// A copy of the state database (VACUUM INTO: the write-ahead log's commits included), 0600.
+void copy_store(const std::string& from, const std::string& to) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(from.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  const std::string sql = "VACUUM INTO '" + to + "'";
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  const std::string why = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << why;
+  ::chmod(to.c_str(), 0600);
+}
+
+// Item: store faults. A corrupt file and a missing one: the kernel keeps the last good
+// programming (still forwarding), the status says why, and when a good file is back (here
+// with a sandbox stopped meanwhile) the daemon programs it. Never a partial state.
+TEST_P(DaemonTest, StoreFaultsKeepTheLastProgrammingAndRecover) {
+  start_daemon();
+  const std::string good = cfg_.dir + "/good.db";
+  ASSERT_NO_FATAL_FAILURE(copy_store(state(), good));
+  {
+    auto store = store::SqliteStore::open(good, {.create = false});
+    auto tx = store->begin_write();
+    model::set_sandbox_state(*tx, "tcp-echo-echo-0", store::SandboxState::stopped, now_ms());
+    tx->commit();
+  }
+  const std::string garbage = cfg_.dir + "/garbage.db";
+  {
+    std::ofstream out(garbage, std::ios::binary);
+    for (int i = 0; i < 4096; ++i) out.put(static_cast<char>((i * 131 + 7) & 0xff));
+  }
+  ::chmod(garbage.c_str(), 0600);
+  const std::string kept = cfg_.dir + "/kept.db";
+
+  struct Fault {
+    const char* name;
+    std::function<void()> make;
+  };
+  const std::vector<Fault> faults = {
+      {"corrupt", [&] { fs::rename(garbage, state()); }},
+      {"missing", [&] { fs::remove(state()); }},
+  };
+  ASSERT_NO_FATAL_FAILURE(copy_store(state(), kept));
+  for (const Fault& fault : faults) {
+    SCOPED_TRACE(fault.name);
+    fault.make();
+    ASSERT_TRUE(within(5s, [&] {
+      const auto s = status();
+      return s && !s->store_error.empty() && !s->ready;
+    })) << slurp(daemon_log());
+    std::printf("%s store: status says \"%s\"\n", fault.name, status()->store_error.c_str());
+    EXPECT_TRUE(forwarding()) << "the last good programming is gone";
+    EXPECT_TRUE(daemon_->running());
+    // Back to the state before the fault (the next fault starts from it).
+    if (&fault != &faults.back()) {
+      ASSERT_NO_FATAL_FAILURE(copy_store(kept, cfg_.dir + "/restore.db"));
+      fs::rename(cfg_.dir + "/restore.db", state());
+      ASSERT_TRUE(within(10s, [&] {
+        const auto s = status();
+        return s && s->store_error.empty() && s->ready;
+      })) << slurp(daemon_log());
+    }
+  }
+  // The good file, with the sandbox stopped, put in place: recovered and programmed.
+  fs::rename(good, state());
+  const std::uint64_t generation = store_generation();
+  ASSERT_TRUE(within(10s, [&] {
+    const auto s = status();
+    return s && s->store_error.empty() && s->ready && s->programmed_generation == generation;
+  })) << slurp(daemon_log());
+  EXPECT_TRUE(kernel_holds_store());
+  const auto who = answers(20);
+  EXPECT_EQ(who.count("tcp-echo-echo-0"), 0u);
+  EXPECT_EQ(who.count("tcp-echo-echo-1"), 20u);
+}
+
+// A writer holding the store's write lock (an open write transaction, for longer than the
+// daemon's busy timeout) does not stall the daemon: WAL readers never wait for the writer, so
+// the daemon keeps reading the last commit and programs the writer's change once committed.
+TEST_P(DaemonTest, AWriterHoldingTheLockDoesNotStallTheDaemon) {
+  start_daemon();
+  auto store = store::SqliteStore::open(state(), {.create = false});
+  auto tx = store->begin_write();
+  model::set_sandbox_state(*tx, "tcp-echo-echo-0", store::SandboxState::stopped, now_ms());
+  // Another process commits nothing meanwhile, but the daemon is asked to look (SIGHUP reads
+  // the store afresh) while the lock is held for 3 s.
+  ASSERT_EQ(::kill(daemon_->pid(), SIGHUP), 0);
+  std::this_thread::sleep_for(3s);
+  auto s = status();
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->store_error.empty()) << s->store_error;
+  EXPECT_TRUE(s->ready);
+  EXPECT_TRUE(forwarding());
+  tx->commit();
+  const std::uint64_t generation = store_generation();
+  ASSERT_TRUE(within(3s, [&] {
+    const auto now = status();
+    return now && now->programmed_generation == generation;
+  })) << slurp(daemon_log());
+  EXPECT_TRUE(kernel_holds_store());
+}
+
+// sd_notify: READY=1 once the first programming succeeded, then STATUS= lines.
+TEST_P(DaemonTest, ReportsReadyToSystemd) {
+  const std::string socket_path = cfg_.dir + "/notify.sock";
+  loader::UniqueFd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(sock);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket_path.c_str());
+  ASSERT_EQ(::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval tv{20, 0};
+  ::setsockopt(sock.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setenv("NOTIFY_SOCKET", socket_path.c_str(), 1);
+  daemon_.emplace(NsProcess::spawn(topo_.node_netns,
+                                   {PORTWAY_BINARY, "daemon", "--state", state(), "--node", daemon_node(),
+                                    "--log-format", "json"},
+                                   daemon_log()));
+  ::unsetenv("NOTIFY_SOCKET");
+  char buf[4096];
+  const ssize_t n = ::recv(sock.get(), buf, sizeof buf, 0);
+  ASSERT_GT(n, 0) << "no notification within 20 s: " << slurp(daemon_log());
+  const std::string first(buf, static_cast<std::size_t>(n));
+  EXPECT_TRUE(first.starts_with("READY=1\nSTATUS=" + dataplane_name(GetParam()) + ": programmed generation"))
+      << first;
+  const auto s = status();
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->ready) << "READY=1 before the first programming";
+  // The log is one JSON object a line.
+  std::ifstream log(daemon_log());
+  std::string line;
+  ASSERT_TRUE(std::getline(log, line));
+  EXPECT_TRUE(line.starts_with("{\"level\":\"info\",\"msg\":\"daemon pid ")) << line;
+}
+
+INSTANTIATE_TEST_SUITE_P(BothDataplanes, DaemonTest,
+                         ::testing::Values(config::DataplaneChoice::xdp, config::DataplaneChoice::nft),
+                         [](const ::testing::TestParamInfo<config::DataplaneChoice>& p) { return dataplane_name(p.param); });
+
+}  // namespace
+}  // namespace portway::lab
