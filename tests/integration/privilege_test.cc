@@ -20,13 +20,17 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <system_error>
+#include <thread>
 #include <filesystem>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "agent/sync.h"
+#include "dataplane/sync_status.h"
+#include "lab/ns_process.h"
 #include "daemon/capabilities.h"
 #include "lab/cgroup_dir.h"
 #include "lab/lab.h"
@@ -92,6 +96,7 @@ class PrivilegeTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    if (daemon_) daemon_->stop(3000);
     if (!up_) return;
     lab_down(cfg_);
     std::error_code ec;
@@ -146,18 +151,64 @@ class PrivilegeTest : public ::testing::Test {
   // pins land on the node's bpffs and outlive the command as they would there.
   itest::PortwayResult run_with_caps(const std::vector<std::string>& args) {
     UniqueNetnsFd node(topo_.node_netns);
-    std::string cmd = "mount --bind " + user_pins_ + " /sys/fs/bpf && exec " + kSetpriv;
-    for (const auto& a : as_user({"bpf", "net_admin", "perfmon"})) cmd += " " + a;
-    cmd += std::string(" ") + PORTWAY_BINARY;
-    for (const auto& a : args) cmd += " '" + a + "'";
     itest::PortwayRun run;
-    run.args = {"--mount", "--propagation", "private", "/bin/sh", "-c", cmd};
+    run.args = {"--mount", "--propagation", "private", "/bin/sh", "-c", with_caps_command(args)};
     run.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
     run.netns_fd = node.get();
     run.timeout = std::chrono::seconds(60);
     return itest::run_portway(kUnshare, run);
   }
 
+  // The shell command that runs portway with only the three capabilities, in a mount
+  // namespace where /sys/fs/bpf is this test's folder (see run_with_caps).
+  std::string with_caps_command(const std::vector<std::string>& args) const {
+    std::string cmd = "mount --bind " + user_pins_ + " /sys/fs/bpf && exec " + kSetpriv;
+    for (const auto& a : as_user({"bpf", "net_admin", "perfmon"})) cmd += " " + a;
+    cmd += std::string(" ") + PORTWAY_BINARY;
+    for (const auto& a : args) cmd += " '" + a + "'";
+    return cmd;
+  }
+
+  // `portway daemon` as the uid with only the three capabilities; waits until it has
+  // programmed the store. unshare, sh and setpriv each exec the next: the pid is the daemon's.
+  void start_daemon_with_caps(const std::string& dataplane) {
+    std::string text;
+    {
+      std::ifstream in(user_node());
+      std::stringstream ss;
+      ss << in.rdbuf();
+      text = ss.str();
+    }
+    const auto maps = text.find("[maps]");
+    ASSERT_NE(maps, std::string::npos);
+    text.insert(maps, "dataplane = \"" + dataplane + "\"\nresync_seconds = 1\n");
+    std::ofstream(daemon_node()) << text;
+    ASSERT_EQ(::chmod(daemon_node().c_str(), 0600), 0);
+    ASSERT_EQ(::chown(daemon_node().c_str(), uid_, uid_), 0);
+    daemon_.emplace(NsProcess::spawn(
+        topo_.node_netns,
+        {kUnshare, "--mount", "--propagation", "private", "/bin/sh", "-c",
+         with_caps_command({"daemon", "--state", user_state(), "--node", daemon_node()})},
+        cfg_.dir + "/daemon.log"));
+    const pid_t pid = daemon_->pid();
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < until) {
+      std::optional<dataplane::SyncStatus> s;
+      try {
+        s = dataplane::load_sync_status(dataplane::sync_status_path(user_state()));
+      } catch (const std::exception&) {
+      }
+      if (s && s->daemon_pid == pid && s->ready && s->dataplane == dataplane) return;
+      if (!daemon_->running()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::ifstream log(cfg_.dir + "/daemon.log");
+    std::stringstream ss;
+    ss << log.rdbuf();
+    FAIL() << "the daemon did not program " << dataplane << ": " << ss.str();
+  }
+
+  std::string daemon_node() const { return user_dir_ + "/daemon.toml"; }
   std::string user_state() const { return user_dir_ + "/state.db"; }
   std::string user_node() const { return user_dir_ + "/node.toml"; }
 
@@ -213,6 +264,7 @@ class PrivilegeTest : public ::testing::Test {
   bool up_ = false;
   unsigned uid_ = 0;
   std::string user_dir_, user_pins_;
+  std::optional<NsProcess> daemon_;
 };
 
 // What a user sees when a command fails: exactly one line saying so, naming the command.
@@ -262,6 +314,7 @@ TEST_F(PrivilegeTest, EveryCommandWithoutPrivilegeExitsWithAMessageNeverASignal)
         {"lab", "up", "--prefix", other_lab, "--dir", other_dir},
         {"lab", "run", "--prefix", other_lab, "--dir", other_dir},
         {"lab", "down", "--prefix", other_lab, "--dir", other_dir},
+        {"daemon", "--state", state, "--node", node},
         {"delete", "--state", state, "tcp-echo"},
         {"no-such-command"},
         {},
@@ -308,6 +361,64 @@ TEST_F(PrivilegeTest, ThreeCapabilitiesProgramBothDataplanesAndTheyForward) {
   // Remove everything as the uid, so that nothing it pinned outlives the test.
   const auto removed = run_with_caps({"sync", "--state", user_state(), "--node", user_node(), "--remove-all"});
   EXPECT_EQ(removed.exit_code, 0) << removed.describe();
+}
+
+// The daemon as a dedicated user with only the three capabilities: it programs each
+// dataplane, both forward, and /proc/PID/status shows it holding exactly the three.
+TEST_F(PrivilegeTest, DaemonWithThreeCapabilitiesProgramsBothDataplanesAndHoldsOnlyThem) {
+  ASSERT_EQ(::mkdir(user_pins_.c_str(), 0700), 0) << user_pins_;
+  ASSERT_EQ(::chown(user_pins_.c_str(), uid_, uid_), 0);
+  const daemon::CapabilityMask kept = daemon::kept_mask();
+  for (const char* dataplane : {"xdp", "nft"}) {
+    start_daemon_with_caps(dataplane);
+    if (HasFatalFailure()) return;
+    const daemon::ProcessCapabilities caps = daemon::capabilities_of(daemon_->pid());
+    EXPECT_EQ(caps.effective, kept) << daemon::capability_names(caps.effective);
+    EXPECT_EQ(caps.permitted, kept) << daemon::capability_names(caps.permitted);
+    EXPECT_EQ(caps.ambient, 0u) << daemon::capability_names(caps.ambient);
+    EXPECT_EQ(caps.bounding, kept) << daemon::capability_names(caps.bounding);
+    expect_every_frontend_answers(dataplane);
+    // SIGTERM: exit 0, and the dataplane keeps forwarding without the process.
+    daemon_->stop(3000);
+    daemon_.reset();
+    expect_every_frontend_answers(std::string(dataplane) + " after the daemon stopped");
+  }
+  const auto removed = run_with_caps({"sync", "--state", user_state(), "--node", user_node(), "--remove-all"});
+  EXPECT_EQ(removed.exit_code, 0) << removed.describe();
+}
+
+// Started as root, the daemon keeps uid 0 but only the three capabilities.
+TEST_F(PrivilegeTest, DaemonStartedAsRootHoldsOnlyTheThree) {
+  std::string text;
+  {
+    std::ifstream in(cfg_.dir + "/node.toml");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  text.insert(text.find("[maps]"), "dataplane = \"nft\"\n");
+  const std::string node = cfg_.dir + "/daemon.toml";
+  std::ofstream(node) << text;
+  ASSERT_EQ(::chmod(node.c_str(), 0600), 0);
+  NsProcess d = NsProcess::spawn(topo_.node_netns, {PORTWAY_BINARY, "daemon", "--state", cfg_.dir + "/state.db", "--node", node},
+                                 cfg_.dir + "/daemon.log");
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::optional<dataplane::SyncStatus> s;
+  while (std::chrono::steady_clock::now() < until && d.running()) {
+    try {
+      s = dataplane::load_sync_status(dataplane::sync_status_path(cfg_.dir + "/state.db"));
+    } catch (const std::exception&) {
+    }
+    if (s && s->daemon_pid == d.pid() && s->ready) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(s && s->daemon_pid == d.pid() && s->ready) << "the daemon did not become ready";
+  const daemon::ProcessCapabilities caps = daemon::capabilities_of(d.pid());
+  EXPECT_EQ(caps.effective, daemon::kept_mask()) << daemon::capability_names(caps.effective);
+  EXPECT_EQ(caps.permitted, daemon::kept_mask()) << daemon::capability_names(caps.permitted);
+  EXPECT_EQ(caps.bounding, daemon::kept_mask()) << daemon::capability_names(caps.bounding);
+  EXPECT_EQ(caps.inheritable | caps.ambient, 0u);
+  d.stop(3000);
 }
 
 // Runs `body` in a forked child (capabilities and mounts changed there stay there); what it
