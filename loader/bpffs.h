@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "errors/error.h"
+
 namespace portway::loader {
 
 inline constexpr const char* kBpffsRoot = "/sys/fs/bpf";
@@ -19,9 +21,9 @@ inline constexpr const char* kBpffsRoot = "/sys/fs/bpf";
 bool is_bpffs(const std::string& path);
 
 // portway runs where its bpffs would not outlive it. The message names the way out.
-class EphemeralMounts : public std::runtime_error {
+class EphemeralMounts : public portway::Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit EphemeralMounts(const std::string& message) : portway::Error(kExitEnvironment, message) {}
 };
 
 // Throws EphemeralMounts when this process is in another mount namespace than the node's

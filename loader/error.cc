@@ -30,7 +30,7 @@ std::string describe(std::string_view step, int err, std::string_view detail) {
 }  // namespace
 
 Error::Error(std::string_view step, int err, std::string_view detail)
-    : std::runtime_error(describe(step, std::abs(err), detail)), err_(std::abs(err)) {}
+    : portway::Error(kExitEnvironment, describe(step, std::abs(err), detail)), err_(std::abs(err)) {}
 
 void check(int ret, std::string_view step) {
   if (ret < 0) {

@@ -5,9 +5,11 @@
 #include <string>
 #include <string_view>
 
+#include "errors/error.h"
+
 namespace portway::loader {
 
-class Error : public std::runtime_error {
+class Error : public portway::Error {
  public:
   // `err` may be given as libbpf returns it (negative) or as errno (positive); it is stored
   // positive. The message reads "<step>: <detail>: <libbpf_strerror(err)>", detail optional.

@@ -21,7 +21,7 @@ bool same_inode(const struct stat& a, const struct stat& b) { return a.st_dev ==
 }  // namespace
 
 PinFolderBusy::PinFolderBusy(const std::string& folder, std::optional<pid_t> holder)
-    : std::runtime_error("the pin folder " + folder + " is in use by " +
+    : portway::Error(kExitEnvironment, "the pin folder " + folder + " is in use by " +
                          (holder ? "pid " + std::to_string(*holder) : std::string("another process")) +
                          " (a portway sync, lab or daemon: one writer at a time); try again when it "
                          "has finished"),

@@ -18,12 +18,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "errors/error.h"
 #include "loader/unique_fd.h"
 
 namespace portway::loader {
 
 // The lock was held by another process for longer than the caller would wait.
-class PinFolderBusy : public std::runtime_error {
+class PinFolderBusy : public portway::Error {
  public:
   PinFolderBusy(const std::string& folder, std::optional<pid_t> holder);
   std::optional<pid_t> holder() const { return holder_; }

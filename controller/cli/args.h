@@ -10,11 +10,14 @@
 #include <string_view>
 #include <vector>
 
+#include "errors/error.h"
+
 namespace portway::cli {
 
-class UsageError : public std::runtime_error {
+// A flag or argument the command does not take (exit 2, with a pointer to --help).
+class UsageError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit UsageError(const std::string& message) : Error(kExitEnvironment, message) {}
 };
 
 struct FlagSpec {

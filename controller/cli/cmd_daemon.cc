@@ -10,6 +10,7 @@
 #include "cli/exit_codes.h"
 #include "cli/node_file.h"
 #include "daemon/api_server.h"
+#include "daemon/capabilities.h"
 #include "daemon/json_log_sink.h"
 #include "daemon/metrics_server.h"
 #include "daemon/reconcile_loop.h"
@@ -62,6 +63,9 @@ int cmd_daemon(std::span<const std::string> args) {
   const std::optional<std::string> node_path = parsed.value("node");
   const config::NodeSettings settings = load_node_settings(node_path);
   refuse_ranges_overlapping_node(settings);
+  // Before the store or the kernel is touched: only CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON
+  // from here on (docs/operations.md "Privileges").
+  daemon::enter_least_privilege(settings);
   const std::string state_path = store::resolve_state_path(parsed.value("state"));
 
   daemon::DaemonOptions options;

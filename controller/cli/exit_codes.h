@@ -1,27 +1,29 @@
-// cli.md's exit codes, and the errors that map onto them.
+// cli.md's exit codes, and the CLI's own errors that map onto them (errors/error.h is the base
+// every library's errors share).
 #pragma once
 
-#include <stdexcept>
+#include <string>
+
+#include "errors/error.h"
 
 namespace portway::cli {
 
-enum ExitCode : int {
-  kExitOk = 0,
-  kExitRejected = 1,     // the input was rejected (validation, conflict)
-  kExitEnvironment = 2,  // usage or environment error (bad flag, privilege, unreadable file)
-};
+using portway::ExitCode;
+using portway::kExitEnvironment;
+using portway::kExitOk;
+using portway::kExitRejected;
 
 // An environment problem the user must fix outside the input (unreadable file, no privilege).
-class EnvironmentError : public std::runtime_error {
+class EnvironmentError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit EnvironmentError(const std::string& message) : Error(kExitEnvironment, message) {}
 };
 
 // The input was read and refused; the message has already been printed when this is thrown
 // with an empty message.
-class RejectedError : public std::runtime_error {
+class RejectedError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit RejectedError(const std::string& message) : Error(kExitRejected, message) {}
 };
 
 }  // namespace portway::cli

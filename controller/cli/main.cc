@@ -11,9 +11,8 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/error_report.h"
 #include "cli/exit_codes.h"
-#include "model/errors.h"
-#include "store/store.h"
 
 namespace {
 
@@ -52,6 +51,7 @@ void print_usage(std::ostream& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  portway::cli::exit_instead_of_abort_on_terminate();
   // Logs go to stderr: stdout carries --json output that scripts parse.
   spdlog::set_default_logger(spdlog::stderr_color_mt("portway"));
   spdlog::set_pattern("%^%l%$: %v");
@@ -59,31 +59,14 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    if (args.empty()) std::cerr << "portway: no command given\n";
     print_usage(args.empty() ? std::cerr : std::cout);
     return args.empty() ? portway::cli::kExitEnvironment : portway::cli::kExitOk;
   }
   for (const Command& c : commands()) {
     if (args[0] != c.name) continue;
-    try {
-      return c.run(std::span<const std::string>(args).subspan(1));
-    } catch (const portway::cli::UsageError& e) {
-      std::cerr << "portway " << c.name << ": " << e.what() << " (see portway " << c.name
-                << " --help)\n";
-      return portway::cli::kExitEnvironment;
-    } catch (const portway::cli::EnvironmentError& e) {
-      std::cerr << "portway " << c.name << ": " << e.what() << "\n";
-      return portway::cli::kExitEnvironment;
-    } catch (const portway::cli::RejectedError& e) {
-      if (*e.what()) std::cerr << "portway " << c.name << ": " << e.what() << "\n";
-      return portway::cli::kExitRejected;
-    } catch (const portway::model::Rejected& e) {
-      for (const std::string& reason : e.reasons()) std::cerr << "portway " << c.name << ": " << reason << "\n";
-      return portway::cli::kExitRejected;
-    } catch (const portway::store::StoreError& e) {
-      // The state database is unusable (unreadable, locked, corrupt): an environment error.
-      std::cerr << "portway " << c.name << ": " << e.what() << "\n";
-      return portway::cli::kExitEnvironment;
-    }
+    return portway::cli::run_reporting_errors(
+        c.name, [&] { return c.run(std::span<const std::string>(args).subspan(1)); }, std::cerr);
   }
   std::cerr << "portway: unknown command \"" << args[0] << "\"\n";
   print_usage(std::cerr);

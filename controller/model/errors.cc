@@ -28,6 +28,6 @@ std::string printable_quoted(std::string_view s) {
 }
 
 Rejected::Rejected(std::vector<std::string> reasons)
-    : std::runtime_error(join(reasons)), reasons_(std::move(reasons)) {}
+    : Error(kExitRejected, join(reasons)), reasons_(std::move(reasons)) {}
 
 }  // namespace portway::model

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "errors/error.h"
+
 namespace portway::model {
 
 // For error messages: double-quoted, at most 80 bytes shown, and every byte that is not
@@ -16,7 +18,7 @@ std::string printable_quoted(std::string_view s);
 
 // The request was refused as a whole and nothing was changed. Every reason is one line a
 // user can act on; what() joins them.
-class Rejected : public std::runtime_error {
+class Rejected : public Error {
  public:
   explicit Rejected(std::vector<std::string> reasons);
   explicit Rejected(std::string reason) : Rejected(std::vector<std::string>{std::move(reason)}) {}
@@ -40,10 +42,10 @@ class NotFound : public Rejected {
   using Rejected::Rejected;
 };
 
-// No free address left in a service address pool.
-class AllocationError : public std::runtime_error {
+// No free address left in a service address pool: the request cannot be met (exit 1).
+class AllocationError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit AllocationError(const std::string& message) : Error(kExitRejected, message) {}
 };
 
 }  // namespace portway::model

@@ -25,7 +25,7 @@ int on_message(const nlmsghdr* nlh, void* data) {
 }  // namespace
 
 NetlinkError::NetlinkError(const std::string& what, int err)
-    : std::runtime_error(what + ": " + std::strerror(err)), err_(err) {}
+    : Error(kExitEnvironment, what + ": " + std::strerror(err)), err_(err) {}
 
 RouteSocket::RouteSocket() : RouteSocket(NETLINK_ROUTE) {}
 

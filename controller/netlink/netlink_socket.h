@@ -9,12 +9,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "errors/error.h"
+
 struct mnl_socket;
 struct nlmsghdr;
 
 namespace portway::netlink {
 
-class NetlinkError : public std::runtime_error {
+class NetlinkError : public Error {
  public:
   NetlinkError(const std::string& what, int err);
   int error() const { return err_; }

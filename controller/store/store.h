@@ -18,15 +18,16 @@
 #include <string_view>
 #include <vector>
 
+#include "errors/error.h"
 #include "net/ip_prefix.h"
 #include "store/records.h"
 
 namespace portway::store {
 
 // The store could not do what was asked (I/O, corruption, a constraint the caller broke).
-class StoreError : public std::runtime_error {
+class StoreError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit StoreError(const std::string& message) : Error(kExitEnvironment, message) {}
 };
 
 // There is no store where one was asked for: absent, or never initialised (nothing was ever

@@ -6,13 +6,15 @@
 #include <stdexcept>
 #include <string>
 
+#include "errors/error.h"
+
 struct nft_ctx;
 
 namespace portway::dataplane::nft {
 
-class NftError : public std::runtime_error {
+class NftError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit NftError(const std::string& message) : Error(kExitEnvironment, message) {}
 };
 
 class NftContext {

@@ -11,6 +11,7 @@
 #include "config/node_settings.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/probe/feature_probe.h"
+#include "errors/error.h"
 
 namespace portway::dataplane::probe {
 
@@ -39,9 +40,9 @@ struct DataplaneChoiceResult {
   std::string reason;      // one line: why this dataplane, for the log and `portway status`
 };
 
-class DataplaneUnavailable : public std::runtime_error {
+class DataplaneUnavailable : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit DataplaneUnavailable(const std::string& message) : Error(kExitEnvironment, message) {}
 };
 
 // `settings.dataplane` decides: xdp (no fallback: throws DataplaneUnavailable with the
