@@ -50,7 +50,9 @@ void NodeDataplane::update_settings(const config::NodeSettings& settings, config
 
 dataplane::Stats NodeDataplane::stats() {
   if (!active_) return {};
-  return active_->stats();
+  dataplane::Stats s = active_->stats();
+  dataplane::attribute(s, desired_);
+  return s;
 }
 
 dataplane::Kind NodeDataplane::active() const {

@@ -61,6 +61,7 @@ class NodeDataplane {
   // New node settings (SIGHUP): the next sync() uses them.
   void update_settings(const config::NodeSettings& settings, config::DataplaneChoice choice);
 
+  // The active dataplane's counters, attributed to the Services of desired().
   dataplane::Stats stats();
 
   bool synced() const { return active_ != nullptr; }

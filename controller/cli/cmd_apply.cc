@@ -1,18 +1,17 @@
 // portway apply [--state DB] [--node FILE] [--json] FILE
 #include <iostream>
-#include <map>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/node_file.h"
-#include "cli/service_view.h"
 #include "cli/state_db.h"
 #include "config/app_parser.h"
 #include "config/text_input.h"
 #include "model/app_ops.h"
-#include "model/endpoints.h"
 #include "model/errors.h"
+#include "ops/app_requests.h"
+#include "ops/service_view.h"
 
 namespace portway::cli {
 namespace {
@@ -75,56 +74,18 @@ int cmd_apply(std::span<const std::string> args) {
   const config::App app = parse_or_reject(parsed.positional()[0], node.validation_options(), text);
 
   const auto store = open_state_for_write(parsed.value("state"));
-  auto tx = store->begin_write();
   const std::string origin = parsed.value("node") ? "from " + *parsed.value("node")
                                                   : "the defaults: no --node given";
-  const bool moved = model::settle_service_ranges(
-      *tx, {node.service_cidr, node.service_cidr6}, parsed.has("move-service-ranges"), origin);
-  const model::ApplyResult result = model::apply_app(*tx, text, app, *pools, now_ms());
-  model::ReconcileReport others;
-  if (moved) {
-    others = model::reconcile_all(*tx, *pools);
-    if (!others.failures.empty()) {
-      std::vector<std::string> reasons;
-      for (const auto& f : others.failures) reasons.push_back("Service " + f.id + ": " + f.message);
-      throw model::Rejected(std::move(reasons));
-    }
-  }
-  const auto sandboxes = tx->sandboxes();
-  tx->commit();
-  if (moved) {
-    std::size_t readdressed = 0;
-    for (const auto& o : others.outcomes) readdressed += o.change == model::ServiceChange::updated;
+  const ops::AppliedApp applied = ops::apply_app(
+      *store,
+      {.source = text, .app = app, .ranges = {node.service_cidr, node.service_cidr6},
+       .move_service_ranges = parsed.has("move-service-ranges"), .ranges_origin = origin},
+      *pools, now_ms());
+  if (applied.ranges_moved) {
     std::cerr << "portway apply: service ranges moved to " << model::describe({node.service_cidr, node.service_cidr6})
-              << "; re-addressed " << readdressed << " Service(s) of other apps\n";
+              << "; re-addressed " << applied.readdressed << " Service(s) of other apps\n";
   }
-
-  const model::EndpointIndex endpoints(sandboxes);
-  std::map<std::string, std::string_view> change;
-  std::vector<std::string> deleted;
-  for (const auto& o : result.report.outcomes) {
-    change[o.id] = model::to_string(o.change);
-    if (o.change == model::ServiceChange::deleted) deleted.push_back(o.id);
-  }
-  if (parsed.has("json")) {
-    nlohmann::json services = nlohmann::json::array();
-    for (const auto& s : result.services) {
-      auto j = service_json(s, endpoints);
-      j["change"] = change[s.id];
-      services.push_back(std::move(j));
-    }
-    std::cout << dump({{"app", {{"name", app.name}, {"version", result.app_version},
-                                {"changed", result.app_changed}}},
-                       {"services", std::move(services)},
-                       {"deleted", deleted}})
-              << "\n";
-    return kExitOk;
-  }
-  std::cout << "app " << app.name << " version " << result.app_version
-            << (result.app_changed ? "" : " (unchanged)") << ": " << result.services.size()
-            << (result.services.size() == 1 ? " Service\n" : " Services\n");
-  for (const auto& s : result.services) std::cout << change[s.id] << " " << service_text(s, endpoints);
-  for (const auto& id : deleted) std::cout << "deleted " << id << "\n";
+  std::cout << (parsed.has("json") ? ops::dump(applied.json) + "\n" : applied.text);
   return kExitOk;
 }
 

@@ -9,10 +9,13 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/node_file.h"
+#include "daemon/api_server.h"
 #include "daemon/json_log_sink.h"
+#include "daemon/metrics_server.h"
 #include "daemon/reconcile_loop.h"
 #include "daemon/status_board.h"
 #include "loader/pin_folder_lock.h"
+#include "ops/active_dataplane.h"
 #include "store/state_file.h"
 
 namespace portway::cli {
@@ -86,6 +89,38 @@ int cmd_daemon(std::span<const std::string> args) {
     throw EnvironmentError(std::string(e.what()) + "; one daemon per pin folder");
   } catch (const std::exception& e) {
     throw EnvironmentError(std::string("cannot start: ") + e.what());
+  }
+
+  // The API and metrics serve on threads of their own, started after the loop blocked the
+  // signals it takes through its signalfd. Their readers copy the loop's published status;
+  // counters are read through a dataplane object of their own (the loop's NodeDataplane is
+  // single-threaded). Failing to serve them is logged: programming the node goes on.
+  const auto status = [&board] { return board.snapshot(); };
+  const auto stats = [state_path, settings] {
+    ops::ActiveDataplane active = ops::find_active_dataplane(state_path, settings);
+    return active.dataplane ? active.dataplane->stats() : dataplane::Stats{};
+  };
+  std::optional<daemon::ApiServer> api;
+  if (!settings.api_socket.empty()) {
+    try {
+      api.emplace(state_path, daemon::ApiSettings::from(settings), status, stats);
+      api->start();
+      spdlog::info("API on {}", settings.api_socket);
+    } catch (const std::exception& e) {
+      api.reset();
+      spdlog::error("the API is not served on {}: {}", settings.api_socket, e.what());
+    }
+  }
+  std::optional<daemon::MetricsServer> metrics;
+  if (settings.metrics_address) {
+    try {
+      metrics.emplace(*settings.metrics_address, status, stats);
+      metrics->start();
+      spdlog::info("metrics and health on {}", config::to_string(*settings.metrics_address));
+    } catch (const std::exception& e) {
+      metrics.reset();
+      spdlog::error("metrics are not served on {}: {}", config::to_string(*settings.metrics_address), e.what());
+    }
   }
   return loop->run();
 }

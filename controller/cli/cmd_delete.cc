@@ -5,8 +5,8 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/state_db.h"
-#include "model/app_ops.h"
 #include "model/errors.h"
+#include "ops/app_requests.h"
 
 namespace portway::cli {
 namespace {
@@ -35,16 +35,7 @@ int cmd_delete(std::span<const std::string> args) {
 
   const auto store = open_state_for_read(parsed.value("state"));
   if (!store) throw model::Rejected("app " + model::printable_quoted(app) + " is not applied");
-  auto tx = store->begin_write();
-  const model::DeleteResult result = model::delete_app(*tx, app);
-  tx->commit();
-
-  std::cout << "deleted app " << app << "\n";
-  for (const auto& id : result.services) std::cout << "deleted " << id << "\n";
-  for (const auto& a : result.released_addresses) std::cout << "released address " << a << "\n";
-  for (const auto& c : result.released_claims) {
-    std::cout << "released node_port " << c.node_port << "/" << config::to_string(c.protocol) << "\n";
-  }
+  std::cout << ops::delete_app(*store, app).text;
   return kExitOk;
 }
 

@@ -4,12 +4,11 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
-#include "cli/service_view.h"
 #include "cli/state_db.h"
 #include "model/errors.h"
 #include "model/sandbox_input.h"
-#include "model/sandbox_ops.h"
-#include "netlink/addressing.h"
+#include "ops/sandbox_requests.h"
+#include "ops/service_view.h"
 
 namespace portway::cli {
 namespace {
@@ -89,15 +88,13 @@ int add(std::span<const std::string> args) {
   if (!checked.record) throw model::Rejected(std::move(checked.errors));
   std::vector<net::InterfaceAddress> node_addresses;
   try {
-    node_addresses = netlink::list_addresses();
+    node_addresses = ops::node_addresses();
   } catch (const std::exception& e) {
     throw EnvironmentError(std::string("reading the node's addresses: ") + e.what());
   }
 
   const auto store = open_state_for_write(p.value("state"));
-  auto tx = store->begin_write();
-  const auto added = model::add_sandbox(*tx, std::move(*checked.record), node_addresses);
-  tx->commit();
+  const auto added = ops::add_sandbox(*store, std::move(*checked.record), node_addresses);
   std::cout << added.id << "\n";
   return kExitOk;
 }
@@ -122,13 +119,10 @@ int set(std::span<const std::string> args) {
 
   const auto store = open_state_for_read(db);
   if (!store) throw model::Rejected("no sandbox " + model::printable_quoted(id) + " is registered");
-  auto tx = store->begin_write();
-  const auto before = tx->find_sandbox(id);
-  const bool changed = model::set_sandbox_state(*tx, id, *state, now_ms());
-  tx->commit();
-  if (changed) {
-    std::cout << "sandbox " << id << ": " << store::to_string(before->state) << " -> "
-              << store::to_string(*state) << "\n";
+  const ops::StateChange change = ops::set_sandbox_state(*store, id, *state, now_ms());
+  if (change.changed()) {
+    std::cout << "sandbox " << id << ": " << store::to_string(change.before) << " -> "
+              << store::to_string(change.after) << "\n";
   } else {
     std::cout << "sandbox " << id << ": already " << store::to_string(*state) << "\n";
   }
@@ -144,9 +138,7 @@ int rm(std::span<const std::string> args) {
   const std::string& id = single_id(p, "rm");
   const auto store = open_state_for_read(p.value("state"));
   if (!store) throw model::Rejected("no sandbox " + model::printable_quoted(id) + " is registered");
-  auto tx = store->begin_write();
-  model::remove_sandbox(*tx, id);
-  tx->commit();
+  ops::remove_sandbox(*store, id);
   std::cout << "removed sandbox " << id << "\n";
   return kExitOk;
 }
@@ -164,10 +156,10 @@ int list(std::span<const std::string> args) {
   }
   if (p.has("json")) {
     nlohmann::json j = nlohmann::json::array();
-    for (const auto& s : sandboxes) j.push_back(sandbox_json(s));
-    std::cout << dump({{"sandboxes", std::move(j)}}) << "\n";
+    for (const auto& s : sandboxes) j.push_back(ops::sandbox_json(s));
+    std::cout << ops::dump({{"sandboxes", std::move(j)}}) << "\n";
   } else {
-    for (const auto& s : sandboxes) std::cout << sandbox_text(s);
+    for (const auto& s : sandboxes) std::cout << ops::sandbox_text(s);
   }
   return kExitOk;
 }

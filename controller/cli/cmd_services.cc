@@ -4,7 +4,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
-#include "cli/service_view.h"
+#include "ops/service_view.h"
 #include "cli/state_db.h"
 #include "model/endpoints.h"
 
@@ -32,20 +32,13 @@ int cmd_services(std::span<const std::string> args) {
   }
   if (!parsed.positional().empty()) throw UsageError("services takes no arguments");
 
-  std::vector<store::ServiceRecord> services;
-  std::vector<store::SandboxRecord> sandboxes;
-  if (const auto store = open_state_for_read(parsed.value("state"))) {
-    auto tx = store->begin_read();
-    services = tx->services();
-    sandboxes = tx->sandboxes();
-  }
-  const model::EndpointIndex endpoints(sandboxes);
+  const auto store = open_state_for_read(parsed.value("state"));
+  const ops::ServiceListing listing = ops::list_services(store.get());
   if (parsed.has("json")) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& s : services) list.push_back(service_json(s, endpoints));
-    std::cout << dump({{"services", std::move(list)}}) << "\n";
+    std::cout << ops::dump(ops::services_json(listing)) << "\n";
   } else {
-    for (const auto& s : services) std::cout << service_text(s, endpoints);
+    const model::EndpointIndex endpoints(listing.sandboxes);
+    for (const auto& s : listing.services) std::cout << ops::service_text(s, endpoints);
   }
   return kExitOk;
 }

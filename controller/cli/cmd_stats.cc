@@ -3,10 +3,14 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/dataplane_flags.h"
 #include "cli/exit_codes.h"
 #include "cli/node_file.h"
-#include "cli/service_view.h"
+#include "cli/state_db.h"
+#include "daemon/prometheus_text.h"
+#include "ops/active_dataplane.h"
+#include "ops/service_view.h"
+#include "ops/stats_view.h"
+#include "store/state_file.h"
 
 namespace portway::cli {
 namespace {
@@ -24,43 +28,6 @@ constexpr const char* kUsage =
     "Per-frontend and per-backend packets, bytes, new flows and rejects; drops by reason;\n"
     "fast path: delivery paths and flow-table events.\n";
 
-nlohmann::json counters_json(const dataplane::TrafficCounters& c) {
-  return {{"packets", c.packets}, {"bytes", c.bytes}, {"new_flows", c.new_flows}, {"rejected", c.rejected}};
-}
-
-// Label values are ids portway generated (addresses, ports, Service ids); quotes and
-// backslashes are escaped anyway, as the exposition format requires.
-std::string label(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
-
-void prometheus(const dataplane::Stats& s, const std::string& dp) {
-  const auto series = [&](const char* kind, const std::map<std::string, dataplane::TrafficCounters>& m) {
-    for (const auto& [name, c] : m) {
-      const std::string l = "{dataplane=\"" + dp + "\"," + kind + "=\"" + label(name) + "\"}";
-      std::cout << "portway_" << kind << "_packets_total" << l << " " << c.packets << "\n"
-                << "portway_" << kind << "_bytes_total" << l << " " << c.bytes << "\n"
-                << "portway_" << kind << "_new_flows_total" << l << " " << c.new_flows << "\n"
-                << "portway_" << kind << "_rejected_total" << l << " " << c.rejected << "\n";
-    }
-  };
-  series("frontend", s.frontends);
-  series("backend", s.backends);
-  for (const auto& [reason, n] : s.drops)
-    std::cout << "portway_drops_total{dataplane=\"" << dp << "\",reason=\"" << label(reason) << "\"} " << n << "\n";
-  for (const auto& [event, n] : s.events)
-    std::cout << "portway_events_total{dataplane=\"" << dp << "\",event=\"" << label(event) << "\"} " << n << "\n";
-}
-
 }  // namespace
 
 int cmd_stats(std::span<const std::string> args) {
@@ -72,22 +39,20 @@ int cmd_stats(std::span<const std::string> args) {
   if (!parsed.positional().empty()) throw UsageError("stats takes no arguments");
   if (parsed.has("json") && parsed.has("prometheus")) throw UsageError("--json and --prometheus exclude each other");
   const config::NodeSettings settings = load_node_settings(parsed.value("node"));
-  ActiveDataplane active = find_active_dataplane(parsed, settings);
+  const ops::ActiveDataplane active =
+      ops::find_active_dataplane(store::resolve_state_path(parsed.value("state")), settings);
   if (!active.dataplane) throw EnvironmentError("no dataplane is installed on this node (run portway sync)");
   const std::string dp(dataplane::to_string(*active.kind));
-  const dataplane::Stats s = active.dataplane->stats();
+  dataplane::Stats s = active.dataplane->stats();
+  ops::attribute_to_store(s, open_state_for_read(parsed.value("state")).get());
 
   if (parsed.has("prometheus")) {
-    prometheus(s, dp);
+    std::cout << daemon::render_prometheus(
+        {.stats = &s, .dataplane = dp, .reason = active.last_sync ? active.last_sync->reason : "", .daemon = nullptr});
     return kExitOk;
   }
   if (parsed.has("json")) {
-    nlohmann::json j{{"dataplane", dp}, {"frontends", nlohmann::json::object()},
-                     {"backends", nlohmann::json::object()}, {"drops", s.drops},
-                     {"events", s.events}};
-    for (const auto& [k, c] : s.frontends) j["frontends"][k] = counters_json(c);
-    for (const auto& [k, c] : s.backends) j["backends"][k] = counters_json(c);
-    std::cout << dump(j) << "\n";
+    std::cout << ops::dump(ops::stats_json(s, dp)) << "\n";
     return kExitOk;
   }
   std::cout << "dataplane: " << dp << "\n";

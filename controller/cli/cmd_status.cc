@@ -1,15 +1,15 @@
 // portway status [--state DB] [--node FILE] [--json]
+#include <cstdio>
 #include <iostream>
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/dataplane_flags.h"
 #include "cli/exit_codes.h"
 #include "cli/node_file.h"
-#include "cli/service_view.h"
 #include "cli/state_db.h"
-#include "daemon/daemon_process.h"
-#include "dataplane/xdp/xdp_dataplane.h"
+#include "ops/service_view.h"
+#include "ops/status_view.h"
+#include "store/state_file.h"
 
 namespace portway::cli {
 namespace {
@@ -27,15 +27,10 @@ constexpr const char* kUsage =
     "flow table too, and how many flows it evicted when full), last sync; the store's\n"
     "generation against the one the kernel holds, and the daemon's state when one runs.\n";
 
-// The store's generation now, or why it cannot be read (the status still shows the rest).
-nlohmann::json store_generation_now(const ParsedArgs& parsed) {
-  try {
-    const auto store = open_state_for_read(parsed.value("state"));
-    if (!store) return nullptr;
-    return store->begin_read()->generation();
-  } catch (const std::exception& e) {
-    return {{"error", e.what()}};
-  }
+std::string milliseconds(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", seconds * 1000);
+  return buf;
 }
 
 std::string ago(std::int64_t then_ms, std::int64_t now) {
@@ -55,51 +50,14 @@ int cmd_status(std::span<const std::string> args) {
   }
   if (!parsed.positional().empty()) throw UsageError("status takes no arguments");
   const config::NodeSettings settings = load_node_settings(parsed.value("node"));
-  ActiveDataplane active = find_active_dataplane(parsed, settings);
+  const ops::ActiveDataplane active =
+      ops::find_active_dataplane(store::resolve_state_path(parsed.value("state")), settings);
 
-  nlohmann::json j;
-  j["active"] = active.kind ? nlohmann::json(std::string(dataplane::to_string(*active.kind))) : nlohmann::json(nullptr);
-  j["last_sync"] = active.last_sync ? dataplane::to_json(*active.last_sync) : nlohmann::json(nullptr);
-  j["store_generation"] = store_generation_now(parsed);
-  j["programmed_generation"] = active.last_sync ? nlohmann::json(active.last_sync->programmed_generation) : nlohmann::json(nullptr);
+  nlohmann::json j = ops::status_json(settings, active);
   const std::int64_t now = now_ms();
-  j["programmed_ago_ms"] = active.last_sync && active.last_sync->last_programmed_ms > 0
-                               ? nlohmann::json(now - active.last_sync->last_programmed_ms)
-                               : nlohmann::json(nullptr);
-  j["daemon"] = nullptr;
-  if (active.last_sync && active.last_sync->daemon_pid > 0) {
-    const auto& ls = *active.last_sync;
-    j["daemon"] = {{"pid", ls.daemon_pid},
-                   {"running", daemon::is_portway_daemon(ls.daemon_pid)},
-                   {"ready", ls.ready},
-                   {"store_error", ls.store_error},
-                   {"program_error", ls.program_error},
-                   {"last_check_ms", ls.last_check_ms},
-                   {"last_change_seconds", ls.last_change_seconds},
-                   {"drift_repairs", ls.drift_repairs}};
-  }
-  j["attachments"] = nlohmann::json::array();
-  j["fill"] = nlohmann::json::object();
-  if (active.kind == dataplane::Kind::xdp) {
-    dataplane::xdp::XdpDataplane xdp(settings);
-    for (const auto& a : xdp.attachments())
-      j["attachments"].push_back({{"interface", a.ifname}, {"hook", a.hook}, {"mode", a.mode}});
-    const state::DataplaneState installed = xdp.installed();
-    std::size_t members = 0;
-    for (const auto& set : installed.backend_sets()) members += set.members.size();
-    j["fill"] = {
-        {"frontends", {{"used", installed.frontends().size() + installed.node_ports().size()}, {"capacity", settings.maps.frontends}}},
-        {"backend_sets", {{"used", installed.backend_sets().size()}, {"capacity", settings.maps.backend_sets}}},
-        {"backends", {{"used", members}, {"capacity", settings.maps.backends}}},
-    };
-    // The LRU flow table evicts when full: its fill, and what it lost that way (lb_abi.h).
-    if (const auto flows = dataplane::xdp::read_flow_fill({settings.bpffs_dir})) {
-      j["fill"]["flows"] = {{"used", flows->entries}, {"capacity", flows->capacity}};
-      j["flows_evicted"] = flows->counted ? nlohmann::json(flows->evicted) : nlohmann::json(nullptr);
-    }
-  }
+  ops::add_generations(j, store::resolve_state_path(parsed.value("state")), active, now);
   if (parsed.has("json")) {
-    std::cout << dump(j) << "\n";
+    std::cout << ops::dump(j) << "\n";
     return kExitOk;
   }
   std::cout << "active dataplane: " << (active.kind ? dataplane::to_string(*active.kind) : "none") << "\n";
@@ -127,7 +85,7 @@ int cmd_status(std::span<const std::string> args) {
     const auto& ls = *active.last_sync;
     std::cout << "daemon: pid " << ls.daemon_pid << (d["running"].get<bool>() ? " running" : " not running")
               << (ls.ready ? ", ready" : ", not ready") << "; last check " << ago(ls.last_check_ms, now)
-              << "; last change reached the kernel in " << ls.last_change_seconds * 1000 << " ms\n";
+              << "; last change reached the kernel in " << milliseconds(ls.last_change_seconds) << " ms\n";
     if (!ls.store_error.empty()) std::cout << "daemon store error: " << ls.store_error << "\n";
     if (!ls.program_error.empty()) std::cout << "daemon programming error: " << ls.program_error << "\n";
     for (const auto& [kind, count] : ls.drift_repairs) std::cout << "drift repaired: " << kind << " x " << count << "\n";

@@ -10,9 +10,9 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/node_file.h"
-#include "cli/service_view.h"
+#include "ops/service_view.h"
 #include "cli/state_db.h"
-#include "daemon/daemon_process.h"
+#include "ops/daemon_process.h"
 #include "state/diff.h"
 #include "store/state_file.h"
 
@@ -75,7 +75,7 @@ int cmd_sync(std::span<const std::string> args) {
   // A daemon holds the lock for its whole life and programs every store change itself:
   // waiting for it is pointless, so sync fails at once (docs/daemon.md).
   if (const auto holder = loader::pin_folder_lock_holder(settings.bpffs_dir);
-      holder && daemon::is_portway_daemon(*holder)) {
+      holder && ops::is_portway_daemon(*holder)) {
     throw EnvironmentError("the portway daemon (pid " + std::to_string(*holder) + ") owns the pin folder " +
                            settings.bpffs_dir + " and programs every store change itself; `portway status` "
                            "shows what it programmed (stop it to sync by hand)");
@@ -138,7 +138,7 @@ int cmd_sync(std::span<const std::string> args) {
 
   const std::vector<std::string> changes = state::describe(outcome.report.applied);
   if (parsed.has("json")) {
-    std::cout << dump({{"dataplane", status.dataplane},
+    std::cout << ops::dump({{"dataplane", status.dataplane},
                        {"reason", status.reason},
                        {"changes", changes},
                        {"notes", outcome.report.notes}})

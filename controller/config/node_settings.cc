@@ -2,6 +2,7 @@
 
 #include <fnmatch.h>
 #include <net/if.h>
+#include <sys/un.h>
 
 #include <algorithm>
 #include <array>
@@ -29,7 +30,47 @@ std::optional<DataplaneChoice> parse_dataplane_choice(std::string_view s) {
   return std::nullopt;
 }
 
+std::string to_string(const ListenAddress& a) {
+  const bool v6 = a.host.find(':') != std::string::npos;
+  return (v6 ? "[" + a.host + "]" : a.host) + ":" + std::to_string(a.port);
+}
+
+std::optional<ListenAddress> parse_listen_address(std::string_view text, std::string* why) {
+  const auto fail = [&](std::string reason) -> std::optional<ListenAddress> {
+    if (why) *why = std::move(reason);
+    return std::nullopt;
+  };
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return fail("missing :PORT");
+  std::string_view host = text.substr(0, colon);
+  const std::string_view port_text = text.substr(colon + 1);
+  const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) {
+    host = host.substr(1, host.size() - 2);
+    if (!net::parse_ipv6(host)) return fail(quoted(host) + " is not an IPv6 address");
+  } else if (!net::parse_ipv4(host)) {
+    return fail(quoted(host) + " is not an IPv4 address (write IPv6 as [ADDR]:PORT; names are not looked up)");
+  }
+  unsigned port = 0;
+  if (port_text.empty() || port_text.size() > 5 ||
+      port_text.find_first_not_of("0123456789") != std::string_view::npos)
+    return fail("port " + quoted(port_text) + " is not a number");
+  for (char c : port_text) port = port * 10 + static_cast<unsigned>(c - '0');
+  if (port < 1 || port > 65535) return fail("port " + std::to_string(port) + " is not between 1 and 65535");
+  return ListenAddress{std::string(host), static_cast<std::uint16_t>(port)};
+}
+
 namespace {
+
+// A group name as useradd/groupadd accept it (the portable set; no leading '-', so it can
+// never read as an option), resolved when the daemon starts.
+bool is_group_name(std::string_view s) {
+  if (s.empty() || s.size() > 32 || s.front() == '-') return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+  });
+}
 
 // Why `text` cannot be an address the node answers node ports on, or nullopt: the wildcard,
 // loopback, multicast and broadcast addresses are no single interface's address, and a
@@ -235,13 +276,43 @@ class SettingsParser {
            return error(n, p, "cgroup must be an absolute path to a cgroup v2 directory (got " + quoted(*text) + ")");
          s.cgroup = *text;
        }},
+      {"maps", [&](const toml::node& n, const std::string& p) { read_maps(n, p, s.maps); }},
+      {"api_socket", [&](const toml::node& n, const std::string& p) {
+         auto text = string_of(n, p);
+         if (!text) return;
+         // sun_path holds the path with its terminating NUL.
+         if (!text->empty() && (!text->starts_with("/") || text->find("..") != std::string::npos ||
+                                text->size() >= sizeof(sockaddr_un::sun_path)))
+           return error(n, p, "api_socket must be an absolute path without \"..\", at most " +
+                                  std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
+                                  " characters, or \"\" for no API (got " + quoted(*text) + ")");
+         s.api_socket = *text;
+       }},
+      {"api_group", [&](const toml::node& n, const std::string& p) {
+         auto text = string_of(n, p);
+         if (!text) return;
+         if (!text->empty() && !is_group_name(*text))
+           return error(n, p, "api_group must be a group name (letters, digits, '_', '-', '.'; 1-32 "
+                              "characters, not starting with '-') or \"\" for root only (got " + quoted(*text) + ")");
+         s.api_group = *text;
+       }},
+      {"metrics_address", [&](const toml::node& n, const std::string& p) {
+         auto text = string_of(n, p);
+         if (!text) return;
+         if (text->empty()) return s.metrics_address.reset();
+         std::string why;
+         auto address = parse_listen_address(*text, &why);
+         if (!address)
+           return error(n, p, "metrics_address must be \"IPV4:PORT\", \"[IPV6]:PORT\" or \"\" for none (got " +
+                                  quoted(*text) + ": " + why + ")");
+         s.metrics_address = *address;
+       }},
       {"resync_seconds", [&](const toml::node& n, const std::string& p) {
          const auto* i = n.as_integer();
          if (!i || i->get() < 1 || i->get() > 86400)
-           return error(n, p, "resync_seconds must be an integer between 1 and 86400 (seconds between the daemon's full checks)");
+           return error(n, p, "resync_seconds must be an integer between 1 and 86400");
          s.resync_seconds = static_cast<std::uint32_t>(i->get());
        }},
-      {"maps", [&](const toml::node& n, const std::string& p) { read_maps(n, p, s.maps); }},
     });
   }
 

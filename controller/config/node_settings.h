@@ -32,6 +32,17 @@ struct MapCapacities {
   bool operator==(const MapCapacities&) const = default;
 };
 
+// A TCP address to listen on: an IP literal (no name lookup) and a port.
+struct ListenAddress {
+  std::string host;  // "127.0.0.1", "::1" (without brackets)
+  std::uint16_t port = 0;
+  bool operator==(const ListenAddress&) const = default;
+};
+// "127.0.0.1:9462", "[::1]:9462"
+std::string to_string(const ListenAddress& a);
+// nullopt with `why` set when `text` is not "IPV4:PORT" or "[IPV6]:PORT" (port 1..65535).
+std::optional<ListenAddress> parse_listen_address(std::string_view text, std::string* why = nullptr);
+
 struct NodeSettings {
   std::vector<std::string> uplinks{"eth0"};
   std::vector<std::string> node_addresses;  // empty = the uplinks' addresses
@@ -44,9 +55,14 @@ struct NodeSettings {
   // cgroup v2 directory of the socket hooks (host-originated connections); empty = the
   // hierarchy's root, i.e. every process on the node.
   std::string cgroup;
-  // `portway daemon`: seconds between two full read-backs of the kernel (drift repair).
-  std::uint32_t resync_seconds = 30;
   MapCapacities maps;
+  // The daemon (docs/api.md): its API's unix socket ("" = no API), the group that may use
+  // it ("" = root only), where it serves metrics and health (nullopt = nowhere), and how
+  // often it reads the kernel back to repair drift.
+  std::string api_socket = "/run/portway/portway.sock";
+  std::string api_group;
+  std::optional<ListenAddress> metrics_address = ListenAddress{"127.0.0.1", 9462};
+  std::uint32_t resync_seconds = 30;
 
   ValidationOptions validation_options() const { return {reserved_node_ports}; }
 };

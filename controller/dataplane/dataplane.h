@@ -29,14 +29,40 @@ struct TrafficCounters {
   bool operator==(const TrafficCounters&) const = default;
 };
 
+// Whose counters a frontend's are: the Service id, the Service port's name, "tcp"|"udp".
+struct FrontendOwner {
+  std::string service;
+  std::string port;
+  std::string protocol;
+  bool operator==(const FrontendOwner&) const = default;
+};
+
+// Whose a backend's are: the Service id and the member's address.
+struct BackendOwner {
+  std::string service;
+  std::string address;
+  bool operator==(const BackendOwner&) const = default;
+};
+
 struct Stats {
   std::map<std::string, TrafficCounters> frontends;  // key: "addr:port/proto" or "node:port/proto"
-  std::map<std::string, TrafficCounters> backends;   // key: "set-id addr"
+  std::map<std::string, TrafficCounters> backends;   // key: "service-id addr" (see attribute())
   std::map<std::string, std::uint64_t> drops;        // reason -> packets
   // Fast path only (docs/xdp-dataplane.md, "Delivery"): how translated frames left the XDP
   // program, frames passed for L2 reasons, flow-table inserts/deletes. Event -> count.
   std::map<std::string, std::uint64_t> events;
+  // Filled by attribute(): the owner of each frontends/backends key it could place. Metrics
+  // label series with them, identically on both dataplanes (docs/operations.md "Metrics").
+  std::map<std::string, FrontendOwner> frontend_owners;
+  std::map<std::string, BackendOwner> backend_owners;
 };
+
+// Places each counter of `stats` in `programmed` (the state the dataplane was given): fills
+// the owners, and renames backend keys whose set id is not a Service id. The nft table keeps
+// no Service ids, so its read-back names sets "nft-set-HEX"; a member address belongs to one
+// Service's set only (sandbox addresses are unique and a sandbox backs one Service), which
+// makes the address enough to find the Service. Keys `programmed` does not hold keep no owner.
+void attribute(Stats& stats, const state::DataplaneState& programmed);
 
 struct ApplyReport {
   state::StateDiff applied;          // what changed in the kernel

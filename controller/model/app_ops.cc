@@ -34,7 +34,7 @@ ApplyResult apply_app(store::Transaction& tx, std::string_view source, const con
   const auto claims = wanted_claims(app);
   auto existing = tx.claims();
   if (auto conflicts = claim_conflicts(claims, existing); !conflicts.empty()) {
-    throw Rejected(std::move(conflicts));
+    throw Conflict(std::move(conflicts));
   }
 
   ApplyResult result;
@@ -112,7 +112,7 @@ bool settle_service_ranges(store::Transaction& tx, const store::ServiceRanges& w
 }
 
 DeleteResult delete_app(store::Transaction& tx, std::string_view app) {
-  if (!tx.find_app(app)) throw Rejected("app " + printable_quoted(app) + " is not applied");
+  if (!tx.find_app(app)) throw NotFound("app " + printable_quoted(app) + " is not applied");
   DeleteResult result;
   for (const auto& s : tx.services_of_app(app)) {
     result.services.push_back(s.id);

@@ -26,6 +26,20 @@ class Rejected : public std::runtime_error {
   std::vector<std::string> reasons_;
 };
 
+// Refused because of what is already stored: a node-port claim or an address held by
+// another app or sandbox, an id already registered (the API answers 409).
+class Conflict : public Rejected {
+ public:
+  using Rejected::Rejected;
+};
+
+// Refused because what the request names is not stored: no such app, no such sandbox (the
+// API answers 404).
+class NotFound : public Rejected {
+ public:
+  using Rejected::Rejected;
+};
+
 // No free address left in a service address pool.
 class AllocationError : public std::runtime_error {
  public:

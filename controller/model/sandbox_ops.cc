@@ -77,11 +77,11 @@ store::SandboxRecord add_sandbox(store::Transaction& tx, store::SandboxRecord sa
       sandbox.id = generate_sandbox_id();
     } while (tx.find_sandbox(sandbox.id));
   } else if (tx.find_sandbox(sandbox.id)) {
-    throw Rejected("sandbox " + printable_quoted(sandbox.id) + " is already registered (remove it first, or "
+    throw Conflict("sandbox " + printable_quoted(sandbox.id) + " is already registered (remove it first, or "
                    "change its state with `portway sandbox set`)");
   }
   if (auto conflicts = address_conflicts(tx, sandbox, node_addresses); !conflicts.empty())
-    throw Rejected(std::move(conflicts));
+    throw Conflict(std::move(conflicts));
   tx.put_sandbox(sandbox);
   return sandbox;
 }
@@ -89,7 +89,7 @@ store::SandboxRecord add_sandbox(store::Transaction& tx, store::SandboxRecord sa
 bool set_sandbox_state(store::Transaction& tx, std::string_view id, store::SandboxState state,
                        std::int64_t now_ms) {
   auto sandbox = tx.find_sandbox(id);
-  if (!sandbox) throw Rejected(not_found(id));
+  if (!sandbox) throw NotFound(not_found(id));
   if (sandbox->state == state) return false;
   sandbox->state = state;
   sandbox->changed_at_ms = now_ms;
@@ -98,7 +98,7 @@ bool set_sandbox_state(store::Transaction& tx, std::string_view id, store::Sandb
 }
 
 void remove_sandbox(store::Transaction& tx, std::string_view id) {
-  if (!tx.delete_sandbox(id)) throw Rejected(not_found(id));
+  if (!tx.delete_sandbox(id)) throw NotFound(not_found(id));
 }
 
 }  // namespace portway::model

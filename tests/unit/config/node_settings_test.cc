@@ -18,8 +18,39 @@ TEST(NodeSettings, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(s.dataplane, DataplaneChoice::automatic);
   EXPECT_EQ(s.bpffs_dir, "/sys/fs/bpf/portway");
   EXPECT_TRUE(s.cgroup.empty()) << "empty = the cgroup v2 root";
-  EXPECT_EQ(s.resync_seconds, 30u);
   EXPECT_EQ(s.maps, MapCapacities{});
+  EXPECT_EQ(s.api_socket, "/run/portway/portway.sock");
+  EXPECT_EQ(s.api_group, "") << "root only";
+  EXPECT_EQ(s.metrics_address, (ListenAddress{"127.0.0.1", 9462}));
+  EXPECT_EQ(s.resync_seconds, 30u);
+}
+
+TEST(NodeSettings, ReadsTheDaemonKeys) {
+  const auto out = parse_node_settings(R"(
+api_socket = "/run/portway-test/api.sock"
+api_group = "portway-api"
+metrics_address = "[::1]:19462"
+resync_seconds = 5
+)", "node.toml");
+  ASSERT_TRUE(out.settings) << to_string(out.errors.at(0));
+  EXPECT_EQ(out.settings->api_socket, "/run/portway-test/api.sock");
+  EXPECT_EQ(out.settings->api_group, "portway-api");
+  EXPECT_EQ(out.settings->metrics_address, (ListenAddress{"::1", 19462}));
+  EXPECT_EQ(to_string(*out.settings->metrics_address), "[::1]:19462");
+  EXPECT_EQ(out.settings->resync_seconds, 5u);
+}
+
+TEST(NodeSettings, EmptyApiSocketAndMetricsAddressTurnThemOff) {
+  const auto out = parse_node_settings("api_socket = \"\"\nmetrics_address = \"\"\n", "node.toml");
+  ASSERT_TRUE(out.settings) << to_string(out.errors.at(0));
+  EXPECT_EQ(out.settings->api_socket, "");
+  EXPECT_FALSE(out.settings->metrics_address);
+}
+
+TEST(NodeSettings, DaemonKeyErrorsAreAtFileLineCol) {
+  const auto out = parse_node_settings("uplinks = [\"eth0\"]\nmetrics_address = \"localhost:9462\"\n", "node.toml");
+  ASSERT_EQ(out.errors.size(), 1u);
+  EXPECT_EQ(to_string(out.errors[0]).substr(0, 33), "node.toml:2:19: metrics_address: ") << to_string(out.errors[0]);
 }
 
 TEST(NodeSettings, ReadsEveryKey) {
@@ -33,7 +64,6 @@ reserved_node_ports = [443, 22, 443]
 dataplane = "nft"
 bpffs_dir = "/sys/fs/bpf/portway-test"
 cgroup = "/sys/fs/cgroup/portway.slice"
-resync_seconds = 5
 [maps]
 frontends = 1024
 backends = 2048
@@ -53,7 +83,6 @@ maglev_slots = 65536
   EXPECT_EQ(s.dataplane, DataplaneChoice::nft);
   EXPECT_EQ(s.bpffs_dir, "/sys/fs/bpf/portway-test");
   EXPECT_EQ(s.cgroup, "/sys/fs/cgroup/portway.slice");
-  EXPECT_EQ(s.resync_seconds, 5u);
   EXPECT_EQ(s.maps.frontends, 1024u);
   EXPECT_EQ(s.maps.maglev_table_size, 251u);
   EXPECT_EQ(s.maps.maglev_slots, 65536u);
@@ -93,8 +122,6 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"bpffs_outside", "bpffs_dir = \"/tmp/x\"\n", "bpffs_dir", "under /sys/fs/bpf/"},
         BadCase{"cgroup_relative", "cgroup = \"portway\"\n", "cgroup", "absolute path"},
         BadCase{"cgroup_dotdot", "cgroup = \"/sys/fs/cgroup/../../etc\"\n", "cgroup", "absolute path"},
-        BadCase{"resync_zero", "resync_seconds = 0\n", "resync_seconds", "between 1 and 86400"},
-        BadCase{"resync_text", "resync_seconds = \"30\"\n", "resync_seconds", "between 1 and 86400"},
         BadCase{"bpffs_dotdot", "bpffs_dir = \"/sys/fs/bpf/../../etc\"\n", "bpffs_dir", "under /sys/fs/bpf/"},
         BadCase{"iface_too_long", "uplinks = [\"abcdefghijklmnop\"]\n", "uplinks", "invalid interface name"},
         BadCase{"iface_slash", "uplinks = [\"a/b\"]\n", "uplinks", "invalid interface name"},
@@ -113,6 +140,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"node_address6_multicast", "node_addresses = [\"ff02::1\"]\n", "node_addresses", "is a multicast address"},
         BadCase{"sandbox_glob_everything", "sandbox_interfaces = [\"*\"]\n", "sandbox_interfaces", "matches the loopback interface \"lo\""},
         BadCase{"sandbox_glob_uplink", "uplinks = [\"pw-up0\"]\nsandbox_interfaces = [\"veth*\", \"pw-*\"]\n", "sandbox_interfaces", "matches the uplink \"pw-up0\""},
+        BadCase{"api_socket_relative", "api_socket = \"portway.sock\"\n", "api_socket", "absolute path"},
+        BadCase{"api_socket_dotdot", "api_socket = \"/run/../etc/x.sock\"\n", "api_socket", "without \"..\""},
+        BadCase{"api_socket_too_long", "api_socket = \"/run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\"\n", "api_socket", "at most 107 characters"},
+        BadCase{"api_socket_not_string", "api_socket = 5\n", "api_socket", "must be a string"},
+        BadCase{"api_group_option_like", "api_group = \"-wheel\"\n", "api_group", "group name"},
+        BadCase{"api_group_space", "api_group = \"a b\"\n", "api_group", "group name"},
+        BadCase{"metrics_no_port", "metrics_address = \"127.0.0.1\"\n", "metrics_address", "missing :PORT"},
+        BadCase{"metrics_name", "metrics_address = \"localhost:9462\"\n", "metrics_address", "names are not looked up"},
+        BadCase{"metrics_port_zero", "metrics_address = \"127.0.0.1:0\"\n", "metrics_address", "between 1 and 65535"},
+        BadCase{"metrics_port_big", "metrics_address = \"127.0.0.1:65536\"\n", "metrics_address", "between 1 and 65535"},
+        BadCase{"metrics_v6_unbracketed", "metrics_address = \"::1:9462\"\n", "metrics_address", "[IPV6]:PORT"},
+        BadCase{"metrics_v6_bad", "metrics_address = \"[::g]:9462\"\n", "metrics_address", "not an IPv6 address"},
+        BadCase{"resync_zero", "resync_seconds = 0\n", "resync_seconds", "between 1 and 86400"},
+        BadCase{"resync_string", "resync_seconds = \"30\"\n", "resync_seconds", "between 1 and 86400"},
+        BadCase{"daemon_key_typo", "resync_second = 30\n", "resync_second", "did you mean \"resync_seconds\"?"},
         BadCase{"sandbox_glob_lo", "sandbox_interfaces = [\"l?\"]\n", "sandbox_interfaces", "matches the loopback"}),
     [](const auto& tc) { return std::string(tc.param.name); });
 

@@ -5,10 +5,10 @@
 
 #include <sys/types.h>
 
-namespace portway::daemon {
+namespace portway::ops {
 
 // From /proc/PID/cmdline: the program is named portway* and its first argument is "daemon".
 // false when the process is gone or not visible.
 bool is_portway_daemon(pid_t pid);
 
-}  // namespace portway::daemon
+}  // namespace portway::ops

@@ -8,8 +8,9 @@
 
 #include "model/endpoints.h"
 #include "store/records.h"
+#include "store/store.h"
 
-namespace portway::cli {
+namespace portway::ops {
 
 // {"id","app","service","addresses":[...],"ports":[{"name","port","target_port","protocol",
 //  "type","node_port"}],"labels":{},"selector":{"app","service"},"revision",
@@ -24,7 +25,17 @@ std::string service_text(const store::ServiceRecord& s, const model::EndpointInd
 
 std::string sandbox_text(const store::SandboxRecord& s);
 
+// Every Service with the sandboxes that may back it, read in one transaction.
+struct ServiceListing {
+  std::vector<store::ServiceRecord> services;
+  std::vector<store::SandboxRecord> sandboxes;
+};
+ServiceListing list_services(store::Store* store);  // nullptr (no store yet): empty
+
+// {"services":[service_json...]}: `portway services --json`, GET /v1/services.
+nlohmann::json services_json(const ServiceListing& listing);
+
 // JSON text for stdout; `replace` so no stored byte sequence can make dump() throw.
 std::string dump(const nlohmann::json& j);
 
-}  // namespace portway::cli
+}  // namespace portway::ops

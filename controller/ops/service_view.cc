@@ -1,6 +1,6 @@
-#include "cli/service_view.h"
+#include "ops/service_view.h"
 
-namespace portway::cli {
+namespace portway::ops {
 namespace {
 
 using nlohmann::json;
@@ -90,8 +90,24 @@ std::string sandbox_text(const store::SandboxRecord& s) {
   return out + "  " + std::string(store::to_string(s.state)) + "\n";
 }
 
+ServiceListing list_services(store::Store* store) {
+  ServiceListing out;
+  if (!store) return out;
+  auto tx = store->begin_read();
+  out.services = tx->services();
+  out.sandboxes = tx->sandboxes();
+  return out;
+}
+
+json services_json(const ServiceListing& listing) {
+  const model::EndpointIndex endpoints(listing.sandboxes);
+  json list = json::array();
+  for (const auto& s : listing.services) list.push_back(service_json(s, endpoints));
+  return {{"services", std::move(list)}};
+}
+
 std::string dump(const nlohmann::json& j) {
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-}  // namespace portway::cli
+}  // namespace portway::ops

@@ -1,4 +1,4 @@
-#include "daemon/daemon_process.h"
+#include "ops/daemon_process.h"
 
 #include <filesystem>
 #include <fstream>
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace portway::daemon {
+namespace portway::ops {
 
 bool is_portway_daemon(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
@@ -24,4 +24,4 @@ bool is_portway_daemon(pid_t pid) {
          argv[1] == "daemon";
 }
 
-}  // namespace portway::daemon
+}  // namespace portway::ops

@@ -1,14 +1,13 @@
-#include "cli/dataplane_flags.h"
+#include "ops/active_dataplane.h"
 
 #include "agent/sync.h"
 #include "dataplane/xdp/xdp_dataplane.h"
-#include "store/state_file.h"
 
-namespace portway::cli {
+namespace portway::ops {
 
-ActiveDataplane find_active_dataplane(const ParsedArgs& parsed, const config::NodeSettings& settings) {
+ActiveDataplane find_active_dataplane(const std::string& state_path, const config::NodeSettings& settings) {
   ActiveDataplane out;
-  const std::string path = dataplane::sync_status_path(store::resolve_state_path(parsed.value("state")));
+  const std::string path = dataplane::sync_status_path(state_path);
   try {
     out.last_sync = dataplane::load_sync_status(path);
   } catch (const std::exception&) {
@@ -22,4 +21,4 @@ ActiveDataplane find_active_dataplane(const ParsedArgs& parsed, const config::No
   return out;
 }
 
-}  // namespace portway::cli
+}  // namespace portway::ops

@@ -6,12 +6,11 @@
 #include <optional>
 #include <string>
 
-#include "cli/args.h"
 #include "config/node_settings.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/sync_status.h"
 
-namespace portway::cli {
+namespace portway::ops {
 
 struct ActiveDataplane {
   std::optional<dataplane::SyncStatus> last_sync;  // nullopt: never synced with this state dir
@@ -19,6 +18,7 @@ struct ActiveDataplane {
   std::unique_ptr<dataplane::Dataplane> dataplane;
 };
 
-ActiveDataplane find_active_dataplane(const ParsedArgs& parsed, const config::NodeSettings& settings);
+// `state_path`: the state database whose last sync record (next to it) is read.
+ActiveDataplane find_active_dataplane(const std::string& state_path, const config::NodeSettings& settings);
 
-}  // namespace portway::cli
+}  // namespace portway::ops
