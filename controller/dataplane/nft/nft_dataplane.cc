@@ -221,7 +221,7 @@ ApplyReport NftDataplane::repair(const state::DataplaneState& desired) {
   return full_apply(rep.of(desired), std::move(rep.notes));
 }
 
-std::unique_ptr<KernelReader> NftDataplane::make_reader() {
+std::unique_ptr<KernelReader> NftDataplane::make_reader(const state::DataplaneState&) {
   touched_ = std::make_unique<Touched>();
   if (!view_) {
     touched_->everything = true;  // nothing to compare the reading with

@@ -69,7 +69,7 @@ class NftDataplane final : public Dataplane {
   // sockets of its own (the slow part: seconds at 10,000 Services); repair() checks the
   // structure now (cheap), and the elements against the reading, ignoring what this object
   // changed after the reader was made.
-  std::unique_ptr<KernelReader> make_reader() override;
+  std::unique_ptr<KernelReader> make_reader(const state::DataplaneState& desired) override;
   Repairs repair(const KernelReading* reading, const state::DataplaneState& desired) override;
 
   // A full check: reads the table back and makes it exactly `desired` (missing or extra
