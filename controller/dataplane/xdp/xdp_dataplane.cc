@@ -32,35 +32,6 @@
 
 namespace portway::dataplane::xdp {
 
-struct XdpDataplane::Touched {
-  bool everything = false;
-  std::set<state::FrontendKey> frontends;
-  std::set<state::NodePortKey> node_ports;
-  std::set<std::string> sets;
-
-  void add(const state::StateDiff& d) {
-    for (const auto& f : d.frontends.added) frontends.insert(f.key);
-    for (const auto& f : d.frontends.removed) frontends.insert(f.key);
-    for (const auto& [b, a] : d.frontends.changed) frontends.insert(b.key);
-    for (const auto& n : d.node_ports.added) node_ports.insert(n.key);
-    for (const auto& n : d.node_ports.removed) node_ports.insert(n.key);
-    for (const auto& [b, a] : d.node_ports.changed) node_ports.insert(b.key);
-    for (const auto& set : d.backend_sets.added) sets.insert(set.id);
-    for (const auto& set : d.backend_sets.removed) sets.insert(set.id);
-    for (const auto& c : d.backend_sets.changed) sets.insert(c.id);
-  }
-  // How many entries of `d` lie outside what was touched.
-  std::size_t outside(const state::StateDiff& d) const {
-    Touched of_d;
-    of_d.add(d);
-    std::size_t n = 0;
-    for (const auto& k : of_d.frontends) n += !frontends.contains(k);
-    for (const auto& k : of_d.node_ports) n += !node_ports.contains(k);
-    for (const auto& k : of_d.sets) n += !sets.contains(k);
-    return n;
-  }
-};
-
 namespace {
 
 // The reading of a check: what the maps held, compared (on the reader's thread) with the
@@ -532,7 +503,7 @@ ApplyReport XdpDataplane::apply_changes(const state::StateDiff& d, const state::
 }
 
 std::unique_ptr<KernelReader> XdpDataplane::make_reader(const state::DataplaneState& desired) {
-  touched_ = std::make_unique<Touched>();
+  touched_ = std::make_unique<state::TouchedKeys>();
   if (!is_complete()) {
     touched_->everything = true;
     return nullptr;
@@ -544,7 +515,8 @@ std::unique_ptr<KernelReader> XdpDataplane::make_reader(const state::DataplaneSt
 }
 
 Repairs XdpDataplane::repair(const KernelReading* reading, const state::DataplaneState& desired) {
-  std::unique_ptr<Touched> touched = touched_ ? std::move(touched_) : std::make_unique<Touched>();
+  std::unique_ptr<state::TouchedKeys> touched =
+      touched_ ? std::move(touched_) : std::make_unique<state::TouchedKeys>();
   Repairs out;
   repairs_ = &out;
   struct Reset {

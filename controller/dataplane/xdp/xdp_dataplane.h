@@ -16,6 +16,7 @@
 #include "dataplane/xdp/lb_install.h"
 #include "dataplane/xdp/meta_maps.h"
 #include "dataplane/xdp/pin_layout.h"
+#include "state/touched_keys.h"
 
 namespace portway::dataplane::xdp {
 
@@ -103,8 +104,7 @@ class XdpDataplane : public Dataplane {
   std::unique_ptr<Open> open_;
   bool names_lost_ = false;  // ensure_loaded found the metadata pins missing
   Repairs* repairs_ = nullptr;  // set while repair() runs: the steps count what they fix
-  struct Touched;                 // what program() changed since the last make_reader()
-  std::unique_ptr<Touched> touched_;
+  std::unique_ptr<state::TouchedKeys> touched_;  // what program() changed since make_reader()
   void count(const char* kind, const std::string& note);
 };
 
