@@ -130,14 +130,14 @@ void BM_CheckPhases(benchmark::State& st) {
   dp.apply(desired);
   for (auto _ : st) {
     if (st.range(1) == 0) {
-      dp.make_reader()->read();
+      dp.make_reader(desired)->read();
       continue;
     }
     // The repair phase alone: making the reader (a copy of the view, owner's thread) and
     // dropping the reading (freeing the dump: the daemon does that off its loop) are timed
     // by range(1) = 2.
     st.PauseTiming();
-    auto reader = dp.make_reader();
+    auto reader = dp.make_reader(desired);
     auto reading = reader->read();
     st.ResumeTiming();
     dp.repair(reading.get(), desired);

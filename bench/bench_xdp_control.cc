@@ -133,6 +133,35 @@ void BM_XdpOneEndpointChangeAsDiff(benchmark::State& bs) {
 }
 BENCHMARK(BM_XdpOneEndpointChangeAsDiff)->Arg(1000)->Arg(10000)->Iterations(200)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
+// A check without drift, by phase: the read (every map, compared with the view) and the
+// repair (pins and attachments, on the owner's thread).
+void BM_XdpCheck(benchmark::State& bs) {
+  if (needs_root(bs)) return;
+  const auto desired = state::compile(bench::make_snapshot(static_cast<int>(bs.range(0))));
+  try {
+    BenchFastPath fp;
+    (void)fp.dp.apply(desired);
+    for (auto _ : bs) {
+      // range(1) = 0: the read phase (any thread); 1: the repair phase (the owner's thread).
+      if (bs.range(1) == 0) {
+        fp.dp.make_reader(desired)->read();
+        continue;
+      }
+      bs.PauseTiming();
+      auto reader = fp.dp.make_reader(desired);
+      auto reading = reader->read();
+      bs.ResumeTiming();
+      if (!fp.dp.repair(reading.get(), desired).counts.empty()) bs.SkipWithError("drift found on an intact node");
+      bs.PauseTiming();
+      reading.reset();
+      bs.ResumeTiming();
+    }
+  } catch (const std::exception& e) {
+    bs.SkipWithError(e.what());
+  }
+}
+BENCHMARK(BM_XdpCheck)->Args({10000, 0})->Args({10000, 1})->Iterations(3)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -137,7 +137,7 @@ dataplane::ApplyReport NodeDataplane::apply_changes(const state::StateDiff& d, s
 
 PendingCheck NodeDataplane::begin_check() {
   if (!active_) throw std::logic_error("check before the first sync");
-  return {active_->make_reader(), epoch_};
+  return {active_->make_reader(desired_), epoch_};
 }
 
 CheckReport NodeDataplane::finish_check(const PendingCheck& pending, const dataplane::KernelReading* reading) {

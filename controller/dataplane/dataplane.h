@@ -142,12 +142,16 @@ class Dataplane {
   // removed backends on a worker thread); returns at once when there is none.
   virtual void settle() {}
 
-  // A check, in two phases. make_reader() (owner's thread) returns the read phase, or nullptr
+  // A check, in two phases. make_reader(desired) (owner's thread) returns the read phase (it
+  // compares the kernel with `desired` as it is now), or nullptr
   // when this dataplane's read is cheap enough to do inside repair(). repair() (owner's
   // thread) compares `reading` (or, when null, a read of its own) with `desired` and
   // re-asserts the desired value of whatever differs: safe even when a change was applied
   // after the read, because the desired value is what must be there in any case.
-  virtual std::unique_ptr<KernelReader> make_reader() { return nullptr; }
+  virtual std::unique_ptr<KernelReader> make_reader(const state::DataplaneState& desired) {
+    (void)desired;
+    return nullptr;
+  }
   virtual Repairs repair(const KernelReading* reading, const state::DataplaneState& desired) = 0;
 
   // Removes everything this dataplane installed on this node (maps, links, table).

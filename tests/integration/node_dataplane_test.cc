@@ -159,6 +159,20 @@ TEST_P(BothDataplanes, TheReadPhaseRunsOnAnotherThreadWhileAChangeIsApplied) {
   EXPECT_EQ(installed(), kernel_form(after_));
 }
 
+TEST_P(BothDataplanes, AnotherWritersChangeIsUndone) {
+  PORTWAY_REQUIRE_ROOT();
+  // Another object programs the same kernel objects behind the owner's back (the way a
+  // second, unlocked writer would).
+  in_node([&] {
+    if (kind() == Kind::xdp)
+      xdp::XdpDataplane(settings_).apply(after_);
+    else
+      NftDataplane(settings_).apply(after_);
+  });
+  ASSERT_EQ(installed(), kernel_form(after_));
+  expect_repaired(kind() == Kind::xdp ? "xdp_maps" : "nft_elements");
+}
+
 // nftables' drift.
 
 TEST_F(NftNode, NftTableDeletedIsRepaired) {

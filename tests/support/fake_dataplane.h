@@ -66,7 +66,7 @@ class FakeDataplane final : public dataplane::Dataplane {
   struct Reading final : dataplane::KernelReading {
     state::DataplaneState seen;
   };
-  std::unique_ptr<dataplane::KernelReader> make_reader() override {
+  std::unique_ptr<dataplane::KernelReader> make_reader(const state::DataplaneState&) override {
     struct Reader final : dataplane::KernelReader {
       FakeDataplane* dp;
       explicit Reader(FakeDataplane* d) : dp(d) {}

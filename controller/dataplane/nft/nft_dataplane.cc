@@ -27,12 +27,6 @@ struct NftDataplane::View {
   std::chrono::steady_clock::time_point checked;  // last full check
 };
 
-struct NftDataplane::Touched {
-  bool everything = false;
-  std::set<state::FrontendKey> frontends;
-  std::set<state::NodePortKey> node_ports;
-  std::set<std::string> sets;
-};
 
 namespace {
 
@@ -169,17 +163,7 @@ bool NftDataplane::view_trusted() {
 void NftDataplane::note_touched(const state::StateDiff& d, bool everything) {
   if (!touched_) return;
   touched_->everything = touched_->everything || everything;
-  for (const auto* c : {&d.frontends}) {
-    for (const auto& f : c->added) touched_->frontends.insert(f.key);
-    for (const auto& f : c->removed) touched_->frontends.insert(f.key);
-    for (const auto& [b, a] : c->changed) touched_->frontends.insert(b.key);
-  }
-  for (const auto& n : d.node_ports.added) touched_->node_ports.insert(n.key);
-  for (const auto& n : d.node_ports.removed) touched_->node_ports.insert(n.key);
-  for (const auto& [b, a] : d.node_ports.changed) touched_->node_ports.insert(b.key);
-  for (const auto& set : d.backend_sets.added) touched_->sets.insert(set.id);
-  for (const auto& set : d.backend_sets.removed) touched_->sets.insert(set.id);
-  for (const auto& c : d.backend_sets.changed) touched_->sets.insert(c.id);
+  touched_->add(d);
 }
 
 ApplyReport NftDataplane::apply_changes(const state::StateDiff& d, const state::DataplaneState& desired) {
@@ -221,8 +205,8 @@ ApplyReport NftDataplane::repair(const state::DataplaneState& desired) {
   return full_apply(rep.of(desired), std::move(rep.notes));
 }
 
-std::unique_ptr<KernelReader> NftDataplane::make_reader() {
-  touched_ = std::make_unique<Touched>();
+std::unique_ptr<KernelReader> NftDataplane::make_reader(const state::DataplaneState&) {
+  touched_ = std::make_unique<state::TouchedKeys>();
   if (!view_) {
     touched_->everything = true;  // nothing to compare the reading with
     return std::make_unique<NftReader>(std::nullopt);
@@ -233,7 +217,8 @@ std::unique_ptr<KernelReader> NftDataplane::make_reader() {
 }
 
 Repairs NftDataplane::repair(const KernelReading* reading, const state::DataplaneState& desired) {
-  std::unique_ptr<Touched> touched = touched_ ? std::move(touched_) : std::make_unique<Touched>();
+  std::unique_ptr<state::TouchedKeys> touched =
+      touched_ ? std::move(touched_) : std::make_unique<state::TouchedKeys>();
   auto rep = representable(desired);
   const state::DataplaneState& want = rep.of(desired);
   Repairs out;
@@ -270,7 +255,7 @@ Repairs NftDataplane::repair(const KernelReading* reading, const state::Dataplan
   if (!r.rb.table || !r.compared) return out;  // re-created during the dump: the structure is fine now
 
   if (r.generation_before == r.generation_after && r.generation_after == generation_->read() &&
-      !touched->everything && touched->frontends.empty() && touched->node_ports.empty() && touched->sets.empty()) {
+      touched->none()) {
     // Nobody committed during or since the dump, and the view is still the one it was
     // compared with: the comparison is exact. The repair plans against the same dump (no
     // re-read).
@@ -281,18 +266,7 @@ Repairs NftDataplane::repair(const KernelReading* reading, const state::Dataplan
   // Something was committed during or after the dump (possibly by this object): compare the
   // state the dump holds with the view, except where this object changed it since.
   if (touched->everything) return out;
-  state::StateDiff d = state::diff(r.reconstructed, view_->state);
-  const auto untouched = [](const auto& keys, const auto& key) { return !keys.contains(key); };
-  std::size_t drift = 0;
-  for (const auto& f : d.frontends.added) drift += untouched(touched->frontends, f.key);
-  for (const auto& f : d.frontends.removed) drift += untouched(touched->frontends, f.key);
-  for (const auto& [b, a] : d.frontends.changed) drift += untouched(touched->frontends, b.key);
-  for (const auto& n : d.node_ports.added) drift += untouched(touched->node_ports, n.key);
-  for (const auto& n : d.node_ports.removed) drift += untouched(touched->node_ports, n.key);
-  for (const auto& [b, a] : d.node_ports.changed) drift += untouched(touched->node_ports, b.key);
-  for (const auto& set : d.backend_sets.added) drift += untouched(touched->sets, set.id);
-  for (const auto& set : d.backend_sets.removed) drift += untouched(touched->sets, set.id);
-  for (const auto& c : d.backend_sets.changed) drift += untouched(touched->sets, c.id);
+  const std::size_t drift = touched->outside(state::diff(r.reconstructed, view_->state));
   if (drift > 0)
     repair_with("nft_elements", std::to_string(drift) + " frontends, node ports or backend sets differed from what "
                 "portway installed");

@@ -25,6 +25,7 @@
 #include "dataplane/nft/set_numbers.h"
 #include "dataplane/nft/table_reader.h"
 #include "dataplane/nft/transaction.h"
+#include "state/touched_keys.h"
 
 namespace portway::dataplane::conntrack {
 class FlowReaper;
@@ -69,7 +70,7 @@ class NftDataplane final : public Dataplane {
   // sockets of its own (the slow part: seconds at 10,000 Services); repair() checks the
   // structure now (cheap), and the elements against the reading, ignoring what this object
   // changed after the reader was made.
-  std::unique_ptr<KernelReader> make_reader() override;
+  std::unique_ptr<KernelReader> make_reader(const state::DataplaneState& desired) override;
   Repairs repair(const KernelReading* reading, const state::DataplaneState& desired) override;
 
   // A full check: reads the table back and makes it exactly `desired` (missing or extra
@@ -88,8 +89,7 @@ class NftDataplane final : public Dataplane {
   std::size_t wait_for_flow_cleanup();
 
  private:
-  struct View;     // what this process installed: state, index, pick uses, generation
-  struct Touched;  // what changed since the last make_reader()
+  struct View;  // what this process installed: state, index, pick uses, generation
 
   ReadBack read_table(TableReader::Scope scope);
   NodeAddresses node_addresses() const;
@@ -116,7 +116,7 @@ class NftDataplane final : public Dataplane {
   SetNumbers numbers_;
   std::unique_ptr<View> view_;
   std::optional<state::DataplaneState> learned_;
-  std::unique_ptr<Touched> touched_;
+  std::unique_ptr<state::TouchedKeys> touched_;  // what changed since the last make_reader()
   TransactionSize last_tx_;
 };
 

@@ -32,6 +32,44 @@
 
 namespace portway::dataplane::xdp {
 
+namespace {
+
+// The reading of a check: what the maps held, compared (on the reader's thread) with the
+// desired state as it was when the reader was made.
+struct XdpReading final : KernelReading {
+  bool complete = false;  // every map pinned and readable
+  state::StateDiff differences;  // from the maps to the desired state
+  std::size_t stale_tables = 0;
+  std::vector<std::string> inconsistencies;
+};
+
+class XdpReader final : public KernelReader {
+ public:
+  XdpReader(const PinLayout& pins, state::DataplaneState want, std::uint32_t maglev_table_size)
+      : pinned_(PinnedLbMaps::open(pins)), meta_(MetaMaps::open_existing(pins)), want_(std::move(want)),
+        table_size_(maglev_table_size) {}
+
+  std::unique_ptr<KernelReading> read() override {
+    auto out = std::make_unique<XdpReading>();
+    if (!pinned_ || !meta_) return out;
+    const loader::LbMaps maps(pinned_->fds());
+    InstalledView v = read_installed(maps, *meta_, table_size_);
+    out->complete = true;
+    out->differences = state::diff(v.state, want_);
+    out->stale_tables = v.stale_tables.size();
+    out->inconsistencies = std::move(v.inconsistencies);
+    return out;
+  }
+
+ private:
+  std::optional<PinnedLbMaps> pinned_;  // fds of its own: any thread, any namespace
+  std::optional<MetaMaps> meta_;
+  state::DataplaneState want_;
+  std::uint32_t table_size_;
+};
+
+}  // namespace
+
 struct XdpDataplane::Open {
   PinnedLbMaps pinned;
   loader::LbMaps maps;
@@ -464,13 +502,41 @@ ApplyReport XdpDataplane::apply_changes(const state::StateDiff& d, const state::
   return report;
 }
 
-Repairs XdpDataplane::repair(const KernelReading*, const state::DataplaneState& desired) {
+std::unique_ptr<KernelReader> XdpDataplane::make_reader(const state::DataplaneState& desired) {
+  touched_ = std::make_unique<state::TouchedKeys>();
+  if (!is_complete()) {
+    touched_->everything = true;
+    return nullptr;
+  }
+  // One copy of what the maps must hold (milliseconds at 10,000 Services), so that the
+  // comparison runs on the reader's thread.
+  return std::make_unique<XdpReader>(pins_, has_ipv6(desired) ? ipv4_only(desired) : desired,
+                                     settings_.maps.maglev_table_size);
+}
+
+Repairs XdpDataplane::repair(const KernelReading* reading, const state::DataplaneState& desired) {
+  std::unique_ptr<state::TouchedKeys> touched =
+      touched_ ? std::move(touched_) : std::make_unique<state::TouchedKeys>();
   Repairs out;
   repairs_ = &out;
   struct Reset {
     Repairs*& r;
     ~Reset() { r = nullptr; }
   } reset{repairs_};
+  const auto* r = static_cast<const XdpReading*>(reading);  // made by make_reader() above
+  // The maps are re-read and re-asserted here (on the owner's thread) only without a usable
+  // reading, or when it found differences outside what was programmed since it was made.
+  // A table found stale while this object was programming may be one it was switching.
+  const bool maps_differ = !r || !r->complete || touched->everything || (r->stale_tables > 0 && touched->sets.empty()) ||
+                           touched->outside(r->differences) > 0;
+  std::vector<std::string> notes;
+  if (!maps_differ) {
+    (void)ensure_loaded(notes);  // pins: counted there
+    if (!names_lost_ && is_complete()) {
+      ensure_attached(notes);
+      return out;
+    }
+  }
   open_.reset();  // the kernel's truth, not the view
   ApplyReport report = prepare(desired);
   if (const std::size_t n = report.applied.frontends.size() + report.applied.node_ports.size() +
@@ -486,6 +552,7 @@ void XdpDataplane::apply_changes(const state::StateDiff& d) {
 }
 
 void XdpDataplane::program(const state::StateDiff& d, std::vector<std::string>& notes) {
+  if (touched_) touched_->add(d);
   Open& open = open_installed();
   MapProgrammer programmer(open.maps, open.meta, open.view, settings_.maps.maglev_table_size);
   try {

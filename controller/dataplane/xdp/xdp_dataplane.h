@@ -16,6 +16,7 @@
 #include "dataplane/xdp/lb_install.h"
 #include "dataplane/xdp/meta_maps.h"
 #include "dataplane/xdp/pin_layout.h"
+#include "state/touched_keys.h"
 
 namespace portway::dataplane::xdp {
 
@@ -47,9 +48,12 @@ class XdpDataplane : public Dataplane {
   // The same for a diff of desired states: its IPv4 part (ipv4_only_diff) is programmed. The
   // fast path must be complete, else this is apply(desired).
   ApplyReport apply_changes(const state::StateDiff& d, const state::DataplaneState& desired) override;
-  // Re-reads the maps and the attachments and makes them hold `desired` (the read is a few
-  // map dumps: no separate read phase). Counts pin_missing, xdp_detached, tc_detached,
-  // sandbox_interface_attached and xdp_maps (docs/operations.md "Drift repair").
+  // The check (docs/operations.md "Drift repair"): the reader reads every map (seconds at
+  // 10,000 Services: the Maglev tables) with fds of its own and compares them with the view;
+  // repair() checks pins and attachments now (cheap) and re-asserts the maps only where the
+  // reading differed outside what this object programmed since. Counts pin_missing,
+  // xdp_detached, tc_detached, sandbox_interface_attached and xdp_maps.
+  std::unique_ptr<KernelReader> make_reader(const state::DataplaneState& desired) override;
   Repairs repair(const KernelReading* reading, const state::DataplaneState& desired) override;
   void remove_all() override;
   Stats stats() override;
@@ -100,6 +104,7 @@ class XdpDataplane : public Dataplane {
   std::unique_ptr<Open> open_;
   bool names_lost_ = false;  // ensure_loaded found the metadata pins missing
   Repairs* repairs_ = nullptr;  // set while repair() runs: the steps count what they fix
+  std::unique_ptr<state::TouchedKeys> touched_;  // what program() changed since make_reader()
   void count(const char* kind, const std::string& note);
 };
 
