@@ -10,7 +10,8 @@
 // table), a pin folder /sys/fs/bpf/portway-daemon-bench-<pid>, a cgroup and a state folder
 // /var/tmp/portway-daemon-bench-<pid> (on disk): all removed at the end, also on error. No
 // traffic. The changes are committed with model::set_sandbox_state, the store write
-// `portway sandbox set` makes; the daemon sees them through its store watch as any writer's.
+// `portway sandbox set` makes, each on a connection of its own closed after the commit (as the
+// CLI's process does); the daemon sees them through its store watch as any writer's.
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -186,6 +187,7 @@ std::optional<std::smatch> check_line(const std::string& log, std::size_t from, 
 }
 
 int run(const Options& o) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines as they come, also into a file
   const std::string name = unique_name();
   const std::string dir = "/var/tmp/" + name;
   fs::create_directories(dir);
@@ -215,8 +217,7 @@ int run(const Options& o) {
   const dataplane::Kind kind = o.dataplane == "xdp" ? dataplane::Kind::xdp : dataplane::Kind::nft;
   Leftovers leftovers{s, kind, dir};
 
-  auto store = store::SqliteStore::open(db);
-  bench::write_fleet(*store, bench::make_snapshot(kServices));
+  bench::write_fleet(*store::SqliteStore::open(db), bench::make_snapshot(kServices));
   // The resync timer fires once after the idle window (the check is measured alone), then
   // keeps firing during the changes: they must not wait for it.
   const int resync = o.idle_seconds + 15;
@@ -266,9 +267,16 @@ int run(const Options& o) {
   int missed = 0;
   const auto series0 = Clock::now();
   for (int n = 0; n < o.changes; ++n) {
-    bench::commit_sandbox_change(*store, kServices, n);
+    // One connection per change, closed after the commit, as a `portway sandbox set` process
+    // does: the daemon's store watch sees the close (a long-lived writer's commit can wake it
+    // before the commit is visible; see docs/performance.md).
+    std::uint64_t generation = 0;
+    {
+      auto writer = store::SqliteStore::open(db, {.create = false});
+      bench::commit_sandbox_change(*writer, kServices, n);
+      generation = writer->begin_read()->generation();
+    }
     const auto committed = Clock::now();
-    const std::uint64_t generation = store->begin_read()->generation();
     std::optional<dataplane::SyncStatus> now;
     while (Clock::now() - committed < 30s) {
       now = sync_status(db);
