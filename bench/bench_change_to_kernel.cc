@@ -31,7 +31,7 @@
 
 #include "agent/node_dataplane.h"
 #include "agent/sync.h"
-#include "bench_snapshot.h"
+#include "bench_fleet_store.h"
 #include "lab/cgroup_dir.h"
 #include "model/sandbox_ops.h"
 #include "state/incremental_compile.h"
@@ -63,23 +63,6 @@ config::NodeSettings bench_settings(const std::string& cgroup) {
   return s;
 }
 
-// The fleet written to a fresh SQLite file in one transaction (the records bench_snapshot.h
-// describes); apps carry no text, since compiling reads only Services, sandboxes and claims.
-void write_fleet(store::Store& st, const state::Snapshot& fleet) {
-  auto tx = st.begin_write();
-  for (const auto& svc : fleet.services) tx->put_app({svc.app, "", "{}", 1, 0});
-  for (const auto& svc : fleet.services) tx->put_service(svc);
-  for (const auto& svc : fleet.services) {
-    std::vector<store::NodePortClaim> mine;
-    for (const auto& c : fleet.claims) {
-      if (c.app == svc.app) mine.push_back(c);
-    }
-    tx->replace_claims(svc.app, mine);
-  }
-  for (const auto& sb : fleet.sandboxes) tx->put_sandbox(sb);
-  tx->commit();
-}
-
 // The cgroup of the fast path's socket hooks: never "" (that would be the host's root).
 std::string own_cgroup() {
   std::string path = lab::cgroup_path_for(unique_name());
@@ -93,7 +76,7 @@ class BenchStore {
   BenchStore() {
     std::filesystem::create_directories(dir_);
     store_ = store::SqliteStore::open(dir_ + "/state.db");
-    write_fleet(*store_, bench::make_snapshot(kServices));
+    bench::write_fleet(*store_, bench::make_snapshot(kServices));
   }
   ~BenchStore() {
     store_.reset();
@@ -107,17 +90,7 @@ class BenchStore {
 
   // Change number `n`: one sandbox, spread over the fleet, to the next state of its cycle,
   // committed through the model's sandbox operation as `portway sandbox set` does.
-  void commit_change(int n) {
-    static constexpr store::SandboxState kCycle[] = {store::SandboxState::draining,
-                                                     store::SandboxState::stopped,
-                                                     store::SandboxState::running};
-    const int sandbox = (n / 3) * 7919 % (kServices * bench::kBackends);
-    const std::string id = "app" + std::to_string(sandbox / bench::kBackends) + "-" +
-                           std::to_string(sandbox % bench::kBackends);
-    auto tx = store_->begin_write();
-    model::set_sandbox_state(*tx, id, kCycle[n % 3], n);
-    tx->commit();
-  }
+  void commit_change(int n) { bench::commit_sandbox_change(*store_, kServices, n); }
 
  private:
   std::string dir_ = "/var/tmp/" + unique_name();  // on disk, not tmpfs

@@ -63,7 +63,7 @@ struct ReconcileLoop::Fds {
 ReconcileLoop::ReconcileLoop(DaemonOptions options, config::NodeSettings settings, StatusBoard& board)
     : options_(std::move(options)),
       board_(board),
-      dp_(settings, settings.dataplane, std::chrono::milliseconds(0)),
+      dp_(settings, settings.dataplane, std::chrono::milliseconds(0), options_.factory),
       fds_(std::make_unique<Fds>()) {
   const sigset_t set = daemon_signals();
   if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) throw std::runtime_error("blocking signals failed");
@@ -73,6 +73,7 @@ ReconcileLoop::ReconcileLoop(DaemonOptions options, config::NodeSettings setting
   if (!fds_->epoll) throw sys_error("epoll");
   fds_->resync_timer = loader::UniqueFd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   if (!fds_->resync_timer) throw sys_error("timerfd");
+  checker_.emplace();  // after the mask: its thread keeps the signals blocked
 
   // The directory is watched, so it must exist: created like `portway apply` would (0700).
   const std::filesystem::path dir = std::filesystem::path(options_.state_path).parent_path();
@@ -108,15 +109,16 @@ int ReconcileLoop::run() {
   add(fds_->store->fd());
   add(fds_->links->fd());
   add(fds_->resync_timer.get());
+  add(checker_->fd());
   arm_resync_timer();
   spdlog::info("daemon pid {} started: state {}, pin folder {}, resync every {} s", status_.pid,
                options_.state_path, dp_.settings().bpffs_dir, dp_.settings().resync_seconds);
 
   for (;;) {
     if (store_dirty_ || (retry_at_ && Clock::now() >= *retry_at_)) program_store();
-    if (check_pending_) {
+    if (check_pending_ && !in_flight_) {
       check_pending_ = false;
-      run_check(check_reason_);
+      start_check();
     }
     publish();
 
@@ -142,8 +144,9 @@ int ReconcileLoop::run() {
             reload();
             continue;
           }
-          spdlog::info("{}: stopping; the dataplane stays programmed and forwarding",
-                       info.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+          spdlog::info("{}: stopping; the dataplane stays programmed and forwarding{}",
+                       info.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT",
+                       in_flight_ ? " (the check's read-back in flight is abandoned)" : "");
           notifier_.stopping();
           publish();
           return 0;
@@ -153,6 +156,8 @@ int ReconcileLoop::run() {
           store_dirty_ = true;
           if (!noticed_) noticed_ = woke;
         }
+      } else if (fd == checker_->fd()) {
+        finish_check();
       } else if (fd == fds_->links->fd()) {
         on_links();
       } else if (fd == fds_->resync_timer.get()) {
@@ -262,22 +267,51 @@ void ReconcileLoop::program(bool whole, const state::StateDiff& d) {
   status_.reason = dp_.reason();
 }
 
-void ReconcileLoop::run_check(const std::string& why) {
+void ReconcileLoop::start_check() {
   if (!dp_.synced()) return;  // nothing programmed yet: nothing to compare the kernel with
+  in_flight_reason_ = check_reason_;
+  in_flight_since_ = Clock::now();
   try {
-    const agent::CheckReport report = dp_.check();
+    agent::PendingCheck pending = dp_.begin_check();
+    std::unique_ptr<dataplane::KernelReader> reader = std::move(pending.reader);
+    in_flight_ = std::move(pending);
+    // No reader: the dataplane reads inside the repair (cheap), so finish at once.
+    if (!reader) return finish_check();
+    checker_->start(std::move(reader));
+  } catch (const std::exception& e) {
+    in_flight_.reset();
+    need_sync_ = true;
+    program_fault("check (" + in_flight_reason_ + ") failed: " + e.what());
+  }
+}
+
+void ReconcileLoop::finish_check() {
+  if (!in_flight_) return;
+  const agent::PendingCheck pending = std::move(*in_flight_);
+  in_flight_.reset();
+  const std::string& why = in_flight_reason_;
+  std::unique_ptr<dataplane::KernelReading> reading;
+  try {
+    if (checker_->busy()) reading = checker_->take();
+    const auto read_done = Clock::now();
+    const agent::CheckReport report = dp_.finish_check(pending, reading.get());
+    const auto done = Clock::now();
     status_.last_check_ms = epoch_ms();
     for (const auto& [kind, count] : report.repairs) status_.drift_repairs[kind] += count;
     if (report.repaired()) {
       for (const auto& note : report.notes) spdlog::warn("drift repaired ({}): {}", why, note);
       for (const auto& [kind, count] : report.repairs) spdlog::warn("drift repaired ({}): {} x {}", why, count, kind);
-    } else {
-      spdlog::debug("check ({}): the kernel holds generation {}", why, programmed_generation_);
     }
+    spdlog::info("check ({}) took {:.3f} s (read {:.3f} s, repair {:.3f} s): {}", why,
+                 std::chrono::duration<double>(done - in_flight_since_).count(),
+                 std::chrono::duration<double>(read_done - in_flight_since_).count(),
+                 std::chrono::duration<double>(done - read_done).count(),
+                 report.repaired() ? "drift repaired" : "no drift");
   } catch (const std::exception& e) {
     need_sync_ = true;
     program_fault("check (" + why + ") failed: " + e.what());
   }
+  checker_->discard(std::move(reading));
 }
 
 void ReconcileLoop::reload() {

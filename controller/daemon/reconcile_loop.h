@@ -4,10 +4,16 @@
 //   - a signalfd (SIGTERM/SIGINT: return, leaving the dataplane forwarding; SIGHUP: re-read
 //     the node file, program with it, then a full check),
 //   - rtnetlink link events (an uplink or sandbox interface appearing, going, re-created, or
-//     its XDP program changed: a check at once).
+//     its XDP program changed: a check at once),
+//   - the check worker's eventfd (a check's kernel read-back is done).
 // Programming goes through agent::NodeDataplane: sync() first (adopting what is installed,
 // so a restart is hitless), then apply_changes() with each IncrementalCompiler::catch_up()
-// diff, check() on the timer, SIGHUP and link events.
+// diff, a check on the timer, SIGHUP and link events.
+//
+// A check's read-back (seconds for nft at 10,000 Services) runs on the CheckWorker's thread
+// while this loop keeps applying store changes; its repair then runs here
+// (NodeDataplane::begin_check / finish_check). One check at a time: a trigger while one runs
+// queues one more, which starts when it ends. SIGTERM does not wait for a read in flight.
 //
 // Faults never leave a partial state: when the store cannot be read the compiled state and
 // the kernel stay as they were, and when programming fails the next attempt is a full sync.
@@ -26,6 +32,7 @@
 
 #include "agent/node_dataplane.h"
 #include "config/node_settings.h"
+#include "daemon/check_worker.h"
 #include "daemon/status_board.h"
 #include "daemon/systemd_notify.h"
 #include "state/incremental_compile.h"
@@ -45,6 +52,8 @@ struct DaemonOptions {
   std::function<void(const state::DataplaneState&)> after_programming;
   // How long one read of the store may wait for a lock before it counts as a store fault.
   std::chrono::milliseconds store_busy_timeout{1000};
+  // How the node's dataplanes are made (tests wrap the real ones).
+  agent::DataplaneFactory factory = agent::make_dataplane;
 };
 
 class ReconcileLoop {
@@ -67,7 +76,8 @@ class ReconcileLoop {
   void program_store();
   void open_store_if_needed();
   void program(bool whole, const state::StateDiff& d);
-  void run_check(const std::string& why);
+  void start_check();
+  void finish_check();
   void reload();
   void on_links();
   bool relevant_interface(const std::string& ifname) const;
@@ -91,6 +101,10 @@ class ReconcileLoop {
   bool store_dirty_ = true;  // the store may have changed since it was last read
   bool check_pending_ = false;
   std::string check_reason_;
+  // The check whose read runs on the worker, why, and since when.
+  std::optional<agent::PendingCheck> in_flight_;
+  std::string in_flight_reason_;
+  Clock::time_point in_flight_since_;
   std::optional<Clock::time_point> noticed_;  // when the oldest unprogrammed change was seen
   std::optional<Clock::time_point> retry_at_;
   std::chrono::milliseconds backoff_{0};
@@ -100,6 +114,8 @@ class ReconcileLoop {
 
   struct Fds;
   std::unique_ptr<Fds> fds_;
+  // Last: destroyed first, without waiting for a read in flight.
+  std::optional<CheckWorker> checker_;
 };
 
 }  // namespace portway::daemon

@@ -106,6 +106,12 @@ std::string node_toml(const config::NodeSettings& s) {
     << "service_cidr = \"" << net::to_string(s.service_cidr) << "\"\n"
     << "bpffs_dir = \"" << s.bpffs_dir << "\"\n";
   if (!s.cgroup.empty()) t << "cgroup = \"" << s.cgroup << "\"\n";
+  // A daemon on the lab node serves its API in the lab's folder (never the node's default
+  // socket, which another lab or the host's daemon may hold) and its metrics on the loopback
+  // of the lab node's own network namespace.
+  t << "api_socket = \"" << s.api_socket << "\"\n";
+  if (s.metrics_address) t << "metrics_address = \"" << config::to_string(*s.metrics_address) << "\"\n";
+  else t << "metrics_address = \"\"\n";
   // The capacities the lab's maps are created with: a `portway sync --node` of this file must
   // find the pinned maps compatible.
   t << "[maps]\n"
@@ -163,6 +169,7 @@ config::NodeSettings lab_node_settings(const LabConfig& cfg) {
   // The socket hooks go on a cgroup of the lab's own, never on the host's processes; "" (no
   // cgroup v2 on this machine) leaves the fast path unable to attach them.
   s.cgroup = cgroup_path_for(cfg.prefix);
+  s.api_socket = cfg.dir + "/api.sock";
   s.maps.frontends = 4096;
   s.maps.backends = 4096;
   s.maps.backend_sets = 1024;

@@ -1,0 +1,52 @@
+// The read phase of the daemon's checks, off the reconcile loop (docs/operations.md "Drift
+// repair"): at 10,000 Services an nft read-back takes seconds, and the loop must keep
+// programming store changes meanwhile. One thread, one reading at a time; when a reading is
+// done (or failed) fd() becomes readable, for the loop's epoll set.
+//
+// The thread is started by the constructor, so it inherits the caller's signal mask (the
+// loop blocks SIGTERM/SIGINT/SIGHUP first: they stay with its signalfd).
+//
+// Readings are freed on this thread too (discard()): freeing a dump of 10,000 Services takes
+// longer than the repair that used it.
+//
+// Destruction does not wait for a read in flight (a SIGTERM must not wait seconds for a
+// dump): the thread is detached and ends when the read returns, or with the process. It only
+// reads, through kernel handles of its own, so nothing is left half-done.
+#pragma once
+
+#include <exception>
+#include <memory>
+
+#include "dataplane/dataplane.h"
+#include "loader/unique_fd.h"
+
+namespace portway::daemon {
+
+class CheckWorker {
+ public:
+  CheckWorker();
+  ~CheckWorker();
+  CheckWorker(const CheckWorker&) = delete;
+  CheckWorker& operator=(const CheckWorker&) = delete;
+
+  // Readable when a reading is done; take() clears it.
+  int fd() const;
+  // True from start() until take() returned the reading.
+  bool busy() const { return busy_; }
+
+  // Runs reader->read() on the worker. Only when !busy().
+  void start(std::unique_ptr<dataplane::KernelReader> reader);
+
+  // The finished reading; rethrows what read() threw. Only after fd() was readable.
+  std::unique_ptr<dataplane::KernelReading> take();
+
+  // Frees `reading` on the worker thread.
+  void discard(std::unique_ptr<dataplane::KernelReading> reading);
+
+ private:
+  struct Shared;
+  std::shared_ptr<Shared> shared_;
+  bool busy_ = false;
+};
+
+}  // namespace portway::daemon
