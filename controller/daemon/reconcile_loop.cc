@@ -115,7 +115,9 @@ int ReconcileLoop::run() {
                options_.state_path, dp_.settings().bpffs_dir, dp_.settings().resync_seconds);
 
   for (;;) {
-    if (store_dirty_ || (retry_at_ && Clock::now() >= *retry_at_)) program_store();
+    if (store_dirty_ || (retry_at_ && Clock::now() >= *retry_at_) ||
+        (recheck_at_ && Clock::now() >= *recheck_at_))
+      program_store();
     if (check_pending_ && !in_flight_) {
       check_pending_ = false;
       start_check();
@@ -123,9 +125,11 @@ int ReconcileLoop::run() {
     publish();
 
     int timeout_ms = -1;
-    if (retry_at_) {
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(*retry_at_ - Clock::now());
-      timeout_ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
+    for (const auto& at : {retry_at_, recheck_at_}) {
+      if (!at) continue;
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(*at - Clock::now());
+      const int ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
+      timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
     }
     epoll_event events[8];
     const int n = ::epoll_wait(fds_->epoll.get(), events, 8, timeout_ms);
@@ -154,6 +158,7 @@ int ReconcileLoop::run() {
       } else if (fd == fds_->store->fd()) {
         if (fds_->store->drain()) {
           store_dirty_ = true;
+          rechecks_left_ = 3;
           if (!noticed_) noticed_ = woke;
         }
       } else if (fd == checker_->fd()) {
@@ -189,6 +194,7 @@ void ReconcileLoop::open_store_if_needed() {
 void ReconcileLoop::program_store() {
   store_dirty_ = false;
   retry_at_.reset();
+  recheck_at_.reset();
   bool whole = false;
   state::StateDiff d;
   try {
@@ -204,6 +210,12 @@ void ReconcileLoop::program_store() {
     // Closed so the next attempt opens the file afresh (it may be replaced or repaired).
     store_.reset();
     return store_fault(e.what());
+  }
+  if (!whole && compiler_.generation() == programmed_generation_ && !need_sync_ && rechecks_left_ > 0) {
+    // Nothing new yet: the commit that woke the loop may not be visible for a moment.
+    recheck_at_ = Clock::now() + std::chrono::milliseconds(1 << (2 * (3 - rechecks_left_)));
+    --rechecks_left_;
+    return;
   }
   status_.store_generation = compiler_.generation();
   if (!status_.store_error.empty()) spdlog::info("the store is readable again");

@@ -107,6 +107,12 @@ class ReconcileLoop {
   Clock::time_point in_flight_since_;
   std::optional<Clock::time_point> noticed_;  // when the oldest unprogrammed change was seen
   std::optional<Clock::time_point> retry_at_;
+  // A wake from the store watch comes with the writer's last write to the -wal file; the
+  // commit becomes visible when the writer updates the wal-index (shared memory, which
+  // inotify does not see) right after. A wake that finds the generation unchanged is
+  // therefore read again a few times, 1, 4 and 16 ms later.
+  std::optional<Clock::time_point> recheck_at_;
+  int rechecks_left_ = 0;
   std::chrono::milliseconds backoff_{0};
   std::uint64_t programmed_generation_ = 0;
   double last_change_seconds_ = 0;

@@ -26,6 +26,7 @@
 #include "lab/ns_process.h"
 #include "lab/topology.h"
 #include "lab_test_config.h"
+#include "model/sandbox_ops.h"
 #include "netlink/netns.h"
 #include "store/sqlite_store.h"
 #include "support/root.h"
@@ -97,8 +98,8 @@ class GatedDataplane : public dataplane::Dataplane {
   }
   void hand_over(std::vector<std::string>& notes) override { inner_->hand_over(notes); }
   void settle() override { inner_->settle(); }
-  std::unique_ptr<dataplane::KernelReader> make_reader() override {
-    auto r = inner_->make_reader();
+  std::unique_ptr<dataplane::KernelReader> make_reader(const state::DataplaneState& desired) override {
+    auto r = inner_->make_reader(desired);
     if (!r) return nullptr;
     return std::make_unique<GatedReader>(std::move(r), gate_);
   }
@@ -249,6 +250,32 @@ TEST_F(DaemonCheckTest, SigtermDoesNotWaitForACheckRead) {
   std::printf("stopped %lld ms after SIGTERM with a read in flight\n",
               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - asked).count()));
   EXPECT_TRUE(kernel_holds_store()) << "the dataplane stays programmed";
+}
+
+// A writer that keeps its connection open (a runtime's agent, not the CLI) wakes the loop with
+// its write to the -wal file, just before the commit is visible: every one of its commits must
+// still be programmed at once, not at the writer's next write.
+TEST_F(DaemonCheckTest, CommitsOfAWriterThatStaysOpenAreProgrammedAtOnce) {
+  start();
+  ASSERT_TRUE(within(20s, [&] { return board_.snapshot().ready; })) << "the loop did not program the lab";
+  std::unique_ptr<store::Store> writer = store::SqliteStore::open(state(), {.create = false});
+  const store::SandboxState cycle[] = {store::SandboxState::stopped, store::SandboxState::running};
+  int slow = 0;
+  for (int n = 0; n < 20; ++n) {
+    {
+      auto tx = writer->begin_write();
+      ASSERT_TRUE(model::set_sandbox_state(*tx, "tcp-echo-echo-0", cycle[n % 2], n + 1));
+      tx->commit();
+    }
+    std::uint64_t committed = 0;
+    {
+      auto tx = writer->begin_read();
+      committed = tx->generation();
+    }
+    if (!within(1s, [&] { return board_.snapshot().programmed_generation == committed; })) ++slow;
+  }
+  EXPECT_EQ(slow, 0) << slow << " of 20 commits were not programmed within 1 s";
+  EXPECT_TRUE(kernel_holds_store());
 }
 
 }  // namespace
