@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The L4 load balancer: XDP on the uplinks, tc on the host side of sandbox veths. Semantics:
- * docs/dataplane (the table in ../shared/spec/dataplane.md); maps: include/portway/lb_abi.h.
+ * docs/xdp-dataplane.md and docs/parity.md (one table for both dataplanes); maps: include/portway/lb_abi.h.
  *
  *   pw_xdp_uplink  clients -> frontends: DNAT to a backend, rejects, ICMP errors about
  *                  translated flows, fragments; forwarded by FIB lookup + redirect.

@@ -1,4 +1,4 @@
-// cli.md's exit codes, and the CLI's own errors that map onto them (errors/error.h is the base
+// The CLI's exit codes (docs/operations.md), and the CLI's own errors that map onto them (errors/error.h is the base
 // every library's errors share).
 #pragma once
 

@@ -1,4 +1,4 @@
-// The daemon's local API (docs/api.md): daemon.md's routes over HTTP/1.1 + JSON on the node
+// The daemon's local API (docs/api.md): the routes listed there over HTTP/1.1 + JSON on the node
 // file's api_socket, for root, the daemon's user and members of api_group. The daemon's loop
 // owns one while it runs; writes only commit to the store, which the loop watches.
 #pragma once

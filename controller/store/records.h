@@ -76,7 +76,7 @@ struct ClaimKey {
   auto operator<=>(const ClaimKey&) const = default;
 };
 
-// What changed in the store after one generation, up to a later one (model.md "The change
+// What changed in the store after one generation, up to a later one (docs/model.md "The change
 // journal"): the keys of every record written or deleted, including deletions that cascade
 // from an app (its Services and claims). Each list is sorted and unique. A key listed may
 // name a record that is unchanged in the end (written twice, or created and deleted): a

@@ -107,7 +107,7 @@ CREATE TABLE service_ranges (
 ) STRICT;
 )sql";
 
-// Version 3: the change journal (model.md "The change journal"). Triggers write it, in the
+// Version 3: the change journal (docs/model.md "The change journal"). Triggers write it, in the
 // transaction that makes the change, so no write path (and no cascade: deleting an app
 // deletes its Services and claims, and SQLite fires triggers for cascaded deletes) can
 // forget an entry. Rows carry the generation the transaction will commit as (the counter

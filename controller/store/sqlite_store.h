@@ -25,7 +25,7 @@ struct SqliteOptions {
   // StoreBusyError. Writers queue: thirty commands started at once on a loaded 2-core node
   // need seconds between the first and the last (docs/model.md "The SQLite file").
   std::chrono::milliseconds busy_timeout{30000};
-  // How many generations the change journal keeps (model.md "The change journal"): a reader
+  // How many generations the change journal keeps (docs/model.md "The change journal"): a reader
   // further behind than that compiles everything. A daemon catches up within one or a few.
   std::uint64_t journal_generations = 1000;
 };

@@ -1,4 +1,4 @@
-// The SQLite store's change journal (store.h changes_since, model.md "The change journal"):
+// The SQLite store's change journal (store.h changes_since, docs/model.md "The change journal"):
 // complete (cascades included), written with the change and rolled back with it, bounded,
 // honest about what it cannot answer, and added to a schema version 2 file without loss.
 #include <gtest/gtest.h>
