@@ -156,7 +156,7 @@ int ReconcileLoop::run() {
           return 0;
         }
       } else if (fd == fds_->store->fd()) {
-        if (fds_->store->drain()) {
+        if (fds_->store->drain() != StoreWatch::Change::kNone) {
           store_dirty_ = true;
           rechecks_left_ = 3;
           if (!noticed_) noticed_ = woke;

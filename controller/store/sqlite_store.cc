@@ -1,5 +1,9 @@
 #include "store/sqlite_store.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -91,6 +95,17 @@ sqlite::Statement& SqliteStore::statement(std::string_view sql) {
     it = statements_.emplace(std::string(sql), std::make_unique<sqlite::Statement>(conn_, sql)).first;
   }
   return *it->second;
+}
+
+std::string commit_marker_path(const std::string& database_path) { return database_path + "-commit"; }
+
+void SqliteStore::announce_commit() noexcept {
+  const std::string marker = commit_marker_path(path_);
+  // A time change is an IN_ATTRIB event for the watcher; creating the file an IN_CREATE.
+  // Neither follows a symlink planted in the state folder.
+  if (::utimensat(AT_FDCWD, marker.c_str(), nullptr, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) return;
+  const int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0) ::close(fd);
 }
 
 }  // namespace portway::store

@@ -30,6 +30,12 @@ struct SqliteOptions {
   std::uint64_t journal_generations = 1000;
 };
 
+// The file every commit that changed something touches once it is visible to readers
+// (docs/daemon.md "Noticing store changes"). Watchers wake on it: the -wal write that inotify
+// reports comes before SQLite publishes the commit in its wal-index, so a reader woken by the
+// -wal write alone can find nothing new yet.
+std::string commit_marker_path(const std::string& database_path);
+
 class SqliteStore final : public Store {
  public:
   // Opens (and, with create, creates) the database, checks it is a portway database and
@@ -48,6 +54,8 @@ class SqliteStore final : public Store {
   SqliteStore(std::string path, sqlite::Connection conn, std::uint64_t journal_generations);
   std::unique_ptr<Transaction> begin(bool write);
   sqlite::Statement& statement(std::string_view sql);  // prepared once, cached
+  // Touches commit_marker_path(path_); best effort (a watcher that misses it re-reads).
+  void announce_commit() noexcept;
 
   std::string path_;
   sqlite::Connection conn_;
