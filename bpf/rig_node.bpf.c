@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The packet rig's node without a dataplane (docs/performance.md "Packet rig"): the two
+ * reference points every portway figure is read against, attached to the node's uplink.
+ *   rig_drop      XDP_DROP: what the first hop itself can take (generator + uplink veth).
+ *   rig_redirect  redirect into one of two sink links with no lookup and no rewrite: the
+ *                 ceiling for any fast path that ends in a redirect. The slot is the source
+ *                 port's lowest bit, so flows split over both sinks as a load balancer would. */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+
+/* Slots 0 and 1: the node-side ends of the two sink links. The kernel resolves a devmap's
+ * ifindex in the network namespace of the process that writes it, so user space writes it
+ * from the node's namespace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u32);
+} rig_ports SEC(".maps");
+
+SEC("xdp")
+int rig_drop(struct xdp_md *ctx)
+{
+	(void)ctx;
+	return XDP_DROP;
+}
+
+SEC("xdp")
+int rig_redirect(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	/* The source port of IPv4 without options (what the rig sends); anything else goes to
+	 * slot 0. Reading it is not a lookup: two bounds checks and one load. */
+	struct udphdr *uh = data + ETH_HLEN + sizeof(struct iphdr);
+	__u32 slot = 0;
+
+	if ((void *)(uh + 1) <= data_end)
+		slot = ((__u8 *)&uh->source)[1] & 1;
+	return (int)bpf_redirect_map(&rig_ports, slot, 0);
+}
+
+char LICENSE[] SEC("license") = "GPL";
