@@ -137,8 +137,10 @@ int pktgen(struct xdp_md *ctx)
 	/* Which flow: a cycle over `flows`, or with new_flow_per_frame a sequence interleaved by
 	 * thread so that no two threads make the same 5-tuple (until the whole space wraps). */
 	seq = c->frames++;
-	if (pktgen_config.new_flow_per_frame)
-		f = (seq * (c->flow_stride ? c->flow_stride : 1) + c->flow_offset) % pktgen_config.flows;
+	if (pktgen_config.new_flow_per_frame) {
+		f = c->next_flow % pktgen_config.flows;
+		c->next_flow += c->flow_stride ? c->flow_stride : 1;
+	}
 	else
 		f = seq % pktgen_config.flows;
 	sport = (__u16)(pktgen_config.src_port_min + f % pktgen_config.src_port_count);

@@ -114,17 +114,19 @@ std::uint64_t Generator::bad_length() const {
   return loader::PerCpuArray<portway_pktgen_counters>(impl_->skel->maps.pktgen_counters).sum(0).bad_length;
 }
 
-// Thread i (on cpus[i]) makes flows i, i + threads, i + 2 * threads, ...: its CPU's slot gets
-// offset i and stride `threads`; the frame counts stay as they are.
+// Thread i (on cpus[i]) makes new flows base + i, base + i + threads, ...; base is past the
+// furthest flow any CPU made so far. The frame counts stay as they are.
 void Generator::set_flow_interleave(const std::vector<int>& cpus, unsigned threads) {
   const int fd = bpf_map__fd(impl_->skel->maps.pktgen_counters);
   const std::size_t n = possible_cpus();
-  std::vector<portway_pktgen_counters> slots(n);  // 24 bytes: already the kernel's 8-byte stride
+  std::vector<portway_pktgen_counters> slots(n);  // 32 bytes: already the kernel's 8-byte stride
   const __u32 key = 0;
   if (bpf_map_lookup_elem(fd, &key, slots.data()) != 0)
     throw std::system_error(errno, std::generic_category(), "read the generator's per-CPU counters");
+  std::uint64_t base = 0;
+  for (const auto& slot : slots) base = std::max<std::uint64_t>(base, slot.next_flow);
   for (unsigned i = 0; i < threads; ++i) {
-    slots.at(static_cast<std::size_t>(cpus[i])).flow_offset = i;
+    slots.at(static_cast<std::size_t>(cpus[i])).next_flow = base + i;
     slots.at(static_cast<std::size_t>(cpus[i])).flow_stride = threads;
   }
   if (bpf_map_update_elem(fd, &key, slots.data(), BPF_ANY) != 0)

@@ -36,18 +36,19 @@ struct portway_pktgen_config {
 PORTWAY_ABI_SIZE(struct portway_pktgen_config, 68);
 
 /* Per CPU (BPF_MAP_TYPE_PERCPU_ARRAY, key 0): frames generated (also the sequence that picks
- * each frame's flow; it keeps counting from one send to the next, so new flows stay new), frames
- * refused because the buffer was not frame_len long, and where this CPU's new flows start:
- * with new_flow_per_frame a frame's flow is frames * flow_stride + flow_offset, which user
- * space sets before each send (stride = threads, offset = the thread's index) so that no two
- * threads make the same 5-tuple. */
+ * each frame's flow out of `flows`), frames refused because the buffer was not frame_len long,
+ * and with new_flow_per_frame the next new flow this CPU makes and its step. User space sets
+ * next_flow and flow_stride before each send (thread i of n starts at base + i, step n, where
+ * base is past every flow any CPU made before), so no two threads and no two sends make the
+ * same 5-tuple until the space wraps. */
 struct portway_pktgen_counters {
   __u64 frames;
   __u64 bad_length;
-  __u32 flow_offset;
+  __u64 next_flow;
   __u32 flow_stride;
+  __u32 pad;
 };
-PORTWAY_ABI_SIZE(struct portway_pktgen_counters, 24);
+PORTWAY_ABI_SIZE(struct portway_pktgen_counters, 32);
 
 #define PORTWAY_PKTGEN_COUNTERS_ENTRIES 1
 
@@ -57,8 +58,8 @@ inline portway_pktgen_counters& operator+=(portway_pktgen_counters& a,
                                            const portway_pktgen_counters& b) noexcept {
   a.frames += b.frames;
   a.bad_length += b.bad_length;
-  a.flow_offset = 0; /* per-CPU settings: a sum means nothing */
-  a.flow_stride = 0;
+  a.next_flow = a.next_flow > b.next_flow ? a.next_flow : b.next_flow; /* the furthest CPU */
+  a.flow_stride = 0; /* a per-CPU setting: a sum means nothing */
   return a;
 }
 #endif
