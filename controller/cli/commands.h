@@ -17,5 +17,6 @@ int cmd_status(std::span<const std::string> args);
 int cmd_stats(std::span<const std::string> args);
 int cmd_lab(std::span<const std::string> args);
 int cmd_daemon(std::span<const std::string> args);
+int cmd_pktgen(std::span<const std::string> args);
 
 }  // namespace portway::cli

@@ -34,6 +34,7 @@ const std::vector<Command>& commands() {
       {"status", "which dataplane is active and why, attachments, map fill levels", portway::cli::cmd_status},
       {"stats", "per-frontend and per-backend counters, drops by reason", portway::cli::cmd_stats},
       {"lab", "a demo topology in network namespaces: up, run, down", portway::cli::cmd_lab},
+      {"pktgen", "packet generator and counting sink for packet-level tests: send, sink", portway::cli::cmd_pktgen},
       {"probe", "kernel features the XDP/tc fast path needs, each yes/no with the reason", portway::cli::cmd_probe},
   };
   return kCommands;

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <unistd.h>
@@ -190,6 +191,36 @@ void add_route(const net::Ipv4Prefix& dst, std::optional<net::Ipv4> gateway,
                  if (gateway) mnl_attr_put_u32(nlh, RTA_GATEWAY, htonl(gateway->value));
                  if (idx) mnl_attr_put_u32(nlh, RTA_OIF, idx);
                });
+}
+
+void add_permanent_neighbour(const std::string& link, net::Ipv4 address,
+                             const std::array<std::uint8_t, 6>& mac) {
+  const unsigned idx = require_ifindex(link);
+  RouteSocket sock;
+  sock.request(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE,
+               "add neighbour " + net::to_string(address) + " on " + link, [&](nlmsghdr* nlh) {
+                 auto* nd = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
+                 nd->ndm_family = AF_INET;
+                 nd->ndm_ifindex = static_cast<int>(idx);
+                 nd->ndm_state = NUD_PERMANENT;
+                 mnl_attr_put_u32(nlh, NDA_DST, htonl(address.value));
+                 mnl_attr_put(nlh, NDA_LLADDR, mac.size(), mac.data());
+               });
+}
+
+std::array<std::uint8_t, 6> mac_address(const std::string& link) {
+  check_name(link);
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+  ifreq req{};
+  std::memcpy(req.ifr_name, link.c_str(), link.size());
+  const int rc = ioctl(fd, SIOCGIFHWADDR, &req);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) throw std::system_error(err, std::generic_category(), "MAC address of " + link);
+  std::array<std::uint8_t, 6> mac{};
+  std::memcpy(mac.data(), req.ifr_hwaddr.sa_data, mac.size());
+  return mac;
 }
 
 namespace {

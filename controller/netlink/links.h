@@ -3,6 +3,7 @@
 // subprocess: the product never shells out.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -42,6 +43,15 @@ void add_address(const std::string& link, net::Ipv4 address, std::uint8_t prefix
 // dst/len via gateway (or a device route when gateway is absent, through `link`).
 void add_route(const net::Ipv4Prefix& dst, std::optional<net::Ipv4> gateway,
                const std::string& link = "");
+
+// A permanent IPv4 neighbour entry (what `ip neigh replace ADDR lladdr MAC dev LINK nud
+// permanent` does): for a peer that will not answer ARP, e.g. a counting sink that drops
+// every frame.
+void add_permanent_neighbour(const std::string& link, net::Ipv4 address,
+                             const std::array<std::uint8_t, 6>& mac);
+
+// The link's Ethernet address (SIOCGIFHWADDR). Throws std::system_error.
+std::array<std::uint8_t, 6> mac_address(const std::string& link);
 
 // Device offloads through the ethtool ioctl (what `ethtool -K` changes).
 // tx checksumming off: the device sends full checksums. XDP on a veth sees the peer's frames

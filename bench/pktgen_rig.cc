@@ -1,0 +1,115 @@
+// The packet rig, one command (docs/performance.md "Packet rig"): generator -> node (the
+// dataplane under test) -> two sinks, all six variants in one run, interleaved round by round,
+// medians and ratios. Root. Example:
+//   build/bench/pktgen_rig --rounds 5 --seconds 2 --json
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "rig/rig_run.h"
+
+namespace {
+
+using portway::rig::Measurement;
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+std::string loadavg() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("The packet rig: generator -> node -> two sinks; every variant in one run, interleaved");
+  portway::rig::RigOptions o;
+  o.prefix = "pwrig" + std::to_string(getpid());
+  bool json = false;
+  app.add_option("--rounds", o.rounds, "rounds; each runs every variant once (medians over rounds)")->capture_default_str();
+  app.add_option("--seconds", o.seconds, "seconds per measurement")->capture_default_str();
+  app.add_option("--warmup", o.warmup_seconds, "seconds of warm-up before established variants")->capture_default_str();
+  app.add_option("--flows", o.flows, "flows of the established variants")->capture_default_str();
+  app.add_option("--size", o.frame_size, "frame size in bytes, without FCS")->capture_default_str();
+  app.add_option("--cpu", o.cpu, "the CPU of generator, node and sinks (default: the first allowed)");
+  app.add_option("--prefix", o.prefix, "name prefix of the namespaces, pin folder and cgroup")->capture_default_str();
+  app.add_flag("--json", json, "print the result as JSON on stdout");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (geteuid() != 0) {
+    std::cerr << "pktgen_rig: needs root (namespaces, XDP, nftables)\n";
+    return 2;
+  }
+
+  const std::string load_before = loadavg();
+  portway::rig::RigResult r;
+  try {
+    r = portway::rig::run_rig(o, [](const std::string& line) { std::cerr << line << "\n"; });
+  } catch (const std::exception& e) {
+    std::cerr << "pktgen_rig: " << e.what() << "\n";
+    return 2;
+  }
+  const std::string load_after = loadavg();
+
+  nlohmann::json variants = nlohmann::json::object();
+  std::map<std::string, double> med;
+  for (const auto& name : portway::rig::kVariants) {
+    const auto& runs = r.runs[name];
+    std::vector<double> off, del, loss_frac;
+    nlohmann::json rows = nlohmann::json::array();
+    for (const Measurement& m : runs) {
+      off.push_back(m.offered_pps());
+      del.push_back(m.delivered_pps());
+      loss_frac.push_back(m.offered ? static_cast<double>(m.loss) / static_cast<double>(m.offered) : 0);
+      rows.push_back({{"offered", m.offered}, {"delivered", m.delivered}, {"loss", m.loss},
+                      {"rx_dropped", m.rx_dropped}, {"seconds", m.seconds}});
+    }
+    med[name] = median(del);
+    variants[name] = {{"offered_pps", median(off)}, {"delivered_pps", median(del)},
+                      {"loss_fraction", median(loss_frac)}, {"runs", rows}};
+  }
+  const auto ratio = [&](const std::string& a, const std::string& b) {
+    return med[b] > 0 ? med[a] / med[b] : 0.0;
+  };
+  const nlohmann::json ratios{
+      {"xdp_established_vs_ceiling", ratio("portway_xdp_established", "redirect")},
+      {"xdp_new_vs_ceiling", ratio("portway_xdp_new", "redirect")},
+      {"xdp_vs_nft_established", ratio("portway_xdp_established", "portway_nft_established")},
+      {"xdp_vs_nft_new", ratio("portway_xdp_new", "portway_nft_new")},
+      {"ceiling_vs_first_hop", ratio("redirect", "xdp_drop")},
+  };
+  if (json) {
+    std::cout << nlohmann::json{{"rounds", o.rounds},         {"seconds", o.seconds},   {"frame_size", o.frame_size},
+                                {"flows", o.flows},           {"cpu", r.cpu},           {"loadavg_before", load_before},
+                                {"loadavg_after", load_after}, {"variants", variants}, {"ratios", ratios}}
+                     .dump(2)
+              << "\n";
+    return 0;
+  }
+  std::printf("%-26s %14s %14s %10s\n", "variant (median)", "offered Mpps", "delivered Mpps", "loss");
+  for (const auto& name : portway::rig::kVariants)
+    std::printf("%-26s %14.3f %14.3f %9.1f%%\n", name.c_str(), variants[name]["offered_pps"].get<double>() / 1e6,
+                variants[name]["delivered_pps"].get<double>() / 1e6,
+                variants[name]["loss_fraction"].get<double>() * 100);
+  for (const auto& [k, v] : ratios.items()) std::printf("%-30s %.2f\n", k.c_str(), v.get<double>());
+  std::printf("load average before: %s, after: %s\n", load_before.c_str(), load_after.c_str());
+  return 0;
+}

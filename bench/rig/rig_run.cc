@@ -1,0 +1,276 @@
+#include "rig/rig_run.h"
+
+#include <net/if.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "agent/node_dataplane.h"
+#include "lab/cgroup_dir.h"
+#include "lab/topology.h"
+#include "netlink/links.h"
+#include "pktgen/cpus.h"
+#include "pktgen/generator.h"
+#include "pktgen/netns_enter.h"
+#include "pktgen/sink.h"
+#include "rig/rig_node.h"
+#include "state/dataplane_state.h"
+
+namespace portway::rig {
+namespace {
+
+namespace fs = std::filesystem;
+using pktgen::NetnsEnter;
+
+constexpr net::Ipv4 kServiceAddress{0xC613000Au};  // 198.19.0.10, in lab::kLabServiceCidr
+constexpr std::uint16_t kServicePort = 9000;
+constexpr net::Ipv4 kNewFlowSources{0xC6124000u};  // 198.18.64.0/18: 16,384 sources
+constexpr std::uint32_t kNewFlowSourceCount = 16384;
+
+// Removes the namespaces of the plan when it goes, whatever exists by then.
+struct TopologyGuard {
+  lab::TopologyPlan plan;
+  ~TopologyGuard() {
+    try {
+      lab::destroy_topology(plan);
+    } catch (...) {  // best effort on the way out; the namespaces are named after the prefix
+    }
+  }
+};
+
+struct PinFolderGuard {
+  std::string dir;
+  ~PinFolderGuard() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
+void quiet_ipv6(const std::string& netns) {
+  // No router solicitations or MLD reports from the links: the sinks count every frame.
+  const NetnsEnter in(netns);
+  netlink::write_sysctl("net.ipv6.conf.all.disable_ipv6", "1");
+  netlink::write_sysctl("net.ipv6.conf.default.disable_ipv6", "1");
+}
+
+config::NodeSettings node_settings(const RigOptions& o, const lab::Topology& t) {
+  config::NodeSettings s;
+  s.uplinks = {t.uplink};
+  s.node_addresses = {net::to_string(t.node_address)};
+  s.sandbox_interfaces = {"sb*"};
+  s.service_cidr = lab::kLabServiceCidr;
+  s.bpffs_dir = "/sys/fs/bpf/portway-" + o.prefix;
+  s.cgroup = lab::cgroup_path_for(o.prefix);
+  s.maps.frontends = 64;
+  s.maps.backends = 64;
+  s.maps.backend_sets = 16;
+  s.maps.conntrack = 65536;
+  s.maps.maglev_slots = 1u << 16;
+  return s;
+}
+
+state::DataplaneState service_state(const lab::Topology& t) {
+  state::BackendSet set{"rig", {}};
+  for (const auto& sb : t.sandboxes) set.members.push_back({sb.address, std::nullopt, state::MemberState::running});
+  state::Frontend f{{kServiceAddress, kServicePort, config::Protocol::udp}, kServicePort, "rig", "udp"};
+  return state::DataplaneState::from_parts({f}, {}, {set});
+}
+
+class Rig {
+ public:
+  Rig(const RigOptions& o, const std::function<void(const std::string&)>& log)
+      : o_(o), log_(log), topo_guard_{{o.prefix, 2}}, pins_{"/sys/fs/bpf/portway-" + o.prefix} {
+    if (!node_settings(o, lab::plan_topology({o.prefix, 2})).cgroup.empty())
+      cgroup_.emplace(lab::cgroup_path_for(o.prefix));
+    topo_ = lab::build_topology({o.prefix, 2});
+    quiet_ipv6(topo_.client_netns);
+    quiet_ipv6(topo_.node_netns);
+    std::vector<pktgen::Mac> sink_macs;
+    for (const auto& sb : topo_.sandboxes) {
+      quiet_ipv6(sb.netns);
+      const NetnsEnter in(sb.netns);
+      sink_macs.push_back(netlink::mac_address("eth0"));
+      sinks_.push_back(std::make_unique<pktgen::Sink>(if_nametoindex("eth0"), pktgen::SinkOptions{.latency = true}));
+    }
+    pktgen::Mac uplink_mac{}, client_mac{};
+    {
+      const NetnsEnter in(topo_.node_netns);
+      // The sinks drop ARP like everything else: the node learns their MACs here instead.
+      for (std::size_t i = 0; i < topo_.sandboxes.size(); ++i)
+        netlink::add_permanent_neighbour(topo_.sandboxes[i].host_link, topo_.sandboxes[i].address, sink_macs[i]);
+      uplink_mac = netlink::mac_address(topo_.uplink);
+      uplink_ = if_nametoindex(topo_.uplink.c_str());
+      programs_.set_sink_ports(if_nametoindex(topo_.sandboxes[0].host_link.c_str()),
+                               if_nametoindex(topo_.sandboxes[1].host_link.c_str()));
+      settings_ = node_settings(o, topo_);
+      node_.emplace(settings_, config::DataplaneChoice::xdp);
+    }
+    {
+      const NetnsEnter in(topo_.client_netns);
+      client_mac = netlink::mac_address("eth0");
+      client_ifindex_ = if_nametoindex("eth0");
+    }
+    pktgen::FrameSpec spec;
+    spec.src_mac = client_mac;
+    spec.dst_mac = uplink_mac;
+    spec.src = topo_.client_address;
+    spec.src_count = 1;
+    spec.src_port = 1024;
+    spec.src_port_count = o.flows;
+    spec.dst = kServiceAddress;
+    spec.dst_port = kServicePort;
+    spec.frame_size = o.frame_size;
+    established_.emplace(spec);
+    spec.src = kNewFlowSources;
+    spec.src_count = kNewFlowSourceCount;
+    spec.src_port_count = 65535 - 1024 + 1;
+    spec.new_flow_per_frame = true;
+    new_flows_.emplace(spec);
+    cpu_ = o.cpu >= 0 ? o.cpu : pktgen::allowed_cpus().at(0);
+  }
+
+  ~Rig() {
+    // Attachments and the dataplane first, in the namespaces they belong to; the namespaces,
+    // the pins and the cgroup follow through their guards.
+    for (std::size_t i = 0; i < sinks_.size(); ++i) {
+      try {
+        const NetnsEnter in(topo_.sandboxes[i].netns);
+        sinks_[i].reset();
+      } catch (...) {
+      }
+    }
+    try {
+      const NetnsEnter in(topo_.node_netns);
+      node_.reset();
+    } catch (...) {
+    }
+  }
+
+  int cpu() const { return cpu_; }
+
+  void round(RigResult& result) {
+    {
+      const NetnsEnter in(topo_.node_netns);
+      auto drop = programs_.attach(NodeProgram::drop, uplink_);
+      record(result, "xdp_drop", measure(*established_, true));
+    }
+    {
+      const NetnsEnter in(topo_.node_netns);
+      auto redirect = programs_.attach(NodeProgram::redirect, uplink_);
+      record(result, "redirect", measure(*established_, false));
+    }
+    sync(config::DataplaneChoice::xdp);
+    warm_up();
+    record(result, "portway_xdp_established", measure(*established_, false));
+    record(result, "portway_xdp_new", measure(*new_flows_, false));
+    sync(config::DataplaneChoice::nft);
+    {
+      const NetnsEnter in(topo_.node_netns);
+      // The nftables dataplane has no XDP program on the uplink; the generator's XDP_TX
+      // needs one there (docs/performance.md "Packet rig").
+      auto pass = programs_.attach(NodeProgram::pass, uplink_);
+      warm_up();
+      record(result, "portway_nft_established", measure(*established_, false));
+      record(result, "portway_nft_new", measure(*new_flows_, false));
+    }
+  }
+
+ private:
+  void sync(config::DataplaneChoice choice) {
+    const NetnsEnter in(topo_.node_netns);
+    node_->update_settings(settings_, choice);
+    node_->sync(service_state(topo_), ++generation_);
+  }
+
+  pktgen::SendPlan plan(double seconds) const {
+    pktgen::SendPlan p;
+    p.ifindex = client_ifindex_;
+    p.cpus = {cpu_};
+    p.duration = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+    return p;
+  }
+
+  void warm_up() {
+    const NetnsEnter in(topo_.client_netns);
+    established_->send(plan(o_.warmup_seconds));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+
+  std::uint64_t delivered() const {
+    std::uint64_t n = 0;
+    for (const auto& s : sinks_) n += s->packets();
+    return n;
+  }
+
+  std::uint64_t uplink_rx_dropped() const {
+    const NetnsEnter in(topo_.node_netns);
+    return pktgen::rx_dropped(topo_.uplink);
+  }
+
+  Measurement measure(pktgen::Generator& gen, bool at_node) {
+    const std::uint64_t before = at_node ? programs_.seen() : delivered();
+    const std::uint64_t dropped_before = uplink_rx_dropped();
+    pktgen::SendResult sent;
+    {
+      const NetnsEnter in(topo_.client_netns);
+      sent = gen.send(plan(o_.seconds));
+    }
+    // Frames still in a ring or a backlog when the generator returned.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    Measurement m;
+    m.offered = sent.sent;
+    m.delivered = (at_node ? programs_.seen() : delivered()) - before;
+    m.loss = static_cast<std::int64_t>(m.offered) - static_cast<std::int64_t>(m.delivered);
+    m.rx_dropped = uplink_rx_dropped() - dropped_before;
+    m.seconds = sent.seconds;
+    return m;
+  }
+
+  void record(RigResult& result, const std::string& variant, const Measurement& m) {
+    result.runs[variant].push_back(m);
+    std::ostringstream line;
+    line.precision(3);
+    line << std::fixed << variant << ": offered " << m.offered_pps() / 1e6 << " Mpps, delivered "
+         << m.delivered_pps() / 1e6 << " Mpps, loss " << m.loss << " (uplink rx_dropped " << m.rx_dropped << ")";
+    if (log_) log_(line.str());
+  }
+
+  RigOptions o_;
+  std::function<void(const std::string&)> log_;
+  TopologyGuard topo_guard_;
+  PinFolderGuard pins_;
+  std::optional<lab::CgroupDir> cgroup_;
+  lab::Topology topo_;
+  RigNodePrograms programs_;
+  std::vector<std::unique_ptr<pktgen::Sink>> sinks_;
+  config::NodeSettings settings_;
+  std::optional<agent::NodeDataplane> node_;
+  std::optional<pktgen::Generator> established_, new_flows_;
+  unsigned uplink_ = 0, client_ifindex_ = 0;
+  int cpu_ = 0;
+  std::uint64_t generation_ = 0;
+};
+
+}  // namespace
+
+RigResult run_rig(const RigOptions& options, const std::function<void(const std::string&)>& log) {
+  if (options.rounds == 0 || options.rounds > 100) throw std::invalid_argument("rounds must be 1..100");
+  if (!(options.seconds > 0) || options.seconds > 60) throw std::invalid_argument("seconds must be in (0, 60]");
+  if (options.flows == 0 || options.flows > 64512) throw std::invalid_argument("flows must be 1..64512");
+  if (lab::plan_topology({options.prefix, 2}).node_netns.size() > 64 || options.prefix.empty())
+    throw std::invalid_argument("bad prefix");
+  Rig rig(options, log);
+  RigResult result;
+  result.cpu = rig.cpu();
+  for (unsigned r = 0; r < options.rounds; ++r) {
+    if (log) log("round " + std::to_string(r + 1) + " of " + std::to_string(options.rounds));
+    rig.round(result);
+  }
+  return result;
+}
+
+}  // namespace portway::rig

@@ -1,0 +1,52 @@
+// The packet rig (docs/performance.md "Packet rig"): generator namespace -> node namespace ->
+// two sink namespaces, every variant measured in one run, interleaved round by round.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace portway::rig {
+
+// In the order each round runs them.
+inline const std::vector<std::string> kVariants{
+    "xdp_drop",                 // XDP_DROP on the node's uplink: the first hop's limit
+    "redirect",                 // plain redirect to the sinks, no lookup: the ceiling
+    "portway_xdp_established",  // the fast path, flows that exist (warmed up first)
+    "portway_xdp_new",          // the fast path, a new 5-tuple on every frame
+    "portway_nft_established",  // the nftables fallback, flows that exist
+    "portway_nft_new",          // the nftables fallback, a new 5-tuple on every frame
+};
+
+struct RigOptions {
+  std::string prefix;              // namespaces, pin folder and cgroup are named after it
+  unsigned rounds = 5;
+  double seconds = 2;              // per measurement
+  double warmup_seconds = 0.2;     // established variants: send the flows once more first
+  std::uint32_t flows = 1024;      // established variants
+  std::uint16_t frame_size = 64;
+  int cpu = -1;                    // generator (and with it node and sinks); -1: first allowed
+};
+
+struct Measurement {
+  std::uint64_t offered = 0;    // frames the generator sent
+  std::uint64_t delivered = 0;  // frames the sinks counted (xdp_drop: frames the node's program saw)
+  std::int64_t loss = 0;        // offered - delivered
+  std::uint64_t rx_dropped = 0; // the uplink's rx_dropped (its XDP ring overflowing)
+  double seconds = 0;           // the generator's
+  [[nodiscard]] double offered_pps() const { return seconds > 0 ? static_cast<double>(offered) / seconds : 0; }
+  [[nodiscard]] double delivered_pps() const { return seconds > 0 ? static_cast<double>(delivered) / seconds : 0; }
+};
+
+struct RigResult {
+  std::map<std::string, std::vector<Measurement>> runs;  // variant -> one per round
+  int cpu = -1;
+};
+
+// Builds the rig, runs it, removes everything (also on a throw). `log` gets one line per
+// measurement.
+RigResult run_rig(const RigOptions& options, const std::function<void(const std::string&)>& log);
+
+}  // namespace portway::rig

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The packet rig's node without a dataplane (docs/performance.md "Packet rig"): the two
+ * reference points every portway figure is read against, attached to the node's uplink.
+ *   rig_drop      XDP_DROP: what the first hop itself can take (generator + uplink veth).
+ *   rig_redirect  redirect into one of two sink links with no lookup and no rewrite: the
+ *                 ceiling for any fast path that ends in a redirect. The slot is the source
+ *                 port's lowest bit, so flows split over both sinks as a load balancer would.
+ *   rig_pass      XDP_PASS: for the nftables variants, whose uplink has no XDP program of its
+ *                 own, while the generator's XDP_TX into a veth needs one on the peer.
+ * Each counts the frames it saw (rig_seen), the node's side of "offered vs delivered". */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+
+/* Slots 0 and 1: the node-side ends of the two sink links. The kernel resolves a devmap's
+ * ifindex in the network namespace of the process that writes it, so user space writes it
+ * from the node's namespace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u32);
+} rig_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} rig_seen SEC(".maps");
+
+static __always_inline void count(void)
+{
+	__u32 key = 0;
+	__u64 *n = bpf_map_lookup_elem(&rig_seen, &key);
+
+	if (n)
+		*n += 1; /* per-CPU slot, one frame at a time: no atomics needed */
+}
+
+SEC("xdp")
+int rig_drop(struct xdp_md *ctx)
+{
+	(void)ctx;
+	count();
+	return XDP_DROP;
+}
+
+SEC("xdp")
+int rig_pass(struct xdp_md *ctx)
+{
+	(void)ctx;
+	count();
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int rig_redirect(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	/* The source port of IPv4 without options (what the rig sends); anything else goes to
+	 * slot 0. Reading it is not a lookup: two bounds checks and one load. */
+	struct udphdr *uh = data + ETH_HLEN + sizeof(struct iphdr);
+	__u32 slot = 0;
+
+	count();
+	if ((void *)(uh + 1) <= data_end)
+		slot = ((__u8 *)&uh->source)[1] & 1;
+	return (int)bpf_redirect_map(&rig_ports, slot, 0);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,65 @@
+// The generator of `portway pktgen send`: bpf/pktgen.bpf.c loaded with a FrameSpec, run with
+// BPF_PROG_RUN + BPF_F_TEST_XDP_LIVE_FRAMES from one pinned thread per CPU, each frame an
+// XDP_TX out of `ifindex` (to the veth's peer, which needs an XDP program).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "pktgen/frame_spec.h"
+
+namespace portway::pktgen {
+
+struct SendPlan {
+  unsigned ifindex = 0;          // in the calling thread's network namespace
+  std::vector<int> cpus;         // one thread each, pinned; empty: every CPU the caller may use
+  std::uint64_t count = 0;       // frames in total; 0: until the duration ends
+  std::chrono::milliseconds duration{10000};  // always a bound, also with a count
+  std::uint64_t rate_pps = 0;    // over all threads; 0: as fast as the kernel takes them
+  std::uint32_t batch_size = 64; // frames per kernel batch (BPF_PROG_RUN's batch_size, <= 256)
+};
+
+struct SendProgress {
+  double seconds = 0;      // since the start
+  std::uint64_t sent = 0;  // so far, all threads
+};
+
+struct SendResult {
+  std::uint64_t sent = 0;     // frames the program ran on and sent with XDP_TX
+  double seconds = 0;         // first call to last return
+  unsigned threads = 0;
+  [[nodiscard]] double pps() const { return seconds > 0 ? static_cast<double>(sent) / seconds : 0; }
+};
+
+class Generator {
+ public:
+  // Loads the program (the verifier sees the spec as constants). Throws std::invalid_argument
+  // for a bad spec, loader::Error when the kernel refuses.
+  explicit Generator(const FrameSpec& spec);
+  ~Generator();
+  Generator(const Generator&) = delete;
+  Generator& operator=(const Generator&) = delete;
+
+  // Sends until plan.count frames went out or plan.duration passed, whichever is first.
+  // `progress` (optional) is called on the calling thread about once per second. Throws
+  // std::system_error / std::invalid_argument for a bad plan or a kernel refusal (the first
+  // thread's error; the others stop).
+  SendResult send(const SendPlan& plan, const std::function<void(const SendProgress&)>& progress = {});
+
+  // The program's fd, e.g. for a single BPF_PROG_TEST_RUN of one frame.
+  [[nodiscard]] int prog_fd() const;
+  // Frames the program refused because the buffer was not frame_size long (0 when all is well).
+  [[nodiscard]] std::uint64_t bad_length() const;
+  [[nodiscard]] const std::vector<std::uint8_t>& frame() const { return frame_; }
+
+ private:
+  void set_flow_interleave(const std::vector<int>& cpus, unsigned threads);
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::vector<std::uint8_t> frame_;
+};
+
+}  // namespace portway::pktgen

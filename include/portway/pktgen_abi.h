@@ -1,0 +1,78 @@
+/* ABI of bpf/pktgen.bpf.c, the frame generator behind `portway pktgen send`, and the timestamp
+ * it writes that bpf/xdp_sink.bpf.c reads back (docs/performance.md "Packet rig"). Not a pinned
+ * map: the generator is loaded per run and gone with the process. */
+#pragma once
+
+#include <linux/types.h>
+
+#include "portway/abi_assert.h"
+
+enum portway_pktgen_l4 {
+  PORTWAY_PKTGEN_UDP = 0,
+  PORTWAY_PKTGEN_TCP_SYN = 1, /* a new connection on every frame of a flow */
+  PORTWAY_PKTGEN_TCP_ACK = 2, /* an established connection's data-less segment */
+};
+
+/* The generator's whole configuration, rodata (frozen at load: the verifier knows every value,
+ * so the per-family and per-protocol branches cost nothing per frame). Addresses are in
+ * network byte order (IPv4 in the first 4 bytes), ports and counts in host byte order. */
+struct portway_pktgen_config {
+  __u8 dst_mac[6];
+  __u8 src_mac[6];
+  __u8 family;             /* 4 or 6 */
+  __u8 l4;                 /* enum portway_pktgen_l4 */
+  __u8 new_flow_per_frame; /* 1: every frame a 5-tuple not used before (until the space wraps) */
+  __u8 stamp;              /* 1: write struct portway_pktgen_stamp at the start of the payload */
+  __u16 frame_len;         /* Ethernet frame without FCS, what BPF_PROG_RUN is given */
+  __u16 dst_port;
+  __u16 src_port_min;
+  __u16 src_port_count;    /* >= 1 */
+  __u32 pad;
+  __u32 src_addr_count;    /* >= 1; the last 32 bits of the source address count up */
+  __u32 flows;             /* flow index space: <= src_addr_count * src_port_count */
+  __u8 src_addr[16];
+  __u8 dst_addr[16];
+};
+PORTWAY_ABI_SIZE(struct portway_pktgen_config, 68);
+
+/* Per CPU (BPF_MAP_TYPE_PERCPU_ARRAY, key 0): frames generated (also the sequence that picks
+ * each frame's flow out of `flows`), frames refused because the buffer was not frame_len long,
+ * and with new_flow_per_frame the next new flow this CPU makes and its step. User space sets
+ * next_flow and flow_stride before each send (thread i of n starts at base + i, step n, where
+ * base is past every flow any CPU made before), so no two threads and no two sends make the
+ * same 5-tuple until the space wraps. */
+struct portway_pktgen_counters {
+  __u64 frames;
+  __u64 bad_length;
+  __u64 next_flow;
+  __u32 flow_stride;
+  __u32 pad;
+};
+PORTWAY_ABI_SIZE(struct portway_pktgen_counters, 32);
+
+#define PORTWAY_PKTGEN_COUNTERS_ENTRIES 1
+
+#ifdef __cplusplus
+/* Per-CPU values are summed field by field (loader::PerCpuArray::sum). */
+inline portway_pktgen_counters& operator+=(portway_pktgen_counters& a,
+                                           const portway_pktgen_counters& b) noexcept {
+  a.frames += b.frames;
+  a.bad_length += b.bad_length;
+  a.next_flow = a.next_flow > b.next_flow ? a.next_flow : b.next_flow; /* the furthest CPU */
+  a.flow_stride = 0; /* a per-CPU setting: a sum means nothing */
+  return a;
+}
+#endif
+
+/* At the start of the L4 payload when config.stamp is set and the payload has room. sent_ns is
+ * bpf_ktime_get_ns() (CLOCK_MONOTONIC, one clock for every namespace of the machine), so a sink
+ * on the same machine subtracts it from its own reading. Host byte order: generator and sink
+ * run on the same machine. */
+struct portway_pktgen_stamp {
+  __u32 magic;
+  __u32 cpu;
+  __u64 sent_ns;
+};
+PORTWAY_ABI_SIZE(struct portway_pktgen_stamp, 16);
+
+#define PORTWAY_PKTGEN_MAGIC 0x50575453u /* "PWTS" */

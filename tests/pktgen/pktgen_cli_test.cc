@@ -1,0 +1,88 @@
+// `portway pktgen send|sink` end to end through the binary: the --json summaries' exact keys,
+// the counts agreeing, and the exit codes of bad input.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "run_command.h"
+#include "support/root.h"
+#include "veth_pair.h"
+
+namespace portway::test {
+namespace {
+
+std::set<std::string> keys(const nlohmann::json& j) {
+  std::set<std::string> out;
+  for (const auto& [k, v] : j.items()) out.insert(k);
+  return out;
+}
+
+std::string mac_text(const pktgen::Mac& m) {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  return buf;
+}
+
+// Until the sink's program is on its link (at most 5 s).
+bool wait_for_xdp(const std::string& netns, const std::string& link) {
+  for (int i = 0; i < 100; ++i) {
+    if (run_command("ip -n " + netns + " -d link show " + link + " | grep -q 'prog/xdp'").status == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+class PktgenCli : public ::testing::Test {
+ protected:
+  void SetUp() override { PORTWAY_REQUIRE_ROOT(); }
+};
+
+TEST_F(PktgenCli, SendAndSinkJsonHaveExactlyTheDocumentedKeysAndAgree) {
+  const VethPair pair("j");
+  const std::string bin = PORTWAY_BINARY;
+  RunningCommand sink(bin + " pktgen sink --netns " + pair.sink_netns() + " --dev " + VethPair::kSinkLink +
+                      " --idle 1 --duration 30 --flows --json");
+  ASSERT_TRUE(wait_for_xdp(pair.sink_netns(), VethPair::kSinkLink));
+  const auto send = run_command(bin + " pktgen send --netns /run/netns/" + pair.gen_netns() + " --dev " +
+                                VethPair::kGenLink + " --dst-mac " + mac_text(pair.sink_mac()) +
+                                " --dst 198.19.0.1 --size 80 --count 5000 --cpus 0 --flows 50 --json");
+  ASSERT_EQ(send.status, 0) << send.out;
+  const auto got = sink.finish();
+  ASSERT_EQ(got.status, 0) << got.out;
+
+  const auto s = nlohmann::json::parse(send.out);
+  EXPECT_EQ(keys(s), (std::set<std::string>{"sent", "seconds", "pps", "threads"}));
+  EXPECT_EQ(s["sent"], 5000);
+  EXPECT_EQ(s["threads"], 1);
+  const auto k = nlohmann::json::parse(got.out);
+  EXPECT_EQ(keys(k), (std::set<std::string>{"received", "seconds", "pps", "bytes", "runts", "latency_ns", "flows"}));
+  EXPECT_EQ(k["received"], 5000);
+  EXPECT_EQ(k["bytes"], 5000 * 80);
+  EXPECT_EQ(k["flows"], 50);
+  EXPECT_GT(k["pps"].get<double>(), 0);
+  ASSERT_TRUE(k["latency_ns"].is_object());
+  EXPECT_EQ(keys(k["latency_ns"]), (std::set<std::string>{"stamped", "mean", "p50", "p90", "p99", "p999", "max"}));
+  EXPECT_EQ(k["latency_ns"]["stamped"], 5000);
+  EXPECT_LE(k["latency_ns"]["p50"].get<std::uint64_t>(), k["latency_ns"]["p99"].get<std::uint64_t>());
+}
+
+TEST_F(PktgenCli, BadInputIsRefusedWithTheDocumentedExitCodes) {
+  const std::string bin = PORTWAY_BINARY;
+  // Usage errors: exit 2.
+  EXPECT_EQ(run_command(bin + " pktgen send --dst 198.19.0.1 --dst-mac 02:00:00:00:00:01 >/dev/null 2>&1").status, 2);
+  EXPECT_EQ(run_command(bin + " pktgen sink --dev lo --bogus >/dev/null 2>&1").status, 2);
+  EXPECT_EQ(run_command(bin + " pktgen blast >/dev/null 2>&1").status, 2);
+  // Input read and refused: exit 1, before anything is loaded or attached.
+  EXPECT_EQ(run_command(bin + " pktgen send --dev lo --dst nowhere --dst-mac 02:00:00:00:00:01 >/dev/null 2>&1").status, 1);
+  EXPECT_EQ(run_command(bin + " pktgen send --dev lo --dst 198.19.0.1 --dst-mac 02:00:00:00:00:01 --size 20 >/dev/null 2>&1").status, 1);
+  EXPECT_EQ(run_command(bin + " pktgen send --dev lo --dst 2001:2::1 --src 198.18.0.1 --dst-mac 02:00:00:00:00:01 >/dev/null 2>&1").status, 1);
+}
+
+}  // namespace
+}  // namespace portway::test
