@@ -139,9 +139,15 @@ const char* tcp_state_name(std::uint8_t state) {
 int collect_listed(enum nf_conntrack_msg_type, struct nf_conntrack* ct, void* data) {
   const auto f = nat_flow_of(ct);
   if (!f) return NFCT_CB_CONTINUE;
-  ListedFlow row{.protocol = f->protocol, .client = f->client, .client_port = f->client_port,
-                 .frontend = f->frontend, .frontend_port = f->frontend_port, .backend = f->backend,
-                 .backend_port = f->backend_port, .snat = f->snat};
+  ListedFlow row;
+  row.protocol = f->protocol;
+  row.client = f->client;
+  row.client_port = f->client_port;
+  row.frontend = f->frontend;
+  row.frontend_port = f->frontend_port;
+  row.backend = f->backend;
+  row.backend_port = f->backend_port;
+  row.snat = f->snat;
   if (f->protocol == IPPROTO_TCP && nfct_attr_is_set(ct, ATTR_TCP_STATE) > 0)
     row.state = tcp_state_name(nfct_get_attr_u8(ct, ATTR_TCP_STATE));
   else if (f->protocol == IPPROTO_UDP)

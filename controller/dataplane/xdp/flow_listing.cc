@@ -27,13 +27,14 @@ std::optional<std::vector<ListedFlow>> read_flows(const PinLayout& pins) {
   const std::uint64_t now = monotonic_coarse_ns();
   std::vector<ListedFlow> out;
   for (const auto& [key, flow] : maps.flows()) {
-    ListedFlow row{.protocol = key.proto,
-                   .client = host(key.saddr),
-                   .client_port = ntohs(key.sport),
-                   .frontend = host(key.daddr),
-                   .frontend_port = ntohs(key.dport),
-                   .backend = host(flow.backend_addr),
-                   .backend_port = ntohs(flow.target_port)};
+    ListedFlow row;
+    row.protocol = key.proto;
+    row.client = host(key.saddr);
+    row.client_port = ntohs(key.sport);
+    row.frontend = host(key.daddr);
+    row.frontend_port = ntohs(key.dport);
+    row.backend = host(flow.backend_addr);
+    row.backend_port = ntohs(flow.target_port);
     if (flow.flags & PW_FLOW_HAIRPIN) row.snat = host(flow.snat_addr);
     const bool gone = flow.backend_id >= backends.size() || backends[flow.backend_id].addr != flow.backend_addr ||
                       backends[flow.backend_id].state == PW_BACKEND_UNUSED;
