@@ -164,7 +164,8 @@ json frontends_json(const KernelDump& d) {
 
 std::string frontends_text(const KernelDump& d) {
   std::vector<TextRow> rows{{"FRONTEND", "TARGET", "BACKENDS", "SERVICE"}};
-  for (const auto& f : frontends_json(d)["frontends"]) {
+  const json j = frontends_json(d);
+  for (const auto& f : j["frontends"]) {
     const json& b = f["backends"];
     std::string backends = b["running"].dump() + " running";
     if (b["draining"].get<std::size_t>() > 0) backends += ", " + b["draining"].dump() + " draining";
@@ -191,7 +192,8 @@ json backends_json(const KernelDump& d) {
 
 std::string backends_text(const KernelDump& d) {
   std::vector<TextRow> rows{{"BACKEND", "STATE", "SET", "SERVICE"}};
-  for (const auto& b : backends_json(d)["backends"]) {
+  const json j = backends_json(d);
+  for (const auto& b : j["backends"]) {
     std::string addr = b["address"].get<std::string>();
     if (b["ipv6"].is_string()) addr += ", " + b["ipv6"].get<std::string>();
     rows.push_back({addr, b["state"].get<std::string>(), b["backend_set"].get<std::string>(), service_text(b["service"])});
