@@ -25,12 +25,12 @@ ActiveDataplane find_active_dataplane(const std::string& state_path, const confi
         out.dataplane = std::move(nft);
       }
     } catch (const std::exception& e) {
-      // Without CAP_NET_ADMIN the table cannot be listed: the record is all there is.
-      if (recorded == "nft") {
-        out.kind = dataplane::Kind::nft;
-        out.kernel_note = std::string("not checked against the kernel: ") + e.what();
-        return out;
-      }
+      // Without CAP_NET_ADMIN the table cannot be listed. When the last sync installed nft
+      // that is the answer the user needs (the error says which capability); otherwise
+      // nothing says nftables is in use, and the status shows what was found.
+      if (recorded == "nft") throw;
+      out.kernel_note = std::string("the nft table could not be checked: ") + e.what();
+      return out;
     }
   }
   if (out.kind && recorded != "" && recorded != dataplane::to_string(*out.kind))
