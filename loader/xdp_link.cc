@@ -52,7 +52,7 @@ XdpLink attach_xdp_link(int prog_fd, int ifindex, bool allow_generic) {
   if (fd < 0) throw Error(step, -fd, "generic mode (native failed: " + out.fallback_reason + ")");
   out.fd.reset(fd);
   out.mode = XdpMode::generic;
-  spdlog::warn("{}: {}; using generic (skb) XDP, slower", interface_name(ifindex), out.fallback_reason);
+  spdlog::warn("{}; using generic (skb) XDP, slower", out.fallback_reason);
   return out;
 }
 
