@@ -1,6 +1,7 @@
 #include "loader/xdp_link.h"
 
 #include <linux/if_link.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -9,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 #include "loader/error.h"
 
@@ -17,6 +19,14 @@ namespace portway::loader {
 const char* to_string(XdpMode m) { return m == XdpMode::native ? "native" : "generic"; }
 
 namespace {
+// "eth0" for messages an operator reads (status shows the fallback reason); the index only
+// when the interface has no name any more.
+std::string interface_name(int ifindex) {
+  char buf[IF_NAMESIZE] = {};
+  if (::if_indextoname(static_cast<unsigned>(ifindex), buf)) return buf;
+  return "ifindex " + std::to_string(ifindex);
+}
+
 int create_link(int prog_fd, int ifindex, std::uint32_t flags) {
   bpf_link_create_opts opts{};
   opts.sz = sizeof opts;
@@ -26,7 +36,7 @@ int create_link(int prog_fd, int ifindex, std::uint32_t flags) {
 }  // namespace
 
 XdpLink attach_xdp_link(int prog_fd, int ifindex, bool allow_generic) {
-  const std::string step = "attach XDP link to ifindex " + std::to_string(ifindex);
+  const std::string step = "attach XDP link to " + interface_name(ifindex);
   XdpLink out;
   int fd = create_link(prog_fd, ifindex, XDP_FLAGS_DRV_MODE);
   if (fd >= 0) {
@@ -37,12 +47,12 @@ XdpLink attach_xdp_link(int prog_fd, int ifindex, bool allow_generic) {
   // EBUSY: someone else's program is attached; generic mode would not help and must not
   // silently sit next to it.
   if (!allow_generic || native_err == EBUSY) throw Error(step, native_err, "native mode");
-  out.fallback_reason = std::string("native XDP refused by the driver: ") + std::strerror(native_err);
+  out.fallback_reason = "native XDP refused by the driver of " + interface_name(ifindex) + ": " + std::strerror(native_err);
   fd = create_link(prog_fd, ifindex, XDP_FLAGS_SKB_MODE);
   if (fd < 0) throw Error(step, -fd, "generic mode (native failed: " + out.fallback_reason + ")");
   out.fd.reset(fd);
   out.mode = XdpMode::generic;
-  spdlog::warn("ifindex {}: {}; using generic (skb) XDP, slower", ifindex, out.fallback_reason);
+  spdlog::warn("{}; using generic (skb) XDP, slower", out.fallback_reason);
   return out;
 }
 

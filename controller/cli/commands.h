@@ -15,6 +15,7 @@ int cmd_probe(std::span<const std::string> args);
 int cmd_sync(std::span<const std::string> args);
 int cmd_status(std::span<const std::string> args);
 int cmd_stats(std::span<const std::string> args);
+int cmd_dump(std::span<const std::string> args);
 int cmd_lab(std::span<const std::string> args);
 int cmd_daemon(std::span<const std::string> args);
 int cmd_pktgen(std::span<const std::string> args);

@@ -33,6 +33,7 @@ const std::vector<Command>& commands() {
       {"daemon", "own the node's dataplane: program every store change, repair drift", portway::cli::cmd_daemon},
       {"status", "which dataplane is active and why, attachments, map fill levels", portway::cli::cmd_status},
       {"stats", "per-frontend and per-backend counters, drops by reason", portway::cli::cmd_stats},
+      {"dump", "what the kernel holds: frontends, backends, flows, drops", portway::cli::cmd_dump},
       {"lab", "a demo topology in network namespaces: up, run, down", portway::cli::cmd_lab},
       {"pktgen", "packet generator and counting sink for packet-level tests: send, sink", portway::cli::cmd_pktgen},
       {"probe", "kernel features the XDP/tc fast path needs, each yes/no with the reason", portway::cli::cmd_probe},

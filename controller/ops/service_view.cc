@@ -77,8 +77,8 @@ std::string service_text(const store::ServiceRecord& s, const model::EndpointInd
   const auto eps = endpoints.of(s.selector);
   if (eps.empty()) out += " none";
   for (std::size_t i = 0; i < eps.size(); ++i) {
-    out += (i ? ", " : " ") + eps[i]->id + " " + net::to_string(eps[i]->ipv4) + " " +
-           std::string(store::to_string(eps[i]->state));
+    out += (i ? ", " : " ") + eps[i]->id + " " + net::to_string(eps[i]->ipv4) +
+           (eps[i]->ipv6 ? "/" + net::to_string(*eps[i]->ipv6) : "") + " " + std::string(store::to_string(eps[i]->state));
   }
   return out + "\n";
 }

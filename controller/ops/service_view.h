@@ -20,7 +20,8 @@ nlohmann::json service_json(const store::ServiceRecord& s, const model::Endpoint
 // {"id","app","service","address","ipv6","iface","labels","state","changed_at_ms"}
 nlohmann::json sandbox_json(const store::SandboxRecord& s);
 
-// "svc/irc/irc  198.18.3.4\n  ports: ...\n  endpoints: ...\n"
+// "svc/irc/irc  198.18.3.4, 2001:2::3:4\n  ports: ...\n  endpoints: ID 198.18.5.6/2001:2::5:6 running, ...\n"
+// (IPv6 addresses where the Service or the sandbox has one)
 std::string service_text(const store::ServiceRecord& s, const model::EndpointIndex& endpoints);
 
 std::string sandbox_text(const store::SandboxRecord& s);

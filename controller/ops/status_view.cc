@@ -28,6 +28,7 @@ void add_generations(nlohmann::json& j, const std::string& state_path, const Act
   j["programmed_generation"] = last ? nlohmann::json(last->programmed_generation) : nlohmann::json(nullptr);
   j["programmed_ago_ms"] =
       last && last->last_programmed_ms > 0 ? nlohmann::json(now_ms - last->last_programmed_ms) : nlohmann::json(nullptr);
+  j["last_sync_ago_ms"] = last && last->last_sync_ms > 0 ? nlohmann::json(now_ms - last->last_sync_ms) : nlohmann::json(nullptr);
   j["daemon"] = nullptr;
   if (last && last->daemon_pid > 0) {
     j["daemon"] = {{"pid", last->daemon_pid},
@@ -45,8 +46,20 @@ nlohmann::json status_json(const config::NodeSettings& settings, const ActiveDat
   nlohmann::json j;
   j["active"] = active.kind ? nlohmann::json(std::string(dataplane::to_string(*active.kind))) : nlohmann::json(nullptr);
   j["last_sync"] = active.last_sync ? dataplane::to_json(*active.last_sync) : nlohmann::json(nullptr);
+  j["kernel_note"] = active.kernel_note.empty() ? nlohmann::json(nullptr) : nlohmann::json(active.kernel_note);
   j["attachments"] = nlohmann::json::array();
   j["fill"] = nlohmann::json::object();
+  if (active.kind == dataplane::Kind::nft && active.dataplane) {
+    // The table has no fixed capacity: what it holds, read back from the kernel.
+    const state::DataplaneState installed = active.dataplane->installed();
+    std::size_t members = 0;
+    for (const auto& set : installed.backend_sets()) members += set.members.size();
+    j["fill"] = {
+        {"frontends", {{"used", installed.frontends().size() + installed.node_ports().size()}, {"capacity", nullptr}}},
+        {"backend_sets", {{"used", installed.backend_sets().size()}, {"capacity", nullptr}}},
+        {"backends", {{"used", members}, {"capacity", nullptr}}},
+    };
+  }
   if (active.kind != dataplane::Kind::xdp) return j;
   dataplane::xdp::XdpDataplane xdp(settings);
   for (const auto& a : xdp.attachments())

@@ -10,6 +10,7 @@
 
 #include "dataplane/conntrack/flow_match.h"
 #include "dataplane/conntrack/nat_flow.h"
+#include "dataplane/listed_flow.h"
 
 struct nfct_handle;
 
@@ -31,6 +32,11 @@ class ConntrackTable {
   // destination NAT, except TCP entries that are closing down (TIME_WAIT, CLOSE). `idle` is 0.
   // Throws std::system_error when the table cannot be read.
   std::vector<NatFlow> nat_flows();
+
+  // Every IPv4 TCP/UDP entry of zone 0 with a destination NAT, closing ones included, with
+  // its state and the time it has left (`portway dump flows`). Throws std::system_error when
+  // the table cannot be read.
+  std::vector<ListedFlow> listed_flows();
 
   // Writes each flow as an entry with its NAT, TCP state established and window tracking
   // liberal in both directions (it is picked up mid-stream: conntrack has seen no SYN and no

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <tuple>
 #include <memory>
@@ -128,6 +129,44 @@ int collect(enum nf_conntrack_msg_type, struct nf_conntrack* ct, void* data) {
   return NFCT_CB_CONTINUE;
 }
 
+// Names as conntrack(8) prints them (libnetfilter_conntrack_tcp.h's order).
+const char* tcp_state_name(std::uint8_t state) {
+  static constexpr const char* kNames[] = {"NONE",       "SYN_SENT", "SYN_RECV",  "ESTABLISHED", "FIN_WAIT",
+                                           "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE",       "SYN_SENT2"};
+  return state < std::size(kNames) ? kNames[state] : "UNKNOWN";
+}
+
+int collect_listed(enum nf_conntrack_msg_type, struct nf_conntrack* ct, void* data) {
+  const auto f = nat_flow_of(ct);
+  if (!f) return NFCT_CB_CONTINUE;
+  ListedFlow row;
+  row.protocol = f->protocol;
+  row.client = f->client;
+  row.client_port = f->client_port;
+  row.frontend = f->frontend;
+  row.frontend_port = f->frontend_port;
+  row.backend = f->backend;
+  row.backend_port = f->backend_port;
+  row.snat = f->snat;
+  if (f->protocol == IPPROTO_TCP && nfct_attr_is_set(ct, ATTR_TCP_STATE) > 0)
+    row.state = tcp_state_name(nfct_get_attr_u8(ct, ATTR_TCP_STATE));
+  else if (f->protocol == IPPROTO_UDP)
+    row.state = (nfct_get_attr_u32(ct, ATTR_STATUS) & IPS_ASSURED) ? "ASSURED"
+                : (nfct_get_attr_u32(ct, ATTR_STATUS) & IPS_SEEN_REPLY) ? "REPLIED" : "UNREPLIED";
+  if (nfct_attr_is_set(ct, ATTR_TIMEOUT) > 0) row.expires = std::chrono::seconds(nfct_get_attr_u32(ct, ATTR_TIMEOUT));
+  static_cast<std::vector<ListedFlow>*>(data)->push_back(std::move(row));
+  return NFCT_CB_CONTINUE;
+}
+
+void dump_ipv4(nfct_handle* handle, int (*cb)(enum nf_conntrack_msg_type, struct nf_conntrack*, void*), void* data) {
+  nfct_callback_register(handle, NFCT_T_ALL, cb, data);
+  std::uint32_t family = AF_INET;
+  const int rc = nfct_query(handle, NFCT_Q_DUMP, &family);
+  const int dump_errno = errno;
+  nfct_callback_unregister(handle);
+  if (rc < 0) throw std::system_error(dump_errno, std::generic_category(), "conntrack dump");
+}
+
 struct Found {
   std::optional<NatFlow> flow;
   bool any = false;
@@ -179,13 +218,14 @@ SeedTimeouts SeedTimeouts::of_current_netns() {
 
 std::vector<NatFlow> ConntrackTable::nat_flows() {
   Dump dump;
-  nfct_callback_register(handle_, NFCT_T_ALL, collect, &dump);
-  std::uint32_t family = AF_INET;
-  const int rc = nfct_query(handle_, NFCT_Q_DUMP, &family);
-  const int dump_errno = errno;
-  nfct_callback_unregister(handle_);
-  if (rc < 0) throw std::system_error(dump_errno, std::generic_category(), "conntrack dump");
+  dump_ipv4(handle_, collect, &dump);
   return std::move(dump.flows);
+}
+
+std::vector<ListedFlow> ConntrackTable::listed_flows() {
+  std::vector<ListedFlow> out;
+  dump_ipv4(handle_, collect_listed, &out);
+  return out;
 }
 
 SeedCounts ConntrackTable::seed(std::span<const NatFlow> flows, const SeedTimeouts& timeouts) {

@@ -313,7 +313,7 @@ TEST_F(ModelCli, SandboxesBecomeEndpointsWithTheirState) {
                           {"iface", "veth-a"}, {"state", "running"}}));
 
   const auto text = run("services");
-  EXPECT_NE(text.out.find("endpoints: a-b 198.18.100.2 draining, " + generated + " 198.18.100.1 running"),
+  EXPECT_NE(text.out.find("endpoints: a-b 198.18.100.2/2001:2::100:2 draining, " + generated + " 198.18.100.1 running"),
             std::string::npos) << text.out;
 
   ASSERT_EQ(run("sandbox rm a-b").exit_code, 0);
@@ -388,6 +388,8 @@ TEST_F(ModelCli, ServicesTextShowsAddressesPortsAndNodePorts) {
   const auto r = run("services");
   ASSERT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("svc/dns/resolver  198.18.0."), std::string::npos) << r.out;
+  // The node file has service_cidr6: the Service's IPv6 address is listed beside the IPv4 one.
+  EXPECT_NE(r.out.find(", 2001:2::"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("ports: dns-udp 53/udp node_port 5353, dns-tcp 53/tcp node_port 5353"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("endpoints: none"), std::string::npos) << r.out;
 }
