@@ -1,7 +1,7 @@
 // portway stats [--state DB] [--node FILE] [--json | --prometheus]
 #include <iostream>
 
-#include "cli/args.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/node_file.h"
@@ -15,14 +15,6 @@
 namespace portway::cli {
 namespace {
 
-const FlagSpec kFlags[] = {
-    {"state", true, false, "state database (finds the active dataplane)"},
-    {"node", true, false, "node settings (TOML)"},
-    {"json", false, false, "print {\"dataplane\",\"frontends\",\"backends\",\"drops\",\"events\"}"},
-    {"prometheus", false, false, "print the Prometheus text exposition format"},
-    {"help", false, false, "show this help"},
-};
-
 constexpr const char* kUsage =
     "usage: portway stats [--state DB] [--node FILE] [--json | --prometheus]\n"
     "Per-frontend and per-backend packets, bytes, new flows and rejects; drops by reason;\n"
@@ -31,27 +23,28 @@ constexpr const char* kUsage =
 }  // namespace
 
 int cmd_stats(std::span<const std::string> args) {
-  const ParsedArgs parsed = parse_args(args, kFlags);
-  if (parsed.has("help")) {
-    std::cout << kUsage << describe_flags(kFlags);
-    return kExitOk;
-  }
-  if (!parsed.positional().empty()) throw UsageError("stats takes no arguments");
-  if (parsed.has("json") && parsed.has("prometheus")) throw UsageError("--json and --prometheus exclude each other");
-  const config::NodeSettings settings = load_node_settings(parsed.value("node"));
-  const ops::ActiveDataplane active =
-      ops::find_active_dataplane(store::resolve_state_path(parsed.value("state")), settings);
+  CommandLine cmdline("portway stats", kUsage);
+  std::optional<std::string> state, node_file;
+  bool json = false, prometheus = false;
+  cmdline.add_state(cmdline.app(), state, "state database (finds the active dataplane)");
+  cmdline.add_node(cmdline.app(), node_file, "node settings (TOML)");
+  CLI::Option* json_flag =
+      cmdline.add_json(cmdline.app(), json, "{\"dataplane\",\"frontends\",\"backends\",\"drops\",\"events\"}");
+  cmdline.app().add_flag("--prometheus", prometheus, "print the Prometheus text exposition format")->excludes(json_flag);
+  if (const auto exit_code = cmdline.parse(args)) return *exit_code;
+  const config::NodeSettings settings = load_node_settings(node_file);
+  const ops::ActiveDataplane active = ops::find_active_dataplane(store::resolve_state_path(state), settings);
   if (!active.dataplane) throw EnvironmentError("no dataplane is installed on this node (run portway sync)");
   const std::string dp(dataplane::to_string(*active.kind));
   dataplane::Stats s = active.dataplane->stats();
-  ops::attribute_to_store(s, open_state_for_read(parsed.value("state")).get());
+  ops::attribute_to_store(s, open_state_for_read(state).get());
 
-  if (parsed.has("prometheus")) {
+  if (prometheus) {
     std::cout << daemon::render_prometheus(
         {.stats = &s, .dataplane = dp, .reason = active.last_sync ? active.last_sync->reason : "", .daemon = nullptr});
     return kExitOk;
   }
-  if (parsed.has("json")) {
+  if (json) {
     std::cout << ops::dump(ops::stats_json(s, dp)) << "\n";
     return kExitOk;
   }

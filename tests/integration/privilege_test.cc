@@ -302,7 +302,7 @@ TEST_F(PrivilegeTest, EveryCommandWithoutPrivilegeExitsWithAMessageNeverASignal)
         {"sandbox", "list", "--state", state, "--json"},
         {"sandbox", "add", "--state", state, "--app", "tcp-echo", "--service", "echo", "--ip", "198.18.250.9",
          "--id", "privtest"},
-        {"sandbox", "set", "--state", state, "privtest", "--state", "stopped"},
+        {"sandbox", "set", "--state", state, "privtest", "--to", "stopped"},
         {"sandbox", "rm", "--state", state, "privtest"},
         {"probe"},
         {"probe", "--json"},
