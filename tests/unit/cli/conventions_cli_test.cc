@@ -6,17 +6,13 @@
 // To add a command: add its words to kCommands; if it prints JSON without root, add a row to
 // the JsonShapes test with the command line and its shape. Every test here then covers it.
 #include <gtest/gtest.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "cli/cli_run.h"
 #include "model_support/temp_dir.h"
 
 namespace {
@@ -31,35 +27,17 @@ const std::vector<std::string> kCommands = {
     "probe",     "lab",         "lab up",      "lab run",   "lab down",
 };
 
-struct CliRun {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
+using portway::testing::CliRun;
 
 class ConventionsCli : public ::testing::Test {
  protected:
   std::string write(const std::string& name, const std::string& content, mode_t mode = 0644) {
-    const std::string p = dir_.file(name);
-    std::ofstream(p, std::ios::binary) << content;
-    ::chmod(p.c_str(), mode);
-    return p;
-  }
-
-  static std::string slurp(const std::string& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    return portway::testing::write_file(dir_.file(name), content, mode);
   }
 
   // PORTWAY_STATE points into the test's folder: nothing here touches /var/lib/portway.
   CliRun run(const std::string& args) {
-    const std::string out = dir_.file("stdout"), err = dir_.file("stderr");
-    const std::string cmd = "PORTWAY_STATE=" + dir_.file("state.db") + " " + std::string(PORTWAY_BINARY) + " " +
-                            args + " >" + out + " 2>" + err;
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+    return portway::testing::run_portway("PORTWAY_STATE=" + dir_.file("state.db"), args, dir_.file(""));
   }
 
   static std::string example(const std::string& name) { return std::string(PORTWAY_EXAMPLES_DIR) + "/" + name; }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/cli_run.h"
 #include "model_support/app_text.h"
 #include "netlink/addressing.h"
 #include "model_support/temp_dir.h"
@@ -20,11 +21,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using portway::testing::app_text;
 
-struct CliRun {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
+using portway::testing::CliRun;
 
 class ModelCli : public ::testing::Test {
  protected:
@@ -34,27 +31,13 @@ class ModelCli : public ::testing::Test {
   }
 
   std::string write(const std::string& name, const std::string& content, mode_t mode = 0644) {
-    const std::string p = dir_.file(name);
-    std::ofstream(p, std::ios::binary) << content;
-    ::chmod(p.c_str(), mode);
-    return p;
-  }
-
-  static std::string slurp(const std::string& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    return portway::testing::write_file(dir_.file(name), content, mode);
   }
 
   // Runs `portway ARGS` with PORTWAY_STATE pointing into the temp dir (unless `env` says
   // otherwise), so no test ever touches /var/lib/portway.
   CliRun run(const std::string& args, const std::string& env = "") {
-    const std::string out = dir_.file("stdout"), err = dir_.file("stderr");
-    const std::string cmd = (env.empty() ? "PORTWAY_STATE=" + db_ : env) + " " +
-                            std::string(PORTWAY_BINARY) + " " + args + " >" + out + " 2>" + err;
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+    return portway::testing::run_portway(env.empty() ? "PORTWAY_STATE=" + db_ : env, args, dir_.file(""));
   }
 
   json services_json() {
