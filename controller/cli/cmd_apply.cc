@@ -1,7 +1,7 @@
 // portway apply [--state DB] [--node FILE] [--json] FILE
 #include <iostream>
 
-#include "cli/args.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/node_file.h"
@@ -15,15 +15,6 @@
 
 namespace portway::cli {
 namespace {
-
-const FlagSpec kFlags[] = {
-    {"state", true, false, "state database (default $PORTWAY_STATE, else /var/lib/portway/state.db)"},
-    {"node", true, false, "node settings (TOML): service address pools, reserved node ports"},
-    {"move-service-ranges", false, false,
-     "accept service ranges other than the store's and re-address every Service into them"},
-    {"json", false, false, "print {\"app\":{...},\"services\":[...],\"deleted\":[...]} on stdout"},
-    {"help", false, false, "show this help"},
-};
 
 constexpr const char* kUsage =
     "usage: portway apply [--state DB] [--node FILE] [--move-service-ranges] [--json] FILE\n"
@@ -54,13 +45,18 @@ config::App parse_or_reject(const std::string& file, const config::ValidationOpt
 }  // namespace
 
 int cmd_apply(std::span<const std::string> args) {
-  const ParsedArgs parsed = parse_args(args, kFlags);
-  if (parsed.has("help")) {
-    std::cout << kUsage << describe_flags(kFlags);
-    return kExitOk;
-  }
-  if (parsed.positional().size() != 1) throw UsageError("apply needs exactly one FILE");
-  const config::NodeSettings node = load_node_settings(parsed.value("node"));
+  CommandLine cmdline("portway apply", kUsage);
+  std::optional<std::string> state, node_file;
+  bool move_service_ranges = false, json = false;
+  std::string file;
+  cmdline.add_state(cmdline.app(), state);
+  cmdline.add_node(cmdline.app(), node_file, "node settings (TOML): service address pools, reserved node ports");
+  cmdline.app().add_flag("--move-service-ranges", move_service_ranges,
+                      "accept service ranges other than the store's and re-address every Service into them");
+  cmdline.add_json(cmdline.app(), json, "{\"app\":{...},\"services\":[...],\"deleted\":[...]}");
+  cmdline.app().add_option("FILE", file, "the app.toml")->required();
+  if (const auto exit_code = cmdline.parse(args)) return *exit_code;
+  const config::NodeSettings node = load_node_settings(node_file);
   std::optional<model::AddressPools> pools;
   try {
     pools.emplace(model::AddressPools::from(node));
@@ -71,21 +67,20 @@ int cmd_apply(std::span<const std::string> args) {
 
   // Everything that can be refused without the store is refused before it is opened.
   std::string text;
-  const config::App app = parse_or_reject(parsed.positional()[0], node.validation_options(), text);
+  const config::App app = parse_or_reject(file, node.validation_options(), text);
 
-  const auto store = open_state_for_write(parsed.value("state"));
-  const std::string origin = parsed.value("node") ? "from " + *parsed.value("node")
-                                                  : "the defaults: no --node given";
+  const auto store = open_state_for_write(state);
+  const std::string origin = node_file ? "from " + *node_file : "the defaults: no --node given";
   const ops::AppliedApp applied = ops::apply_app(
       *store,
       {.source = text, .app = app, .ranges = {node.service_cidr, node.service_cidr6},
-       .move_service_ranges = parsed.has("move-service-ranges"), .ranges_origin = origin},
+       .move_service_ranges = move_service_ranges, .ranges_origin = origin},
       *pools, now_ms());
   if (applied.ranges_moved) {
     std::cerr << "portway apply: service ranges moved to " << model::describe({node.service_cidr, node.service_cidr6})
               << "; re-addressed " << applied.readdressed << " Service(s) of other apps\n";
   }
-  std::cout << (parsed.has("json") ? ops::dump(applied.json) + "\n" : applied.text);
+  std::cout << (json ? ops::dump(applied.json) + "\n" : applied.text);
   return kExitOk;
 }
 

@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "agent/reserved_ports.h"
-#include "cli/args.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/node_file.h"
@@ -22,13 +22,6 @@
 namespace portway::cli {
 namespace {
 
-const FlagSpec kFlags[] = {
-    {"state", true, false, "state database (default $PORTWAY_STATE, else /var/lib/portway/state.db)"},
-    {"node", true, false, "node settings (TOML); re-read on SIGHUP"},
-    {"log-format", true, false, "text (default) or json: one {\"time\",\"level\",\"msg\"} object a line"},
-    {"help", false, false, "show this help"},
-};
-
 constexpr const char* kUsage =
     "usage: portway daemon [--state DB] [--node FILE] [--log-format text|json]\n"
     "Own the node's dataplane: program every change committed to the store (by any process)\n"
@@ -43,30 +36,31 @@ constexpr const char* kUsage =
 }  // namespace
 
 int cmd_daemon(std::span<const std::string> args) {
-  const ParsedArgs parsed = parse_args(args, kFlags);
-  if (parsed.has("help")) {
-    std::cout << kUsage << describe_flags(kFlags);
-    return kExitOk;
-  }
-  if (!parsed.positional().empty()) throw UsageError("daemon takes no arguments");
-  const std::string log_format = parsed.value("log-format").value_or("text");
+  CommandLine cmdline("portway daemon", kUsage);
+  std::optional<std::string> state, node_path;
+  std::string log_format = "text";
+  cmdline.add_state(cmdline.app(), state);
+  cmdline.add_node(cmdline.app(), node_path, "node settings (TOML); re-read on SIGHUP");
+  cmdline.app().add_option("--log-format", log_format, "text (default) or json: one {\"time\",\"level\",\"msg\"} object a line")
+      ->check(CLI::IsMember({"text", "json"}));
+  if (const auto exit_code = cmdline.parse(args)) return *exit_code;
   if (log_format == "json") {
+    // The new logger starts at its own default level: keep the one -v/--log-level chose.
+    const auto level = spdlog::get_level();
     spdlog::set_default_logger(daemon::make_json_stderr_logger("portway"));
-  } else if (log_format == "text") {
+    spdlog::set_level(level);
+  } else {
     // A timestamp a line: the daemon's log is read long after the fact.
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$: %v");
-  } else {
-    throw UsageError("--log-format must be text or json");
   }
   spdlog::flush_on(spdlog::level::trace);
 
-  const std::optional<std::string> node_path = parsed.value("node");
   const config::NodeSettings settings = load_node_settings(node_path);
   refuse_ranges_overlapping_node(settings);
   // Before the store or the kernel is touched: only CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON
   // from here on (docs/operations.md "Privileges").
   daemon::enter_least_privilege(settings);
-  const std::string state_path = store::resolve_state_path(parsed.value("state"));
+  const std::string state_path = store::resolve_state_path(state);
 
   daemon::DaemonOptions options;
   options.state_path = state_path;

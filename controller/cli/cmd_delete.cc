@@ -1,23 +1,19 @@
-// portway delete [--state DB] APP
+// portway delete [--state DB] [--json] APP
 #include <iostream>
 
-#include "cli/args.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/state_db.h"
 #include "model/errors.h"
 #include "ops/app_requests.h"
+#include "ops/service_view.h"
 
 namespace portway::cli {
 namespace {
 
-const FlagSpec kFlags[] = {
-    {"state", true, false, "state database (default $PORTWAY_STATE, else /var/lib/portway/state.db)"},
-    {"help", false, false, "show this help"},
-};
-
 constexpr const char* kUsage =
-    "usage: portway delete [--state DB] APP\n"
+    "usage: portway delete [--state DB] [--json] APP\n"
     "Delete an applied app with its Services, their addresses and its node-port claims.\n"
     "Sandboxes stay registered (they belong to the runtime).\n"
     "Exit: 0 deleted, 1 no such app, 2 usage or environment error.\n";
@@ -25,17 +21,21 @@ constexpr const char* kUsage =
 }  // namespace
 
 int cmd_delete(std::span<const std::string> args) {
-  const ParsedArgs parsed = parse_args(args, kFlags);
-  if (parsed.has("help")) {
-    std::cout << kUsage << describe_flags(kFlags);
-    return kExitOk;
-  }
-  if (parsed.positional().size() != 1) throw UsageError("delete needs exactly one APP");
-  const std::string& app = parsed.positional()[0];
+  CommandLine cmdline("portway delete", kUsage);
+  std::optional<std::string> state;
+  bool json = false;
+  std::string app;
+  cmdline.add_state(cmdline.app(), state);
+  cmdline.add_json(cmdline.app(), json,
+                "{\"app\",\"services\":[ids],\"released_addresses\":[...],"
+                "\"released_node_ports\":[{\"node_port\",\"protocol\"}]}");
+  cmdline.app().add_option("APP", app, "the app's name")->required();
+  if (const auto exit_code = cmdline.parse(args)) return *exit_code;
 
-  const auto store = open_state_for_read(parsed.value("state"));
+  const auto store = open_state_for_read(state);
   if (!store) throw model::Rejected("app " + model::printable_quoted(app) + " is not applied");
-  std::cout << ops::delete_app(*store, app).text;
+  const ops::DeletedApp deleted = ops::delete_app(*store, app);
+  std::cout << (json ? ops::dump(deleted.json) + "\n" : deleted.text);
   return kExitOk;
 }
 

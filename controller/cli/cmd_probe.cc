@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/args.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/node_file.h"
@@ -11,12 +11,6 @@
 
 namespace portway::cli {
 namespace {
-
-const FlagSpec kFlags[] = {
-    {"json", false, false, "print {\"fast_path\":bool,\"features\":[...]} on stdout"},
-    {"node", true, false, "node settings (TOML): the uplinks to check and bpffs_dir"},
-    {"help", false, false, "show this help"},
-};
 
 constexpr const char* kUsage =
     "usage: portway probe [--json] [--node FILE]\n"
@@ -27,16 +21,16 @@ constexpr const char* kUsage =
 }  // namespace
 
 int cmd_probe(std::span<const std::string> args) {
-  const ParsedArgs parsed = parse_args(args, kFlags);
-  if (parsed.has("help")) {
-    std::cout << kUsage << describe_flags(kFlags);
-    return kExitOk;
-  }
-  if (!parsed.positional().empty()) throw UsageError("probe takes no arguments");
-  const config::NodeSettings node = load_node_settings(parsed.value("node"));
+  CommandLine cmdline("portway probe", kUsage);
+  std::optional<std::string> node_file;
+  bool json = false;
+  cmdline.add_json(cmdline.app(), json, "{\"fast_path\":bool,\"features\":[...]}");
+  cmdline.add_node(cmdline.app(), node_file, "node settings (TOML): the uplinks to check and bpffs_dir");
+  if (const auto exit_code = cmdline.parse(args)) return *exit_code;
+  const config::NodeSettings node = load_node_settings(node_file);
   const dataplane::probe::ProbeReport report = dataplane::probe::probe_kernel(node);
 
-  if (parsed.has("json")) {
+  if (json) {
     std::cout << dataplane::probe::to_json(report).dump(2) << "\n";
     return kExitOk;
   }

@@ -1,7 +1,7 @@
-// portway sandbox add|set|rm|list: sandbox registrations (cli.md).
+// portway sandbox add|set|rm|list: sandbox registrations (docs/cli.md).
 #include <iostream>
 
-#include "cli/args.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/state_db.h"
@@ -13,77 +13,65 @@
 namespace portway::cli {
 namespace {
 
-constexpr const char* kStateHelp =
-    "state database (default $PORTWAY_STATE, else /var/lib/portway/state.db)";
-
 constexpr const char* kUsage =
-    "usage: portway sandbox add [--state DB] --app A --service S --ip ADDR [--ip6 ADDR]\n"
-    "                           [--iface IF] [--label K=V]... [--id ID]\n"
-    "       portway sandbox set [--state DB] ID --state running|draining|stopped\n"
-    "       portway sandbox rm [--state DB] ID\n"
-    "       portway sandbox list [--state DB] [--json]\n"
+    "usage: portway sandbox add|set|rm|list [flags]\n"
     "Register the sandboxes that back Services: a Service's endpoints are the sandboxes of its\n"
     "app and service that are running (new flows) or draining (established flows only).\n"
     "Exit: 0 done, 1 rejected (invalid value, unknown or duplicate id, an address that is\n"
     "another sandbox's, a Service's or the node's own), 2 usage or environment error.\n";
 
-const FlagSpec kAddFlags[] = {
-    {"state", true, false, kStateHelp},
-    {"app", true, false, "the app the sandbox runs (required)"},
-    {"service", true, false, "the service of that app it runs (required)"},
-    {"ip", true, false, "its IPv4 address (required)"},
-    {"ip6", true, false, "its IPv6 address, for dual-stack Services"},
-    {"iface", true, false, "the host-side interface it is reached through"},
-    {"label", true, true, "KEY=VALUE, repeatable"},
-    {"id", true, false, "its id (default: a generated sb-XXXXXXXXXXXXXXXX)"},
-    {"help", false, false, "show this help"},
+constexpr const char* kAddUsage =
+    "usage: portway sandbox add [--state DB] --app A --service S --ip ADDR [--ip6 ADDR]\n"
+    "                           [--iface IF] [--label K=V]... [--id ID]\n"
+    "Register a sandbox (state running) and print its id.\n"
+    "Exit: 0 added, 1 rejected (invalid value, duplicate id, an address that is another\n"
+    "sandbox's, a Service's or the node's own), 2 usage or environment error.\n";
+
+constexpr const char* kSetUsage =
+    "usage: portway sandbox set [--state DB] ID --to running|draining|stopped\n"
+    "Change a sandbox's state: draining keeps its established flows and takes no new ones,\n"
+    "stopped takes none. --state is the state database, as everywhere.\n"
+    "Exit: 0 changed (or already in that state), 1 no such sandbox, 2 usage or environment error.\n";
+
+constexpr const char* kRmUsage =
+    "usage: portway sandbox rm [--state DB] ID\n"
+    "Remove a sandbox's registration.\n"
+    "Exit: 0 removed, 1 no such sandbox, 2 usage or environment error.\n";
+
+constexpr const char* kListUsage =
+    "usage: portway sandbox list [--state DB] [--json]\n"
+    "List the registered sandboxes with their state, addresses, interface and labels.\n"
+    "Exit: 0, or 2 on a usage or environment error.\n";
+
+struct AddFlags {
+  std::optional<std::string> state, ip6, iface, id;
+  std::string app, service, ip;
+  std::vector<std::string> labels;
 };
 
-// --state appears twice in cli.md's synopsis of `set`: once for the database (before ID),
-// once for the new state. Given once, it is the new state; given twice, the first is the
-// database and the second the new state.
-const FlagSpec kSetFlags[] = {
-    {"state", true, true, "[--state DB] --state running|draining|stopped"},
-    {"help", false, false, "show this help"},
+struct SetFlags {
+  std::vector<std::string> states;  // --state DB: more than one is the old spelling, refused
+  std::optional<std::string> to;
+  std::string id;
 };
 
-const FlagSpec kRmFlags[] = {
-    {"state", true, false, kStateHelp},
-    {"help", false, false, "show this help"},
+constexpr const char* kSetPath = "portway sandbox set";
+
+struct IdFlags {
+  std::optional<std::string> state;
+  std::string id;
+  bool json = false;
 };
 
-const FlagSpec kListFlags[] = {
-    {"state", true, false, kStateHelp},
-    {"json", false, false, "print {\"sandboxes\":[...]} on stdout"},
-    {"help", false, false, "show this help"},
-};
-
-std::string required(const ParsedArgs& p, const char* flag) {
-  auto v = p.value(flag);
-  if (!v) throw UsageError(std::string("sandbox add needs --") + flag);
-  return *v;
-}
-
-const std::string& single_id(const ParsedArgs& p, const char* sub) {
-  if (p.positional().size() != 1) throw UsageError(std::string("sandbox ") + sub + " needs exactly one ID");
-  return p.positional()[0];
-}
-
-int add(std::span<const std::string> args) {
-  const ParsedArgs p = parse_args(args, kAddFlags);
-  if (p.has("help")) {
-    std::cout << kUsage << describe_flags(kAddFlags);
-    return kExitOk;
-  }
-  if (!p.positional().empty()) throw UsageError("sandbox add takes no positional arguments");
+int add(const AddFlags& f) {
   model::SandboxInput in;
-  in.app = required(p, "app");
-  in.service = required(p, "service");
-  in.ipv4 = required(p, "ip");
-  in.ipv6 = p.value("ip6");
-  in.iface = p.value("iface").value_or("");
-  in.labels = p.values("label");
-  in.id = p.value("id");
+  in.app = f.app;
+  in.service = f.service;
+  in.ipv4 = f.ip;
+  in.ipv6 = f.ip6;
+  in.iface = f.iface.value_or("");
+  in.labels = f.labels;
+  in.id = f.id;
   auto checked = model::validate_sandbox(in, now_ms());
   if (!checked.record) throw model::Rejected(std::move(checked.errors));
   std::vector<net::InterfaceAddress> node_addresses;
@@ -93,68 +81,60 @@ int add(std::span<const std::string> args) {
     throw EnvironmentError(std::string("reading the node's addresses: ") + e.what());
   }
 
-  const auto store = open_state_for_write(p.value("state"));
+  const auto store = open_state_for_write(f.state);
   const auto added = ops::add_sandbox(*store, std::move(*checked.record), node_addresses);
   std::cout << added.id << "\n";
   return kExitOk;
 }
 
-int set(std::span<const std::string> args) {
-  const ParsedArgs p = parse_args(args, kSetFlags);
-  if (p.has("help")) {
-    std::cout << kUsage << describe_flags(kSetFlags);
-    return kExitOk;
+// `--state` names the state database in every command (docs/cli.md "sandbox set"). Scripts
+// written for the older `set ID --state STATE` (and `--state DB ID --state STATE`) would
+// otherwise open or create a database named "draining" and report success: a --state that
+// is a sandbox state, or two of them, is refused, naming --to.
+std::optional<std::string> state_database(const SetFlags& f) {
+  if (f.states.empty()) return std::nullopt;
+  const std::string& last = f.states.back();
+  if (f.states.size() > 1 || store::parse_sandbox_state(last)) {
+    throw UsageError("--state names the state database, not the sandbox's state: give the new state with --to "
+                     "(portway sandbox set " + (f.states.size() > 1 ? "--state " + f.states.front() + " " : "") +
+                     f.id + " --to " + last + "); a database file named \"" + last + "\" is --state ./" + last,
+                     kSetPath);
   }
-  const std::string& id = single_id(p, "set");
-  const auto& states = p.values("state");
-  if (states.empty()) throw UsageError("sandbox set needs --state running|draining|stopped");
-  if (states.size() > 2) throw UsageError("--state given more than twice");
-  const auto state = store::parse_sandbox_state(states.back());
-  if (!state) {
-    throw UsageError("--state \"" + states.back() +
-                     "\" is not running, draining or stopped (to name the database as well, "
-                     "give --state DB before --state STATE)");
-  }
-  const std::optional<std::string> db = states.size() == 2 ? std::optional(states[0]) : std::nullopt;
+  return last;
+}
+
+int set(const SetFlags& f) {
+  const std::optional<std::string> db = state_database(f);
+  if (!f.to) throw UsageError("sandbox set needs --to running|draining|stopped", kSetPath);
+  const auto state = store::parse_sandbox_state(*f.to);
+  if (!state) throw UsageError("--to \"" + *f.to + "\" is not running, draining or stopped", kSetPath);
 
   const auto store = open_state_for_read(db);
-  if (!store) throw model::Rejected("no sandbox " + model::printable_quoted(id) + " is registered");
-  const ops::StateChange change = ops::set_sandbox_state(*store, id, *state, now_ms());
+  if (!store) throw model::Rejected("no sandbox " + model::printable_quoted(f.id) + " is registered");
+  const ops::StateChange change = ops::set_sandbox_state(*store, f.id, *state, now_ms());
   if (change.changed()) {
-    std::cout << "sandbox " << id << ": " << store::to_string(change.before) << " -> "
+    std::cout << "sandbox " << f.id << ": " << store::to_string(change.before) << " -> "
               << store::to_string(change.after) << "\n";
   } else {
-    std::cout << "sandbox " << id << ": already " << store::to_string(*state) << "\n";
+    std::cout << "sandbox " << f.id << ": already " << store::to_string(*state) << "\n";
   }
   return kExitOk;
 }
 
-int rm(std::span<const std::string> args) {
-  const ParsedArgs p = parse_args(args, kRmFlags);
-  if (p.has("help")) {
-    std::cout << kUsage << describe_flags(kRmFlags);
-    return kExitOk;
-  }
-  const std::string& id = single_id(p, "rm");
-  const auto store = open_state_for_read(p.value("state"));
-  if (!store) throw model::Rejected("no sandbox " + model::printable_quoted(id) + " is registered");
-  ops::remove_sandbox(*store, id);
-  std::cout << "removed sandbox " << id << "\n";
+int rm(const IdFlags& f) {
+  const auto store = open_state_for_read(f.state);
+  if (!store) throw model::Rejected("no sandbox " + model::printable_quoted(f.id) + " is registered");
+  ops::remove_sandbox(*store, f.id);
+  std::cout << "removed sandbox " << f.id << "\n";
   return kExitOk;
 }
 
-int list(std::span<const std::string> args) {
-  const ParsedArgs p = parse_args(args, kListFlags);
-  if (p.has("help")) {
-    std::cout << kUsage << describe_flags(kListFlags);
-    return kExitOk;
-  }
-  if (!p.positional().empty()) throw UsageError("sandbox list takes no arguments");
+int list(const IdFlags& f) {
   std::vector<store::SandboxRecord> sandboxes;
-  if (const auto store = open_state_for_read(p.value("state"))) {
+  if (const auto store = open_state_for_read(f.state)) {
     sandboxes = store->begin_read()->sandboxes();
   }
-  if (p.has("json")) {
+  if (f.json) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& s : sandboxes) j.push_back(ops::sandbox_json(s));
     std::cout << ops::dump({{"sandboxes", std::move(j)}}) << "\n";
@@ -167,18 +147,41 @@ int list(std::span<const std::string> args) {
 }  // namespace
 
 int cmd_sandbox(std::span<const std::string> args) {
-  if (args.empty()) throw UsageError("sandbox needs a subcommand: add, set, rm or list");
-  const std::string& sub = args[0];
-  const auto rest = args.subspan(1);
-  if (sub == "--help" || sub == "-h" || sub == "help") {
-    std::cout << kUsage;
-    return kExitOk;
-  }
-  if (sub == "add") return add(rest);
-  if (sub == "set") return set(rest);
-  if (sub == "rm") return rm(rest);
-  if (sub == "list") return list(rest);
-  throw UsageError("unknown sandbox subcommand \"" + sub + "\" (add, set, rm or list)");
+  CommandLine cmdline("portway sandbox", kUsage);
+  cmdline.app().require_subcommand(1);
+
+  AddFlags a;
+  CLI::App& add_cmd = cmdline.add_subcommand("add", "register a sandbox (state running) and print its id", kAddUsage);
+  CommandLine::add_state(add_cmd, a.state);
+  add_cmd.add_option("--app", a.app, "the app the sandbox runs")->required()->type_name("A");
+  add_cmd.add_option("--service", a.service, "the service of that app it runs")->required()->type_name("S");
+  add_cmd.add_option("--ip", a.ip, "its IPv4 address")->required()->type_name("ADDR");
+  add_cmd.add_option("--ip6", a.ip6, "its IPv6 address, for dual-stack Services")->type_name("ADDR");
+  add_cmd.add_option("--iface", a.iface, "the host-side interface it is reached through")->type_name("IF");
+  add_cmd.add_option("--label", a.labels, "KEY=VALUE, repeatable")->type_name("K=V")->allow_extra_args(false);
+  add_cmd.add_option("--id", a.id, "its id (default: a generated sb-XXXXXXXXXXXXXXXX)")->type_name("ID");
+
+  SetFlags s;
+  CLI::App& set_cmd = cmdline.add_subcommand("set", "change a sandbox's state", kSetUsage);
+  set_cmd.add_option("--state", s.states, CommandLine::kStateHelp)->type_name("DB")->allow_extra_args(false);
+  set_cmd.add_option("ID", s.id, "the sandbox's id")->required();
+  set_cmd.add_option("--to", s.to, "the new state: running, draining or stopped")->type_name("STATE");
+
+  IdFlags r;
+  CLI::App& rm_cmd = cmdline.add_subcommand("rm", "remove a sandbox", kRmUsage);
+  CommandLine::add_state(rm_cmd, r.state);
+  rm_cmd.add_option("ID", r.id, "the sandbox's id")->required();
+
+  IdFlags l;
+  CLI::App& list_cmd = cmdline.add_subcommand("list", "list the registered sandboxes", kListUsage);
+  CommandLine::add_state(list_cmd, l.state);
+  CommandLine::add_json(list_cmd, l.json, "{\"sandboxes\":[...]}");
+
+  if (const auto exit_code = cmdline.parse(args)) return *exit_code;
+  if (add_cmd.parsed()) return add(a);
+  if (set_cmd.parsed()) return set(s);
+  if (rm_cmd.parsed()) return rm(r);
+  return list(l);
 }
 
 }  // namespace portway::cli

@@ -1,7 +1,7 @@
 // portway services [--state DB] [--json]
 #include <iostream>
 
-#include "cli/args.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "ops/service_view.h"
@@ -11,12 +11,6 @@
 namespace portway::cli {
 namespace {
 
-const FlagSpec kFlags[] = {
-    {"state", true, false, "state database (default $PORTWAY_STATE, else /var/lib/portway/state.db)"},
-    {"json", false, false, "print {\"services\":[...]} on stdout"},
-    {"help", false, false, "show this help"},
-};
-
 constexpr const char* kUsage =
     "usage: portway services [--state DB] [--json]\n"
     "List Services: id, addresses, ports, and endpoints (running or draining sandboxes).\n"
@@ -25,16 +19,16 @@ constexpr const char* kUsage =
 }  // namespace
 
 int cmd_services(std::span<const std::string> args) {
-  const ParsedArgs parsed = parse_args(args, kFlags);
-  if (parsed.has("help")) {
-    std::cout << kUsage << describe_flags(kFlags);
-    return kExitOk;
-  }
-  if (!parsed.positional().empty()) throw UsageError("services takes no arguments");
+  CommandLine cmdline("portway services", kUsage);
+  std::optional<std::string> state;
+  bool json = false;
+  cmdline.add_state(cmdline.app(), state);
+  cmdline.add_json(cmdline.app(), json, "{\"services\":[...]}");
+  if (const auto exit_code = cmdline.parse(args)) return *exit_code;
 
-  const auto store = open_state_for_read(parsed.value("state"));
+  const auto store = open_state_for_read(state);
   const ops::ServiceListing listing = ops::list_services(store.get());
-  if (parsed.has("json")) {
+  if (json) {
     std::cout << ops::dump(ops::services_json(listing)) << "\n";
   } else {
     const model::EndpointIndex endpoints(listing.sandboxes);

@@ -1,7 +1,7 @@
 // portway status [--state DB] [--node FILE] [--json]
 #include <iostream>
 
-#include "cli/args.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/node_file.h"
@@ -14,13 +14,6 @@
 namespace portway::cli {
 namespace {
 
-const FlagSpec kFlags[] = {
-    {"state", true, false, "state database whose last sync is reported"},
-    {"node", true, false, "node settings (TOML): where the fast path is pinned, which interfaces"},
-    {"json", false, false, "print one JSON object"},
-    {"help", false, false, "show this help"},
-};
-
 constexpr const char* kUsage =
     "usage: portway status [--state DB] [--node FILE] [--json]\n"
     "Which dataplane is active (as the kernel shows it: the fast path's pins, the nft table in\n"
@@ -31,20 +24,20 @@ constexpr const char* kUsage =
 }  // namespace
 
 int cmd_status(std::span<const std::string> args) {
-  const ParsedArgs parsed = parse_args(args, kFlags);
-  if (parsed.has("help")) {
-    std::cout << kUsage << describe_flags(kFlags);
-    return kExitOk;
-  }
-  if (!parsed.positional().empty()) throw UsageError("status takes no arguments");
-  const config::NodeSettings settings = load_node_settings(parsed.value("node"));
-  const ops::ActiveDataplane active =
-      ops::find_active_dataplane(store::resolve_state_path(parsed.value("state")), settings);
+  CommandLine cmdline("portway status", kUsage);
+  std::optional<std::string> state, node_file;
+  bool json = false;
+  cmdline.add_state(cmdline.app(), state, "state database whose last sync is reported");
+  cmdline.add_node(cmdline.app(), node_file, "node settings (TOML): where the fast path is pinned, which interfaces");
+  cmdline.add_json(cmdline.app(), json, "one JSON object");
+  if (const auto exit_code = cmdline.parse(args)) return *exit_code;
+  const config::NodeSettings settings = load_node_settings(node_file);
+  const ops::ActiveDataplane active = ops::find_active_dataplane(store::resolve_state_path(state), settings);
 
   nlohmann::json j = ops::status_json(settings, active);
   const std::int64_t now = now_ms();
-  ops::add_generations(j, store::resolve_state_path(parsed.value("state")), active, now);
-  if (parsed.has("json")) {
+  ops::add_generations(j, store::resolve_state_path(state), active, now);
+  if (json) {
     std::cout << ops::dump(j) << "\n";
     return kExitOk;
   }

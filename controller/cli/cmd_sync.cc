@@ -6,7 +6,7 @@
 
 #include "agent/node_dataplane.h"
 #include "agent/reserved_ports.h"
-#include "cli/args.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/node_file.h"
@@ -18,16 +18,6 @@
 
 namespace portway::cli {
 namespace {
-
-const FlagSpec kFlags[] = {
-    {"state", true, false, "state database (default $PORTWAY_STATE, else /var/lib/portway/state.db)"},
-    {"node", true, false, "node settings (TOML)"},
-    {"dataplane", true, false, "auto | xdp | nft (default: the node setting, else auto)"},
-    {"wait", true, false, "seconds to wait for another writer of the pin folder (default 10)"},
-    {"json", false, false, "print {\"dataplane\",\"reason\",\"changes\":[...],\"notes\":[...]}"},
-    {"remove-all", false, false, "program no frontends at all, whatever the store holds (the store is not read)"},
-    {"help", false, false, "show this help"},
-};
 
 constexpr const char* kUsage =
     "usage: portway sync [--state DB] [--node FILE] [--dataplane auto|xdp|nft] [--wait S] [--json]\n"
@@ -45,28 +35,30 @@ constexpr const char* kUsage =
 }  // namespace
 
 int cmd_sync(std::span<const std::string> args) {
-  const ParsedArgs parsed = parse_args(args, kFlags);
-  if (parsed.has("help")) {
-    std::cout << kUsage << describe_flags(kFlags);
-    return kExitOk;
-  }
-  if (!parsed.positional().empty()) throw UsageError("sync takes no arguments");
-  const config::NodeSettings settings = load_node_settings(parsed.value("node"));
+  CommandLine cmdline("portway sync", kUsage);
+  std::optional<std::string> state, node_file, dataplane_flag, wait_flag;
+  bool json = false, remove_all = false;
+  cmdline.add_state(cmdline.app(), state);
+  cmdline.add_node(cmdline.app(), node_file, "node settings (TOML)");
+  cmdline.app().add_option("--dataplane", dataplane_flag, "auto | xdp | nft (default: the node setting, else auto)")
+      ->check(dataplane_values());
+  cmdline.app().add_option("--wait", wait_flag, "seconds to wait for another writer of the pin folder (default 10)")
+      ->type_name("S");
+  cmdline.add_json(cmdline.app(), json, "{\"dataplane\",\"reason\",\"changes\":[...],\"notes\":[...]}");
+  cmdline.app().add_flag("--remove-all", remove_all,
+                      "program no frontends at all, whatever the store holds (the store is not read)");
+  if (const auto exit_code = cmdline.parse(args)) return *exit_code;
+  const config::NodeSettings settings = load_node_settings(node_file);
   refuse_ranges_overlapping_node(settings);
-  config::DataplaneChoice choice = settings.dataplane;
-  if (auto flag = parsed.value("dataplane")) {
-    auto parsed_choice = config::parse_dataplane_choice(*flag);
-    if (!parsed_choice) throw UsageError("--dataplane must be auto, xdp or nft");
-    choice = *parsed_choice;
-  }
+  const config::DataplaneChoice choice = dataplane_flag ? dataplane_choice(*dataplane_flag) : settings.dataplane;
 
   std::chrono::milliseconds wait = agent::kDefaultLockWait;
-  if (auto flag = parsed.value("wait")) {
+  if (wait_flag) {
     double seconds = -1;
     try {
       std::size_t used = 0;
-      seconds = std::stod(*flag, &used);
-      if (used != flag->size()) seconds = -1;
+      seconds = std::stod(*wait_flag, &used);
+      if (used != wait_flag->size()) seconds = -1;
     } catch (const std::exception&) {
     }
     if (!(seconds >= 0 && seconds <= 86400)) throw UsageError("--wait must be a number of seconds (0 to 86400)");
@@ -90,8 +82,8 @@ int cmd_sync(std::span<const std::string> args) {
 
   std::uint64_t generation = 0;
   state::DataplaneState desired;
-  if (!parsed.has("remove-all")) {
-    const auto store = open_state_for_sync(parsed.value("state"));
+  if (!remove_all) {
+    const auto store = open_state_for_sync(state);
     // The Services' addresses come from the ranges the store recorded, which a node file
     // given now need not repeat (docs/model.md "The node's service ranges").
     if (const auto recorded = store->begin_read()->service_ranges()) {
@@ -118,7 +110,7 @@ int cmd_sync(std::span<const std::string> args) {
   }
   try {
     agent::reserve_node_ports(desired, agent::reserved_ports_record_path(
-                                           store::resolve_state_path(parsed.value("state"))));
+                                           store::resolve_state_path(state)));
   } catch (const std::exception& e) {
     // The dataplane is programmed; only the protection of node ports from the node's own
     // ephemeral ports is missing (agent/reserved_ports.h).
@@ -127,7 +119,7 @@ int cmd_sync(std::span<const std::string> args) {
 
   const dataplane::SyncStatus status = agent::status_of(outcome, choice, now_ms());
   const std::string status_path =
-      dataplane::sync_status_path(store::resolve_state_path(parsed.value("state")));
+      dataplane::sync_status_path(store::resolve_state_path(state));
   try {
     dataplane::save_sync_status(status_path, status);
   } catch (const std::exception& e) {
@@ -136,7 +128,7 @@ int cmd_sync(std::span<const std::string> args) {
   }
 
   const std::vector<std::string> changes = state::describe(outcome.report.applied);
-  if (parsed.has("json")) {
+  if (json) {
     std::cout << ops::dump({{"dataplane", status.dataplane},
                        {"reason", status.reason},
                        {"changes", changes},

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/args.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/node_file.h"
@@ -14,12 +14,6 @@
 namespace portway::cli {
 namespace {
 
-const FlagSpec kFlags[] = {
-    {"json", false, false, "print {\"files\":[...]} on stdout"},
-    {"node", true, false, "node settings (TOML) for the reserved node ports"},
-    {"help", false, false, "show this help"},
-};
-
 constexpr const char* kUsage =
     "usage: portway validate [--json] [--node FILE] FILE...\n"
     "Parse and validate app.toml files; every error, in file order.\n"
@@ -28,19 +22,20 @@ constexpr const char* kUsage =
 }  // namespace
 
 int cmd_validate(std::span<const std::string> args) {
-  const ParsedArgs parsed = parse_args(args, kFlags);
-  if (parsed.has("help")) {
-    std::cout << kUsage << describe_flags(kFlags);
-    return kExitOk;
-  }
-  if (parsed.positional().empty()) throw UsageError("validate needs at least one FILE");
-  const bool json = parsed.has("json");
-  const config::NodeSettings node = load_node_settings(parsed.value("node"));
+  CommandLine cmdline("portway validate", kUsage);
+  bool json = false;
+  std::optional<std::string> node_file;
+  std::vector<std::string> file_args;
+  cmdline.add_json(cmdline.app(), json, "{\"files\":[...]}");
+  cmdline.add_node(cmdline.app(), node_file, "node settings (TOML) for the reserved node ports");
+  cmdline.app().add_option("FILE", file_args, "app.toml files")->required();
+  if (const auto exit_code = cmdline.parse(args)) return *exit_code;
+  const config::NodeSettings node = load_node_settings(node_file);
   const config::ValidationOptions options = node.validation_options();
 
   int exit_code = kExitOk;
   nlohmann::json files = nlohmann::json::array();
-  for (const std::string& file : parsed.positional()) {
+  for (const std::string& file : file_args) {
     nlohmann::json entry = {{"file", file}, {"valid", false}, {"errors", nlohmann::json::array()},
                             {"app", nullptr}};
     const auto read = config::read_config_file(file);

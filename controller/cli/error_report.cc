@@ -7,7 +7,7 @@
 #include <exception>
 #include <system_error>
 
-#include "cli/args.h"
+#include "cli/command_line.h"
 #include "errors/error.h"
 #include "loader/error.h"
 #include "model/errors.h"
@@ -39,7 +39,8 @@ int run_reporting_errors(const std::string& command, const std::function<int()>&
     try {
       return command_body();
     } catch (const UsageError& e) {
-      err << who << one_line(e.what()) << " (see portway " << command << " --help)\n";
+      const std::string path = e.command_path().empty() ? "portway " + command : e.command_path();
+      err << path << ": " << one_line(e.what()) << " (see " << path << " --help)\n";
       return e.exit_code();
     } catch (const model::Rejected& e) {
       // Every reason the input was refused, one line each: the user fixes them all at once.

@@ -1,4 +1,4 @@
-// portway: one binary, subcommands per cli.md.
+// portway: one binary, one command per job (docs/cli.md).
 #include "loader/libbpf_log.h"
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/args.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/error_report.h"
 #include "cli/exit_codes.h"
@@ -41,13 +41,22 @@ const std::vector<Command>& commands() {
   return kCommands;
 }
 
-void print_usage(std::ostream& out) {
-  out << "usage: portway COMMAND [ARGS...]   (portway COMMAND --help for details)\n\ncommands:\n";
+std::string usage() {
+  std::string out =
+      "usage: portway [-h] [--version] [-v|-vv] [--log-level LEVEL] COMMAND [ARGS...]\n"
+      "(portway COMMAND --help for a command's flags)\n\ncommands:\n";
   for (const Command& c : commands()) {
     std::string name = c.name;
     name.resize(12, ' ');
-    out << "  " << name << c.summary << "\n";
+    out += "  " + name + c.summary + "\n";
   }
+  return out;
+}
+
+const Command* find(const std::string& name) {
+  for (const Command& c : commands())
+    if (name == c.name) return &c;
+  return nullptr;
 }
 
 }  // namespace
@@ -60,17 +69,26 @@ int main(int argc, char** argv) {
   portway::loader::route_libbpf_logs_to_spdlog();
 
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    if (args.empty()) std::cerr << "portway: no command given\n";
-    print_usage(args.empty() ? std::cerr : std::cout);
-    return args.empty() ? portway::cli::kExitEnvironment : portway::cli::kExitOk;
+  if (!args.empty() && args[0] == "help") args[0] = "--help";
+  // The flags before the command (-v, --log-level, -h, --version) are portway's own; the
+  // first word that is not one of them is the command, and the rest is the command's.
+  std::vector<std::string> rest = args;
+  if (args.empty() || find(args[0]) == nullptr) {
+    portway::cli::CommandLine cmdline("portway", usage());
+    cmdline.app().prefix_command();
+    if (const auto exit_code = cmdline.parse(args)) return *exit_code;
+    rest = cmdline.app().remaining();
   }
-  for (const Command& c : commands()) {
-    if (args[0] != c.name) continue;
-    return portway::cli::run_reporting_errors(
-        c.name, [&] { return c.run(std::span<const std::string>(args).subspan(1)); }, std::cerr);
+  if (rest.empty()) {
+    std::cerr << "portway: no command given\n" << usage();
+    return portway::cli::kExitEnvironment;
   }
-  std::cerr << "portway: unknown command \"" << args[0] << "\"\n";
-  print_usage(std::cerr);
-  return portway::cli::kExitEnvironment;
+  const Command* command = find(rest[0]);
+  if (command == nullptr) {
+    std::cerr << "portway: unknown " << (rest[0].starts_with("-") ? "flag " : "command ") << "\"" << rest[0]
+              << "\"\n" << usage();
+    return portway::cli::kExitEnvironment;
+  }
+  return portway::cli::run_reporting_errors(
+      command->name, [&] { return command->run(std::span<const std::string>(rest).subspan(1)); }, std::cerr);
 }

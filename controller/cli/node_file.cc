@@ -3,12 +3,21 @@
 #include <algorithm>
 #include <iostream>
 
+#include "cli/command_line.h"
 #include "cli/exit_codes.h"
 #include "config/text_input.h"
 #include "model/service_ranges.h"
 #include "netlink/addressing.h"
 
 namespace portway::cli {
+
+CLI::Validator dataplane_values() { return CLI::IsMember({"auto", "xdp", "nft"}); }
+
+config::DataplaneChoice dataplane_choice(const std::string& checked) {
+  const auto choice = config::parse_dataplane_choice(checked);
+  if (!choice) throw UsageError("--dataplane must be auto, xdp or nft");
+  return *choice;
+}
 
 config::NodeSettings load_node_settings(const std::optional<std::string>& path) {
   if (!path) return config::NodeSettings{};

@@ -1,6 +1,8 @@
 // Loading `--node FILE` for any command: defaults when absent, errors mapped to exit codes.
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <optional>
 #include <string>
 
@@ -13,6 +15,12 @@ namespace portway::cli {
 // Throws EnvironmentError (unreadable, symlink, world-writable) or RejectedError (invalid
 // settings, every error already printed to stderr).
 config::NodeSettings load_node_settings(const std::optional<std::string>& path);
+
+// What --dataplane takes (sync, lab up|run), overriding the node file's `dataplane`: CLI11
+// refuses anything else as a usage error naming the flag and the choices.
+CLI::Validator dataplane_values();
+// A value dataplane_values() let through.
+config::DataplaneChoice dataplane_choice(const std::string& checked);
 
 // The live node's addresses and uplink networks (netlink), after refusing service ranges
 // that overlap them (RejectedError, every overlap printed; model/service_ranges.h).

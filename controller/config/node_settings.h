@@ -1,4 +1,4 @@
-// The node settings file (`--node FILE`, cli.md): where the dataplane attaches, the service
+// The node settings file (`--node FILE`, docs/cli.md): where the dataplane attaches, the service
 // address pools, the reserved node ports, and map capacities. Unknown keys are errors.
 #pragma once
 

@@ -1,4 +1,4 @@
-// How the model says no. Both mean "the input was rejected" (exit 1, cli.md); the store's own
+// How the model says no. Both mean "the input was rejected" (exit 1, docs/cli.md); the store's own
 // failures stay store::StoreError (an environment problem). And how it quotes user text.
 #pragma once
 

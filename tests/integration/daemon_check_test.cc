@@ -206,7 +206,7 @@ TEST_F(DaemonCheckTest, AStoreChangeReachesTheKernelWhileACheckReads) {
   const std::uint64_t before = board_.snapshot().programmed_generation;
 
   // The read waits at the gate; the loop keeps programming.
-  ASSERT_EQ(cli({"sandbox", "set", "--state", state(), "tcp-echo-echo-0", "--state", "stopped"}), 0)
+  ASSERT_EQ(cli({"sandbox", "set", "--state", state(), "tcp-echo-echo-0", "--to", "stopped"}), 0)
       << slurp(cfg_.dir + "/cli.log");
   EXPECT_TRUE(within(5s, [&] { return board_.snapshot().programmed_generation > before && kernel_holds_store(); }))
       << "the change did not reach the kernel while the check read";

@@ -156,8 +156,8 @@ class StoreWriter {
       portway({"apply", "--node", node_, app_file_});
       portway({"sandbox", "add", "--app", "hitless-extra", "--service", "extra", "--ip", "198.18.200.2",
                "--label", "round=" + std::to_string(round_++), "--id", "hitless-extra-0"});
-      portway({"sandbox", "set", "hitless-extra-0", "--state", "draining"});
-      portway({"sandbox", "set", "hitless-extra-0", "--state", "stopped"});
+      portway({"sandbox", "set", "hitless-extra-0", "--to", "draining"});
+      portway({"sandbox", "set", "hitless-extra-0", "--to", "stopped"});
       portway({"sandbox", "rm", "hitless-extra-0"});
       portway({"delete", "hitless-extra"});
     }

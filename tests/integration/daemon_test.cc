@@ -218,7 +218,7 @@ TEST_P(DaemonTest, StoreChangesByTheCliReachTheKernelWithoutSync) {
   ASSERT_TRUE(forwarding()) << slurp(daemon_log());
 
   const auto committed = Clock::now();
-  ASSERT_EQ(cli({"sandbox", "set", "--state", state(), "tcp-echo-echo-0", "--state", "stopped"}), 0) << slurp(cli_log());
+  ASSERT_EQ(cli({"sandbox", "set", "--state", state(), "tcp-echo-echo-0", "--to", "stopped"}), 0) << slurp(cli_log());
   const std::uint64_t generation = store_generation();
   const auto took = within(2s, [&] {
     const auto s = status();

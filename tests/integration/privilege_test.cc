@@ -305,7 +305,7 @@ TEST_F(PrivilegeTest, EveryCommandWithoutPrivilegeExitsWithAMessageNeverASignal)
         {"sandbox", "list", "--state", state, "--json"},
         {"sandbox", "add", "--state", state, "--app", "tcp-echo", "--service", "echo", "--ip", "198.18.250.9",
          "--id", "privtest"},
-        {"sandbox", "set", "--state", state, "privtest", "--state", "stopped"},
+        {"sandbox", "set", "--state", state, "privtest", "--to", "stopped"},
         {"sandbox", "rm", "--state", state, "privtest"},
         {"probe"},
         {"probe", "--json"},
@@ -334,6 +334,14 @@ TEST_F(PrivilegeTest, EveryCommandWithoutPrivilegeExitsWithAMessageNeverASignal)
         std::vector<std::string> help{args.front(), "--help"};
         const auto r = run_as_user(help);
         EXPECT_EQ(r.exit_code, args.front() == "no-such-command" ? 2 : 0) << what << " --help: " << r.describe();
+        // --version never fails: without privilege it says why the programs cannot be named.
+        const auto version = run_as_user({args.front(), "--version"});
+        if (args.front() != "no-such-command") {
+          EXPECT_EQ(version.exit_code, 0) << what << " --version: " << version.describe();
+          EXPECT_TRUE(version.out.find("\nbpf programs: cannot read ") != std::string::npos ||
+                      version.out.find("\nbpf programs: not installed") != std::string::npos)
+              << what << " --version: " << version.describe();
+        }
       }
     }
   }

@@ -339,7 +339,7 @@ TEST_F(StoreConcurrencyTest, AThousandConcurrentCommandsLoseNothingAndCrashNothi
     Script s;
     s.steps.push_back(command({"sandbox", "add", "--id", id, "--app", "app-" + std::to_string(j % kApps),
                         "--service", "web", "--ip", ip}));
-    s.steps.push_back(command({"sandbox", "set", id, "--state", "draining"}));
+    s.steps.push_back(command({"sandbox", "set", id, "--to", "draining"}));
     if (j % 2 == 0) {
       s.steps.push_back(command({"sandbox", "rm", id}));
     } else {

@@ -13,7 +13,7 @@
 #include <system_error>
 #include <thread>
 
-#include "cli/args.h"
+#include "cli/command_line.h"
 #include "cli/error_report.h"
 #include "cli/exit_codes.h"
 #include "loader/error.h"

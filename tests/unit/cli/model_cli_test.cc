@@ -1,5 +1,5 @@
 // apply / delete / services / sandbox as a user (or a script) runs them: the real binary,
-// exit codes (0 ok, 1 rejected, 2 usage or environment), stderr lines, JSON of cli.md, and
+// exit codes (0 ok, 1 rejected, 2 usage or environment), stderr lines, JSON of docs/cli.md, and
 // "a rejected input changes nothing".
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/cli_run.h"
 #include "model_support/app_text.h"
 #include "netlink/addressing.h"
 #include "model_support/temp_dir.h"
@@ -20,11 +21,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using portway::testing::app_text;
 
-struct CliRun {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
+using portway::testing::CliRun;
 
 class ModelCli : public ::testing::Test {
  protected:
@@ -34,27 +31,13 @@ class ModelCli : public ::testing::Test {
   }
 
   std::string write(const std::string& name, const std::string& content, mode_t mode = 0644) {
-    const std::string p = dir_.file(name);
-    std::ofstream(p, std::ios::binary) << content;
-    ::chmod(p.c_str(), mode);
-    return p;
-  }
-
-  static std::string slurp(const std::string& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    return portway::testing::write_file(dir_.file(name), content, mode);
   }
 
   // Runs `portway ARGS` with PORTWAY_STATE pointing into the temp dir (unless `env` says
   // otherwise), so no test ever touches /var/lib/portway.
   CliRun run(const std::string& args, const std::string& env = "") {
-    const std::string out = dir_.file("stdout"), err = dir_.file("stderr");
-    const std::string cmd = (env.empty() ? "PORTWAY_STATE=" + db_ : env) + " " +
-                            std::string(PORTWAY_BINARY) + " " + args + " >" + out + " 2>" + err;
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+    return portway::testing::run_portway(env.empty() ? "PORTWAY_STATE=" + db_ : env, args, dir_.file(""));
   }
 
   json services_json() {
@@ -219,8 +202,8 @@ TEST_F(ModelCli, UsageAndEnvironmentErrorsExitTwo) {
   EXPECT_EQ(run("sandbox").exit_code, 2);
   EXPECT_EQ(run("sandbox frobnicate").exit_code, 2);
   EXPECT_EQ(run("sandbox add --app a --service s").exit_code, 2) << "--ip is required";
-  EXPECT_EQ(run("sandbox set sb-1").exit_code, 2) << "--state STATE is required";
-  EXPECT_EQ(run("sandbox set sb-1 --state paused").exit_code, 2);
+  EXPECT_EQ(run("sandbox set sb-1").exit_code, 2) << "--to STATE is required";
+  EXPECT_EQ(run("sandbox set sb-1 --to paused").exit_code, 2);
   EXPECT_EQ(run("sandbox rm").exit_code, 2);
   // A state path that cannot be a database.
   const std::string junk = write("junk.db", std::string(4096, 'x'), 0600);
@@ -300,10 +283,10 @@ TEST_F(ModelCli, SandboxesBecomeEndpointsWithTheirState) {
   ASSERT_EQ(run("sandbox add --app irc --service irc --ip 198.18.100.4 --id sb-d").exit_code, 0);
   ASSERT_EQ(run("apply --node " + node_ + " " + example("irc.toml")).exit_code, 0);
 
-  const auto set = run("sandbox set a-b --state draining");
+  const auto set = run("sandbox set a-b --to draining");
   EXPECT_EQ(set.exit_code, 0) << set.err;
   EXPECT_EQ(set.out, "sandbox a-b: running -> draining\n");
-  EXPECT_EQ(run("sandbox set sb-d --state stopped").exit_code, 0);
+  EXPECT_EQ(run("sandbox set sb-d --to stopped").exit_code, 0);
 
   const json eps = services_json()["services"][0]["endpoints"];
   ASSERT_EQ(eps.size(), 2u) << eps.dump();
@@ -346,7 +329,7 @@ TEST_F(ModelCli, BadSandboxInputExitsOneAndChangesNothing) {
     EXPECT_EQ(r.out, "");
     EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
   }
-  EXPECT_EQ(run("sandbox set nope --state stopped").exit_code, 1);
+  EXPECT_EQ(run("sandbox set nope --to stopped").exit_code, 1);
   EXPECT_EQ(run("sandbox rm nope").exit_code, 1);
   EXPECT_EQ(sandboxes_json(), before);
 }
@@ -372,15 +355,38 @@ TEST_F(ModelCli, ASandboxOnAServiceAddressOrTheNodesOwnIsRefused) {
   EXPECT_EQ(sandboxes_json()["sandboxes"], json::array());
 }
 
-TEST_F(ModelCli, SandboxSetAcceptsBothStateFlagsOfTheSynopsis) {
-  // cli.md: portway sandbox set [--state DB] ID --state running|draining|stopped
+// docs/cli.md: portway sandbox set [--state DB] ID --to running|draining|stopped; --state is
+// the state database here as in every command.
+TEST_F(ModelCli, SandboxSetTakesTheNewStateWithToAndTheDatabaseWithState) {
   const std::string other = dir_.file("other.db");
   ASSERT_EQ(run("sandbox add --state " + other + " --app a --service s --ip 198.18.100.1 --id sb-1").exit_code, 0);
-  const auto r = run("sandbox set --state " + other + " sb-1 --state draining");
+  const auto r = run("sandbox set --state " + other + " sb-1 --to draining");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(run("sandbox set --state " + other + " sb-1 --state draining").out, "sandbox sb-1: already draining\n");
+  EXPECT_EQ(r.out, "sandbox sb-1: running -> draining\n");
+  EXPECT_EQ(run("sandbox set sb-1 --to draining --state=" + other).out, "sandbox sb-1: already draining\n");
   EXPECT_NE(run("sandbox list --state " + other).out.find("draining"), std::string::npos);
   EXPECT_FALSE(fs::exists(db_)) << "$PORTWAY_STATE was not used";
+}
+
+// The spelling of older scripts, `set ID --state STATE` and `set --state DB ID --state STATE`,
+// fails loudly naming --to, and writes nothing: read as a database path, "draining" would
+// have opened (or created) ./draining and reported success.
+TEST_F(ModelCli, SandboxSetRefusesTheOldStateSpellingNamingTo) {
+  ASSERT_EQ(run("sandbox add --app a --service s --ip 198.18.100.1 --id sb-1").exit_code, 0);
+  const auto before = sandboxes_json();
+  const std::string cwd = dir_.file("cwd");
+  fs::create_directories(cwd);
+  for (const std::string& args : {std::string("sandbox set sb-1 --state draining"), "sandbox set --state " + db_ + " sb-1 --state stopped",
+                                  std::string("sandbox set sb-1 --state running --to draining")}) {
+    SCOPED_TRACE(args);
+    const auto r = run(args, "cd " + cwd + " && PORTWAY_STATE=" + db_);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find("portway sandbox set: --state names the state database"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--to "), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(sandboxes_json(), before);
+  EXPECT_TRUE(fs::is_empty(cwd)) << "no database was created under a state's name";
 }
 
 TEST_F(ModelCli, ServicesTextShowsAddressesPortsAndNodePorts) {
