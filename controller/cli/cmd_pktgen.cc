@@ -267,13 +267,12 @@ int pktgen_sink(std::span<const std::string> args) {
 int cmd_pktgen(std::span<const std::string> args) {
   const std::string usage =
       "usage: portway pktgen send|sink [FLAGS]   (portway pktgen send --help, portway pktgen sink --help)\n";
-  if (args.empty()) {
+  // Flags before the subcommand: the conventions every command follows (-h, --version, -v).
+  if (args.empty() || args[0].starts_with('-')) {
+    CommandLine cl("portway pktgen", usage);
+    if (const auto exit_code = cl.parse(args)) return *exit_code;
     std::cerr << "portway pktgen: no subcommand given\n" << usage;
     return kExitEnvironment;
-  }
-  if (args[0] == "-h" || args[0] == "--help") {
-    std::cout << usage;
-    return kExitOk;
   }
   if (args[0] == "send") return pktgen_send(args.subspan(1));
   if (args[0] == "sink") return pktgen_sink(args.subspan(1));

@@ -24,7 +24,8 @@ using nlohmann::json;
 const std::vector<std::string> kCommands = {
     "",          "validate",    "apply",       "delete",    "services",   "sandbox", "sandbox add",
     "sandbox set", "sandbox rm", "sandbox list", "sync",     "daemon",     "status",  "stats",
-    "probe",     "lab",         "lab up",      "lab run",   "lab down",
+    "probe",     "lab",         "lab up",      "lab run",   "lab down",   "dump",    "pktgen",
+    "pktgen send", "pktgen sink",
 };
 
 using portway::testing::CliRun;
