@@ -190,7 +190,7 @@ TEST(NftPlanner, FullPlanRecreatesRetypedSetsAndDeletesOrphans) {
   EXPECT_NE(text.find("delete chain inet portway intruder_chain\n"), std::string::npos);
   EXPECT_NE(text.find("delete chain inet portway " + unused_pick + "\n"), std::string::npos);
   EXPECT_NE(text.find("delete counter inet portway intruder_counter\n"), std::string::npos);
-  EXPECT_NE(text.find("add chain inet portway dispatch\n"), std::string::npos);
+  EXPECT_NE(text.find("add chain inet portway dispatch {"), std::string::npos);
   // The flushes come before every deletion, so no rule still refers to what is deleted.
   EXPECT_LT(text.find("flush chain"), text.find("delete set"));
   ASSERT_EQ(plan.structure.size(), 5u);  // retyped set, orphan set, orphan counter, missing chain, orphan chain
