@@ -7,6 +7,8 @@
 // Each test has its own lab (namespaces, pin folder, cgroup, directories), removed when it ends.
 #include <gtest/gtest.h>
 
+#include <bpf/bpf.h>
+
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -42,6 +44,7 @@
 #include "portway_process.h"
 #include "store/sqlite_store.h"
 #include "lab_test_config.h"
+#include "loader/unique_fd.h"
 #include "support/root.h"
 
 namespace portway::lab {
@@ -387,6 +390,53 @@ TEST_F(PrivilegeTest, DaemonWithThreeCapabilitiesProgramsBothDataplanesAndHoldsO
     daemon_.reset();
     expect_every_frontend_answers(std::string(dataplane) + " after the daemon stopped");
   }
+  const auto removed = run_with_caps({"sync", "--state", user_state(), "--node", user_node(), "--remove-all"});
+  EXPECT_EQ(removed.exit_code, 0) << removed.describe();
+}
+
+// A pin deleted under a running daemon with only the three capabilities: a map the programs
+// use, a metadata map no program uses, and a program. Finding them again by id would need
+// CAP_SYS_ADMIN; the daemon puts back the very objects it holds (same kernel ids: the flows,
+// counters and names in them kept), and everything keeps answering.
+TEST_F(PrivilegeTest, DaemonWithThreeCapabilitiesPutsBackDeletedPinsFromWhatItHolds) {
+  ASSERT_EQ(::mkdir(user_pins_.c_str(), 0700), 0) << user_pins_;
+  ASSERT_EQ(::chown(user_pins_.c_str(), uid_, uid_), 0);
+  start_daemon_with_caps("xdp");
+  if (HasFatalFailure()) return;
+  const std::string pins = user_pins_ + "/" + fs::path(settings_.bpffs_dir).filename().string();
+  const std::vector<std::string> deleted = {pins + "/maps/pw_frontends", pins + "/maps/pw_meta_sets",
+                                            pins + "/progs/tc"};
+  const auto id_of = [](const std::string& pin) -> std::uint32_t {
+    loader::UniqueFd fd(bpf_obj_get(pin.c_str()));
+    if (!fd) return 0;
+    bpf_prog_info info{};  // maps' and programs' info both begin with type, id
+    std::uint32_t len = sizeof info;
+    return bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0 ? info.id : 0;
+  };
+  std::vector<std::uint32_t> ids;
+  for (const auto& pin : deleted) {
+    ids.push_back(id_of(pin));
+    ASSERT_NE(ids.back(), 0u) << pin;
+  }
+  for (const auto& pin : deleted) ASSERT_EQ(::unlink(pin.c_str()), 0) << pin;
+  // The resync timer (1 s) checks the pins.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  auto all_back = [&] {
+    for (const auto& pin : deleted)
+      if (!fs::exists(pin)) return false;
+    return true;
+  };
+  while (!all_back() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::ifstream log(cfg_.dir + "/daemon.log");
+  std::stringstream text;
+  text << log.rdbuf();
+  ASSERT_TRUE(all_back()) << text.str();
+  for (std::size_t i = 0; i < deleted.size(); ++i)
+    EXPECT_EQ(id_of(deleted[i]), ids[i]) << deleted[i] << " is another object now: " << text.str();
+  EXPECT_NE(text.str().find("re-pinned pw_meta_sets from the object this process holds"), std::string::npos) << text.str();
+  expect_every_frontend_answers("xdp after its pins were put back");
+  daemon_->stop(3000);
+  daemon_.reset();
   const auto removed = run_with_caps({"sync", "--state", user_state(), "--node", user_node(), "--remove-all"});
   EXPECT_EQ(removed.exit_code, 0) << removed.describe();
 }

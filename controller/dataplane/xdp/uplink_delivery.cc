@@ -62,16 +62,18 @@ void prepare_uplinks(loader::LbMaps& maps, MetaMaps& meta, int tc_uplink_prog,
     prepare_uplink(maps, meta, tc_uplink_prog, name, ifindex, notes);
     present.push_back(ifindex);
   }
-  release_uplinks(&maps, meta, present, notes);
+  release_uplinks(&maps, meta, present, loader::program_info(tc_uplink_prog).id, notes);
 }
 
 namespace {
 
-// Whether the program on the interface's tc ingress is pw_tc_uplink (by name: the fd of the
-// program that attached it may belong to an older load).
-bool hand_off_attached(int ifindex) {
+// Whether the program on the interface's tc ingress is pw_tc_uplink: the loaded one (`ours`,
+// known by id without any privilege), or one of an older load, told by its name, which needs
+// the program looked up by id (CAP_SYS_ADMIN; without it that filter stays, docs/operations.md).
+bool hand_off_attached(int ifindex, std::uint32_t ours) {
   const std::uint32_t id = loader::tc_program_id(ifindex, loader::TcDirection::ingress);
   if (id == 0) return false;
+  if (id == ours) return true;
   loader::UniqueFd fd(bpf_prog_get_fd_by_id(id));
   if (!fd) return false;  // gone meanwhile
   return loader::program_info(fd.get()).name == "pw_tc_uplink";
@@ -80,7 +82,7 @@ bool hand_off_attached(int ifindex) {
 }  // namespace
 
 void release_uplinks(loader::LbMaps* maps, MetaMaps& meta, const std::vector<unsigned>& keep,
-                     std::vector<std::string>& notes) {
+                     std::uint32_t hand_off_prog_id, std::vector<std::string>& notes) {
   for (const auto& [ifindex, created] : meta.uplink_tc_interfaces()) {
     if (std::find(keep.begin(), keep.end(), ifindex) != keep.end()) continue;
     const int idx = static_cast<int>(ifindex);
@@ -89,7 +91,7 @@ void release_uplinks(loader::LbMaps* maps, MetaMaps& meta, const std::vector<uns
     // A former uplink that became a sandbox interface has the sandbox program in our filter's
     // place (same handle): detaching, or deleting the clsact qdisc under it, would cut that
     // sandbox off. Only the hand-off program itself is ours to remove.
-    if (hand_off_attached(idx)) {
+    if (hand_off_attached(idx, hand_off_prog_id)) {
       loader::detach_tc(idx, loader::TcDirection::ingress, created);
       notes.push_back("detached tc ingress (XDP hand-off) from " + name);
     }

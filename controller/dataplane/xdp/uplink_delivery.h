@@ -32,8 +32,10 @@ void prepare_uplinks(loader::LbMaps& maps, MetaMaps& meta, int tc_uplink_prog,
 
 // Undoes prepare_uplink for every uplink recorded in `meta` whose ifindex is not in `keep`:
 // the tc filter goes (and the clsact qdisc, if portway created it), the pw_interfaces entry
-// too. Interfaces that vanished took their filter with them.
+// too. Interfaces that vanished took their filter with them. `hand_off_prog_id`: the loaded
+// pw_tc_uplink's id (0 when none is loaded).
 void release_uplinks(loader::LbMaps* maps, MetaMaps& meta, const std::vector<unsigned>& keep,
+                     std::uint32_t hand_off_prog_id,
                      std::vector<std::string>& notes);
 
 }  // namespace portway::dataplane::xdp

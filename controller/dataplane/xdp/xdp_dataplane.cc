@@ -232,7 +232,12 @@ LoadedPrograms XdpDataplane::ensure_loaded(std::vector<std::string>& notes) {
   for (const auto& sub : {pins_.maps(), pins_.progs(), pins_.links()})
     std::filesystem::create_directories(sub);
   // Before anything is loaded: libbpf would create an empty map for a missing pin, beside
-  // the one the running programs use.
+  // the one the running programs use. First from what this process holds (no privilege
+  // beyond the folder's), then by looking the running programs' maps up (CAP_SYS_ADMIN).
+  for (auto& note : keeper_.restore_missing()) {
+    count("pin_missing", note);
+    notes.push_back(std::move(note));
+  }
   for (auto& note : repin_missing_maps(pins_, pinned_map_names(), uplinks)) {
     count("pin_missing", note);
     notes.push_back(std::move(note));
@@ -271,6 +276,7 @@ LoadedPrograms XdpDataplane::ensure_loaded(std::vector<std::string>& notes) {
       notes.push_back("rebuilt " + std::to_string(n) + " Maglev tables before attaching");
     }
   }
+  keeper_.hold_all(pins_);
   return std::move(*progs);
 }
 
@@ -571,6 +577,7 @@ void XdpDataplane::remove_all() { remove_in_order({}); }
 
 void XdpDataplane::remove_in_order(const std::function<void(RemovalStep)>& after) {
   open_.reset();
+  keeper_.forget();  // else the maps and programs would outlive their pins
   std::error_code ec;
   // The uplinks first: from then on new flows from outside go to whatever the stack has
   // (nftables during a switch), while the tc program still answers for the fast path's own
@@ -586,7 +593,8 @@ void XdpDataplane::remove_in_order(const std::function<void(RemovalStep)>& after
     for (const auto& [ifindex, created] : meta->tc_interfaces())
       loader::detach_tc(static_cast<int>(ifindex), loader::TcDirection::ingress, created);
     std::vector<std::string> notes;
-    release_uplinks(nullptr, *meta, {}, notes);
+    loader::UniqueFd hand_off = loader::open_pinned(pins_.tc_uplink_prog());
+    release_uplinks(nullptr, *meta, {}, hand_off ? loader::program_info(hand_off.get()).id : 0, notes);
   }
   if (after) after(RemovalStep::sandboxes_detached);
   unpin_links("");

@@ -15,6 +15,7 @@
 #include "dataplane/xdp/installed_view.h"
 #include "dataplane/xdp/lb_install.h"
 #include "dataplane/xdp/meta_maps.h"
+#include "dataplane/xdp/pin_keeper.h"
 #include "dataplane/xdp/pin_layout.h"
 #include "state/touched_keys.h"
 
@@ -102,6 +103,7 @@ class XdpDataplane : public Dataplane {
   Options options_;
   PinLayout pins_;
   std::unique_ptr<Open> open_;
+  PinKeeper keeper_;  // fds of the pinned maps and programs, to put back a deleted pin
   bool names_lost_ = false;  // ensure_loaded found the metadata pins missing
   Repairs* repairs_ = nullptr;  // set while repair() runs: the steps count what they fix
   std::unique_ptr<state::TouchedKeys> touched_;  // what program() changed since make_reader()
