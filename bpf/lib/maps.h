@@ -8,6 +8,14 @@
 
 #include "portway/lb_abi.h"
 
+/* max_entries of a map indexed by an enum, spelled as a pointer to an array of that enum:
+ * libbpf takes max_entries from the array's length alone (__uint spells it with int), and the
+ * enum's names and values land in the object's BTF, which the map's BTF id points at. The key
+ * itself cannot be the enum: the kernel accepts only a 32-bit INT as the BTF key of an
+ * ARRAY/PERCPU_ARRAY map (array_map_check_btf). bpftool dumps the keys as numbers and the
+ * enum next to them (docs/operations.md, "Reading the pinned maps with bpftool"). */
+#define PW_ENUM_ENTRIES(enum_type, count) enum_type (*max_entries)[count]
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PW_DEFAULT_FRONTENDS);
@@ -100,7 +108,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PW_DROP_REASONS);
+	PW_ENUM_ENTRIES(enum pw_drop_reason, PW_DROP_REASONS);
 	__type(key, __u32);
 	__type(value, __u64);
 } pw_drops SEC(".maps");
@@ -128,7 +136,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PW_EVENTS);
+	PW_ENUM_ENTRIES(enum pw_event, PW_EVENTS);
 	__type(key, __u32);
 	__type(value, __u64);
 } pw_events SEC(".maps");

@@ -14,19 +14,25 @@
 
 /* ---- frontends ------------------------------------------------------------------------ */
 
+/* One-byte enums: a field typed with the enum instead of __u8 keeps its byte and lets
+ * bpftool print the value's name from the map's BTF (docs/operations.md, "Reading the pinned
+ * maps with bpftool"). A fixed underlying type is C++11 and, in C, a clang extension that the
+ * BPF build accepts (only -Wpedantic would flag it). */
+
 /* What a frontend key describes. A node port matches (local node address, node_port, proto):
  * its key has addr = 0 and the program checks the destination against pw_node_addrs first. */
-enum pw_frontend_kind {
+enum pw_frontend_kind : __u8 {
   PW_FRONTEND_SERVICE = 1,
   PW_FRONTEND_NODE_PORT = 2,
 };
+PORTWAY_ABI_SIZE(enum pw_frontend_kind, 1);
 
 /* BPF_MAP_TYPE_HASH pw_frontends: key -> struct pw_frontend. */
 struct pw_frontend_key {
   __be32 addr;   /* service address; 0 for node ports */
   __be16 port;   /* service port or node_port */
   __u8 proto;    /* IPPROTO_TCP or IPPROTO_UDP */
-  __u8 kind;     /* enum pw_frontend_kind */
+  enum pw_frontend_kind kind;
 };
 PORTWAY_ABI_SIZE(struct pw_frontend_key, 8);
 
@@ -57,11 +63,12 @@ PORTWAY_ABI_SIZE(struct pw_node_addr, 4);
 
 /* ---- backends and backend sets -------------------------------------------------------- */
 
-enum pw_backend_state {
+enum pw_backend_state : __u8 {
   PW_BACKEND_UNUSED = 0,   /* slot free: flows pinned to it are re-balanced (UDP) or reset (TCP) */
   PW_BACKEND_RUNNING = 1,  /* takes new flows */
   PW_BACKEND_DRAINING = 2, /* keeps its established flows, takes no new ones */
 };
+PORTWAY_ABI_SIZE(enum pw_backend_state, 1);
 
 /* BPF_MAP_TYPE_ARRAY pw_backends: backend id -> struct pw_backend. One backend per (backend
  * set, sandbox address); the target port comes from the frontend, so all ports of a Service
@@ -70,7 +77,7 @@ struct pw_backend {
   __be32 addr;     /* sandbox address */
   __u32 ifindex;   /* host-side interface of the sandbox; 0 = let the stack route */
   __u32 set_id;    /* the set it belongs to (sanity check against a stale Maglev slot) */
-  __u8 state;      /* enum pw_backend_state */
+  enum pw_backend_state state;
   __u8 reserved[3];
 };
 PORTWAY_ABI_SIZE(struct pw_backend, 16);

@@ -7,12 +7,17 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include <cctype>
 #include <cstddef>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
+#include "loader/lb_drop_reasons.h"
+#include "loader/lb_events.h"
 #include "portway/lb_abi.h"
 
 #ifndef PORTWAY_LB_BPF_OBJECT
@@ -130,6 +135,78 @@ TEST(LbAbiBtf, ADifferentLayoutWouldBeNoticed) {
   const btf_type* t = btf__type_by_id(b.get(), static_cast<__u32>(id));
   EXPECT_NE(t->size, sizeof(pw_flow) - 8);
   EXPECT_EQ(btf__find_by_name_kind(b.get(), "pw_no_such_struct", BTF_KIND_STRUCT), -ENOENT);
+}
+
+// enum `name` of the object: value -> enumerator, and its size in bytes (0: not there).
+struct EnumBtf {
+  std::map<long long, std::string> values;
+  std::size_t size = 0;
+};
+
+EnumBtf enum_of(const btf* b, const char* name) {
+  EnumBtf out;
+  const int id = btf__find_by_name_kind(b, name, BTF_KIND_ENUM);
+  if (id <= 0) return out;
+  const btf_type* t = btf__type_by_id(b, static_cast<__u32>(id));
+  out.size = t->size;
+  const struct btf_enum* e = btf_enum(t);
+  for (unsigned short i = 0; i < btf_vlen(t); ++i, ++e) out.values[e->val] = btf__name_by_offset(b, e->name_off);
+  return out;
+}
+
+std::string upper(std::string_view prefix, std::string_view name) {
+  std::string s(prefix);
+  for (const char c : name) s.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return s;
+}
+
+// bpftool names drop reasons and events from the enums in the maps' BTF
+// (docs/operations.md); they must be the names the loader reports, value for value.
+TEST(LbAbiBtf, DropReasonEnumIsTheLoadersTable) {
+  const auto b = parse_object();
+  ASSERT_TRUE(b);
+  const EnumBtf e = enum_of(b.get(), "pw_drop_reason");
+  ASSERT_EQ(e.values.size(), static_cast<std::size_t>(PW_DROP_REASONS) + 1) << "enum pw_drop_reason not in the BTF";
+  EXPECT_EQ(e.size, 4u);
+  for (std::uint32_t r = 0; r < PW_DROP_REASONS; ++r)
+    EXPECT_EQ(e.values.at(r), upper("PW_DROP_", loader::drop_reason_name(r))) << r;
+  EXPECT_EQ(e.values.at(PW_DROP_REASONS), "PW_DROP_REASONS");
+}
+
+TEST(LbAbiBtf, EventEnumIsTheLoadersTable) {
+  const auto b = parse_object();
+  ASSERT_TRUE(b);
+  const EnumBtf e = enum_of(b.get(), "pw_event");
+  ASSERT_EQ(e.values.size(), static_cast<std::size_t>(PW_EVENTS) + 1) << "enum pw_event not in the BTF";
+  for (std::uint32_t v = 0; v < PW_EVENTS; ++v)
+    EXPECT_EQ(e.values.at(v), upper("PW_EV_", loader::event_name(v))) << v;
+}
+
+// Fields typed with a one-byte enum keep their byte; the enum is what bpftool prints from.
+TEST(LbAbiBtf, KindAndStateAreOneByteEnums) {
+  const auto b = parse_object();
+  ASSERT_TRUE(b);
+  for (const auto& [type, field, enum_name] :
+       {std::tuple{"pw_frontend_key", "kind", "pw_frontend_kind"}, std::tuple{"pw_backend", "state", "pw_backend_state"}}) {
+    SCOPED_TRACE(type);
+    const int id = btf__find_by_name_kind(b.get(), type, BTF_KIND_STRUCT);
+    ASSERT_GT(id, 0);
+    const btf_type* t = btf__type_by_id(b.get(), static_cast<__u32>(id));
+    const btf_member* m = btf_members(t);
+    bool found = false;
+    for (unsigned short i = 0; i < btf_vlen(t); ++i, ++m) {
+      if (std::string(btf__name_by_offset(b.get(), m->name_off)) != field) continue;
+      found = true;
+      const btf_type* ft = btf__type_by_id(b.get(), m->type);
+      ASSERT_TRUE(btf_is_enum(ft));
+      EXPECT_EQ(std::string(btf__name_by_offset(b.get(), ft->name_off)), enum_name);
+      EXPECT_EQ(ft->size, 1u);
+    }
+    EXPECT_TRUE(found);
+  }
+  EXPECT_EQ(enum_of(b.get(), "pw_frontend_kind").values, (std::map<long long, std::string>{
+                                                             {PW_FRONTEND_SERVICE, "PW_FRONTEND_SERVICE"},
+                                                             {PW_FRONTEND_NODE_PORT, "PW_FRONTEND_NODE_PORT"}}));
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ std::uint16_t sport_picking(std::uint32_t want, std::uint8_t proto, std::uint16_
   return 0;
 }
 
-void set_state(LbLab& lab, std::uint32_t id, std::uint8_t state) {
+void set_state(LbLab& lab, std::uint32_t id, pw_backend_state state) {
   auto be = lab.maps().backend(id);
   be.state = state;
   lab.maps().set_backend(id, be);

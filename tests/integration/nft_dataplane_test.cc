@@ -308,6 +308,7 @@ TEST_F(NftDataplaneTest, TheNetlinkReaderAgreesWithLibnftablesJson) {
       EXPECT_EQ(set.elements, nl.sets.at(name).elements) << name;
       EXPECT_EQ(set.counters, nl.sets.at(name).counters) << name;
       EXPECT_EQ(set.signature, nl.sets.at(name).signature) << name;
+      EXPECT_EQ(set.comments, nl.sets.at(name).comments) << name;
     }
     EXPECT_EQ(json.counters, nl.counters);
   });

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "dataplane/nft/comment.h"
+
 namespace portway::dataplane::nft {
 namespace {
 
@@ -81,23 +83,24 @@ void ElementWriter::frontend(const state::Frontend& f) {
   const std::string key = frontend_key_text(f.key);
   const auto slots = static_cast<std::uint32_t>(
       slots_.table(ipv4_text(std::get<net::Ipv4>(f.key.address)), running_members(set_of(f.backend_set))).size());
-  out_.put(SetName::svc_fe, key, "");
-  out_.put(SetName::svc_rej, key, "");
-  out_.put(SetName::svc_tport, key, number_text(f.target_port));
+  const std::string comment = element_comment(f.backend_set, f.port_name);
+  out_.put(SetName::svc_fe, key, "", comment);
+  out_.put(SetName::svc_rej, key, "", comment);
+  out_.put(SetName::svc_tport, key, number_text(f.target_port), comment);
   if (slots > 0)
-    out_.put(SetName::svc_disp, key, "goto " + pick_chain_name(PickKind::service, slots));
+    out_.put(SetName::svc_disp, key, "goto " + pick_chain_name(PickKind::service, slots), comment);
   else
-    out_.put(SetName::svc_noep, key, "");
+    out_.put(SetName::svc_noep, key, "", comment);
 }
 
 void ElementWriter::service_address(net::Ipv4 address, const state::BackendSet& set) {
   const std::string a = ipv4_text(address);
-  out_.put(SetName::svc_addrs, a, number_text(number(set.id)));
+  out_.put(SetName::svc_addrs, a, number_text(number(set.id)), element_comment(set.id, ""));
   const SlotTable& slots = slots_.table(a, running_members(set));
   for (std::uint32_t i = 0; i < slots.size(); ++i) {
     std::string key = a + " . ";
     append_u32(key, i);
-    out_.put(SetName::svc_slots, std::move(key), ipv4_text(slots[i]));
+    out_.put(SetName::svc_slots, std::move(key), ipv4_text(slots[i]), "");
   }
 }
 
@@ -105,38 +108,39 @@ void ElementWriter::node_port(const state::NodePort& n) {
   const std::string key = node_port_key_text(n.key);
   const state::BackendSet& set = set_of(n.backend_set);
   const SlotTable& slots = slots_.table(key, running_members(set));
-  out_.put(SetName::np_sets, key, number_text(number(set.id)));
-  out_.put(SetName::np_fe, key, "");
-  out_.put(SetName::np_rej, key, "");
-  out_.put(SetName::np_tport, key, number_text(n.target_port));
+  const std::string comment = element_comment(n.backend_set, n.port_name);
+  out_.put(SetName::np_sets, key, number_text(number(set.id)), comment);
+  out_.put(SetName::np_fe, key, "", comment);
+  out_.put(SetName::np_rej, key, "", comment);
+  out_.put(SetName::np_tport, key, number_text(n.target_port), comment);
   if (!slots.empty()) {
     out_.put(SetName::np_disp, key,
-             "goto " + pick_chain_name(PickKind::node_port, static_cast<std::uint32_t>(slots.size())));
+             "goto " + pick_chain_name(PickKind::node_port, static_cast<std::uint32_t>(slots.size())), comment);
   } else {
-    out_.put(SetName::np_noep, key, "");
+    out_.put(SetName::np_noep, key, "", comment);
   }
   for (std::uint32_t i = 0; i < slots.size(); ++i) {
     std::string slot = key + " . ";
     append_u32(slot, i);
-    out_.put(SetName::np_slots, std::move(slot), ipv4_text(slots[i]));
+    out_.put(SetName::np_slots, std::move(slot), ipv4_text(slots[i]), "");
   }
 }
 
 void ElementWriter::draining_members(const state::BackendSet& set) {
   for (const auto& m : set.members) {
     if (m.state != state::MemberState::draining) continue;
-    out_.put(SetName::draining, number_text(number(set.id)) + " . " + ipv4_text(m.ipv4), "");
+    out_.put(SetName::draining, number_text(number(set.id)) + " . " + ipv4_text(m.ipv4), "", "");
   }
 }
 
 void ElementWriter::backend_address(net::Ipv4 address) {
   const std::string a = ipv4_text(address);
-  out_.put(SetName::be_pkts, a, "");
-  out_.put(SetName::be_new, a, "");
-  out_.put(SetName::hairpin, a + " . " + a, "");
+  out_.put(SetName::be_pkts, a, "", "");
+  out_.put(SetName::be_new, a, "", "");
+  out_.put(SetName::hairpin, a + " . " + a, "", "");
 }
 
-void ElementWriter::node_address(net::Ipv4 address) { out_.put(SetName::node_addrs, ipv4_text(address), ""); }
+void ElementWriter::node_address(net::Ipv4 address) { out_.put(SetName::node_addrs, ipv4_text(address), "", ""); }
 
 void ElementWriter::all() {
   const state::Frontend* previous = nullptr;

@@ -2,6 +2,11 @@
 // One writer serves the full render (an empty table, a repair) and the incremental update
 // (the entities a diff touches, before and after), so the two can never disagree.
 //
+// Elements that belong to one Service carry a comment naming it (and the port, for frontends
+// and node ports): svc_addrs, svc_fe, svc_rej, svc_tport, svc_disp/svc_noep, np_sets, np_fe,
+// np_rej, np_tport, np_disp/np_noep. Slots, draining members and backend addresses carry none
+// (they are many, or shared between Services).
+//
 // Per entity:
 //   frontend        svc_fe, svc_rej, svc_tport, and svc_disp (goto pick_svc_<N>) or svc_noep
 //   service address svc_addrs (-> set number), svc_slots (address . slot -> running backend)
@@ -26,8 +31,9 @@ namespace portway::dataplane::nft {
 class ElementSink {
  public:
   virtual ~ElementSink() = default;
-  // `data` is empty for the elements of a plain set.
-  virtual void put(SetName set, std::string key, std::string data) = 0;
+  // `data` is empty for the elements of a plain set; `comment` is empty or the output of
+  // element_comment() (comment.h), which names the Service and port the element belongs to.
+  virtual void put(SetName set, std::string key, std::string data, std::string comment) = 0;
 };
 
 // nft text of the values that appear in keys and data.

@@ -81,40 +81,51 @@ const std::vector<ChainDef>& skeleton_chains() {
     // direction only, so replies to a masqueraded hairpin source never count as node-port
     // traffic.
     c.push_back({"filter_prerouting", "filter", "prerouting", -110,
-                 {"meta l4proto { tcp, udp } ct direction original jump frontend_check"}});
+                 {"meta l4proto { tcp, udp } ct direction original jump frontend_check"},
+                 "portway: reject new flows to frontends without a running backend (arriving traffic)"});
     c.push_back({"filter_output", "filter", "output", -110,
-                 {"meta l4proto { tcp, udp } ct direction original jump frontend_check"}});
+                 {"meta l4proto { tcp, udp } ct direction original jump frontend_check"},
+                 "portway: reject new flows to frontends without a running backend (the node's own connections)"});
     c.push_back({"frontend_check", "", "", 0,
-                 {"ip daddr @svc_addrs goto service_check", cat({kNpLocal, " goto node_port_check"})}});
+                 {"ip daddr @svc_addrs goto service_check", cat({kNpLocal, " goto node_port_check"})},
+                 "portway: service address or node port?"});
     c.push_back({"service_check", "", "", 0,
                  {cat({"ct state new ", kSvcKey, " @svc_noep ", kSvcKey,
                        " @svc_rej counter name \"no_backend\" goto reject_flow"}),
                   cat({kSvcKey, " @svc_fe return"}),
                   // Any other port or protocol of a service address.
-                  "ct state new counter name \"undeclared_port\" goto reject_flow"}});
+                  "ct state new counter name \"undeclared_port\" goto reject_flow"},
+                 "portway: service frontends: no backend or undeclared port is rejected"});
     c.push_back({"node_port_check", "", "", 0,
                  {cat({"ct state new ", kNpKey, " @np_noep ", kNpKey,
                        " @np_rej counter name \"no_backend\" goto reject_flow"}),
-                  cat({kNpKey, " @np_fe return"})}});
+                  cat({kNpKey, " @np_fe return"})},
+                 "portway: node ports: no backend is rejected"});
     // Bare `reject` in an inet table answers ICMP port unreachable; TCP gets a reset, as the
     // fast path sends.
     c.push_back({"reject_flow", "", "", 0,
-                 {"meta l4proto tcp reject with tcp reset", "reject with icmpx type port-unreachable"}});
+                 {"meta l4proto tcp reject with tcp reset", "reject with icmpx type port-unreachable"},
+                 "portway: TCP reset or ICMP port unreachable"});
     // DNAT at the standard dstnat priority, for traffic arriving (prerouting) and for
     // connections the node itself opens (output).
-    c.push_back({"nat_prerouting", "nat", "prerouting", -100, {"meta l4proto { tcp, udp } jump dispatch"}});
-    c.push_back({"nat_output", "nat", "output", -100, {"meta l4proto { tcp, udp } jump dispatch"}});
+    c.push_back({"nat_prerouting", "nat", "prerouting", -100, {"meta l4proto { tcp, udp } jump dispatch"},
+                 "portway: DNAT of arriving traffic"});
+    c.push_back({"nat_output", "nat", "output", -100, {"meta l4proto { tcp, udp } jump dispatch"},
+                 "portway: DNAT of the node's own connections"});
     c.push_back({"dispatch", "", "", 0,
-                 {cat({kSvcKey, " vmap @svc_disp"}), cat({kNpLocal, " ", kNpKey, " vmap @np_disp"})}});
+                 {cat({kSvcKey, " vmap @svc_disp"}), cat({kNpLocal, " ", kNpKey, " vmap @np_disp"})},
+                 "portway: frontend to its pick chain (svc_disp and np_disp elements name the Service)"});
     // srcnat: NAT chains see the first packet of a flow only, which is what "new flows per
     // backend" counts. Masquerade only a backend that reached itself (hairpin); everybody
     // else keeps their source address.
     c.push_back({"nat_postrouting", "nat", "postrouting", 100,
                  {"ct status dnat ip daddr @be_new",
-                  "ct status dnat ip saddr . ip daddr @hairpin masquerade"}});
+                  "ct status dnat ip saddr . ip daddr @hairpin masquerade"},
+                 "portway: new flows per backend; masquerade a backend reaching itself"});
     // Every packet towards a backend, after DNAT and before srcnat.
     c.push_back({"backend_count", "filter", "postrouting", 90,
-                 {"ct direction original ct status dnat ip daddr @be_pkts"}});
+                 {"ct direction original ct status dnat ip daddr @be_pkts"},
+                 "portway: packets and bytes per backend"});
     return c;
   }();
   return chains;
@@ -138,7 +149,9 @@ ChainDef pick_chain(PickKind k, std::uint32_t slots) {
                  " map @svc_tport"})
           : cat({"meta l4proto { tcp, udp } dnat ip to ", kNpKey, " . ", pick, " map @np_slots : ", kNpKey,
                  " map @np_tport"});
-  return {pick_chain_name(k, slots), "", "", 0, {std::move(rule)}};
+  std::string comment = cat({"portway: pick 1 of ", std::to_string(slots), " slots by flow hash (",
+                             k == PickKind::service ? "service frontends" : "node ports", ")"});
+  return {pick_chain_name(k, slots), "", "", 0, {std::move(rule)}, std::move(comment)};
 }
 
 bool parse_pick_chain(std::string_view name, PickKind& kind, std::uint32_t& slots) {
@@ -159,9 +172,13 @@ bool parse_pick_chain(std::string_view name, PickKind& kind, std::uint32_t& slot
 
 std::string add_chain_command(const ChainDef& c) {
   std::string s = cat({"add chain ", kTableRef, " ", c.name});
+  // The chain comments are constants of this file: plain ASCII without quotes.
+  const std::string comment = c.comment.empty() ? "" : cat({"comment \"", c.comment, "\"; "});
   if (!c.type.empty()) {
-    s += cat({" { type ", c.type, " hook ", c.hook, " priority ", std::to_string(c.priority),
-              "; policy accept; }"});
+    s += cat({" { type ", c.type, " hook ", c.hook, " priority ", std::to_string(c.priority), "; policy accept; ",
+              comment, "}"});
+  } else if (!comment.empty()) {
+    s += cat({" { ", comment, "}"});
   }
   return s;
 }

@@ -4,7 +4,8 @@
 // the layout and why it is not kube-proxy's chain-per-endpoint layout (measured: chains and
 // anonymous sets make the kernel transaction superlinear; elements of a few big maps do not).
 //
-// Every name here is a constant or a number portway computed; no user text ever reaches it.
+// Every name here is a constant or a number portway computed; user text reaches the table only
+// as element comments, made safe by comment.h.
 #pragma once
 
 #include <array>
@@ -78,6 +79,10 @@ struct ChainDef {
   std::string hook;      // "prerouting" | "output" | "postrouting"
   int priority = 0;      // numeric, see docs/nftables.md for the why of each
   std::vector<std::string> rules;
+  // What the chain does, for someone reading `nft list table`. The chains are shared by all
+  // Services (the elements name them, comment.h), so this is a fixed text; only new chains get
+  // it (the kernel keeps a chain's comment from its creation).
+  std::string comment = {};
 };
 
 // The skeleton: every chain except the pick chains, with its rules.

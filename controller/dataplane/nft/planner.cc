@@ -33,13 +33,18 @@ class CompareSink final : public ElementSink {
   CompareSink(ReadBack& rb, const std::array<bool, kSetCount>& fresh, Transaction& tx, PickUses& uses)
       : rb_(rb), fresh_(fresh), tx_(tx), uses_(uses) {}
 
-  void put(SetName set, std::string key, std::string data) override {
+  void put(SetName set, std::string key, std::string data, std::string comment) override {
     count_use(uses_, set, data, +1);
     const auto i = static_cast<std::size_t>(set);
     if (!fresh_[i]) {
-      auto& have = rb_.sets[std::string(name_of(set))].elements;
+      SetReadBack& rb_set = rb_.sets[std::string(name_of(set))];
+      auto& have = rb_set.elements;
       if (const auto it = have.find(key); it != have.end()) {
-        const bool same = it->second == data;
+        // An element without a comment (written by a version without comments) is kept: its
+        // counters would restart if it were re-added only to gain one. It gets its comment
+        // when it next changes.
+        const auto c = rb_set.comments.find(key);
+        const bool same = it->second == data && (c == rb_set.comments.end() || c->second == comment);
         have.erase(it);
         if (same) return;
         tx_.delete_element(set, key);
@@ -48,7 +53,7 @@ class CompareSink final : public ElementSink {
         ++missing;
       }
     }
-    tx_.add_element(set, key, data);
+    tx_.add_element(set, key, data, comment);
   }
 
   std::size_t missing = 0, changed = 0;
@@ -60,13 +65,19 @@ class CompareSink final : public ElementSink {
   PickUses& uses_;
 };
 
-// Incremental: collects a handful of entities' elements for later comparison.
+// Incremental: collects a handful of entities' elements for later comparison. An element
+// whose comment changed (a port renamed, an address taken over by another Service) is
+// rewritten like one whose data changed.
+struct Element {
+  std::string data, comment;
+  bool operator==(const Element&) const = default;
+};
 class CollectSink final : public ElementSink {
  public:
-  void put(SetName set, std::string key, std::string data) override {
-    sets[static_cast<std::size_t>(set)].emplace(std::move(key), std::move(data));
+  void put(SetName set, std::string key, std::string data, std::string comment) override {
+    sets[static_cast<std::size_t>(set)].emplace(std::move(key), Element{std::move(data), std::move(comment)});
   }
-  std::array<std::map<std::string, std::string>, kSetCount> sets;
+  std::array<std::map<std::string, Element>, kSetCount> sets;
 };
 
 bool base_chain_matches(const ChainDef& want, const ChainReadBack& have) {
@@ -342,17 +353,17 @@ IncrementalPlan plan_incremental(const state::DataplaneState& installed, const I
     const auto set = static_cast<SetName>(s);
     const auto& o = before.sets[s];
     const auto& n = after.sets[s];
-    for (const auto& [key, data] : o) {
+    for (const auto& [key, e] : o) {
       const auto it = n.find(key);
-      if (it != n.end() && it->second == data) continue;
+      if (it != n.end() && it->second == e) continue;
       plan.tx.delete_element(set, key);
-      count_use(plan.uses, set, data, -1);
+      count_use(plan.uses, set, e.data, -1);
     }
-    for (const auto& [key, data] : n) {
+    for (const auto& [key, e] : n) {
       const auto it = o.find(key);
-      if (it != o.end() && it->second == data) continue;
-      plan.tx.add_element(set, key, data);
-      count_use(plan.uses, set, data, +1);
+      if (it != o.end() && it->second == e) continue;
+      plan.tx.add_element(set, key, e.data, e.comment);
+      count_use(plan.uses, set, e.data, +1);
     }
   }
   // Pick chains beyond the standing ones appear with their first user and go with their last.

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <stdexcept>
 
 #include "dataplane/nft/layout.h"
@@ -85,9 +86,11 @@ void read_set(const json& o, ReadBack& rb) {
         data = &e[1];
       }
       const json* elem_counter = nullptr;
+      std::optional<std::string> comment;
       if (key->is_object() && key->contains("elem")) {
         const json& inner = (*key)["elem"];
         if (inner.contains("counter")) elem_counter = &inner["counter"];
+        if (inner.contains("comment")) comment = inner["comment"].get<std::string>();
         key = &inner.at("val");
       }
       std::string k, d;
@@ -96,6 +99,7 @@ void read_set(const json& o, ReadBack& rb) {
         continue;
       }
       if (elem_counter) s.counters[k] = counter_of(*elem_counter);
+      if (comment) s.comments[k] = std::move(*comment);
       s.elements[std::move(k)] = std::move(d);
     }
   }

@@ -24,6 +24,7 @@ struct SetReadBack {
   std::string signature;  // as layout.h's signature()
   std::unordered_map<std::string, std::string> elements;  // key -> data ("" for sets)
   std::unordered_map<std::string, Counter> counters;       // key -> element counter
+  std::unordered_map<std::string, std::string> comments;   // key -> element comment, if any
   bool unreadable_elements = false;  // an element whose shape portway never writes
 };
 

@@ -63,6 +63,25 @@ void each_nested(const nlattr* list, const std::function<void(const nlattr*)>& f
     f(a);
 }
 
+// The comment in an element's user data: libnftnl's TLVs of (type, length, value), the comment
+// being type 0 (NFTNL_UDATA_SET_ELEM_COMMENT) with its terminating NUL. False without one.
+bool userdata_comment(const nlattr* udata, std::string& out) {
+  const std::string_view b = bytes(udata);
+  constexpr unsigned char kComment = 0;
+  for (std::size_t i = 0; i + 2 <= b.size();) {
+    const auto type = static_cast<unsigned char>(b[i]);
+    const auto len = static_cast<unsigned char>(b[i + 1]);
+    if (i + 2 + len > b.size()) return false;
+    if (type == kComment) {
+      const std::string_view v = b.substr(i + 2, len);
+      out.assign(v.substr(0, v.find('\0')));
+      return true;
+    }
+    i += 2 + std::size_t{len};
+  }
+  return false;
+}
+
 // A counter expression (NFTA_EXPR_NAME "counter"); false for any other expression.
 bool counter_expr(const nlattr* expr, Counter& out) {
   const Attrs e = parse_nested(expr);
@@ -317,6 +336,8 @@ ReadBack TableReader::read(Scope scope) {
               each_nested(e[NFTA_SET_ELEM_EXPRESSIONS], [&](const nlattr* x) {
                 if (counter_expr(x, c)) set.counters[key] = c;
               });
+              if (std::string comment; userdata_comment(e[NFTA_SET_ELEM_USERDATA], comment))
+                set.comments[key] = std::move(comment);
               set.elements[std::move(key)] = std::move(data);
             });
           });

@@ -1,6 +1,9 @@
 #include "dataplane/nft/transaction.h"
 
 #include <algorithm>
+#include <stdexcept>
+
+#include "dataplane/nft/comment.h"
 
 namespace portway::dataplane::nft {
 namespace {
@@ -75,10 +78,15 @@ void Transaction::delete_element(SetName s, const std::string& key) {
   ++size_.elements_deleted;
 }
 
-void Transaction::add_element(SetName s, const std::string& key, const std::string& data) {
+void Transaction::add_element(SetName s, const std::string& key, const std::string& data, const std::string& comment) {
+  if (comment.size() > kCommentMaxBytes || comment_safe(comment) != comment)
+    throw std::logic_error("nft: unsafe element comment for " + key);
   auto& v = adds_[static_cast<std::size_t>(s)];
   if (v.size() % kElementsPerCommand == 0) ++size_.commands;
-  v.push_back(data.empty() ? key : key + " : " + data);
+  std::string e = key;
+  if (!comment.empty()) e += " comment \"" + comment + "\"";
+  if (!data.empty()) e += " : " + data;
+  v.push_back(std::move(e));
   ++size_.elements_added;
 }
 

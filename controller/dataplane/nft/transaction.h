@@ -39,7 +39,9 @@ class Transaction {
   void delete_counter(std::string_view name);
   void add_chain(const ChainDef& c);  // declaration only
   void delete_element(SetName s, const std::string& key);
-  void add_element(SetName s, const std::string& key, const std::string& data);
+  // `comment`: empty, or element_comment()'s output (comment.h); anything else is refused with
+  // std::logic_error, so no caller can put unchecked text between the quotes.
+  void add_element(SetName s, const std::string& key, const std::string& data, const std::string& comment = {});
   void add_rules(const ChainDef& c);  // c's rules, appended to the chain
   void delete_chain(std::string_view name);
 
@@ -47,8 +49,9 @@ class Transaction {
   std::string text() const;
   TransactionSize size() const { return size_; }
 
-  // The element operations, per set: deleted keys, added "key" or "key : data" (for tests
-  // that replay a transaction on a model of the table).
+  // The element operations, per set: deleted keys, added "key", "key : data", with
+  // ` comment "..."` after the key when there is one (for tests that replay a transaction on a
+  // model of the table).
   const std::vector<std::string>& deleted(SetName s) const { return deletes_[static_cast<std::size_t>(s)]; }
   const std::vector<std::string>& added(SetName s) const { return adds_[static_cast<std::size_t>(s)]; }
 

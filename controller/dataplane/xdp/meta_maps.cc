@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "dataplane/xdp/meta_btf.h"
 #include "loader/error.h"
 #include "loader/xdp_link.h"
 
@@ -18,21 +19,29 @@ struct MapSpec {
   const char* name;
   bpf_map_type type;
   std::uint32_t value_size;
+  MetaTypes (MetaBtf::*types)() const;
 };
 
-constexpr MapSpec kSets{"pw_meta_sets", BPF_MAP_TYPE_HASH, kMetaNameBytes};
-constexpr MapSpec kFrontends{"pw_meta_frontends", BPF_MAP_TYPE_HASH, kMetaNameBytes};
-constexpr MapSpec kTc{"pw_meta_tc", BPF_MAP_TYPE_HASH, sizeof(std::uint32_t)};
-constexpr MapSpec kTcUplink{"pw_meta_tc_uplink", BPF_MAP_TYPE_HASH, sizeof(std::uint32_t)};
-constexpr MapSpec kProgram{"pw_meta_program", BPF_MAP_TYPE_ARRAY, sizeof(std::uint64_t)};
+constexpr MapSpec kSets{"pw_meta_sets", BPF_MAP_TYPE_HASH, kMetaNameBytes, &MetaBtf::sets};
+constexpr MapSpec kFrontends{"pw_meta_frontends", BPF_MAP_TYPE_HASH, kMetaNameBytes, &MetaBtf::frontends};
+constexpr MapSpec kTc{"pw_meta_tc", BPF_MAP_TYPE_HASH, sizeof(std::uint32_t), &MetaBtf::tc};
+constexpr MapSpec kTcUplink{"pw_meta_tc_uplink", BPF_MAP_TYPE_HASH, sizeof(std::uint32_t), &MetaBtf::tc};
+constexpr MapSpec kProgram{"pw_meta_program", BPF_MAP_TYPE_ARRAY, sizeof(std::uint64_t), &MetaBtf::program};
 
+// A map pinned by an older version keeps the BTF it was created with (none): the kernel gives
+// a map its BTF only at creation, and re-creating it here would leave other holders of the old
+// map writing into one nobody reads.
 loader::UniqueFd open_or_create_map(const PinLayout& pins, const MapSpec& spec,
-                                    std::uint32_t max_entries) {
+                                    std::uint32_t max_entries, MetaBtf& btf) {
   const std::string path = pins.map(spec.name);
   loader::UniqueFd fd = loader::open_pinned(path);
   if (fd) return fd;
+  const MetaTypes types = (btf.*spec.types)();
   bpf_map_create_opts opts{};
   opts.sz = sizeof opts;
+  opts.btf_fd = static_cast<__u32>(btf.fd());
+  opts.btf_key_type_id = types.key;
+  opts.btf_value_type_id = types.value;
   const int created = bpf_map_create(spec.type, spec.name, sizeof(std::uint32_t),
                                      spec.value_size, max_entries, &opts);
   if (created < 0) throw loader::Error("create metadata map", errno, spec.name);
@@ -100,11 +109,12 @@ std::map<std::uint32_t, std::string> dump_names(int fd) {
 MetaMaps MetaMaps::open_or_create(const PinLayout& pins, std::uint32_t max_sets,
                                   std::uint32_t max_frontends) {
   MetaMaps m;
-  m.sets_ = open_or_create_map(pins, kSets, max_sets);
-  m.frontends_ = open_or_create_map(pins, kFrontends, max_frontends);
-  m.tc_ = open_or_create_map(pins, kTc, 4096);
-  m.program_ = open_or_create_map(pins, kProgram, 1);
-  m.tc_uplink_ = open_or_create_map(pins, kTcUplink, 4096);
+  MetaBtf btf;
+  m.sets_ = open_or_create_map(pins, kSets, max_sets, btf);
+  m.frontends_ = open_or_create_map(pins, kFrontends, max_frontends, btf);
+  m.tc_ = open_or_create_map(pins, kTc, 4096, btf);
+  m.program_ = open_or_create_map(pins, kProgram, 1, btf);
+  m.tc_uplink_ = open_or_create_map(pins, kTcUplink, 4096, btf);
   return m;
 }
 

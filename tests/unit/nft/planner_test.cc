@@ -190,7 +190,7 @@ TEST(NftPlanner, FullPlanRecreatesRetypedSetsAndDeletesOrphans) {
   EXPECT_NE(text.find("delete chain inet portway intruder_chain\n"), std::string::npos);
   EXPECT_NE(text.find("delete chain inet portway " + unused_pick + "\n"), std::string::npos);
   EXPECT_NE(text.find("delete counter inet portway intruder_counter\n"), std::string::npos);
-  EXPECT_NE(text.find("add chain inet portway dispatch\n"), std::string::npos);
+  EXPECT_NE(text.find("add chain inet portway dispatch {"), std::string::npos);
   // The flushes come before every deletion, so no rule still refers to what is deleted.
   EXPECT_LT(text.find("flush chain"), text.find("delete set"));
   ASSERT_EQ(plan.structure.size(), 5u);  // retyped set, orphan set, orphan counter, missing chain, orphan chain
@@ -255,6 +255,54 @@ TEST(NftPlanner, CollidingNumbersAreProbedAndKept) {
   n.release(first);
   EXPECT_EQ(n.assign(second), b) << "a number sticks to its id while it is installed";
   EXPECT_EQ(n.assign(first), a);
+}
+
+}  // namespace
+}  // namespace portway::dataplane::nft
+
+namespace portway::dataplane::nft {
+namespace {
+
+// Comments (comment.h): an element whose comment names another Service or port is rewritten;
+// one without a comment (a table written before comments existed) is kept, counters and all
+// (FullPlanOfAnIntactTableChangesNoElement: the model holds no comments).
+TEST(NftPlannerComments, FullPlanRewritesAnElementWithAStaleComment) {
+  const auto s = testing::small_state();
+  const auto numbers = testing::numbers_for(s);
+  ReadBack rb = table_holding(s, numbers);
+  rb.sets["svc_fe"].comments["198.19.0.7 . tcp . 6667"] = "svc/irc/irc:irc";  // right
+  rb.sets["svc_fe"].comments["198.19.0.7 . tcp . 6697"] = "svc/old/name:x";   // stale
+  const FullPlan plan = plan_full(rb, s, {}, numbers);
+  EXPECT_EQ(plan.elements_changed, 1u);
+  EXPECT_EQ(plan.tx.deleted(SetName::svc_fe), std::vector<std::string>{"198.19.0.7 . tcp . 6697"});
+  EXPECT_EQ(plan.tx.added(SetName::svc_fe),
+            std::vector<std::string>{"198.19.0.7 . tcp . 6697 comment \"svc/irc/irc:ircs\""});
+}
+
+TEST(NftPlannerComments, IncrementalPlanRewritesElementsWhenOnlyTheirCommentChanges) {
+  const auto before = testing::small_state();
+  std::vector<state::Frontend> fes(before.frontends().begin(), before.frontends().end());
+  for (auto& f : fes)
+    if (f.port_name == "irc") f.port_name = "chat";
+  const auto after = state::DataplaneState::from_parts(
+      std::move(fes), {before.node_ports().begin(), before.node_ports().end()},
+      {before.backend_sets().begin(), before.backend_sets().end()});
+  const auto numbers = testing::numbers_for(before);
+  const auto plan =
+      plan_incremental(before, InstalledIndex::build(before, {}), {}, after, state::diff(before, after), numbers);
+  const std::string key = "198.19.0.7 . tcp . 6667";
+  EXPECT_EQ(plan.tx.deleted(SetName::svc_fe), std::vector<std::string>{key});
+  EXPECT_EQ(plan.tx.added(SetName::svc_fe), std::vector<std::string>{key + " comment \"svc/irc/irc:chat\""});
+  EXPECT_EQ(plan.tx.added(SetName::svc_tport), std::vector<std::string>{key + " comment \"svc/irc/irc:chat\" : 6667"});
+}
+
+TEST(NftPlannerComments, TransactionsRefuseCommentsThatAreNotSafe) {
+  Transaction tx;
+  EXPECT_THROW(tx.add_element(SetName::svc_fe, "198.19.0.7 . tcp . 80", "", "a\" }; flush ruleset; #"), std::logic_error);
+  EXPECT_THROW(tx.add_element(SetName::svc_fe, "198.19.0.7 . tcp . 80", "", "line\nbreak"), std::logic_error);
+  EXPECT_THROW(tx.add_element(SetName::svc_fe, "198.19.0.7 . tcp . 80", "", std::string(129, 'a')), std::logic_error);
+  EXPECT_NO_THROW(tx.add_element(SetName::svc_fe, "198.19.0.7 . tcp . 80", "", std::string(128, 'a')));
+  EXPECT_EQ(tx.size().elements_added, 1u);
 }
 
 }  // namespace

@@ -92,8 +92,10 @@ TEST(NftRuleset, CommittedChangesReadBackThroughNetlinkAndJsonAlike) {
       if (a.signature != b.signature || b.signature != signature(d))
         problems += std::string(d.name) + ": signature " + a.signature + " / " + b.signature + "; ";
       if (a.counters != b.counters) problems += std::string(d.name) + ": counters differ; ";
+      if (a.comments != b.comments) problems += std::string(d.name) + ": comments differ; ";
     }
     if (json.counters != nl.counters) problems += "named counters differ; ";
+    if (nl.sets.at("svc_fe").comments.size() != s.frontends().size()) problems += "svc_fe comments missing; ";
     for (const auto& [name, c] : json.chains) {
       const auto it = nl.chains.find(name);
       if (it == nl.chains.end() || it->second.hook != c.hook || it->second.priority != c.priority ||
