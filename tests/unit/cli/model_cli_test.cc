@@ -1,5 +1,5 @@
 // apply / delete / services / sandbox as a user (or a script) runs them: the real binary,
-// exit codes (0 ok, 1 rejected, 2 usage or environment), stderr lines, JSON of cli.md, and
+// exit codes (0 ok, 1 rejected, 2 usage or environment), stderr lines, JSON of docs/cli.md, and
 // "a rejected input changes nothing".
 #include <gtest/gtest.h>
 #include <sys/stat.h>

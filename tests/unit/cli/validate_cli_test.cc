@@ -1,5 +1,5 @@
 // `portway validate` as a user runs it: the real binary, its exit codes, stderr lines and the
-// JSON shape of cli.md.
+// JSON shape of docs/cli.md.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>

@@ -1,6 +1,6 @@
-// No user text reaches the ruleset: app, service and port names (whatever config.md's rules
-// let through, and worse) only ever live in the controller's memory. The ruleset is built from
-// numbers and a fixed vocabulary, which the character check below pins down.
+// No user text reaches the ruleset: app, service and port names (whatever the rules of
+// docs/config.md let through, and worse) only ever live in the controller's memory. The ruleset is
+// built from numbers and a fixed vocabulary, which the character check below pins down.
 #include <gtest/gtest.h>
 
 #include "dataplane/nft/planner.h"
