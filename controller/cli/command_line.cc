@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <string_view>
 #include <vector>
 
 #include "cli/exit_codes.h"
@@ -60,8 +61,11 @@ std::optional<int> CommandLine::parse(std::span<const std::string> args, std::os
 }
 
 void print_version(std::ostream& out) {
+  // libbpf spells its version "v1.1"; print it the way the tool's own version is printed.
+  std::string_view libbpf = libbpf_version_string();
+  if (libbpf.starts_with('v')) libbpf.remove_prefix(1);
   out << "portway " << PORTWAY_VERSION << "\n"
-      << "libbpf " << libbpf_version_string() << "\n";
+      << "libbpf " << libbpf << "\n";
 }
 
 }  // namespace portway::cli

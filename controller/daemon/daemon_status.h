@@ -32,6 +32,8 @@ struct DaemonStatus {
   std::int64_t last_check_ms = 0;       // last full read-back (drift check)
   std::string store_error;              // why the store could not be read ("" = it could)
   std::string program_error;            // why the last programming failed ("" = it did not)
+  std::string status_record_error;      // why the status record next to the store could not be
+                                        // written (a full or read-only file system; "" = it could)
   bool ready = false;                   // /readyz: programmed == store, or catching up
   std::map<std::string, std::uint64_t> drift_repairs;  // kind -> repairs so far
   Histogram sync_seconds = Histogram::seconds_default();  // store change -> kernel programmed

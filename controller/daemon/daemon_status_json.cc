@@ -14,6 +14,7 @@ nlohmann::json to_json(const DaemonStatus& s) {
           {"last_check_ms", s.last_check_ms},
           {"store_error", s.store_error},
           {"program_error", s.program_error},
+          {"status_record_error", s.status_record_error},
           {"ready", s.ready},
           {"drift_repairs", s.drift_repairs}};
 }

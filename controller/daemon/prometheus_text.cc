@@ -150,6 +150,9 @@ void daemon_families(Writer& w, const DaemonStatus& d) {
   w.sample("portway_store_readable", {}, std::uint64_t{d.store_error.empty()});
   w.family("portway_program_failing", "gauge", "1 when the last programming of the kernel failed.");
   w.sample("portway_program_failing", {}, std::uint64_t{!d.program_error.empty()});
+  w.family("portway_status_record_writable", "gauge",
+           "1 when the daemon could write its status record next to the store last time, 0 when not (a full or read-only file system).");
+  w.sample("portway_status_record_writable", {}, std::uint64_t{d.status_record_error.empty()});
   w.family("portway_ready", "gauge", "1 when the programmed generation is the store's (or catching up), as /readyz.");
   w.sample("portway_ready", {}, std::uint64_t{d.ready});
   w.family("portway_sync_seconds", "histogram", "Time from a store change to the kernel programmed.");

@@ -156,7 +156,7 @@ int ReconcileLoop::run() {
           return 0;
         }
       } else if (fd == fds_->store->fd()) {
-        if (fds_->store->drain()) {
+        if (fds_->store->drain() != StoreWatch::Change::kNone) {
           store_dirty_ = true;
           rechecks_left_ = 3;
           if (!noticed_) noticed_ = woke;
@@ -184,11 +184,16 @@ void ReconcileLoop::open_store_if_needed() {
   }
   // Replaced by another file (a restore): read that one from scratch.
   if (store_ && std::pair(st.st_dev, st.st_ino) != store_file_) store_.reset();
+  // Opened while its file system was read-only (for reading only, blind to new writes): once
+  // it is writable again, a writer's commit is only seen by a connection opened afresh.
+  if (store_ && store_->read_only() && !store::file_system_read_only(options_.state_path)) store_.reset();
   if (store_) return;
   store_ = store::SqliteStore::open(options_.state_path,
                                     {.create = false, .busy_timeout = options_.store_busy_timeout});
   store_file_ = {st.st_dev, st.st_ino};
   need_reset_ = true;
+  if (store_->read_only())
+    spdlog::warn("the state database's file system is read-only: reading it as it is until it is writable again");
 }
 
 void ReconcileLoop::program_store() {
@@ -395,8 +400,6 @@ void ReconcileLoop::publish() {
   status_.programmed_generation = programmed_generation_;
   status_.ready = dp_.synced() && status_.store_error.empty() && status_.program_error.empty() &&
                   programmed_generation_ == status_.store_generation;
-  board_.publish(status_);
-
   dataplane::SyncStatus record;
   record.dataplane = status_.dataplane;
   record.requested = status_.requested;
@@ -417,10 +420,17 @@ void ReconcileLoop::publish() {
     try {
       dataplane::save_sync_status(path, record);
       last_written_ = record;
+      if (!status_.status_record_error.empty()) spdlog::info("the status record in {} is written again", path);
+      status_.status_record_error.clear();
     } catch (const std::exception& e) {
-      spdlog::warn("could not record the status in {}: {}", path, e.what());
+      // Said once per new reason, not at every wake; `portway status` reads this record, so the
+      // API and the metrics carry the reason meanwhile.
+      if (status_.status_record_error != e.what())
+        spdlog::warn("could not record the status in {}: {} (the API and metrics still report it)", path, e.what());
+      status_.status_record_error = e.what();
     }
   }
+  board_.publish(status_);
 
   std::string line;
   if (!status_.store_error.empty()) line = "store unreadable, keeping generation " + std::to_string(programmed_generation_) + ": " + status_.store_error;

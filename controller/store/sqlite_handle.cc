@@ -1,8 +1,32 @@
 #include "store/sqlite_handle.h"
 
+#include <cstring>
+
 #include "store/store.h"
 
 namespace portway::store::sqlite {
+namespace {
+
+// SQLite's own words for a file-system fault ("disk I/O error") do not say what to fix; the
+// operating system's error behind it does (no space left, read-only file system).
+std::string with_cause(sqlite3* db, int rc, std::string msg) {
+  const int primary = rc & 0xFF;
+  const int sys = db ? sqlite3_system_errno(db) : 0;
+  if (primary == SQLITE_FULL) return msg + " (the file system is full: free space, then retry)";
+  if (primary == SQLITE_READONLY)
+    return msg + " (the database or its folder is read-only: a read-only mount or file mode)";
+  if ((primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN) && sys != 0) return msg + " (" + std::strerror(sys) + ")";
+  return msg;
+}
+
+// A statement's first line, cut short: the message names it, it does not reprint it.
+std::string shorten(std::string_view sql) {
+  sql = sql.substr(0, sql.find('\n', 1));
+  constexpr std::size_t kMax = 60;
+  return sql.size() <= kMax ? std::string(sql) : std::string(sql.substr(0, kMax)) + "...";
+}
+
+}  // namespace
 
 Connection::Connection(const std::string& path, int flags) : path_(path) {
   sqlite3* raw = nullptr;
@@ -10,7 +34,7 @@ Connection::Connection(const std::string& path, int flags) : path_(path) {
   db_.reset(raw);  // sqlite3_open_v2 may hand back a handle even on failure
   if (rc != SQLITE_OK) {
     std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
-    throw StoreError("cannot open state database " + path + ": " + msg);
+    throw StoreError(with_cause(raw, rc, "cannot open state database " + path + ": " + msg));
   }
   sqlite3_extended_result_codes(raw, 1);
 }
@@ -23,16 +47,13 @@ void Connection::exec(const char* sql) {
     sqlite3_free(err);
     if ((rc & 0xFF) == SQLITE_BUSY || (rc & 0xFF) == SQLITE_LOCKED)
       throw StoreBusyError("state database " + path_ + " is busy: " + msg);
-    // Name the statement by its first line only: a schema script is a page long.
-    const std::string_view text(sql);
-    throw StoreError("state database " + path_ + ": " + msg + " (in: " +
-                     std::string(text.substr(0, text.find('\n', 1))) + ")");
+    throw StoreError(with_cause(db_.get(), rc, "state database " + path_ + ": " + msg + " (in: " + shorten(sql) + ")"));
   }
 }
 
 void Connection::fail(int rc, std::string_view what) const {
-  const std::string msg = "state database " + path_ + ": " + std::string(what) + ": " +
-                          sqlite3_errmsg(db_.get());
+  const std::string msg = with_cause(db_.get(), rc, "state database " + path_ + ": " + shorten(what) + ": " +
+                                                        sqlite3_errmsg(db_.get()));
   if ((rc & 0xFF) == SQLITE_BUSY || (rc & 0xFF) == SQLITE_LOCKED) {
     throw StoreBusyError(msg + " (another portway process holds the state database)");
   }

@@ -343,7 +343,8 @@ class SqliteTransaction final : public Transaction {
 
   void commit() override {
     check_open();
-    if (write_ && sqlite3_total_changes64(conn().get()) != changes_at_begin_) {
+    const bool changed = write_ && sqlite3_total_changes64(conn().get()) != changes_at_begin_;
+    if (changed) {
       {
         Use u(stmt("UPDATE counters SET value = value + 1 WHERE name = 'generation'"));
         u.run();
@@ -353,6 +354,7 @@ class SqliteTransaction final : public Transaction {
     conn().exec("COMMIT");
     open_ = false;
     release();  // the store may begin its next transaction while this object lives on
+    if (changed) store_.announce_commit();
   }
 
  private:

@@ -109,6 +109,10 @@ class Store {
   // begin throws std::logic_error. The Transaction must not outlive the Store.
   virtual std::unique_ptr<Transaction> begin_read() = 0;
   virtual std::unique_ptr<Transaction> begin_write() = 0;  // waits up to the busy timeout
+  // True when this handle can only read (its medium is read-only; begin_write throws
+  // StoreError saying so). A reader that must see later writes opens a new handle once the
+  // medium is writable again.
+  virtual bool read_only() const { return false; }
 };
 
 }  // namespace portway::store

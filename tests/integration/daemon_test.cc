@@ -15,6 +15,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -108,11 +111,17 @@ class DaemonTest : public ::testing::TestWithParam<config::DataplaneChoice> {
     EXPECT_FALSE(fs::exists(settings_.bpffs_dir)) << "pins left behind";
   }
 
-  std::string state() const { return cfg_.dir + "/state.db"; }
+  std::string state() const { return (state_dir_.empty() ? cfg_.dir : state_dir_) + "/state.db"; }
   std::string daemon_node() const { return cfg_.dir + "/daemon.toml"; }
   std::string daemon_log() const { return cfg_.dir + "/daemon.log"; }
   std::string cli_log() const { return cfg_.dir + "/cli.log"; }
   std::string node_port() const { return net::to_string(topo_.node_address); }
+  // The port of the lab node file's metrics_address ("127.0.0.1:PORT").
+  int metrics_port() const {
+    const std::string text = slurp(daemon_node());
+    const auto at = text.find("metrics_address = \"127.0.0.1:");
+    return at == std::string::npos ? 0 : std::stoi(text.substr(at + std::string("metrics_address = \"127.0.0.1:").size()));
+  }
 
   // The lab's node settings naming the dataplane (auto would move an nft lab to the fast
   // path) and checking every second. They keep the lab's API socket in the lab's folder and
@@ -194,6 +203,7 @@ class DaemonTest : public ::testing::TestWithParam<config::DataplaneChoice> {
   Topology topo_;
   std::optional<NsProcess> daemon_;
   bool up_ = false;
+  std::string state_dir_;  // where the state database lives; the lab's folder when empty
 };
 
 // Item: level-triggered. A sandbox stopped with the CLI on the same state file gets no new
@@ -450,6 +460,148 @@ TEST_P(DaemonTest, StoreFaultsKeepTheLastProgrammingAndRecover) {
   const auto who = answers(20);
   EXPECT_EQ(who.count("tcp-echo-echo-0"), 0u);
   EXPECT_EQ(who.count("tcp-echo-echo-1"), 20u);
+}
+
+// This thread in a mount namespace of its own, mounts private to it (not propagated to the
+// host's), back in the original one at the end. Processes it spawns share it: a file system
+// the test mounts is seen by the daemon and the CLI it starts, and by nothing else.
+class PrivateMounts {
+ public:
+  PrivateMounts() : original_(::open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC)) {
+    if (!original_) throw std::system_error(errno, std::generic_category(), "open mount namespace");
+    if (::unshare(CLONE_NEWNS | CLONE_FS) != 0) throw std::system_error(errno, std::generic_category(), "unshare");
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+      throw std::system_error(errno, std::generic_category(), "make mounts private");
+  }
+  ~PrivateMounts() {
+    if (::setns(original_.get(), CLONE_NEWNS) != 0) std::perror("back to the original mount namespace");
+  }
+  PrivateMounts(const PrivateMounts&) = delete;
+  PrivateMounts& operator=(const PrivateMounts&) = delete;
+
+ private:
+  loader::UniqueFd original_;
+};
+
+// A small tmpfs at `dir` (created), unmounted and removed at the end.
+class SmallFileSystem {
+ public:
+  SmallFileSystem(std::string dir, const char* size) : dir_(std::move(dir)) {
+    fs::create_directories(dir_);
+    const std::string options = std::string("size=") + size + ",mode=0700";
+    if (::mount("tmpfs", dir_.c_str(), "tmpfs", 0, options.c_str()) != 0)
+      throw std::system_error(errno, std::generic_category(), "mount tmpfs on " + dir_);
+  }
+  ~SmallFileSystem() {
+    ::umount2(dir_.c_str(), MNT_DETACH);
+    std::error_code ec;
+    fs::remove(dir_, ec);
+  }
+  SmallFileSystem(const SmallFileSystem&) = delete;
+  SmallFileSystem& operator=(const SmallFileSystem&) = delete;
+  bool remount(bool read_only) {
+    const unsigned long flags = read_only ? MS_REMOUNT | MS_RDONLY : MS_REMOUNT;
+    return ::mount(nullptr, dir_.c_str(), nullptr, flags, nullptr) == 0;
+  }
+  // Writes a filler file until the file system is full; removed by `free_space`.
+  void fill() {
+    const std::string filler = dir_ + "/filler";
+    const int fd = ::open(filler.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0);
+    const std::string block(4096, 'f');
+    for (int i = 0; i < 100000 && ::write(fd, block.data(), block.size()) > 0; ++i) {
+    }
+    const int err = errno;
+    ::close(fd);
+    ASSERT_EQ(err, ENOSPC);
+  }
+  void free_space() { fs::remove(dir_ + "/filler"); }
+
+ private:
+  std::string dir_;
+};
+
+// Item: store faults, the file system under the store. Full: a write is refused with a message
+// that says so and changes nothing; the daemon keeps the programming, says in the API and the
+// metrics that it cannot write its status record, and programs the next write once space is
+// back. Read-only: a daemon (re)started on it comes up and forwards from the store it can still
+// read, a write is refused as read-only, and once the file system is writable again the next
+// write reaches the kernel.
+TEST_P(DaemonTest, AFullOrReadOnlyFileSystemUnderTheStoreRefusesWritesAndKeepsTheProgramming) {
+  PrivateMounts mounts;
+  SmallFileSystem small(cfg_.dir + "/small", "2m");
+  ASSERT_NO_FATAL_FAILURE(copy_store(state(), cfg_.dir + "/small/state.db"));
+  state_dir_ = cfg_.dir + "/small";
+  start_daemon();
+  const std::string socket = cfg_.dir + "/api.sock";
+  const auto api_status = [&] {
+    const auto reply = portway::testing::unix_http(socket, portway::testing::http_request("GET", "/v1/status"));
+    return reply.status == 200 ? nlohmann::json::parse(reply.body) : nlohmann::json();
+  };
+  // /metrics is served on the lab node's own loopback, in its namespace.
+  const auto metrics = [&] {
+    netlink::NetnsGuard in(topo_.node_netns);
+    return portway::testing::tcp_http("127.0.0.1", metrics_port(), portway::testing::http_request("GET", "/metrics")).body;
+  };
+
+  // Full.
+  ASSERT_NO_FATAL_FAILURE(small.fill());
+  const std::uint64_t before = store_generation();
+  EXPECT_EQ(cli({"sandbox", "set", "--state", state(), "tcp-echo-echo-0", "--state", "stopped"}), 2) << slurp(cli_log());
+  EXPECT_NE(slurp(cli_log()).find("full"), std::string::npos) << slurp(cli_log());
+  EXPECT_EQ(store_generation(), before) << "a refused write changed the store";
+  ASSERT_EQ(::kill(daemon_->pid(), SIGHUP), 0);  // a check: the status record is due again
+  ASSERT_TRUE(within(10s, [&] {
+    const auto j = api_status();
+    return j.contains("daemon") && !j["daemon"]["status_record_error"].get<std::string>().empty();
+  })) << api_status().dump() << slurp(daemon_log());
+  std::printf("full: status_record_error \"%s\"\n", api_status()["daemon"]["status_record_error"].get<std::string>().c_str());
+  EXPECT_NE(metrics().find("portway_status_record_writable 0"), std::string::npos) << metrics();
+  EXPECT_TRUE(forwarding());
+  EXPECT_EQ(api_status()["daemon"]["ready"], true) << "the kernel still holds the store";
+
+  small.free_space();
+  ASSERT_EQ(cli({"sandbox", "set", "--state", state(), "tcp-echo-echo-0", "--state", "stopped"}), 0) << slurp(cli_log());
+  const std::uint64_t after = store_generation();
+  ASSERT_TRUE(within(10s, [&] {
+    const auto s = status();
+    return s && s->programmed_generation == after;
+  })) << slurp(daemon_log());
+  EXPECT_TRUE(api_status()["daemon"]["status_record_error"].get<std::string>().empty());
+  EXPECT_NE(metrics().find("portway_status_record_writable 1"), std::string::npos);
+  auto who = answers(10);
+  EXPECT_EQ(who.count("tcp-echo-echo-0"), 0u);
+  EXPECT_EQ(who.count("tcp-echo-echo-1"), 10u);
+
+  // Read-only: the daemon restarted on it (files open for writing would keep the remount from
+  // happening under a running daemon).
+  daemon_->stop(3000);
+  daemon_.reset();
+  ASSERT_TRUE(small.remount(true)) << std::strerror(errno);
+  daemon_.emplace(NsProcess::spawn(topo_.node_netns,
+                                   {PORTWAY_BINARY, "daemon", "--state", state(), "--node", daemon_node()},
+                                   daemon_log()));
+  ASSERT_TRUE(within(20s, [&] {
+    const auto j = api_status();
+    return j.contains("daemon") && j["daemon"]["pid"] == daemon_->pid() && j["daemon"]["ready"] == true;
+  })) << api_status().dump() << slurp(daemon_log());
+  EXPECT_NE(api_status()["daemon"]["status_record_error"].get<std::string>(), "");
+  EXPECT_EQ(cli({"sandbox", "set", "--state", state(), "tcp-echo-echo-0", "--state", "running"}), 2) << slurp(cli_log());
+  EXPECT_NE(slurp(cli_log()).find("read-only"), std::string::npos) << slurp(cli_log());
+  who = answers(10);
+  EXPECT_EQ(who.count("tcp-echo-echo-1"), 10u) << "the programming changed under a refused write";
+
+  ASSERT_TRUE(small.remount(false)) << std::strerror(errno);
+  ASSERT_EQ(cli({"sandbox", "set", "--state", state(), "tcp-echo-echo-0", "--state", "running"}), 0) << slurp(cli_log());
+  const std::uint64_t last = store_generation();
+  ASSERT_TRUE(within(10s, [&] {
+    const auto j = api_status();
+    return j.contains("daemon") && j["programmed_generation"] == last;
+  })) << api_status().dump() << slurp(daemon_log());
+  who = answers(20);
+  EXPECT_GT(who.count("tcp-echo-echo-0"), 0u) << "the sandbox set running again gets no flow";
+  daemon_->stop(3000);
+  daemon_.reset();
 }
 
 // A writer holding the store's write lock (an open write transaction, for longer than the
