@@ -1,4 +1,4 @@
-// Opening the state database for a command (`--state DB`, $PORTWAY_STATE, default
+// Opening the state database for a command (docs/cli.md `--state DB`, $PORTWAY_STATE, default
 // /var/lib/portway/state.db). Store failures surface as store::StoreError, which main()
 // reports as an environment error (exit 2).
 #pragma once

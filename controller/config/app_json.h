@@ -1,4 +1,4 @@
-// The JSON shapes of the CLI (docs/cli.md) for the config layer (`portway validate --json`).
+// The JSON shapes of docs/cli.md for the config layer (`portway validate --json`).
 #pragma once
 
 #include <nlohmann/json.hpp>

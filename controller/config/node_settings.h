@@ -1,6 +1,5 @@
-// The node settings file (`--node FILE`, docs/config.md "Node settings"): where the dataplane
-// attaches, the service address pools, the reserved node ports, and map capacities. Unknown keys
-// are errors.
+// The node settings file (`--node FILE`, docs/cli.md): where the dataplane attaches, the service
+// address pools, the reserved node ports, and map capacities. Unknown keys are errors.
 #pragma once
 
 #include <cstdint>

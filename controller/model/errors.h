@@ -1,6 +1,5 @@
-// How the model says no. Both mean "the input was rejected" (exit 1, docs/operations.md "Exit codes
-// and errors"); the store's own failures stay store::StoreError (an environment problem). And how
-// it quotes user text.
+// How the model says no. Both mean "the input was rejected" (exit 1, docs/cli.md); the store's own
+// failures stay store::StoreError (an environment problem). And how it quotes user text.
 #pragma once
 
 #include <stdexcept>

@@ -1,4 +1,4 @@
-// Where the state database lives on disk and with what permissions (`--state`,
+// Where the state database lives on disk and with what permissions (docs/cli.md `--state`,
 // docs/model.md "The SQLite file").
 //
 // Nothing here opens a read/write descriptor of a file SQLite may already hold: closing any

@@ -21,9 +21,11 @@ int line_of(std::string_view text, std::size_t pos) {
   return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(pos), '\n'));
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+// Lower case, without Markdown's code marks: a heading "`--version`" is cited as "--version".
+std::string normalized(std::string_view s) {
+  std::string out;
+  for (const char c : s)
+    if (c != '`') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -139,10 +141,10 @@ std::vector<Finding> check_citations(const fs::path& root, const std::string& fi
       continue;
     }
     if (const auto section = section_after(text, end)) {
-      const std::string wanted = lower(*section);
+      const std::string wanted = normalized(*section);
       const auto& headings = headings_of(root / *found);
       const bool known = std::any_of(headings.begin(), headings.end(),
-                                     [&](const std::string& h) { return lower(h).starts_with(wanted); });
+                                     [&](const std::string& h) { return normalized(h).starts_with(wanted); });
       if (!known)
         out.push_back({file, line_of(text, start),
                        "cites section \"" + *section + "\" of " + found->string() + ", which has no such heading"});

@@ -17,7 +17,8 @@ class Tree {
   Tree() : root_(fs::temp_directory_path() / ("portway-repo-check-" + std::to_string(getpid()))) {
     fs::remove_all(root_);
     fs::create_directories(root_ / "docs");
-    write("docs/model.md", "# Model\n\n## The store\n\n```sh\n# Not a heading\n```\n### Service entities\n");
+    write("docs/model.md",
+          "# Model\n\n## The store\n\n```sh\n# Not a heading\n```\n### Service entities\n## `sandbox set --to`\n");
     write("README.md", "# portway\n");
   }
   ~Tree() { fs::remove_all(root_); }
@@ -54,6 +55,8 @@ TEST(DocCitations, ADocsPathThatExistsWithItsSectionPasses) {
   EXPECT_EQ(all(t.cite("controller/x.h", "// docs/model.md \"The store\", docs/model.md (\"Service entities\")\n")), "");
   EXPECT_EQ(all(t.cite("controller/x.h", "// see docs/model.md, \"Service\n// entities\": why\n")), "");
   EXPECT_EQ(all(t.cite("controller/x.h", "// README.md and docs/model.md.\n")), "");
+  // Case and code marks do not count: "sandbox set" starts the heading `sandbox set --to`.
+  EXPECT_EQ(all(t.cite("docs/other.md", "model.md \"Sandbox set\", model.md \"`sandbox set`\"\n")), "");
 }
 
 TEST(DocCitations, AMissingDocOrSectionIsFlagged) {
