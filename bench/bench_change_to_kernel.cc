@@ -1,7 +1,7 @@
 // From a committed one-sandbox change to the kernel programmed, at 10,000 Services x 3 ports x
-// 10 backends (issue 11's targets: p99 <= 1 ms on xdp, <= 20 ms on nft), and the full check at
-// that size. What a daemon does per change: state::IncrementalCompiler::catch_up() on a real
-// SQLite store on disk, then agent::NodeDataplane::apply_changes().
+// 10 backends (docs/performance.md "Targets": p99 <= 1 ms on xdp, <= 20 ms on nft), and the full
+// check at that size. What a daemon does per change: state::IncrementalCompiler::catch_up() on a
+// real SQLite store on disk, then agent::NodeDataplane::apply_changes().
 //
 // Needs root. Everything runs in a network namespace the benchmark creates (the nft table
 // lives and dies there), the fast path's pins go to /sys/fs/bpf/portway-change-bench-<pid>

@@ -1,9 +1,9 @@
-// Control-plane cost (quality.md target: 10,000 services x 3 ports x 10 backends compiled and
-// programmed <= 1 s (XDP) / 5 s (nftables); one endpoint change applied <= 1 ms / 20 ms,
-// independent of total size). This measures the controller's share: compiling the store
-// contents into the desired dataplane state, diffing after one endpoint change, and reading
-// the snapshot out of the SQLite store. Arguments are the number of Services; each has 3
-// ports (tcp, udp, tcp with a node port) and 10 running endpoints.
+// Control-plane cost (docs/performance.md "Targets": 10,000 services x 3 ports x 10 backends
+// compiled and programmed <= 1 s (XDP) / 5 s (nftables); one endpoint change applied <= 1 ms / 20
+// ms, independent of total size). This measures the controller's share: compiling the store
+// contents into the desired dataplane state, diffing after one endpoint change, and reading the
+// snapshot out of the SQLite store. Arguments are the number of Services; each has 3 ports (tcp,
+// udp, tcp with a node port) and 10 running endpoints.
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
 

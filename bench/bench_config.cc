@@ -1,5 +1,5 @@
-// parse + validate throughput (quality.md target: >= 10,000 app.toml files per second per
-// core). Each iteration is one whole file through parse_app, the same call `portway validate`
+// parse + validate throughput (docs/performance.md "Targets": >= 10,000 app.toml files per second
+// per core). Each iteration is one whole file through parse_app, the same call `portway validate`
 // and `portway apply` make; the files are the shipped examples plus a 12-port app.
 #include <benchmark/benchmark.h>
 

@@ -1,8 +1,8 @@
-// The real `portway daemon` at 10,000 Services x 3 ports x 10 backends (issue 11's
-// benchmarks, docs/performance.md): its RSS and idle CPU, the full check's duration as the
-// daemon logs it, and the time from a committed one-sandbox change to the kernel programmed
-// as the daemon itself measures it (its status record's last_change_seconds, the value its
-// portway_sync_seconds histogram observes).
+// The real `portway daemon` at 10,000 Services x 3 ports x 10 backends (docs/performance.md
+// "Targets"): its RSS and idle CPU, the full check's duration as the daemon logs it, and the
+// time from a committed one-sandbox change to the kernel programmed as the daemon itself
+// measures it (its status record's last_change_seconds, the value its portway_sync_seconds
+// histogram observes).
 //
 //   build/bench/bench_daemon --dataplane nft|xdp [--changes 1000] [--idle-seconds 30]
 //

@@ -1,5 +1,5 @@
-// Programming time of the nftables dataplane (quality.md targets: 10,000 services x 3 ports x
-// 10 backends programmed <= 5 s; one endpoint change <= 20 ms, independent of size).
+// Programming time of the nftables dataplane (docs/performance.md "Targets": 10,000 services x 3
+// ports x 10 backends programmed <= 5 s; one endpoint change <= 20 ms, independent of size).
 // Everything runs in a private network namespace the benchmark creates, never on the host's
 // ruleset. Needs root (a network namespace and CAP_NET_ADMIN in it).
 //

@@ -1,8 +1,9 @@
-// Per-packet cost of the XDP fast path through BPF_PROG_TEST_RUN (quality.md targets:
-// established flow <= 60 ns, new flow incl. Maglev <= 150 ns, flat within 10% from 10 to
-// 100,000 frontends). Needs root. Run: sudo build/bench/bench_xdp
+// Per-packet cost of the XDP fast path through BPF_PROG_TEST_RUN (docs/performance.md
+// "Targets": against Katran in the same run, and flat within 10% from 10 to 100,000
+// frontends). Needs root. Run: sudo build/bench/bench_xdp
 //
-// Method (quality.md): a rewriting program runs on its own output when `repeat` > 1, so
+// Method (docs/performance.md "Targets"): a rewriting program runs on its own output when
+// `repeat` > 1, so
 //   - established: "ping-pong" frontends. S1:80 -> backend S2:81, and S2:81 -> backend
 //     S1:80: every run translates the previous run's output and hits an existing flow. The
 //     FIB knows both as neighbours, so each run is the whole hit path: lookups, DNAT with

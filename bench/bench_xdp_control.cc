@@ -1,9 +1,9 @@
-// Control-plane cost of the XDP fast path (quality.md: 10,000 Services x 3 ports x 10 backends
-// compiled and programmed <= 1 s; one endpoint change applied <= 1 ms, independent of total
-// size). Needs root. Everything goes into maps freshly loaded under a private pin folder
+// Control-plane cost of the XDP fast path (docs/performance.md "Targets": 10,000 Services x 3 ports
+// x 10 backends compiled and programmed <= 1 s; one endpoint change applied <= 1 ms, independent of
+// total size). Needs root. Everything goes into maps freshly loaded under a private pin folder
 // (/sys/fs/bpf/portway-perf-bench-<pid>), never attached anywhere (no uplinks, no sandbox
-// interfaces, so no traffic); the folder is removed when the benchmark ends, also on error.
-// Run: sudo build/bench/bench_xdp_control --benchmark_repetitions=5
+// interfaces, so no traffic); the folder is removed when the benchmark ends, also on error. Run:
+// sudo build/bench/bench_xdp_control --benchmark_repetitions=5
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 

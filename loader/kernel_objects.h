@@ -1,6 +1,6 @@
 // Finding BPF objects that lost their pin: the kernel still holds them (a link keeps its
-// program, a program keeps its maps), reachable by id. Used to re-pin what an operator or a
-// script deleted from the pin folder without reloading anything (docs/operations.md
+// program, a program keeps its maps), reachable by id. That is how portway re-pins what an operator
+// or a script deleted from the pin folder without reloading anything (docs/operations.md
 // "Repairs").
 #pragma once
 

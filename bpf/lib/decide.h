@@ -1,6 +1,6 @@
 /* What to do with a parsed packet addressed to a frontend address, shared by the XDP (uplink)
- * and tc (sandbox) programs: the rows of the semantics table (dataplane.md) as code. The
- * outcome is a struct pw_action (lib/action.h); the programs carry it out with their own
+ * and tc (sandbox) programs: the rows of the semantics table (docs/dataplane.md "Semantics") as
+ * code. The outcome is a struct pw_action (lib/action.h); the programs carry it out with their own
  * packet-rewriting means (direct writes + RFC 1624 for XDP, skb checksum helpers for tc). */
 #pragma once
 

@@ -1,4 +1,4 @@
-// The resolved form of one app.toml (config.md): what the rest of portway consumes.
+// The resolved form of one app.toml (docs/config.md): what the rest of portway consumes.
 // Pure values, no TOML types, so the model and the dataplane compiler never see the parser.
 #pragma once
 
@@ -36,7 +36,7 @@ struct Service {
   std::string name;
   std::vector<Port> ports;      // file order; shorthand expanded; implicit web port last
   bool shorthand = false;       // declared with port/port_name/port_type
-  bool l4_service = false;      // needs an L4 Service entity (model.md)
+  bool l4_service = false;      // needs an L4 Service entity (docs/model.md "Service entities")
   std::optional<std::uint16_t> port_env;  // the PORT value handed to the process
 
   bool operator==(const Service&) const = default;

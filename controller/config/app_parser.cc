@@ -169,7 +169,7 @@ class AppParser {
 
     const bool has_ports = port_array && !port_array->empty();
     if (has_ports && !shorthand.empty()) {
-      // V1: any value counts as present, even 0; Miren's zero-value check let `port = 0` mix.
+      // V1: any value counts as present, even 0: a zero-value check would let `port = 0` mix.
       for (auto [key, node] : shorthand)
         error(position_of(*key), join_path(svc.path, key->str()),
               "cannot mix `ports` with the single-port shorthand (port, port_name, port_type); "

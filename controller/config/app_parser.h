@@ -1,4 +1,5 @@
-// app.toml -> validated, resolved App (config.md): every rule V1-V12, every error at once.
+// app.toml -> validated, resolved App (docs/config.md "Validation rules"): every rule V1-V12, every
+// error at once.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +24,7 @@ struct ParseOutcome {
   bool ok() const { return errors.empty(); }
 };
 
-// `file` is only used to label diagnostics. Never throws on bad input.
+// `file` serves only to label diagnostics. Never throws on bad input.
 ParseOutcome parse_app(std::string_view text, const std::string& file,
                        const ValidationOptions& options = {});
 

@@ -1,4 +1,4 @@
-// One validation error, compiler-style: FILE:LINE:COL: PATH: MESSAGE (config.md).
+// One validation error, compiler-style: FILE:LINE:COL: PATH: MESSAGE (docs/config.md "Errors").
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
-// A bound on how deeply a TOML document nests, checked before toml++ sees it (config.md
-// "Nesting"). toml++ builds and destroys tables recursively and only bounds arrays and inline
+// A bound on how deeply a TOML document nests, checked before toml++ sees it (docs/config.md
+// "Files"). toml++ builds and destroys tables recursively and only bounds arrays and inline
 // tables (at 256), so a dotted key or table header with tens of thousands of segments overflows
 // the stack. The scan is a small lexer: it skips strings and comments and counts the levels a
 // parser would create (header segments + dotted-key segments + open arrays and inline tables).

@@ -65,6 +65,7 @@ struct NodeSettings {
   std::uint32_t resync_seconds = 30;
 
   ValidationOptions validation_options() const { return {reserved_node_ports}; }
+  bool operator==(const NodeSettings&) const = default;
 };
 
 struct NodeSettingsOutcome {

@@ -1,4 +1,4 @@
-// The one interface both dataplanes implement (dataplane.md): the XDP/tc fast path and the
+// The one interface both dataplanes implement (docs/dataplane.md): the XDP/tc fast path and the
 // nftables fallback. The controller compiles the store into a DataplaneState and hands the
 // dataplane the new state; the dataplane works out the difference from what it has installed
 // (installed(), read back from the kernel, so drift and restarts are handled the same way)

@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -19,6 +18,7 @@
 #include "config/text_input.h"
 #include "dataplane/xdp/xdp_dataplane.h"
 #include "lab/cgroup_dir.h"
+#include "lab/node_file_writer.h"
 #include "lab/ns_process.h"
 #include "lab/probe_client.h"
 #include "lab/topology.h"
@@ -90,40 +90,6 @@ std::vector<PlannedSandbox> plan_sandboxes(const std::vector<LabApp>& apps) {
   return out;
 }
 
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  if (!out) throw std::runtime_error("cannot write " + path);
-  chmod(path.c_str(), 0600);
-}
-
-std::string node_toml(const config::NodeSettings& s) {
-  std::ostringstream t;
-  t << "# written by portway lab up: the lab node's settings\n"
-    << "uplinks = [\"" << s.uplinks.at(0) << "\"]\n"
-    << "node_addresses = [\"" << s.node_addresses.at(0) << "\"]\n"
-    << "sandbox_interfaces = [\"" << s.sandbox_interfaces.at(0) << "\"]\n"
-    << "service_cidr = \"" << net::to_string(s.service_cidr) << "\"\n"
-    << "bpffs_dir = \"" << s.bpffs_dir << "\"\n";
-  if (!s.cgroup.empty()) t << "cgroup = \"" << s.cgroup << "\"\n";
-  // A daemon on the lab node serves its API in the lab's folder (never the node's default
-  // socket, which another lab or the host's daemon may hold) and its metrics on the loopback
-  // of the lab node's own network namespace.
-  t << "api_socket = \"" << s.api_socket << "\"\n";
-  if (s.metrics_address) t << "metrics_address = \"" << config::to_string(*s.metrics_address) << "\"\n";
-  else t << "metrics_address = \"\"\n";
-  // The capacities the lab's maps are created with: a `portway sync --node` of this file must
-  // find the pinned maps compatible.
-  t << "[maps]\n"
-    << "frontends = " << s.maps.frontends << "\n"
-    << "backends = " << s.maps.backends << "\n"
-    << "backend_sets = " << s.maps.backend_sets << "\n"
-    << "conntrack = " << s.maps.conntrack << "\n"
-    << "maglev_table_size = " << s.maps.maglev_table_size << "\n"
-    << "maglev_slots = " << s.maps.maglev_slots << "\n";
-  return t.str();
-}
-
 bool wait_answering(const std::string& netns, const std::string& addr, std::uint16_t port, bool udp) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -169,7 +135,12 @@ config::NodeSettings lab_node_settings(const LabConfig& cfg) {
   // The socket hooks go on a cgroup of the lab's own, never on the host's processes; "" (no
   // cgroup v2 on this machine) leaves the fast path unable to attach them.
   s.cgroup = cgroup_path_for(cfg.prefix);
+  // A daemon on the lab node serves its API in the lab's folder (never the node's default
+  // socket, which another lab or the host's daemon may hold) and its metrics on the loopback of
+  // the lab node's own network namespace (the default metrics_address).
   s.api_socket = cfg.dir + "/api.sock";
+  // The capacities the lab's maps are created with; a `portway sync --node` of the lab's node
+  // file finds the pinned maps compatible because the file states them all.
   s.maps.frontends = 4096;
   s.maps.backends = 4096;
   s.maps.backend_sets = 1024;
@@ -187,7 +158,7 @@ LabSummary lab_up(const LabConfig& cfg, config::DataplaneChoice choice) {
 
   fs::create_directories(cfg.dir);
   chmod(cfg.dir.c_str(), 0700);
-  write_file(cfg.dir + "/node.toml", node_toml(settings));
+  write_node_file(cfg.dir + "/node.toml", settings);
   if (!settings.cgroup.empty()) CgroupDir(settings.cgroup).release();  // lab down removes it
   const Topology t = build_topology({cfg.prefix, static_cast<unsigned>(planned.size())});
 

@@ -1,6 +1,6 @@
-// `portway lab up|down|run`: the demo and the parity harness (issue: lab demo). A topology in
-// network namespaces (topology.h), the example apps applied to a lab state database, one or
-// two test-app sandboxes per L4 service registered as sandboxes, and portway programming the
+// `portway lab up|down|run`: the demo and the parity harness (docs/operations.md "The lab"). A
+// topology in network namespaces (topology.h), the example apps applied to a lab state database,
+// one or two test-app sandboxes per L4 service registered as sandboxes, and portway programming the
 // node namespace. `run` probes every frontend once per dataplane and returns one row each.
 //
 // Everything the lab creates is named after its prefix and lives in its directory (state,

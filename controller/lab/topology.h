@@ -1,9 +1,9 @@
-// The lab topology in network namespaces (issue: lab demo; also the integration tests'
-// ground): a client outside, a node where portway programs the dataplane, sandboxes behind
+// The lab topology in network namespaces (docs/operations.md "The lab"; also the integration
+// tests' ground): a client outside, a node where portway programs the dataplane, sandboxes behind
 // veth pairs. Addresses come from the benchmarking range 198.18.0.0/15 only:
 //
 //   <p>-client  eth0 198.18.0.2/24 ------ up0 198.18.0.1/24   <p>-node
-//                                          sb<i> 198.18.<10+i>.1/24 ---- eth0 198.18.<10+i>.2/24  <p>-sb<i>
+// sb<i> 198.18.<10+i>.1/24 ---- eth0 198.18.<10+i>.2/24 <p>-sb<i>
 //
 // The client routes the service range (198.19.0.0/16) and the lab range to the node; each
 // sandbox's default route is its node-side address; the node forwards.

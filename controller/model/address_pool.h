@@ -1,4 +1,4 @@
-// A service address pool (model.md "IP allocation") seen as a range of offsets from its
+// A service address pool (docs/model.md "Address allocation") seen as a range of offsets from its
 // prefix's base address, so one probing algorithm serves IPv4 and IPv6.
 //
 // Usable offsets:

@@ -1,6 +1,7 @@
-// `portway apply` and `portway delete` on the model (model.md): each is one transaction the
-// caller owns. These functions write through it and throw model::Rejected when the request
-// must not land; the caller then destroys the transaction, which rolls everything back.
+// `portway apply` and `portway delete` on the model (docs/model.md "Transactions, command by
+// command"): each is one transaction the caller owns. These functions write through it and throw
+// model::Rejected when the request must not land; the caller then destroys the transaction, which
+// rolls everything back.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +35,7 @@ struct DeleteResult {
   std::vector<store::NodePortClaim> released_claims;
 };
 
-// The node's service ranges against the ones the store recorded (model.md "The node's
+// The node's service ranges against the ones the store recorded (docs/model.md "The node's
 // service ranges"). Records `wanted` when the store has none yet and every stored Service
 // address lies in them. Otherwise, when they differ (or a stored address lies outside them),
 // throws Rejected saying how to move deliberately, unless `allow_move`: then records them
@@ -49,8 +50,8 @@ std::string describe(const store::ServiceRanges& r);  // "service_cidr X[, servi
 // Throws Rejected if no such app is applied.
 DeleteResult delete_app(store::Transaction& tx, std::string_view app);
 
-// `node_port N/P (service "S") is already in use by app "A" service "T"` (model.md), one per
-// wanted claim owned by another app, ordered by (node_port, protocol).
+// `node_port N/P (service "S") is already in use by app "A" service "T"` (docs/model.md "Node-port
+// claims"), one per wanted claim owned by another app, ordered by (node_port, protocol).
 std::vector<std::string> claim_conflicts(const std::vector<store::NodePortClaim>& wanted,
                                          const std::vector<store::NodePortClaim>& existing);
 

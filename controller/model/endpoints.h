@@ -1,5 +1,6 @@
-// A Service's endpoints (model.md "Endpoints"): the sandboxes whose app AND service both match
-// its selector and whose state is running or draining. Stopped sandboxes carry no traffic.
+// A Service's endpoints (docs/model.md "Sandboxes and endpoints"): the sandboxes whose app AND
+// service both match its selector and whose state is running or draining. Stopped sandboxes carry
+// no traffic.
 //
 // Level-triggered by construction: the index is built from the sandboxes in the store at the
 // moment of asking, so a Service created after its sandboxes finds them, and nothing depends

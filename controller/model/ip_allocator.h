@@ -1,5 +1,5 @@
-// Service address allocation (model.md "IP allocation"): preferred offset from the stable hash
-// of the Service id, then deterministic linear probing upwards with wrap-around, over the
+// Service address allocation (docs/model.md "Address allocation"): preferred offset from the stable
+// hash of the Service id, then deterministic linear probing upwards with wrap-around, over the
 // allocations recorded in the store. Exhaustion is an AllocationError, never a loop.
 #pragma once
 

@@ -1,7 +1,7 @@
-// The Service entity lifecycle of model.md, one pass: ensure every wanted Service (create,
-// update in place keeping its addresses, or leave alone), then delete the app's Services that
-// are no longer wanted, unless an ensure failed in this pass (a transient failure must never
-// delete a live Service).
+// One reconcile pass over an app's Services (docs/model.md "One reconcile pass"): ensure every
+// wanted Service (create, update in place keeping its addresses, or leave alone), then delete the
+// app's Services that are no longer wanted, unless an ensure failed in this pass (a transient
+// failure must never delete a live Service).
 //
 // A pass writes through the given transaction and never commits: `portway apply` rolls back
 // when the report has failures; a periodic pass may commit what succeeded.
@@ -25,7 +25,7 @@ struct AddressPools {
   Ipv4Pool ipv4;
   std::optional<Ipv6Pool> ipv6;
   // Addresses assigned to the node's interfaces: never handed out, also when a pool holds
-  // them (model.md "Service ranges and the node").
+  // them (docs/model.md "Service ranges and the node").
   std::vector<net::Ipv4> local_ipv4;
   std::vector<net::Ipv6> local_ipv6;
 

@@ -1,4 +1,4 @@
-// The service ranges (service_cidr, service_cidr6) against the live node (model.md "Service
+// The service ranges (service_cidr, service_cidr6) against the live node (docs/model.md "Service
 // ranges and the node"): a range that holds one of the node's own addresses, or a network its
 // uplinks reach directly, would hand out an address the node or a neighbour already answers
 // to, and once synced the node's own traffic (SSH included) lands on a Service. Pure functions

@@ -1,4 +1,4 @@
-// What an app asks of the model (model.md "Service entity lifecycle" step 1): the Service
+// What an app asks of the model (docs/model.md "Service entities"): the Service
 // entities it wants and the node ports it claims. Pure functions of the resolved App.
 #pragma once
 
@@ -14,7 +14,7 @@ namespace portway::model {
 inline constexpr std::string_view kManagedBy = "portway";
 
 // "svc/<app>/<service>". App and service names are DNS labels (V11), which cannot hold '/',
-// so distinct (app, service) pairs never share an id; Miren's "svc/<app>-<service>" let
+// so distinct (app, service) pairs never share an id, where "svc/<app>-<service>" would make
 // app "a-b"/service "c" and app "a"/service "b-c" collide.
 std::string service_id(std::string_view app, std::string_view service);
 

@@ -2,7 +2,7 @@
 // whose fd goes into an event loop, and a drain() that tells which interfaces appeared,
 // disappeared, were re-created under a new ifindex, or had their XDP program changed. The
 // daemon uses it to repair at once when a sandbox interface or an uplink comes and goes
-// (docs/daemon.md "What triggers a check").
+// (docs/daemon.md "How it is built").
 #pragma once
 
 #include <cstdint>

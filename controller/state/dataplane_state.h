@@ -1,11 +1,11 @@
-// The desired dataplane state (model.md "The compiled dataplane state"): one immutable value,
+// The desired dataplane state (docs/model.md "The compiled dataplane state"): one immutable value,
 // compiled from the store by compile() (compile.h), compared and diffed (diff.h) so a
 // dataplane programs only what changed. Both dataplanes, XDP/tc and nftables, consume it.
 //
 // What it holds:
 //   frontends     (service address, port, protocol) -> target port + backend set
 //   node ports    (node_port, protocol)             -> target port + backend set
-//                 (valid on the node's local addresses only; dataplane.md)
+//                 (valid on the node's local addresses only; docs/dataplane.md)
 //   backend sets  one per Service, keyed by the Service id, with its members and their state
 //
 // Invariants, checked by from_parts() and guaranteed by compile():

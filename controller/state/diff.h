@@ -40,7 +40,8 @@ struct BackendSetChange {
 
 struct BackendSetChanges {
   std::vector<BackendSet> added;
-  std::vector<BackendSet> removed;  // a removed member's flows must be ended (dataplane.md)
+  // A removed member's flows must be ended (docs/dataplane.md "Semantics").
+  std::vector<BackendSet> removed;
   std::vector<BackendSetChange> changed;
 
   bool empty() const { return added.empty() && removed.empty() && changed.empty(); }

@@ -1,4 +1,4 @@
-// The entities of model.md as the store keeps them: plain values, no SQL, no JSON.
+// The entities of docs/model.md as the store keeps them: plain values, no SQL, no JSON.
 // Everything the controller persists is one of these; the compiler reads nothing else.
 #pragma once
 
@@ -91,7 +91,7 @@ struct ChangeSet {
   bool operator==(const ChangeSet&) const = default;
 };
 
-// The node's service address ranges (model.md "The node's service ranges"): the first apply
+// The node's service address ranges (docs/model.md "The node's service ranges"): the first apply
 // records them; a later one with other ranges is refused unless the operator asks to move.
 struct ServiceRanges {
   net::Ipv4Prefix ipv4;

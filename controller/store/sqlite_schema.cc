@@ -97,7 +97,7 @@ CREATE TABLE sandboxes (
 CREATE INDEX sandboxes_by_selector ON sandboxes (app, service);
 )sql";
 
-// Version 2: the node's service ranges, one row (model.md "The node's service ranges"),
+// Version 2: the node's service ranges, one row (docs/model.md "The node's service ranges"),
 // prefixes as text ("198.18.0.0/24"), decoded strictly.
 constexpr const char* kSchemaV2 = R"sql(
 CREATE TABLE service_ranges (

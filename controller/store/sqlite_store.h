@@ -1,6 +1,6 @@
-// The embedded store: one SQLite file in WAL mode (model.md "Store"). Readers never block the
-// writer; writers are serialized across processes by BEGIN IMMEDIATE plus a busy timeout, so
-// two `portway apply` runs at once queue instead of interleaving.
+// The embedded store: one SQLite file in WAL mode (docs/model.md "The SQLite file"). Readers never
+// block the writer; writers are serialized across processes by BEGIN IMMEDIATE plus a busy timeout,
+// so two `portway apply` runs at once queue instead of interleaving.
 //
 // Not thread-safe: one SqliteStore per thread (each is one connection).
 #pragma once

@@ -1,4 +1,4 @@
-// The store interface (model.md "Store"): everything the controller persists, behind one
+// The store interface (docs/model.md "The store"): everything the controller persists, behind one
 // abstract class so a cluster backend can replace the embedded SQLite file, and so tests can
 // wrap a real store to inject failures at a precise call.
 //
@@ -6,7 +6,8 @@
 // store, across processes) and atomic: it commits everything on commit() or nothing if it is
 // destroyed first, also when the process dies. A read transaction sees one consistent state.
 // Every method is atomic on its own: if it throws, the transaction is exactly as before the
-// call and can still be committed (model.md's "skip cleanup" pass relies on that).
+// call and can still be committed (the reconcile pass's "skip cleanup", docs/model.md "One
+// reconcile pass", relies on that).
 #pragma once
 
 #include <cstddef>

@@ -54,9 +54,10 @@ struct pw_service_addr {
 PORTWAY_ABI_SIZE(struct pw_service_addr, 4);
 
 /* BPF_MAP_TYPE_HASH pw_node_addrs: local node address -> struct pw_node_addr. Node ports only
- * match these destinations (Miren matched any destination and hijacked outbound traffic). */
+ * match these destinations: a node port matched on any destination would capture the node's own
+ * outgoing connections to that port number elsewhere. */
 struct pw_node_addr {
-  __u32 flags; /* PW_NODE_ADDR_HAIRPIN: the source used to hairpin a sandbox to itself */
+  __u32 flags; /* PW_NODE_ADDR_HAIRPIN: the source address for hairpinning a sandbox to itself */
 };
 PORTWAY_ABI_SIZE(struct pw_node_addr, 4);
 #define PW_NODE_ADDR_HAIRPIN 0x1u

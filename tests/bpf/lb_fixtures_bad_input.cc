@@ -1,5 +1,5 @@
-// Fixtures for the bad-input catalogue of quality.md, XDP side: each class has a defined
-// behaviour (passed untouched, dropped with a reason, or answered) and a counter.
+// Fixtures for the bad-input catalogue (docs/xdp-dataplane.md "Bad input"), XDP side: each class
+// has a defined behaviour (passed untouched, dropped with a reason, or answered) and a counter.
 #include <functional>
 #include <string>
 

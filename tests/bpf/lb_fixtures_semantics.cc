@@ -1,4 +1,5 @@
-// Fixtures for the rows of the semantics table (dataplane.md) on the XDP (uplink) side.
+// Fixtures for the rows of the semantics table (docs/dataplane.md "Semantics") on the XDP (uplink)
+// side.
 #include <string>
 
 #include <gtest/gtest.h>
@@ -64,7 +65,7 @@ std::vector<Fixture> dnat_rows() {
                      forwarded(kFeATcp, kBeSandbox, in.size(), true)}}});
   }
   {
-    // Same service, other port: its own target port, not the first port's (Miren's bug).
+    // Same service, other port: its own target port, never the first port's.
     const auto b = from_client(kSvcA, 53).payload("query");
     const auto in = b.udp();
     out.push_back({"udp_to_service_gets_its_own_target_port",

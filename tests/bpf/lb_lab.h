@@ -1,7 +1,7 @@
 // The load balancer loaded into a private network namespace with a fixed lab topology and a
 // standard configuration, for the table-driven fixtures, the mutation run and the benchmark.
 //
-// Topology (all addresses in 198.18.0.0/15, quality.md):
+// Topology (all addresses in 198.18.0.0/15, docs/testing.md):
 //   pwup0 (kNodeMac)        uplink, where XDP test runs arrive (its pw_interfaces entry holds
 //                           kNodeMac): 198.19.0.1/24, 198.19.0.2/24; client 198.18.0.1 is a
 //                           permanent neighbour (kClientMac) via 198.18.0.0/24

@@ -31,6 +31,7 @@
 #include "dataplane/xdp/xdp_dataplane.h"
 #include "flow_load.h"
 #include "lab/lab.h"
+#include "lab/node_file_writer.h"
 #include "lab/ns_process.h"
 #include "lab/probe_client.h"
 #include "lab/topology.h"
@@ -218,9 +219,9 @@ class DaemonHitlessTest : public ::testing::Test {
     topo_ = lab::plan_topology({cfg_.prefix, 10});
     // The node file names the dataplane the lab runs: the daemon keeps it (auto would take
     // the fast path where the kernel has it).
-    const std::string node_file = cfg_.dir + "/node.toml";
-    const std::string settings_text = slurp(node_file);
-    std::ofstream(node_file, std::ios::trunc) << "dataplane = \"" << config::to_string(choice) << "\"\n" << settings_text;
+    config::NodeSettings settings = lab::lab_node_settings(cfg_);
+    settings.dataplane = choice;
+    lab::write_node_file(cfg_.dir + "/node.toml", settings);
     // The daemons this test starts report to a socket of the test's (sd_notify).
     notify_ = std::make_unique<NotifySocket>(cfg_.dir + "/notify.sock");
     setenv("NOTIFY_SOCKET", notify_->path().c_str(), 1);

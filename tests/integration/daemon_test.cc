@@ -35,6 +35,7 @@
 #include "dataplane/xdp/pin_layout.h"
 #include "dataplane/xdp/xdp_dataplane.h"
 #include "lab/lab.h"
+#include "lab/node_file_writer.h"
 #include "lab/ns_process.h"
 #include "lab/probe_client.h"
 #include "lab/topology.h"
@@ -122,21 +123,15 @@ class DaemonTest : public ::testing::TestWithParam<config::DataplaneChoice> {
     return at == std::string::npos ? 0 : std::stoi(text.substr(at + std::string("metrics_address = \"127.0.0.1:").size()));
   }
 
-  // The lab's node file naming the dataplane (auto would move an nft lab to the fast path)
-  // and checking every second.
+  // The lab's node settings naming the dataplane (auto would move an nft lab to the fast
+  // path) and checking every second. They keep the lab's API socket in the lab's folder and
+  // its metrics on the lab node's own loopback (never the node defaults, which parallel tests
+  // would share).
   void write_daemon_node_file(config::DataplaneChoice choice, int resync_seconds = 1) {
-    std::string text = slurp(cfg_.dir + "/node.toml");
-    const auto maps = text.find("[maps]");
-    ASSERT_NE(maps, std::string::npos);
-    // The lab's node file already names an API socket in the lab's folder and metrics on the
-    // lab node's own loopback (never the node defaults, which parallel tests would share).
-    ASSERT_NE(text.find("api_socket = \"" + cfg_.dir + "/api.sock\""), std::string::npos) << text;
-    ASSERT_NE(text.find("metrics_address = "), std::string::npos) << text;
-    text.insert(maps, "dataplane = \"" + dataplane_name(choice) + "\"\nresync_seconds = " +
-                          std::to_string(resync_seconds) + "\n");
-    std::ofstream(daemon_node() + ".tmp") << text;
-    ::chmod((daemon_node() + ".tmp").c_str(), 0600);
-    fs::rename(daemon_node() + ".tmp", daemon_node());
+    config::NodeSettings s = settings_;
+    s.dataplane = choice;
+    s.resync_seconds = static_cast<std::uint32_t>(resync_seconds);
+    write_node_file(daemon_node(), s);
   }
 
   std::optional<dataplane::SyncStatus> status() {

@@ -1,5 +1,5 @@
 // Either dataplane on a lab topology's node, behind the one Dataplane interface, so a test
-// can run unchanged against both (the conformance suite, dataplane.md "Parity").
+// can run unchanged against both (the conformance suite, docs/dataplane.md "Parity").
 #pragma once
 
 #include <memory>

@@ -312,10 +312,10 @@ class UdpStream {
   std::thread thread_;
 };
 
-// quality.md "restart": the daemon's role here is `portway sync`; it is SIGKILLed half way
-// through a sync that also reloads the programs (an upgrade), then run again. The fast path
-// keeps forwarding from its pins the whole time: no established flow moves or breaks, no
-// datagram of a running stream is lost, and the second run converges.
+// Restart under load (docs/testing.md "Bad input", faults): the daemon's role here is `portway
+// sync`; it is SIGKILLed half way through a sync that also reloads the programs (an upgrade), then
+// run again. The fast path keeps forwarding from its pins the whole time: no established flow moves
+// or breaks, no datagram of a running stream is lost, and the second run converges.
 TEST_F(LabTest, SyncKilledHalfWayAndRerunUnderLoadLosesNoFlow) {
   const Topology t = plan_topology({cfg_.prefix, 0});
   const std::string node = net::to_string(t.node_address);

@@ -4,15 +4,12 @@
 // minutes should the test die without taking the lab down.
 #pragma once
 
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
-#include <stdexcept>
 #include <string>
 
 #include "lab/lab.h"
+#include "lab/node_file_writer.h"
 
 namespace portway::itest {
 
@@ -26,22 +23,13 @@ inline lab::LabConfig lab_test_config(const std::string& prefix_stem, const std:
   return cfg;
 }
 
-// A copy of the lab's node file whose `conntrack` map size differs from the running maps'
-// (what an upgrade must refuse to load), written beside it with the mode node files need.
+// The lab's node settings with a `conntrack` map size other than the running maps' (what an
+// upgrade must refuse to load), written beside its node file with the mode node files need.
 inline std::string node_file_with_other_map_sizes(const lab::LabConfig& cfg) {
-  std::ifstream in(cfg.dir + "/node.toml");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string toml = text.str();
-  const auto at = toml.find("conntrack = ");
-  if (at == std::string::npos) throw std::runtime_error("the lab's node.toml has no conntrack size");
-  toml.replace(at, toml.find('\n', at) - at, "conntrack = 8192");
+  config::NodeSettings settings = lab::lab_node_settings(cfg);
+  settings.maps.conntrack = 8192;
   const std::string path = cfg.dir + "/node-bad.toml";
-  {
-    std::ofstream out(path);
-    out << toml;
-  }
-  ::chmod(path.c_str(), 0600);
+  lab::write_node_file(path, settings);
   return path;
 }
 

@@ -1,7 +1,7 @@
 // The nftables dataplane end to end: NftDataplane programs the node namespace of a lab
 // topology; real TCP and UDP from the client namespace (and from sandboxes, and from the node
 // itself) are answered by portway-testapp in the sandboxes. One test per semantics row of
-// dataplane.md that nftables can show, plus drift repair, foreign tables and counters.
+// docs/dataplane.md that nftables can show, plus drift repair, foreign tables and counters.
 #include <gtest/gtest.h>
 
 #include <chrono>

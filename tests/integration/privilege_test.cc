@@ -36,6 +36,7 @@
 #include "daemon/capabilities.h"
 #include "lab/cgroup_dir.h"
 #include "lab/lab.h"
+#include "lab/node_file_writer.h"
 #include "lab/probe_client.h"
 #include "lab/topology.h"
 #include "loader/cgroup_link.h"
@@ -175,22 +176,14 @@ class PrivilegeTest : public ::testing::Test {
   // `portway daemon` as the uid with only the three capabilities; waits until it has
   // programmed the store. unshare, sh and setpriv each exec the next: the pid is the daemon's.
   void start_daemon_with_caps(const std::string& dataplane) {
-    std::string text;
-    {
-      std::ifstream in(user_node());
-      std::stringstream ss;
-      ss << in.rdbuf();
-      text = ss.str();
-    }
-    const auto maps = text.find("[maps]");
-    ASSERT_NE(maps, std::string::npos);
-    text.insert(maps, "dataplane = \"" + dataplane + "\"\nresync_seconds = 1\n");
-    // The uid's API socket in the uid's folder (the lab's names a folder only root may write).
-    const auto api = text.find("api_socket = ");
-    ASSERT_NE(api, std::string::npos);
-    text.replace(api, text.find('\n', api) - api, "api_socket = \"" + user_dir_ + "/api.sock\"");
-    std::ofstream(daemon_node()) << text;
-    ASSERT_EQ(::chmod(daemon_node().c_str(), 0600), 0);
+    // The lab's settings (user_node() is a copy of its node file) on `dataplane`, checking every
+    // second, with the uid's API socket in the uid's folder (the lab's names a folder only root
+    // may write).
+    config::NodeSettings settings = lab_node_settings(cfg_);
+    settings.dataplane = config::parse_dataplane_choice(dataplane).value();
+    settings.resync_seconds = 1;
+    settings.api_socket = user_dir_ + "/api.sock";
+    write_node_file(daemon_node(), settings);
     ASSERT_EQ(::chown(daemon_node().c_str(), uid_, uid_), 0);
     daemon_.emplace(NsProcess::spawn(
         topo_.node_netns,
@@ -451,17 +444,10 @@ TEST_F(PrivilegeTest, DaemonWithThreeCapabilitiesPutsBackDeletedPinsFromWhatItHo
 
 // Started as root, the daemon keeps uid 0 but only the three capabilities.
 TEST_F(PrivilegeTest, DaemonStartedAsRootHoldsOnlyTheThree) {
-  std::string text;
-  {
-    std::ifstream in(cfg_.dir + "/node.toml");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
-  }
-  text.insert(text.find("[maps]"), "dataplane = \"nft\"\n");
+  config::NodeSettings settings = lab_node_settings(cfg_);
+  settings.dataplane = config::DataplaneChoice::nft;
   const std::string node = cfg_.dir + "/daemon.toml";
-  std::ofstream(node) << text;
-  ASSERT_EQ(::chmod(node.c_str(), 0600), 0);
+  write_node_file(node, settings);
   NsProcess d = NsProcess::spawn(topo_.node_netns, {PORTWAY_BINARY, "daemon", "--state", cfg_.dir + "/state.db", "--node", node},
                                  cfg_.dir + "/daemon.log");
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);

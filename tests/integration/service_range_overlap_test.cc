@@ -1,5 +1,5 @@
 // A service_cidr that covers the node's uplink address is refused by `apply` and by `sync`
-// (model.md "Service ranges and the node"), and nothing changes: the store keeps its Services
+// (docs/model.md "Service ranges and the node"), and nothing changes: the store keeps its Services
 // and addresses, sync programs nothing. Runs `portway` inside a namespace of the test's own.
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -7,8 +7,8 @@ namespace portway::test {
 
 // Moves the calling thread into a new, empty network namespace and back on destruction. The
 // namespace and every link created in it disappear once the thread has left it and no fd
-// refers to it any more, also when the test fails half way (quality.md: a test removes what it
-// creates). Needs CAP_SYS_ADMIN.
+// refers to it any more, also when the test fails half way (docs/testing.md: a test removes
+// what it creates). Needs CAP_SYS_ADMIN.
 class ScopedNetns {
  public:
   ScopedNetns();  // throws std::system_error

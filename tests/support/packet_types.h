@@ -1,5 +1,5 @@
-// Address types of the test packet builder, and lab addresses (quality.md: tests use the
-// benchmarking range 198.18.0.0/15 only).
+// Address types of the test packet builder, and lab addresses (docs/testing.md: tests use
+// the benchmarking range 198.18.0.0/15 only).
 #pragma once
 
 #include <array>

@@ -18,7 +18,7 @@ namespace portway::test {
 
 // First statement of a root-only test (or of its fixture's SetUp()). Without root it skips with
 // the reason; under CI=true it fails instead, because a root tier that skips in CI would
-// silently stop being tested (quality.md). Like GTEST_SKIP, it returns from the enclosing
+// silently stop being tested (docs/testing.md). Like GTEST_SKIP, it returns from the enclosing
 // void function.
 #define PORTWAY_REQUIRE_ROOT()                                                        \
   do {                                                                                \

@@ -1,5 +1,5 @@
 // The kernel's connection tracking table over netlink (libnetfilter-conntrack), bound to the
-// network namespace that was current when it was opened. Used to end the NATed flows of a
+// network namespace that was current when it was opened. It ends the NATed flows of a
 // removed backend: without it a UDP "flow" (any datagram within the timeout) would stick to
 // a dead backend for minutes, the classic kube-proxy bug.
 #pragma once

@@ -1,5 +1,5 @@
-// Which NATed flows to end when a backend or a frontend goes away (dataplane.md: a removed
-// backend's UDP flows re-balance within 1 s, its TCP flows get a reset on the next packet).
+// Which NATed flows to end when a backend or a frontend goes away (docs/dataplane.md "Semantics": a
+// removed backend's UDP flows re-balance within 1 s, its TCP flows get a reset on the next packet).
 // Pure: the conntrack table code below feeds it tuples; the tests feed it by hand.
 #pragma once
 

@@ -2,7 +2,8 @@
 // thread walks the conntrack table (a dump costs ~10 ms on a 262,144-bucket table even when
 // it is empty, more than the whole one-endpoint ruleset change) and deletes the matches.
 // The worker starts right away, so a removed backend's UDP flows re-balance within
-// milliseconds, well inside dataplane.md's 1 s. The destructor finishes queued work.
+// milliseconds, well inside the 1 s of docs/dataplane.md "Semantics". The destructor finishes
+// queued work.
 #pragma once
 
 #include <condition_variable>

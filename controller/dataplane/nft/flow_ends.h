@@ -1,4 +1,4 @@
-// The NATed flows a change ends (dataplane.md "flows of a removed/stopped backend"):
+// The NATed flows a change ends (docs/dataplane.md "Semantics", a removed or stopped backend):
 //   - a backend removed from a set (or its set removed): flows DNATed to it through any of
 //     the set's frontends or node ports. UDP re-balances on its next datagram; TCP's next
 //     segment finds no flow and is answered with a reset (by a live backend, or by the

@@ -1,4 +1,4 @@
-// The nftables fallback as a Dataplane (dataplane.md, docs/nftables.md): one table
+// The nftables fallback as a Dataplane (docs/dataplane.md, docs/nftables.md): one table
 // `inet portway` driven through libnftables, every apply one transaction sized by what
 // changed, drift repaired, foreign tables never touched, NATed flows of removed backends
 // ended through netlink.

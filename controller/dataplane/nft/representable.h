@@ -1,6 +1,6 @@
 // The part of a desired state that the nftables dataplane programs, so that what it reads back
 // (installed()) can equal what it was asked for:
-//   - IPv4 frontends and all node ports (IPv6 frontends: not yet, dataplane.md "IPv4 first");
+//   - IPv4 frontends and all node ports (IPv6 frontends: not yet, docs/dataplane.md "IPv4 first");
 //   - the backend sets they use, members without their IPv6 address (no IPv6 frontend uses
 //     it); a backend set no frontend uses has no observable behaviour and is left out.
 // One rule the layout needs: an IPv4 service address belongs to one backend set (the slot map

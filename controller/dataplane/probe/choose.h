@@ -1,4 +1,4 @@
-// `--dataplane auto|xdp|nft` (dataplane.md "Choosing the dataplane"): auto tries the fast path
+// `--dataplane auto|xdp|nft` (docs/dataplane.md "Choosing the dataplane"): auto tries the fast path
 // (the loader's verifier and the attach are the real probe) and falls back to nftables on any
 // failure, with the reason logged once and returned for `portway status`. Never both at
 // once: whichever is chosen, what the other one left installed is removed.

@@ -43,9 +43,9 @@ void attach_socket_hooks(const PinLayout& pins, const SocketPrograms& progs,
 // draining one): TCP gets a reset and fails its next call with ECONNABORTED; a connected UDP
 // socket is disconnected (pending error ECONNABORTED, send() without an address then fails
 // with EDESTADDRREQ). The client reconnects and is balanced again, as the packet path
-// resets TCP flows and re-balances UDP flows of a removed backend (dataplane.md). Only
-// sockets of the calling thread's namespace with a pw_sock_reverse entry are touched.
-// Returns how many were ended.
+// resets TCP flows and re-balances UDP flows of a removed backend (docs/dataplane.md "Semantics").
+// Only sockets of the calling thread's namespace with a pw_sock_reverse entry are touched. Returns
+// how many were ended.
 std::size_t end_sockets_of_removed_backends(const PinLayout& pins, const state::StateDiff& applied);
 
 struct SocketHookAttachment {

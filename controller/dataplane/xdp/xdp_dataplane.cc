@@ -89,8 +89,8 @@ loader::LbCapacities capacities_of(const config::NodeSettings& s) {
   return c;
 }
 
-// Map sizes are fixed when the maps are created (docs/operations.md "Map sizes"): a node file
-// that asks for others is reported on every sync until the operator recreates the maps.
+// Map sizes are fixed when the maps are created (docs/operations.md "The fast path on the node"): a
+// node file that asks for others is reported on every sync until the operator recreates the maps.
 std::vector<std::string> size_mismatches(const loader::LbCapacities& installed, const config::NodeSettings& s) {
   const loader::LbCapacities wanted = capacities_of(s);
   const auto chunks = [](std::uint32_t slots) { return (slots + PW_MAGLEV_CHUNK_SLOTS - 1) / PW_MAGLEV_CHUNK_SLOTS; };

@@ -1,7 +1,7 @@
 // Conformance scenario for how NEW-flow assignments move when one backend of N is added or
-// removed (dataplane.md "new flows": consistent hashing, ~1/N moves). Open flows are covered by
-// scale_up / scale_down; here every flow is forgotten first (as if it had expired), so the same
-// 5-tuples are new flows again and the backend choice itself is measured.
+// removed (docs/dataplane.md "Semantics", new flows: consistent hashing, ~1/N moves). Open flows
+// are covered by scale_up / scale_down; here every flow is forgotten first (as if it had expired),
+// so the same 5-tuples are new flows again and the backend choice itself is measured.
 #include <iostream>
 
 #include "conformance_fixture.h"

@@ -1,4 +1,4 @@
-// Conformance scenarios about backend-set changes under traffic (dataplane.md "Semantics"):
+// Conformance scenarios about backend-set changes under traffic (docs/dataplane.md "Semantics"):
 // draining, removal (TCP reset, UDP re-balance within 1 s), and adding/removing one backend
 // of N with many flows open.
 #include <map>

@@ -1,4 +1,4 @@
-// The conformance suite's fixture (quality.md "integration", dataplane.md "Parity"): one test
+// The conformance suite's fixture (docs/testing.md, docs/dataplane.md "Parity"): one test
 // per scenario, parametrised by the dataplane, with IDENTICAL expectations for both. Each test
 // builds its own lab (4 sandboxes running portway-testapp) under the prefix "pwc<pid>", puts
 // the dataplane on its node, sends traffic from the client (or a sandbox) and records the

@@ -1,4 +1,4 @@
-// Conformance scenario for the counters (dataplane.md "counters"): per-frontend and
+// Conformance scenario for the counters (docs/dataplane.md "Counters"): per-frontend and
 // per-backend packets and new flows, read through Dataplane::stats(), agree with the traffic
 // sent. Only UDP datagrams are counted exactly (TCP's packet count depends on the stacks'
 // timing), TCP by its new flows.

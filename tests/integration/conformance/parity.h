@@ -1,4 +1,4 @@
-// The parity check (dataplane.md "Parity"): the conformance tables of the two dataplanes,
+// The parity check (docs/dataplane.md "Parity"): the conformance tables of the two dataplanes,
 // compared field by field. Every difference must be listed as an exception (scenario, field,
 // reason) in one file; a missing table, a missing row, an unlisted difference or a listed
 // exception that no longer matches anything is a failure.

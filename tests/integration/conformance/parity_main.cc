@@ -1,7 +1,7 @@
 // conformance_parity DIR EXCEPTIONS_FILE: compares DIR/xdp.json with DIR/nft.json (parity.h).
 // Exit 0 when parity holds, 1 otherwise; every difference is printed by scenario and field.
 // Without root (and CI not "true") the conformance runs skip and leave no table: exit 77,
-// which ctest reports as skipped, like the runs themselves (quality.md: root tiers skip with a
+// which ctest reports as skipped, like the runs themselves (docs/testing.md: root tiers skip with a
 // reason, but never under CI=true).
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-// The rows of the conformance table (dataplane.md "Parity"; quality.md "integration"). Both
+// The rows of the conformance table (docs/dataplane.md "Parity"; docs/parity.md "What runs"). Both
 // dataplanes must produce every row, and the parity check requires each of them in both
 // tables, so a scenario that silently stopped running is caught. Adding a scenario = adding
 // its name here and a TEST_P that records the row.

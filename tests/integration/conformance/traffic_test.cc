@@ -1,4 +1,4 @@
-// Conformance scenarios about where traffic goes (dataplane.md "Semantics"): per-port targets,
+// Conformance scenarios about where traffic goes (docs/dataplane.md "Semantics"): per-port targets,
 // node ports (and node-port numbers to other destinations), the client's address, hairpin,
 // and what a client sees when nothing may answer.
 #include <set>

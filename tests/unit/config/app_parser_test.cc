@@ -1,6 +1,6 @@
-// Every validation rule of config.md (V1-V12), table-driven: input, then exactly the errors
-// expected (path and a fragment of the message). Cases marked "Miren" mirror Miren's own tests;
-// "Miren gap" ones are where Miren accepts what portway must reject.
+// Every validation rule (docs/config.md "Validation rules", V1-V12), table-driven: input, then
+// exactly the errors expected (path and a fragment of the message). Cases marked "Miren" mirror
+// Miren's own tests; "Miren gap" ones are where Miren accepts what portway must reject.
 #include <gtest/gtest.h>
 
 #include <string>

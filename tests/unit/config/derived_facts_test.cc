@@ -1,5 +1,5 @@
-// The derived facts of config.md: protocol, L4 Service need, PORT, the implicit web port,
-// shorthand expansion. Cases Miren got wrong are called out.
+// The derived facts (docs/config.md "Derived facts"): protocol, L4 Service need, PORT, the implicit
+// web port, shorthand expansion. Cases Miren got wrong are called out.
 #include <gtest/gtest.h>
 
 #include "config/app_parser.h"

@@ -1,4 +1,4 @@
-// The nesting bound (config.md "Nesting"): deep documents are a clear error at file:line:col,
+// The nesting bound (docs/config.md "Files"): deep documents are a clear error at file:line:col,
 // never a stack overflow in the parser, for app.toml and node files alike.
 #include <gtest/gtest.h>
 

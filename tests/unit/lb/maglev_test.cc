@@ -1,4 +1,4 @@
-// Maglev's guarantees as quality.md states them: one backend added or removed moves at most
+// Maglev's guarantees (docs/performance.md "Targets"): one backend added or removed moves at most
 // 1.5/N of the slots; imbalance at most 5% while N <= M/100. Plus determinism and stability.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Service ranges against the live node (model.md "Service ranges and the node").
+// Service ranges against the live node (docs/model.md "Service ranges and the node").
 #include "model/service_ranges.h"
 
 #include <gtest/gtest.h>

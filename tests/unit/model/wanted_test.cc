@@ -1,4 +1,4 @@
-// Which Services an app wants and what they hold (model.md lifecycle step 1): the
+// Which Services an app wants and what they hold (docs/model.md "Service entities"): the
 // derivation half of Miren's launcher tests, table-driven over app.toml text.
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Shared fixtures for the model tests: a fresh SQLite store in a temp dir, app.toml text to
 // a resolved App, and the address pools tests use (benchmarking ranges only: 198.18.0.0/15
-// and 2001:2::/48, quality.md).
+// and 2001:2::/48, docs/testing.md "Rules every test follows").
 #pragma once
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // User text reaches the ruleset only inside element comments (dataplane/nft/comment.h), made
-// safe there: outside the comments, app, service and port names (whatever config.md's rules
+// safe there: outside the comments, app, service and port names (whatever the rules of docs/config.md
 // let through, and worse) never appear. The rest of the ruleset is built from numbers and a
 // fixed vocabulary, which the character check below pins down. comment_fuzz_test.cc fuzzes the
 // comments themselves.

@@ -1,6 +1,6 @@
 // The nftables dataplane's slot tables (slot_tables.h): the disruption bound in docs/nftables.md
-// ("one backend added/removed moves <= 1.5/N of assignments") and the balance they keep,
-// checked over long random sequences of single additions and removals.
+// "Backend choice" (one backend added or removed moves <= 1.5/N of the assignments) and the balance
+// they keep, checked over long random sequences of single additions and removals.
 #include "dataplane/nft/slot_tables.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,5 @@
-// model.md: "A rejected apply leaves the store exactly as it was", also when the process dies
+// A rejected apply leaves the store exactly as it was (docs/model.md "Entities and who
+// writes them"), also when the process dies
 // in the middle of one. Each test forks a child that writes through the real store and dies
 // at a chosen point (_exit inside apply, or SIGKILL from outside while it holds the write
 // lock); the parent then reopens the file and checks that nothing half-applied is visible and

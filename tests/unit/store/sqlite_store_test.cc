@@ -1,4 +1,4 @@
-// The SQLite store against its contract (store/store.h) and model.md's "Store" paragraph:
+// The SQLite store against its contract (store/store.h) and docs/model.md "The SQLite file":
 // WAL, foreign keys and cascades, schema version, 0600 files, atomic methods, transactions.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
