@@ -547,7 +547,7 @@ TEST_P(DaemonTest, AFullOrReadOnlyFileSystemUnderTheStoreRefusesWritesAndKeepsTh
   // Full.
   ASSERT_NO_FATAL_FAILURE(small.fill());
   const std::uint64_t before = store_generation();
-  EXPECT_EQ(cli({"sandbox", "set", "--state", state(), "tcp-echo-echo-0", "--state", "stopped"}), 2) << slurp(cli_log());
+  EXPECT_EQ(cli({"sandbox", "set", "--state", state(), "tcp-echo-echo-0", "--to", "stopped"}), 2) << slurp(cli_log());
   EXPECT_NE(slurp(cli_log()).find("full"), std::string::npos) << slurp(cli_log());
   EXPECT_EQ(store_generation(), before) << "a refused write changed the store";
   ASSERT_EQ(::kill(daemon_->pid(), SIGHUP), 0);  // a check: the status record is due again
@@ -561,7 +561,7 @@ TEST_P(DaemonTest, AFullOrReadOnlyFileSystemUnderTheStoreRefusesWritesAndKeepsTh
   EXPECT_EQ(api_status()["daemon"]["ready"], true) << "the kernel still holds the store";
 
   small.free_space();
-  ASSERT_EQ(cli({"sandbox", "set", "--state", state(), "tcp-echo-echo-0", "--state", "stopped"}), 0) << slurp(cli_log());
+  ASSERT_EQ(cli({"sandbox", "set", "--state", state(), "tcp-echo-echo-0", "--to", "stopped"}), 0) << slurp(cli_log());
   const std::uint64_t after = store_generation();
   ASSERT_TRUE(within(10s, [&] {
     const auto s = status();
@@ -586,13 +586,13 @@ TEST_P(DaemonTest, AFullOrReadOnlyFileSystemUnderTheStoreRefusesWritesAndKeepsTh
     return j.contains("daemon") && j["daemon"]["pid"] == daemon_->pid() && j["daemon"]["ready"] == true;
   })) << api_status().dump() << slurp(daemon_log());
   EXPECT_NE(api_status()["daemon"]["status_record_error"].get<std::string>(), "");
-  EXPECT_EQ(cli({"sandbox", "set", "--state", state(), "tcp-echo-echo-0", "--state", "running"}), 2) << slurp(cli_log());
+  EXPECT_EQ(cli({"sandbox", "set", "--state", state(), "tcp-echo-echo-0", "--to", "running"}), 2) << slurp(cli_log());
   EXPECT_NE(slurp(cli_log()).find("read-only"), std::string::npos) << slurp(cli_log());
   who = answers(10);
   EXPECT_EQ(who.count("tcp-echo-echo-1"), 10u) << "the programming changed under a refused write";
 
   ASSERT_TRUE(small.remount(false)) << std::strerror(errno);
-  ASSERT_EQ(cli({"sandbox", "set", "--state", state(), "tcp-echo-echo-0", "--state", "running"}), 0) << slurp(cli_log());
+  ASSERT_EQ(cli({"sandbox", "set", "--state", state(), "tcp-echo-echo-0", "--to", "running"}), 0) << slurp(cli_log());
   const std::uint64_t last = store_generation();
   ASSERT_TRUE(within(10s, [&] {
     const auto j = api_status();
