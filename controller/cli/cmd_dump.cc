@@ -17,13 +17,14 @@ namespace portway::cli {
 
 int cmd_dump(std::span<const std::string> args) {
   CommandLine cl("portway dump",
+                 "usage: portway dump frontends|backends|flows|drops [--state DB] [--node FILE] [--json]\n"
                  "What the kernel holds, read from the active dataplane (the fast path's pinned maps; the\n"
                  "nft table and kernel conntrack), each row named after its Service:\n"
                  "  frontends  service addresses and node ports, target port, backend count\n"
                  "  backends   members of each backend set and their state\n"
                  "  flows      translated flows (TCP and UDP) with their backend, state and age\n"
                  "  drops      packets dropped or rejected, by reason\n"
-                 "Exit: 0, or 2 on a usage or environment error (no dataplane installed).");
+                 "Exit: 0, or 2 on a usage or environment error (no dataplane installed).\n");
   std::string what;
   std::optional<std::string> state, node;
   bool json = false;

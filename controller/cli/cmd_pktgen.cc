@@ -67,8 +67,9 @@ std::chrono::milliseconds seconds_flag(double s, const char* flag) {
 
 int pktgen_send(std::span<const std::string> args) {
   CommandLine cl("portway pktgen send",
+                 "usage: portway pktgen send --dev IF [--netns NS] [FLAGS]\n"
                  "Generate frames with BPF_PROG_RUN live frames (XDP_TX out of --dev to its veth peer,\n"
-                 "which needs an XDP program). Stops after --count frames or --duration, whichever is first.");
+                 "which needs an XDP program). Stops after --count frames or --duration, whichever is first.\n");
   auto& app = cl.app();
   std::string dev, netns, dst_mac_text, src_mac_text, src_text, dst_text, proto = "udp", cpus_text;
   std::uint32_t src_count = 1, src_port_count = 1024, flows = 0, threads = 0, batch = 64;
@@ -178,9 +179,10 @@ extern "C" void on_stop_signal(int) { g_stop = true; }
 
 int pktgen_sink(std::span<const std::string> args) {
   CommandLine cl("portway pktgen sink",
+                 "usage: portway pktgen sink --dev IF [--netns NS] [FLAGS]\n"
                  "Count (and drop) the frames arriving on --dev with an XDP program; per-second rate on\n"
                  "stderr, a summary at the end. Stops after --duration, --count frames, --idle seconds\n"
-                 "without a frame, or SIGINT/SIGTERM.");
+                 "without a frame, or SIGINT/SIGTERM.\n");
   auto& app = cl.app();
   std::string dev, netns;
   double duration = 10, idle = 0;
