@@ -156,10 +156,15 @@ int ReconcileLoop::run() {
           return 0;
         }
       } else if (fd == fds_->store->fd()) {
-        if (fds_->store->drain() != StoreWatch::Change::kNone) {
+        const StoreWatch::Change change = fds_->store->drain();
+        if (change != StoreWatch::Change::kNone) {
           store_dirty_ = true;
           rechecks_left_ = 3;
-          if (!noticed_) noticed_ = woke;
+          // A change's clock starts when it is committed: at the marker a portway writer
+          // touches once its COMMIT returned, not at its -wal write, which comes before the
+          // writer's fsync. A writer that touches no marker is timed from its -wal write.
+          if (!noticed_ || (change == StoreWatch::Change::kCommitted && !noticed_committed_)) noticed_ = woke;
+          noticed_committed_ = noticed_committed_ || change == StoreWatch::Change::kCommitted;
         }
       } else if (fd == checker_->fd()) {
         finish_check();
@@ -216,8 +221,10 @@ void ReconcileLoop::program_store() {
     store_.reset();
     return store_fault(e.what());
   }
-  if (!whole && compiler_.generation() == programmed_generation_ && !need_sync_ && rechecks_left_ > 0) {
-    // Nothing new yet: the commit that woke the loop may not be visible for a moment.
+  if (!whole && compiler_.generation() == programmed_generation_ && !need_sync_ && rechecks_left_ > 0 &&
+      !noticed_committed_) {
+    // Nothing new yet: the commit that woke the loop may not be visible for a moment. (After a
+    // marker's wake there is nothing to wait for: its commit was visible before the touch.)
     recheck_at_ = Clock::now() + std::chrono::milliseconds(1 << (2 * (3 - rechecks_left_)));
     --rechecks_left_;
     return;
@@ -267,6 +274,7 @@ void ReconcileLoop::program(bool whole, const state::StateDiff& d) {
     status_.sync_seconds.observe(last_change_seconds_);
   }
   noticed_.reset();
+  noticed_committed_ = false;
   if (changed > 0 && options_.after_programming) {
     try {
       options_.after_programming(compiler_.state());

@@ -106,6 +106,7 @@ class ReconcileLoop {
   std::string in_flight_reason_;
   Clock::time_point in_flight_since_;
   std::optional<Clock::time_point> noticed_;  // when the oldest unprogrammed change was seen
+  bool noticed_committed_ = false;  // noticed_ is a commit marker's wake
   std::optional<Clock::time_point> retry_at_;
   // A wake from the store watch comes with the writer's last write to the -wal file; the
   // commit becomes visible when the writer updates the wal-index (shared memory, which
