@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <cctype>
 #include <stdexcept>
 
@@ -66,6 +68,31 @@ void harden(sqlite3* db, const SqliteOptions& options) {
 
 }  // namespace
 
+// The database appears under its name only with its schema in it: it is built under a
+// name of this process's and renamed into place without replacing anything (another process
+// may have been first, which is as good). A reader that finds the file (a `sync`, which
+// refuses an empty store) never finds one half-way through its creation.
+void SqliteStore::create_initialised(const std::string& path, const SqliteOptions& options) {
+  const std::string building = path + ".init-" + std::to_string(::getpid());
+  struct Remove {
+    const std::string& p;
+    ~Remove() {
+      for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((p + suffix).c_str());
+    }
+  } remove{building};
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((building + suffix).c_str());
+  if (!create_state_file(building)) throw StoreError("cannot create state database " + building + ": it exists");
+  {
+    sqlite::Connection conn(building, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX);
+    harden(conn.get(), options);
+    conn.exec("PRAGMA synchronous = FULL");
+    use_wal(conn, building);
+    sqlite::upgrade_schema(conn, building);
+  }  // closed: the log is checkpointed into the file and removed
+  if (::renameat2(AT_FDCWD, building.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0 && errno != EEXIST)
+    throw StoreError("cannot create state database " + path + ": " + std::strerror(errno));
+}
+
 bool file_system_read_only(const std::string& path) {
   struct statvfs st{};
   return ::statvfs(path.c_str(), &st) == 0 && (st.f_flag & ST_RDONLY) != 0;
@@ -100,7 +127,7 @@ std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path, SqliteOp
   if (file_system_read_only(path)) return open_read_only(path, options);
   if (!check_state_file(path)) {
     if (!options.create) throw StoreMissingError("state database " + path + " does not exist");
-    create_state_file(path);  // false: another process was first, which is as good
+    create_initialised(path, options);
     check_state_file(path);
   }
   // NOFOLLOW: the file checked above is the file opened (and its -wal/-shm live next to it,

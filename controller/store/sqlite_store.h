@@ -60,6 +60,7 @@ class SqliteStore final : public Store {
   friend class SqliteTransaction;
   SqliteStore(std::string path, sqlite::Connection conn, std::uint64_t journal_generations);
   static std::unique_ptr<SqliteStore> open_read_only(const std::string& path, SqliteOptions options);
+  static void create_initialised(const std::string& path, const SqliteOptions& options);
   std::unique_ptr<Transaction> begin(bool write);
   sqlite::Statement& statement(std::string_view sql);  // prepared once, cached
   // Touches commit_marker_path(path_); best effort (a watcher that misses it re-reads).

@@ -1,5 +1,5 @@
 // The nft table names Services in element comments (docs/nftables.md "Comments"): applied in
-// the lab's node namespace with names config.md accepts but that push its rules (longest
+// the lab's node namespace with names docs/config.md accepts but that push its rules (longest
 // labels, digits only, runs of '-', a Service id longer than a comment), the table serves
 // traffic as with plain names, and libnftables' JSON listing shows each element's Service and
 // port.

@@ -1,7 +1,7 @@
 // Element comments carry user text (Service ids, port names) into the ruleset. Whatever the
 // bytes, they must never break or inject into the nft text, and the table must have exactly
 // the structure it has with plain names: checked byte by byte, with a bounded seeded
-// generator over config.md's name rules and every byte value, and in the kernel (a private
+// generator over the name rules of docs/config.md and every byte value, and in the kernel (a private
 // namespace) by committing hostile names and reading the table back.
 #include <gtest/gtest.h>
 
@@ -79,7 +79,7 @@ class NameGen {
  public:
   explicit NameGen(std::uint64_t seed) : rng_(seed) {}
 
-  // config.md's rules (config/name_rules.h): [a-z0-9]([a-z0-9-]{0,max-2}[a-z0-9])?
+  // the name rules of docs/config.md (config/name_rules.h): [a-z0-9]([a-z0-9-]{0,max-2}[a-z0-9])?
   std::string label(std::size_t max) {
     static constexpr std::string_view alnum = "abcdefghijklmnopqrstuvwxyz0123456789";
     const std::size_t len = pick(1, max);
