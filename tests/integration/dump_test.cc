@@ -363,6 +363,18 @@ TEST_P(DumpTest, StatusIsReadFromTheKernel) {
   EXPECT_NE(dump.err.find("does not exist in this network namespace"), std::string::npos) << dump.err;
 }
 
+// `sync --json` on a programmed node (the lab's dataplane, nothing to change): its exact keys
+// and their types, as docs/cli.md gives them.
+TEST_P(DumpTest, SyncJsonHasItsExactKeys) {
+  const json out = portway_json({"sync", "--dataplane", dataplane()});
+  EXPECT_EQ(keys_of(out), (std::set<std::string>{"dataplane", "reason", "changes", "notes"})) << out.dump();
+  EXPECT_EQ(out.value("dataplane", ""), dataplane()) << out.dump();
+  EXPECT_TRUE(out["reason"].is_string()) << out.dump();
+  EXPECT_TRUE(out["changes"].is_array()) << out.dump();
+  EXPECT_TRUE(out["changes"].empty()) << "a second sync changed something: " << out.dump();
+  EXPECT_TRUE(out["notes"].is_array()) << out.dump();
+}
+
 INSTANTIATE_TEST_SUITE_P(Dataplanes, DumpTest,
                          ::testing::Values(config::DataplaneChoice::xdp, config::DataplaneChoice::nft),
                          [](const auto& param_info) {
