@@ -237,7 +237,11 @@ void ReconcileLoop::program_store() {
 
 void ReconcileLoop::program(bool whole, const state::StateDiff& d) {
   const std::uint64_t generation = compiler_.generation();
-  if (options_.refuse) {
+  // The node-port checks and the reservation look at every node port (10,000 at the size the
+  // daemon is built for: a millisecond): only a full programming or a change of node ports
+  // can make their answer differ from the last one.
+  const bool node_ports_may_differ = whole || need_sync_ || !dp_.synced() || !d.node_ports.empty();
+  if (options_.refuse && node_ports_may_differ) {
     if (const auto reasons = options_.refuse(compiler_.state(), dp_.settings()); !reasons.empty()) {
       // The kernel keeps what it has; the next success must bring it to the compiled state.
       need_sync_ = true;
@@ -275,7 +279,7 @@ void ReconcileLoop::program(bool whole, const state::StateDiff& d) {
   }
   noticed_.reset();
   noticed_committed_ = false;
-  if (changed > 0 && options_.after_programming) {
+  if (changed > 0 && node_ports_may_differ && options_.after_programming) {
     try {
       options_.after_programming(compiler_.state());
     } catch (const std::exception& e) {

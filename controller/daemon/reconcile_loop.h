@@ -46,9 +46,11 @@ struct DaemonOptions {
   // the daemon then keeps the settings it has.
   std::function<config::NodeSettings()> reload_settings;
   // Reasons the compiled state must not be programmed on this node (reserved node ports
-  // claimed); empty when it may.
+  // claimed); empty when it may. Asked (like after_programming) only when the node ports may
+  // have changed: a full programming, or a change whose diff has node ports.
   std::function<std::vector<std::string>(const state::DataplaneState&, const config::NodeSettings&)> refuse;
-  // Called after the kernel holds a new state (the node-port reservation).
+  // Called after the kernel holds a new state whose node ports may differ (the node-port
+  // reservation).
   std::function<void(const state::DataplaneState&)> after_programming;
   // How long one read of the store may wait for a lock before it counts as a store fault.
   std::chrono::milliseconds store_busy_timeout{1000};

@@ -43,6 +43,7 @@
 #include "loader/kernel_objects.h"
 #include "loader/tc_filter.h"
 #include "loader/xdp_link.h"
+#include "agent/reserved_ports.h"
 #include "agent/sync.h"
 #include "model/sandbox_ops.h"
 #include "netlink/links.h"
@@ -243,6 +244,14 @@ TEST_P(DaemonTest, StoreChangesByTheCliReachTheKernelWithoutSync) {
   EXPECT_EQ(s->store_generation, applied);
   EXPECT_TRUE(s->ready);
   EXPECT_TRUE(daemon_->running());
+  // The new node port is reserved in the node's namespace too (a change with node ports runs
+  // the reservation; changes without them skip it), the lab's own node port still is.
+  const auto reserved = [&] {
+    netlink::NetnsGuard in(topo_.node_netns);
+    return slurp("/proc/sys/net/ipv4/ip_local_reserved_ports");
+  };
+  EXPECT_TRUE(within(2s, [&] { return agent::parse_port_ranges(reserved()).count(7100) == 1; })) << reserved();
+  EXPECT_EQ(agent::parse_port_ranges(reserved()).count(7000), 1u) << reserved();
 }
 
 // Item: one daemon per pin folder. A second daemon and a sync are refused with exit 2 naming
