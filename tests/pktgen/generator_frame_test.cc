@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <cstring>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <vector>
@@ -78,7 +79,17 @@ PacketBuilder builder_for(std::uint16_t sport, std::uint8_t last_octet) {
 
 class GeneratorFrame : public ::testing::Test {
  protected:
-  void SetUp() override { PORTWAY_REQUIRE_ROOT(); }
+  // The generator's flow counters are per CPU and a test run executes on the CPU of the
+  // calling thread: one CPU for the whole test, or a thread moved under load would start
+  // another CPU's sequence and repeat tuples.
+  void SetUp() override {
+    PORTWAY_REQUIRE_ROOT();
+    pin_.emplace(test::allowed_cpus().front());
+  }
+  void TearDown() override { pin_.reset(); }
+
+ private:
+  std::optional<test::ScopedCpuPin> pin_;
 };
 
 TEST_F(GeneratorFrame, UdpV4MatchesPacketBuilderWithTheStamp) {
