@@ -39,6 +39,19 @@ void apply_capacities(portway_lb& skel, const LbCapacities& caps) {
   // One entry per translated socket of the node: bounded by the flows the node tracks.
   set_size(skel.maps.pw_sock_reverse, caps.flows, "flows");
   set_size(skel.maps.pw_fragments, caps.fragments, "fragments");
+  // Layout 2: the IPv6 maps take the sizes of their IPv4 counterparts, the gens one per
+  // frontend id.
+  set_size(skel.maps.pw_frontend_gens, caps.frontends, "frontends");
+  set_size(skel.maps.pw_frontends6, caps.frontends, "frontends");
+  set_size(skel.maps.pw_service_addrs6, caps.service_addrs, "service_addrs");
+  set_size(skel.maps.pw_node_addrs6, caps.node_addrs, "node_addrs");
+  set_size(skel.maps.pw_backend_addrs6, caps.backends, "backends");
+  set_size(skel.maps.pw_nexthops6, caps.backends, "backends");
+  set_size(skel.maps.pw_set_descs6, caps.backend_sets, "backend_sets");
+  set_size(skel.maps.pw_flows6, caps.flows, "flows");
+  set_size(skel.maps.pw_reverse6, caps.flows, "flows");
+  set_size(skel.maps.pw_sock_reverse6, caps.flows, "flows");
+  set_size(skel.maps.pw_fragments6, caps.fragments, "fragments");
 }
 
 }  // namespace portway::loader

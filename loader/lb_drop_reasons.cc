@@ -26,9 +26,12 @@ constexpr std::array<std::string_view, PW_DROP_REASONS> kNames{
     "udp_bad_len",
     "no_hairpin_addr",
     "internal",
+    "ip6_truncated",
+    "ip6_bad_payload_len",
+    "ip6_ext_chain",
 };
 static_assert(kNames.size() == PW_DROP_REASONS);
-static_assert(PW_DROP_INTERNAL + 1 == PW_DROP_REASONS, "name the new reason in kNames");
+static_assert(PW_DROP_IP6_EXT_CHAIN + 1 == PW_DROP_REASONS, "name the new reason in kNames");
 
 }  // namespace
 

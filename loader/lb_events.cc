@@ -18,9 +18,15 @@ constexpr std::array<std::string_view, PW_EVENTS> kNames{
     "flow_deletes",
     "flow_controller_deletes",
     "flow_baseline",
+    "flow_stale_frontend",
+    "ip6_unknown_ext",
+    "flow6_inserts",
+    "flow6_deletes",
+    "flow6_controller_deletes",
+    "flow6_baseline",
 };
 static_assert(kNames.size() == PW_EVENTS);
-static_assert(PW_EV_FLOW_BASELINE + 1 == PW_EVENTS, "name the new event in kNames");
+static_assert(PW_EV_FLOW6_BASELINE + 1 == PW_EVENTS, "name the new event in kNames");
 
 }  // namespace
 

@@ -196,10 +196,10 @@ LbMaps::LbMaps(const LbMapFds& fds)
                   sizeof(pw_nexthop)) != caps_.backends) {
     throw Error("LB map pw_nexthops", EINVAL, "not sized like pw_backends");
   }
-  if (drops_.size() != PW_DROP_REASONS) {
+  if (drops_.size() != PW_DROP_SLOTS) {
     throw Error("LB map pw_drops", EINVAL,
-                std::to_string(drops_.size()) + " entries, C++ knows " +
-                    std::to_string(PW_DROP_REASONS) + " reasons");
+                std::to_string(drops_.size()) + " entries, layout " +
+                    std::to_string(PW_LAYOUT_VERSION) + " has " + std::to_string(PW_DROP_SLOTS));
   }
   if (fds.interfaces >= 0) {
     (void)checked_map(fds.interfaces, "pw_interfaces", BPF_MAP_TYPE_HASH, sizeof(std::uint32_t),
@@ -207,10 +207,10 @@ LbMaps::LbMaps(const LbMapFds& fds)
   }
   if (fds.events >= 0) {
     events_.emplace(fds.events);
-    if (events_->size() != PW_EVENTS) {
+    if (events_->size() != PW_EVENT_SLOTS) {
       throw Error("LB map pw_events", EINVAL,
-                  std::to_string(events_->size()) + " entries, C++ knows " +
-                      std::to_string(PW_EVENTS) + " events");
+                  std::to_string(events_->size()) + " entries, layout " +
+                      std::to_string(PW_LAYOUT_VERSION) + " has " + std::to_string(PW_EVENT_SLOTS));
     }
   }
 }

@@ -49,6 +49,18 @@ struct LbMapFds {
   // them nothing is written and every event reads 0.
   int interfaces = -1;  // pw_interfaces
   int events = -1;      // pw_events
+  // Layout 2 (lb_abi.h): -1 until a load creates them (an upgrade from layout 1 pins).
+  int frontend_gens = -1;   // pw_frontend_gens
+  int prefilter = -1;       // pw_prefilter
+  int frontends6 = -1;      // pw_frontends6
+  int service_addrs6 = -1;  // pw_service_addrs6
+  int node_addrs6 = -1;     // pw_node_addrs6
+  int backend_addrs6 = -1;  // pw_backend_addrs6
+  int set_descs6 = -1;      // pw_set_descs6
+  int nexthops6 = -1;       // pw_nexthops6
+  int flows6 = -1;          // pw_flows6
+  int reverse6 = -1;        // pw_reverse6
+  int fragments6 = -1;      // pw_fragments6
 };
 
 // pw_flows' fill and what left it (lb_abi.h, pw_events). `evicted` is what left without

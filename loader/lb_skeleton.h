@@ -34,6 +34,17 @@ using LbSkeleton = Skeleton<LbTraits>;
       .drops = bpf_map__fd(skel.maps.pw_drops),
       .interfaces = bpf_map__fd(skel.maps.pw_interfaces),
       .events = bpf_map__fd(skel.maps.pw_events),
+      .frontend_gens = bpf_map__fd(skel.maps.pw_frontend_gens),
+      .prefilter = bpf_map__fd(skel.maps.pw_prefilter),
+      .frontends6 = bpf_map__fd(skel.maps.pw_frontends6),
+      .service_addrs6 = bpf_map__fd(skel.maps.pw_service_addrs6),
+      .node_addrs6 = bpf_map__fd(skel.maps.pw_node_addrs6),
+      .backend_addrs6 = bpf_map__fd(skel.maps.pw_backend_addrs6),
+      .set_descs6 = bpf_map__fd(skel.maps.pw_set_descs6),
+      .nexthops6 = bpf_map__fd(skel.maps.pw_nexthops6),
+      .flows6 = bpf_map__fd(skel.maps.pw_flows6),
+      .reverse6 = bpf_map__fd(skel.maps.pw_reverse6),
+      .fragments6 = bpf_map__fd(skel.maps.pw_fragments6),
   };
 }
 

@@ -108,7 +108,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	PW_ENUM_ENTRIES(enum pw_drop_reason, PW_DROP_REASONS);
+	PW_ENUM_ENTRIES(enum pw_drop_reason, PW_DROP_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
 } pw_drops SEC(".maps");
@@ -136,7 +136,94 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	PW_ENUM_ENTRIES(enum pw_event, PW_EVENTS);
+	PW_ENUM_ENTRIES(enum pw_event, PW_EVENT_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
 } pw_events SEC(".maps");
+
+/* ---- layout 2 (lb_abi.h): frontend generations, the prefix filter, IPv6 --------------- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PW_DEFAULT_FRONTENDS);
+	__type(key, __u32);
+	__type(value, __u32);
+} pw_frontend_gens SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pw_prefilter);
+} pw_prefilter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_DEFAULT_FRONTENDS);
+	__type(key, struct pw_frontend6_key);
+	__type(value, struct pw_frontend);
+} pw_frontends6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_DEFAULT_SERVICE_ADDRS);
+	__type(key, struct pw_in6);
+	__type(value, struct pw_service_addr);
+} pw_service_addrs6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_DEFAULT_NODE_ADDRS);
+	__type(key, struct pw_in6);
+	__type(value, struct pw_node_addr);
+} pw_node_addrs6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PW_DEFAULT_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct pw_in6);
+} pw_backend_addrs6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PW_DEFAULT_BACKEND_SETS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} pw_set_descs6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PW_DEFAULT_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct pw_nexthop6);
+} pw_nexthops6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_DEFAULT_FLOWS);
+	__type(key, struct pw_flow6_key);
+	__type(value, struct pw_flow6);
+} pw_flows6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_DEFAULT_FLOWS);
+	__type(key, struct pw_flow6_key);
+	__type(value, struct pw_reverse6);
+} pw_reverse6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_DEFAULT_FRAGMENTS);
+	__type(key, struct pw_fragment6_key);
+	__type(value, struct pw_fragment6);
+} pw_fragments6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_DEFAULT_FLOWS);
+	__type(key, struct pw_sock_reverse6_key);
+	__type(value, struct pw_sock_reverse6);
+} pw_sock_reverse6 SEC(".maps");

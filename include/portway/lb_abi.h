@@ -38,10 +38,11 @@ PORTWAY_ABI_SIZE(struct pw_frontend_key, 8);
 
 struct pw_frontend {
   __u32 id;           /* index into the per-frontend counters, < capacities.frontends */
-  __u32 set_id;       /* index into pw_set_descs, < maps.backend_sets */
+  __u32 set_id;       /* index into pw_set_descs (pw_set_descs6 for IPv6), < maps.backend_sets */
   __be16 target_port; /* DNAT target: the port of THIS service port (not the service's first) */
   __u16 flags;        /* reserved, 0 */
-  __u32 reserved;
+  __u32 gen;          /* == pw_frontend_gens[id] while this frontend is installed; copied into
+                         the flows it creates (layout 2; layout 1 wrote 0 here) */
 };
 PORTWAY_ABI_SIZE(struct pw_frontend, 16);
 
@@ -164,7 +165,9 @@ struct pw_flow {
   __u16 flags;         /* PW_FLOW_* */
   __u32 frontend_id;
   __be32 snat_addr;    /* PW_FLOW_HAIRPIN: the node address the client is rewritten to */
-  __u32 reserved;
+  __u32 frontend_gen;  /* the frontend's gen at pick time: a flow is used only while
+                          pw_frontend_gens[frontend_id] still equals it (layout 2; layout 1
+                          flows carry 0, which matches frontends installed before the upgrade) */
   __u64 last_seen_ns;  /* bpf_ktime_get_coarse_ns() of the last packet from the client
                           (jiffy resolution: cheap, and enough for idle timeouts) */
 };
@@ -257,6 +260,11 @@ enum pw_drop_reason {
   PW_DROP_NO_HAIRPIN_ADDR,    /* hairpin needed but no node address has PW_NODE_ADDR_HAIRPIN */
   PW_DROP_INTERNAL,           /* a rewrite or a reply could not be completed (a helper
                                  failed, e.g. no headroom for an ICMP reply) */
+  /* Layout 2, IPv6 (docs/xdp-dataplane.md): */
+  PW_DROP_IP6_TRUNCATED,      /* frame shorter than the IPv6 header, or an extension header
+                                 cut short */
+  PW_DROP_IP6_BAD_PAYLOAD_LEN,/* payload_len beyond the frame, or 0 (jumbograms unsupported) */
+  PW_DROP_IP6_EXT_CHAIN,      /* more extension headers than the bounded walk reads */
   PW_DROP_REASONS             /* number of reasons: the map's max_entries */
 };
 
@@ -309,8 +317,21 @@ enum pw_event {
   /* Written by user space only (the programs never touch these): */
   PW_EV_FLOW_CONTROLLER_DELETES, /* pw_flows entries the controller deleted */
   PW_EV_FLOW_BASELINE,           /* entries pw_flows held when this map was created */
+  /* Layout 2 (written by the programs): */
+  PW_EV_FLOW_STALE_FRONTEND,     /* a flow found whose frontend gen moved on: not used */
+  PW_EV_IP6_UNKNOWN_EXT,         /* IPv6 with an extension header the walk does not know:
+                                    passed untouched */
+  PW_EV_FLOW6_INSERTS,           /* as PW_EV_FLOW_INSERTS, for pw_flows6 */
+  PW_EV_FLOW6_DELETES,           /* as PW_EV_FLOW_DELETES, for pw_flows6 */
+  PW_EV_FLOW6_CONTROLLER_DELETES, /* user space only, as PW_EV_FLOW_CONTROLLER_DELETES */
+  PW_EV_FLOW6_BASELINE,          /* user space only, as PW_EV_FLOW_BASELINE */
   PW_EVENTS                      /* number of events: the map's max_entries */
 };
+/* pw_drops and pw_events have room for more values than are named (layout 2): appending a
+ * reason or an event then changes no map size, so it needs no upgrade of the pins. */
+#define PW_DROP_SLOTS 64u
+#define PW_EVENT_SLOTS 64u
+
 /* pw_flows is an LRU: an insert into a full map silently evicts the least recently used
  * flow. What left without being deleted was evicted:
  *   evicted = BASELINE + INSERTS - DELETES - CONTROLLER_DELETES - entries now
@@ -374,6 +395,169 @@ struct pw_sock_reverse {
   __u16 pad;
 };
 PORTWAY_ABI_SIZE(struct pw_sock_reverse, 8);
+
+/* ---- layout 2: versions, frontend generations, the prefix filter, IPv6 ---------------- */
+
+/* The version of the pinned layout this header describes. Pins record it in the controller's
+ * metadata map pw_meta_layout (key 0); pins without that map are layout 1. Layout 2 kept every
+ * layout-1 map's key and value size, so an upgrade reuses them (established IPv4 flows stay),
+ * and added the maps below (docs/xdp-dataplane.md, "Pinned layout and upgrades"). */
+#define PW_LAYOUT_VERSION 2u
+
+/* BPF_MAP_TYPE_ARRAY pw_frontend_gens: frontend id -> __u32 generation. Bumped by the
+ * controller whenever the id is given to a frontend or taken from one; a flow remembers the
+ * gen of its frontend (pw_flow.frontend_gen) and is used only while they are equal. This lets
+ * the programs look up the flow before the frontend (one hash lookup for established traffic)
+ * without a removed frontend's flows outliving it, and without walking the flow table. */
+
+/* BPF_MAP_TYPE_ARRAY pw_prefilter, one entry (key 0): the destinations that may be portway's
+ * (service prefixes and node addresses), checked before any hash lookup so that traffic that
+ * is not portway's costs no lookup at all. PW_PREFILTER_ON4 (ON6): IPv4 (IPv6) destinations
+ * outside v4[] (v6[]) are not portway's; without the flag (more destinations than fit, or
+ * nothing programmed yet) every destination of that family goes on to the lookups, which
+ * decide exactly as they would without the filter. */
+#define PW_PREFILTER_V4 8u
+#define PW_PREFILTER_V6 8u
+#define PW_PREFILTER_ON4 0x1u
+#define PW_PREFILTER_ON6 0x2u
+
+/* An IPv6 address as on the wire (network byte order, compared word by word). */
+struct pw_in6 {
+  __be32 w[4];
+};
+PORTWAY_ABI_SIZE(struct pw_in6, 16);
+
+struct pw_prefix4 {
+  __be32 addr; /* addr & mask == addr */
+  __be32 mask;
+};
+PORTWAY_ABI_SIZE(struct pw_prefix4, 8);
+
+struct pw_prefix6 {
+  struct pw_in6 addr;
+  struct pw_in6 mask;
+};
+PORTWAY_ABI_SIZE(struct pw_prefix6, 32);
+
+struct pw_prefilter {
+  __u32 flags;  /* PW_PREFILTER_* */
+  __u8 count4;  /* used entries of v4, <= PW_PREFILTER_V4 */
+  __u8 count6;  /* used entries of v6, <= PW_PREFILTER_V6 */
+  __u8 reserved[2];
+  struct pw_prefix4 v4[PW_PREFILTER_V4];
+  struct pw_prefix6 v6[PW_PREFILTER_V6];
+};
+PORTWAY_ABI_SIZE(struct pw_prefilter, 8 + 8 * 8 + 8 * 32);
+
+/* IPv6 has its own maps wherever a key or value holds an address (as Cilium's lb6/ct6 maps):
+ * IPv4 keeps its small keys (a 16-byte flow key hashes faster than a 40-byte one), and its maps
+ * kept their layout across the upgrade. Ids are shared: frontend ids index the same counters
+ * and gens, backend ids the same pw_backends entry (state, ifindex, set) and counters.
+ *
+ * BPF_MAP_TYPE_HASH pw_frontends6: key -> struct pw_frontend (set_id indexes pw_set_descs6). */
+struct pw_frontend6_key {
+  struct pw_in6 addr; /* service address; all zero for node ports */
+  __be16 port;
+  __u8 proto;
+  enum pw_frontend_kind kind;
+};
+PORTWAY_ABI_SIZE(struct pw_frontend6_key, 20);
+
+/* BPF_MAP_TYPE_HASH pw_service_addrs6: struct pw_in6 -> struct pw_service_addr.
+ * BPF_MAP_TYPE_HASH pw_node_addrs6: struct pw_in6 -> struct pw_node_addr.
+ *
+ * BPF_MAP_TYPE_ARRAY pw_backend_addrs6: backend id -> struct pw_in6, the backend's IPv6
+ * address; all zero when it has none. A backend without an IPv4 address has addr 0 in
+ * pw_backends (and is in no IPv4 table).
+ *
+ * BPF_MAP_TYPE_ARRAY pw_set_descs6 (BPF_F_MMAPABLE): set id -> descriptor of the set's IPv6
+ * Maglev table (members with an IPv6 address), in the same pw_maglev_slots array and with the
+ * same encoding and switch protocol as pw_set_descs. */
+
+/* BPF_MAP_TYPE_ARRAY pw_nexthops6: backend id -> the FIB's answer for its IPv6 address, as
+ * pw_nexthops for IPv4. */
+struct pw_nexthop6 {
+  __u64 expires_ns;
+  struct pw_in6 daddr;
+  __u32 ifindex;
+  __u32 in_ifindex;
+  __u16 max_len;     /* largest IPv6 packet (header + payload) the FIB accepted on this path */
+  __u8 dmac[6];
+  __u8 smac[6];
+  __u8 reserved[2];
+};
+PORTWAY_ABI_SIZE(struct pw_nexthop6, 48);
+
+/* BPF_MAP_TYPE_LRU_HASH pw_flows6: struct pw_flow6_key -> struct pw_flow6.
+ * BPF_MAP_TYPE_LRU_HASH pw_reverse6: the reply tuple (as for pw_reverse) -> struct pw_reverse6. */
+struct pw_flow6_key {
+  struct pw_in6 saddr;
+  struct pw_in6 daddr;
+  __be16 sport;
+  __be16 dport;
+  __u8 proto;
+  __u8 reserved[3];
+};
+PORTWAY_ABI_SIZE(struct pw_flow6_key, 40);
+
+struct pw_flow6 {
+  __u32 backend_id;
+  __be16 target_port;
+  __u16 flags;          /* PW_FLOW_* */
+  __u32 frontend_id;
+  __u32 frontend_gen;
+  struct pw_in6 backend_addr;
+  struct pw_in6 snat_addr; /* PW_FLOW_HAIRPIN */
+  __u64 last_seen_ns;
+};
+PORTWAY_ABI_SIZE(struct pw_flow6, 56);
+
+struct pw_reverse6 {
+  struct pw_in6 frontend_addr;
+  struct pw_in6 client_addr; /* hairpin only */
+  __be16 frontend_port;
+  __u16 flags;
+  __u32 reserved;
+};
+PORTWAY_ABI_SIZE(struct pw_reverse6, 40);
+
+/* BPF_MAP_TYPE_LRU_HASH pw_fragments6: the IPv6 fragment header's identification (32 bits)
+ * instead of the IPv4 ID; same meaning and timeout as pw_fragments. */
+struct pw_fragment6_key {
+  struct pw_in6 saddr;
+  struct pw_in6 daddr;
+  __be32 id;
+  __u8 proto; /* the upper-layer protocol after the extension headers */
+  __u8 reserved[3];
+};
+PORTWAY_ABI_SIZE(struct pw_fragment6_key, 40);
+
+struct pw_fragment6 {
+  struct pw_in6 new_saddr;
+  struct pw_in6 new_daddr;
+  __u32 frontend_id;
+  __u32 backend_id;
+  __u32 flags; /* PW_FRAGMENT_* */
+  __u32 reserved;
+  __u64 created_ns;
+};
+PORTWAY_ABI_SIZE(struct pw_fragment6, 56);
+
+/* BPF_MAP_TYPE_LRU_HASH pw_sock_reverse6: as pw_sock_reverse, for cgroup/connect6 & co. */
+struct pw_sock_reverse6_key {
+  __u64 cookie;
+  struct pw_in6 backend_addr;
+  __be16 backend_port;
+  __u16 pad[3];
+};
+PORTWAY_ABI_SIZE(struct pw_sock_reverse6_key, 32);
+
+struct pw_sock_reverse6 {
+  struct pw_in6 frontend_addr;
+  __be16 frontend_port;
+  __u16 pad[3];
+};
+PORTWAY_ABI_SIZE(struct pw_sock_reverse6, 24);
 
 #ifdef __cplusplus
 inline pw_traffic& operator+=(pw_traffic& a, const pw_traffic& b) noexcept {

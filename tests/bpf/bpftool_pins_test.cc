@@ -129,6 +129,10 @@ TEST_F(BpftoolPins, DropsReadAsReasonNamesThroughTheEnumInTheMapsBtf) {
     const long long key = e["formatted"]["key"].get<long long>();
     std::uint64_t sum = 0;
     for (const json& v : e["formatted"]["values"]) sum += v["value"].get<std::uint64_t>();
+    if (key >= PW_DROP_REASONS) {  // room for reasons a later version appends: unnamed, 0
+      EXPECT_EQ(sum, 0u) << key;
+      continue;
+    }
     ASSERT_TRUE(names.contains(key)) << key;
     drops[names.at(key)] = sum;
   }

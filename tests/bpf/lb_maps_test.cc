@@ -71,7 +71,7 @@ TEST_F(LbMapsTest, CapacitiesAreTheMapsRealSizes) {
   EXPECT_EQ(loader::map_info(bpf_map__fd(skel->maps.pw_backend_stats)).max_entries,
             caps.backends);
   EXPECT_EQ(loader::map_info(bpf_map__fd(skel->maps.pw_reverse)).max_entries, caps.flows);
-  EXPECT_EQ(loader::map_info(bpf_map__fd(skel->maps.pw_drops)).max_entries, PW_DROP_REASONS);
+  EXPECT_EQ(loader::map_info(bpf_map__fd(skel->maps.pw_drops)).max_entries, PW_DROP_SLOTS);
 }
 
 TEST_F(LbMapsTest, ZeroCapacityAndLateChangesAreRefused) {

@@ -41,10 +41,21 @@ constexpr MapSlot kMaps[] = {
 constexpr MapSlot kOptionalMaps[] = {
     {"pw_interfaces", &loader::LbMapFds::interfaces},
     {"pw_events", &loader::LbMapFds::events},
+    {"pw_frontend_gens", &loader::LbMapFds::frontend_gens},
+    {"pw_prefilter", &loader::LbMapFds::prefilter},
+    {"pw_frontends6", &loader::LbMapFds::frontends6},
+    {"pw_service_addrs6", &loader::LbMapFds::service_addrs6},
+    {"pw_node_addrs6", &loader::LbMapFds::node_addrs6},
+    {"pw_backend_addrs6", &loader::LbMapFds::backend_addrs6},
+    {"pw_set_descs6", &loader::LbMapFds::set_descs6},
+    {"pw_nexthops6", &loader::LbMapFds::nexthops6},
+    {"pw_flows6", &loader::LbMapFds::flows6},
+    {"pw_reverse6", &loader::LbMapFds::reverse6},
+    {"pw_fragments6", &loader::LbMapFds::fragments6},
 };
 
 // Maps outside LbMapFds (loader/sock_maps.h): pinned and reused the same way.
-constexpr const char* kSockMaps[] = {"pw_sock_config", "pw_sock_reverse"};
+constexpr const char* kSockMaps[] = {"pw_sock_config", "pw_sock_reverse", "pw_sock_reverse6"};
 
 void replace_pin(int fd, const std::string& path) {
   if (unlink(path.c_str()) != 0 && errno != ENOENT) throw loader::Error("unpin", errno, path);
