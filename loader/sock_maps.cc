@@ -52,6 +52,18 @@ bool SockMaps::translated(std::uint64_t cookie, std::uint32_t backend_addr,
   return bpf_map_lookup_elem(fds_.reverse, &key, &value) == 0;
 }
 
+std::set<std::uint32_t> SockMaps::translated_backends() const {
+  std::set<std::uint32_t> out;
+  pw_sock_reverse_key key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fds_.reverse, prev, &next) == 0) {
+    out.insert(next.backend_addr);
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
 std::size_t SockMaps::reverse_count() const {
   std::size_t n = 0;
   pw_sock_reverse_key key{}, next{};

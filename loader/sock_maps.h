@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <set>
 
 #include "portway/lb_abi.h"
 
@@ -23,6 +24,10 @@ class SockMaps {
   void set_netns_cookie(std::uint64_t cookie);
   [[nodiscard]] std::uint64_t netns_cookie() const;
   [[nodiscard]] std::size_t reverse_count() const;
+  // The backend addresses (network order) some socket was translated to: one walk of
+  // pw_sock_reverse (~0.2 ms at 262,144 buckets), against two socket dumps of the namespace
+  // that each walk the kernel's whole socket hash tables (milliseconds).
+  [[nodiscard]] std::set<std::uint32_t> translated_backends() const;
   // Whether the socket `cookie` was translated to backend_addr:backend_port (network order).
   [[nodiscard]] bool translated(std::uint64_t cookie, std::uint32_t backend_addr,
                                 std::uint16_t backend_port) const;

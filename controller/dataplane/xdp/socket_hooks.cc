@@ -92,6 +92,10 @@ std::size_t end_sockets_of_removed_backends(const PinLayout& pins, const state::
   loader::UniqueFd reverse = loader::open_pinned(pins.map("pw_sock_reverse"));
   if (!config || !reverse) return 0;
   const loader::SockMaps maps({config.get(), reverse.get()});
+  // Most removals have no node socket translated to them: then no socket dump at all.
+  const std::set<std::uint32_t> in_use = maps.translated_backends();
+  std::erase_if(removed, [&](std::uint32_t addr) { return !in_use.contains(addr); });
+  if (removed.empty()) return 0;
   std::size_t ended = 0;
   for (const std::uint8_t proto : {std::uint8_t{IPPROTO_TCP}, std::uint8_t{IPPROTO_UDP}}) {
     for (const auto& s : netlink::list_inet4_sockets(proto)) {
