@@ -55,8 +55,8 @@ std::uint32_t refuse_newer_layout(const PinLayout& pins) {
                     ", newer than layout " + std::to_string(PW_LAYOUT_VERSION) +
                     " of this portway, which cannot load over it (nothing was changed). To go back to this "
                     "version: with the newer portway, `portway sync --dataplane nft` (removes the fast path; "
-                    "nftables serves), then with this one `portway sync --dataplane xdp` (docs/xdp-dataplane.md, "
-                    "\"Pinned layout and upgrades\")");
+                    "nftables serves), then with this one `portway sync --dataplane xdp` "
+                    "(docs/xdp-dataplane.md, \"Pinned layout and upgrades\")");
 }
 
 LoadedPrograms CounterCarry::load(const PinLayout& pins, const loader::LbCapacities& caps) {
