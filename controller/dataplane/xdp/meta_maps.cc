@@ -192,12 +192,13 @@ std::uint64_t MetaMaps::program_fingerprint() const {
 void MetaMaps::set_program_fingerprint(std::uint64_t fp) { put(program_.get(), 0, &fp, kProgram.name); }
 
 std::uint32_t MetaMaps::pinned_layout(const PinLayout& pins) {
+  // The record first: pins of a newer layout are that layout even with a map pin missing.
+  if (const loader::UniqueFd fd = loader::open_pinned(pins.map(kLayout.name))) {
+    std::uint32_t key = 0, version = 0;
+    if (bpf_map_lookup_elem(fd.get(), &key, &version) == 0 && version != 0) return version;
+  }
   // pw_frontends is in every layout; a folder without it holds no fast path to upgrade.
-  if (!loader::open_pinned(pins.map("pw_frontends"))) return 0;
-  const loader::UniqueFd fd = loader::open_pinned(pins.map(kLayout.name));
-  std::uint32_t key = 0, version = 0;
-  if (!fd || bpf_map_lookup_elem(fd.get(), &key, &version) != 0 || version == 0) return 1;
-  return version;
+  return loader::open_pinned(pins.map("pw_frontends")) ? 1 : 0;
 }
 
 void MetaMaps::set_layout_version(std::uint32_t version) {

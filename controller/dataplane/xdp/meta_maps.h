@@ -58,8 +58,8 @@ class MetaMaps {
   std::uint64_t program_fingerprint() const;  // 0 when none recorded
   void set_program_fingerprint(std::uint64_t fp);
 
-  // The layout the pins under `pins` have: 0 when no map of the fast path is pinned there,
-  // 1 when the maps carry no version record, else the record. Reads only: nothing is created.
+  // The layout the pins under `pins` have: the version record when there is one, else 1 when
+  // the fast path's maps are pinned there (layout 1), 0 when nothing is. Reads only.
   static std::uint32_t pinned_layout(const PinLayout& pins);
   void set_layout_version(std::uint32_t version);
 
