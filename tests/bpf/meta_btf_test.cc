@@ -34,15 +34,18 @@ TEST(MetaBtf, EveryTypeHasTheSizeOfWhatTheMapHolds) {
   expect(m.frontends(), static_cast<std::int64_t>(dataplane::xdp::kMetaNameBytes), "pw_meta_frontend");
   expect(m.tc(), 4, "pw_meta_tc");
   expect(m.program(), 8, "pw_meta_program");
+  expect(m.layout(), 4, "pw_meta_layout");
 }
 
 // An ARRAY map's BTF key must be a 32-bit INT (the kernel refuses anything else, even a typedef
 // of an enum): pw_meta_program's key is the plain INT.
 TEST(MetaBtf, ArrayKeyIsAPlain32BitInt) {
   const MetaBtf m;
-  const btf_type* t = btf__type_by_id(m.types(), m.program().key);
-  ASSERT_TRUE(btf_is_int(t));
-  EXPECT_EQ(btf_int_bits(t), 32u);
+  for (const MetaTypes types : {m.program(), m.layout()}) {
+    const btf_type* t = btf__type_by_id(m.types(), types.key);
+    ASSERT_TRUE(btf_is_int(t));
+    EXPECT_EQ(btf_int_bits(t), 32u);
+  }
 }
 
 }  // namespace

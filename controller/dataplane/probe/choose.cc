@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "dataplane/newer_layout.h"
+
 namespace portway::dataplane::probe {
 namespace {
 
@@ -53,6 +55,8 @@ DataplaneChoiceResult choose_dataplane(const config::NodeSettings& settings, con
       std::unique_ptr<Dataplane> xdp = f.make_xdp();
       f.remove_nft();
       return {std::move(xdp), false, "xdp: the fast path loaded and attached"};
+    } catch (const NewerLayout&) {
+      throw;  // a newer build's fast path: falling back would remove it
     } catch (const std::exception& e) {
       if (running) keep_running_fast_path(std::string("refreshing it failed: ") + e.what());
       why = std::string("the fast path failed to start: ") + e.what();

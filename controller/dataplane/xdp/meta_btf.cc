@@ -48,6 +48,7 @@ MetaBtf::MetaBtf() : btf_(btf__new_empty()) {
   tc_ = {key("pw_ifindex"), one_field_struct(b, "pw_meta_tc", "clsact", clsact, 4)};
 
   program_ = {u32, one_field_struct(b, "pw_meta_program", "object_fingerprint", u64, 8)};
+  layout_ = {u32, one_field_struct(b, "pw_meta_layout", "version", u32, 4)};
 }
 
 int MetaBtf::fd() {

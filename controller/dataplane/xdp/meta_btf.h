@@ -32,6 +32,7 @@ class MetaBtf {
   MetaTypes frontends() const { return frontends_; }  // frontend id -> struct pw_meta_frontend
   MetaTypes tc() const { return tc_; }                // ifindex -> struct pw_meta_tc (both tc maps)
   MetaTypes program() const { return program_; }      // 0 -> struct pw_meta_program
+  MetaTypes layout() const { return layout_; }        // 0 -> struct pw_meta_layout
 
  private:
   struct Free {
@@ -39,7 +40,7 @@ class MetaBtf {
   };
   std::unique_ptr<btf, Free> btf_;
   bool loaded_ = false;
-  MetaTypes sets_, frontends_, tc_, program_;
+  MetaTypes sets_, frontends_, tc_, program_, layout_;
 };
 
 }  // namespace portway::dataplane::xdp

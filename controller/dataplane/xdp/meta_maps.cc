@@ -27,6 +27,7 @@ constexpr MapSpec kFrontends{"pw_meta_frontends", BPF_MAP_TYPE_HASH, kMetaNameBy
 constexpr MapSpec kTc{"pw_meta_tc", BPF_MAP_TYPE_HASH, sizeof(std::uint32_t), &MetaBtf::tc};
 constexpr MapSpec kTcUplink{"pw_meta_tc_uplink", BPF_MAP_TYPE_HASH, sizeof(std::uint32_t), &MetaBtf::tc};
 constexpr MapSpec kProgram{"pw_meta_program", BPF_MAP_TYPE_ARRAY, sizeof(std::uint64_t), &MetaBtf::program};
+constexpr MapSpec kLayout{"pw_meta_layout", BPF_MAP_TYPE_ARRAY, sizeof(std::uint32_t), &MetaBtf::layout};
 
 // A map pinned by an older version keeps the BTF it was created with (none): the kernel gives
 // a map its BTF only at creation, and re-creating it here would leave other holders of the old
@@ -115,6 +116,7 @@ MetaMaps MetaMaps::open_or_create(const PinLayout& pins, std::uint32_t max_sets,
   m.tc_ = open_or_create_map(pins, kTc, 4096, btf);
   m.program_ = open_or_create_map(pins, kProgram, 1, btf);
   m.tc_uplink_ = open_or_create_map(pins, kTcUplink, 4096, btf);
+  m.layout_ = open_or_create_map(pins, kLayout, 1, btf);
   return m;
 }
 
@@ -126,6 +128,7 @@ std::optional<MetaMaps> MetaMaps::open_existing(const PinLayout& pins) {
   m.program_ = loader::open_pinned(pins.map(kProgram.name));
   if (!m.sets_ || !m.frontends_ || !m.tc_ || !m.program_) return std::nullopt;
   m.tc_uplink_ = loader::open_pinned(pins.map(kTcUplink.name));  // optional: older pins
+  m.layout_ = loader::open_pinned(pins.map(kLayout.name));        // optional: layout 1
   return m;
 }
 
@@ -187,5 +190,20 @@ std::uint64_t MetaMaps::program_fingerprint() const {
 }
 
 void MetaMaps::set_program_fingerprint(std::uint64_t fp) { put(program_.get(), 0, &fp, kProgram.name); }
+
+std::uint32_t MetaMaps::pinned_layout(const PinLayout& pins) {
+  // The record first: pins of a newer layout are that layout even with a map pin missing.
+  if (const loader::UniqueFd fd = loader::open_pinned(pins.map(kLayout.name))) {
+    std::uint32_t key = 0, version = 0;
+    if (bpf_map_lookup_elem(fd.get(), &key, &version) == 0 && version != 0) return version;
+  }
+  // pw_frontends is in every layout; a folder without it holds no fast path to upgrade.
+  return loader::open_pinned(pins.map("pw_frontends")) ? 1 : 0;
+}
+
+void MetaMaps::set_layout_version(std::uint32_t version) {
+  if (!layout_) throw loader::Error("update", ENOENT, kLayout.name);
+  put(layout_.get(), 0, &version, kLayout.name);
+}
 
 }  // namespace portway::dataplane::xdp

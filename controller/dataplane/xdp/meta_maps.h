@@ -7,6 +7,9 @@
 //   pw_meta_tc_uplink  ifindex     -> whether portway created that uplink's clsact qdisc
 //                                     (pw_tc_uplink, uplink_delivery.h); absent in pins of
 //                                     older versions until the next open_or_create
+//   pw_meta_layout     0           -> the layout version of the pinned maps (lb_abi.h
+//                                     PW_LAYOUT_VERSION); 0 or no map: layout 1
+//                                     (docs/xdp-dataplane.md, "Pinned layout and upgrades")
 // These maps are created by the controller, never read by BPF programs.
 #pragma once
 
@@ -55,9 +58,14 @@ class MetaMaps {
   std::uint64_t program_fingerprint() const;  // 0 when none recorded
   void set_program_fingerprint(std::uint64_t fp);
 
+  // The layout the pins under `pins` have: the version record when there is one, else 1 when
+  // the fast path's maps are pinned there (layout 1), 0 when nothing is. Reads only.
+  static std::uint32_t pinned_layout(const PinLayout& pins);
+  void set_layout_version(std::uint32_t version);
+
  private:
   MetaMaps() = default;
-  loader::UniqueFd sets_, frontends_, tc_, program_, tc_uplink_;
+  loader::UniqueFd sets_, frontends_, tc_, program_, tc_uplink_, layout_;
 };
 
 }  // namespace portway::dataplane::xdp

@@ -5,9 +5,12 @@
 #include <linux/bpf.h>
 
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "loader/kernel_objects.h"
+#include "loader/lb_skeleton.h"
+#include "loader/map_info.h"
 #include "loader/xdp_link.h"
 
 namespace portway::dataplane::xdp {
@@ -41,6 +44,28 @@ std::vector<loader::UniqueFd> programs_of(const PinLayout& pins, const std::vect
   return progs;
 }
 
+// The kernel keeps 15 characters of a map's name, so pw_service_addrs and pw_service_addrs6
+// (pw_sock_reverse and pw_sock_reverse6) read the same there: a running map is taken for a
+// name only when its type, key and value size are the ones the object declares for it.
+struct Declared {
+  std::uint32_t type, key, value;
+};
+std::map<std::string, Declared> declared_shapes(const std::set<std::string>& names) {
+  std::map<std::string, Declared> out;
+  auto skel = loader::LbSkeleton::open();
+  for (const auto& name : names)
+    if (const bpf_map* m = bpf_object__find_map_by_name(skel->obj, name.c_str()))
+      out[name] = {static_cast<std::uint32_t>(bpf_map__type(m)), bpf_map__key_size(m), bpf_map__value_size(m)};
+  return out;
+}
+
+bool has_shape(int map_fd, const std::map<std::string, Declared>& declared, const std::string& name) {
+  const auto it = declared.find(name);
+  if (it == declared.end()) return true;
+  const loader::MapInfo info = loader::map_info(map_fd);
+  return info.type == it->second.type && info.key_size == it->second.key && info.value_size == it->second.value;
+}
+
 }  // namespace
 
 std::vector<std::string> repin_missing_maps(const PinLayout& pins, const std::vector<std::string>& names,
@@ -51,10 +76,11 @@ std::vector<std::string> repin_missing_maps(const PinLayout& pins, const std::ve
     if (!std::filesystem::exists(pins.map(name), ec)) missing.insert(name);
   std::vector<std::string> notes;
   if (missing.empty() || !std::filesystem::is_directory(pins.dir, ec)) return notes;
+  const std::map<std::string, Declared> declared = declared_shapes(missing);
   for (const auto& prog : programs_of(pins, uplink_ifindexes)) {
     for (const auto& map : loader::maps_of_program(prog.get())) {
       for (auto it = missing.begin(); it != missing.end(); ++it) {
-        if (!loader::kernel_name_matches(map.name, *it)) continue;
+        if (!loader::kernel_name_matches(map.name, *it) || !has_shape(map.fd.get(), declared, *it)) continue;
         std::filesystem::create_directories(pins.maps(), ec);
         loader::pin_object(map.fd.get(), pins.map(*it));
         notes.push_back("repaired: re-pinned the map " + *it + " from the running programs (its pin was missing)");

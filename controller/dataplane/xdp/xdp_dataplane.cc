@@ -228,6 +228,7 @@ LoadedPrograms XdpDataplane::ensure_loaded(std::vector<std::string>& notes) {
   // exactly as it is (its hooks included).
   (void)socket_hook_cgroup(settings_);
   const std::vector<unsigned> uplinks = uplink_ifindexes();
+  found_layout_ = refuse_newer_layout(pins_);
   loader::ensure_bpffs(pins_.dir);
   for (const auto& sub : {pins_.maps(), pins_.progs(), pins_.links()})
     std::filesystem::create_directories(sub);
@@ -256,8 +257,10 @@ LoadedPrograms XdpDataplane::ensure_loaded(std::vector<std::string>& notes) {
   const std::uint64_t wanted = embedded_object_fingerprint();
   if (!progs || meta.program_fingerprint() != wanted) {
     if (!progs && PinnedLbMaps::open(pins_)) count("pin_missing", "a program pin was missing: programs reloaded");
-    progs = load_and_pin(pins_, capacities_of(settings_));
+    progs = carry_.load(pins_, capacities_of(settings_));
     meta.set_program_fingerprint(progs->fingerprint);
+    if (carry_.carrying()) notes.push_back("upgrading the pinned layout to " + std::to_string(PW_LAYOUT_VERSION) +
+                                           ": counters carried into the resized maps, every other map kept");
     notes.push_back("loaded the fast-path programs (verifier passed)");
     open_.reset();  // maps may have been created just now
     // Tables the previous version kept elsewhere (maps pinned before the flat slot array)
@@ -295,6 +298,18 @@ void XdpDataplane::ensure_attached(std::vector<std::string>& notes, const std::f
   attach_uplinks(progs, notes);
   detach_former_uplinks(notes);
   attach_socket_hooks(pins_, progs.sock, cgroup, notes);
+  record_layout(meta, notes);
+}
+
+void XdpDataplane::record_layout(MetaMaps& meta, std::vector<std::string>& notes) {
+  // Only now: every attachment runs the programs of this layout, so nothing counts into the
+  // maps an upgrade replaced any more (docs/xdp-dataplane.md, "Pinned layout and upgrades").
+  carry_.finish(pins_);
+  if (MetaMaps::pinned_layout(pins_) == PW_LAYOUT_VERSION) return;
+  meta.set_layout_version(PW_LAYOUT_VERSION);
+  if (found_layout_ != 0 && found_layout_ < PW_LAYOUT_VERSION)
+    notes.push_back("upgraded the pinned layout from " + std::to_string(found_layout_) + " to " +
+                    std::to_string(PW_LAYOUT_VERSION));
 }
 
 bool XdpDataplane::is_running() {

@@ -13,6 +13,7 @@
 #include "config/node_settings.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/xdp/installed_view.h"
+#include "dataplane/xdp/layout_upgrade.h"
 #include "dataplane/xdp/lb_install.h"
 #include "dataplane/xdp/meta_maps.h"
 #include "dataplane/xdp/pin_keeper.h"
@@ -92,6 +93,8 @@ class XdpDataplane : public Dataplane {
   // returns how many frontends were named.
   std::size_t restore_names(const state::DataplaneState& desired);
   void attach_uplinks(const LoadedPrograms& progs, std::vector<std::string>& notes);
+  // Once everything runs this build's programs: records PW_LAYOUT_VERSION in the pins.
+  void record_layout(MetaMaps& meta, std::vector<std::string>& notes);
   void attach_sandbox_interfaces(const LoadedPrograms& progs, MetaMaps& meta,
                                  std::vector<std::string>& notes);
   void sync_node_addresses(loader::LbMaps& maps);
@@ -105,6 +108,8 @@ class XdpDataplane : public Dataplane {
   std::unique_ptr<Open> open_;
   PinKeeper keeper_;  // fds of the pinned maps and programs, to put back a deleted pin
   bool names_lost_ = false;  // ensure_loaded found the metadata pins missing
+  CounterCarry carry_;  // an upgrade's resized counter maps, until every attachment is replaced
+  std::uint32_t found_layout_ = 0;  // the pins' layout as ensure_loaded found it (0: none)
   Repairs* repairs_ = nullptr;  // set while repair() runs: the steps count what they fix
   std::unique_ptr<state::TouchedKeys> touched_;  // what program() changed since make_reader()
   void count(const char* kind, const std::string& note);

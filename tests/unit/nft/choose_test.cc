@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dataplane/newer_layout.h"
 #include "dataplane/probe/choose.h"
 
 namespace portway::dataplane::probe {
@@ -129,6 +130,25 @@ TEST(DataplaneChoice, AutoKeepsARunningFastPathWhoseRefreshFails) {
   } catch (const DataplaneUnavailable& e) {
     EXPECT_NE(std::string(e.what()).find("map sizes differ"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("running fast path was kept"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(j.events, (std::vector<std::string>{"try xdp"})) << "neither removed nor replaced";
+}
+
+// Pins of a newer build's layout: even a fast path that is not attached (no link pins) stays,
+// since falling back would remove it (docs/xdp-dataplane.md, "Pinned layout and upgrades").
+TEST(DataplaneChoice, AutoNeverFallsBackFromANewerPinnedLayout) {
+  Journal j;
+  DataplaneFactories f = factories(j, nullptr, /*running=*/false);
+  f.make_xdp = [&j]() -> std::unique_ptr<Dataplane> {
+    j.events.push_back("try xdp");
+    throw NewerLayout("the pins have layout 3");
+  };
+  try {
+    choose_dataplane(with(config::DataplaneChoice::automatic), all_there(), f);
+    FAIL() << "expected NewerLayout";
+  } catch (const NewerLayout& e) {
+    EXPECT_EQ(e.exit_code(), kExitEnvironment);
+    EXPECT_NE(std::string(e.what()).find("layout 3"), std::string::npos) << e.what();
   }
   EXPECT_EQ(j.events, (std::vector<std::string>{"try xdp"})) << "neither removed nor replaced";
 }

@@ -1,0 +1,490 @@
+// The upgrade of the pinned layout (docs/xdp-dataplane.md, "Pinned layout and upgrades"): a node
+// whose pins have layout 1's exact shapes (pw_drops 19 and pw_events 11 entries, none of layout
+// 2's maps, no pw_meta_layout) is synced by this build with established TCP flows through it;
+// a failed upgrade leaves layout 1 as it was; pins of a newer layout are refused (exit 2).
+//
+// Layout 1's pins are made without the old binary: this build's programs are loaded and
+// attached (flows, frontends, backends and Maglev tables programmed as always; their maps have
+// layout 1's key and value sizes), then the two counter maps are re-created with layout 1's
+// sizes and counters, every layout-2 map's pin and the version record removed, and the gen
+// fields set to the 0 layout 1 wrote. The attached programs stay this build's: they keep
+// counting into the layout-2-sized counter maps they were loaded with, which no pin names.
+#include <gtest/gtest.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "dataplane/newer_layout.h"
+#include "dataplane/xdp/lb_install.h"
+#include "dataplane/xdp/meta_maps.h"
+#include "dataplane/xdp/pin_layout.h"
+#include "dataplane/xdp/xdp_dataplane.h"
+#include "lab/lab.h"
+#include "lab/probe_client.h"
+#include "lab/topology.h"
+#include "lab_dataplanes.h"
+#include "lab_ground.h"
+#include "lab_test_config.h"
+#include "loader/map_info.h"
+#include "loader/unique_fd.h"
+#include "loader/xdp_link.h"
+#include "netlink/netns.h"
+#include "portway/lb_abi.h"
+#include "portway_process.h"
+#include "support/root.h"
+#include "flow_load.h"
+#include "tcp_connection.h"
+
+namespace portway::dataplane::xdp {
+namespace {
+
+namespace fs = std::filesystem;
+using state::BackendSet;
+using state::DataplaneState;
+using state::Frontend;
+using state::Member;
+
+const net::Ipv4 kVip{0xC613000Au};  // 198.19.0.10
+
+// Layout 1 (bpf/lib/maps.h before layout 2): the counter maps' sizes, and every map's type,
+// key and value size and flags. max_entries of the others come from the node settings.
+constexpr std::uint32_t kLayout1Drops = PW_DROP_INTERNAL + 1;      // 19
+constexpr std::uint32_t kLayout1Events = PW_EV_FLOW_BASELINE + 1;  // 11
+static_assert(kLayout1Drops == 19 && kLayout1Events == 11);
+
+struct Shape {
+  const char* name;
+  std::uint32_t type, key, value, flags;
+};
+constexpr Shape kLayout1[] = {
+    {"pw_frontends", BPF_MAP_TYPE_HASH, 8, 16, 0},
+    {"pw_service_addrs", BPF_MAP_TYPE_HASH, 4, 4, 0},
+    {"pw_node_addrs", BPF_MAP_TYPE_HASH, 4, 4, 0},
+    {"pw_backends", BPF_MAP_TYPE_ARRAY, 4, 16, 0},
+    {"pw_nexthops", BPF_MAP_TYPE_ARRAY, 4, 40, 0},
+    {"pw_set_descs", BPF_MAP_TYPE_ARRAY, 4, 8, BPF_F_MMAPABLE},
+    {"pw_maglev_slots", BPF_MAP_TYPE_ARRAY, 4, 64, BPF_F_MMAPABLE},
+    {"pw_flows", BPF_MAP_TYPE_LRU_HASH, 16, 32, 0},
+    {"pw_reverse", BPF_MAP_TYPE_LRU_HASH, 16, 16, 0},
+    {"pw_fragments", BPF_MAP_TYPE_LRU_HASH, 12, 32, 0},
+    {"pw_frontend_stats", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 32, 0},
+    {"pw_backend_stats", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 32, 0},
+    {"pw_drops", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 0},
+    {"pw_sock_config", BPF_MAP_TYPE_ARRAY, 4, 8, 0},
+    {"pw_sock_reverse", BPF_MAP_TYPE_LRU_HASH, 16, 8, 0},
+    {"pw_interfaces", BPF_MAP_TYPE_HASH, 4, 8, 0},
+    {"pw_events", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 0},
+};
+
+// Maps layout 2 added (and the version record): absent from layout-1 pins.
+const std::vector<std::string> kLayout2Only = {
+    "pw_frontend_gens", "pw_prefilter",   "pw_frontends6", "pw_service_addrs6", "pw_node_addrs6",
+    "pw_backend_addrs6", "pw_set_descs6", "pw_nexthops6",  "pw_flows6",         "pw_reverse6",
+    "pw_fragments6",     "pw_sock_reverse6", "pw_meta_layout"};
+
+std::size_t cpus() { return static_cast<std::size_t>(libbpf_num_possible_cpus()); }
+
+// Per key, per CPU (key-major).
+std::vector<std::uint64_t> read_counters(int fd, std::uint32_t entries) {
+  std::vector<std::uint64_t> out(entries * cpus());
+  for (std::uint32_t k = 0; k < entries; ++k) EXPECT_EQ(bpf_map_lookup_elem(fd, &k, out.data() + k * cpus()), 0);
+  return out;
+}
+
+std::uint32_t map_id(int fd) {
+  bpf_map_info info{};
+  std::uint32_t len = sizeof info;
+  return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+// Every object pinned in the folder: path -> kernel id.
+std::map<std::string, std::uint32_t> pinned_objects(const std::string& dir) {
+  std::map<std::string, std::uint32_t> out;
+  std::error_code ec;
+  for (const auto& entry : fs::recursive_directory_iterator(dir, ec)) {
+    if (entry.is_directory()) continue;
+    loader::UniqueFd fd = loader::open_pinned(entry.path().string());
+    out[entry.path().string()] = fd ? map_id(fd.get()) : 0;  // a program's info starts with the id too
+  }
+  return out;
+}
+
+template <typename K, typename V>
+std::map<std::string, V> dump_hash(int fd) {
+  std::map<std::string, V> out;
+  K key{}, next{};
+  const K* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    V v{};
+    if (bpf_map_lookup_elem(fd, &next, &v) == 0)
+      out.emplace(std::string(reinterpret_cast<const char*>(&next), sizeof next), v);
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
+// Re-creates a per-CPU counter map with layout 1's size and `counters` (per key, per CPU), and
+// pins it in place of the one there.
+void pin_layout1_counters(const PinLayout& pins, const char* name, std::uint32_t entries,
+                          const std::vector<std::uint64_t>& counters) {
+  const int fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, name, 4, 8, entries, nullptr);
+  ASSERT_GE(fd, 0) << name;
+  const loader::UniqueFd map{fd};
+  for (std::uint32_t k = 0; k < entries; ++k) ASSERT_EQ(bpf_map_update_elem(fd, &k, counters.data() + k * cpus(), BPF_ANY), 0);
+  ASSERT_EQ(unlink(pins.map(name).c_str()), 0) << name;
+  loader::pin_object(fd, pins.map(name));
+}
+
+class LayoutUpgradeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PORTWAY_REQUIRE_ROOT();
+    ground_ = std::make_unique<itest::LabGround>(itest::LabGroundSpec{
+        "pwu" + std::to_string(getpid() % 100000), 2, {7000, 7100}, {7001}, 120});
+    topo_ = ground_->topo();
+    settings_ = itest::xdp_lab_settings(topo_, "/sys/fs/bpf/portway-layouttest-" + std::to_string(getpid()));
+    pins_ = PinLayout{settings_.bpffs_dir};
+  }
+
+  void TearDown() override {
+    if (!ground_) return;
+    try {
+      netlink::NetnsGuard in(topo_.node_netns);
+      XdpDataplane(settings_).remove_all();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "remove_all: " << e.what();
+    }
+    ground_.reset();
+    std::error_code ec;
+    EXPECT_TRUE(fs::is_empty(settings_.bpffs_dir, ec)) << "pins left behind";
+    fs::remove_all(settings_.bpffs_dir, ec);
+  }
+
+  DataplaneState echo_state() const {
+    const std::string set = "svc/t/echo";
+    return DataplaneState::from_parts({Frontend{{kVip, 80, config::Protocol::tcp}, 7000, set, "echo"}}, {},
+                                      {BackendSet{set, {ground_->member(0), ground_->member(1)}}});
+  }
+
+  ApplyReport apply(const config::NodeSettings& s) {
+    netlink::NetnsGuard in(topo_.node_netns);
+    XdpDataplane dp(s);
+    return dp.apply(echo_state());
+  }
+
+  // The running fast path's pins, turned into layout 1's (see the top of the file). Counters:
+  // each key of the two counter maps gets 1000 * (key + 1) + cpu on every CPU.
+  void make_layout1_pins() {
+    netlink::NetnsGuard in(topo_.node_netns);
+    // Layout 1 wrote gen 0 everywhere; the gens map is zeroed first so that no flow reads as
+    // stale to the running programs meanwhile.
+    if (loader::UniqueFd gens = loader::open_pinned(pins_.map("pw_frontend_gens"))) {
+      const std::uint32_t zero = 0;
+      for (std::uint32_t id = 0; id < settings_.maps.frontends; ++id)
+        ASSERT_EQ(bpf_map_update_elem(gens.get(), &id, &zero, BPF_ANY), 0);
+    }
+    const loader::UniqueFd frontends = loader::open_pinned(pins_.map("pw_frontends"));
+    for (auto [raw, f] : dump_hash<pw_frontend_key, pw_frontend>(frontends.get())) {
+      f.gen = 0;
+      ASSERT_EQ(bpf_map_update_elem(frontends.get(), raw.data(), &f, BPF_EXIST), 0);
+    }
+    const loader::UniqueFd flows = loader::open_pinned(pins_.map("pw_flows"));
+    for (auto [raw, f] : dump_hash<pw_flow_key, pw_flow>(flows.get())) {
+      f.frontend_gen = 0;
+      ASSERT_EQ(bpf_map_update_elem(flows.get(), raw.data(), &f, BPF_EXIST), 0);
+    }
+    layout1_drops_ = marked_counters(kLayout1Drops);
+    layout1_events_ = marked_counters(kLayout1Events);
+    pin_layout1_counters(pins_, "pw_drops", kLayout1Drops, layout1_drops_);
+    pin_layout1_counters(pins_, "pw_events", kLayout1Events, layout1_events_);
+    for (const auto& name : kLayout2Only) ASSERT_TRUE(fs::remove(pins_.map(name))) << name;
+    auto meta = MetaMaps::open_existing(pins_);
+    ASSERT_TRUE(meta);
+    meta->set_program_fingerprint(1);  // an older build's object
+    // The pins now are layout 1's, map by map.
+    for (const Shape& s : kLayout1) {
+      const loader::UniqueFd fd = loader::open_pinned(pins_.map(s.name));
+      ASSERT_TRUE(fd) << s.name;
+      const loader::MapInfo info = loader::map_info(fd.get());
+      EXPECT_EQ(info.type, s.type) << s.name;
+      EXPECT_EQ(info.key_size, s.key) << s.name;
+      EXPECT_EQ(info.value_size, s.value) << s.name;
+      EXPECT_EQ(info.map_flags, s.flags) << s.name;
+    }
+    EXPECT_EQ(MetaMaps::pinned_layout(pins_), 1u);
+  }
+
+  static std::vector<std::uint64_t> marked_counters(std::uint32_t entries) {
+    std::vector<std::uint64_t> v(entries * cpus());
+    for (std::uint32_t k = 0; k < entries; ++k)
+      for (std::size_t c = 0; c < cpus(); ++c) v[k * cpus() + c] = 1000u * (k + 1) + c;
+    return v;
+  }
+
+  // Each layout-1 counter is in the new map, on its CPU, plus what the programs counted since
+  // (the exact copy: tests/bpf/layout_carry_test.cc).
+  void expect_counters_carried(const char* name, std::uint32_t slots, const std::vector<std::uint64_t>& before) {
+    const loader::UniqueFd fd = loader::open_pinned(pins_.map(name));
+    ASSERT_TRUE(fd) << name;
+    ASSERT_EQ(loader::map_info(fd.get()).max_entries, slots) << name;
+    const std::vector<std::uint64_t> now = read_counters(fd.get(), slots);
+    for (std::size_t i = 0; i < before.size(); ++i)
+      EXPECT_GE(now[i], before[i]) << name << " key " << i / cpus() << " cpu " << i % cpus();
+  }
+
+  std::unique_ptr<itest::LabGround> ground_;
+  lab::Topology topo_;
+  config::NodeSettings settings_;
+  PinLayout pins_;
+  std::vector<std::uint64_t> layout1_drops_, layout1_events_;
+};
+
+std::string who(itest::TcpConnection& conn) {
+  const auto r = conn.exchange("WHO\n");
+  lab::WhoAnswer w;
+  if (r.status != lab::ProbeStatus::ok || !lab::parse_who(r.reply, w)) return "";
+  return w.sandbox;
+}
+
+// 256 TCP connections through the node carry traffic all the time (each asks WHO every 20 ms
+// and must be answered by the sandbox that answered first) while the pins are turned into
+// layout 1's and while the sync upgrades them.
+TEST_F(LayoutUpgradeTest, ALayoutOneNodeUpgradesKeepingItsTcpFlowsAndCounters) {
+  apply(settings_);
+  const std::string vip = net::to_string(kVip);
+  itest::FlowLoad load({{"client->service", topo_.client_netns, vip, 80, 256}});
+  ASSERT_EQ(load.opened(), 256);
+  load.start(std::chrono::milliseconds(20), std::chrono::seconds(60));
+  make_layout1_pins();
+  std::map<std::string, pw_flow> flows_before;
+  {
+    netlink::NetnsGuard in(topo_.node_netns);
+    flows_before = dump_hash<pw_flow_key, pw_flow>(loader::open_pinned(pins_.map("pw_flows")).get());
+  }
+  ASSERT_GE(flows_before.size(), 256u);
+
+  const ApplyReport report = apply(settings_);
+  EXPECT_TRUE(report.applied.empty()) << "the installed state read back from layout 1 is the desired one";
+  const auto noted = [&](const std::string& text) {
+    return std::any_of(report.notes.begin(), report.notes.end(),
+                       [&](const std::string& n) { return n.find(text) != std::string::npos; });
+  };
+  EXPECT_TRUE(noted("upgraded the pinned layout from 1 to 2"));
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // traffic on the new programs
+  for (const auto& [name, f] : load.stop()) {
+    std::cout << "  " << name << ": " << f.to_string() << "\n";
+    EXPECT_EQ(f.lost(), 0) << name << ": established TCP flows lost or moved by the upgrade";
+    EXPECT_GT(f.exchanges, 2L * f.opened) << name << ": traffic flowed";
+  }
+
+  netlink::NetnsGuard in(topo_.node_netns);
+  EXPECT_EQ(MetaMaps::pinned_layout(pins_), PW_LAYOUT_VERSION);
+  for (const auto& name : kLayout2Only) EXPECT_TRUE(fs::exists(pins_.map(name))) << name;
+  const auto flows_after = dump_hash<pw_flow_key, pw_flow>(loader::open_pinned(pins_.map("pw_flows")).get());
+  for (const auto& [key, f] : flows_before) {
+    const auto it = flows_after.find(key);
+    ASSERT_NE(it, flows_after.end()) << "a flow left pw_flows";
+    EXPECT_EQ(it->second.backend_id, f.backend_id);
+    EXPECT_EQ(it->second.backend_addr, f.backend_addr);
+  }
+  expect_counters_carried("pw_drops", PW_DROP_SLOTS, layout1_drops_);
+  expect_counters_carried("pw_events", PW_EVENT_SLOTS, layout1_events_);
+  // New flows after the upgrade run on the new programs and maps.
+  const auto probe = lab::tcp_probe(topo_.client_netns, vip, 80);
+  EXPECT_EQ(probe.status, lab::ProbeStatus::ok) << probe.error;
+}
+
+// Layout-1 pins that no running program names (links and program pins gone, as after a
+// crash between a detach and a removal): nothing to re-pin the layout-2 maps from, so the
+// load creates each of them, with the shape the object declares; the maps of layout 1 are
+// reused (the same kernel objects), their flows and counters kept.
+TEST_F(LayoutUpgradeTest, LayoutOnePinsWithoutRunningProgramsGetEveryNewMapCreated) {
+  apply(settings_);
+  itest::TcpConnection conn(topo_.client_netns, net::to_string(kVip), 80);
+  ASSERT_TRUE(conn.connected());
+  ASSERT_FALSE(who(conn).empty());
+  make_layout1_pins();
+  std::map<std::string, std::uint32_t> reused;
+  std::map<std::string, pw_flow> flows_before;
+  {
+    netlink::NetnsGuard in(topo_.node_netns);
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(pins_.links(), ec)) loader::unpin_and_detach(entry.path().string());
+    for (const auto& entry : fs::directory_iterator(pins_.progs(), ec)) fs::remove(entry.path());
+    for (const Shape& shape : kLayout1)
+      if (std::string(shape.name) != "pw_drops" && std::string(shape.name) != "pw_events")
+        reused[shape.name] = map_id(loader::open_pinned(pins_.map(shape.name)).get());
+    flows_before = dump_hash<pw_flow_key, pw_flow>(loader::open_pinned(pins_.map("pw_flows")).get());
+  }
+  ASSERT_GE(flows_before.size(), 1u);
+
+  apply(settings_);
+  netlink::NetnsGuard in(topo_.node_netns);
+  EXPECT_EQ(MetaMaps::pinned_layout(pins_), PW_LAYOUT_VERSION);
+  for (const auto& [name, id] : reused)
+    EXPECT_EQ(map_id(loader::open_pinned(pins_.map(name)).get()), id) << name << " was not reused";
+  const auto flows_after = dump_hash<pw_flow_key, pw_flow>(loader::open_pinned(pins_.map("pw_flows")).get());
+  for (const auto& [key, f] : flows_before) {
+    const auto it = flows_after.find(key);
+    ASSERT_NE(it, flows_after.end()) << "a flow left pw_flows";
+    EXPECT_EQ(it->second.backend_id, f.backend_id);
+  }
+  // The layout-2 maps, created by the load: the shapes of lb_abi.h's layout-2 section.
+  const std::map<std::string, std::pair<std::uint32_t, std::uint32_t>> key_value{
+      {"pw_frontend_gens", {4, 4}},
+      {"pw_prefilter", {4, sizeof(pw_prefilter)}},
+      {"pw_frontends6", {sizeof(pw_frontend6_key), sizeof(pw_frontend)}},
+      {"pw_service_addrs6", {sizeof(pw_in6), sizeof(pw_service_addr)}},
+      {"pw_node_addrs6", {sizeof(pw_in6), sizeof(pw_node_addr)}},
+      {"pw_backend_addrs6", {4, sizeof(pw_in6)}},
+      {"pw_set_descs6", {4, 8}},
+      {"pw_nexthops6", {4, sizeof(pw_nexthop6)}},
+      {"pw_flows6", {sizeof(pw_flow6_key), sizeof(pw_flow6)}},
+      {"pw_reverse6", {sizeof(pw_flow6_key), sizeof(pw_reverse6)}},
+      {"pw_fragments6", {sizeof(pw_fragment6_key), sizeof(pw_fragment6)}},
+      {"pw_sock_reverse6", {sizeof(pw_sock_reverse6_key), sizeof(pw_sock_reverse6)}},
+      {"pw_meta_layout", {4, 4}}};
+  for (const auto& [name, kv] : key_value) {
+    const loader::UniqueFd fd = loader::open_pinned(pins_.map(name));
+    ASSERT_TRUE(fd) << name;
+    const loader::MapInfo info = loader::map_info(fd.get());
+    EXPECT_EQ(info.key_size, kv.first) << name;
+    EXPECT_EQ(info.value_size, kv.second) << name;
+  }
+  expect_counters_carried("pw_drops", PW_DROP_SLOTS, layout1_drops_);
+  expect_counters_carried("pw_events", PW_EVENT_SLOTS, layout1_events_);
+}
+
+// The load fails (here: settings whose map sizes differ from the pinned maps'): the layout-1
+// pins are as they were (the same counter maps, no version), the flows still go, and a retry
+// with the right settings upgrades.
+TEST_F(LayoutUpgradeTest, AFailedUpgradeLeavesLayoutOneAsItWasAndARetryUpgrades) {
+  apply(settings_);
+  itest::TcpConnection conn(topo_.client_netns, net::to_string(kVip), 80);
+  ASSERT_TRUE(conn.connected());
+  const std::string backend = who(conn);
+  ASSERT_FALSE(backend.empty());
+  make_layout1_pins();
+  std::map<std::string, std::uint32_t> before;
+  {
+    netlink::NetnsGuard in(topo_.node_netns);
+    before = pinned_objects(settings_.bpffs_dir);
+  }
+
+  config::NodeSettings other = settings_;
+  other.maps.conntrack = 8192;
+  EXPECT_THROW(apply(other), std::exception);
+  {
+    netlink::NetnsGuard in(topo_.node_netns);
+    std::map<std::string, std::uint32_t> after = pinned_objects(settings_.bpffs_dir);
+    // The metadata maps the sync makes sure of (pw_meta_layout among them) may be new; every
+    // pin of the layout-1 fast path names the object it named.
+    for (const auto& [path, id] : before) {
+      ASSERT_TRUE(after.count(path)) << path << " is gone";
+      EXPECT_EQ(after[path], id) << path;
+    }
+    EXPECT_EQ(MetaMaps::pinned_layout(pins_), 1u);
+    EXPECT_EQ(loader::map_info(loader::open_pinned(pins_.map("pw_drops")).get()).max_entries, kLayout1Drops);
+  }
+  EXPECT_EQ(who(conn), backend);
+
+  apply(settings_);
+  EXPECT_EQ(who(conn), backend);
+  netlink::NetnsGuard in(topo_.node_netns);
+  EXPECT_EQ(MetaMaps::pinned_layout(pins_), PW_LAYOUT_VERSION);
+  expect_counters_carried("pw_drops", PW_DROP_SLOTS, layout1_drops_);
+}
+
+// Pins of a newer layout (3 recorded): refused before anything changes, with the versions
+// and the documented procedure in the message.
+TEST_F(LayoutUpgradeTest, ANewerLayoutIsRefusedAndNothingChanges) {
+  apply(settings_);
+  std::map<std::string, std::uint32_t> before;
+  {
+    netlink::NetnsGuard in(topo_.node_netns);
+    auto meta = MetaMaps::open_existing(pins_);
+    ASSERT_TRUE(meta);
+    meta->set_layout_version(PW_LAYOUT_VERSION + 1);
+    meta->set_program_fingerprint(1);  // would otherwise make the sync load its programs
+    before = pinned_objects(settings_.bpffs_dir);
+  }
+  try {
+    apply(settings_);
+    FAIL() << "expected NewerLayout";
+  } catch (const NewerLayout& e) {
+    EXPECT_EQ(e.exit_code(), kExitEnvironment);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("layout " + std::to_string(PW_LAYOUT_VERSION + 1)), std::string::npos) << what;
+    EXPECT_NE(what.find("layout " + std::to_string(PW_LAYOUT_VERSION)), std::string::npos) << what;
+    EXPECT_NE(what.find("Pinned layout and upgrades"), std::string::npos) << what;
+  }
+  netlink::NetnsGuard in(topo_.node_netns);
+  EXPECT_EQ(pinned_objects(settings_.bpffs_dir), before);
+  EXPECT_EQ(MetaMaps::open_existing(pins_)->program_fingerprint(), 1u);
+  EXPECT_EQ(MetaMaps::pinned_layout(pins_), PW_LAYOUT_VERSION + 1);
+}
+
+// The same refusal through `portway sync` on a lab node, with --dataplane auto (no fallback to
+// nftables, which would remove the fast path) and xdp: exit 2, every pin untouched.
+class LayoutRefusalCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PORTWAY_REQUIRE_ROOT();
+    cfg_ = itest::lab_test_config("pwl", "layouttest");
+    lab::lab_down(cfg_);
+    up_ = true;
+    lab::lab_up(cfg_, config::DataplaneChoice::xdp);
+    topo_ = lab::plan_topology({cfg_.prefix, 0});
+    netns_fd_ = ::open(("/run/netns/" + topo_.node_netns).c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(netns_fd_, 0) << topo_.node_netns;
+  }
+  void TearDown() override {
+    if (netns_fd_ >= 0) ::close(netns_fd_);
+    if (up_) lab::lab_down(cfg_);
+  }
+
+  itest::PortwayResult sync(const std::string& dataplane) const {
+    return itest::run_portway(PORTWAY_BINARY, {.args = {"sync", "--dataplane", dataplane, "--state",
+                                                        cfg_.dir + "/state.db", "--node", cfg_.dir + "/node.toml"},
+                                               .env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"},
+                                               .netns_fd = netns_fd_,
+                                               .timeout = std::chrono::seconds(60)});
+  }
+
+  lab::LabConfig cfg_;
+  bool up_ = false;
+  lab::Topology topo_;
+  int netns_fd_ = -1;
+};
+
+TEST_F(LayoutRefusalCliTest, SyncExitsTwoNamingBothLayoutsAndChangesNothing) {
+  const PinLayout pins{lab::lab_node_settings(cfg_).bpffs_dir};
+  std::map<std::string, std::uint32_t> before;
+  {
+    auto meta = MetaMaps::open_existing(pins);
+    ASSERT_TRUE(meta);
+    meta->set_layout_version(PW_LAYOUT_VERSION + 1);
+    meta->set_program_fingerprint(1);
+    before = pinned_objects(pins.dir);
+  }
+  for (const char* dataplane : {"auto", "xdp"}) {
+    const auto r = sync(dataplane);
+    EXPECT_EQ(r.exit_code, 2) << dataplane << ": " << r.describe();
+    EXPECT_NE(r.err.find("has layout " + std::to_string(PW_LAYOUT_VERSION + 1)), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("docs/xdp-dataplane.md"), std::string::npos) << r.err;
+    EXPECT_EQ(pinned_objects(pins.dir), before) << dataplane;
+  }
+}
+
+}  // namespace
+}  // namespace portway::dataplane::xdp
