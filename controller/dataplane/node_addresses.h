@@ -12,8 +12,10 @@
 namespace portway::dataplane {
 
 // In the order configured (the first one is the fast path's hairpin source), then in uplink
-// order; IPv6 entries are left out (node ports are IPv4 only for now). An uplink that does
+// order; IPv6 entries are node_ipv6_addresses()'s. An uplink that does
 // not exist contributes nothing.
 std::vector<net::Ipv4> node_ipv4_addresses(const config::NodeSettings& settings);
+// The same for IPv6: the configured IPv6 entries, or the uplinks' global IPv6 addresses.
+std::vector<net::Ipv6> node_ipv6_addresses(const config::NodeSettings& settings);
 
 }  // namespace portway::dataplane

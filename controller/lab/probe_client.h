@@ -25,7 +25,7 @@ struct ProbeResult {
 
 std::string to_string(ProbeStatus s);
 
-// Connects to addr:port from `netns` (the calling thread enters it for the call), sends
+// Connects to addr:port (IPv4 or IPv6, by the text) from `netns` (the calling thread enters it for the call), sends
 // `payload`, reads one reply (up to a newline or EOF).
 ProbeResult tcp_probe(const std::string& netns, const std::string& addr, std::uint16_t port,
                       const std::string& payload = "WHO\n",
