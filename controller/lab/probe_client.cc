@@ -41,19 +41,7 @@ struct SockAddr {
 
 SockAddr make_addr(const std::string& addr, std::uint16_t port) {
   SockAddr out;
-  if (addr.find(':') != std::string::npos) {
-    auto& sa = reinterpret_cast<sockaddr_in6&>(out.ss);
-    sa.sin6_family = AF_INET6;
-    sa.sin6_port = htons(port);
-    inet_pton(AF_INET6, addr.c_str(), &sa.sin6_addr);
-    out.len = sizeof sa;
-  } else {
-    auto& sa = reinterpret_cast<sockaddr_in&>(out.ss);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    inet_pton(AF_INET, addr.c_str(), &sa.sin_addr);
-    out.len = sizeof sa;
-  }
+  out.len = socket_address(addr, port, out.ss);
   return out;
 }
 
@@ -77,6 +65,22 @@ std::uint16_t local_port_of(int fd) {
 }
 
 }  // namespace
+
+socklen_t socket_address(const std::string& addr, std::uint16_t port, sockaddr_storage& out) {
+  out = {};
+  if (addr.find(':') != std::string::npos) {
+    auto& sa = reinterpret_cast<sockaddr_in6&>(out);
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons(port);
+    inet_pton(AF_INET6, addr.c_str(), &sa.sin6_addr);
+    return sizeof sa;
+  }
+  auto& sa = reinterpret_cast<sockaddr_in&>(out);
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  inet_pton(AF_INET, addr.c_str(), &sa.sin_addr);
+  return sizeof sa;
+}
 
 std::string to_string(ProbeStatus s) {
   switch (s) {
