@@ -14,136 +14,13 @@
 #include <unordered_set>
 
 #include "loader/error.h"
+#include "loader/lb_map_ops.h"
 #include "loader/map_info.h"
 #include "loader/unique_fd.h"
 
 namespace portway::loader {
-namespace {
 
-std::uint32_t checked_map(int fd, const char* name, std::uint32_t type, std::size_t key_size,
-                          std::size_t value_size) {
-  const std::string step = std::string{"LB map "} + name;
-  if (fd < 0) {
-    throw Error(step, EBADF, "no fd (skeleton not loaded?)");
-  }
-  const MapInfo info = map_info(fd);
-  if (info.type != type) {
-    throw Error(step, EINVAL,
-                "map type " + std::to_string(info.type) + ", expected " + std::to_string(type));
-  }
-  if (info.key_size != key_size || info.value_size != value_size) {
-    throw Error(step, EINVAL,
-                "key/value " + std::to_string(info.key_size) + "/" +
-                    std::to_string(info.value_size) + " bytes in the kernel, " +
-                    std::to_string(key_size) + "/" + std::to_string(value_size) + " in C++");
-  }
-  return info.max_entries;
-}
-
-template <typename K, typename V>
-void update(int fd, const K& key, const V& value, const char* what) {
-  check(bpf_map_update_elem(fd, &key, &value, BPF_ANY), what);
-}
-
-template <typename K>
-bool erase(int fd, const K& key, const char* what) {
-  const int ret = bpf_map_delete_elem(fd, &key);
-  if (ret == -ENOENT) {
-    return false;
-  }
-  check(ret, what);
-  return true;
-}
-
-template <typename K, typename V>
-std::optional<V> lookup(int fd, const K& key, const char* what) {
-  V value{};
-  const int ret = bpf_map_lookup_elem(fd, &key, &value);
-  if (ret == -ENOENT) {
-    return std::nullopt;
-  }
-  check(ret, what);
-  return value;
-}
-
-// Calls visit(key) for every key of a hash map, in bpf_map_get_next_key order.
-template <typename K, typename Visit>
-void for_each_key(int fd, const char* what, Visit&& visit) {
-  K cur{};
-  K next{};
-  const K* prev = nullptr;
-  for (;;) {
-    const int ret = bpf_map_get_next_key(fd, prev, &next);
-    if (ret == -ENOENT) {
-      return;
-    }
-    check(ret, what);
-    visit(next);
-    cur = next;
-    prev = &cur;
-  }
-}
-
-// All entries of a hash map. Entries deleted concurrently (LRU eviction) are skipped.
-template <typename K, typename V>
-std::vector<std::pair<K, V>> dump(int fd, const char* what) {
-  std::vector<std::pair<K, V>> out;
-  for_each_key<K>(fd, what, [&](const K& key) {
-    V value{};
-    if (bpf_map_lookup_elem(fd, &key, &value) == 0) {
-      out.emplace_back(key, value);
-    }
-  });
-  return out;
-}
-
-template <typename K>
-std::size_t count_keys(int fd, const char* what) {
-  std::size_t n = 0;
-  for_each_key<K>(fd, what, [&](const K&) { ++n; });
-  return n;
-}
-
-// Returns how many entries it deleted.
-template <typename K>
-std::size_t clear(int fd, const char* what) {
-  // Collect first: deleting the key get_next_key stands on restarts the walk.
-  std::vector<K> keys;
-  for_each_key<K>(fd, what, [&](const K& key) { keys.push_back(key); });
-  std::size_t n = 0;
-  for (const K& k : keys) {
-    n += erase(fd, k, what) ? 1 : 0;
-  }
-  return n;
-}
-
-// BPF_MAP_UPDATE_BATCH: one syscall for many elements (kernel >= 5.6 for arrays and hashes).
-// The kernel stops at the first element it cannot write and reports how many it wrote.
-template <typename K, typename V>
-void update_batch(int fd, const std::vector<K>& keys, const std::vector<V>& values,
-                  const char* what) {
-  if (keys.empty()) {
-    return;
-  }
-  __u32 count = static_cast<__u32>(keys.size());
-  bpf_map_batch_opts opts{};
-  opts.sz = sizeof(opts);
-  const int ret = bpf_map_update_batch(fd, keys.data(), values.data(), &count, &opts);
-  if (ret < 0 || count != keys.size()) {
-    throw Error(what, ret < 0 ? ret : EIO,
-                std::to_string(count) + " of " + std::to_string(keys.size()) + " written");
-  }
-}
-
-void check_index(std::uint32_t index, std::uint32_t limit, const char* step, const char* what) {
-  if (index >= limit) {
-    throw Error(step, EINVAL,
-                std::string{what} + " " + std::to_string(index) + " >= capacity " +
-                    std::to_string(limit));
-  }
-}
-
-}  // namespace
+using namespace map_ops;
 
 LbMaps::LbMaps(const LbMapFds& fds)
     : fds_(fds),
@@ -174,21 +51,9 @@ LbMaps::LbMaps(const LbMapFds& fds)
       frontend_stats_(fds.frontend_stats),
       backend_stats_(fds.backend_stats),
       drops_(fds.drops) {
-  // The regions the installed descriptors name are in use. A descriptor that reaches past the
-  // array or overlaps another (only a bug could write one) is cleared: its set reads as
-  // having no table, which the controller's read-back sees and reinstalls.
-  for (std::uint32_t set = 0; set < descs_.size(); ++set) {
-    const std::uint64_t d = std::atomic_ref(descs_[set]).load(std::memory_order_acquire);
-    if (pw_set_desc_m(d) == 0) {
-      continue;
-    }
-    if (!slots_alloc_.claim(pw_set_desc_offset(d), pw_set_desc_m(d))) {
-      spdlog::warn("pw_set_descs: set {} names slots {}+{} outside the array or overlapping "
-                   "another set; cleared",
-                   set, pw_set_desc_offset(d), pw_set_desc_m(d));
-      std::atomic_ref(descs_[set]).store(0, std::memory_order_release);
-    }
-  }
+  open_ipv6_maps(fds);
+  claim_installed_tables(descs_, "pw_set_descs");
+  claim_installed_tables(descs6_, "pw_set_descs6");
   slots_alloc_.retire_all_free();
   (void)checked_map(fds.reverse, "pw_reverse", BPF_MAP_TYPE_LRU_HASH, sizeof(pw_flow_key),
                     sizeof(pw_reverse));
@@ -211,6 +76,24 @@ LbMaps::LbMaps(const LbMapFds& fds)
       throw Error("LB map pw_events", EINVAL,
                   std::to_string(events_->size()) + " entries, layout " +
                       std::to_string(PW_LAYOUT_VERSION) + " has " + std::to_string(PW_EVENT_SLOTS));
+    }
+  }
+}
+
+void LbMaps::claim_installed_tables(std::span<std::uint64_t> descs, const char* name) {
+  // The regions the installed descriptors name are in use. A descriptor that reaches past the
+  // array or overlaps another (of either family; only a bug could write one) is cleared: its
+  // set reads as having no table, which the controller's read-back sees and reinstalls.
+  for (std::uint32_t set = 0; set < descs.size(); ++set) {
+    const std::uint64_t d = std::atomic_ref(descs[set]).load(std::memory_order_acquire);
+    if (pw_set_desc_m(d) == 0) {
+      continue;
+    }
+    if (!slots_alloc_.claim(pw_set_desc_offset(d), pw_set_desc_m(d))) {
+      spdlog::warn("{}: set {} names slots {}+{} outside the array or overlapping "
+                   "another set; cleared",
+                   name, set, pw_set_desc_offset(d), pw_set_desc_m(d));
+      std::atomic_ref(descs[set]).store(0, std::memory_order_release);
     }
   }
 }
@@ -330,39 +213,7 @@ void LbMaps::clear_backends(std::span<const std::uint32_t> ids) {
 }
 
 std::vector<pw_backend> LbMaps::all_backends() const {
-  constexpr const char* step = "read all backends";
-  std::vector<pw_backend> out(caps_.backends);
-  std::vector<std::uint32_t> keys(caps_.backends);
-  // Arrays hand out every index in order; the batch cursor is opaque (an index here).
-  std::uint32_t cursor = 0;
-  bool first = true;
-  std::size_t done = 0;
-  while (done < out.size()) {
-    __u32 count = static_cast<__u32>(out.size() - done);
-    bpf_map_batch_opts opts{};
-    opts.sz = sizeof(opts);
-    std::uint32_t next = 0;
-    const int ret = bpf_map_lookup_batch(fds_.backends, first ? nullptr : &cursor, &next,
-                                         keys.data() + done, out.data() + done, &count, &opts);
-    if (ret < 0 && ret != -ENOENT) {
-      check(ret, step);
-    }
-    done += count;
-    if (ret == -ENOENT || count == 0) {
-      break;
-    }
-    cursor = next;
-    first = false;
-  }
-  if (done != out.size()) {
-    throw Error(step, EIO, std::to_string(done) + " of " + std::to_string(out.size()) + " read");
-  }
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (keys[i] != i) {
-      throw Error(step, EIO, "batch returned backend ids out of order");
-    }
-  }
-  return out;
+  return read_array<pw_backend>(fds_.backends, caps_.backends, "read all backends");
 }
 
 pw_backend LbMaps::backend(std::uint32_t id) const {
@@ -385,23 +236,35 @@ void LbMaps::validate_table(std::uint32_t set_id, std::span<const std::uint32_t>
   }
 }
 
-void LbMaps::install_backend_set(std::uint32_t set_id, std::span<const std::uint32_t> table) {
-  const BackendSetTable one{set_id, table};
+std::span<std::uint64_t> LbMaps::descs_of(SetFamily family, const char* step) const {
+  if (family == SetFamily::ipv4) {
+    return descs_;
+  }
+  require_ipv6(step);
+  return descs6_;
+}
+
+void LbMaps::install_backend_set(std::uint32_t set_id, std::span<const std::uint32_t> table,
+                                 SetFamily family) {
+  const BackendSetTable one{set_id, table, family};
   install_backend_sets({&one, 1});
 }
 
 void LbMaps::install_backend_sets(std::span<const BackendSetTable> sets) {
   constexpr const char* step = "install backend sets";
-  std::unordered_set<std::uint32_t> seen;
+  std::unordered_set<std::uint64_t> seen;
   for (const auto& s : sets) {
+    (void)descs_of(s.family, step);
     validate_table(s.set_id, s.table, step);
-    if (!seen.insert(s.set_id).second) {
+    const std::uint64_t family_bit = s.family == SetFamily::ipv6 ? 1ull << 32 : 0;
+    if (!seen.insert(family_bit | s.set_id).second) {
       throw Error(step, EINVAL, "set " + std::to_string(s.set_id) + " given twice");
     }
   }
 
   // What changes: a table equal to the installed one keeps its slots.
   struct Planned {
+    std::span<std::uint64_t> descs;  // the family's descriptor array
     std::uint32_t set_id;
     std::span<const std::uint32_t> table;
     std::uint32_t offset = 0;
@@ -409,14 +272,15 @@ void LbMaps::install_backend_sets(std::span<const BackendSetTable> sets) {
   std::vector<Planned> plan;
   plan.reserve(sets.size());
   for (const auto& s : sets) {
-    const std::uint64_t d = descs_[s.set_id];
+    const std::span<std::uint64_t> descs = descs_of(s.family, step);
+    const std::uint64_t d = descs[s.set_id];
     const std::uint32_t m = pw_set_desc_m(d);
     if (m == s.table.size() &&
         (m == 0 || std::equal(s.table.begin(), s.table.end(),
                               slots_.begin() + pw_set_desc_offset(d)))) {
       continue;
     }
-    plan.push_back({s.set_id, s.table});
+    plan.push_back({descs, s.set_id, s.table});
   }
 
   // Slots for every new table before anything is switched. Out of free slots: wait for the
@@ -459,32 +323,38 @@ void LbMaps::install_backend_sets(std::span<const BackendSetTable> sets) {
   std::atomic_thread_fence(std::memory_order_release);
   for (const Planned& p : plan) {
     const auto m = static_cast<std::uint32_t>(p.table.size());
-    const std::uint64_t old = descs_[p.set_id];
-    std::atomic_ref(descs_[p.set_id])
+    const std::uint64_t old = p.descs[p.set_id];
+    std::atomic_ref(p.descs[p.set_id])
         .store(m == 0 ? 0 : pw_set_desc(p.offset, m), std::memory_order_release);
     slots_alloc_.retire(pw_set_desc_offset(old), pw_set_desc_m(old));
   }
 }
 
-bool LbMaps::clear_backend_set(std::uint32_t set_id) {
+bool LbMaps::clear_backend_set(std::uint32_t set_id, SetFamily family) {
   constexpr const char* step = "clear backend set";
+  const std::span<std::uint64_t> descs = descs_of(family, step);
   check_index(set_id, caps_.backend_sets, step, "set id");
-  const std::uint64_t old = descs_[set_id];
+  const std::uint64_t old = descs[set_id];
   if (pw_set_desc_m(old) == 0) {
     return false;
   }
-  std::atomic_ref(descs_[set_id]).store(0, std::memory_order_release);
+  std::atomic_ref(descs[set_id]).store(0, std::memory_order_release);
   slots_alloc_.retire(pw_set_desc_offset(old), pw_set_desc_m(old));
   return true;
 }
 
-std::uint64_t LbMaps::backend_set_descriptor(std::uint32_t set_id) const {
-  check_index(set_id, caps_.backend_sets, "read backend set", "set id");
-  return std::atomic_ref(descs_[set_id]).load(std::memory_order_acquire);
+std::uint64_t LbMaps::backend_set_descriptor(std::uint32_t set_id, SetFamily family) const {
+  constexpr const char* step = "read backend set";
+  if (family == SetFamily::ipv6 && !ipv6_) {
+    return 0;  // no IPv6 maps: no IPv6 table
+  }
+  const std::span<std::uint64_t> descs = descs_of(family, step);
+  check_index(set_id, caps_.backend_sets, step, "set id");
+  return std::atomic_ref(descs[set_id]).load(std::memory_order_acquire);
 }
 
-std::vector<std::uint32_t> LbMaps::backend_set(std::uint32_t set_id) const {
-  const std::uint64_t d = backend_set_descriptor(set_id);
+std::vector<std::uint32_t> LbMaps::backend_set(std::uint32_t set_id, SetFamily family) const {
+  const std::uint64_t d = backend_set_descriptor(set_id, family);
   const std::uint32_t m = pw_set_desc_m(d);
   const std::uint64_t offset = pw_set_desc_offset(d);
   if (offset + m > slots_.size()) {
@@ -549,7 +419,7 @@ std::vector<std::pair<pw_flow_key, pw_flow>> LbMaps::flows() const {
 }
 
 std::size_t LbMaps::count_flows_for_backend(std::uint32_t backend_id) const {
-  std::size_t n = 0;
+  std::size_t n = count_flows6_for_backend(backend_id);
   for (const auto& [key, value] : flows()) {
     n += value.backend_id == backend_id ? 1 : 0;
   }
@@ -566,7 +436,7 @@ std::size_t LbMaps::erase_flows_for_backend(std::uint32_t backend_id) {
     n += erase(fds_.flows, key, "erase flow") ? 1 : 0;
   }
   add_controller_event(PW_EV_FLOW_CONTROLLER_DELETES, n);
-  return n;
+  return n + erase_flows6_for_backend(backend_id);
 }
 
 void LbMaps::upsert_flows(std::span<const std::pair<pw_flow_key, pw_flow>> flows) {
@@ -615,6 +485,7 @@ void LbMaps::clear_conntrack() {
                        clear<pw_flow_key>(fds_.flows, "clear flows"));
   clear<pw_flow_key>(fds_.reverse, "clear reverse flows");
   clear<pw_fragment_key>(fds_.fragments, "clear fragments");
+  clear_conntrack6();
 }
 
 // ---- counters ----------------------------------------------------------------------------
@@ -646,7 +517,8 @@ std::array<std::uint64_t, PW_EVENTS> LbMaps::all_events() const {
 
 void LbMaps::add_controller_event(std::uint32_t event, std::uint64_t n) {
   constexpr const char* step = "count controller event";
-  if (event != PW_EV_FLOW_CONTROLLER_DELETES && event != PW_EV_FLOW_BASELINE) {
+  if (event != PW_EV_FLOW_CONTROLLER_DELETES && event != PW_EV_FLOW_BASELINE &&
+      event != PW_EV_FLOW6_CONTROLLER_DELETES && event != PW_EV_FLOW6_BASELINE) {
     throw Error(step, EINVAL, "event " + std::to_string(event) + " is the programs' to count");
   }
   if (!events_ || n == 0) {
@@ -660,16 +532,22 @@ void LbMaps::add_controller_event(std::uint32_t event, std::uint64_t n) {
 }
 
 FlowTableFill LbMaps::flow_fill() const {
+  return fill_of(count_keys<pw_flow_key>(fds_.flows, "count flows"), PW_EV_FLOW_INSERTS,
+                 PW_EV_FLOW_DELETES, PW_EV_FLOW_CONTROLLER_DELETES, PW_EV_FLOW_BASELINE);
+}
+
+FlowTableFill LbMaps::fill_of(std::uint64_t entries, std::uint32_t inserts, std::uint32_t deletes,
+                              std::uint32_t controller_deletes, std::uint32_t baseline) const {
   FlowTableFill f;
   f.capacity = caps_.flows;
-  f.entries = count_keys<pw_flow_key>(fds_.flows, "count flows");
+  f.entries = entries;
   if (!events_) {
     return f;
   }
   const auto ev = all_events();
   f.counted = true;
-  f.inserted = ev[PW_EV_FLOW_BASELINE] + ev[PW_EV_FLOW_INSERTS];
-  f.deleted = ev[PW_EV_FLOW_DELETES] + ev[PW_EV_FLOW_CONTROLLER_DELETES];
+  f.inserted = ev[baseline] + ev[inserts];
+  f.deleted = ev[deletes] + ev[controller_deletes];
   const std::uint64_t gone = f.deleted + f.entries;
   f.evicted = f.inserted > gone ? f.inserted - gone : 0;
   return f;

@@ -24,10 +24,15 @@
 
 namespace portway::loader {
 
+// Which descriptor array a Maglev table is installed through: pw_set_descs (IPv4 members)
+// or pw_set_descs6 (IPv6 members). Both name regions of the one pw_maglev_slots array.
+enum class SetFamily : std::uint8_t { ipv4, ipv6 };
+
 // One backend set's new Maglev table (backend ids, one per slot), for install_backend_sets.
 struct BackendSetTable {
   std::uint32_t set_id = 0;
   std::span<const std::uint32_t> table;
+  SetFamily family = SetFamily::ipv4;
 };
 
 // Map fds, borrowed: the skeleton (or the pinned maps' owner) must outlive the LbMaps.
@@ -80,6 +85,9 @@ class LbMaps {
 
   // The sizes the maps really have (max_entries as the kernel reports them).
   [[nodiscard]] const LbCapacities& capacities() const noexcept { return caps_; }
+  // True when every IPv6 map (pw_frontends6 ... pw_fragments6) is there. Without them (pins of
+  // layout 1 before the next load) every IPv6 write throws ENOENT and every IPv6 read is empty.
+  [[nodiscard]] bool has_ipv6() const noexcept { return ipv6_; }
 
   // ---- frontends and addresses --------------------------------------------------------
   // value.id < capacities().frontends and value.set_id < capacities().backend_sets.
@@ -122,18 +130,23 @@ class LbMaps {
   // run out (or once after the maps were opened, for regions a previous process retired), not
   // per switch. An empty table installs M = 0: the set has no running backend (rejects). A
   // table equal to the installed one is left as it is. Every id in the table must be
-  // < capacities().backends, and its size < 2^31.
-  void install_backend_set(std::uint32_t set_id, std::span<const std::uint32_t> table);
-  // Several sets. Every table is validated and given its slots before anything is switched;
-  // a failure (bad table, ENOSPC: raise the maglev_slots node setting) leaves every set as it
-  // was. Each set switches atomically; the sets of one call switch one after the other.
+  // < capacities().backends, and its size < 2^31. The IPv4 and IPv6 tables of a set (family)
+  // are independent descriptors sharing the slot array, its allocator and its grace periods.
+  void install_backend_set(std::uint32_t set_id, std::span<const std::uint32_t> table,
+                           SetFamily family = SetFamily::ipv4);
+  // Several sets, of either family. Every table is validated and given its slots before
+  // anything is switched; a failure (bad table, ENOSPC: raise the maglev_slots node setting,
+  // an IPv6 table without the IPv6 maps) leaves every set as it was. Each set switches
+  // atomically; the sets of one call switch one after the other.
   void install_backend_sets(std::span<const BackendSetTable> sets);
   // Removes the set's table (M = 0). False if it had none.
-  bool clear_backend_set(std::uint32_t set_id);
+  bool clear_backend_set(std::uint32_t set_id, SetFamily family = SetFamily::ipv4);
   // The installed table, empty when the set has none.
-  [[nodiscard]] std::vector<std::uint32_t> backend_set(std::uint32_t set_id) const;
+  [[nodiscard]] std::vector<std::uint32_t> backend_set(std::uint32_t set_id,
+                                                       SetFamily family = SetFamily::ipv4) const;
   // The raw descriptor of a set (pw_set_desc_offset / pw_set_desc_m).
-  [[nodiscard]] std::uint64_t backend_set_descriptor(std::uint32_t set_id) const;
+  [[nodiscard]] std::uint64_t backend_set_descriptor(std::uint32_t set_id,
+                                                     SetFamily family = SetFamily::ipv4) const;
   // Returns once no program run that started before the call is still running (an RCU grace
   // period, ~5-13 ms here), and frees every retired slot region.
   void wait_for_programs();
@@ -144,8 +157,10 @@ class LbMaps {
   [[nodiscard]] std::optional<pw_flow> flow(const pw_flow_key& key) const;
   [[nodiscard]] std::optional<pw_reverse> reverse(const pw_flow_key& key) const;
   [[nodiscard]] std::vector<std::pair<pw_flow_key, pw_flow>> flows() const;
+  // Both families (pw_flows and pw_flows6).
   [[nodiscard]] std::size_t count_flows_for_backend(std::uint32_t backend_id) const;
-  // Deletes the backend's flows and their reverse entries; returns how many flows.
+  // Deletes the backend's flows of both families and their reverse entries; returns how many
+  // flows.
   std::size_t erase_flows_for_backend(std::uint32_t backend_id);
   [[nodiscard]] std::size_t reverse_count() const;
   [[nodiscard]] std::size_t fragment_count() const;
@@ -153,8 +168,43 @@ class LbMaps {
   // flow), replacing entries with the same keys; two batched updates. Validates first: a
   // flow naming a backend id beyond the map writes nothing.
   void upsert_flows(std::span<const std::pair<pw_flow_key, pw_flow>> flows);
-  // Empties pw_flows, pw_reverse and pw_fragments.
+  // Empties pw_flows, pw_reverse and pw_fragments, and their IPv6 counterparts.
   void clear_conntrack();
+
+  // ---- IPv6 (lb_maps6.cc; layout 2) -----------------------------------------------------
+  // The same rules as their IPv4 counterparts; pw_frontend.set_id names the set's IPv6 table
+  // (install_backend_set(..., SetFamily::ipv6)). Writes throw ENOENT without has_ipv6().
+  void upsert_frontend6(const pw_frontend6_key& key, const pw_frontend& value);
+  void upsert_frontends6(std::span<const std::pair<pw_frontend6_key, pw_frontend>> entries);
+  bool erase_frontend6(const pw_frontend6_key& key);  // false if it was not there
+  [[nodiscard]] std::optional<pw_frontend> frontend6(const pw_frontend6_key& key) const;
+  [[nodiscard]] std::vector<std::pair<pw_frontend6_key, pw_frontend>> frontends6() const;
+
+  void upsert_service_addr6(const pw_in6& addr, const pw_service_addr& value = {});
+  void upsert_service_addrs6(std::span<const pw_in6> addrs);  // batched, value {}
+  bool erase_service_addr6(const pw_in6& addr);
+  [[nodiscard]] std::vector<pw_in6> service_addrs6() const;
+
+  void upsert_node_addr6(const pw_in6& addr, const pw_node_addr& value = {});
+  bool erase_node_addr6(const pw_in6& addr);
+  [[nodiscard]] std::vector<std::pair<pw_in6, pw_node_addr>> node_addrs6() const;
+
+  // A backend's IPv6 address (pw_backend_addrs6); its state, ifindex and set stay in
+  // pw_backends (set_backend). Both writes also drop the cached IPv6 next hop (pw_nexthops6).
+  // clear writes all zero: the backend has no IPv6 address.
+  void set_backend_addrs6(std::span<const std::pair<std::uint32_t, pw_in6>> entries);
+  void clear_backend_addrs6(std::span<const std::uint32_t> ids);
+  [[nodiscard]] pw_in6 backend_addr6(std::uint32_t id) const;
+  // Every backend's IPv6 address (index = backend id); empty without has_ipv6().
+  [[nodiscard]] std::vector<pw_in6> all_backend_addrs6() const;
+
+  [[nodiscard]] std::optional<pw_flow6> flow6(const pw_flow6_key& key) const;
+  [[nodiscard]] std::optional<pw_reverse6> reverse6(const pw_flow6_key& key) const;
+  [[nodiscard]] std::vector<std::pair<pw_flow6_key, pw_flow6>> flows6() const;
+  [[nodiscard]] std::size_t reverse6_count() const;
+  [[nodiscard]] std::size_t fragment6_count() const;
+  // pw_flows6's fill, as flow_fill() for pw_flows (the PW_EV_FLOW6_* events).
+  [[nodiscard]] FlowTableFill flow6_fill() const;
 
   // ---- interfaces (pw_interfaces) -------------------------------------------------------
   [[nodiscard]] bool has_interfaces() const noexcept { return fds_.interfaces >= 0; }
@@ -170,7 +220,7 @@ class LbMaps {
   // Zeros when pw_events is missing.
   [[nodiscard]] std::array<std::uint64_t, PW_EVENTS> all_events() const;
   // Adds to an event only user space writes (PW_EV_FLOW_CONTROLLER_DELETES,
-  // PW_EV_FLOW_BASELINE); any other event throws EINVAL. No-op when pw_events is missing.
+  // PW_EV_FLOW_BASELINE and their FLOW6 counterparts); any other event throws EINVAL. No-op when pw_events is missing.
   void add_controller_event(std::uint32_t event, std::uint64_t n);
   // Walks pw_flows (one syscall per entry: for status, not for hot paths).
   [[nodiscard]] FlowTableFill flow_fill() const;
@@ -178,12 +228,28 @@ class LbMaps {
  private:
   void validate_table(std::uint32_t set_id, std::span<const std::uint32_t> table,
                       const char* step) const;
+  // The descriptor array of a family (throws ENOENT for IPv6 without the IPv6 maps).
+  [[nodiscard]] std::span<std::uint64_t> descs_of(SetFamily family, const char* step) const;
+  // Marks the regions a descriptor array names in use (at construction).
+  void claim_installed_tables(std::span<std::uint64_t> descs, const char* name);
+  void open_ipv6_maps(const LbMapFds& fds);
+  void require_ipv6(const char* step) const;
+  std::size_t erase_flows6_for_backend(std::uint32_t backend_id);
+  [[nodiscard]] std::size_t count_flows6_for_backend(std::uint32_t backend_id) const;
+  void clear_conntrack6();
+  // A flow table's fill from its entry count and its four events (lb_abi.h, pw_events).
+  [[nodiscard]] FlowTableFill fill_of(std::uint64_t entries, std::uint32_t inserts,
+                                      std::uint32_t deletes, std::uint32_t controller_deletes,
+                                      std::uint32_t baseline) const;
 
   LbMapFds fds_;
   LbCapacities caps_;
   MappedArray descs_map_;
   MappedArray slots_map_;
   std::span<std::uint64_t> descs_;  // pw_set_descs through the mmap
+  bool ipv6_ = false;
+  MappedArray descs6_map_;
+  std::span<std::uint64_t> descs6_;  // pw_set_descs6 through the mmap; empty without IPv6
   std::span<std::uint32_t> slots_;  // pw_maglev_slots through the mmap, as a flat array
   SlotAllocator slots_alloc_;
   UniqueFd fence_outer_;  // a private ARRAY_OF_MAPS whose updates wait for a grace period
@@ -197,5 +263,6 @@ class LbMaps {
 
 // The reverse-map key of a flow, as the BPF program derives it (bpf/lib/conntrack.h).
 [[nodiscard]] pw_flow_key reverse_key_of(const pw_flow_key& key, const pw_flow& flow);
+[[nodiscard]] pw_flow6_key reverse_key_of(const pw_flow6_key& key, const pw_flow6& flow);
 
 }  // namespace portway::loader

@@ -1,7 +1,7 @@
 // The addresses node ports answer on, for both dataplanes (docs/config.md `node_addresses`):
-// the configured node addresses, or, when none are configured, the IPv4 addresses the
-// uplinks have right now (read from the kernel in the calling thread's network namespace,
-// so a changed DHCP lease is picked up by the next sync).
+// the configured node addresses, or, when none are configured, the addresses the uplinks have
+// right now (read from the kernel in the calling thread's network namespace, so a changed DHCP
+// lease or a new SLAAC address is picked up by the next sync).
 #pragma once
 
 #include <vector>
@@ -11,11 +11,10 @@
 
 namespace portway::dataplane {
 
-// In the order configured (the first one is the fast path's hairpin source), then in uplink
-// order; IPv6 entries are node_ipv6_addresses()'s. An uplink that does
-// not exist contributes nothing.
+// In the order configured (the first one of each family is the fast path's hairpin source of
+// that family), then in uplink order. An uplink that does not exist contributes nothing.
 std::vector<net::Ipv4> node_ipv4_addresses(const config::NodeSettings& settings);
-// The same for IPv6: the configured IPv6 entries, or the uplinks' global IPv6 addresses.
+// The same for IPv6; from the uplinks, global-scope addresses only (not link-local ones).
 std::vector<net::Ipv6> node_ipv6_addresses(const config::NodeSettings& settings);
 
 }  // namespace portway::dataplane

@@ -70,58 +70,58 @@ std::vector<LinkInfo> list_links() {
   return out;
 }
 
-std::vector<net::Ipv4> ipv4_addresses(unsigned ifindex) {
-  std::vector<net::Ipv4> out;
+namespace {
+
+// Calls visit(ifa, attribute) with the interface's addresses of one family: the attribute
+// IPv4 names its local address in (IFA_LOCAL), IPv6 in IFA_ADDRESS (no IFA_LOCAL there).
+template <class Visit>
+void dump_addresses(unsigned ifindex, unsigned char family, Visit&& visit) {
   RouteSocket sock;
   sock.dump(RTM_GETADDR,
-            [](nlmsghdr* nlh) {
+            [&](nlmsghdr* nlh) {
               auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
-              ifa->ifa_family = AF_INET;
+              ifa->ifa_family = family;
             },
             [&](const nlmsghdr* nlh) {
               if (nlh->nlmsg_type != RTM_NEWADDR) return;
               const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
-              if (ifa->ifa_family != AF_INET || ifa->ifa_index != ifindex) return;
-              std::uint32_t local = 0;
+              if (ifa->ifa_family != family || ifa->ifa_index != ifindex) return;
+              struct Wanted {
+                int type;
+                const nlattr* found = nullptr;
+              } wanted{family == AF_INET ? IFA_LOCAL : IFA_ADDRESS};
               mnl_attr_parse(nlh, sizeof(*ifa),
                              [](const nlattr* attr, void* data) {
-                               if (mnl_attr_get_type(attr) == IFA_LOCAL &&
-                                   mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
-                                 *static_cast<std::uint32_t*>(data) = mnl_attr_get_u32(attr);
+                               auto* w = static_cast<Wanted*>(data);
+                               if (mnl_attr_get_type(attr) == w->type) w->found = attr;
                                return MNL_CB_OK;
                              },
-                             &local);
-              if (local) out.push_back(net::Ipv4{ntohl(local)});
+                             &wanted);
+              if (wanted.found) visit(*ifa, wanted.found);
             });
+}
+
+}  // namespace
+
+std::vector<net::Ipv4> ipv4_addresses(unsigned ifindex) {
+  std::vector<net::Ipv4> out;
+  dump_addresses(ifindex, AF_INET, [&](const ifaddrmsg&, const nlattr* attr) {
+    if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0) return;
+    if (const std::uint32_t local = mnl_attr_get_u32(attr)) out.push_back(net::Ipv4{ntohl(local)});
+  });
   return out;
 }
 
-std::vector<net::Ipv6> ipv6_global_addresses(unsigned ifindex) {
+std::vector<net::Ipv6> ipv6_addresses(unsigned ifindex) {
   std::vector<net::Ipv6> out;
-  RouteSocket sock;
-  sock.dump(RTM_GETADDR,
-            [](nlmsghdr* nlh) {
-              auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
-              ifa->ifa_family = AF_INET6;
-            },
-            [&](const nlmsghdr* nlh) {
-              if (nlh->nlmsg_type != RTM_NEWADDR) return;
-              const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
-              if (ifa->ifa_family != AF_INET6 || ifa->ifa_index != ifindex || ifa->ifa_scope != RT_SCOPE_UNIVERSE)
-                return;
-              std::optional<net::Ipv6> address;
-              mnl_attr_parse(nlh, sizeof(*ifa),
-                             [](const nlattr* attr, void* data) {
-                               if (mnl_attr_get_type(attr) == IFA_ADDRESS && mnl_attr_get_payload_len(attr) == 16) {
-                                 net::Ipv6 a;
-                                 std::memcpy(a.bytes.data(), mnl_attr_get_payload(attr), 16);
-                                 *static_cast<std::optional<net::Ipv6>*>(data) = a;
-                               }
-                               return MNL_CB_OK;
-                             },
-                             &address);
-              if (address) out.push_back(*address);
-            });
+  dump_addresses(ifindex, AF_INET6, [&](const ifaddrmsg& ifa, const nlattr* attr) {
+    // Link-local (and host-scope) addresses are left out: node ports are not served on them,
+    // and the hairpin source must be routable.
+    if (ifa.ifa_scope != RT_SCOPE_UNIVERSE || mnl_attr_get_payload_len(attr) != 16) return;
+    net::Ipv6 a;
+    std::memcpy(a.bytes.data(), mnl_attr_get_payload(attr), 16);
+    out.push_back(a);
+  });
   return out;
 }
 

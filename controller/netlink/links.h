@@ -23,8 +23,8 @@ std::vector<LinkInfo> list_links();
 
 // The IPv4 addresses configured on a link.
 std::vector<net::Ipv4> ipv4_addresses(unsigned ifindex);
-// The link's global-scope IPv6 addresses (link-local ones cannot be a node-port address).
-std::vector<net::Ipv6> ipv6_global_addresses(unsigned ifindex);
+// The interface's global-scope IPv6 addresses (link-local ones left out).
+std::vector<net::Ipv6> ipv6_addresses(unsigned ifindex);
 
 // 0 when there is no such link.
 unsigned ifindex_of(const std::string& name);

@@ -268,7 +268,7 @@ class DaemonHitlessTest : public ::testing::Test {
     auto store = store::SqliteStore::open(state(), {.create = false});
     const state::DataplaneState desired = agent::compile_store(store.get());
     netlink::NetnsGuard in(topo_.node_netns);
-    if (kind == dataplane::Kind::xdp) return dataplane::xdp::XdpDataplane(settings_).installed() == dataplane::xdp::ipv4_only(desired);
+    if (kind == dataplane::Kind::xdp) return dataplane::xdp::XdpDataplane(settings_).installed() == desired;
     dataplane::nft::NftDataplane nft(settings_);
     nft.learn_names(desired);
     return state::diff(nft.installed(), desired).empty();

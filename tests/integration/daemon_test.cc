@@ -177,7 +177,7 @@ class DaemonTest : public ::testing::TestWithParam<config::DataplaneChoice> {
     const state::DataplaneState desired = agent::compile_store(store.get());
     netlink::NetnsGuard in(topo_.node_netns);
     if (GetParam() == config::DataplaneChoice::xdp)
-      return dataplane::xdp::XdpDataplane(settings_).installed() == dataplane::xdp::ipv4_only(desired);
+      return dataplane::xdp::XdpDataplane(settings_).installed() == desired;
     dataplane::nft::NftDataplane reader(settings_);
     reader.learn_names(desired);
     return reader.installed() == desired;

@@ -92,7 +92,7 @@ class DumpTest : public ::testing::TestWithParam<config::DataplaneChoice> {
   state::DataplaneState desired() const {
     auto store = store::SqliteStore::open(cfg_.dir + "/state.db", {.create = false});
     const state::DataplaneState s = agent::compile_store(store.get());
-    return xdp() ? dataplane::xdp::ipv4_only(s) : s;
+    return s;
   }
 
   std::string sandbox_address(const std::string& id) const {

@@ -371,7 +371,7 @@ TEST_F(LabTest, SyncKilledHalfWayAndRerunUnderLoadLosesNoFlow) {
   netlink::NetnsGuard in(t.node_netns);
   auto store = store::SqliteStore::open(cfg_.dir + "/state.db", {.create = false});
   EXPECT_EQ(dataplane::xdp::XdpDataplane(settings_).installed(),
-            dataplane::xdp::ipv4_only(agent::compile_store(store.get())));
+            agent::compile_store(store.get()));
 }
 
 // A sync that cannot load (here: node settings whose map sizes differ from the pinned maps,

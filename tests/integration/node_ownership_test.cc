@@ -196,7 +196,7 @@ TEST_F(NodeOwnershipTest, ConcurrentSyncsOfDifferentStoresAndDataplanesNeverInte
     bool matches = false;
     for (const auto& d : desired) {
       if (xdp) {
-        matches = matches || XdpDataplane(settings_).installed() == dataplane::xdp::ipv4_only(d);
+        matches = matches || XdpDataplane(settings_).installed() == d;
       } else {
         dataplane::nft::NftDataplane reader(settings_);
         reader.learn_names(d);
@@ -366,7 +366,7 @@ TEST_F(NodeOwnershipTest, DeletedPinsAreRepairedWithoutLosingFlows) {
   {
     netlink::NetnsGuard in(topo_.node_netns);
     EXPECT_NE(xdp_prog_id(topo_.uplink), 0u);
-    EXPECT_EQ(XdpDataplane(settings_).installed(), dataplane::xdp::ipv4_only(compiled(state())));
+    EXPECT_EQ(XdpDataplane(settings_).installed(), compiled(state()));
   }
   const ProbeResult fresh = tcp_probe(topo_.client_netns, node, 7000);
   EXPECT_EQ(fresh.status, ProbeStatus::ok) << fresh.error;
@@ -382,7 +382,7 @@ TEST_F(NodeOwnershipTest, DeletedPinsAreRepairedWithoutLosingFlows) {
   EXPECT_NE(slurp(log()).find("no changes"), std::string::npos) << slurp(log());
   {
     netlink::NetnsGuard in(topo_.node_netns);
-    EXPECT_EQ(XdpDataplane(settings_).installed(), dataplane::xdp::ipv4_only(compiled(state())));
+    EXPECT_EQ(XdpDataplane(settings_).installed(), compiled(state()));
   }
   const ProbeResult kept = conn.exchange("WHO\n");
   EXPECT_EQ(kept.status, ProbeStatus::ok) << kept.error;

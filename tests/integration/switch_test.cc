@@ -117,7 +117,7 @@ class DataplaneSwitchTest : public ::testing::Test {
     if (kind == dataplane::Kind::xdp) {
       EXPECT_TRUE(xdp.is_running());
       EXPECT_FALSE(nft.is_installed()) << "both dataplanes installed";
-      EXPECT_EQ(xdp.installed(), dataplane::xdp::ipv4_only(desired_));
+      EXPECT_EQ(xdp.installed(), desired_);
     } else {
       EXPECT_TRUE(nft.is_installed());
       EXPECT_FALSE(xdp.is_installed()) << "both dataplanes installed";

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "lb/maglev.h"
 #include "loader/error.h"
@@ -54,6 +55,104 @@ pw_frontend_key node_port_key_of(const state::NodePortKey& key) {
   return k;
 }
 
+pw_frontend6_key frontend6_key_of(const state::FrontendKey& key) {
+  pw_frontend6_key k{};
+  k.addr = in6_of(std::get<net::Ipv6>(key.address));
+  k.port = htons(key.port);
+  k.proto = ip_proto(key.protocol);
+  k.kind = PW_FRONTEND_SERVICE;
+  return k;
+}
+
+pw_frontend6_key node_port6_key_of(const state::NodePortKey& key) {
+  pw_frontend6_key k{};
+  k.port = htons(key.node_port);
+  k.proto = ip_proto(key.protocol);
+  k.kind = PW_FRONTEND_NODE_PORT;
+  return k;
+}
+
+pw_in6 in6_of(const net::Ipv6& a) {
+  pw_in6 out{};
+  static_assert(sizeof out == sizeof a.bytes);
+  std::memcpy(&out, a.bytes.data(), sizeof out);
+  return out;
+}
+
+net::Ipv6 ipv6_of(const pw_in6& a) {
+  net::Ipv6 out;
+  std::memcpy(out.bytes.data(), &a, sizeof a);
+  return out;
+}
+
+bool is_unset(const pw_in6& a) { return (a.w[0] | a.w[1] | a.w[2] | a.w[3]) == 0; }
+
+namespace {
+
+// A set's installed table of one family against the running members that belong in it.
+void check_table(const loader::LbMaps& maps, std::uint32_t set_id, const std::string& name,
+                 const std::set<std::uint32_t>& running, loader::SetFamily family,
+                 std::uint32_t smallest_maglev_table, InstalledView& v) {
+  const std::vector<std::uint32_t> table = maps.backend_set(set_id, family);
+  const std::set<std::uint32_t> named(table.begin(), table.end());
+  const std::size_t want_m =
+      running.empty() ? 0 : lb::maglev_table_size_for(running.size(), smallest_maglev_table);
+  if (named == running && table.size() == want_m) return;
+  v.stale_tables.insert(set_id);
+  v.inconsistencies.push_back("backend set " + name + ": installed " +
+                              (family == loader::SetFamily::ipv6 ? "IPv6 " : "") + "Maglev table (" +
+                              std::to_string(table.size()) + " slots, " + std::to_string(named.size()) +
+                              " backends) does not match its " + std::to_string(running.size()) +
+                              " running members; it is rebuilt");
+}
+
+// The IPv6 frontends (pw_frontends6): service frontends join the state; node-port entries
+// must mirror the IPv4 ones (one NodePort, one id, an entry in each family's map).
+void read_frontends6(const loader::LbMaps& maps, const std::map<std::uint32_t, state::BackendSet>& sets,
+                     const std::map<std::uint32_t, std::string>& port_names,
+                     std::vector<state::Frontend>& frontends, const std::vector<state::NodePort>& node_ports,
+                     InstalledView& v) {
+  if (!maps.has_ipv6()) return;
+  std::map<state::NodePortKey, pw_frontend> node_ports6;
+  for (const auto& [key, fe] : maps.frontends6()) {
+    const auto proto = protocol_of(key.proto);
+    auto set = sets.find(fe.set_id);
+    if (!proto || set == sets.end() || (key.kind == PW_FRONTEND_NODE_PORT) != is_unset(key.addr)) {
+      v.inconsistencies.push_back("IPv6 frontend " + std::to_string(fe.id) + " is incomplete; it is removed");
+      v.orphan_frontends6.push_back(key);
+      v.frontend_pool.mark_used(fe.id);
+      continue;
+    }
+    if (key.kind == PW_FRONTEND_NODE_PORT) {
+      node_ports6[{ntohs(key.port), *proto}] = fe;
+      continue;
+    }
+    v.frontend_pool.mark_used(fe.id);
+    auto name = port_names.find(fe.id);
+    state::Frontend f{{ipv6_of(key.addr), ntohs(key.port), *proto}, ntohs(fe.target_port), set->second.id,
+                      name == port_names.end() ? "" : name->second};
+    v.frontend_ids[f.key] = fe.id;
+    frontends.push_back(std::move(f));
+  }
+  for (const auto& np : node_ports) {
+    auto it = node_ports6.find(np.key);
+    const std::uint32_t id = v.node_port_ids.at(np.key);
+    if (it == node_ports6.end() || it->second.id != id || it->second.set_id != v.set_ids.at(np.backend_set) ||
+        ntohs(it->second.target_port) != np.target_port) {
+      v.stale_node_ports.insert(np.key);
+      v.inconsistencies.push_back(state::to_string(np.key) + ": the IPv6 entry is missing or differs; it is rewritten");
+    }
+    if (it != node_ports6.end()) node_ports6.erase(it);
+  }
+  for (const auto& [key, fe] : node_ports6) {
+    v.inconsistencies.push_back("IPv6 " + state::to_string(key) + " has no IPv4 entry; it is removed");
+    v.orphan_frontends6.push_back(node_port6_key_of(key));
+    v.frontend_pool.mark_used(fe.id);
+  }
+}
+
+}  // namespace
+
 InstalledView read_installed(const loader::LbMaps& maps, const MetaMaps& meta,
                              std::uint32_t smallest_maglev_table) {
   InstalledView v;
@@ -72,6 +171,7 @@ InstalledView read_installed(const loader::LbMaps& maps, const MetaMaps& meta,
   }
 
   const std::vector<pw_backend> backends = maps.all_backends();  // batched: 10^5 entries
+  const std::vector<pw_in6> addrs6 = maps.all_backend_addrs6();  // empty without IPv6 maps
   for (std::uint32_t id = 0; id < backends.size(); ++id) {
     const pw_backend& be = backends[id];
     if (be.state == PW_BACKEND_UNUSED) continue;
@@ -84,29 +184,23 @@ InstalledView read_installed(const loader::LbMaps& maps, const MetaMaps& meta,
     }
     const net::Ipv4 addr{ntohl(be.addr)};
     set->second.members.push_back(
-        {addr, std::nullopt,
+        {addr, addrs6.empty() || is_unset(addrs6[id]) ? std::nullopt : std::optional(ipv6_of(addrs6[id])),
          be.state == PW_BACKEND_DRAINING ? state::MemberState::draining : state::MemberState::running});
     v.backend_ids[{be.set_id, addr.value}] = id;
   }
 
-  // The table each named set has in the kernel, against the running members read above.
+  // The tables each named set has in the kernel, against the running members read above.
   for (const auto& [set_id, set] : sets) {
-    std::set<std::uint32_t> running;
-    for (const auto& m : set.members)
-      if (m.state == state::MemberState::running) running.insert(v.backend_ids.at({set_id, m.ipv4.value}));
-    const std::vector<std::uint32_t> table = maps.backend_set(set_id);
-    const std::set<std::uint32_t> named(table.begin(), table.end());
-    const std::size_t want_m =
-        running.empty() ? 0 : lb::maglev_table_size_for(running.size(), smallest_maglev_table);
-    if (named != running || table.size() != want_m) {
-      v.stale_tables.insert(set_id);
-      v.inconsistencies.push_back("backend set " + set.id + ": installed Maglev table (" +
-                                  std::to_string(table.size()) + " slots, " +
-                                  std::to_string(named.size()) +
-                                  " backends) does not match its " +
-                                  std::to_string(running.size()) +
-                                  " running members; it is rebuilt");
+    std::set<std::uint32_t> running, running6;
+    for (const auto& m : set.members) {
+      if (m.state != state::MemberState::running) continue;
+      const std::uint32_t id = v.backend_ids.at({set_id, m.ipv4.value});
+      running.insert(id);
+      if (m.ipv6) running6.insert(id);
     }
+    check_table(maps, set_id, set.id, running, loader::SetFamily::ipv4, smallest_maglev_table, v);
+    if (maps.has_ipv6())
+      check_table(maps, set_id, set.id, running6, loader::SetFamily::ipv6, smallest_maglev_table, v);
   }
 
   std::vector<state::Frontend> frontends;
@@ -132,6 +226,7 @@ InstalledView read_installed(const loader::LbMaps& maps, const MetaMaps& meta,
       frontends.push_back(std::move(f));
     }
   }
+  read_frontends6(maps, sets, port_names, frontends, node_ports, v);
   std::vector<state::BackendSet> set_list;
   for (auto& [id, set] : sets) set_list.push_back(std::move(set));
   try {

@@ -50,6 +50,12 @@ struct InstalledView {
   // an older version, or a crash between writing backends and switching the table). The
   // programmer reinstalls them on the next apply even if the diff does not touch them.
   std::set<std::uint32_t> stale_tables;
+  // Node ports whose IPv6 entry (pw_frontends6, addr all zero) is missing or disagrees with
+  // the IPv4 one: rewritten in both maps on the next apply. IPv6 entries nothing in the
+  // state accounts for (a node port without its IPv4 entry, an incomplete frontend): erased
+  // on the next apply.
+  std::set<state::NodePortKey> stale_node_ports;
+  std::vector<pw_frontend6_key> orphan_frontends6;
   std::vector<std::string> inconsistencies;  // what could not be read back cleanly
 };
 
@@ -61,5 +67,10 @@ InstalledView read_installed(const loader::LbMaps& maps, const MetaMaps& meta,
 // Byte-order conversions between the C ABI and the state's host-order values.
 pw_frontend_key frontend_key_of(const state::FrontendKey& key);   // IPv4 keys only
 pw_frontend_key node_port_key_of(const state::NodePortKey& key);
+pw_frontend6_key frontend6_key_of(const state::FrontendKey& key);  // IPv6 keys only
+pw_frontend6_key node_port6_key_of(const state::NodePortKey& key);
+pw_in6 in6_of(const net::Ipv6& a);
+net::Ipv6 ipv6_of(const pw_in6& a);
+bool is_unset(const pw_in6& a);  // all zero: no address
 
 }  // namespace portway::dataplane::xdp

@@ -45,7 +45,7 @@ void MapProgrammer::apply(const state::StateDiff& d) {
 
   // 1. Backend sets added or changed, and stale tables found on read-back: members first
   //    (a table must never name a backend that is not written yet), then the tables.
-  std::vector<std::pair<std::uint32_t, pw_backend>> member_writes;
+  MemberWrites member_writes;
   std::vector<std::pair<std::uint32_t, std::string>> set_names;
   std::vector<TableJob> jobs;
   std::set<std::string> in_diff;
@@ -54,14 +54,14 @@ void MapProgrammer::apply(const state::StateDiff& d) {
     view_.set_ids[set.id] = id;
     set_names.emplace_back(id, set.id);
     for (const auto& m : set.members) put_member(id, m, member_writes);
-    jobs.push_back({id, &set.members});
+    add_table_jobs(jobs, id, &set.members);
     in_diff.insert(set.id);
   }
   for (const auto& change : d.backend_sets.changed) {
     const std::uint32_t id = view_.set_ids.at(change.id);
     for (const auto& m : change.members.added) put_member(id, m, member_writes);
     for (const auto& [before, after] : change.members.changed) put_member(id, after, member_writes);
-    jobs.push_back({id, &change.after});
+    add_table_jobs(jobs, id, &change.after);
     in_diff.insert(change.id);
   }
   for (const auto& set : d.backend_sets.removed) in_diff.insert(set.id);
@@ -70,10 +70,10 @@ void MapProgrammer::apply(const state::StateDiff& d) {
                                                     : view_.state.backend_sets()) {
     auto it = view_.set_ids.find(set.id);
     if (it != view_.set_ids.end() && view_.stale_tables.count(it->second) && !in_diff.count(set.id))
-      jobs.push_back({it->second, &set.members});
+      add_table_jobs(jobs, it->second, &set.members);
   }
   meta_.set_set_names(set_names);
-  maps_.set_backends(member_writes);
+  write_members(member_writes);
   install_tables(jobs);
   view_.stale_tables.clear();
   // Only now that no table slot names them: flows still pinned to a removed backend find it
@@ -85,9 +85,15 @@ void MapProgrammer::apply(const state::StateDiff& d) {
   std::vector<std::pair<pw_frontend_key, pw_frontend>> entries;
   std::vector<std::pair<std::uint32_t, std::string>> port_names;
   std::set<std::uint32_t> touched_addrs;
+  entries6_.clear();
+  touched_addrs6_.clear();
   auto put_frontend = [&](const state::Frontend& f, bool is_new) {
     const std::uint32_t id = id_for(view_.frontend_ids, view_.frontend_pool, f.key, is_new);
     port_names.emplace_back(id, f.port_name);
+    if (std::holds_alternative<net::Ipv6>(f.key.address)) {
+      put_frontend6(f, entry(id, f.backend_set, f.target_port));
+      return;
+    }
     entries.emplace_back(frontend_key_of(f.key), entry(id, f.backend_set, f.target_port));
     touched_addrs.insert(std::get<net::Ipv4>(f.key.address).value);
   };
@@ -95,26 +101,30 @@ void MapProgrammer::apply(const state::StateDiff& d) {
     const std::uint32_t id = id_for(view_.node_port_ids, view_.frontend_pool, n.key, is_new);
     port_names.emplace_back(id, n.port_name);
     entries.emplace_back(node_port_key_of(n.key), entry(id, n.backend_set, n.target_port));
+    put_node_port6(n, entries.back().second);
   };
   for (const auto& f : d.frontends.added) put_frontend(f, true);
   for (const auto& [before, after] : d.frontends.changed) put_frontend(after, false);
   for (const auto& n : d.node_ports.added) put_node_port(n, true);
   for (const auto& [before, after] : d.node_ports.changed) put_node_port(after, false);
+  rewrite_stale_node_ports(d, entries);
   meta_.set_frontend_names(port_names);
   maps_.upsert_frontends(entries);
+  write_frontends6();
 
   // 3. Removals: frontends before the sets they used.
   for (const auto& f : d.frontends.removed) {
     remove_frontend(f);
-    touched_addrs.insert(std::get<net::Ipv4>(f.key.address).value);
+    if (const auto* v4 = std::get_if<net::Ipv4>(&f.key.address)) touched_addrs.insert(v4->value);
   }
   for (const auto& n : d.node_ports.removed) remove_node_port(n);
+  remove_orphan_frontends6();
   for (const auto& set : d.backend_sets.removed) remove_set(set);
   sync_service_addrs(touched_addrs);
+  sync_service_addrs6(touched_addrs6_);
 }
 
-void MapProgrammer::put_member(std::uint32_t set_id, const state::Member& m,
-                               std::vector<std::pair<std::uint32_t, pw_backend>>& writes) {
+void MapProgrammer::put_member(std::uint32_t set_id, const state::Member& m, MemberWrites& writes) {
   const auto key = std::make_pair(set_id, m.ipv4.value);
   auto it = view_.backend_ids.find(key);
   const std::uint32_t id =
@@ -124,16 +134,30 @@ void MapProgrammer::put_member(std::uint32_t set_id, const state::Member& m,
   be.addr = htonl(m.ipv4.value);
   be.set_id = set_id;
   be.state = m.state == state::MemberState::draining ? PW_BACKEND_DRAINING : PW_BACKEND_RUNNING;
-  writes.emplace_back(id, be);
+  writes.backends.emplace_back(id, be);
+  writes.addrs6.emplace_back(id, m.ipv6 ? in6_of(*m.ipv6) : pw_in6{});
+}
+
+void MapProgrammer::write_members(const MemberWrites& writes) {
+  maps_.set_backends(writes.backends);
+  if (maps_.has_ipv6()) maps_.set_backend_addrs6(writes.addrs6);
+}
+
+void MapProgrammer::add_table_jobs(std::vector<TableJob>& jobs, std::uint32_t set_id,
+                                   const std::vector<state::Member>* members) const {
+  jobs.push_back({set_id, members, loader::SetFamily::ipv4});
+  if (maps_.has_ipv6()) jobs.push_back({set_id, members, loader::SetFamily::ipv6});
 }
 
 // New flows go to running members only; draining ones keep their flows through conntrack.
 std::vector<std::uint32_t> MapProgrammer::build_table(const TableJob& job) const {
   std::vector<lb::MaglevBackend> running;
   std::vector<std::uint32_t> running_ids;
+  const bool v6 = job.family == loader::SetFamily::ipv6;
   for (const auto& m : *job.members) {
-    if (m.state != state::MemberState::running) continue;
-    running.push_back({net::to_string(m.ipv4)});
+    if (m.state != state::MemberState::running || (v6 && !m.ipv6)) continue;
+    // Maglev permutes by name: each family's table by the addresses of that family.
+    running.push_back({v6 ? net::to_string(*m.ipv6) : net::to_string(m.ipv4)});
     running_ids.push_back(view_.backend_ids.at({job.set_id, m.ipv4.value}));
   }
   if (running.empty()) return {};
@@ -173,7 +197,7 @@ void MapProgrammer::install_tables(const std::vector<TableJob>& jobs) {
   }
   std::vector<loader::BackendSetTable> batch;
   batch.reserve(jobs.size());
-  for (std::size_t i = 0; i < jobs.size(); ++i) batch.push_back({jobs[i].set_id, tables[i]});
+  for (std::size_t i = 0; i < jobs.size(); ++i) batch.push_back({jobs[i].set_id, tables[i], jobs[i].family});
   maps_.install_backend_sets(batch);
 }
 
@@ -187,6 +211,7 @@ void MapProgrammer::release_members(std::uint32_t set_id, const std::vector<stat
     view_.backend_ids.erase(it);
   }
   maps_.clear_backends(ids);
+  if (maps_.has_ipv6()) maps_.clear_backend_addrs6(ids);
 }
 
 void MapProgrammer::remove_set(const state::BackendSet& set) {
@@ -194,6 +219,7 @@ void MapProgrammer::remove_set(const state::BackendSet& set) {
   if (it == view_.set_ids.end()) return;
   const std::uint32_t set_id = it->second;
   maps_.clear_backend_set(set_id);
+  if (maps_.has_ipv6()) maps_.clear_backend_set(set_id, loader::SetFamily::ipv6);
   release_members(set_id, set.members);
   meta_.erase_set(set_id);
   view_.set_pool.release(set_id);
@@ -210,12 +236,18 @@ pw_frontend MapProgrammer::entry(std::uint32_t id, const std::string& backend_se
 }
 
 void MapProgrammer::remove_frontend(const state::Frontend& f) {
-  maps_.erase_frontend(frontend_key_of(f.key));
+  if (const auto* v6 = std::get_if<net::Ipv6>(&f.key.address)) {
+    maps_.erase_frontend6(frontend6_key_of(f.key));
+    touched_addrs6_.insert(*v6);
+  } else {
+    maps_.erase_frontend(frontend_key_of(f.key));
+  }
   release_id(view_.frontend_ids, view_.frontend_pool, meta_, f.key);
 }
 
 void MapProgrammer::remove_node_port(const state::NodePort& n) {
   maps_.erase_frontend(node_port_key_of(n.key));
+  maps_.erase_frontend6(node_port6_key_of(n.key));
   release_id(view_.node_port_ids, view_.frontend_pool, meta_, n.key);
 }
 
@@ -235,6 +267,60 @@ void MapProgrammer::sync_service_addrs(const std::set<std::uint32_t>& addrs) {
       maps_.erase_service_addr(htonl(addr));
   }
   maps_.upsert_service_addrs(used);
+}
+
+// ---- IPv6 -------------------------------------------------------------------------------
+
+void MapProgrammer::put_frontend6(const state::Frontend& f, const pw_frontend& value) {
+  entries6_.emplace_back(frontend6_key_of(f.key), value);
+  touched_addrs6_.insert(std::get<net::Ipv6>(f.key.address));
+}
+
+void MapProgrammer::put_node_port6(const state::NodePort& n, const pw_frontend& value) {
+  if (maps_.has_ipv6()) entries6_.emplace_back(node_port6_key_of(n.key), value);
+}
+
+void MapProgrammer::write_frontends6() {
+  if (entries6_.empty()) return;
+  maps_.upsert_frontends6(entries6_);  // throws ENOENT (nothing written) without IPv6 maps
+}
+
+// Node ports found with a missing or different IPv6 entry (read_installed) are written again,
+// in both families, unless the diff writes or removes them anyway.
+void MapProgrammer::rewrite_stale_node_ports(const state::StateDiff& d,
+                                             std::vector<std::pair<pw_frontend_key, pw_frontend>>& entries) {
+  if (view_.stale_node_ports.empty()) return;
+  std::set<state::NodePortKey> in_diff;
+  for (const auto& n : d.node_ports.added) in_diff.insert(n.key);
+  for (const auto& n : d.node_ports.removed) in_diff.insert(n.key);
+  for (const auto& [before, after] : d.node_ports.changed) in_diff.insert(after.key);
+  for (const auto& key : view_.stale_node_ports) {
+    const state::NodePort* n = view_.state.find(key);
+    if (!n || in_diff.count(key)) continue;
+    entries.emplace_back(node_port_key_of(key), entry(view_.node_port_ids.at(key), n->backend_set, n->target_port));
+    put_node_port6(*n, entries.back().second);
+  }
+  view_.stale_node_ports.clear();
+}
+
+void MapProgrammer::remove_orphan_frontends6() {
+  for (const auto& key : view_.orphan_frontends6) maps_.erase_frontend6(key);
+  view_.orphan_frontends6.clear();
+}
+
+void MapProgrammer::sync_service_addrs6(const std::set<net::Ipv6>& addrs) {
+  if (addrs.empty() || !maps_.has_ipv6()) return;
+  std::vector<pw_in6> used;
+  for (const auto& addr : addrs) {
+    const state::FrontendKey lowest{addr, 0, config::Protocol::tcp};
+    auto it = view_.frontend_ids.lower_bound(lowest);
+    const bool in_use = it != view_.frontend_ids.end() && it->first.address == state::IpAddress{addr};
+    if (in_use)
+      used.push_back(in6_of(addr));
+    else
+      maps_.erase_service_addr6(in6_of(addr));
+  }
+  maps_.upsert_service_addrs6(used);
 }
 
 }  // namespace portway::dataplane::xdp

@@ -32,10 +32,20 @@ class MapProgrammer {
   struct TableJob {
     std::uint32_t set_id;
     const std::vector<state::Member>* members;
+    loader::SetFamily family = loader::SetFamily::ipv4;
+  };
+  // What put_member writes: pw_backends entries, and each member's IPv6 address (all zero
+  // for none) for pw_backend_addrs6.
+  struct MemberWrites {
+    std::vector<std::pair<std::uint32_t, pw_backend>> backends;
+    std::vector<std::pair<std::uint32_t, pw_in6>> addrs6;
   };
 
-  void put_member(std::uint32_t set_id, const state::Member& m,
-                  std::vector<std::pair<std::uint32_t, pw_backend>>& writes);
+  void put_member(std::uint32_t set_id, const state::Member& m, MemberWrites& writes);
+  void write_members(const MemberWrites& writes);
+  // One job per family for the set (the IPv6 one only with the IPv6 maps).
+  void add_table_jobs(std::vector<TableJob>& jobs, std::uint32_t set_id,
+                      const std::vector<state::Member>* members) const;
   void install_tables(const std::vector<TableJob>& jobs);
   std::vector<std::uint32_t> build_table(const TableJob& job) const;
   void release_members(std::uint32_t set_id, const std::vector<state::Member>& members);
@@ -45,6 +55,19 @@ class MapProgrammer {
   void remove_frontend(const state::Frontend& f);
   void remove_node_port(const state::NodePort& n);
   void sync_service_addrs(const std::set<std::uint32_t>& addrs_host_order);
+  // IPv6 (pw_frontends6, pw_service_addrs6): each node port has an entry in both families'
+  // maps, with one id; IPv6 service frontends use the IPv6 table of their set.
+  void put_frontend6(const state::Frontend& f, const pw_frontend& value);
+  void put_node_port6(const state::NodePort& n, const pw_frontend& value);
+  void write_frontends6();
+  void rewrite_stale_node_ports(const state::StateDiff& d,
+                                std::vector<std::pair<pw_frontend_key, pw_frontend>>& entries);
+  void remove_orphan_frontends6();
+  void sync_service_addrs6(const std::set<net::Ipv6>& addrs);
+
+  // IPv6 frontends of the apply() running now, written in one batch.
+  std::vector<std::pair<pw_frontend6_key, pw_frontend>> entries6_;
+  std::set<net::Ipv6> touched_addrs6_;
 
   loader::LbMaps& maps_;
   MetaMaps& meta_;

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <set>
 
@@ -40,6 +41,7 @@ struct XdpReading final : KernelReading {
   bool complete = false;  // every map pinned and readable
   state::StateDiff differences;  // from the maps to the desired state
   std::size_t stale_tables = 0;
+  std::size_t stale_frontends = 0;  // IPv6 node-port entries missing or different, orphans
   std::vector<std::string> inconsistencies;
 };
 
@@ -57,6 +59,7 @@ class XdpReader final : public KernelReader {
     out->complete = true;
     out->differences = state::diff(v.state, want_);
     out->stale_tables = v.stale_tables.size();
+    out->stale_frontends = v.stale_node_ports.size() + v.orphan_frontends6.size();
     out->inconsistencies = std::move(v.inconsistencies);
     return out;
   }
@@ -124,35 +127,12 @@ std::string frontend_label(const pw_frontend_key& k) {
   return net::to_string(net::Ipv4{ntohl(k.addr)}) + ":" + std::to_string(ntohs(k.port)) + "/" + proto;
 }
 
+std::string frontend6_label(const pw_frontend6_key& k) {
+  return state::to_string(state::FrontendKey{ipv6_of(k.addr), ntohs(k.port),
+                                             k.proto == IPPROTO_UDP ? config::Protocol::udp : config::Protocol::tcp});
+}
+
 }  // namespace
-
-bool has_ipv6(const state::DataplaneState& s) {
-  return std::any_of(s.frontends().begin(), s.frontends().end(),
-                     [](const auto& f) { return !std::holds_alternative<net::Ipv4>(f.key.address); }) ||
-         std::any_of(s.backend_sets().begin(), s.backend_sets().end(), [](const auto& set) {
-           return std::any_of(set.members.begin(), set.members.end(), [](const auto& m) { return m.ipv6.has_value(); });
-         });
-}
-
-state::DataplaneState ipv4_only(const state::DataplaneState& s, std::size_t* dropped) {
-  std::vector<state::Frontend> frontends;
-  std::size_t skipped = 0;
-  for (const auto& f : s.frontends()) {
-    if (std::holds_alternative<net::Ipv4>(f.key.address))
-      frontends.push_back(f);
-    else
-      ++skipped;
-  }
-  if (dropped) *dropped = skipped;
-  // The maps key members by IPv4 alone and keep no IPv6 address: what is installed reads
-  // back without one, so the desired state must not carry one either (else every sync
-  // would see each dual-stack set as changed).
-  std::vector<state::BackendSet> sets(s.backend_sets().begin(), s.backend_sets().end());
-  for (auto& set : sets)
-    for (auto& m : set.members) m.ipv6.reset();
-  return state::DataplaneState::from_parts(std::move(frontends), {s.node_ports().begin(), s.node_ports().end()},
-                                           std::move(sets));
-}
 
 XdpDataplane::XdpDataplane(config::NodeSettings settings)
     : XdpDataplane(std::move(settings), Options{}) {}
@@ -161,31 +141,6 @@ XdpDataplane::XdpDataplane(config::NodeSettings settings, Options options)
     : settings_(std::move(settings)), options_(options), pins_{settings_.bpffs_dir} {}
 
 XdpDataplane::~XdpDataplane() = default;
-
-state::StateDiff ipv4_only_diff(const state::StateDiff& d) {
-  const auto v4 = [](const state::FrontendKey& k) { return std::holds_alternative<net::Ipv4>(k.address); };
-  state::StateDiff out;
-  for (const auto& f : d.frontends.added)
-    if (v4(f.key)) out.frontends.added.push_back(f);
-  for (const auto& f : d.frontends.removed)
-    if (v4(f.key)) out.frontends.removed.push_back(f);
-  for (const auto& c : d.frontends.changed)
-    if (v4(c.first.key)) out.frontends.changed.push_back(c);
-  out.node_ports = d.node_ports;
-  const auto strip = [](std::vector<state::Member> ms) {
-    for (auto& m : ms) m.ipv6.reset();
-    return ms;
-  };
-  for (const auto& set : d.backend_sets.added) out.backend_sets.added.push_back({set.id, strip(set.members)});
-  for (const auto& set : d.backend_sets.removed) out.backend_sets.removed.push_back({set.id, strip(set.members)});
-  for (const auto& c : d.backend_sets.changed) {
-    state::BackendSetChange v{c.id, {strip(c.members.added), strip(c.members.removed), {}}, strip(c.after)};
-    for (const auto& [b, a] : c.members.changed)
-      if (b.state != a.state) v.members.changed.emplace_back(strip({b})[0], strip({a})[0]);
-    if (!v.members.empty()) out.backend_sets.changed.push_back(std::move(v));
-  }
-  return out;
-}
 
 void XdpDataplane::count(const char* kind, const std::string& note) {
   if (repairs_) repairs_->add(kind, "xdp: " + note);
@@ -419,7 +374,24 @@ void XdpDataplane::attach_sandbox_interfaces(const LoadedPrograms& progs, MetaMa
     if (!present.count(ifindex)) meta.erase_tc(ifindex);  // the interface is gone
 }
 
+void XdpDataplane::sync_node_addresses6(loader::LbMaps& maps) {
+  if (!maps.has_ipv6()) return;
+  std::vector<pw_in6> wanted;
+  for (const auto& a : node_ipv6_addresses(settings_)) wanted.push_back(in6_of(a));
+  const auto same = [](const pw_in6& a, const pw_in6& b) { return std::memcmp(&a, &b, sizeof a) == 0; };
+  for (const auto& [addr, value] : maps.node_addrs6())
+    if (std::none_of(wanted.begin(), wanted.end(), [&](const pw_in6& w) { return same(w, addr); }))
+      maps.erase_node_addr6(addr);
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    pw_node_addr v{};
+    // As for IPv4: the first IPv6 node address is the IPv6 hairpin source.
+    v.flags = i == 0 ? PW_NODE_ADDR_HAIRPIN : 0;
+    maps.upsert_node_addr6(wanted[i], v);
+  }
+}
+
 void XdpDataplane::sync_node_addresses(loader::LbMaps& maps) {
+  sync_node_addresses6(maps);
   std::vector<std::uint32_t> wanted;  // network order
   for (const auto a : node_ipv4_addresses(settings_)) wanted.push_back(htonl(a.value));
   for (const auto& [addr, value] : maps.node_addrs())
@@ -451,13 +423,7 @@ ApplyReport XdpDataplane::prepare(const state::DataplaneState& desired) {
   Open& open = open_installed();
   for (auto& note : size_mismatches(open.maps.capacities(), settings_)) report.notes.push_back(std::move(note));
   sync_node_addresses(open.maps);
-  // Filtered only when there is IPv6 to drop: the copy (and from_parts' sort and checks) of
-  // a 10,000-Service state costs ~25 ms, 10x the diff itself.
-  std::size_t skipped = 0;
-  const std::optional<state::DataplaneState> v4 =
-      has_ipv6(desired) ? std::optional(ipv4_only(desired, &skipped)) : std::nullopt;
-  if (skipped) report.notes.push_back(std::to_string(skipped) + " IPv6 frontends not programmed: the fast path is IPv4-only");
-  report.applied = state::diff(open.view.state, v4 ? *v4 : desired);
+  report.applied = state::diff(open.view.state, desired);
   program(report.applied, report.notes);
   return report;
 }
@@ -495,6 +461,17 @@ std::size_t XdpDataplane::restore_names(const state::DataplaneState& desired) {
     }
     new_frontends.emplace_back(fe.id, *port);
   }
+  for (const auto& [key, fe] : maps.frontends6()) {
+    if (key.kind != PW_FRONTEND_SERVICE) continue;  // node ports: named with their IPv4 entry
+    const config::Protocol proto = key.proto == IPPROTO_UDP ? config::Protocol::udp : config::Protocol::tcp;
+    auto it = frontends.find({ipv6_of(key.addr), ntohs(key.port), proto});
+    if (it == frontends.end()) continue;
+    if (!set_names.count(fe.set_id)) {
+      set_names[fe.set_id] = it->second->backend_set;
+      new_sets.emplace_back(fe.set_id, it->second->backend_set);
+    }
+    new_frontends.emplace_back(fe.id, it->second->port_name);
+  }
   meta->set_set_names(new_sets);
   meta->set_frontend_names(new_frontends);
   return new_frontends.size();
@@ -503,7 +480,7 @@ std::size_t XdpDataplane::restore_names(const state::DataplaneState& desired) {
 ApplyReport XdpDataplane::apply_changes(const state::StateDiff& d, const state::DataplaneState& desired) {
   if (!open_ && !is_complete()) return apply(desired);
   ApplyReport report;
-  report.applied = ipv4_only_diff(d);
+  report.applied = d;
   program(report.applied, report.notes);
   return report;
 }
@@ -516,8 +493,7 @@ std::unique_ptr<KernelReader> XdpDataplane::make_reader(const state::DataplaneSt
   }
   // One copy of what the maps must hold (milliseconds at 10,000 Services), so that the
   // comparison runs on the reader's thread.
-  return std::make_unique<XdpReader>(pins_, has_ipv6(desired) ? ipv4_only(desired) : desired,
-                                     settings_.maps.maglev_table_size);
+  return std::make_unique<XdpReader>(pins_, desired, settings_.maps.maglev_table_size);
 }
 
 Repairs XdpDataplane::repair(const KernelReading* reading, const state::DataplaneState& desired) {
@@ -534,7 +510,7 @@ Repairs XdpDataplane::repair(const KernelReading* reading, const state::Dataplan
   // reading, or when it found differences outside what was programmed since it was made.
   // A table found stale while this object was programming may be one it was switching.
   const bool maps_differ = !r || !r->complete || touched->everything || (r->stale_tables > 0 && touched->sets.empty()) ||
-                           touched->outside(r->differences) > 0;
+                           r->stale_frontends > 0 || touched->outside(r->differences) > 0;
   std::vector<std::string> notes;
   if (!maps_differ) {
     (void)ensure_loaded(notes);  // pins: counted there
@@ -615,6 +591,11 @@ Stats XdpDataplane::stats() {
   for (const auto& [key, fe] : open.maps.frontends()) {
     const pw_traffic t = open.maps.frontend_traffic(fe.id);
     out.frontends[frontend_label(key)] = {t.packets, t.bytes, t.new_flows, t.rejected};
+  }
+  for (const auto& [key, fe] : open.maps.frontends6()) {
+    if (key.kind == PW_FRONTEND_NODE_PORT) continue;  // one id and counters with its IPv4 entry
+    const pw_traffic t = open.maps.frontend_traffic(fe.id);
+    out.frontends[frontend6_label(key)] = {t.packets, t.bytes, t.new_flows, t.rejected};
   }
   for (const auto& [member, id] : open.view.backend_ids) {
     const pw_traffic t = open.maps.backend_traffic(id);

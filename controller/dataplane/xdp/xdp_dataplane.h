@@ -46,8 +46,8 @@ class XdpDataplane : public Dataplane {
   // (apply() does those). The fast path must be installed; a diff that does not fit the
   // installed state throws std::invalid_argument before anything is written.
   void apply_changes(const state::StateDiff& d);
-  // The same for a diff of desired states: its IPv4 part (ipv4_only_diff) is programmed. The
-  // fast path must be complete, else this is apply(desired).
+  // The same for a diff of desired states (both families). The fast path must be complete,
+  // else this is apply(desired).
   ApplyReport apply_changes(const state::StateDiff& d, const state::DataplaneState& desired) override;
   // The check (docs/operations.md "Drift repair"): the reader reads every map (seconds at
   // 10,000 Services: the Maglev tables) with fds of its own and compares them with the view;
@@ -94,7 +94,8 @@ class XdpDataplane : public Dataplane {
   void attach_uplinks(const LoadedPrograms& progs, std::vector<std::string>& notes);
   void attach_sandbox_interfaces(const LoadedPrograms& progs, MetaMaps& meta,
                                  std::vector<std::string>& notes);
-  void sync_node_addresses(loader::LbMaps& maps);
+  void sync_node_addresses(loader::LbMaps& maps);  // both families
+  void sync_node_addresses6(loader::LbMaps& maps);
   // Programs a diff against the installed view, then ends the node's sockets to removed
   // backends (socket_hooks.h).
   void program(const state::StateDiff& d, std::vector<std::string>& notes);
@@ -109,14 +110,5 @@ class XdpDataplane : public Dataplane {
   std::unique_ptr<state::TouchedKeys> touched_;  // what program() changed since make_reader()
   void count(const char* kind, const std::string& note);
 };
-
-// IPv4 part of a state: the fast path is IPv4-only for now (docs/xdp-dataplane.md). IPv6
-// frontends are dropped (counted in `dropped`), members lose their IPv6 address: the state
-// the fast path implements, and reads back.
-state::DataplaneState ipv4_only(const state::DataplaneState& s, std::size_t* dropped = nullptr);
-bool has_ipv6(const state::DataplaneState& s);
-// The same for a diff of desired states: IPv6 frontends left out, members without their IPv6
-// address (a member whose only change was its IPv6 address is no change).
-state::StateDiff ipv4_only_diff(const state::StateDiff& d);
 
 }  // namespace portway::dataplane::xdp

@@ -1,4 +1,4 @@
-// The representable part of a diff (representable_diff.h, and the fast path's ipv4_only_diff):
+// The representable part of a diff (representable_diff.h):
 // patching what is installed with it gives exactly what the dataplane implements of the new
 // desired state, for the changes a daemon hands over: a member drains, a member changes only
 // its IPv6 address, IPv6 frontends come and go, a set gains or loses its last user, a set
@@ -7,7 +7,6 @@
 
 #include "dataplane/nft/representable.h"
 #include "dataplane/nft/representable_diff.h"
-#include "dataplane/xdp/xdp_dataplane.h"
 #include "state/diff.h"
 #include "states.h"
 
@@ -48,18 +47,10 @@ void expect_nft_patch_matches(const state::DataplaneState& a, const state::Datap
   EXPECT_EQ(state::patch(installed, r), rb.of(b));
 }
 
-// xdp: patch(ipv4_only(a), ipv4_only_diff(diff(a, b))) == ipv4_only(b).
-void expect_xdp_patch_matches(const state::DataplaneState& a, const state::DataplaneState& b) {
-  const state::StateDiff r = xdp::ipv4_only_diff(state::diff(a, b));
-  EXPECT_EQ(state::patch(xdp::ipv4_only(a), r), xdp::ipv4_only(b));
-}
-
 void expect_both(const state::DataplaneState& a, const state::DataplaneState& b) {
   expect_nft_patch_matches(a, b);
-  expect_xdp_patch_matches(a, b);
   // And back again.
   expect_nft_patch_matches(b, a);
-  expect_xdp_patch_matches(b, a);
 }
 
 TEST(RepresentableDiff, AMemberDrains) {
@@ -77,7 +68,6 @@ TEST(RepresentableDiff, AMemberChangingOnlyItsIpv6AddressIsAMemberChangeOnNft) {
   const state::StateDiff r = representable_diff(state::diff(a, b), ra.of(a), index, b);
   ASSERT_EQ(r.backend_sets.changed.size(), 1u) << "nft programs IPv6 frontends: the member's IPv6 slots move";
   EXPECT_EQ(r.backend_sets.changed[0].members.changed.size(), 1u);
-  EXPECT_TRUE(xdp::ipv4_only_diff(state::diff(a, b)).empty());
 }
 
 // A set only IPv6 frontends use keeps only its members with an IPv6 address (the others can
