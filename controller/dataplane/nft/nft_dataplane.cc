@@ -428,12 +428,17 @@ Stats NftDataplane::stats() {
     for (const auto& m : set.members) {
       const std::string a = ipv4_text(m.ipv4);
       const Counter pk = get(SetName::be_pkts, a);
-      out.backends[set.id + " " + a] = {pk.packets, pk.bytes, get(SetName::be_new, a).packets, 0};
-      // A member's IPv6 address is a backend address of its own (as on the fast path).
-      if (!m.ipv6) continue;
-      const std::string a6 = ipv6_text(*m.ipv6);
-      const Counter pk6 = get(SetName::be_pkts6, a6);
-      out.backends[set.id + " " + a6] = {pk6.packets, pk6.bytes, get(SetName::be_new6, a6).packets, 0};
+      TrafficCounters c{pk.packets, pk.bytes, get(SetName::be_new, a).packets, 0};
+      // One backend, both families (the fast path counts per backend id, shared by both):
+      // its IPv6 traffic is added to the entry named by its IPv4 address.
+      if (m.ipv6) {
+        const std::string a6 = ipv6_text(*m.ipv6);
+        const Counter pk6 = get(SetName::be_pkts6, a6);
+        c.packets += pk6.packets;
+        c.bytes += pk6.bytes;
+        c.new_flows += get(SetName::be_new6, a6).packets;
+      }
+      out.backends[set.id + " " + a] = c;
     }
   }
   for (const auto name : kDropCounters) {
