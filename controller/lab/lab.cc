@@ -128,9 +128,11 @@ config::NodeSettings lab_node_settings(const LabConfig& cfg) {
   const Topology t = plan_topology({cfg.prefix, 0});
   config::NodeSettings s;
   s.uplinks = {t.uplink};
-  s.node_addresses = {net::to_string(t.node_address)};
+  s.node_addresses = {net::to_string(t.node_address), net::to_string(t.node_address6)};
   s.sandbox_interfaces = {"sb*"};
   s.service_cidr = kLabServiceCidr;
+  // Dual stack: every Service gets an IPv6 address too, and every sandbox has one.
+  s.service_cidr6 = kLabServiceCidr6;
   s.bpffs_dir = "/sys/fs/bpf/portway-" + cfg.prefix;
   // The socket hooks go on a cgroup of the lab's own, never on the host's processes; "" (no
   // cgroup v2 on this machine) leaves the fast path unable to attach them.
@@ -179,6 +181,7 @@ LabSummary lab_up(const LabConfig& cfg, config::DataplaneChoice choice) {
       sb.service = planned[i].service;
       sb.labels = {{"lab", cfg.prefix}};
       sb.ipv4 = t.sandboxes[i].address;
+      sb.ipv6 = t.sandboxes[i].address6;
       sb.iface = t.sandboxes[i].host_link;
       sb.state = store::SandboxState::running;
       sb.changed_at_ms = now_ms();
@@ -323,10 +326,11 @@ std::vector<LabRow> lab_run(const LabConfig& cfg, const std::vector<config::Data
       if (row.client_seen.empty()) row.client_seen = "-";
       rows.push_back(std::move(row));
     };
+    // Every frontend of both families: an IPv6 service address is probed over IPv6.
     for (const auto& f : desired.frontends()) {
-      if (!std::holds_alternative<net::Ipv4>(f.key.address)) continue;
       const std::string addr = state::to_string(f.key.address);
-      const std::string what = addr + ":" + std::to_string(f.key.port) + " " + f.backend_set + " " + f.port_name;
+      const bool v6 = std::holds_alternative<net::Ipv6>(f.key.address);
+      const std::string what = (v6 ? "[" + addr + "]" : addr) + ":" + std::to_string(f.key.port) + " " + f.backend_set + " " + f.port_name;
       const auto* set = desired.find_backend_set(f.backend_set);
       const auto& from = other_sandbox(f.backend_set);
       probe(what, f.key.protocol, "sandbox " + from.id, netns_of(from), addr, f.key.port, set, f.target_port);
@@ -334,8 +338,9 @@ std::vector<LabRow> lab_run(const LabConfig& cfg, const std::vector<config::Data
     }
     for (const auto& n : desired.node_ports()) {
       const std::string what = "node:" + std::to_string(n.key.node_port) + " " + n.backend_set + " " + n.port_name;
-      probe(what, n.key.protocol, "client", t.client_netns, net::to_string(t.node_address), n.key.node_port,
-            desired.find_backend_set(n.backend_set), n.target_port);
+      for (const std::string& node : {net::to_string(t.node_address), net::to_string(t.node_address6)})
+        probe(what + " via " + node, n.key.protocol, "client", t.client_netns, node, n.key.node_port,
+              desired.find_backend_set(n.backend_set), n.target_port);
     }
   }
   return rows;

@@ -37,7 +37,7 @@ LabSummary lab_up(const LabConfig& cfg, config::DataplaneChoice choice);
 std::vector<std::string> lab_down(const LabConfig& cfg);
 
 struct LabRow {
-  std::string frontend;    // "198.19.0.7:6667/tcp (irc/irc irc)"
+  std::string frontend;    // "198.19.0.7:6667 svc/irc/irc irc", "[2001:2:1::7]:6667 ...", "node:30080 ... via ADDR"
   std::string protocol;
   std::string from;        // client | sandbox | node
   std::string dataplane;
@@ -48,7 +48,8 @@ struct LabRow {
 };
 
 // Syncs the lab with each dataplane in turn and probes every frontend from the client (node
-// ports, service addresses) and from a sandbox (service addresses).
+// ports, on the node's IPv4 and IPv6 address) and from a sandbox and the node (service
+// addresses of both families: the lab's Services are dual-stack).
 std::vector<LabRow> lab_run(const LabConfig& cfg, const std::vector<config::DataplaneChoice>& dataplanes);
 
 std::string format_table(const std::vector<LabRow>& rows);

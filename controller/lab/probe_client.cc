@@ -31,13 +31,21 @@ ProbeResult from_errno(int err) {
   return r;
 }
 
-sockaddr_in make_addr(const std::string& addr, std::uint16_t port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  inet_pton(AF_INET, addr.c_str(), &sa.sin_addr);
-  return sa;
+// An IPv4 or IPv6 address (the family follows the text: a colon means IPv6).
+struct SockAddr {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&ss); }
+  int family() const { return ss.ss_family; }
+};
+
+SockAddr make_addr(const std::string& addr, std::uint16_t port) {
+  SockAddr out;
+  out.len = socket_address(addr, port, out.ss);
+  return out;
 }
+
+SockAddr any_addr(int family, std::uint16_t port) { return make_addr(family == AF_INET6 ? "::" : "0.0.0.0", port); }
 
 // Waits for `events` on fd; 0 on readiness, else an errno value (ETIMEDOUT on timeout).
 int wait_for(int fd, short events, std::chrono::milliseconds timeout) {
@@ -49,13 +57,30 @@ int wait_for(int fd, short events, std::chrono::milliseconds timeout) {
 }
 
 std::uint16_t local_port_of(int fd) {
-  sockaddr_in sa{};
+  sockaddr_storage sa{};
   socklen_t len = sizeof sa;
   getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  return ntohs(sa.sin_port);
+  // sin_port and sin6_port sit at the same offset.
+  return ntohs(reinterpret_cast<const sockaddr_in&>(sa).sin_port);
 }
 
 }  // namespace
+
+socklen_t socket_address(const std::string& addr, std::uint16_t port, sockaddr_storage& out) {
+  out = {};
+  if (addr.find(':') != std::string::npos) {
+    auto& sa = reinterpret_cast<sockaddr_in6&>(out);
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons(port);
+    inet_pton(AF_INET6, addr.c_str(), &sa.sin6_addr);
+    return sizeof sa;
+  }
+  auto& sa = reinterpret_cast<sockaddr_in&>(out);
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  inet_pton(AF_INET, addr.c_str(), &sa.sin_addr);
+  return sizeof sa;
+}
 
 std::string to_string(ProbeStatus s) {
   switch (s) {
@@ -70,10 +95,10 @@ std::string to_string(ProbeStatus s) {
 ProbeResult tcp_probe(const std::string& netns, const std::string& addr, std::uint16_t port,
                       const std::string& payload, std::chrono::milliseconds timeout) {
   netlink::NetnsGuard in(netns);
-  Fd s{socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
+  const SockAddr sa = make_addr(addr, port);
+  Fd s{socket(sa.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
   if (s.fd < 0) return from_errno(errno);
-  const sockaddr_in sa = make_addr(addr, port);
-  if (connect(s.fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0 && errno != EINPROGRESS)
+  if (connect(s.fd, sa.get(), sa.len) != 0 && errno != EINPROGRESS)
     return from_errno(errno);
   if (int err = wait_for(s.fd, POLLOUT, timeout)) return from_errno(err);
   int so_error = 0;
@@ -105,19 +130,16 @@ ProbeResult udp_probe(const std::string& netns, const std::string& addr, std::ui
                       const std::string& payload, std::chrono::milliseconds timeout,
                       std::uint16_t local_port) {
   netlink::NetnsGuard in(netns);
-  Fd s{socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
+  const SockAddr sa = make_addr(addr, port);
+  Fd s{socket(sa.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
   if (s.fd < 0) return from_errno(errno);
   if (local_port) {
     const int one = 1;
     setsockopt(s.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    local.sin_port = htons(local_port);
-    if (bind(s.fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0)
-      return from_errno(errno);
+    const SockAddr local = any_addr(sa.family(), local_port);
+    if (bind(s.fd, local.get(), local.len) != 0) return from_errno(errno);
   }
-  const sockaddr_in sa = make_addr(addr, port);
-  if (connect(s.fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) return from_errno(errno);
+  if (connect(s.fd, sa.get(), sa.len) != 0) return from_errno(errno);
   const std::uint16_t local = local_port_of(s.fd);
   if (send(s.fd, payload.data(), payload.size(), 0) < 0) return from_errno(errno);
   if (int err = wait_for(s.fd, POLLIN, timeout)) return from_errno(err);

@@ -3,6 +3,8 @@
 // an ICMP error), so tests assert on outcomes, not on sockets.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -25,7 +27,11 @@ struct ProbeResult {
 
 std::string to_string(ProbeStatus s);
 
-// Connects to addr:port from `netns` (the calling thread enters it for the call), sends
+// addr:port as a socket address: IPv6 when the text has a colon, else IPv4. Returns the
+// address length; the family is out.ss_family.
+socklen_t socket_address(const std::string& addr, std::uint16_t port, sockaddr_storage& out);
+
+// Connects to addr:port (IPv4 or IPv6, by the text) from `netns` (the calling thread enters it for the call), sends
 // `payload`, reads one reply (up to a newline or EOF).
 ProbeResult tcp_probe(const std::string& netns, const std::string& addr, std::uint16_t port,
                       const std::string& payload = "WHO\n",

@@ -17,7 +17,25 @@ net::Ipv4 lab_addr(std::uint32_t third, std::uint32_t fourth) {
   return net::Ipv4{kLab | (third << 8) | fourth};
 }
 
+// 2001:2:0:<subnet>::<host>
+net::Ipv6 lab_addr6(std::uint16_t subnet, std::uint8_t host) {
+  net::Ipv6 a{{0x20, 0x01, 0x00, 0x02}};
+  a.bytes[6] = static_cast<std::uint8_t>(subnet >> 8);
+  a.bytes[7] = static_cast<std::uint8_t>(subnet);
+  a.bytes[15] = host;
+  return a;
+}
+const net::Ipv6Prefix kLab6{net::Ipv6{{0x20, 0x01, 0x00, 0x02}}, 48};
+
 void bring_up_loopback() { netlink::set_link_up("lo"); }
+
+// Links created (or moved) into this namespace from now on get their link-local address
+// without the second of duplicate address detection: neighbour discovery for forwarded
+// packets needs a usable link-local source.
+void skip_dad_for_new_links() {
+  netlink::write_sysctl("net.ipv6.conf.default.accept_dad", "0");
+  netlink::write_sysctl("net.ipv6.conf.all.accept_dad", "0");
+}
 
 }  // namespace
 
@@ -30,9 +48,12 @@ Topology plan_topology(const TopologyPlan& plan) {
   t.node_netns = plan.prefix + "-node";
   t.client_address = lab_addr(0, 2);
   t.node_address = lab_addr(0, 1);
+  t.client_address6 = lab_addr6(0, 2);
+  t.node_address6 = lab_addr6(0, 1);
   for (unsigned i = 0; i < plan.sandboxes; ++i) {
-    t.sandboxes.push_back({plan.prefix + "-sb" + std::to_string(i), "sb" + std::to_string(i),
-                           lab_addr(10 + i, 2), lab_addr(10 + i, 1)});
+    const auto subnet = static_cast<std::uint16_t>(10 + i);
+    t.sandboxes.push_back({plan.prefix + "-sb" + std::to_string(i), "sb" + std::to_string(i), lab_addr(10 + i, 2),
+                           lab_addr(10 + i, 1), lab_addr6(subnet, 2), lab_addr6(subnet, 1)});
   }
   return t;
 }
@@ -47,10 +68,13 @@ Topology build_topology(const TopologyPlan& plan) {
     {
       netlink::NetnsGuard in(t.client_netns);
       bring_up_loopback();
+      skip_dad_for_new_links();
     }
     netlink::NetnsGuard node(t.node_netns);
     bring_up_loopback();
+    skip_dad_for_new_links();
     netlink::write_sysctl("net.ipv4.ip_forward", "1");
+    netlink::write_sysctl("net.ipv6.conf.all.forwarding", "1");
 
     const int client_fd = netlink::open_named_netns(t.client_netns);
     try {
@@ -61,10 +85,12 @@ Topology build_topology(const TopologyPlan& plan) {
     }
     ::close(client_fd);
     netlink::add_address(t.uplink, t.node_address, 24);
+    netlink::add_address(t.uplink, t.node_address6, 64);
     netlink::set_link_up(t.uplink);
     // Processes on the node connect to service addresses too; without a route the kernel
     // refuses before any dataplane sees the packet (ENETUNREACH).
     netlink::add_route(kLabServiceCidr, std::nullopt, t.uplink);
+    netlink::add_route(kLabServiceCidr6, std::nullopt, t.uplink);
 
     for (const auto& sb : t.sandboxes) {
       const int fd = netlink::open_named_netns(sb.netns);
@@ -76,18 +102,22 @@ Topology build_topology(const TopologyPlan& plan) {
       }
       ::close(fd);
       netlink::add_address(sb.host_link, sb.gateway, 24);
+      netlink::add_address(sb.host_link, sb.gateway6, 64);
       netlink::set_link_up(sb.host_link);
       netlink::NetnsGuard in(sb.netns);
       bring_up_loopback();
       netlink::add_address("eth0", sb.address, 24);
+      netlink::add_address("eth0", sb.address6, 64);
       netlink::set_link_up("eth0");
       // The sandbox end stays as a container runtime leaves it (GRO off, no XDP program):
       // the fast path must deliver to such a veth (docs/xdp-dataplane.md, "Delivery").
       netlink::add_route({net::Ipv4{0}, 0}, sb.gateway);
+      netlink::add_route(net::Ipv6Prefix{}, sb.gateway6);
     }
 
     netlink::NetnsGuard in(t.client_netns);
     netlink::add_address("eth0", t.client_address, 24);
+    netlink::add_address("eth0", t.client_address6, 64);
     netlink::set_link_up("eth0");
     // The client plays an outside host behind a NIC: full checksums on the wire (see
     // set_tx_checksumming), as the node's XDP program would get from a real uplink.
@@ -98,6 +128,8 @@ Topology build_topology(const TopologyPlan& plan) {
     attach_xdp_pass("eth0");
     netlink::add_route(kLabServiceCidr, t.node_address);
     netlink::add_route({net::Ipv4{kLab}, 15}, t.node_address);
+    netlink::add_route(kLabServiceCidr6, t.node_address6);
+    netlink::add_route(kLab6, t.node_address6);
   } catch (...) {
     destroy_topology(plan);
     throw;

@@ -222,6 +222,41 @@ void add_route(const net::Ipv4Prefix& dst, std::optional<net::Ipv4> gateway,
                });
 }
 
+void add_address(const std::string& link, const net::Ipv6& address, std::uint8_t prefix_length) {
+  const unsigned idx = require_ifindex(link);
+  RouteSocket sock;
+  sock.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE,
+               "add address " + net::to_string(address) + " to " + link, [&](nlmsghdr* nlh) {
+                 auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+                 ifa->ifa_family = AF_INET6;
+                 ifa->ifa_prefixlen = prefix_length;
+                 ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+                 ifa->ifa_index = idx;
+                 ifa->ifa_flags = IFA_F_NODAD;
+                 mnl_attr_put(nlh, IFA_LOCAL, address.bytes.size(), address.bytes.data());
+                 mnl_attr_put(nlh, IFA_ADDRESS, address.bytes.size(), address.bytes.data());
+                 mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
+               });
+}
+
+void add_route(const net::Ipv6Prefix& dst, std::optional<net::Ipv6> gateway, const std::string& link) {
+  const unsigned idx = link.empty() ? 0 : require_ifindex(link);
+  RouteSocket sock;
+  sock.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, "add route " + net::to_string(dst),
+               [&](nlmsghdr* nlh) {
+                 auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+                 rtm->rtm_family = AF_INET6;
+                 rtm->rtm_dst_len = dst.length;
+                 rtm->rtm_table = RT_TABLE_MAIN;
+                 rtm->rtm_protocol = RTPROT_STATIC;
+                 rtm->rtm_scope = RT_SCOPE_UNIVERSE;  // IPv6 routes are universe-scoped, device routes too
+                 rtm->rtm_type = RTN_UNICAST;
+                 if (dst.length > 0) mnl_attr_put(nlh, RTA_DST, dst.network.bytes.size(), dst.network.bytes.data());
+                 if (gateway) mnl_attr_put(nlh, RTA_GATEWAY, gateway->bytes.size(), gateway->bytes.data());
+                 if (idx) mnl_attr_put_u32(nlh, RTA_OIF, idx);
+               });
+}
+
 void add_permanent_neighbour(const std::string& link, net::Ipv4 address,
                              const std::array<std::uint8_t, 6>& mac) {
   const unsigned idx = require_ifindex(link);

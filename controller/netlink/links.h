@@ -41,9 +41,14 @@ void set_link_up(const std::string& name);
 bool delete_link(const std::string& name);
 
 void add_address(const std::string& link, net::Ipv4 address, std::uint8_t prefix_length);
+// An IPv6 address without duplicate address detection (IFA_F_NODAD): usable at once, as a lab
+// or test link needs it (DAD would hold it tentative for about a second).
+void add_address(const std::string& link, const net::Ipv6& address, std::uint8_t prefix_length);
 
 // dst/len via gateway (or a device route when gateway is absent, through `link`).
 void add_route(const net::Ipv4Prefix& dst, std::optional<net::Ipv4> gateway,
+               const std::string& link = "");
+void add_route(const net::Ipv6Prefix& dst, std::optional<net::Ipv6> gateway,
                const std::string& link = "");
 
 // A permanent IPv4 neighbour entry (what `ip neigh replace ADDR lladdr MAC dev LINK nud

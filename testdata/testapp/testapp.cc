@@ -13,6 +13,7 @@
 // The process exits by itself after --max-seconds (default 600): a test that forgets it cannot
 // leave it running for ever.
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -32,7 +33,7 @@ namespace {
 
 struct Options {
   std::string id = "sandbox";
-  std::string bind = "0.0.0.0";
+  std::string bind = "::";  // both families (IPV6_V6ONLY off): the lab serves IPv4 and IPv6
   std::vector<int> tcp, udp;
   int http = 0;
   int max_seconds = 600;
@@ -43,7 +44,7 @@ enum class Kind { tcp_listener, udp, http_listener, tcp_conn, http_conn };
 struct Socket {
   Kind kind;
   int local_port;
-  sockaddr_in peer{};
+  sockaddr_storage peer{};
   std::string buffer;  // partial input of a TCP/HTTP connection
 };
 
@@ -90,27 +91,55 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-std::string addr_text(const sockaddr_in& a) {
-  char buf[INET_ADDRSTRLEN];
-  inet_ntop(AF_INET, &a.sin_addr, buf, sizeof buf);
-  return std::string(buf) + ":" + std::to_string(ntohs(a.sin_port));
+// "198.18.0.2:40000" or "2001:2::2:40000" (the port after the last colon). An IPv4 client of
+// a dual-stack socket arrives as ::ffff:a.b.c.d and is printed as plain IPv4, as before.
+std::string addr_text(const sockaddr_storage& s) {
+  char buf[INET6_ADDRSTRLEN];
+  if (s.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(s);
+    inet_ntop(AF_INET, &a.sin_addr, buf, sizeof buf);
+    return std::string(buf) + ":" + std::to_string(ntohs(a.sin_port));
+  }
+  const auto& a = reinterpret_cast<const sockaddr_in6&>(s);
+  if (IN6_IS_ADDR_V4MAPPED(&a.sin6_addr)) inet_ntop(AF_INET, &a.sin6_addr.s6_addr[12], buf, sizeof buf);
+  else inet_ntop(AF_INET6, &a.sin6_addr, buf, sizeof buf);
+  return std::string(buf) + ":" + std::to_string(ntohs(a.sin6_port));
 }
 
-std::string who(const Options& o, const char* proto, int port, const sockaddr_in& peer) {
+std::string who(const Options& o, const char* proto, int port, const sockaddr_storage& peer) {
   return "sandbox=" + o.id + " proto=" + proto + " port=" + std::to_string(port) +
          " client=" + addr_text(peer) + "\n";
 }
 
 int open_socket(const Options& o, int type, int port) {
-  const int fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  if (o.bind.find(':') != std::string::npos) {
+    auto& a6 = reinterpret_cast<sockaddr_in6&>(addr);
+    a6.sin6_family = AF_INET6;
+    a6.sin6_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET6, o.bind.c_str(), &a6.sin6_addr) != 1) die("bad --bind " + o.bind);
+    addr_len = sizeof a6;
+  } else {
+    auto& a4 = reinterpret_cast<sockaddr_in&>(addr);
+    a4.sin_family = AF_INET;
+    a4.sin_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET, o.bind.c_str(), &a4.sin_addr) != 1) die("bad --bind " + o.bind);
+    addr_len = sizeof a4;
+  }
+  int fd = socket(addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0 && errno == EAFNOSUPPORT && o.bind == "::") {
+    // A kernel without IPv6: the default still serves IPv4.
+    Options v4 = o;
+    v4.bind = "0.0.0.0";
+    return open_socket(v4, type, port);
+  }
   if (fd < 0) die("socket");
-  const int one = 1;
+  const int one = 1, zero = 0;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (inet_pton(AF_INET, o.bind.c_str(), &addr.sin_addr) != 1) die("bad --bind " + o.bind);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+  // "::" serves IPv4 too (as ::ffff:a.b.c.d), whatever the namespace's bindv6only default.
+  if (addr.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), addr_len) != 0)
     die("bind port " + std::to_string(port));
   if (type == SOCK_STREAM && listen(fd, 512) != 0) die("listen");
   return fd;
@@ -156,7 +185,7 @@ int main(int argc, char** argv) {
       if (it == sockets.end()) continue;
       Socket& s = it->second;
       if (s.kind == Kind::tcp_listener || s.kind == Kind::http_listener) {
-        sockaddr_in peer{};
+        sockaddr_storage peer{};
         socklen_t len = sizeof peer;
         const int c = accept4(fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c < 0) continue;
@@ -165,7 +194,7 @@ int main(int argc, char** argv) {
         continue;
       }
       if (s.kind == Kind::udp) {
-        sockaddr_in peer{};
+        sockaddr_storage peer{};
         socklen_t len = sizeof peer;
         const ssize_t got = recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&peer), &len);
         if (got < 0) continue;

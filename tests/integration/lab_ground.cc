@@ -58,8 +58,11 @@ std::vector<std::string> LabGround::leftovers() const {
 
 std::string LabGround::sandbox(std::size_t i) const { return net::to_string(topo_.sandboxes.at(i).address); }
 
+std::string LabGround::sandbox6(std::size_t i) const { return net::to_string(topo_.sandboxes.at(i).address6); }
+
 state::Member LabGround::member(std::size_t i, state::MemberState s) const {
-  return {topo_.sandboxes.at(i).address, std::nullopt, s};
+  // Every lab sandbox has both families, as a dual-stack sandbox's endpoint does.
+  return {topo_.sandboxes.at(i).address, topo_.sandboxes.at(i).address6, s};
 }
 
 std::vector<state::Member> LabGround::members(const std::vector<std::size_t>& which) const {

@@ -39,6 +39,7 @@ class LabGround {
   const lab::TopologyPlan& plan() const { return plan_; }
   // The sandbox addresses, "198.18.1<i>.2".
   std::string sandbox(std::size_t i) const;
+  std::string sandbox6(std::size_t i) const;  // its IPv6 address
   state::Member member(std::size_t i, state::MemberState s = state::MemberState::running) const;
   std::vector<state::Member> members(const std::vector<std::size_t>& which) const;
   std::vector<state::Member> all_members() const;

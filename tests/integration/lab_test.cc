@@ -143,6 +143,17 @@ TEST_F(LabTest, EveryFrontendAnswersOnBothDataplanes) {
   // Both dataplanes probe the same frontends.
   EXPECT_EQ(std::count_if(rows.begin(), rows.end(), [](const LabRow& r) { return r.dataplane == "xdp"; }) * 2,
             static_cast<long>(rows.size()));
+  // Over both families: every Service has an IPv6 address, node ports answer on 2001:2::1.
+  for (const std::string dp : {"xdp", "nft"}) {
+    EXPECT_GT(std::count_if(rows.begin(), rows.end(),
+                            [&](const LabRow& r) { return r.dataplane == dp && r.frontend.starts_with("[2001:2:1::"); }),
+              0)
+        << dp;
+    EXPECT_GT(std::count_if(rows.begin(), rows.end(),
+                            [&](const LabRow& r) { return r.dataplane == dp && r.frontend.ends_with("via 2001:2::1"); }),
+              0)
+        << dp;
+  }
 }
 
 TEST_F(LabTest, NodeSocketsSeeTheFrontendAndRefusals) {

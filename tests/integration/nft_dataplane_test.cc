@@ -93,7 +93,7 @@ TEST_F(NftDataplaneTest, WithoutNodeAddressesNodePortsFollowTheUplinksAddresses)
   in_node([&] { r = dp->apply(state); });
   EXPECT_TRUE(r.applied.empty());
   ASSERT_EQ(r.notes.size(), 1u);
-  EXPECT_EQ(r.notes[0], "node ports answer on: 198.18.0.1 198.18.0.9");
+  EXPECT_EQ(r.notes[0], "node ports answer on: 198.18.0.1 198.18.0.9 2001:2::1");
   EXPECT_EQ(dp->last_transaction().elements_added, 1u);
   EXPECT_EQ(who_of(tcp_probe(topo_.client_netns, added, kNodePort)).port, 7000);
 }
@@ -262,11 +262,11 @@ TEST_F(NftDataplaneTest, OnlyTheDifferenceIsWrittenAndInstalledReadsItBack) {
   EXPECT_EQ(r.applied.backend_sets.changed[0].members.removed.size(), 1u);
   EXPECT_TRUE(r.applied.frontends.empty());
   EXPECT_EQ(dp_->last_transaction().chains_written, 0u);
-  // The two slot tables (service address, node port) double from 3 to 6 slots and the two
-  // survivors take the removed backend's slots (7 element operations each), the four
-  // dispatch elements move to the pick chains for 6 (delete + add), one backend's three
-  // elements go.
-  EXPECT_EQ(dp_->last_transaction().elements_added + dp_->last_transaction().elements_deleted, 2u * 7u + 8u + 3u);
+  // The three slot tables (service address, node port, the node port's IPv6 side) double
+  // from 3 to 6 slots and the two survivors take the removed backend's slots (7 element
+  // operations each), the five dispatch elements move to the pick chains for 6 (delete +
+  // add), one backend's seven elements go (three, and four for its IPv6 address).
+  EXPECT_EQ(dp_->last_transaction().elements_added + dp_->last_transaction().elements_deleted, 3u * 7u + 10u + 7u);
   EXPECT_EQ(dp_->installed(), fewer);
   EXPECT_TRUE(dp_->apply(fewer).applied.empty());
   EXPECT_EQ(dp_->last_transaction().commands, 0u) << "nothing changed, nothing sent";

@@ -25,7 +25,7 @@ void NftLabTest::SetUp() {
 config::NodeSettings NftLabTest::node_settings() const {
   config::NodeSettings s;
   s.uplinks = {topo_.uplink};
-  s.node_addresses = {net::to_string(topo_.node_address)};
+  s.node_addresses = {net::to_string(topo_.node_address), net::to_string(topo_.node_address6)};
   return s;
 }
 
@@ -38,6 +38,19 @@ void NftLabTest::TearDown() {
 }
 
 std::string NftLabTest::sandbox(std::size_t i) const { return ground_->sandbox(i); }
+std::string NftLabTest::sandbox6(std::size_t i) const { return ground_->sandbox6(i); }
+
+state::DataplaneState NftLabTest::lab_state_dual(const std::vector<state::Member>& members) const {
+  const state::DataplaneState v4 = lab_state(members);
+  std::vector<state::Frontend> fs(v4.frontends().begin(), v4.frontends().end());
+  for (const auto& f : v4.frontends()) {
+    state::Frontend f6 = f;
+    f6.key.address = *net::parse_ipv6(std::get<net::Ipv4>(f.key.address) == *net::parse_ipv4(kVip) ? kVip6 : kEmptyVip6);
+    fs.push_back(std::move(f6));
+  }
+  return state::DataplaneState::from_parts(std::move(fs), {v4.node_ports().begin(), v4.node_ports().end()},
+                                           {v4.backend_sets().begin(), v4.backend_sets().end()});
+}
 
 state::Member NftLabTest::member(std::size_t i, state::MemberState s) const { return ground_->member(i, s); }
 

@@ -25,6 +25,8 @@ namespace portway::dataplane::nft::testing {
 inline constexpr const char* kVip = "198.19.0.7";      // the Service's address
 inline constexpr const char* kEmptyVip = "198.19.0.8";  // a Service without backends
 inline constexpr std::uint16_t kNodePort = 30080;
+inline constexpr const char* kVip6 = "2001:2:1::7";       // the Service's IPv6 address
+inline constexpr const char* kEmptyVip6 = "2001:2:1::8";  // the backendless Service's
 
 using itest::TcpConnection;
 
@@ -39,6 +41,10 @@ class NftLabTest : public ::testing::Test {
   // 30080/tcp -> 7000 on svc/lab/web (the given sandboxes, running), kEmptyVip:80/tcp on
   // svc/lab/empty (no backend).
   state::DataplaneState lab_state(const std::vector<state::Member>& members) const;
+  // lab_state() plus the same frontends on kVip6 and kEmptyVip6 (dual stack).
+  state::DataplaneState lab_state_dual(const std::vector<state::Member>& members) const;
+  std::string sandbox6(std::size_t i) const;
+  // Members have both addresses (the lab's sandboxes are dual-stack).
   state::Member member(std::size_t sandbox, state::MemberState s = state::MemberState::running) const;
   std::vector<state::Member> all_members() const;
 
@@ -49,7 +55,8 @@ class NftLabTest : public ::testing::Test {
   std::string nft_cli(const std::string& args) const;
 
   // The node settings the dataplane runs with: the lab uplink, node_addresses = the node's
-  // uplink address (named, because apply() may run outside the node namespace).
+  // uplink addresses of both families (named, because apply() may run outside the node
+  // namespace).
   config::NodeSettings node_settings() const;
 
   // Which sandbox answered a WHO, "" on no answer.

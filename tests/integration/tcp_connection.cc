@@ -30,14 +30,12 @@ ProbeResult failed(int err) {
 
 TcpConnection::TcpConnection(const std::string& netns, const std::string& addr, std::uint16_t port) {
   netlink::NetnsGuard in(netns);  // the socket stays in this namespace afterwards
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  inet_pton(AF_INET, addr.c_str(), &sa.sin_addr);
+  sockaddr_storage sa{};
+  const socklen_t len = lab::socket_address(addr, port, sa);
+  const int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   timeval tv{2, 0};
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0) {
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&sa), len) == 0) {
     fd_ = fd;
   } else {
     close(fd);

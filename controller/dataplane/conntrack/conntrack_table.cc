@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <system_error>
 #include <vector>
@@ -25,9 +26,19 @@ struct DumpState {
 FlowTuple tuple_of(const nf_conntrack* ct) {
   FlowTuple t;
   t.protocol = nfct_get_attr_u8(ct, ATTR_L4PROTO);
-  t.original_dst = net::Ipv4{ntohl(nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST))};
+  if (nfct_get_attr_u8(ct, ATTR_L3PROTO) == AF_INET6) {
+    const auto v6 = [&](enum nf_conntrack_attr a) {
+      net::Ipv6 out;
+      std::memcpy(out.bytes.data(), nfct_get_attr(ct, a), out.bytes.size());
+      return out;
+    };
+    t.original_dst = v6(ATTR_ORIG_IPV6_DST);
+    t.reply_src = v6(ATTR_REPL_IPV6_SRC);
+  } else {
+    t.original_dst = net::Ipv4{ntohl(nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST))};
+    t.reply_src = net::Ipv4{ntohl(nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC))};
+  }
   t.original_dport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
-  t.reply_src = net::Ipv4{ntohl(nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC))};
   t.reply_sport = ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC));
   t.dnat = (nfct_get_attr_u32(ct, ATTR_STATUS) & IPS_DST_NAT) != 0;
   return t;
@@ -51,7 +62,8 @@ std::size_t ConntrackTable::delete_flows(std::span<const FlowMatch> matches) {
   if (matches.empty()) return 0;
   DumpState st{matches, {}};
   nfct_callback_register(handle_, NFCT_T_ALL, collect, &st);
-  std::uint32_t family = AF_INET;
+  // Both families: IPv6 frontends and backends have their own entries.
+  std::uint32_t family = AF_UNSPEC;
   const int rc = nfct_query(handle_, NFCT_Q_DUMP, &family);
   const int dump_errno = errno;
   nfct_callback_unregister(handle_);

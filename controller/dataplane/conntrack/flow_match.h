@@ -6,17 +6,20 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <variant>
 
 #include "net/ip_prefix.h"
 
 namespace portway::dataplane::conntrack {
 
+using Address = std::variant<net::Ipv4, net::Ipv6>;  // a flow of either family
+
 // A conntrack entry as far as matching goes. Ports in host order.
 struct FlowTuple {
   std::uint8_t protocol = 0;  // IPPROTO_TCP / IPPROTO_UDP
-  net::Ipv4 original_dst;     // what the client sent to (a frontend)
+  Address original_dst;       // what the client sent to (a frontend)
   std::uint16_t original_dport = 0;
-  net::Ipv4 reply_src;        // who answers (after DNAT: the backend)
+  Address reply_src;          // who answers (after DNAT: the backend)
   std::uint16_t reply_sport = 0;
   bool dnat = false;          // the entry carries a destination NAT
 };
@@ -24,9 +27,9 @@ struct FlowTuple {
 // Unset fields match anything; only DNATed entries ever match.
 struct FlowMatch {
   std::uint8_t protocol = 0;
-  std::optional<net::Ipv4> original_dst;
+  std::optional<Address> original_dst;
   std::optional<std::uint16_t> original_dport;
-  std::optional<net::Ipv4> reply_src;
+  std::optional<Address> reply_src;
   std::optional<std::uint16_t> reply_sport;
 
   bool matches(const FlowTuple& t) const;

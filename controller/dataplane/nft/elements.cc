@@ -42,10 +42,18 @@ std::string ipv4_text(net::Ipv4 a) {
   return s;
 }
 
+std::string ipv6_text(const net::Ipv6& a) { return net::to_string(a); }
+
+std::string address_text(const state::IpAddress& a) {
+  if (const auto* v4 = std::get_if<net::Ipv4>(&a)) return ipv4_text(*v4);
+  return ipv6_text(std::get<net::Ipv6>(a));
+}
+
 std::string frontend_key_text(const state::FrontendKey& k) {
   std::string s;
   s.reserve(32);
-  append_ipv4(s, std::get<net::Ipv4>(k.address));
+  if (const auto* v4 = std::get_if<net::Ipv4>(&k.address)) append_ipv4(s, *v4);
+  else s += ipv6_text(std::get<net::Ipv6>(k.address));
   s += " . ";
   s += proto_text(k.protocol);
   s += " . ";
@@ -67,6 +75,26 @@ std::vector<net::Ipv4> running_members(const state::BackendSet& set) {
   return out;  // members are sorted by address already
 }
 
+std::vector<net::Ipv4> running6_members(const state::BackendSet& set) {
+  std::vector<net::Ipv4> out;
+  for (const auto& m : set.members)
+    if (m.state == state::MemberState::running && m.ipv6) out.push_back(m.ipv4);
+  return out;
+}
+
+namespace {
+
+// The IPv6 address of a set's member, by its IPv4 key (a slot of an IPv6 table).
+const net::Ipv6& ipv6_of(const state::BackendSet& set, net::Ipv4 key) {
+  const auto it = std::lower_bound(set.members.begin(), set.members.end(), key,
+                                   [](const state::Member& m, net::Ipv4 k) { return m.ipv4 < k; });
+  if (it == set.members.end() || it->ipv4 != key || !it->ipv6)
+    throw std::logic_error("nft: IPv6 slot of a member without an IPv6 address");
+  return *it->ipv6;
+}
+
+}  // namespace
+
 const state::BackendSet& ElementWriter::set_of(const std::string& id) const {
   const state::BackendSet* s = state_.find_backend_set(id);
   if (!s) throw std::logic_error("nft: unknown backend set " + id);
@@ -81,26 +109,31 @@ std::uint32_t ElementWriter::number(const std::string& id) const {
 
 void ElementWriter::frontend(const state::Frontend& f) {
   const std::string key = frontend_key_text(f.key);
+  const bool v6 = std::holds_alternative<net::Ipv6>(f.key.address);
+  const state::BackendSet& set = set_of(f.backend_set);
   const auto slots = static_cast<std::uint32_t>(
-      slots_.table(ipv4_text(std::get<net::Ipv4>(f.key.address)), running_members(set_of(f.backend_set))).size());
+      slots_.table(address_text(f.key.address), v6 ? running6_members(set) : running_members(set)).size());
   const std::string comment = element_comment(f.backend_set, f.port_name);
-  out_.put(SetName::svc_fe, key, "", comment);
-  out_.put(SetName::svc_rej, key, "", comment);
-  out_.put(SetName::svc_tport, key, number_text(f.target_port), comment);
+  out_.put(v6 ? SetName::svc_fe6 : SetName::svc_fe, key, "", comment);
+  out_.put(v6 ? SetName::svc_rej6 : SetName::svc_rej, key, "", comment);
+  out_.put(v6 ? SetName::svc_tport6 : SetName::svc_tport, key, number_text(f.target_port), comment);
   if (slots > 0)
-    out_.put(SetName::svc_disp, key, "goto " + pick_chain_name(PickKind::service, slots), comment);
+    out_.put(v6 ? SetName::svc_disp6 : SetName::svc_disp, key,
+             "goto " + pick_chain_name(v6 ? PickKind::service6 : PickKind::service, slots), comment);
   else
-    out_.put(SetName::svc_noep, key, "", comment);
+    out_.put(v6 ? SetName::svc_noep6 : SetName::svc_noep, key, "", comment);
 }
 
-void ElementWriter::service_address(net::Ipv4 address, const state::BackendSet& set) {
-  const std::string a = ipv4_text(address);
-  out_.put(SetName::svc_addrs, a, number_text(number(set.id)), element_comment(set.id, ""));
-  const SlotTable& slots = slots_.table(a, running_members(set));
+void ElementWriter::service_address(const state::IpAddress& address, const state::BackendSet& set) {
+  const bool v6 = std::holds_alternative<net::Ipv6>(address);
+  const std::string a = address_text(address);
+  out_.put(v6 ? SetName::svc_addrs6 : SetName::svc_addrs, a, number_text(number(set.id)), element_comment(set.id, ""));
+  const SlotTable& slots = slots_.table(a, v6 ? running6_members(set) : running_members(set));
   for (std::uint32_t i = 0; i < slots.size(); ++i) {
     std::string key = a + " . ";
     append_u32(key, i);
-    out_.put(SetName::svc_slots, std::move(key), ipv4_text(slots[i]), "");
+    if (v6) out_.put(SetName::svc_slots6, std::move(key), ipv6_text(ipv6_of(set, slots[i])), "");
+    else out_.put(SetName::svc_slots, std::move(key), ipv4_text(slots[i]), "");
   }
 }
 
@@ -124,6 +157,19 @@ void ElementWriter::node_port(const state::NodePort& n) {
     append_u32(slot, i);
     out_.put(SetName::np_slots, std::move(slot), ipv4_text(slots[i]), "");
   }
+  // The IPv6 side: its own slot table over the members with an IPv6 address.
+  const SlotTable& slots6 = slots_.table(std::string(kNodePort6Book) + key, running6_members(set));
+  if (!slots6.empty()) {
+    out_.put(SetName::np_disp6, key,
+             "goto " + pick_chain_name(PickKind::node_port6, static_cast<std::uint32_t>(slots6.size())), comment);
+  } else {
+    out_.put(SetName::np_noep6, key, "", comment);
+  }
+  for (std::uint32_t i = 0; i < slots6.size(); ++i) {
+    std::string slot = key + " . ";
+    append_u32(slot, i);
+    out_.put(SetName::np_slots6, std::move(slot), ipv6_text(ipv6_of(set, slots6[i])), "");
+  }
 }
 
 void ElementWriter::draining_members(const state::BackendSet& set) {
@@ -133,33 +179,44 @@ void ElementWriter::draining_members(const state::BackendSet& set) {
   }
 }
 
-void ElementWriter::backend_address(net::Ipv4 address) {
+void ElementWriter::backend_address(net::Ipv4 address, const std::optional<net::Ipv6>& ipv6) {
   const std::string a = ipv4_text(address);
   out_.put(SetName::be_pkts, a, "", "");
   out_.put(SetName::be_new, a, "", "");
   out_.put(SetName::hairpin, a + " . " + a, "", "");
+  if (!ipv6) return;
+  const std::string a6 = ipv6_text(*ipv6);
+  out_.put(SetName::be_addr6, a, a6, "");
+  out_.put(SetName::be_pkts6, a6, "", "");
+  out_.put(SetName::be_new6, a6, "", "");
+  out_.put(SetName::hairpin6, a6 + " . " + a6, "", "");
 }
 
 void ElementWriter::node_address(net::Ipv4 address) { out_.put(SetName::node_addrs, ipv4_text(address), "", ""); }
+void ElementWriter::node_address(const net::Ipv6& address) {
+  out_.put(SetName::node_addrs6, ipv6_text(address), "", "");
+}
 
 void ElementWriter::all() {
   const state::Frontend* previous = nullptr;
   for (const auto& f : state_.frontends()) {
     frontend(f);
     // Frontends are sorted with the address first: one service address per run.
-    const net::Ipv4 a = std::get<net::Ipv4>(f.key.address);
-    if (!previous || std::get<net::Ipv4>(previous->key.address) != a) service_address(a, set_of(f.backend_set));
+    if (!previous || previous->key.address != f.key.address) service_address(f.key.address, set_of(f.backend_set));
     previous = &f;
   }
   for (const auto& n : state_.node_ports()) node_port(n);
-  std::vector<net::Ipv4> addresses;
+  std::vector<std::pair<net::Ipv4, std::optional<net::Ipv6>>> addresses;
   for (const auto& set : state_.backend_sets()) {
     draining_members(set);
-    for (const auto& m : set.members) addresses.push_back(m.ipv4);
+    for (const auto& m : set.members) addresses.emplace_back(m.ipv4, m.ipv6);
   }
   std::sort(addresses.begin(), addresses.end());
-  addresses.erase(std::unique(addresses.begin(), addresses.end()), addresses.end());
-  for (const auto a : addresses) backend_address(a);
+  // One address listed by two sets (compile() never does it) is written once, keyed by IPv4.
+  addresses.erase(std::unique(addresses.begin(), addresses.end(),
+                              [](const auto& x, const auto& y) { return x.first == y.first; }),
+                  addresses.end());
+  for (const auto& [a, a6] : addresses) backend_address(a, a6);
 }
 
 }  // namespace portway::dataplane::nft

@@ -13,12 +13,19 @@
 //   node port       np_sets, np_fe, np_rej, np_tport, np_disp or np_noep, np_slots
 // Slot tables (and so the pick chain of each svc_disp/np_disp element) come from SlotTables.
 //   backend set     draining (set number . address) for its draining members
-//   backend address be_pkts, be_new, hairpin (shared when two sets list one address)
-//   node address    node_addrs (not part of the state: the node's settings and uplinks)
+//   backend address be_pkts, be_new, hairpin (shared when two sets list one address); with
+//                   an IPv6 address also be_addr6, be_pkts6, be_new6, hairpin6
+//   node address    node_addrs / node_addrs6 (not part of the state: the node's settings and
+//                   uplinks)
+// IPv6 frontends write the *6 sets; a node port writes np_noep6/np_disp6 and np_slots6 for its
+// IPv6 side besides the shared np_* elements. IPv6 slot tables hold members (by their IPv4
+// key, as every slot table) that have an IPv6 address; their elements name that address.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dataplane/nft/layout.h"
@@ -38,11 +45,16 @@ class ElementSink {
 
 // nft text of the values that appear in keys and data.
 std::string ipv4_text(net::Ipv4 a);
-std::string frontend_key_text(const state::FrontendKey& k);  // "198.19.0.7 . tcp . 80"; IPv4 only
+std::string ipv6_text(const net::Ipv6& a);  // as nft prints it (inet_ntop)
+std::string address_text(const state::IpAddress& a);
+std::string frontend_key_text(const state::FrontendKey& k);  // "198.19.0.7 . tcp . 80", "2001:2:1::7 . tcp . 80"
 std::string node_port_key_text(const state::NodePortKey& k);  // "tcp . 30080"
 
 // The running members of a set, in address order: slot i is the i-th of them.
 std::vector<net::Ipv4> running_members(const state::BackendSet& set);
+// The same, for IPv6 frontends: the running members that have an IPv6 address.
+std::vector<net::Ipv4> running6_members(const state::BackendSet& set);
+
 
 class ElementWriter {
  public:
@@ -51,11 +63,13 @@ class ElementWriter {
       : state_(state), numbers_(numbers), slots_(slots), out_(out) {}
 
   void frontend(const state::Frontend& f);
-  void service_address(net::Ipv4 address, const state::BackendSet& set);
+  void service_address(const state::IpAddress& address, const state::BackendSet& set);
   void node_port(const state::NodePort& n);
   void draining_members(const state::BackendSet& set);
-  void backend_address(net::Ipv4 address);
+  // A member address (the IPv4 key) and its IPv6 address, if it has one.
+  void backend_address(net::Ipv4 address, const std::optional<net::Ipv6>& ipv6);
   void node_address(net::Ipv4 address);
+  void node_address(const net::Ipv6& address);
 
   // Every element of the state.
   void all();

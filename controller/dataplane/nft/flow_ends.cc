@@ -16,11 +16,19 @@ std::uint8_t ip_proto(config::Protocol p) { return p == config::Protocol::tcp ? 
 std::vector<conntrack::FlowMatch> flows_to_end(const state::DataplaneState& before, const state::StateDiff& d) {
   std::set<conntrack::FlowMatch> out;
 
-  std::map<std::string, std::vector<net::Ipv4>> gone;  // set id -> removed backends
+  std::map<std::string, std::vector<conntrack::Address>> gone;  // set id -> removed backend addresses
+  const auto leave = [&](const std::string& id, const state::Member& m) {
+    gone[id].push_back(m.ipv4);
+    if (m.ipv6) gone[id].push_back(*m.ipv6);
+  };
   for (const auto& set : d.backend_sets.removed)
-    for (const auto& m : set.members) gone[set.id].push_back(m.ipv4);
-  for (const auto& c : d.backend_sets.changed)
-    for (const auto& m : c.members.removed) gone[c.id].push_back(m.ipv4);
+    for (const auto& m : set.members) leave(set.id, m);
+  for (const auto& c : d.backend_sets.changed) {
+    for (const auto& m : c.members.removed) leave(c.id, m);
+    // A member that lost or changed its IPv6 address: its IPv6 flows lead nowhere now.
+    for (const auto& [b, a] : c.members.changed)
+      if (b.ipv6 && b.ipv6 != a.ipv6) gone[c.id].push_back(*b.ipv6);
+  }
 
   if (!gone.empty()) {
     // The (protocol, target port) pairs through which each affected set was reached.
@@ -31,11 +39,11 @@ std::vector<conntrack::FlowMatch> flows_to_end(const state::DataplaneState& befo
       if (gone.contains(n.backend_set)) targets[n.backend_set].insert({n.key.protocol, n.target_port});
     for (const auto& [id, backends] : gone)
       for (const auto& [proto, port] : targets[id])
-        for (const auto b : backends) out.insert({ip_proto(proto), std::nullopt, std::nullopt, b, port});
+        for (const auto& b : backends) out.insert({ip_proto(proto), std::nullopt, std::nullopt, b, port});
   }
   for (const auto& f : d.frontends.removed) {
-    if (const auto* a = std::get_if<net::Ipv4>(&f.key.address))
-      out.insert({ip_proto(f.key.protocol), *a, f.key.port, std::nullopt, std::nullopt});
+    const conntrack::Address a = std::visit([](const auto& x) { return conntrack::Address{x}; }, f.key.address);
+    out.insert({ip_proto(f.key.protocol), a, f.key.port, std::nullopt, std::nullopt});
   }
   for (const auto& n : d.node_ports.removed)
     out.insert({ip_proto(n.key.protocol), std::nullopt, n.key.node_port, std::nullopt, n.target_port});

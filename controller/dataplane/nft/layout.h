@@ -42,13 +42,33 @@ enum class SetName : std::uint8_t {
   be_new,     // backend address; element counter = new flows DNATed to it
   hairpin,    // (backend, backend): a backend reaching itself gets masqueraded
   node_addrs, // the addresses node ports answer on (dataplane/node_addresses.h)
+  // IPv6 (docs/nftables.md "IPv6"): the same roles keyed by IPv6 addresses. Node ports share
+  // np_sets, np_fe, np_rej and np_tport (one frontend, counted over both families); what
+  // depends on the members of a family (no backend, the slot table) is per family.
+  svc_addrs6,
+  svc_fe6,
+  svc_rej6,
+  svc_noep6,
+  svc_disp6,
+  svc_tport6,
+  svc_slots6,  // (service address, slot) -> the IPv6 address of a running member that has one
+  np_noep6,    // node ports whose set has no running member with an IPv6 address
+  np_disp6,
+  np_slots6,
+  be_addr6,    // member (its IPv4 address, the member's key) -> its IPv6 address
+  be_pkts6,
+  be_new6,
+  hairpin6,
+  node_addrs6,
 };
-inline constexpr std::size_t kSetCount = 19;
+inline constexpr std::size_t kSetCount = 34;
 
 // The fields of a key (each one 32-bit register wide in the kernel, as nft lays out
 // concatenations) and the kind of data, to decode elements read back through netlink.
-enum class Field : std::uint8_t { ipv4, proto, port, u32 };
-enum class Data : std::uint8_t { none, u32, ipv4, port, verdict };
+enum class Field : std::uint8_t { ipv4, proto, port, u32, ipv6 };
+enum class Data : std::uint8_t { none, u32, ipv4, port, verdict, ipv6 };
+// Bytes a field takes in a key: whole 32-bit registers.
+inline constexpr std::size_t field_len(Field f) { return f == Field::ipv6 ? 16 : 4; }
 
 struct SetDef {
   SetName id;
@@ -92,7 +112,8 @@ const std::vector<ChainDef>& skeleton_chains();
 // Those for M <= kStandingPicks always exist: creating a chain makes the kernel re-validate
 // every jump of the table at commit (a walk over all verdict-map elements, ~15 ms at 30,000
 // frontends), so a slot table growing or shrinking must find its chain already there.
-enum class PickKind : std::uint8_t { service, node_port };
+enum class PickKind : std::uint8_t { service, node_port, service6, node_port6 };
+inline constexpr std::size_t kPickKinds = 4;
 inline constexpr std::uint32_t kStandingPicks = 128;
 std::string pick_chain_name(PickKind k, std::uint32_t slots);
 ChainDef pick_chain(PickKind k, std::uint32_t slots);

@@ -108,9 +108,13 @@ const state::DataplaneState* NftDataplane::names() const {
 ReadBack NftDataplane::read_table(TableReader::Scope scope) { return reader_->read(scope); }
 
 NodeAddresses NftDataplane::node_addresses() const {
-  NodeAddresses out = node_ipv4_addresses(settings_);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  NodeAddresses out{node_ipv4_addresses(settings_), node_ipv6_addresses(settings_)};
+  const auto sort_unique = [](auto& v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+  };
+  sort_unique(out.v4);
+  sort_unique(out.v6);
   return out;
 }
 
@@ -118,8 +122,10 @@ namespace {
 
 std::string node_addresses_note(const NodeAddresses& addresses) {
   std::string s = "node ports answer on:";
-  for (const auto a : addresses) s += " " + ipv4_text(a);
-  if (addresses.empty()) s += " no address (no node address configured and the uplinks have none)";
+  for (const auto a : addresses.v4) s += " " + ipv4_text(a);
+  for (const auto& a : addresses.v6) s += " " + ipv6_text(a);
+  if (addresses.v4.empty() && addresses.v6.empty())
+    s += " no address (no node address configured and the uplinks have none)";
   return s;
 }
 
@@ -406,9 +412,11 @@ Stats NftDataplane::stats() {
   const Reconstructed r = reconstruct(rb, numbers_, names());
   for (const auto& f : r.state.frontends()) {
     const std::string key = frontend_key_text(f.key);
-    const Counter pk = get(SetName::svc_fe, key);
-    out.frontends[state::to_string(f.key)] = {pk.packets, pk.bytes, get(SetName::svc_tport, key).packets,
-                                              get(SetName::svc_rej, key).packets};
+    const bool v6 = std::holds_alternative<net::Ipv6>(f.key.address);
+    const Counter pk = get(v6 ? SetName::svc_fe6 : SetName::svc_fe, key);
+    out.frontends[state::to_string(f.key)] = {pk.packets, pk.bytes,
+                                              get(v6 ? SetName::svc_tport6 : SetName::svc_tport, key).packets,
+                                              get(v6 ? SetName::svc_rej6 : SetName::svc_rej, key).packets};
   }
   for (const auto& n : r.state.node_ports()) {
     const std::string key = node_port_key_text(n.key);
@@ -420,7 +428,17 @@ Stats NftDataplane::stats() {
     for (const auto& m : set.members) {
       const std::string a = ipv4_text(m.ipv4);
       const Counter pk = get(SetName::be_pkts, a);
-      out.backends[set.id + " " + a] = {pk.packets, pk.bytes, get(SetName::be_new, a).packets, 0};
+      TrafficCounters c{pk.packets, pk.bytes, get(SetName::be_new, a).packets, 0};
+      // One backend, both families (the fast path counts per backend id, shared by both):
+      // its IPv6 traffic is added to the entry named by its IPv4 address.
+      if (m.ipv6) {
+        const std::string a6 = ipv6_text(*m.ipv6);
+        const Counter pk6 = get(SetName::be_pkts6, a6);
+        c.packets += pk6.packets;
+        c.bytes += pk6.bytes;
+        c.new_flows += get(SetName::be_new6, a6).packets;
+      }
+      out.backends[set.id + " " + a] = c;
     }
   }
   for (const auto name : kDropCounters) {

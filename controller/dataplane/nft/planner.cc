@@ -10,7 +10,8 @@ namespace {
 
 // Which pick chain an svc_disp/np_disp element jumps to.
 bool pick_of(SetName set, const std::string& data, PickKind& kind, std::uint32_t& n) {
-  if (set != SetName::svc_disp && set != SetName::np_disp) return false;
+  if (set != SetName::svc_disp && set != SetName::np_disp && set != SetName::svc_disp6 && set != SetName::np_disp6)
+    return false;
   return data.starts_with("goto ") && parse_pick_chain(std::string_view(data).substr(5), kind, n);
 }
 
@@ -85,13 +86,23 @@ bool base_chain_matches(const ChainDef& want, const ChainReadBack& have) {
          (want.type.empty() || (want.priority == have.priority && have.policy == "accept"));
 }
 
-const state::Frontend* first_at(const state::DataplaneState& s, net::Ipv4 a) {
+const state::Frontend* first_at(const state::DataplaneState& s, const state::IpAddress& a) {
   const auto fs = s.frontends();
   const state::FrontendKey probe{a, 0, config::Protocol::tcp};
   const auto it = std::lower_bound(fs.begin(), fs.end(), probe,
                                    [](const state::Frontend& f, const state::FrontendKey& k) { return f.key < k; });
-  return it != fs.end() && it->key.address == state::IpAddress{a} ? &*it : nullptr;
+  return it != fs.end() && it->key.address == a ? &*it : nullptr;
 }
+
+// What a set's slot tables depend on: its running members and their IPv6 addresses.
+std::vector<std::pair<net::Ipv4, std::optional<net::Ipv6>>> running_view(const state::BackendSet& set) {
+  std::vector<std::pair<net::Ipv4, std::optional<net::Ipv6>>> out;
+  for (const auto& m : set.members)
+    if (m.state == state::MemberState::running) out.emplace_back(m.ipv4, m.ipv6);
+  return out;
+}
+
+bool is_node_address_set(SetName s) { return s == SetName::node_addrs || s == SetName::node_addrs6; }
 
 template <class Key>
 void erase_key(std::vector<Key>& v, const Key& k) {
@@ -155,7 +166,8 @@ FullPlan plan_full(ReadBack rb, const state::DataplaneState& desired, const Node
   for (const auto& [key, table] : slots.handed_out())
     if (!table.empty()) plan.slots.emplace(key, table);
   const std::size_t missing = sink.missing, changed = sink.changed;
-  for (const auto a : node_addresses) writer.node_address(a);
+  for (const auto a : node_addresses.v4) writer.node_address(a);
+  for (const auto& a : node_addresses.v6) writer.node_address(a);
   plan.node_addresses_changed = sink.missing != missing || sink.changed != changed;
   std::size_t extra = 0;
   for (const SetDef& d : set_defs()) {
@@ -163,7 +175,7 @@ FullPlan plan_full(ReadBack rb, const state::DataplaneState& desired, const Node
     if (it == rb.sets.end() || fresh[static_cast<std::size_t>(d.id)]) continue;
     for (const auto& [key, data] : it->second.elements) {
       tx.delete_element(d.id, key);
-      if (d.id == SetName::node_addrs) plan.node_addresses_changed = true;
+      if (is_node_address_set(d.id)) plan.node_addresses_changed = true;
       else ++extra;
     }
   }
@@ -287,7 +299,7 @@ IncrementalPlan plan_incremental(const state::DataplaneState& installed, const I
   for (const auto& c : d.backend_sets.changed) {
     const state::BackendSet* o = installed.find_backend_set(c.id);
     const state::BackendSet* n = desired.find_backend_set(c.id);
-    if (o && n && running_members(*o) != running_members(*n)) moved.insert(c.id);
+    if (o && n && running_view(*o) != running_view(*n)) moved.insert(c.id);
   }
 
   std::set<state::FrontendKey> frontends;
@@ -305,13 +317,13 @@ IncrementalPlan plan_incremental(const state::DataplaneState& installed, const I
       node_ports.insert(it->second.begin(), it->second.end());
   }
 
-  std::set<net::Ipv4> addresses;
+  std::set<state::IpAddress> addresses;
   for (const auto& k : frontends) {
-    addresses.insert(std::get<net::Ipv4>(k.address));
+    addresses.insert(k.address);
     if (const auto* f = installed.find(k)) old_w.frontend(*f);
     if (const auto* f = desired.find(k)) new_w.frontend(*f);
   }
-  for (const auto a : addresses) {
+  for (const auto& a : addresses) {
     if (const auto* f = first_at(installed, a)) old_w.service_address(a, *installed.find_backend_set(f->backend_set));
     if (const auto* f = first_at(desired, a)) new_w.service_address(a, *desired.find_backend_set(f->backend_set));
   }
@@ -321,26 +333,55 @@ IncrementalPlan plan_incremental(const state::DataplaneState& installed, const I
   }
 
   // Draining members per set, and the per-address backend elements, shared between sets.
+  // A member whose IPv6 address changed keeps its references but has its IPv6 elements
+  // rewritten: it is touched with a delta of 0.
   std::map<std::uint32_t, int> ref_delta;
+  std::map<std::uint32_t, std::optional<net::Ipv6>> old_v6, new_v6;
   for (const auto& set : d.backend_sets.removed) {
     old_w.draining_members(set);
-    for (const auto& m : set.members) --ref_delta[m.ipv4.value];
+    for (const auto& m : set.members) {
+      --ref_delta[m.ipv4.value];
+      old_v6[m.ipv4.value] = m.ipv6;
+    }
   }
   for (const auto& set : d.backend_sets.added) {
     new_w.draining_members(set);
-    for (const auto& m : set.members) ++ref_delta[m.ipv4.value];
+    for (const auto& m : set.members) {
+      ++ref_delta[m.ipv4.value];
+      new_v6[m.ipv4.value] = m.ipv6;
+    }
   }
   for (const auto& c : d.backend_sets.changed) {
     old_w.draining_members(*installed.find_backend_set(c.id));
     new_w.draining_members(*desired.find_backend_set(c.id));
-    for (const auto& m : c.members.removed) --ref_delta[m.ipv4.value];
-    for (const auto& m : c.members.added) ++ref_delta[m.ipv4.value];
+    for (const auto& m : c.members.removed) {
+      --ref_delta[m.ipv4.value];
+      old_v6[m.ipv4.value] = m.ipv6;
+    }
+    for (const auto& m : c.members.added) {
+      ++ref_delta[m.ipv4.value];
+      new_v6[m.ipv4.value] = m.ipv6;
+    }
+    for (const auto& [b, a] : c.members.changed) {
+      if (b.ipv6 == a.ipv6) continue;
+      ref_delta.try_emplace(b.ipv4.value, 0);
+      old_v6[b.ipv4.value] = b.ipv6;
+      new_v6[a.ipv4.value] = a.ipv6;
+    }
   }
+  // An address whose IPv6 side is not in the diff (another set still lists it unchanged)
+  // keeps the IPv6 address it has.
+  const auto v6_of = [](const std::map<std::uint32_t, std::optional<net::Ipv6>>& m,
+                        const std::map<std::uint32_t, std::optional<net::Ipv6>>& other, std::uint32_t a) {
+    if (const auto it = m.find(a); it != m.end()) return it->second;
+    if (const auto it = other.find(a); it != other.end()) return it->second;
+    return std::optional<net::Ipv6>{};
+  };
   for (const auto& [a, delta] : ref_delta) {
     const auto it = index.member_refs.find(a);
     const long refs = it == index.member_refs.end() ? 0 : static_cast<long>(it->second);
-    if (refs > 0) old_w.backend_address(net::Ipv4{a});
-    if (refs + delta > 0) new_w.backend_address(net::Ipv4{a});
+    if (refs > 0) old_w.backend_address(net::Ipv4{a}, v6_of(old_v6, new_v6, a));
+    if (refs + delta > 0) new_w.backend_address(net::Ipv4{a}, v6_of(new_v6, old_v6, a));
   }
 
   IncrementalPlan plan;
@@ -386,11 +427,22 @@ void IncrementalPlan::update(SlotBook& installed) const {
   for (const auto& [key, table] : slots_written) installed[key] = table;
 }
 
+namespace {
+
+template <class A, class Text>
+void plan_family(const std::vector<A>& installed, const std::vector<A>& desired, SetName set, Text text,
+                 Transaction& tx) {
+  for (const auto& a : installed)
+    if (!std::binary_search(desired.begin(), desired.end(), a)) tx.delete_element(set, text(a));
+  for (const auto& a : desired)
+    if (!std::binary_search(installed.begin(), installed.end(), a)) tx.add_element(set, text(a), "");
+}
+
+}  // namespace
+
 void plan_node_addresses(const NodeAddresses& installed, const NodeAddresses& desired, Transaction& tx) {
-  for (const auto a : installed)
-    if (!std::binary_search(desired.begin(), desired.end(), a)) tx.delete_element(SetName::node_addrs, ipv4_text(a));
-  for (const auto a : desired)
-    if (!std::binary_search(installed.begin(), installed.end(), a)) tx.add_element(SetName::node_addrs, ipv4_text(a), "");
+  plan_family(installed.v4, desired.v4, SetName::node_addrs, ipv4_text, tx);
+  plan_family(installed.v6, desired.v6, SetName::node_addrs6, ipv6_text, tx);
 }
 
 }  // namespace portway::dataplane::nft

@@ -28,7 +28,7 @@ namespace portway::dataplane::nft {
 
 // How many frontends/node ports jump to each pick chain (kind -> M -> uses): a pick chain
 // beyond the standing ones exists exactly while it has users.
-using PickUses = std::array<std::map<std::uint32_t, std::size_t>, 2>;
+using PickUses = std::array<std::map<std::uint32_t, std::size_t>, kPickKinds>;
 
 struct FullPlan {
   Transaction tx;
@@ -41,8 +41,12 @@ struct FullPlan {
   SlotBook slots;  // the slot tables the table holds after this transaction
 };
 
-// The node addresses node ports answer on, sorted, without duplicates.
-using NodeAddresses = std::vector<net::Ipv4>;
+// The node addresses node ports answer on, per family, sorted, without duplicates.
+struct NodeAddresses {
+  std::vector<net::Ipv4> v4;
+  std::vector<net::Ipv6> v6;
+  bool operator==(const NodeAddresses&) const = default;
+};
 
 // `rb` is consumed (its element maps are used as scratch). `desired` must be representable
 // and `numbers` must hold every set of it. The slot tables `rb` holds are carried on

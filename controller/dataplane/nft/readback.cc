@@ -50,6 +50,7 @@ bool value_text(const json& v, std::string& out) {
 // Byte length of an nft type as the kernel stores it (0: a type portway never uses).
 std::size_t type_len(const std::string& t) {
   if (t == "ipv4_addr" || t == "mark" || t == "integer") return 4;
+  if (t == "ipv6_addr") return 16;
   if (t == "inet_service") return 2;
   if (t == "inet_proto") return 1;
   return 0;

@@ -41,6 +41,18 @@ bool parse_ipv4_into(std::string_view s, net::Ipv4& out) {
   return true;
 }
 
+bool parse_address(std::string_view s, state::IpAddress& out) {
+  if (const auto a = net::parse_ipv4(s)) {
+    out = *a;
+    return true;
+  }
+  if (const auto a = net::parse_ipv6(s)) {
+    out = *a;
+    return true;
+  }
+  return false;
+}
+
 const SetReadBack* find(const ReadBack& rb, SetName s) {
   const auto it = rb.sets.find(std::string(name_of(s)));
   return it == rb.sets.end() ? nullptr : &it->second;
@@ -57,10 +69,7 @@ void each(const ReadBack& rb, SetName s, F f) {
 bool parse_frontend_key(const std::string& text, state::FrontendKey& out) {
   const auto p = split(text);
   if (p.size() != 3) return false;
-  net::Ipv4 a;
-  if (!parse_ipv4_into(p[0], a) || !parse_proto(p[1], out.protocol) || !parse_uint(p[2], out.port)) return false;
-  out.address = a;
-  return true;
+  return parse_address(p[0], out.address) && parse_proto(p[1], out.protocol) && parse_uint(p[2], out.port);
 }
 
 bool parse_node_port_key(const std::string& text, state::NodePortKey& out) {
@@ -70,7 +79,9 @@ bool parse_node_port_key(const std::string& text, state::NodePortKey& out) {
 
 Reconstructed reconstruct(const ReadBack& rb, const SetNumbers& numbers, const state::DataplaneState* names) {
   Reconstructed out;
-  std::map<std::uint32_t, std::uint32_t> addr_number;  // service address -> set number
+  std::map<state::IpAddress, std::uint32_t> addr_number;  // service address -> set number
+  std::map<std::string, net::Ipv4> key_of_v6;            // member IPv6 text -> member key
+  std::map<std::uint32_t, net::Ipv6> v6_of;              // member key -> its IPv6 address
   std::map<state::NodePortKey, std::uint32_t> np_number;
   std::map<std::uint32_t, std::set<std::uint32_t>> running, draining;  // set number -> addresses
   const auto problem = [&](std::string_view set, const std::string& key) {
@@ -80,8 +91,21 @@ Reconstructed reconstruct(const ReadBack& rb, const SetNumbers& numbers, const s
   each(rb, SetName::svc_addrs, [&](const std::string& k, const std::string& d) {
     std::uint32_t n = 0;
     net::Ipv4 a;
-    if (parse_ipv4_into(k, a) && parse_uint(d, n)) addr_number[a.value] = n;
+    if (parse_ipv4_into(k, a) && parse_uint(d, n)) addr_number[a] = n;
     else problem("svc_addrs", k);
+  });
+  each(rb, SetName::svc_addrs6, [&](const std::string& k, const std::string& d) {
+    std::uint32_t n = 0;
+    const auto a = net::parse_ipv6(k);
+    if (a && parse_uint(d, n)) addr_number[*a] = n;
+    else problem("svc_addrs6", k);
+  });
+  each(rb, SetName::be_addr6, [&](const std::string& k, const std::string& d) {
+    net::Ipv4 m;
+    const auto a = net::parse_ipv6(d);
+    if (!parse_ipv4_into(k, m) || !a) return problem("be_addr6", k);
+    key_of_v6.emplace(d, m);
+    v6_of[m.value] = *a;
   });
   each(rb, SetName::np_sets, [&](const std::string& k, const std::string& d) {
     state::NodePortKey key;
@@ -89,29 +113,43 @@ Reconstructed reconstruct(const ReadBack& rb, const SetNumbers& numbers, const s
     if (parse_node_port_key(k, key) && parse_uint(d, n)) np_number[key] = n;
     else problem("np_sets", k);
   });
-  each(rb, SetName::svc_slots, [&](const std::string& k, const std::string& d) {
-    const auto p = split(k);
-    net::Ipv4 a, m;
-    if (p.size() == 2 && parse_ipv4_into(p[0], a) && parse_ipv4_into(d, m)) {
-      if (const auto it = addr_number.find(a.value); it != addr_number.end()) {
-        running[it->second].insert(m.value);
-        return;
+  // A slot's member: IPv4 slots name its key, IPv6 slots its IPv6 address (be_addr6 -> key).
+  const auto member_of = [&](bool v6, const std::string& d, net::Ipv4& m) {
+    if (!v6) return parse_ipv4_into(d, m);
+    const auto it = key_of_v6.find(d);
+    if (it == key_of_v6.end()) return false;
+    m = it->second;
+    return true;
+  };
+  for (const SetName s : {SetName::svc_slots, SetName::svc_slots6}) {
+    each(rb, s, [&](const std::string& k, const std::string& d) {
+      const auto p = split(k);
+      state::IpAddress a;
+      net::Ipv4 m;
+      if (p.size() == 2 && parse_address(p[0], a) && member_of(s == SetName::svc_slots6, d, m)) {
+        if (const auto it = addr_number.find(a); it != addr_number.end()) {
+          running[it->second].insert(m.value);
+          return;
+        }
       }
-    }
-    problem("svc_slots", k);
-  });
-  each(rb, SetName::np_slots, [&](const std::string& k, const std::string& d) {
-    const auto cut = k.rfind(" . ");
-    state::NodePortKey key;
-    net::Ipv4 m;
-    if (cut != std::string::npos && parse_node_port_key(k.substr(0, cut), key) && parse_ipv4_into(d, m)) {
-      if (const auto it = np_number.find(key); it != np_number.end()) {
-        running[it->second].insert(m.value);
-        return;
+      problem(name_of(s), k);
+    });
+  }
+  for (const SetName s : {SetName::np_slots, SetName::np_slots6}) {
+    each(rb, s, [&](const std::string& k, const std::string& d) {
+      const auto cut = k.rfind(" . ");
+      state::NodePortKey key;
+      net::Ipv4 m;
+      if (cut != std::string::npos && parse_node_port_key(k.substr(0, cut), key) &&
+          member_of(s == SetName::np_slots6, d, m)) {
+        if (const auto it = np_number.find(key); it != np_number.end()) {
+          running[it->second].insert(m.value);
+          return;
+        }
       }
-    }
-    problem("np_slots", k);
-  });
+      problem(name_of(s), k);
+    });
+  }
   each(rb, SetName::draining, [&](const std::string& k, const std::string&) {
     const auto p = split(k);
     std::uint32_t n = 0;
@@ -126,16 +164,20 @@ Reconstructed reconstruct(const ReadBack& rb, const SetNumbers& numbers, const s
   };
   std::set<std::uint32_t> used;
   std::vector<state::Frontend> frontends;
-  each(rb, SetName::svc_tport, [&](const std::string& k, const std::string& d) {
-    state::FrontendKey key;
-    std::uint16_t target = 0;
-    if (!parse_frontend_key(k, key) || !parse_uint(d, target)) return problem("svc_tport", k);
-    const auto it = addr_number.find(std::get<net::Ipv4>(key.address).value);
-    if (it == addr_number.end()) return problem("svc_tport (address without a set)", k);
-    const state::Frontend* known = names ? names->find(key) : nullptr;
-    used.insert(it->second);
-    frontends.push_back({key, target, set_id(it->second), known ? known->port_name : ""});
-  });
+  for (const SetName s : {SetName::svc_tport, SetName::svc_tport6}) {
+    each(rb, s, [&](const std::string& k, const std::string& d) {
+      state::FrontendKey key;
+      std::uint16_t target = 0;
+      if (!parse_frontend_key(k, key) || !parse_uint(d, target)) return problem(name_of(s), k);
+      if (std::holds_alternative<net::Ipv6>(key.address) != (s == SetName::svc_tport6))
+        return problem(name_of(s), k);
+      const auto it = addr_number.find(key.address);
+      if (it == addr_number.end()) return problem(std::string(name_of(s)) + " (address without a set)", k);
+      const state::Frontend* known = names ? names->find(key) : nullptr;
+      used.insert(it->second);
+      frontends.push_back({key, target, set_id(it->second), known ? known->port_name : ""});
+    });
+  }
   std::vector<state::NodePort> node_ports;
   each(rb, SetName::np_tport, [&](const std::string& k, const std::string& d) {
     state::NodePortKey key;
@@ -151,10 +193,13 @@ Reconstructed reconstruct(const ReadBack& rb, const SetNumbers& numbers, const s
   std::vector<state::BackendSet> sets;
   for (const std::uint32_t n : used) {
     state::BackendSet set{set_id(n), {}};
-    for (const auto a : running[n]) set.members.push_back({net::Ipv4{a}, std::nullopt, state::MemberState::running});
+    const auto ipv6 = [&](std::uint32_t a) {
+      const auto it = v6_of.find(a);
+      return it == v6_of.end() ? std::nullopt : std::optional<net::Ipv6>(it->second);
+    };
+    for (const auto a : running[n]) set.members.push_back({net::Ipv4{a}, ipv6(a), state::MemberState::running});
     for (const auto a : draining[n])
-      if (!running[n].contains(a))
-        set.members.push_back({net::Ipv4{a}, std::nullopt, state::MemberState::draining});
+      if (!running[n].contains(a)) set.members.push_back({net::Ipv4{a}, ipv6(a), state::MemberState::draining});
     sets.push_back(std::move(set));
   }
   try {

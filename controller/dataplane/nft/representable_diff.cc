@@ -1,5 +1,7 @@
 #include "dataplane/nft/representable_diff.h"
 
+#include "dataplane/nft/representable.h"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -9,23 +11,6 @@ namespace portway::dataplane::nft {
 namespace {
 
 bool is_v4(const state::FrontendKey& k) { return std::holds_alternative<net::Ipv4>(k.address); }
-
-state::BackendSet without_ipv6(const state::BackendSet& s) {
-  state::BackendSet out = s;
-  for (auto& m : out.members) m.ipv6.reset();
-  return out;
-}
-
-template <class T>
-state::Changes<T> ipv4_frontends(const state::Changes<T>& c) {
-  state::Changes<T> out;
-  std::copy_if(c.added.begin(), c.added.end(), std::back_inserter(out.added), [](const T& f) { return is_v4(f.key); });
-  std::copy_if(c.removed.begin(), c.removed.end(), std::back_inserter(out.removed),
-               [](const T& f) { return is_v4(f.key); });
-  std::copy_if(c.changed.begin(), c.changed.end(), std::back_inserter(out.changed),
-               [](const auto& p) { return is_v4(p.first.key); });
-  return out;
-}
 
 // representable()'s one-set-per-address rule, for the addresses a diff touches.
 void check_one_set_per_address(const state::Frontend& f, const state::DataplaneState& after) {
@@ -41,34 +26,54 @@ void check_one_set_per_address(const state::Frontend& f, const state::DataplaneS
   }
 }
 
-std::size_t users_of(const InstalledIndex& index, const std::string& id) {
-  std::size_t n = 0;
-  if (auto it = index.frontends_of.find(id); it != index.frontends_of.end()) n += it->second.size();
-  if (auto it = index.node_ports_of.find(id); it != index.node_ports_of.end()) n += it->second.size();
+// How many frontends and node ports use a set: all of them, and those that need its IPv4
+// side (IPv4 frontends, node ports).
+struct Users {
+  long all = 0, ipv4 = 0;
+};
+
+Users users_of(const InstalledIndex& index, const std::string& id) {
+  Users n;
+  if (auto it = index.frontends_of.find(id); it != index.frontends_of.end()) {
+    n.all += static_cast<long>(it->second.size());
+    n.ipv4 += std::count_if(it->second.begin(), it->second.end(), is_v4);
+  }
+  if (auto it = index.node_ports_of.find(id); it != index.node_ports_of.end()) {
+    n.all += static_cast<long>(it->second.size());
+    n.ipv4 += static_cast<long>(it->second.size());
+  }
   return n;
 }
+
+bool ipv4_user(const state::Frontend& f) { return is_v4(f.key); }
+bool ipv4_user(const state::NodePort&) { return true; }
 
 }  // namespace
 
 state::StateDiff representable_diff(const state::StateDiff& d, const state::DataplaneState& installed,
                                     const InstalledIndex& index, const state::DataplaneState& after) {
   state::StateDiff r;
-  r.frontends = ipv4_frontends(d.frontends);
+  r.frontends = d.frontends;
   r.node_ports = d.node_ports;
   for (const auto& f : r.frontends.added) check_one_set_per_address(f, after);
   for (const auto& [b, a] : r.frontends.changed) check_one_set_per_address(a, after);
 
   // Every set whose presence or members may change, with how its number of users moves.
-  std::map<std::string, long> user_delta;
+  std::map<std::string, Users> user_delta;
   for (const auto& s : d.backend_sets.added) user_delta[s.id];
   for (const auto& s : d.backend_sets.removed) user_delta[s.id];
   for (const auto& c : d.backend_sets.changed) user_delta[c.id];
+  const auto move = [&](const auto& x, long by) {
+    Users& u = user_delta[x.backend_set];
+    u.all += by;
+    if (ipv4_user(x)) u.ipv4 += by;
+  };
   const auto count = [&](const auto& changes) {
-    for (const auto& x : changes.added) ++user_delta[x.backend_set];
-    for (const auto& x : changes.removed) --user_delta[x.backend_set];
+    for (const auto& x : changes.added) move(x, +1);
+    for (const auto& x : changes.removed) move(x, -1);
     for (const auto& [b, a] : changes.changed) {
-      --user_delta[b.backend_set];
-      ++user_delta[a.backend_set];
+      move(b, -1);
+      move(a, +1);
     }
   };
   count(r.frontends);
@@ -77,13 +82,14 @@ state::StateDiff representable_diff(const state::StateDiff& d, const state::Data
   for (const auto& [id, delta] : user_delta) {
     const state::BackendSet* before = installed.find_backend_set(id);
     const state::BackendSet* now = after.find_backend_set(id);
-    const bool used = now && static_cast<long>(users_of(index, id)) + delta > 0;
+    const Users before_users = users_of(index, id);
+    const bool used = now && before_users.all + delta.all > 0;
     if (!before && !used) continue;
     if (before && !used) {
       r.backend_sets.removed.push_back(*before);
       continue;
     }
-    state::BackendSet want = without_ipv6(*now);
+    state::BackendSet want = as_programmed(*now, before_users.ipv4 + delta.ipv4 > 0);
     if (!before) {
       r.backend_sets.added.push_back(std::move(want));
       continue;

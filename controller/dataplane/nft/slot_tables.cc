@@ -64,19 +64,33 @@ SlotTable next_slot_table(const SlotTable& current, std::span<const net::Ipv4> r
 }
 
 SlotBook read_slot_book(const ReadBack& rb) {
+  // IPv6 slots name the member's IPv6 address; the table holds the member's key (its IPv4
+  // address), found through be_addr6.
+  std::map<std::string, net::Ipv4> key_of_v6;
+  if (const auto it = rb.sets.find(std::string(name_of(SetName::be_addr6))); it != rb.sets.end()) {
+    for (const auto& [key, data] : it->second.elements)
+      if (const auto v4 = net::parse_ipv4(key)) key_of_v6.emplace(data, *v4);
+  }
   std::map<std::string, std::map<std::size_t, net::Ipv4>> slots;
-  for (const SetName s : {SetName::svc_slots, SetName::np_slots}) {
+  for (const SetName s : {SetName::svc_slots, SetName::np_slots, SetName::svc_slots6, SetName::np_slots6}) {
     const auto it = rb.sets.find(std::string(name_of(s)));
     if (it == rb.sets.end()) continue;
+    const bool v6 = s == SetName::svc_slots6 || s == SetName::np_slots6;
+    const std::string prefix = s == SetName::np_slots6 ? std::string(kNodePort6Book) : "";
     for (const auto& [key, data] : it->second.elements) {
       const auto cut = key.rfind(" . ");
       std::size_t slot = 0;
-      const auto backend = net::parse_ipv4(data);
+      std::optional<net::Ipv4> backend;
+      if (!v6) {
+        backend = net::parse_ipv4(data);
+      } else if (const auto k = key_of_v6.find(data); k != key_of_v6.end()) {
+        backend = k->second;
+      }
       if (cut == std::string::npos || !backend) continue;
       const char* first = key.data() + cut + 3;
       const char* last = key.data() + key.size();
       if (auto [p, ec] = std::from_chars(first, last, slot); ec != std::errc{} || p != last) continue;
-      slots[key.substr(0, cut)][slot] = *backend;
+      slots[prefix + key.substr(0, cut)][slot] = *backend;
     }
   }
   SlotBook book;

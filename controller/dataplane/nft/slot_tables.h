@@ -20,6 +20,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dataplane/nft/readback.h"
@@ -28,9 +29,12 @@
 namespace portway::dataplane::nft {
 
 using SlotTable = std::vector<net::Ipv4>;  // slot i -> backend; size() is M
-// Slot tables by the key their elements start with: "198.19.0.7" (a service address) or
-// "tcp . 30080" (a node port).
+// Slot tables by the key their elements start with: "198.19.0.7", "2001:2:1::7" (a service
+// address) or "tcp . 30080" (a node port); a node port's IPv6 table is "ip6 . tcp . 30080"
+// (np_slots6's elements start with the node port key like np_slots', so the book tells them
+// apart by this prefix). An IPv6 table holds members by their key (the IPv4 address) too.
 using SlotBook = std::map<std::string, SlotTable>;
+inline constexpr std::string_view kNodePort6Book = "ip6 . ";
 
 // The table for `running` (sorted by address, as running_members() gives them) that follows
 // `current` (empty: none installed). Empty when nothing runs.

@@ -108,13 +108,22 @@ std::uint16_t port_at(std::string_view b, std::size_t off) {
   return static_cast<std::uint16_t>((static_cast<unsigned char>(b[off]) << 8) | static_cast<unsigned char>(b[off + 1]));
 }
 
+void append_ipv6(std::string& s, std::string_view b, std::size_t off) {
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, b.data() + off, buf, sizeof buf);  // nft prints IPv6 the same way
+  s += buf;
+}
+
 // Key bytes -> the element writer's text; false when the bytes do not fit the layout.
 bool key_text(const SetDef& d, std::string_view b, std::string& out) {
-  if (b.size() != 4 * d.key.size()) return false;
-  for (std::size_t i = 0; i < d.key.size(); ++i) {
+  std::size_t len = 0;
+  for (const Field f : d.key) len += field_len(f);
+  if (b.size() != len) return false;
+  std::size_t off = 0;
+  for (std::size_t i = 0; i < d.key.size(); off += field_len(d.key[i]), ++i) {
     if (i) out += " . ";
-    const std::size_t off = 4 * i;
     switch (d.key[i]) {
+      case Field::ipv6: append_ipv6(out, b, off); break;
       case Field::ipv4: append_ipv4(out, b, off); break;
       case Field::proto: {
         const auto p = static_cast<unsigned char>(b[off]);
@@ -147,6 +156,10 @@ bool data_text(const SetDef& d, const nlattr* data, std::string& out) {
     case Data::ipv4:
       if (b.size() != 4) return false;
       append_ipv4(out, b, 0);
+      return true;
+    case Data::ipv6:
+      if (b.size() != 16) return false;
+      append_ipv6(out, b, 0);
       return true;
     case Data::port:
       if (b.size() != 2) return false;
@@ -265,6 +278,11 @@ bool in_scope(SetName s, TableReader::Scope scope) {
     case SetName::np_tport:
     case SetName::np_slots:
     case SetName::draining:
+    case SetName::svc_addrs6:
+    case SetName::svc_tport6:
+    case SetName::svc_slots6:
+    case SetName::np_slots6:
+    case SetName::be_addr6:
       return true;
     case SetName::svc_fe:
     case SetName::svc_rej:
@@ -272,6 +290,10 @@ bool in_scope(SetName s, TableReader::Scope scope) {
     case SetName::np_rej:
     case SetName::be_pkts:
     case SetName::be_new:
+    case SetName::svc_fe6:
+    case SetName::svc_rej6:
+    case SetName::be_pkts6:
+    case SetName::be_new6:
       return scope != TableReader::Scope::state;
     default:
       return scope == TableReader::Scope::all;

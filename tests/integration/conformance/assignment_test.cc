@@ -14,16 +14,16 @@ TEST_P(ConformanceTest, NewFlowAssignmentsOnScale) {
   const std::string s = "new_flow_assignments_on_scale";
   const std::uint16_t ports = 45000;
   apply_web(ground_->members({0, 1, 2}));
-  const auto three = udp_assignments(client(), ports, kScaleFlows);
+  const auto three = udp_assignments(client(), vip(), ports, kScaleFlows);
   dp_->forget_flows();
   apply_web(ground_->all_members());  // + sb3
   dp_->settle();
-  const auto four = udp_assignments(client(), ports, kScaleFlows);
+  const auto four = udp_assignments(client(), vip(), ports, kScaleFlows);
   dp_->forget_flows();
   apply_web(ground_->members({0, 1, 2}));  // - sb3
   dp_->settle();
   dp_->forget_flows();
-  const auto back = udp_assignments(client(), ports, kScaleFlows);
+  const auto back = udp_assignments(client(), vip(), ports, kScaleFlows);
   record(s, "flows.answered", std::to_string(answered(three) + answered(four) + answered(back)));
   EXPECT_EQ(answered(three) + answered(four) + answered(back), 3 * kScaleFlows);
   const std::size_t on_add = moved(three, four), on_remove = moved(four, back);

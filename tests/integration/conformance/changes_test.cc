@@ -21,7 +21,7 @@ std::size_t index_of(const std::string& sandbox) { return static_cast<std::size_
 TEST_P(ConformanceTest, Draining) {
   const std::string s = "draining";
   apply_web(ground_->all_members());
-  itest::TcpConnection conn(client(), kVip, 80);
+  itest::TcpConnection conn(client(), vip(), 80);
   ASSERT_TRUE(conn.connected());
   const std::string pinned = itest::who_sandbox(conn.exchange("WHO\n"));
   ASSERT_FALSE(pinned.empty());
@@ -34,7 +34,7 @@ TEST_P(ConformanceTest, Draining) {
   EXPECT_EQ(again.reply, "still there\n") << "an established flow survives draining: " << again.error;
   int to_draining = 0, replies = 0;
   for (int i = 0; i < 30; ++i) {
-    const std::string sb = itest::who_sandbox(lab::tcp_probe(client(), kVip, 80, "WHO\n", 1000ms));
+    const std::string sb = itest::who_sandbox(lab::tcp_probe(client(), vip(), 80, "WHO\n", 1000ms));
     replies += !sb.empty();
     to_draining += sb == pinned;
   }
@@ -47,7 +47,7 @@ TEST_P(ConformanceTest, Draining) {
 TEST_P(ConformanceTest, RemovedBackendTcp) {
   const std::string s = "removed_backend_tcp";
   apply_web(ground_->all_members());
-  itest::TcpConnection conn(client(), kVip, 80);
+  itest::TcpConnection conn(client(), vip(), 80);
   ASSERT_TRUE(conn.connected());
   const std::string pinned = itest::who_sandbox(conn.exchange("WHO\n"));
   ASSERT_FALSE(pinned.empty());
@@ -59,7 +59,7 @@ TEST_P(ConformanceTest, RemovedBackendTcp) {
   const auto r = conn.exchange("hello?\n");
   record(s, "next_packet.client_saw", lab::to_string(r.status));
   EXPECT_EQ(r.status, ProbeStatus::refused) << "expected a reset, got " << lab::to_string(r.status) << " " << r.reply;
-  const std::string fresh = itest::who_sandbox(lab::tcp_probe(client(), kVip, 80));
+  const std::string fresh = itest::who_sandbox(lab::tcp_probe(client(), vip(), 80));
   record(s, "new_connection.to_live_backend", yes_no(!fresh.empty() && fresh != pinned));
   EXPECT_FALSE(fresh.empty());
   EXPECT_NE(fresh, pinned);
@@ -69,11 +69,11 @@ TEST_P(ConformanceTest, RemovedBackendUdp) {
   const std::string s = "removed_backend_udp";
   apply_web(ground_->all_members());
   const std::uint16_t port = 40053;  // one UDP "stream": the same client port every time
-  const std::string before = itest::who_sandbox(lab::udp_probe(client(), kVip, 53, "WHO", 1000ms, port));
+  const std::string before = itest::who_sandbox(lab::udp_probe(client(), vip(), 53, "WHO", 1000ms, port));
   ASSERT_FALSE(before.empty());
   int stayed = 0;
   for (int i = 0; i < 5; ++i)
-    stayed += itest::who_sandbox(lab::udp_probe(client(), kVip, 53, "WHO", 1000ms, port)) == before;
+    stayed += itest::who_sandbox(lab::udp_probe(client(), vip(), 53, "WHO", 1000ms, port)) == before;
   record(s, "stream.sticky_5_of_5", yes_no(stayed == 5));
   EXPECT_EQ(stayed, 5) << "a UDP stream stays on its backend";
   std::vector<std::size_t> rest;
@@ -84,7 +84,7 @@ TEST_P(ConformanceTest, RemovedBackendUdp) {
   // No settle(): the 1 s includes whatever the dataplane does after apply() returns.
   std::string after;
   while (std::chrono::steady_clock::now() - removed_at < 1s) {
-    after = itest::who_sandbox(lab::udp_probe(client(), kVip, 53, "WHO", 200ms, port));
+    after = itest::who_sandbox(lab::udp_probe(client(), vip(), 53, "WHO", 200ms, port));
     if (!after.empty() && after != before) break;
   }
   record(s, "rebalanced_within_1s", yes_no(!after.empty() && after != before));
@@ -95,17 +95,17 @@ TEST_P(ConformanceTest, RemovedBackendUdp) {
 TEST_P(ConformanceTest, ScaleUp) {
   const std::string s = "scale_up";
   apply_web(ground_->members({0, 1, 2}));
-  const auto first = udp_assignments(client(), 41000, kScaleFlows);
+  const auto first = udp_assignments(client(), vip(), 41000, kScaleFlows);
   apply_web(ground_->all_members());  // sb3 joins: N = 4
   dp_->settle();
-  const auto second = udp_assignments(client(), 41000, kScaleFlows);
+  const auto second = udp_assignments(client(), vip(), 41000, kScaleFlows);
   const std::size_t n_moved = moved(first, second);
   record(s, "open_flows.answered", std::to_string(answered(second)));
   record(s, "open_flows.moved_within_1.5/N", yes_no(n_moved <= kScaleBound));
   EXPECT_EQ(answered(second), kScaleFlows);
   EXPECT_LE(n_moved, kScaleBound) << "adding one backend of 4 moved " << n_moved << " of " << kScaleFlows << " flows";
   // New flows reach the new backend: its share is ~K/4 = 60; fewer than 20 is > 5 sigma off.
-  const auto fresh = udp_assignments(client(), 42000, kScaleFlows);
+  const auto fresh = udp_assignments(client(), vip(), 42000, kScaleFlows);
   std::size_t to_new = 0;
   for (const auto& [port, sb] : fresh) to_new += sb == "sb3";
   record(s, "new_flows.new_backend_gets_its_share", yes_no(to_new >= 20));
@@ -115,10 +115,10 @@ TEST_P(ConformanceTest, ScaleUp) {
 TEST_P(ConformanceTest, ScaleDown) {
   const std::string s = "scale_down";
   apply_web(ground_->all_members());
-  const auto first = udp_assignments(client(), 43000, kScaleFlows);
+  const auto first = udp_assignments(client(), vip(), 43000, kScaleFlows);
   apply_web(ground_->members({0, 1, 2}));  // sb3 leaves: N = 4 -> 3
   dp_->settle();
-  const auto second = udp_assignments(client(), 43000, kScaleFlows);
+  const auto second = udp_assignments(client(), vip(), 43000, kScaleFlows);
   std::size_t kept_on_removed = 0, others_moved = 0;
   for (const auto& [port, sb] : second) {
     if (sb.empty() || !first.count(port)) continue;

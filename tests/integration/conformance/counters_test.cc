@@ -23,9 +23,9 @@ TEST_P(ConformanceTest, Counters) {
   const auto before = dp_->stats();
   int sent_ok = 0;
   for (std::uint16_t i = 0; i < 5; ++i)
-    sent_ok += lab::udp_probe(client(), kVip, 53, "WHO", 1000ms, static_cast<std::uint16_t>(44000 + i)).status ==
+    sent_ok += lab::udp_probe(client(), vip(), 53, "WHO", 1000ms, static_cast<std::uint16_t>(44000 + i)).status ==
                ProbeStatus::ok;
-  for (int i = 0; i < 3; ++i) sent_ok += lab::tcp_probe(client(), kVip, 80).status == ProbeStatus::ok;
+  for (int i = 0; i < 3; ++i) sent_ok += lab::tcp_probe(client(), vip(), 80).status == ProbeStatus::ok;
   for (std::uint16_t i = 0; i < 2; ++i)
     sent_ok += lab::udp_probe(client(), node_address(), kNodePortUdp, "WHO", 1000ms,
                               static_cast<std::uint16_t>(44100 + i))
@@ -41,8 +41,8 @@ TEST_P(ConformanceTest, Counters) {
     if (a == after.frontends.end()) return dataplane::TrafficCounters{};
     return b == before.frontends.end() ? a->second : minus(a->second, b->second);
   };
-  const auto dns = fe("198.19.0.7:53/udp");
-  const auto http = fe("198.19.0.7:80/tcp");
+  const auto dns = fe(frontend_key(vip(), 53, "udp"));
+  const auto http = fe(frontend_key(vip(), 80, "tcp"));
   const auto np = fe("node:30053/udp");
   record(s, "vip_udp53.packets", std::to_string(dns.packets));
   record(s, "vip_udp53.new_flows", std::to_string(dns.new_flows));

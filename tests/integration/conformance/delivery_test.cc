@@ -59,7 +59,7 @@ TEST_P(ConformanceTest, NodePortOnVethDefaults) {
   record(s, "udp.answered_of_5", std::to_string(udp_ok));
   EXPECT_EQ(tcp_ok, 5);
   EXPECT_EQ(udp_ok, 5);
-  if (GetParam() != dataplane::Kind::xdp) return;
+  if (kind() != dataplane::Kind::xdp) return;
   // Every translated client frame went through tc, and tc delivered each one.
   const std::uint64_t handed = delta(after, before, "xdp_tc_handoff");
   EXPECT_GE(handed, 5u * 3 + 5) << "at least SYN, ACK, data per connection and each datagram";

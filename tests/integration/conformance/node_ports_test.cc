@@ -16,7 +16,7 @@ TEST_P(ConformanceTest, NodePortOtherLocalAddress) {
   apply_web(ground_->all_members());
   // sb1's gateway is an address of the node, but not a node address. Nothing on the node
   // listens on the node-port numbers, so the node's own stack refuses.
-  const std::string gateway = net::to_string(topo().sandboxes[1].gateway);
+  const std::string gw = gateway(1);
   const std::string node = topo().node_netns;
   const std::string cgroup = itest::lab_cgroup(topo());
   const auto from_node = [&](const std::string& addr) {
@@ -26,11 +26,11 @@ TEST_P(ConformanceTest, NodePortOtherLocalAddress) {
     std::string field;
     lab::ProbeResult r;
   } probes[] = {
-      {"client_to_gateway_tcp", lab::tcp_probe(client(), gateway, kNodePortTcp)},
-      {"client_to_gateway_udp", lab::udp_probe(client(), gateway, kNodePortUdp)},
-      {"sandbox_to_its_gateway_tcp", lab::tcp_probe(topo().sandboxes[1].netns, gateway, kNodePortTcp)},
-      {"node_to_gateway_tcp", from_node(gateway)},
-      {"node_to_loopback_tcp", from_node("127.0.0.1")},
+      {"client_to_gateway_tcp", lab::tcp_probe(client(), gw, kNodePortTcp)},
+      {"client_to_gateway_udp", lab::udp_probe(client(), gw, kNodePortUdp)},
+      {"sandbox_to_its_gateway_tcp", lab::tcp_probe(topo().sandboxes[1].netns, gw, kNodePortTcp)},
+      {"node_to_gateway_tcp", from_node(gw)},
+      {"node_to_loopback_tcp", from_node(loopback())},
   };
   for (const auto& p : probes) {
     record(s, p.field + ".client_saw", lab::to_string(p.r.status));

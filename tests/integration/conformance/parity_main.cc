@@ -1,4 +1,5 @@
-// conformance_parity DIR EXCEPTIONS_FILE: compares DIR/xdp.json with DIR/nft.json (parity.h).
+// conformance_parity DIR EXCEPTIONS_FILE: compares DIR/xdp-ipv4.json with DIR/nft-ipv4.json and
+// DIR/xdp-ipv6.json with DIR/nft-ipv6.json (parity.h).
 // Exit 0 when parity holds, 1 otherwise; every difference is printed by scenario and field.
 // Without root (and CI not "true") the conformance runs skip and leave no table: exit 77,
 // which ctest reports as skipped, like the runs themselves (docs/testing.md: root tiers skip with a
@@ -53,14 +54,21 @@ int main(int argc, char** argv) {
   text << ex.rdbuf();
   std::vector<std::string> errors;
   const auto exceptions = portway::conformance::parse_exceptions(text.str(), errors);
-  const auto xdp = load(dir + "/xdp.json");
-  const auto nft = load(dir + "/nft.json");
-  const auto report = portway::conformance::compare_tables(xdp, nft, portway::conformance::kScenarios, exceptions);
-  for (const auto& a : report.allowed) std::cout << "allowed (listed): " << a << "\n";
+  // Four tables, two pairs: each family's xdp table against its nft table, with the same list
+  // of exceptions.
+  bool ok = errors.empty();
   for (const auto& e : errors) std::cout << "FAIL " << e << "\n";
-  for (const auto& f : report.failures) std::cout << "FAIL " << f << "\n";
-  const bool ok = errors.empty() && report.failures.empty();
-  std::cout << (ok ? "parity holds" : "parity FAILED") << " (" << report.allowed.size()
-            << " listed differences)\n";
+  std::size_t allowed = 0;
+  for (const std::string family : {"ipv4", "ipv6"}) {
+    const auto xdp = load(dir + "/xdp-" + family + ".json");
+    const auto nft = load(dir + "/nft-" + family + ".json");
+    const auto report =
+        portway::conformance::compare_tables(xdp, nft, portway::conformance::kScenarios, exceptions);
+    for (const auto& a : report.allowed) std::cout << family << ": allowed (listed): " << a << "\n";
+    for (const auto& f : report.failures) std::cout << family << ": FAIL " << f << "\n";
+    allowed += report.allowed.size();
+    ok = ok && report.failures.empty();
+  }
+  std::cout << (ok ? "parity holds" : "parity FAILED") << " (" << allowed << " listed differences)\n";
   return ok ? 0 : 1;
 }

@@ -29,9 +29,9 @@ std::string port_of(const ProbeResult& r) {
 TEST_P(ConformanceTest, PerPortTargets) {
   const std::string s = "per_port_targets";
   apply_web(ground_->all_members());
-  const auto http = lab::tcp_probe(client(), kVip, 80);
-  const auto admin = lab::tcp_probe(client(), kVip, 81);
-  const auto dns = lab::udp_probe(client(), kVip, 53);
+  const auto http = lab::tcp_probe(client(), vip(), 80);
+  const auto admin = lab::tcp_probe(client(), vip(), 81);
+  const auto dns = lab::udp_probe(client(), vip(), 53);
   record(s, "tcp80.target_port", port_of(http));
   record(s, "tcp81.target_port", port_of(admin));
   record(s, "udp53.target_port", port_of(dns));
@@ -41,7 +41,7 @@ TEST_P(ConformanceTest, PerPortTargets) {
   // New flows spread over every running backend: 40 flows over 4 backends miss one with
   // probability ~4e-5 under random choice, and Maglev spreads even more evenly.
   std::set<std::string> seen;
-  for (int i = 0; i < 40; ++i) seen.insert(who(lab::tcp_probe(client(), kVip, 80, "WHO\n", 1000ms)).sandbox);
+  for (int i = 0; i < 40; ++i) seen.insert(who(lab::tcp_probe(client(), vip(), 80, "WHO\n", 1000ms)).sandbox);
   seen.erase("");
   record(s, "tcp80.backends_used_of_4", std::to_string(seen.size()));
   EXPECT_EQ(seen.size(), kSandboxes);
@@ -63,8 +63,8 @@ TEST_P(ConformanceTest, NodePortNumberToOtherDestination) {
   apply_web(ground_->all_members());
   // The same port numbers to a sandbox address: the sandbox's own listeners answer, on the
   // port that was sent (Miren hijacked such connections).
-  const auto tcp = who(lab::tcp_probe(client(), ground_->sandbox(1), kNodePortTcp));
-  const auto udp = who(lab::udp_probe(client(), ground_->sandbox(2), kNodePortUdp));
+  const auto tcp = who(lab::tcp_probe(client(), sandbox_address(1), kNodePortTcp));
+  const auto udp = who(lab::udp_probe(client(), sandbox_address(2), kNodePortUdp));
   record(s, "tcp.answered_by", tcp.sandbox + ":" + std::to_string(tcp.port));
   record(s, "udp.answered_by", udp.sandbox + ":" + std::to_string(udp.port));
   EXPECT_EQ(tcp.sandbox + ":" + std::to_string(tcp.port), "sb1:30080");
@@ -77,8 +77,8 @@ TEST_P(ConformanceTest, ClientSourcePreserved) {
   const struct {
     std::string field;
     ProbeResult r;
-  } probes[] = {{"vip_tcp", lab::tcp_probe(client(), kVip, 80)},
-                {"vip_udp", lab::udp_probe(client(), kVip, 53)},
+  } probes[] = {{"vip_tcp", lab::tcp_probe(client(), vip(), 80)},
+                {"vip_udp", lab::udp_probe(client(), vip(), 53)},
                 {"node_port_tcp", lab::tcp_probe(client(), node_address(), kNodePortTcp)},
                 {"node_port_udp", lab::udp_probe(client(), node_address(), kNodePortUdp)}};
   for (const auto& p : probes) {
@@ -99,7 +99,7 @@ TEST_P(ConformanceTest, Hairpin) {
   int self = 0, other = 0;
   // Bounded: each try picks sb0 with probability ~1/4.
   for (int i = 0; i < 80 && (self < 2 || other < 1); ++i) {
-    const auto r = lab::tcp_probe(sb0, kVip, 80, "WHO\n", 1000ms);
+    const auto r = lab::tcp_probe(sb0, vip(), 80, "WHO\n", 1000ms);
     const auto w = who(r);
     if (w.sandbox == "sb0") {
       ++self;
@@ -122,8 +122,8 @@ TEST_P(ConformanceTest, RejectNoEndpoint) {
   apply_web(ground_->all_members());
   const auto before = dp_->stats();
   // 800 ms: under the initial SYN retransmission timeout (1 s), so one SYN per probe.
-  const auto tcp = lab::tcp_probe(client(), kEmptyVip, 80, "WHO\n", 800ms);
-  const auto udp = lab::udp_probe(client(), kEmptyVip, 53, "WHO", 800ms);
+  const auto tcp = lab::tcp_probe(client(), empty_vip(), 80, "WHO\n", 800ms);
+  const auto udp = lab::udp_probe(client(), empty_vip(), 53, "WHO", 800ms);
   const auto after = dp_->stats();
   record(s, "tcp.client_saw", lab::to_string(tcp.status));
   record(s, "udp.client_saw", lab::to_string(udp.status));
@@ -133,12 +133,12 @@ TEST_P(ConformanceTest, RejectNoEndpoint) {
     const std::uint64_t y = b == before.frontends.end() ? 0 : b->second.rejected;
     return std::to_string(x - y);
   };
-  record(s, "tcp.rejected_delta", delta("198.19.0.8:80/tcp"));
-  record(s, "udp.rejected_delta", delta("198.19.0.8:53/udp"));
+  record(s, "tcp.rejected_delta", delta(frontend_key(empty_vip(), 80, "tcp")));
+  record(s, "udp.rejected_delta", delta(frontend_key(empty_vip(), 53, "udp")));
   EXPECT_EQ(tcp.status, ProbeStatus::refused) << "TCP: a reset, not a hang (" << tcp.error << ")";
   EXPECT_EQ(udp.status, ProbeStatus::refused) << "UDP: ICMP port unreachable (" << udp.error << ")";
-  EXPECT_EQ(delta("198.19.0.8:80/tcp"), "1");
-  EXPECT_EQ(delta("198.19.0.8:53/udp"), "1");
+  EXPECT_EQ(delta(frontend_key(empty_vip(), 80, "tcp")), "1");
+  EXPECT_EQ(delta(frontend_key(empty_vip(), 53, "udp")), "1");
 }
 
 TEST_P(ConformanceTest, RejectUndeclaredPort) {
@@ -148,10 +148,10 @@ TEST_P(ConformanceTest, RejectUndeclaredPort) {
   const struct {
     std::string field;
     ProbeResult r;
-  } probes[] = {{"tcp82", lab::tcp_probe(client(), kVip, 82, "WHO\n", 800ms)},
-                {"udp82", lab::udp_probe(client(), kVip, 82, "WHO", 800ms)},
-                {"udp80_declared_tcp_only", lab::udp_probe(client(), kVip, 80, "WHO", 800ms)},
-                {"tcp53_declared_udp_only", lab::tcp_probe(client(), kVip, 53, "WHO\n", 800ms)}};
+  } probes[] = {{"tcp82", lab::tcp_probe(client(), vip(), 82, "WHO\n", 800ms)},
+                {"udp82", lab::udp_probe(client(), vip(), 82, "WHO", 800ms)},
+                {"udp80_declared_tcp_only", lab::udp_probe(client(), vip(), 80, "WHO", 800ms)},
+                {"tcp53_declared_udp_only", lab::tcp_probe(client(), vip(), 53, "WHO\n", 800ms)}};
   const auto after = dp_->stats();
   for (const auto& p : probes) {
     record(s, p.field + ".client_saw", lab::to_string(p.r.status));
@@ -177,8 +177,8 @@ TEST_P(ConformanceTest, FromNode) {
       return udp ? lab::udp_probe(node, addr, port) : lab::tcp_probe(node, addr, port);
     });
   };
-  const auto tcp = from_node(false, kVip, 80);
-  const auto udp = from_node(true, kVip, 53);
+  const auto tcp = from_node(false, vip(), 80);
+  const auto udp = from_node(true, vip(), 53);
   const auto node_port = from_node(false, node_address(), kNodePortTcp);
   record(s, "vip_tcp80.target_port", port_of(tcp));
   record(s, "vip_udp53.target_port", port_of(udp));
@@ -190,9 +190,9 @@ TEST_P(ConformanceTest, FromNode) {
   record(s, "vip_tcp80.source", w.sandbox.empty() ? lab::to_string(tcp.status) : source_role(w.client_addr));
   EXPECT_EQ(source_role(w.client_addr), "node") << w.client_addr;
 
-  const auto no_endpoint = from_node(false, kEmptyVip, 80);
-  const auto undeclared_tcp = from_node(false, kVip, 5999);
-  const auto undeclared_udp = from_node(true, kVip, 5999);
+  const auto no_endpoint = from_node(false, empty_vip(), 80);
+  const auto undeclared_tcp = from_node(false, vip(), 5999);
+  const auto undeclared_udp = from_node(true, vip(), 5999);
   record(s, "no_endpoint_tcp.client_saw", lab::to_string(no_endpoint.status));
   record(s, "undeclared_tcp.client_saw", lab::to_string(undeclared_tcp.status));
   EXPECT_EQ(no_endpoint.status, ProbeStatus::refused) << no_endpoint.error;

@@ -10,13 +10,13 @@ namespace portway::conformance {
 
 using namespace std::chrono_literals;
 
-Assignments udp_assignments(const std::string& netns, std::uint16_t first, std::size_t count) {
+Assignments udp_assignments(const std::string& netns, const std::string& vip, std::uint16_t first, std::size_t count) {
   Assignments out;
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   int misses = 0;
   for (std::size_t i = 0; i < count && misses < 10 && std::chrono::steady_clock::now() < deadline; ++i) {
     const auto port = static_cast<std::uint16_t>(first + i);
-    const std::string sb = itest::who_sandbox(lab::udp_probe(netns, kVip, 53, "WHO", 300ms, port));
+    const std::string sb = itest::who_sandbox(lab::udp_probe(netns, vip, 53, "WHO", 300ms, port));
     misses = sb.empty() ? misses + 1 : 0;
     out[port] = sb;
   }

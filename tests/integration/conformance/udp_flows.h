@@ -19,7 +19,8 @@ using Assignments = std::map<std::uint16_t, std::string>;  // client port -> san
 
 // Ports first .. first + count - 1. Bounded: 30 s in all, and it gives up after 10 unanswered
 // flows in a row.
-Assignments udp_assignments(const std::string& netns, std::uint16_t first, std::size_t count);
+// To `vip`:53 (the run's family).
+Assignments udp_assignments(const std::string& netns, const std::string& vip, std::uint16_t first, std::size_t count);
 
 std::size_t answered(const Assignments& a);
 // Flows answered in `after` by another sandbox than in `before`.

@@ -13,6 +13,7 @@
 #include <system_error>
 #include <vector>
 
+#include "lab/probe_client.h"
 #include "netlink/netns.h"
 
 namespace portway::conformance {
@@ -25,16 +26,24 @@ struct Fd {
   }
 };
 
-// A connected UDP socket in the calling thread's namespace, with the given PMTU discovery mode.
-int connected_udp(const std::string& addr, std::uint16_t port, int pmtudisc) {
-  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+bool is_v6(const std::string& addr) { return addr.find(':') != std::string::npos; }
+
+// A connected UDP socket in the calling thread's namespace, with PMTU discovery on (`df`:
+// IP_PMTUDISC_DO / IPV6_PMTUDISC_DO, the packet-too-big answer reaches the socket) or off
+// (the stack fragments).
+int connected_udp(const std::string& addr, std::uint16_t port, bool df) {
+  sockaddr_storage sa{};
+  const socklen_t len = lab::socket_address(addr, port, sa);
+  const int fd = socket(sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
-  setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtudisc, sizeof pmtudisc);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  inet_pton(AF_INET, addr.c_str(), &sa.sin_addr);
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
+  if (is_v6(addr)) {
+    const int mode = df ? IPV6_PMTUDISC_DO : IPV6_PMTUDISC_DONT;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &mode, sizeof mode);
+  } else {
+    const int mode = df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
+    setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &mode, sizeof mode);
+  }
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&sa), len) != 0) {
     const int err = errno;
     close(fd);
     throw std::system_error(err, std::generic_category(), "connect " + addr);
@@ -57,7 +66,7 @@ ssize_t recv_one(int fd, std::vector<char>& buf, std::chrono::milliseconds timeo
 PmtuOutcome udp_send_df(const std::string& netns, const std::string& addr, std::uint16_t port,
                         std::size_t size, std::chrono::milliseconds timeout) {
   netlink::NetnsGuard in(netns);
-  Fd s{connected_udp(addr, port, IP_PMTUDISC_DO)};
+  Fd s{connected_udp(addr, port, true)};
   PmtuOutcome out;
   const std::string payload(size, 'p');
   if (send(s.fd, payload.data(), payload.size(), 0) < 0) {
@@ -70,14 +79,16 @@ PmtuOutcome udp_send_df(const std::string& netns, const std::string& addr, std::
   }
   int mtu = 0;
   socklen_t len = sizeof mtu;
-  if (getsockopt(s.fd, IPPROTO_IP, IP_MTU, &mtu, &len) == 0) out.path_mtu = mtu;
+  const int got = is_v6(addr) ? getsockopt(s.fd, IPPROTO_IPV6, IPV6_MTU, &mtu, &len)
+                               : getsockopt(s.fd, IPPROTO_IP, IP_MTU, &mtu, &len);
+  if (got == 0) out.path_mtu = mtu;
   return out;
 }
 
 std::string udp_echo_df_off(const std::string& netns, const std::string& addr, std::uint16_t port,
                             const std::string& payload, std::chrono::milliseconds timeout) {
   netlink::NetnsGuard in(netns);
-  Fd s{connected_udp(addr, port, IP_PMTUDISC_DONT)};
+  Fd s{connected_udp(addr, port, false)};
   if (send(s.fd, payload.data(), payload.size(), 0) < 0) return "";
   std::vector<char> buf(65536);
   const ssize_t n = recv_one(s.fd, buf, timeout);

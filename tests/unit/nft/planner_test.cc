@@ -70,7 +70,7 @@ class RandomWorld {
 
 PickUses uses_of(const Contents& c) {
   PickUses u;
-  for (const auto set : {SetName::svc_disp, SetName::np_disp}) {
+  for (const auto set : {SetName::svc_disp, SetName::np_disp, SetName::svc_disp6, SetName::np_disp6}) {
     for (const auto& [k, data] : c[static_cast<std::size_t>(set)]) {
       PickKind kind;
       std::uint32_t n = 0;
@@ -91,7 +91,7 @@ ReadBack table_holding_contents(const Contents& c) {
     for (const auto& [k, v] : c[static_cast<std::size_t>(d.id)]) set.elements[k] = v;
   }
   for (const ChainDef& ch : skeleton_chains()) rb.chains[ch.name] = {ch.type, ch.hook, ch.priority, "accept", ch.rules.size()};
-  for (std::size_t k = 0; k < 2; ++k)
+  for (std::size_t k = 0; k < kPickKinds; ++k)
     for (std::uint32_t n = 1; n <= kStandingPicks; ++n) rb.chains[pick_chain_name(static_cast<PickKind>(k), n)] = {"", "", 0, "", 1};
   for (const auto name : kDropCounters) rb.counters[std::string(name)] = {};
   return rb;
@@ -204,7 +204,7 @@ TEST(NftPlanner, NodeAddressesAreElementsOfTheirOwnAndTheirChangeIsNoDrift) {
   ReadBack rb = table_holding(s, numbers);
   rb.sets["node_addrs"].elements = {{"198.18.0.1", ""}, {"198.18.0.5", ""}};
 
-  const FullPlan plan = plan_full(rb, s, {a, b}, numbers);
+  const FullPlan plan = plan_full(rb, s, {{a, b}, {}}, numbers);
   using Keys = std::vector<std::string>;
   EXPECT_EQ(plan.tx.added(SetName::node_addrs), Keys{"198.18.0.9"});
   EXPECT_EQ(plan.tx.deleted(SetName::node_addrs), Keys{"198.18.0.5"});
@@ -214,12 +214,27 @@ TEST(NftPlanner, NodeAddressesAreElementsOfTheirOwnAndTheirChangeIsNoDrift) {
 
   rb = table_holding(s, numbers);
   rb.sets["node_addrs"].elements = {{"198.18.0.1", ""}, {"198.18.0.9", ""}};
-  EXPECT_FALSE(plan_full(rb, s, {a, b}, numbers).node_addresses_changed);
+  EXPECT_FALSE(plan_full(rb, s, {{a, b}, {}}, numbers).node_addresses_changed);
 
   Transaction tx;
-  plan_node_addresses({a, c}, {a, b}, tx);
+  plan_node_addresses({{a, c}, {}}, {{a, b}, {}}, tx);
   EXPECT_EQ(tx.deleted(SetName::node_addrs), Keys{"198.18.0.5"});
   EXPECT_EQ(tx.added(SetName::node_addrs), Keys{"198.18.0.9"});
+
+  // IPv6 node addresses are node_addrs6's elements, with the same rules.
+  const net::Ipv6 v6a = *net::parse_ipv6("2001:2::1"), v6b = *net::parse_ipv6("2001:2::9");
+  rb = table_holding(s, numbers);
+  rb.sets["node_addrs"].elements = {{"198.18.0.1", ""}};
+  rb.sets["node_addrs6"].elements = {{"2001:2::1", ""}};
+  const FullPlan plan6 = plan_full(rb, s, {{a}, {v6b}}, numbers);
+  EXPECT_EQ(plan6.tx.added(SetName::node_addrs6), Keys{"2001:2::9"});
+  EXPECT_EQ(plan6.tx.deleted(SetName::node_addrs6), Keys{"2001:2::1"});
+  EXPECT_TRUE(plan6.node_addresses_changed);
+  EXPECT_EQ(plan6.element_differences(), 0u);
+  Transaction tx6;
+  plan_node_addresses({{a}, {v6a}}, {{a}, {v6a, v6b}}, tx6);
+  EXPECT_EQ(tx6.added(SetName::node_addrs6), Keys{"2001:2::9"});
+  EXPECT_TRUE(tx6.deleted(SetName::node_addrs6).empty());
 }
 
 TEST(NftPlanner, SetNumbersAreStableStickyAndNeverZero) {

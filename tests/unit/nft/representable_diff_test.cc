@@ -1,7 +1,8 @@
 // The representable part of a diff (representable_diff.h):
 // patching what is installed with it gives exactly what the dataplane implements of the new
 // desired state, for the changes a daemon hands over: a member drains, a member changes only
-// its IPv6 address, IPv6 frontends come and go, a set gains or loses its last user.
+// its IPv6 address, IPv6 frontends come and go, a set gains or loses its last user, a set
+// of IPv6 frontends only.
 #include <gtest/gtest.h>
 
 #include "dataplane/nft/representable.h"
@@ -57,17 +58,38 @@ TEST(RepresentableDiff, AMemberDrains) {
                                                    dual("198.18.11.2", "2001:2:11::2")}));
 }
 
-TEST(RepresentableDiff, AMemberChangingOnlyItsIpv6AddressIsNoChange) {
+TEST(RepresentableDiff, AMemberChangingOnlyItsIpv6AddressIsAMemberChangeOnNft) {
   const state::DataplaneState b =
       with_members(base(), "web", {dual("198.18.10.2", "2001:2:10::9"), dual("198.18.11.2", "2001:2:11::2")});
   expect_both(base(), b);
   const state::DataplaneState a = base();
   const auto ra = representable(a);
   const InstalledIndex index = InstalledIndex::build(ra.of(a), PickUses{});
-  EXPECT_TRUE(representable_diff(state::diff(a, b), ra.of(a), index, b).empty());
+  const state::StateDiff r = representable_diff(state::diff(a, b), ra.of(a), index, b);
+  ASSERT_EQ(r.backend_sets.changed.size(), 1u) << "nft programs IPv6 frontends: the member's IPv6 slots move";
+  EXPECT_EQ(r.backend_sets.changed[0].members.changed.size(), 1u);
 }
 
-TEST(RepresentableDiff, Ipv6FrontendsAreLeftOut) {
+// A set only IPv6 frontends use keeps only its members with an IPv6 address (the others can
+// never be picked); an IPv4 user brings them back.
+TEST(RepresentableDiff, ASetOfIpv6FrontendsOnlyKeepsItsIpv6Members) {
+  const auto only6 = [](const std::vector<state::Member>& members) {
+    return state::DataplaneState::from_parts({frontend6("2001:2::9", 80, "v6")}, {}, {{"v6", members}});
+  };
+  const state::DataplaneState a = only6({dual("198.18.10.2", "2001:2:10::2"), member("198.18.11.2")});
+  const auto ra = representable(a);
+  ASSERT_EQ(ra.of(a).backend_sets().size(), 1u);
+  EXPECT_EQ(ra.of(a).backend_sets()[0].members.size(), 1u);
+  expect_nft_patch_matches(a, only6({dual("198.18.10.2", "2001:2:10::2"), member("198.18.12.2")}));
+  expect_nft_patch_matches(a, only6({dual("198.18.10.2", "2001:2:10::2"), dual("198.18.11.2", "2001:2:11::2")}));
+  std::vector<state::Frontend> fs{frontend6("2001:2::9", 80, "v6"), frontend("198.19.0.9", 80, Protocol::tcp, 80, "v6")};
+  const state::DataplaneState with_v4 = state::DataplaneState::from_parts(
+      fs, {}, {{"v6", {dual("198.18.10.2", "2001:2:10::2"), member("198.18.11.2")}}});
+  expect_nft_patch_matches(a, with_v4);
+  expect_nft_patch_matches(with_v4, a);
+}
+
+TEST(RepresentableDiff, Ipv6FrontendsComeAndGo) {
   const state::DataplaneState a = base();
   const state::DataplaneState b = state::DataplaneState::from_parts(
       {frontend("198.19.0.7", 80, Protocol::tcp, 7000, "web"), frontend("198.19.0.8", 5432, Protocol::tcp, 5432, "db")},

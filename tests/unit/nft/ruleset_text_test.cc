@@ -46,11 +46,14 @@ TEST(NftRuleset, EmptyStateIsTheSkeletonOnly) { expect_golden("empty.nft", full_
 
 TEST(NftRuleset, SmallStateGolden) { expect_golden("small.nft", full_text(testing::small_state())); }
 
+TEST(NftRuleset, DualStackStateGolden) { expect_golden("small_dual.nft", full_text(testing::small_dual_state())); }
+
 TEST(NftRuleset, DryRunAcceptsTheFullRuleset) {
-  const std::string text = full_text(testing::small_state());
-  const auto r = nft_dry_run(text);
-  if (r.skipped) GTEST_SKIP() << r.output;
-  EXPECT_TRUE(r.ok) << r.output;
+  for (const auto& s : {testing::small_state(), testing::small_dual_state()}) {
+    const auto r = nft_dry_run(full_text(s));
+    if (r.skipped) GTEST_SKIP() << r.output;
+    EXPECT_TRUE(r.ok) << r.output;
+  }
 }
 
 // The skeleton plus `broken` must be refused, with `says` in libnftables' answer.
@@ -72,13 +75,10 @@ TEST(NftRuleset, DryRunRejectsBrokenSyntax) {
 
 // The whole dataplane in a private namespace: commit, change, read back through netlink, and
 // compare with libnftables' own JSON listing of the same table.
-TEST(NftRuleset, CommittedChangesReadBackThroughNetlinkAndJsonAlike) {
-  const auto r = in_private_netns([] {
+void expect_read_back_alike(const state::DataplaneState& s, const state::DataplaneState& changed) {
+  const auto r = in_private_netns([&] {
     NftDataplane dp(config::NodeSettings{}, NftDataplane::Options{false});
-    const auto s = testing::small_state();
     dp.apply(s);
-    const auto changed = testing::with_members(s, "svc/irc/irc", {testing::member("198.18.10.2"),
-                                                                   testing::member("198.18.13.2")});
     dp.apply(changed);
     std::string problems;
     if (dp.installed() != changed) problems += "installed() differs from the applied state; ";
@@ -95,7 +95,8 @@ TEST(NftRuleset, CommittedChangesReadBackThroughNetlinkAndJsonAlike) {
       if (a.comments != b.comments) problems += std::string(d.name) + ": comments differ; ";
     }
     if (json.counters != nl.counters) problems += "named counters differ; ";
-    if (nl.sets.at("svc_fe").comments.size() != s.frontends().size()) problems += "svc_fe comments missing; ";
+    if (nl.sets.at("svc_fe").comments.size() + nl.sets.at("svc_fe6").comments.size() != s.frontends().size())
+      problems += "svc_fe/svc_fe6 comments missing; ";
     for (const auto& [name, c] : json.chains) {
       const auto it = nl.chains.find(name);
       if (it == nl.chains.end() || it->second.hook != c.hook || it->second.priority != c.priority ||
@@ -107,6 +108,21 @@ TEST(NftRuleset, CommittedChangesReadBackThroughNetlinkAndJsonAlike) {
   if (r.skipped) GTEST_SKIP() << r.output;
   ASSERT_TRUE(r.ok) << r.output;
   EXPECT_EQ(r.output, "");
+}
+
+TEST(NftRuleset, CommittedChangesReadBackThroughNetlinkAndJsonAlike) {
+  const auto s = testing::small_state();
+  expect_read_back_alike(s, testing::with_members(s, "svc/irc/irc", {testing::member("198.18.10.2"),
+                                                                      testing::member("198.18.13.2")}));
+}
+
+// IPv6 keys and data (16-byte fields in concatenations) decode alike, and installed() returns
+// the IPv6 frontends and the members' IPv6 addresses.
+TEST(NftRuleset, DualStackChangesReadBackThroughNetlinkAndJsonAlike) {
+  const auto s = testing::small_dual_state();
+  state::Member moved = testing::member("198.18.12.2");
+  moved.ipv6 = net::parse_ipv6("2001:2:0:c::9").value();
+  expect_read_back_alike(s, testing::with_members(s, "svc/irc/irc", {testing::member("198.18.11.2"), moved}));
 }
 
 }  // namespace

@@ -34,6 +34,29 @@ state::DataplaneState small_state() {
        {"svc/pg/db", {}}});
 }
 
+state::DataplaneState small_dual_state() {
+  const auto dual = [](const char* v4, const char* v6, MemberState st = MemberState::running) {
+    state::Member m = member(v4, st);
+    m.ipv6 = net::parse_ipv6(v6).value();
+    return m;
+  };
+  const auto frontend6 = [](const char* v6, std::uint16_t port, Protocol p, std::uint16_t target, const char* set,
+                            const char* name) {
+    return state::Frontend{{net::parse_ipv6(v6).value(), port, p}, target, set, name};
+  };
+  return state::DataplaneState::from_parts(
+      {frontend("198.19.0.7", 6667, Protocol::tcp, 6667, "svc/irc/irc", "irc"),
+       frontend("198.19.0.7", 53, Protocol::udp, 5353, "svc/irc/irc", "dns"),
+       frontend6("2001:2:1::7", 6667, Protocol::tcp, 6667, "svc/irc/irc", "irc"),
+       frontend6("2001:2:1::7", 53, Protocol::udp, 5353, "svc/irc/irc", "dns"),
+       frontend6("2001:2:1::8", 5432, Protocol::tcp, 5432, "svc/pg/db", "pg")},
+      {node_port(30697, Protocol::tcp, 6667, "svc/irc/irc", "irc")},
+      {{"svc/irc/irc",
+        {dual("198.18.10.2", "2001:2:0:a::2"), member("198.18.11.2"), dual("198.18.12.2", "2001:2:0:c::2"),
+         dual("198.18.13.2", "2001:2:0:d::2", MemberState::draining)}},
+       {"svc/pg/db", {}}});
+}
+
 state::DataplaneState scaled_state(unsigned services, unsigned ports, unsigned backends) {
   std::vector<state::Frontend> fes;
   std::vector<state::BackendSet> sets;

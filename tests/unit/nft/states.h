@@ -23,6 +23,9 @@ state::NodePort node_port(std::uint16_t port, Protocol p, std::uint16_t target, 
 // 53/udp -> 5353; two running backends, one draining) and svc/pg/db (198.19.0.8:5432/tcp,
 // no backend at all).
 state::DataplaneState small_state();
+// Both families: IPv4 and IPv6 frontends on one set whose members have an IPv6 address or not,
+// a draining dual-stack member, an IPv6-only Service without members, a node port.
+state::DataplaneState small_dual_state();
 
 // `services` Services with `ports` tcp ports each and `backends` running backends each;
 // addresses from 10.64.0.0/10 (services) and 10.128.0.0/9 (backends) so thousands fit.
