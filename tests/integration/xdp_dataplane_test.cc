@@ -383,10 +383,16 @@ TEST_F(XdpDataplaneTest, FrontendGensMoveWithTheirIdsAndThePrefilterIsProgrammed
   const auto after = gen_of(frontends3, vip80);
   ASSERT_TRUE(after);
   EXPECT_EQ(after->gen, gens3.at(after->id));
-  for (const auto& [key, f] : flows3)
-    if (f.frontend_id == after->id) EXPECT_NE(f.frontend_gen, after->gen) << "an old flow would be used";
-  for (const auto& [key, fe] : frontends3)
-    if (fe.id != after->id) EXPECT_EQ(fe.gen, gen_of(frontends, key)->gen) << "untouched frontends keep their gen";
+  for (const auto& [key, f] : flows3) {
+    if (f.frontend_id == after->id) {
+      EXPECT_NE(f.frontend_gen, after->gen) << "an old flow would be used";
+    }
+  }
+  for (const auto& [key, fe] : frontends3) {
+    if (fe.id != after->id) {
+      EXPECT_EQ(fe.gen, gen_of(frontends, key)->gen) << "untouched frontends keep their gen";
+    }
+  }
   EXPECT_EQ(who_tcp(net::to_string(kVip), 80).port, 7000);
 }
 
