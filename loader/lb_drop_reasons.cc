@@ -32,7 +32,7 @@ constexpr std::array<std::string_view, PW_DROP_REASONS> kNames{
     "udp6_zero_checksum",
 };
 static_assert(kNames.size() == PW_DROP_REASONS);
-static_assert(PW_DROP_UDP6_ZERO_CSUM + 1 == PW_DROP_REASONS, "name the new reason in kNames");
+static_assert(PW_DROP_UDP6_ZERO_CHECKSUM + 1 == PW_DROP_REASONS, "name the new reason in kNames");
 
 }  // namespace
 

@@ -201,7 +201,7 @@ static __always_inline void pw_parse6_l4(void *data, void *end, struct pw_pkt6 *
 		}
 		/* RFC 8200 8.1: a zero UDP checksum is not "none" in IPv6; receivers discard it. */
 		if (udp->check == 0)
-			p->l4_err = PW_DROP_UDP6_ZERO_CSUM;
+			p->l4_err = PW_DROP_UDP6_ZERO_CHECKSUM;
 	} else if (p->proto == PW_NEXTHDR_ICMP6) {
 		__u8 *icmp = l4;
 
