@@ -16,6 +16,7 @@
 #include "lib/decide_reply.h"
 #include "lib/delivery.h"
 #include "lib/nat.h"
+#include "lib/prefilter.h"
 #include "lib/reply.h"
 #include "lib/sock_lb.h"
 #include "lib/tc6.h"
@@ -57,19 +58,23 @@ static __always_inline int pw_xdp_reply(struct xdp_md *ctx, const struct pw_pkt 
 		len = pw_build_icmp_reply(data, end, p, a);
 		if (len < 0)
 			return -1;
-		len -= PW_ICMP_REPLY_GROWTH; /* compared with the frame as it was, below */
 	}
-	/* Trim what follows the reply (payload, options; frags of a multi-buffer frame). */
-	if (bpf_xdp_adjust_tail(ctx, len - (int)p->frame_len))
+	/* Trim what follows the reply (payload, options; frags of a multi-buffer frame). Against
+	 * the buffer's exact length, not p->frame_len, which is the linear part alone when the IP
+	 * packet fit in it (pw_xdp_uplink); an answer is rare enough to ask for it. */
+	if (bpf_xdp_adjust_tail(ctx, len - (int)bpf_xdp_get_buff_len(ctx)))
 		return -1;
 	return 0;
 }
 
 /* bpf_fib_lookup for the translated packet, answered from pw_nexthops while the cached answer
  * for this backend is fresh (see lb_abi.h). Returns a BPF_FIB_LKUP_RET_* code; on success
- * fib->ifindex, smac and dmac are set. */
+ * fib->ifindex, smac and dmac are set, and *ready tells whether the egress device takes
+ * XDP_REDIRECTed frames (PW_IF_XDP_READY), cached in the same entry: a cache hit costs no
+ * pw_interfaces lookup. */
 static __always_inline int pw_xdp_route(struct xdp_md *ctx, const struct pw_pkt *p,
-					const struct pw_action *a, struct bpf_fib_lookup *fib)
+					const struct pw_action *a, struct bpf_fib_lookup *fib,
+					int *ready)
 {
 	__u32 in_ifindex = ctx->ingress_ifindex;
 	struct pw_nexthop *nh = NULL;
@@ -88,6 +93,7 @@ static __always_inline int pw_xdp_route(struct xdp_md *ctx, const struct pw_pkt 
 					fib->ifindex = nh->ifindex;
 					__builtin_memcpy(fib->dmac, nh->dmac, ETH_ALEN);
 					__builtin_memcpy(fib->smac, nh->smac, ETH_ALEN);
+					*ready = nh->flags & PW_NEXTHOP_XDP_READY;
 					return BPF_FIB_LKUP_RET_SUCCESS;
 				}
 				max_len = nh->max_len; /* grows below if this bigger one passes */
@@ -95,13 +101,17 @@ static __always_inline int pw_xdp_route(struct xdp_md *ctx, const struct pw_pkt 
 		}
 	}
 	rc = pw_fib_lookup(ctx, p, a, in_ifindex, p->tot_len, fib);
-	if (rc == BPF_FIB_LKUP_RET_SUCCESS && nh) {
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return rc;
+	*ready = pw_xdp_ready(fib->ifindex);
+	if (nh) {
 		/* Several CPUs may refill one entry at once; they write the same answer, and a
 		 * torn mix of two answers during a neighbour change costs one misdirected frame. */
 		nh->daddr = a->daddr;
 		nh->ifindex = fib->ifindex;
 		nh->in_ifindex = in_ifindex;
 		nh->max_len = p->tot_len > max_len ? p->tot_len : max_len;
+		nh->flags = *ready ? PW_NEXTHOP_XDP_READY : 0;
 		__builtin_memcpy(nh->dmac, fib->dmac, ETH_ALEN);
 		__builtin_memcpy(nh->smac, fib->smac, ETH_ALEN);
 		nh->expires_ns = now + PW_NEXTHOP_TTL_NS;
@@ -114,11 +124,11 @@ static __always_inline int pw_xdp_execute(struct xdp_md *ctx, const struct pw_pk
 {
 	struct bpf_fib_lookup fib;
 	void *data, *end;
-	int rc, ready;
+	int rc, ready = 0;
 
 	switch (a->kind) {
 	case PW_ACT_NAT:
-		rc = pw_xdp_route(ctx, p, a, &fib);
+		rc = pw_xdp_route(ctx, p, a, &fib, &ready);
 		/* Too big for the path to the backend with DF set: the client must hear it about
 		 * the address it used, so the answer is ours, built from the untranslated packet
 		 * (the kernel would quote the translated one). Without DF the stack fragments. */
@@ -140,7 +150,6 @@ static __always_inline int pw_xdp_execute(struct xdp_md *ctx, const struct pw_pk
 			pw_count_event(PW_EV_XDP_STACK);
 			return XDP_PASS;
 		}
-		ready = pw_xdp_ready(fib.ifindex);
 		/* Without metadata room the frame must keep the node's MACs, or the stack would
 		 * drop it as another host's: it is routed by the stack instead. */
 		if (!ready && pw_xdp_handoff(ctx, fib.ifindex)) {
@@ -182,16 +191,29 @@ static __noinline int pw_xdp4_uplink(struct xdp_md *ctx)
 	void *end = (void *)(long)ctx->data_end;
 	struct pw_pkt p = {};
 	struct pw_action a = { .frontend_id = PW_NO_ID, .backend_id = PW_NO_ID };
+	const struct iphdr *ip = data + ETH_HLEN;
+	__u32 frame_len = end - data;
 	int verdict;
 
 	__u32 foreign;
 
-	if (pw_parse(data, end, (__u32)bpf_xdp_get_buff_len(ctx), &p))
+	/* The frame's length: the linear part, unless the IP packet claims more, which only a
+	 * multi-buffer frame (or a broken header) has; only then is bpf_xdp_get_buff_len (kernel
+	 * >= 5.18, 7-24 ns measured) asked. A multi-buffer frame's fragments start where the head
+	 * is full, so they hold IP payload: the packet claims more than the head. */
+	if ((void *)(ip + 1) <= end && bpf_ntohs(ip->tot_len) > frame_len - ETH_HLEN)
+		frame_len = bpf_xdp_get_buff_len(ctx);
+	if (pw_parse(data, end, frame_len, &p))
 		return XDP_PASS;
 	if (data + ETH_HLEN > end)
 		return XDP_PASS;
+	/* Not a destination that may be portway's: untouched, before any hash lookup. */
+	if (!pw_prefilter_v4(p.daddr))
+		return XDP_PASS;
 	/* Not addressed to the node at L2: the stack decides (and drops other hosts' unicast),
-	 * exactly as without portway. Checked before any decision, which may record a flow. */
+	 * exactly as without portway. Checked before any decision, which may record a flow, and
+	 * only for what the prefix filter let through (one pw_interfaces lookup less for the
+	 * rest). */
 	foreign = pw_l2_foreign(data, ctx->ingress_ifindex);
 	if (foreign) {
 		pw_count_event(foreign);
@@ -204,8 +226,7 @@ static __noinline int pw_xdp4_uplink(struct xdp_md *ctx)
 }
 
 /* "xdp.frags": uplinks may run jumbo MTUs, whose frames come as a linear head plus fragments.
- * Only headers are read or written, and they are in the head; lengths come from
- * bpf_xdp_get_buff_len (kernel >= 5.18). */
+ * Only headers are read or written, and they are in the head. */
 SEC("xdp.frags")
 int pw_xdp_uplink(struct xdp_md *ctx)
 {
@@ -353,7 +374,7 @@ static __noinline int pw_tc4_sandbox(struct __sk_buff *skb)
 		/* Reply fragments are not addressed to a frontend, so the record comes first. */
 		pw_classify(&p);
 		pw_decide_later_fragment(&a, &p);
-	} else if (!pw_decide_reply(&a, &p)) {
+	} else if (!pw_decide_reply(&a, &p) && pw_prefilter_v4(p.daddr)) {
 		pw_decide_frontend(&a, &p, 1);
 	}
 	verdict = pw_tc_execute(skb, &p, &a);

@@ -135,6 +135,57 @@ void update_batch(int fd, const std::vector<K>& keys, const std::vector<V>& valu
   }
 }
 
+// Every entry of an ARRAY map, index = key, with batched lookups.
+template <typename V>
+std::vector<V> read_array(int fd, std::uint32_t entries, const char* step) {
+  std::vector<V> out(entries);
+  std::vector<std::uint32_t> keys(entries);
+  // Arrays hand out every index in order; the batch cursor is opaque (an index here).
+  std::uint32_t cursor = 0;
+  bool first = true;
+  std::size_t done = 0;
+  while (done < out.size()) {
+    __u32 count = static_cast<__u32>(out.size() - done);
+    bpf_map_batch_opts opts{};
+    opts.sz = sizeof(opts);
+    std::uint32_t next = 0;
+    const int ret = bpf_map_lookup_batch(fd, first ? nullptr : &cursor, &next, keys.data() + done,
+                                         out.data() + done, &count, &opts);
+    if (ret < 0 && ret != -ENOENT) {
+      check(ret, step);
+    }
+    done += count;
+    if (ret == -ENOENT || count == 0) {
+      break;
+    }
+    cursor = next;
+    first = false;
+  }
+  if (done != out.size()) {
+    throw Error(step, EIO, std::to_string(done) + " of " + std::to_string(out.size()) + " read");
+  }
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i] != i) {
+      throw Error(step, EIO, "batch returned indexes out of order");
+    }
+  }
+  return out;
+}
+
+// A mask is contiguous ones from the top (a prefix); addr has no bits outside it.
+bool prefix_ok(const std::uint8_t* addr, const std::uint8_t* mask, std::size_t bytes) {
+  bool zeros = false;
+  for (std::size_t i = 0; i < bytes; ++i) {
+    for (int bit = 7; bit >= 0; --bit) {
+      const bool one = (mask[i] >> bit) & 1;
+      if (one && zeros) return false;
+      if (!one) zeros = true;
+    }
+    if (addr[i] & ~mask[i]) return false;
+  }
+  return true;
+}
+
 void check_index(std::uint32_t index, std::uint32_t limit, const char* step, const char* what) {
   if (index >= limit) {
     throw Error(step, EINVAL,
@@ -204,6 +255,15 @@ LbMaps::LbMaps(const LbMapFds& fds)
   if (fds.interfaces >= 0) {
     (void)checked_map(fds.interfaces, "pw_interfaces", BPF_MAP_TYPE_HASH, sizeof(std::uint32_t),
                       sizeof(pw_interface));
+  }
+  if (fds.frontend_gens >= 0 &&
+      checked_map(fds.frontend_gens, "pw_frontend_gens", BPF_MAP_TYPE_ARRAY, sizeof(std::uint32_t),
+                  sizeof(std::uint32_t)) < caps_.frontends) {
+    throw Error("LB map pw_frontend_gens", EINVAL, "smaller than pw_frontends");
+  }
+  if (fds.prefilter >= 0) {
+    (void)checked_map(fds.prefilter, "pw_prefilter", BPF_MAP_TYPE_ARRAY, sizeof(std::uint32_t),
+                      sizeof(pw_prefilter));
   }
   if (fds.events >= 0) {
     events_.emplace(fds.events);
@@ -330,39 +390,7 @@ void LbMaps::clear_backends(std::span<const std::uint32_t> ids) {
 }
 
 std::vector<pw_backend> LbMaps::all_backends() const {
-  constexpr const char* step = "read all backends";
-  std::vector<pw_backend> out(caps_.backends);
-  std::vector<std::uint32_t> keys(caps_.backends);
-  // Arrays hand out every index in order; the batch cursor is opaque (an index here).
-  std::uint32_t cursor = 0;
-  bool first = true;
-  std::size_t done = 0;
-  while (done < out.size()) {
-    __u32 count = static_cast<__u32>(out.size() - done);
-    bpf_map_batch_opts opts{};
-    opts.sz = sizeof(opts);
-    std::uint32_t next = 0;
-    const int ret = bpf_map_lookup_batch(fds_.backends, first ? nullptr : &cursor, &next,
-                                         keys.data() + done, out.data() + done, &count, &opts);
-    if (ret < 0 && ret != -ENOENT) {
-      check(ret, step);
-    }
-    done += count;
-    if (ret == -ENOENT || count == 0) {
-      break;
-    }
-    cursor = next;
-    first = false;
-  }
-  if (done != out.size()) {
-    throw Error(step, EIO, std::to_string(done) + " of " + std::to_string(out.size()) + " read");
-  }
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (keys[i] != i) {
-      throw Error(step, EIO, "batch returned backend ids out of order");
-    }
-  }
-  return out;
+  return read_array<pw_backend>(fds_.backends, caps_.backends, "read all backends");
 }
 
 pw_backend LbMaps::backend(std::uint32_t id) const {
@@ -685,14 +713,97 @@ void LbMaps::set_interface(std::uint32_t ifindex, const pw_interface& value) {
   if (ifindex == 0) {
     throw Error(step, EINVAL, "ifindex 0");
   }
+  const auto before = lookup<std::uint32_t, pw_interface>(fds_.interfaces, ifindex, step);
   update(fds_.interfaces, ifindex, value, step);
+  if (before && (before->flags & PW_IF_XDP_READY) && !(value.flags & PW_IF_XDP_READY)) {
+    forget_nexthops_via(ifindex);
+  }
 }
 
 bool LbMaps::erase_interface(std::uint32_t ifindex) {
+  constexpr const char* step = "erase interface";
   if (!has_interfaces()) {
     return false;
   }
-  return erase(fds_.interfaces, ifindex, "erase interface");
+  const auto before = lookup<std::uint32_t, pw_interface>(fds_.interfaces, ifindex, step);
+  const bool erased = erase(fds_.interfaces, ifindex, step);
+  if (before && (before->flags & PW_IF_XDP_READY)) {
+    forget_nexthops_via(ifindex);
+  }
+  return erased;
+}
+
+std::vector<pw_nexthop> LbMaps::all_nexthops() const {
+  return read_array<pw_nexthop>(fds_.nexthops, caps_.backends, "read next hops");
+}
+
+// Only a lost readiness needs this (a stale "ready" would XDP-redirect into a device that may
+// drop XDP frames); a gained one is picked up at the next refill, and until then frames take
+// the tc hand-off, which every device accepts.
+void LbMaps::forget_nexthops_via(std::uint32_t ifindex) {
+  std::vector<std::uint32_t> ids;
+  const std::vector<pw_nexthop> all = all_nexthops();
+  for (std::uint32_t id = 0; id < all.size(); ++id) {
+    if (all[id].ifindex == ifindex && all[id].expires_ns != 0) {
+      ids.push_back(id);
+    }
+  }
+  update_batch(fds_.nexthops, ids, std::vector<pw_nexthop>(ids.size()), "clear next hops");
+}
+
+// ---- frontend generations and the prefix filter ------------------------------------------
+
+std::vector<std::uint32_t> LbMaps::frontend_gens() const {
+  if (!has_frontend_gens()) {
+    return std::vector<std::uint32_t>(caps_.frontends, 0);
+  }
+  return read_array<std::uint32_t>(fds_.frontend_gens, caps_.frontends,
+                                   "read frontend gens");
+}
+
+void LbMaps::set_frontend_gens(std::span<const std::pair<std::uint32_t, std::uint32_t>> gens) {
+  constexpr const char* step = "write frontend gens";
+  if (!has_frontend_gens()) {
+    return;
+  }
+  std::vector<std::uint32_t> ids;
+  std::vector<std::uint32_t> values;
+  for (const auto& [id, gen] : gens) {
+    check_index(id, caps_.frontends, step, "frontend id");
+    ids.push_back(id);
+    values.push_back(gen);
+  }
+  update_batch(fds_.frontend_gens, ids, values, step);
+}
+
+pw_prefilter LbMaps::prefilter() const {
+  if (!has_prefilter()) {
+    return pw_prefilter{};
+  }
+  return lookup<std::uint32_t, pw_prefilter>(fds_.prefilter, 0u, "read prefilter").value_or(pw_prefilter{});
+}
+
+void LbMaps::set_prefilter(const pw_prefilter& value) {
+  constexpr const char* step = "write prefilter";
+  if (!has_prefilter()) {
+    throw Error(step, ENOENT, "pw_prefilter is not loaded (reload the fast path)");
+  }
+  if (value.count4 > PW_PREFILTER_V4 || value.count6 > PW_PREFILTER_V6) {
+    throw Error(step, EINVAL, "more prefixes than the filter holds");
+  }
+  for (std::uint32_t i = 0; i < value.count4; ++i) {
+    if (!prefix_ok(reinterpret_cast<const std::uint8_t*>(&value.v4[i].addr),
+                   reinterpret_cast<const std::uint8_t*>(&value.v4[i].mask), 4)) {
+      throw Error(step, EINVAL, "IPv4 prefix " + std::to_string(i) + " is not a prefix");
+    }
+  }
+  for (std::uint32_t i = 0; i < value.count6; ++i) {
+    if (!prefix_ok(reinterpret_cast<const std::uint8_t*>(&value.v6[i].addr),
+                   reinterpret_cast<const std::uint8_t*>(&value.v6[i].mask), 16)) {
+      throw Error(step, EINVAL, "IPv6 prefix " + std::to_string(i) + " is not a prefix");
+    }
+  }
+  update(fds_.prefilter, 0u, value, step);
 }
 
 std::vector<std::pair<std::uint32_t, pw_interface>> LbMaps::interfaces() const {

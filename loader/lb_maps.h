@@ -157,9 +157,28 @@ class LbMaps {
   void clear_conntrack();
 
   // ---- interfaces (pw_interfaces) -------------------------------------------------------
+  // An interface that loses PW_IF_XDP_READY (changed or erased) also loses the next hops the
+  // program cached through it (PW_NEXTHOP_XDP_READY, lb_abi.h): they are cleared after the
+  // write, so no frame is XDP-redirected into it on a stale answer.
   [[nodiscard]] bool has_interfaces() const noexcept { return fds_.interfaces >= 0; }
   void set_interface(std::uint32_t ifindex, const pw_interface& value);
   bool erase_interface(std::uint32_t ifindex);  // false if it was not there
+  // The cached next hops (index = backend id), batched read.
+  [[nodiscard]] std::vector<pw_nexthop> all_nexthops() const;
+
+  // ---- frontend generations and the prefix filter (layout 2, lb_abi.h) ------------------
+  // Both maps are absent (fd -1) on pins no load has upgraded yet: gens then read as 0 and
+  // writes are skipped, the prefilter reads as "off".
+  [[nodiscard]] bool has_frontend_gens() const noexcept { return fds_.frontend_gens >= 0; }
+  // Every gen, index = frontend id (batched read).
+  [[nodiscard]] std::vector<std::uint32_t> frontend_gens() const;
+  // (id, gen) pairs, one batched update; ids < capacities().frontends (validated first).
+  void set_frontend_gens(std::span<const std::pair<std::uint32_t, std::uint32_t>> gens);
+  [[nodiscard]] bool has_prefilter() const noexcept { return fds_.prefilter >= 0; }
+  [[nodiscard]] pw_prefilter prefilter() const;
+  // Rejects (EINVAL, nothing written) counts beyond the arrays and prefixes with host bits
+  // set (addr & mask != addr) or a non-contiguous mask.
+  void set_prefilter(const pw_prefilter& value);
   [[nodiscard]] std::vector<std::pair<std::uint32_t, pw_interface>> interfaces() const;
 
   // ---- counters (summed over CPUs) ------------------------------------------------------
@@ -176,6 +195,7 @@ class LbMaps {
   [[nodiscard]] FlowTableFill flow_fill() const;
 
  private:
+  void forget_nexthops_via(std::uint32_t ifindex);
   void validate_table(std::uint32_t set_id, std::span<const std::uint32_t> table,
                       const char* step) const;
 

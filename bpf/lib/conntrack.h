@@ -26,6 +26,18 @@ static __always_inline int pw_flow_backend_alive(const struct pw_flow *f)
 	return be && be->state != PW_BACKEND_UNUSED && be->addr == f->backend_addr;
 }
 
+/* A flow is used only while its frontend's id still carries the gen the flow was created under
+ * (lb_abi.h, pw_frontend_gens): the controller bumps the gen whenever the id is given to a
+ * frontend or taken from one, so a removed (or removed and re-added) frontend's flows are never
+ * used, without the controller walking the flow table. pw_frontend_gens is an ARRAY: the
+ * verifier inlines this lookup (no helper call). */
+static __always_inline int pw_flow_frontend_current(const struct pw_flow *f)
+{
+	const __u32 *gen = bpf_map_lookup_elem(&pw_frontend_gens, &f->frontend_id);
+
+	return gen && *gen == f->frontend_gen;
+}
+
 static __always_inline void pw_reverse_key_of(struct pw_flow_key *rk, const struct pw_flow *f,
 					      const struct pw_flow_key *k)
 {

@@ -69,7 +69,7 @@ static __always_inline void pw_decide_icmp_to_frontend(struct pw_action *a, cons
 	pw_flow_key_init(&k, p->in_daddr, p->in_saddr, p->in_dport, p->in_sport, p->in_proto);
 	f = bpf_map_lookup_elem(&pw_flows, &k);
 	/* Hairpinned flows never leave the node, so nobody outside sends errors about them. */
-	if (!f || (f->flags & PW_FLOW_HAIRPIN))
+	if (!f || (f->flags & PW_FLOW_HAIRPIN) || !pw_flow_frontend_current(f))
 		return;
 	if (p->ttl <= 1) {
 		pw_drop(a, PW_DROP_TTL_EXPIRED); /* never an ICMP error about an ICMP error */
@@ -98,31 +98,72 @@ static __always_inline void pw_nat_to_flow(struct pw_action *a, const struct pw_
 	}
 }
 
-/* TCP/UDP to a frontend: established flow, or a new pick. */
-static __always_inline void pw_decide_flow(struct pw_action *a, const struct pw_pkt *p,
-					   const struct pw_frontend *fe, int from_sandbox)
+/* A first fragment: its later fragments get the same address rewrite (pw_fragments). */
+static __always_inline void pw_record_first_fragment(const struct pw_action *a,
+						     const struct pw_pkt *p, __u64 now)
 {
-	struct pw_flow_key k;
-	struct pw_flow *f;
-	struct pw_flow nf = {};
-	struct pw_backend *be = NULL;
-	__u32 backend_id, hash;
-	/* The coarse clock (kernel >= 5.11) costs a fraction of bpf_ktime_get_ns, and jiffy
-	 * resolution is plenty for idle timeouts and fragment expiry. */
+	struct pw_fragment rec = {};
+
+	rec.new_saddr = a->saddr;
+	rec.new_daddr = a->daddr;
+	rec.frontend_id = a->frontend_id;
+	rec.backend_id = a->backend_id;
+	rec.flags = (a->flags & PW_NAT_HAIRPIN) ? PW_FRAGMENT_HAIRPIN : 0;
+	rec.created_ns = now;
+	pw_fragment_record(p->saddr, p->daddr, p->ip_id, p->proto, &rec);
+}
+
+/* The per-packet checks between "this goes to a frontend" and using or making its flow: a
+ * broken L4 header or port 0 is dropped, TTL <= 1 is answered. Nonzero when the packet was
+ * decided here. */
+static __always_inline int pw_frontend_packet_refused(struct pw_action *a, const struct pw_pkt *p)
+{
+	if (p->l4_err) {
+		pw_drop(a, p->l4_err);
+		return 1;
+	}
+	if (p->sport == 0 || p->dport == 0) {
+		pw_drop(a, PW_DROP_PORT_ZERO);
+		return 1;
+	}
+	if (p->ttl <= 1) {
+		pw_ttl_expired(a, p);
+		return 1;
+	}
+	return 0;
+}
+
+/* An established flow whose frontend is current and whose backend is alive. The coarse clock
+ * (kernel >= 5.11) costs a fraction of bpf_ktime_get_ns, and jiffy resolution is plenty for
+ * idle timeouts and fragment expiry; last_seen_ns stays CLOCK_MONOTONIC ns (lb_abi.h), which
+ * the controller reads. */
+static __always_inline void pw_use_flow(struct pw_action *a, const struct pw_pkt *p,
+					struct pw_flow *f)
+{
 	__u64 now = bpf_ktime_get_coarse_ns();
 
 	a->now = now; /* the next-hop cache of the XDP program reuses it */
-	pw_flow_key_init(&k, p->saddr, p->daddr, p->sport, p->dport, p->proto);
-	f = bpf_map_lookup_elem(&pw_flows, &k);
+	/* Written only when the clock moved: fewer dirtied cache lines shared between CPUs on
+	 * busy flows. */
+	if (f->last_seen_ns != now)
+		f->last_seen_ns = now;
+	pw_nat_to_flow(a, p, f);
+	if (p->first_frag)
+		pw_record_first_fragment(a, p, now);
+}
+
+/* TCP/UDP to frontend fe without a usable flow: f is the flow found for the tuple whose backend
+ * is gone (current frontend), or NULL. */
+static __always_inline void pw_decide_flow(struct pw_action *a, const struct pw_pkt *p,
+					   const struct pw_frontend *fe, const struct pw_flow_key *k,
+					   struct pw_flow *f, int from_sandbox)
+{
+	struct pw_flow nf = {};
+	struct pw_backend *be = NULL;
+	__u32 backend_id, hash;
+	__u64 now;
+
 	if (f) {
-		if (pw_flow_backend_alive(f)) {
-			/* Written only when the clock moved: fewer dirtied cache lines shared between
-			 * CPUs on busy flows. */
-			if (f->last_seen_ns != now)
-				f->last_seen_ns = now;
-			pw_nat_to_flow(a, p, f);
-			goto out;
-		}
 		/* The backend is gone. TCP: the connection cannot move, reset it (a fresh SYN on
 		 * the same tuple is a new connection and is picked anew). UDP: pick again, so a
 		 * stream re-balances on its next datagram instead of black-holing. */
@@ -130,7 +171,7 @@ static __always_inline void pw_decide_flow(struct pw_action *a, const struct pw_
 		    (p->tcp_flags & (PW_TCP_SYN | PW_TCP_ACK)) != PW_TCP_SYN) {
 			__u32 frontend_id = f->frontend_id;
 
-			pw_flow_forget(&k, f);
+			pw_flow_forget(k, f);
 			pw_reject(a, p, PW_DROP_BACKEND_GONE, frontend_id);
 			return;
 		}
@@ -142,10 +183,13 @@ static __always_inline void pw_decide_flow(struct pw_action *a, const struct pw_
 		pw_reject(a, p, PW_DROP_NO_BACKEND, fe->id);
 		return;
 	}
+	now = bpf_ktime_get_coarse_ns();
+	a->now = now;
 	nf.backend_id = backend_id;
 	nf.backend_addr = be->addr;
 	nf.target_port = fe->target_port;
 	nf.frontend_id = fe->id;
+	nf.frontend_gen = fe->gen;
 	nf.last_seen_ns = now;
 	/* Hairpin: the sandbox reached its own service and was picked itself. Its reply would
 	 * stay inside the sandbox unless the client looks like someone else: the node address. */
@@ -157,23 +201,13 @@ static __always_inline void pw_decide_flow(struct pw_action *a, const struct pw_
 		}
 		nf.flags = PW_FLOW_HAIRPIN;
 	}
-	if (pw_flow_create(&k, &nf, f != NULL))
+	if (pw_flow_create(k, &nf, f != NULL))
 		pw_count_drop(PW_DROP_MAP_FULL); /* forwarded anyway: the next packet picks the
 						    same backend while the set is unchanged */
 	a->new_flow = 1;
 	pw_nat_to_flow(a, p, &nf);
-out:
-	if (p->first_frag) {
-		struct pw_fragment rec = {};
-
-		rec.new_saddr = a->saddr;
-		rec.new_daddr = a->daddr;
-		rec.frontend_id = a->frontend_id;
-		rec.backend_id = a->backend_id;
-		rec.flags = (a->flags & PW_NAT_HAIRPIN) ? PW_FRAGMENT_HAIRPIN : 0;
-		rec.created_ns = now;
-		pw_fragment_record(p->saddr, p->daddr, p->ip_id, p->proto, &rec);
-	}
+	if (p->first_frag)
+		pw_record_first_fragment(a, p, now);
 }
 
 /* The lookup of a node-port frontend, once the destination is known to be a node address. */
@@ -188,19 +222,41 @@ static __always_inline struct pw_frontend *pw_node_port_frontend(const struct pw
 }
 
 /* Everything addressed to a frontend address (service address, or node address + node port).
- * Leaves a->kind == PW_ACT_PASS for what is not ours. */
+ * Leaves a->kind == PW_ACT_PASS for what is not ours. The caller asked the prefix filter
+ * (lib/prefilter.h) first.
+ *
+ * Flow first: a sound TCP/UDP packet of an established flow costs one hash lookup (pw_flows;
+ * the gen, backend and next-hop reads are inlined array reads), not a frontend lookup before
+ * it. A flow whose frontend gen moved on (the frontend was removed, or its id given to
+ * another) is deleted and the packet goes the way of a new one. */
 static __always_inline void pw_decide_frontend(struct pw_action *a, struct pw_pkt *p,
 					       int from_sandbox)
 {
 	struct pw_frontend *fe = NULL;
+	struct pw_flow *f = NULL;
+	struct pw_flow_key k;
 
-	/* The common case first: a sound TCP/UDP packet to a service frontend is found with one
-	 * lookup, without first asking whose address it is (a service frontend's address is
-	 * always a service address). Everything else classifies the destination first. */
+	/* Always initialised: the verifier cannot tell that every path reaching pw_decide_flow
+	 * passed the condition below, and the stores are cheaper than a second key. */
+	pw_flow_key_init(&k, p->saddr, p->daddr, p->sport, p->dport, p->proto);
 	if (!p->l3_err && !p->later_frag && p->has_ports &&
 	    (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)) {
 		struct pw_frontend_key fk = {};
 
+		f = bpf_map_lookup_elem(&pw_flows, &k);
+		if (f && !pw_flow_frontend_current(f)) {
+			pw_count_event(PW_EV_FLOW_STALE_FRONTEND);
+			pw_flow_forget(&k, f);
+			f = NULL;
+		}
+		if (f && pw_flow_backend_alive(f)) {
+			if (!pw_frontend_packet_refused(a, p))
+				pw_use_flow(a, p, f);
+			return;
+		}
+		/* A service frontend is found with one more lookup, without first asking whose
+		 * address it is (a service frontend's address is always a service address).
+		 * Everything else classifies the destination first. */
 		fk.addr = p->daddr;
 		fk.port = p->dport;
 		fk.proto = p->proto;
@@ -251,17 +307,7 @@ static __always_inline void pw_decide_frontend(struct pw_action *a, struct pw_pk
 		return;
 	}
 frontend:
-	if (p->l4_err) {
-		pw_drop(a, p->l4_err);
+	if (pw_frontend_packet_refused(a, p))
 		return;
-	}
-	if (p->sport == 0 || p->dport == 0) {
-		pw_drop(a, PW_DROP_PORT_ZERO);
-		return;
-	}
-	if (p->ttl <= 1) {
-		pw_ttl_expired(a, p);
-		return;
-	}
-	pw_decide_flow(a, p, fe, from_sandbox);
+	pw_decide_flow(a, p, fe, &k, f, from_sandbox);
 }

@@ -6,6 +6,7 @@
 
 #include "lib/decide_reply6.h"
 #include "lib/nat6.h"
+#include "lib/prefilter.h"
 #include "lib/reply6.h"
 #include "lib/scratch6.h"
 
@@ -151,7 +152,7 @@ static __noinline int pw_tc6_sandbox(struct __sk_buff *skb)
 		/* Reply fragments are not addressed to a frontend: the record comes first. */
 		pw_classify6(&s->p);
 		pw_decide6_later_fragment(&s->a, &s->p);
-	} else if (!pw_decide6_reply(&s->a, &s->p)) {
+	} else if (!pw_decide6_reply(&s->a, &s->p) && pw_prefilter_v6(&s->p.daddr)) {
 		pw_decide6(&s->a, &s->p, 1);
 	}
 	verdict = pw_tc6_execute(skb, &s->p, &s->a);

@@ -5,6 +5,7 @@
 #include "lib/decide6.h"
 #include "lib/delivery.h"
 #include "lib/nat6.h"
+#include "lib/prefilter.h"
 #include "lib/reply6.h"
 #include "lib/scratch6.h"
 
@@ -156,6 +157,9 @@ static __noinline int pw_xdp6_uplink(struct xdp_md *ctx)
 	if (pw_parse6(data, end, (__u32)bpf_xdp_get_buff_len(ctx), &s->p) || pw_is_nd(&s->p))
 		return XDP_PASS;
 	if (data + ETH_HLEN > end)
+		return XDP_PASS;
+	/* Not a destination that may be portway's: untouched, before any hash lookup. */
+	if (!pw_prefilter_v6(&s->p.daddr))
 		return XDP_PASS;
 	foreign = pw_l2_foreign(data, ctx->ingress_ifindex);
 	if (foreign) {

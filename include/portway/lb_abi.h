@@ -127,7 +127,8 @@ PORTWAY_ABI_SIZE(struct pw_maglev_chunk, 64);
  * measured, a third of the hit path). An entry is used only while fresh (PW_NEXTHOP_TTL_NS),
  * for the same backend address and ingress device, and for packets no longer than one the
  * FIB's MTU check already passed; anything else asks the FIB again. User space only clears
- * entries (a backend reprogrammed), the program fills them. */
+ * entries (a backend reprogrammed, an interface's pw_interfaces entry changed), the program
+ * fills them. */
 struct pw_nexthop {
   __u64 expires_ns;  /* bpf_ktime_get_coarse_ns() clock */
   __be32 daddr;      /* the backend address it was resolved for */
@@ -136,9 +137,18 @@ struct pw_nexthop {
   __u16 max_len;     /* largest IP total length the FIB accepted on this path */
   __u8 dmac[6];
   __u8 smac[6];
-  __u8 reserved[6];
+  __u8 flags;        /* PW_NEXTHOP_*, as the program saw them when it filled the entry */
+  __u8 reserved[5];
 };
 PORTWAY_ABI_SIZE(struct pw_nexthop, 40);
+/* The egress device (ifindex) had PW_IF_XDP_READY in pw_interfaces when the entry was filled:
+ * frames are redirected in XDP without a pw_interfaces lookup per packet. Readiness changes are
+ * followed: user space clears the entries through an interface that LOSES the flag (its
+ * pw_interfaces entry changed or erased, LbMaps::set_interface/erase_interface), since a stale
+ * "ready" could XDP-redirect into a device that drops XDP frames; a refill racing that clear,
+ * and a GAINED flag (stale "not ready": the tc hand-off, which every device accepts), last at
+ * most PW_NEXTHOP_TTL_NS. */
+#define PW_NEXTHOP_XDP_READY 0x1u
 /* Long enough to make the lookup rare, short enough that a re-created sandbox (same address,
  * new MAC) or a changed route is followed within a fraction of a second. */
 #define PW_NEXTHOP_TTL_NS 250000000ull

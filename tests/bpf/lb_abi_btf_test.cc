@@ -53,7 +53,7 @@ std::vector<Layout> cxx_layouts() {
        {PW_FIELD(pw_nexthop, expires_ns), PW_FIELD(pw_nexthop, daddr),
         PW_FIELD(pw_nexthop, ifindex), PW_FIELD(pw_nexthop, in_ifindex),
         PW_FIELD(pw_nexthop, max_len), PW_FIELD(pw_nexthop, dmac), PW_FIELD(pw_nexthop, smac),
-        PW_FIELD(pw_nexthop, reserved)}},
+        PW_FIELD(pw_nexthop, flags), PW_FIELD(pw_nexthop, reserved)}},
       {"pw_flow_key", sizeof(pw_flow_key),
        {PW_FIELD(pw_flow_key, saddr), PW_FIELD(pw_flow_key, daddr), PW_FIELD(pw_flow_key, sport),
         PW_FIELD(pw_flow_key, dport), PW_FIELD(pw_flow_key, proto),

@@ -248,6 +248,12 @@ loader::TestRunResult LbLab::run_tc(std::span<const std::uint8_t> frame) const {
 void LbLab::configure() {
   auto& m = *maps_;
   m.clear_conntrack();
+  // No prefix filter (every destination goes on to the lookups) and every gen 0, as the
+  // frontends below are written with.
+  m.set_prefilter(pw_prefilter{});
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> gens;
+  for (std::uint32_t id = 0; id < kFrontendCount; ++id) gens.emplace_back(id, 0);
+  m.set_frontend_gens(gens);
   for (const auto& [k, v] : m.frontends()) {
     (void)m.erase_frontend(k);
   }

@@ -4,9 +4,14 @@
 #include <gtest/gtest.h>
 #include <bpf/bpf.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <optional>
+#include <tuple>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -314,6 +319,81 @@ TEST_F(XdpDataplaneTest, AFullFlowTableCountsItsEvictions) {
   EXPECT_EQ(fill->deleted, 0u);
   EXPECT_EQ(fill->evicted, fill->inserted - fill->entries);
   EXPECT_GE(fill->evicted, static_cast<std::uint64_t>(kFlows - 1024));
+}
+
+}  // namespace
+}  // namespace portway::dataplane::xdp
+
+namespace portway::dataplane::xdp {
+namespace {
+
+// The controller's side of flow-first (lb_abi.h, pw_frontend_gens): every installed frontend's
+// gen equals its id's, a removal moves the id's gen on (its recorded flows are then stale for
+// the programs), an unchanged frontend keeps its gen across syncs; and pw_prefilter holds the
+// node's service range and node address, admitting the frontends and nothing outside.
+TEST_F(XdpDataplaneTest, FrontendGensMoveWithTheirIdsAndThePrefilterIsProgrammed) {
+  const DataplaneState first = echo_state({member(0), member(1)});
+  apply(first);
+  EXPECT_EQ(who_tcp(net::to_string(kVip), 80).port, 7000);  // records a flow under the gen
+
+  const auto read = [&] {
+    netlink::NetnsGuard in(topo_.node_netns);
+    auto pinned = PinnedLbMaps::open({settings_.bpffs_dir});
+    EXPECT_TRUE(pinned);
+    loader::LbMaps maps(pinned->fds());
+    return std::tuple{maps.frontends(), maps.frontend_gens(), maps.flows(), maps.prefilter()};
+  };
+  const pw_frontend_key vip80{htonl(kVip.value), htons(80), IPPROTO_TCP, PW_FRONTEND_SERVICE};
+  const auto gen_of = [](const auto& frontends, const pw_frontend_key& k) -> std::optional<pw_frontend> {
+    for (const auto& [key, fe] : frontends)
+      if (std::memcmp(&key, &k, sizeof k) == 0) return fe;
+    return std::nullopt;
+  };
+
+  auto [frontends, gens, flows, pf] = read();
+  ASSERT_EQ(frontends.size(), 5u);
+  for (const auto& [key, fe] : frontends) {
+    EXPECT_EQ(fe.gen, gens.at(fe.id)) << "frontend id " << fe.id;
+    EXPECT_GE(fe.gen, 1u) << "an id given to a frontend moves its gen on";
+  }
+  const auto before = gen_of(frontends, vip80);
+  ASSERT_TRUE(before);
+  std::size_t recorded = 0;
+  for (const auto& [key, f] : flows)
+    if (f.frontend_id == before->id) recorded += f.frontend_gen == before->gen;
+  EXPECT_GE(recorded, 1u) << "the probe's flow carries the frontend's gen";
+
+  EXPECT_EQ(pf.flags & PW_PREFILTER_ON4, PW_PREFILTER_ON4);
+  EXPECT_TRUE(prefilter_admits(pf, kVip));
+  EXPECT_TRUE(prefilter_admits(pf, topo_.node_address));
+  EXPECT_FALSE(prefilter_admits(pf, net::Ipv4{0xC612633Au}));  // 198.18.99.58: nobody's
+
+  // Port 80 removed, then added again: its id comes back with a gen its old flows do not carry.
+  const std::vector<Frontend> all(first.frontends().begin(), first.frontends().end());
+  std::vector<Frontend> without;
+  for (const auto& f : all)
+    if (f.key.port != 80) without.push_back(f);
+  apply(DataplaneState::from_parts(without, {first.node_ports().begin(), first.node_ports().end()},
+                                   {first.backend_sets().begin(), first.backend_sets().end()}));
+  auto [frontends2, gens2, flows2, pf2] = read();
+  EXPECT_FALSE(gen_of(frontends2, vip80));
+  EXPECT_EQ(gens2.at(before->id), before->gen + 1) << "taking the id moved its gen on";
+  apply(first);
+  auto [frontends3, gens3, flows3, pf3] = read();
+  const auto after = gen_of(frontends3, vip80);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->gen, gens3.at(after->id));
+  for (const auto& [key, f] : flows3) {
+    if (f.frontend_id == after->id) {
+      EXPECT_NE(f.frontend_gen, after->gen) << "an old flow would be used";
+    }
+  }
+  for (const auto& [key, fe] : frontends3) {
+    if (fe.id != after->id) {
+      EXPECT_EQ(fe.gen, gen_of(frontends, key)->gen) << "untouched frontends keep their gen";
+    }
+  }
+  EXPECT_EQ(who_tcp(net::to_string(kVip), 80).port, 7000);
 }
 
 }  // namespace

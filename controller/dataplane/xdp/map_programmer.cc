@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <exception>
+#include <optional>
 #include <thread>
 
 #include "lb/maglev.h"
@@ -23,13 +24,17 @@ std::uint32_t id_for(std::map<Key, std::uint32_t>& ids, IdPool& pool, const Key&
   return id;
 }
 
+// The id released, if the key had one.
 template <class Key>
-void release_id(std::map<Key, std::uint32_t>& ids, IdPool& pool, MetaMaps& meta, const Key& key) {
+std::optional<std::uint32_t> release_id(std::map<Key, std::uint32_t>& ids, IdPool& pool,
+                                        MetaMaps& meta, const Key& key) {
   auto it = ids.find(key);
-  if (it == ids.end()) return;
-  meta.erase_frontend(it->second);
-  pool.release(it->second);
+  if (it == ids.end()) return std::nullopt;
+  const std::uint32_t id = it->second;
+  meta.erase_frontend(id);
+  pool.release(id);
   ids.erase(it);
+  return id;
 }
 
 // Tables of a full programming are built on every core: Maglev's fill is most of its CPU
@@ -81,34 +86,56 @@ void MapProgrammer::apply(const state::StateDiff& d) {
   for (const auto& change : d.backend_sets.changed)
     release_members(view_.set_ids.at(change.id), change.members.removed);
 
-  // 2. Frontends and node ports added or changed, in one batch.
+  // 2. Frontends and node ports added or changed, in one batch. An id given to a frontend gets
+  //    a new gen first (lb_abi.h, pw_frontend_gens), so flows of whatever held the id before
+  //    are never used for it; a changed frontend keeps its gen, and with it its flows.
+  //    Without pw_frontend_gens (pins not upgraded yet) every gen stays 0, which is what the
+  //    array holds once it is created.
+  const bool frontends_written = !d.frontends.added.empty() || !d.frontends.removed.empty() ||
+                                 !d.node_ports.added.empty() || !d.node_ports.removed.empty() ||
+                                 !d.frontends.changed.empty() || !d.node_ports.changed.empty();
+  std::vector<std::uint32_t> gens;
+  if (frontends_written) gens = maps_.frontend_gens();
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> gen_writes;
+  auto bump = [&](std::uint32_t id) {
+    if (maps_.has_frontend_gens()) gen_writes.emplace_back(id, ++gens.at(id));
+  };
+  auto gen_for = [&](std::uint32_t id, bool is_new) {
+    if (is_new) bump(id);
+    return gens.at(id);
+  };
   std::vector<std::pair<pw_frontend_key, pw_frontend>> entries;
   std::vector<std::pair<std::uint32_t, std::string>> port_names;
   std::set<std::uint32_t> touched_addrs;
   auto put_frontend = [&](const state::Frontend& f, bool is_new) {
     const std::uint32_t id = id_for(view_.frontend_ids, view_.frontend_pool, f.key, is_new);
     port_names.emplace_back(id, f.port_name);
-    entries.emplace_back(frontend_key_of(f.key), entry(id, f.backend_set, f.target_port));
+    entries.emplace_back(frontend_key_of(f.key), entry(id, gen_for(id, is_new), f.backend_set, f.target_port));
     touched_addrs.insert(std::get<net::Ipv4>(f.key.address).value);
   };
   auto put_node_port = [&](const state::NodePort& n, bool is_new) {
     const std::uint32_t id = id_for(view_.node_port_ids, view_.frontend_pool, n.key, is_new);
     port_names.emplace_back(id, n.port_name);
-    entries.emplace_back(node_port_key_of(n.key), entry(id, n.backend_set, n.target_port));
+    entries.emplace_back(node_port_key_of(n.key), entry(id, gen_for(id, is_new), n.backend_set, n.target_port));
   };
   for (const auto& f : d.frontends.added) put_frontend(f, true);
   for (const auto& [before, after] : d.frontends.changed) put_frontend(after, false);
   for (const auto& n : d.node_ports.added) put_node_port(n, true);
   for (const auto& [before, after] : d.node_ports.changed) put_node_port(after, false);
   meta_.set_frontend_names(port_names);
+  maps_.set_frontend_gens(gen_writes);
   maps_.upsert_frontends(entries);
 
-  // 3. Removals: frontends before the sets they used.
+  // 3. Removals: frontends before the sets they used. The id's gen moves on once its key is
+  //    gone, so the removed frontend's flows are not used from then on.
+  gen_writes.clear();
   for (const auto& f : d.frontends.removed) {
-    remove_frontend(f);
+    if (auto id = remove_frontend(f)) bump(*id);
     touched_addrs.insert(std::get<net::Ipv4>(f.key.address).value);
   }
-  for (const auto& n : d.node_ports.removed) remove_node_port(n);
+  for (const auto& n : d.node_ports.removed)
+    if (auto id = remove_node_port(n)) bump(*id);
+  maps_.set_frontend_gens(gen_writes);
   for (const auto& set : d.backend_sets.removed) remove_set(set);
   sync_service_addrs(touched_addrs);
 }
@@ -200,23 +227,24 @@ void MapProgrammer::remove_set(const state::BackendSet& set) {
   view_.set_ids.erase(it);
 }
 
-pw_frontend MapProgrammer::entry(std::uint32_t id, const std::string& backend_set,
+pw_frontend MapProgrammer::entry(std::uint32_t id, std::uint32_t gen, const std::string& backend_set,
                                  std::uint16_t target_port) const {
   pw_frontend value{};
   value.id = id;
+  value.gen = gen;
   value.set_id = view_.set_ids.at(backend_set);
   value.target_port = htons(target_port);
   return value;
 }
 
-void MapProgrammer::remove_frontend(const state::Frontend& f) {
+std::optional<std::uint32_t> MapProgrammer::remove_frontend(const state::Frontend& f) {
   maps_.erase_frontend(frontend_key_of(f.key));
-  release_id(view_.frontend_ids, view_.frontend_pool, meta_, f.key);
+  return release_id(view_.frontend_ids, view_.frontend_pool, meta_, f.key);
 }
 
-void MapProgrammer::remove_node_port(const state::NodePort& n) {
+std::optional<std::uint32_t> MapProgrammer::remove_node_port(const state::NodePort& n) {
   maps_.erase_frontend(node_port_key_of(n.key));
-  release_id(view_.node_port_ids, view_.frontend_pool, meta_, n.key);
+  return release_id(view_.node_port_ids, view_.frontend_pool, meta_, n.key);
 }
 
 // An address is a service address while any frontend uses it: then undeclared ports on it

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -40,10 +41,11 @@ class MapProgrammer {
   std::vector<std::uint32_t> build_table(const TableJob& job) const;
   void release_members(std::uint32_t set_id, const std::vector<state::Member>& members);
   void remove_set(const state::BackendSet& set);
-  pw_frontend entry(std::uint32_t id, const std::string& backend_set,
+  pw_frontend entry(std::uint32_t id, std::uint32_t gen, const std::string& backend_set,
                     std::uint16_t target_port) const;
-  void remove_frontend(const state::Frontend& f);
-  void remove_node_port(const state::NodePort& n);
+  // Both return the id they released (its gen is bumped by the caller).
+  std::optional<std::uint32_t> remove_frontend(const state::Frontend& f);
+  std::optional<std::uint32_t> remove_node_port(const state::NodePort& n);
   void sync_service_addrs(const std::set<std::uint32_t>& addrs_host_order);
 
   loader::LbMaps& maps_;

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cerrno>
 #include <filesystem>
 #include <set>
@@ -432,6 +433,13 @@ void XdpDataplane::sync_node_addresses(loader::LbMaps& maps) {
   }
 }
 
+void XdpDataplane::sync_prefilter(loader::LbMaps& maps, const state::DataplaneState& installed) {
+  if (!prefilter_input_ || !maps.has_prefilter()) return;
+  const pw_prefilter wanted = build_prefilter(*prefilter_input_, installed);
+  const pw_prefilter now = maps.prefilter();
+  if (std::memcmp(&wanted, &now, sizeof(wanted)) != 0) maps.set_prefilter(wanted);
+}
+
 ApplyReport XdpDataplane::apply(const state::DataplaneState& desired) {
   ApplyReport report = prepare(desired);
   ensure_attached(report.notes);
@@ -451,6 +459,7 @@ ApplyReport XdpDataplane::prepare(const state::DataplaneState& desired) {
   Open& open = open_installed();
   for (auto& note : size_mismatches(open.maps.capacities(), settings_)) report.notes.push_back(std::move(note));
   sync_node_addresses(open.maps);
+  prefilter_input_ = prefilter_input(settings_);
   // Filtered only when there is IPv6 to drop: the copy (and from_parts' sort and checks) of
   // a 10,000-Service state costs ~25 ms, 10x the diff itself.
   std::size_t skipped = 0;
@@ -567,6 +576,8 @@ void XdpDataplane::program(const state::StateDiff& d, std::vector<std::string>& 
     open_.reset();  // the view may be half-updated: re-read the kernel next time
     throw;
   }
+  // After the frontends: a frontend outside the filter until then is one not installed yet.
+  sync_prefilter(open.maps, open.view.state);
   // The packet path resets/re-balances flows of removed backends; the node's own sockets
   // never cross it, so they are ended here (after the tables stopped naming those backends).
   if (const std::size_t ended = end_sockets_of_removed_backends(pins_, d))

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/node_settings.h"
+#include "dataplane/xdp/prefilter.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/xdp/installed_view.h"
 #include "dataplane/xdp/lb_install.h"
@@ -95,11 +96,16 @@ class XdpDataplane : public Dataplane {
   void attach_sandbox_interfaces(const LoadedPrograms& progs, MetaMaps& meta,
                                  std::vector<std::string>& notes);
   void sync_node_addresses(loader::LbMaps& maps);
+  // Writes pw_prefilter from prefilter_input_ and the installed frontends when it differs.
+  void sync_prefilter(loader::LbMaps& maps, const state::DataplaneState& installed);
   // Programs a diff against the installed view, then ends the node's sockets to removed
   // backends (socket_hooks.h).
   void program(const state::StateDiff& d, std::vector<std::string>& notes);
 
   config::NodeSettings settings_;
+  // The node's part of the prefix filter, read with the node addresses (prepare); a diff
+  // (program) only adds its frontends to it.
+  std::optional<PrefilterInput> prefilter_input_;
   Options options_;
   PinLayout pins_;
   std::unique_ptr<Open> open_;
