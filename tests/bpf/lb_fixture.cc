@@ -7,6 +7,7 @@
 
 #include "loader/lb_drop_reasons.h"
 #include "loader/lb_events.h"
+#include "packet6.h"
 #include "support/packet_edit.h"
 
 namespace portway::test::lb {
@@ -98,6 +99,8 @@ void run_fixture(LbLab& lab, const Fixture& fixture) {
           run.output.end());
       const auto problem = checksum_problem(frame);
       EXPECT_FALSE(problem.has_value()) << *problem;
+      const auto problem6 = checksum6_problem(frame);
+      EXPECT_FALSE(problem6.has_value()) << *problem6;
     }
     check_counters(step.expect, before, after);
     if (step.check) {
@@ -242,7 +245,7 @@ std::vector<Fixture> concat(std::initializer_list<std::vector<Fixture>> parts) {
 std::vector<Fixture> all_fixtures() {
   return concat(
       {semantics_fixtures(), bad_input_fixtures(), icmp_fragment_fixtures(), tc_fixtures(),
-       delivery_fixtures(), fastpath_fixtures()});
+       delivery_fixtures(), fastpath_fixtures(), ipv6_fixtures()});
 }
 
 }  // namespace portway::test::lb

@@ -11,6 +11,7 @@
 
 #include "lb/maglev.h"
 #include "flow_hash.h"
+#include "lb_lab6.h"
 #include "loader/lb_capacities.h"
 #include "loader/libbpf_log.h"
 
@@ -190,6 +191,7 @@ LbLab::LbLab() : netns_(std::make_unique<ScopedNetns>()) {
      " dev pwbk0 nud permanent");
   // Per namespace: this is the lab's own forwarding switch, not the host's.
   sysctl_write("/proc/sys/net/ipv4/conf/all/forwarding", "1");
+  lab6_topology();
   host_veth_ifindex_ = ifindex_of("pwbk0");
   uplink_ifindex_ = ifindex_of("pwup0");
 
@@ -218,6 +220,8 @@ LbLab::~LbLab() {
 void LbLab::set_neighbour(const Ipv4Address& addr, const MacAddress& mac) {
   ip("neigh replace " + dotted(addr) + " lladdr " + mac_text(mac) + " dev pwbk0 nud permanent");
 }
+
+loader::LbMapFds LbLab::fds() const { return loader::lb_map_fds(**skel_); }
 
 int LbLab::xdp_fd() const { return bpf_program__fd((*skel_)->progs.pw_xdp_uplink); }
 int LbLab::tc_fd() const { return bpf_program__fd((*skel_)->progs.pw_tc_sandbox); }
@@ -313,6 +317,7 @@ void LbLab::configure() {
   m.upsert_frontend(fe_key(kSvcE, 53, kUdp), fe(kFeEUdp, 4, kTargetUdp));
   m.upsert_frontend(fe_key(kSvcF, 80, kTcp), fe(kFeFTcp, kSetF, kTargetTcp));
   m.upsert_frontend(fe_key(kSvcF, 53, kUdp), fe(kFeFUdp, kSetF, kTargetUdp));
+  configure6(*this);
 }
 
 }  // namespace portway::test::lb

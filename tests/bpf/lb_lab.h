@@ -65,7 +65,15 @@ enum FrontendId : std::uint32_t {
   kFeEUdp = 11,    // E:53/udp    -> set 4, 5353
   kFeFTcp = 12,    // F:80/tcp    -> set 5, 8080
   kFeFUdp = 13,    // F:53/udp    -> set 5, 5353
-  kFrontendCount = 14,
+  // IPv6 (lb_lab6.h): pw_frontends6, same id space and counters
+  kFe6ATcp = 14,     // A6:80/tcp   -> set 0, 8080
+  kFe6AUdp = 15,     // A6:53/udp   -> set 0, 5353
+  kFe6BTcp = 16,     // B6:80/tcp   -> set 1 (empty)
+  kFe6BUdp = 17,     // B6:53/udp   -> set 1 (empty)
+  kFe6NodeTcp = 18,  // node6:30080/tcp -> set 0, 8080
+  kFe6NodeUdp = 19,  // node6:30053/udp -> set 0, 5353
+  kFe6DUdp = 20,     // D6:9000/udp -> set 3 (backend behind an MTU 1280 route), 9000
+  kFrontendCount = 21,
 };
 
 inline constexpr std::uint16_t kNodePortTcp = 30080;
@@ -133,6 +141,8 @@ class LbLab {
   [[nodiscard]] int tc_fd() const;
   [[nodiscard]] std::uint32_t host_veth_ifindex() const { return host_veth_ifindex_; }
   [[nodiscard]] std::uint32_t uplink_ifindex() const { return uplink_ifindex_; }
+  // Every map fd (the IPv6 maps have no LbMaps accessors; lb_lab6.cc writes them directly).
+  [[nodiscard]] loader::LbMapFds fds() const;
 
   // One BPF_PROG_TEST_RUN (repeat 1). tc runs as if received on the host-side veth.
   [[nodiscard]] loader::TestRunResult run_xdp(std::span<const std::uint8_t> frame) const;

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "lb_fixture.h"
+#include "lb_lab6.h"
 #include "loader/error.h"
 #include "support/packet_edit.h"
 #include "support/root.h"
@@ -39,15 +40,37 @@ bool is_frontend_address(const Frame& f, std::size_t at) {
   return false;
 }
 
+bool is_frontend_address6(const Frame& f, std::size_t at) {
+  for (const auto& a : {kSvc6A, kSvc6B, kSvc6D, kNode6, kNode6b}) {
+    if (std::equal(a.begin(), a.end(), f.begin() + static_cast<std::ptrdiff_t>(at))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool is_backend_address(const Frame& f, std::size_t at) {
   // Every lab backend lives in 198.18.128.0/23.
   return f[at] == 198 && f[at + 1] == 18 && (f[at + 2] & 0xfe) == 128;
 }
 
-// A frame the programs have no business with: not untagged IPv4, or too short to show its
-// addresses, or (XDP) not addressed to a frontend address; tc also leaves alone what does not
-// come from a backend (replies are recognised by their source).
+bool is_backend_address6(const Frame& f, std::size_t at) {
+  // Every IPv6 lab backend lives in 2001:2:0:80::/63.
+  const Ipv6Address base = lab6(0x80, 0);
+  return std::equal(base.begin(), base.begin() + 7, f.begin() + static_cast<std::ptrdiff_t>(at)) &&
+         (f[at + 7] & 0xfe) == 0x80;
+}
+
+// A frame the programs have no business with: not untagged IPv4/IPv6, or too short to show
+// its addresses, or (XDP) not addressed to a frontend address; tc also leaves alone what does
+// not come from a backend (replies are recognised by their source).
 bool surely_not_ours(const Frame& f, Hook hook) {
+  if (f.size() >= kL3Offset + 40 && f[12] == 0x86 && f[13] == 0xdd) {
+    if (is_frontend_address6(f, kL3Offset + 24)) {
+      return false;
+    }
+    return hook == Hook::kXdp || !is_backend_address6(f, kL3Offset + 8);
+  }
   if (f.size() < kL3Offset + 20 || f[12] != 0x08 || f[13] != 0x00) {
     return true;
   }
@@ -202,13 +225,16 @@ TEST(LbMutation, MutatedPacketsNeverAbortAndKeepTheirPromises) {
       ++rewritten;
       const bool reply = (hook == Hook::kXdp && r.retval == kXdpTx) ||
                          r.output.size() != in.size();
-      const bool input_valid = !checksum_problem(in);
+      const bool input_valid = !checksum_problem(in) && !checksum6_problem(in);
       if (reply || input_valid) {
         ++checksum_checked;
         // A reply quotes the offending header as it came: only the reply's own checksums
         // are promised when that header was already broken.
         if (const auto problem = checksum_problem(r.output, input_valid)) {
           report("rewritten frame: " + *problem, in, r.output);
+        }
+        if (const auto problem = checksum6_problem(r.output)) {
+          report("rewritten IPv6 frame: " + *problem, in, r.output);
         }
       }
       if (r.retval == (hook == Hook::kXdp ? kXdpDrop : kTcShot)) {

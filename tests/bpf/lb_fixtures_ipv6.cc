@@ -1,0 +1,296 @@
+// IPv6 rows of the semantics table (docs/dataplane.md "Semantics") and the IPv6 forms of the
+// bad-input classes (docs/xdp-dataplane.md "Bad input"), through the same programs.
+#include <vector>
+
+#include "lb_fixture.h"
+#include "lb_lab6.h"
+
+namespace portway::test::lb {
+namespace {
+
+constexpr std::uint8_t kTcp = 6;
+constexpr std::uint8_t kUdp = 17;
+
+Packet6 client6(const Ipv6Address& dst, std::uint16_t dport) {
+  return Packet6{}.src_mac(kClientMac).dst_mac(kNodeMac).src(kClient6).dst(dst).src_port(40000)
+      .dst_port(dport);
+}
+
+// What XDP forwards to the sandbox for `b` (a client packet): destination = backend 0 and the
+// target port, hop limit - 1, next-hop MACs.
+Packet6 to_sandbox(Packet6 b, std::uint16_t target) {
+  return b.dst(kSandbox6).dst_port(target).hop_limit(63).src_mac(kHostVethMac)
+      .dst_mac(kSandboxMac);
+}
+
+Expect with_events(Expect e, std::map<std::uint32_t, std::uint64_t> events) {
+  e.events = std::move(events);
+  return e;
+}
+
+Step syn6(const Ipv6Address& dst, std::uint16_t port, std::uint32_t fe) {
+  const auto b = client6(dst, port);
+  return {Hook::kXdp, b.tcp(), kXdpRedirect, to_sandbox(b, kTargetTcp).tcp(),
+          with_events(forwarded(fe, kBeSandbox, b.tcp().size(), true),
+                      {{PW_EV_FLOW6_INSERTS, 1}, {PW_EV_XDP_REDIRECT, 1}})};
+}
+
+// The ICMPv6 error a reject builds: from the input's destination, quoting its IPv6 header,
+// extension headers and 8 bytes of the upper layer.
+std::vector<std::uint8_t> icmp6_answer(const std::vector<std::uint8_t>& in, std::size_t l4_off,
+                                       std::uint8_t type, std::uint8_t code,
+                                       std::uint32_t rest = 0) {
+  Ipv6Address src{}, dst{};
+  std::copy_n(in.begin() + 38, 16, src.begin());
+  std::copy_n(in.begin() + 22, 16, dst.begin());
+  MacAddress smac{}, dmac{};
+  std::copy_n(in.begin(), 6, smac.begin());
+  std::copy_n(in.begin() + 6, 6, dmac.begin());
+  const std::vector<std::uint8_t> quote(in.begin() + 14,
+                                        in.begin() + static_cast<std::ptrdiff_t>(l4_off + 8));
+  return Packet6{}.src_mac(smac).dst_mac(dmac).src(src).dst(dst).payload(quote).icmp6(type, code,
+                                                                                      rest);
+}
+
+std::vector<Fixture> semantics6() {
+  std::vector<Fixture> f;
+  {
+    const auto b = client6(kSvc6A, 80);
+    f.push_back({"v6_tcp_syn_to_service_translated_to_backend", {syn6(kSvc6A, 80, kFe6ATcp)}});
+    const auto ack = PacketBuilder{};  // unused; keeps the style of the IPv4 tables
+    (void)ack;
+    auto est = client6(kSvc6A, 80).tcp_flags(0x10).tcp_seq(2).tcp_ack(5).payload("GET /");
+    f.push_back({"v6_established_tcp_flow_stays_on_its_backend",
+                 {syn6(kSvc6A, 80, kFe6ATcp),
+                  {Hook::kXdp, est.tcp(), kXdpRedirect, to_sandbox(est, kTargetTcp).tcp(),
+                   with_events(forwarded(kFe6ATcp, kBeSandbox, est.tcp().size(), false),
+                               {{PW_EV_XDP_REDIRECT, 1}})}}});
+    (void)b;
+  }
+  {
+    const auto b = client6(kSvc6A, 53).payload("query");
+    f.push_back({"v6_udp_to_service_translated_to_backend",
+                 {{Hook::kXdp, b.udp(), kXdpRedirect, to_sandbox(b, kTargetUdp).udp(),
+                   forwarded(kFe6AUdp, kBeSandbox, b.udp().size(), true)}}});
+  }
+  {
+    const auto b = client6(kNode6, kNodePortTcp);
+    f.push_back({"v6_node_port_on_ipv6_node_address_translated",
+                 {{Hook::kXdp, b.tcp(), kXdpRedirect, to_sandbox(b, kTargetTcp).tcp(),
+                   forwarded(kFe6NodeTcp, kBeSandbox, b.tcp().size(), true)}}});
+    const auto other = client6(kElsewhere6, kNodePortTcp);
+    f.push_back({"v6_node_port_number_to_another_address_untouched",
+                 {{Hook::kXdp, other.tcp(), kXdpPass, std::nullopt, nothing()}}});
+    const auto node_other_port = client6(kNode6, 22);
+    f.push_back({"v6_other_port_of_node_address_untouched",
+                 {{Hook::kXdp, node_other_port.tcp(), kXdpPass, std::nullopt, nothing()}}});
+  }
+  {
+    const auto t = client6(kSvc6B, 80).tcp();
+    auto rst = client6(kSvc6B, 80);
+    rst = Packet6{}.src_mac(kNodeMac).dst_mac(kClientMac).src(kSvc6B).dst(kClient6).src_port(80)
+              .dst_port(40000).tcp_flags(0x14).tcp_seq(0).tcp_ack(2);
+    // Reset of a SYN: RST|ACK acknowledging it, window 0 (the builder's 65535 patched).
+    auto want = rst.tcp();
+    want[14 + 40 + 14] = 0;
+    want[14 + 40 + 15] = 0;
+    want[14 + 40 + 16] = 0;
+    want[14 + 40 + 17] = 0;
+    const auto c = ipv6_l4_checksum(kSvc6B, kClient6, kTcp,
+                                    std::vector<std::uint8_t>(want.begin() + 54, want.end()));
+    want[14 + 40 + 16] = static_cast<std::uint8_t>(c >> 8);
+    want[14 + 40 + 17] = static_cast<std::uint8_t>(c & 0xff);
+    f.push_back({"v6_tcp_to_service_without_backend_gets_reset",
+                 {{Hook::kXdp, t, kXdpTx, want, rejected(PW_DROP_NO_BACKEND, kFe6BTcp)}}});
+    const auto u = client6(kSvc6B, 53).payload("q").udp();
+    f.push_back({"v6_udp_to_service_without_backend_gets_port_unreachable",
+                 {{Hook::kXdp, u, kXdpTx, icmp6_answer(u, 54, 1, 4),
+                   rejected(PW_DROP_NO_BACKEND, kFe6BUdp)}}});
+    const auto undeclared = client6(kSvc6A, 5000).payload("q").udp();
+    f.push_back({"v6_undeclared_udp_port_gets_port_unreachable",
+                 {{Hook::kXdp, undeclared, kXdpTx, icmp6_answer(undeclared, 54, 1, 4),
+                   rejected(PW_DROP_UNDECLARED_PORT)}}});
+  }
+  {
+    const auto b = client6(kSvc6A, 80).hop_limit(1);
+    f.push_back({"v6_hop_limit_1_to_frontend_gets_time_exceeded",
+                 {{Hook::kXdp, b.tcp(), kXdpTx, icmp6_answer(b.tcp(), 54, 3, 0),
+                   rejected(PW_DROP_TTL_EXPIRED)}}});
+  }
+  {
+    // Replies leave the backend (tc) and get the frontend back as their source.
+    const auto reply = Packet6{}.src_mac(kSandboxMac).dst_mac(kHostVethMac).src(kSandbox6)
+                           .dst(kClient6).src_port(kTargetTcp).dst_port(40000)
+                           .tcp_flags(0x12).tcp_ack(2).payload("");
+    const auto want = Packet6{reply}.src(kSvc6A).src_port(80).hop_limit(63)
+                          .src_mac(kNodeMac).dst_mac(kClientMac);
+    f.push_back({"v6_reply_from_backend_gets_the_frontend_as_source",
+                 {syn6(kSvc6A, 80, kFe6ATcp),
+                  {Hook::kTc, reply.tcp(), kTcRedirect, want.tcp(), nothing()}}});
+  }
+  {
+    // A sandbox reaching its own service and picked itself: source becomes the hairpin node
+    // address, back out of the same veth.
+    const auto b = Packet6{}.src_mac(kSandboxMac).dst_mac(kHostVethMac).src(kSandbox6)
+                       .dst(kSvc6A).src_port(41000).dst_port(80);
+    const auto want = Packet6{b}.src(kNode6).dst(kSandbox6).dst_port(kTargetTcp).hop_limit(63)
+                          .src_mac(kHostVethMac).dst_mac(kSandboxMac);
+    const auto reply = Packet6{}.src_mac(kSandboxMac).dst_mac(kHostVethMac).src(kSandbox6)
+                           .dst(kNode6).src_port(kTargetTcp).dst_port(41000).tcp_flags(0x12);
+    const auto reply_want = Packet6{reply}.src(kSvc6A).dst(kSandbox6).src_port(80).hop_limit(63)
+                                .src_mac(kHostVethMac).dst_mac(kSandboxMac);
+    f.push_back({"v6_hairpin_sandbox_to_its_own_service",
+                 {{Hook::kTc, b.tcp(), kTcRedirect, want.tcp(),
+                   forwarded(kFe6ATcp, kBeSandbox, b.tcp().size(), true)},
+                  {Hook::kTc, reply.tcp(), kTcRedirect, reply_want.tcp(), nothing()}}});
+  }
+  {
+    // A flow whose frontend gen moved on is not followed: counted, picked anew.
+    const auto b = client6(kSvc6A, 80);
+    Step again = syn6(kSvc6A, 80, kFe6ATcp);
+    again.before = [](LbLab& lab) { set_frontend_gen(lab, kFe6ATcp, kGen6 + 1); };
+    again.expect.events = std::map<std::uint32_t, std::uint64_t>{
+        {PW_EV_FLOW_STALE_FRONTEND, 1}, {PW_EV_XDP_REDIRECT, 1}};
+    f.push_back({"v6_flow_of_a_replaced_frontend_gen_is_not_followed",
+                 {syn6(kSvc6A, 80, kFe6ATcp), again}});
+    (void)b;
+  }
+  {
+    // Oversize towards a backend behind an MTU 1280 route: packet too big with that MTU,
+    // quoting the untranslated packet.
+    const std::vector<std::uint8_t> big(1300, 7);
+    const auto b = client6(kSvc6D, 9000).payload(big);
+    const auto in = b.udp();
+    f.push_back({"v6_udp_above_path_mtu_gets_packet_too_big",
+                 {{Hook::kXdp, in, kXdpTx, icmp6_answer(in, 54, 2, 0, kSmallMtu6Value),
+                   dropped(PW_DROP_OVERSIZE)}}});
+  }
+  {
+    // Packet too big from a router about a reply (frontend -> client): to the backend, the
+    // quote translated back to what the backend sent. Never dropped.
+    const auto quoted = Packet6{}.src(kSvc6A).dst(kClient6).src_port(80).dst_port(40000)
+                            .tcp_flags(0x10).hop_limit(63).tcp();
+    const std::vector<std::uint8_t> q(quoted.begin() + 14, quoted.begin() + 14 + 48);
+    const auto router = lab6(0, 0x99);
+    const auto ptb = Packet6{}.src(router).dst(kSvc6A).payload(q);
+    const auto quoted_back = Packet6{}.src(kSandbox6).dst(kClient6).src_port(kTargetTcp)
+                                 .dst_port(40000).tcp_flags(0x10).hop_limit(63).tcp();
+    const std::vector<std::uint8_t> qb(quoted_back.begin() + 14, quoted_back.begin() + 14 + 48);
+    const auto want = Packet6{ptb}.dst(kSandbox6).payload(qb).hop_limit(63)
+                          .src_mac(kHostVethMac).dst_mac(kSandboxMac);
+    f.push_back({"v6_packet_too_big_about_a_reply_goes_to_the_backend",
+                 {syn6(kSvc6A, 80, kFe6ATcp),
+                  {Hook::kXdp, ptb.icmp6(2, 0, 1400), kXdpRedirect, want.icmp6(2, 0, 1400),
+                   forwarded(kFe6ATcp, kBeSandbox, ptb.icmp6(2, 0, 1400).size(), false)}}});
+    const std::vector<std::uint8_t> short_q(quoted.begin() + 14, quoted.begin() + 14 + 20);
+    const auto cut = Packet6{}.src(router).dst(kSvc6A).payload(short_q);
+    f.push_back({"v6_packet_too_big_with_cut_quote_to_service_passed_never_dropped",
+                 {{Hook::kXdp, cut.icmp6(2, 0, 1400), kXdpPass, std::nullopt, nothing()}}});
+    f.push_back({"v6_unreachable_with_cut_quote_to_service_dropped",
+                 {{Hook::kXdp, cut.icmp6(1, 0), kXdpDrop, std::nullopt,
+                   dropped(PW_DROP_ICMP_TRUNCATED)}}});
+  }
+  return f;
+}
+
+std::vector<Fixture> bad_input6() {
+  std::vector<Fixture> f;
+  {
+    const auto b = client6(kSvc6A, 53).payload("query").udp_checksum(false);
+    f.push_back({"v6_udp_checksum_zero_to_service_dropped",
+                 {{Hook::kXdp, b.udp(), kXdpDrop, std::nullopt,
+                   dropped(PW_DROP_UDP6_ZERO_CHECKSUM)}}});
+  }
+  {
+    // Hop-by-hop and destination options before TCP: translated, the options kept.
+    const auto b = client6(kSvc6A, 80).hop_by_hop().dest_opts();
+    f.push_back({"v6_extension_headers_to_service_are_kept_through_translation",
+                 {{Hook::kXdp, b.tcp(), kXdpRedirect, to_sandbox(b, kTargetTcp).tcp(),
+                   forwarded(kFe6ATcp, kBeSandbox, b.tcp().size(), true)}}});
+  }
+  {
+    // A destination-options header announcing 16 bytes where the packet ends after 8.
+    auto b = client6(kSvc6A, 80).ext(kNextDest, {1, 1, 4, 0, 0, 0, 0}).tcp();
+    b.resize(14 + 40 + 8);
+    b[18] = 0;
+    b[19] = 8;
+    f.push_back({"v6_truncated_extension_header_to_service_dropped",
+                 {{Hook::kXdp, b, kXdpDrop, std::nullopt, dropped(PW_DROP_IP6_TRUNCATED)}}});
+    auto e = client6(kElsewhere6, 80).ext(kNextDest, {1, 1, 4, 0, 0, 0, 0}).tcp();
+    e.resize(14 + 40 + 8);
+    e[18] = 0;
+    e[19] = 8;
+    f.push_back({"v6_truncated_extension_header_elsewhere_untouched",
+                 {{Hook::kXdp, e, kXdpPass, std::nullopt, nothing()}}});
+  }
+  {
+    auto b = client6(kSvc6A, 80);
+    for (int i = 0; i < 10; ++i) b.dest_opts();
+    f.push_back({"v6_chain_of_10_extension_headers_to_service_dropped",
+                 {{Hook::kXdp, b.tcp(), kXdpDrop, std::nullopt, dropped(PW_DROP_IP6_EXT_CHAIN)}}});
+    auto n = client6(kNode6, 22);
+    for (int i = 0; i < 10; ++i) n.dest_opts();
+    f.push_back({"v6_chain_of_10_extension_headers_to_node_passed",
+                 {{Hook::kXdp, n.tcp(), kXdpPass, std::nullopt, nothing()}}});
+  }
+  {
+    auto b = client6(kSvc6A, 80).payload("x").tcp();
+    b[18] = 0x10;  // payload_len 4096, beyond the frame
+    f.push_back({"v6_payload_len_beyond_frame_to_service_dropped",
+                 {{Hook::kXdp, b, kXdpDrop, std::nullopt, dropped(PW_DROP_IP6_BAD_PAYLOAD_LEN)}}});
+  }
+  {
+    const auto esp = client6(kSvc6A, 80).payload(std::vector<std::uint8_t>(16, 1)).raw(kNextEsp);
+    Expect e;
+    e.events = std::map<std::uint32_t, std::uint64_t>{{PW_EV_IP6_UNKNOWN_EXT, 1}};
+    f.push_back({"v6_unknown_next_header_to_service_counted_and_untouched",
+                 {{Hook::kXdp, esp, kXdpPass, std::nullopt, e}}});
+  }
+  {
+    // Neighbour solicitation for a service address: untouched, not even counted.
+    const std::vector<std::uint8_t> target(kSvc6A.begin(), kSvc6A.end());
+    const auto ns = client6(kSvc6A, 0).hop_limit(255).payload(target).icmp6(135, 0);
+    Expect e;
+    e.events = std::map<std::uint32_t, std::uint64_t>{};
+    f.push_back({"v6_neighbour_solicitation_untouched",
+                 {{Hook::kXdp, ns, kXdpPass, std::nullopt, e},
+                  {Hook::kTc, ns, kTcOk, std::nullopt, e}}});
+  }
+  {
+    // Fragments of one datagram follow the first.
+    const std::vector<std::uint8_t> data(64, 3);
+    const auto whole = client6(kSvc6A, 53).payload(data).udp();
+    const auto want_whole = to_sandbox(client6(kSvc6A, 53).payload(data), kTargetUdp).udp();
+    const auto first = ipv6_fragment(whole, 0, 40, true, 0x1234);
+    const auto last = ipv6_fragment(whole, 40, 32, false, 0x1234);
+    const auto first_want = ipv6_fragment(want_whole, 0, 40, true, 0x1234);
+    const auto last_want = ipv6_fragment(want_whole, 40, 32, false, 0x1234);
+    f.push_back({"v6_udp_fragments_reach_the_same_backend",
+                 {{Hook::kXdp, first, kXdpRedirect, first_want,
+                   forwarded(kFe6AUdp, kBeSandbox, first.size(), true)},
+                  {Hook::kXdp, last, kXdpRedirect, last_want,
+                   forwarded(kFe6AUdp, kBeSandbox, last.size(), false)}}});
+    f.push_back({"v6_later_fragment_without_first_to_service_dropped",
+                 {{Hook::kXdp, last, kXdpDrop, std::nullopt,
+                   dropped(PW_DROP_FRAGMENT_UNKNOWN)}}});
+    const auto node_whole = client6(kNode6, 22).payload(data).udp();
+    f.push_back({"v6_later_fragment_without_first_to_node_passed",
+                 {{Hook::kXdp, ipv6_fragment(node_whole, 40, 32, false, 9), kXdpPass,
+                   std::nullopt, nothing()}}});
+  }
+  {
+    const auto b = client6(kSvc6A, 80).tcp();
+    std::vector<std::uint8_t> cut(b.begin(), b.begin() + 14 + 40 + 10);
+    cut[18] = 0;
+    cut[19] = 10;
+    f.push_back({"v6_tcp_header_cut_to_10_bytes_to_frontend_dropped",
+                 {{Hook::kXdp, cut, kXdpDrop, std::nullopt, dropped(PW_DROP_L4_TRUNCATED)}}});
+  }
+  return f;
+}
+
+}  // namespace
+
+std::vector<Fixture> ipv6_fixtures() { return concat({semantics6(), bad_input6()}); }
+
+}  // namespace portway::test::lb
