@@ -12,6 +12,7 @@ namespace portway::loader {
 struct SockMapFds {
   int config = -1;   // pw_sock_config
   int reverse = -1;  // pw_sock_reverse
+  int reverse6 = -1; // pw_sock_reverse6; -1: IPv6 sockets' entries are not looked at
 };
 
 class SockMaps {
@@ -26,6 +27,10 @@ class SockMaps {
   // Whether the socket `cookie` was translated to backend_addr:backend_port (network order).
   [[nodiscard]] bool translated(std::uint64_t cookie, std::uint32_t backend_addr,
                                 std::uint16_t backend_port) const;
+  // The same for IPv6 sockets (pw_sock_reverse6); 0 / false without reverse6.
+  [[nodiscard]] std::size_t reverse6_count() const;
+  [[nodiscard]] bool translated6(std::uint64_t cookie, const pw_in6& backend_addr,
+                                 std::uint16_t backend_port) const;
 
  private:
   SockMapFds fds_;
