@@ -56,7 +56,26 @@ bool SockMaps::translated(std::uint64_t cookie, std::uint32_t backend_addr,
   return bpf_map_lookup_elem(fds_.reverse, &key, &value) == 0;
 }
 
-std::size_t SockMaps::reverse_count() const { return map_ops::count_keys<pw_sock_reverse_key>(fds_.reverse, "count socket reverse entries"); }
+std::set<std::uint32_t> SockMaps::translated_backends() const {
+  std::set<std::uint32_t> out;
+  map_ops::for_each_key<pw_sock_reverse_key>(fds_.reverse, "list socket reverse entries",
+                                             [&](const pw_sock_reverse_key& k) { out.insert(k.backend_addr); });
+  return out;
+}
+
+std::set<std::array<std::uint32_t, 4>> SockMaps::translated_backends6() const {
+  std::set<std::array<std::uint32_t, 4>> out;
+  if (fds_.reverse6 < 0) return out;
+  map_ops::for_each_key<pw_sock_reverse6_key>(
+      fds_.reverse6, "list IPv6 socket reverse entries", [&](const pw_sock_reverse6_key& k) {
+        out.insert({k.backend_addr.w[0], k.backend_addr.w[1], k.backend_addr.w[2], k.backend_addr.w[3]});
+      });
+  return out;
+}
+
+std::size_t SockMaps::reverse_count() const {
+  return map_ops::count_keys<pw_sock_reverse_key>(fds_.reverse, "count socket reverse entries");
+}
 
 std::size_t SockMaps::reverse6_count() const {
   return fds_.reverse6 < 0 ? 0 : map_ops::count_keys<pw_sock_reverse6_key>(fds_.reverse6, "count IPv6 socket reverse entries");

@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "dataplane/xdp/lb_install.h"
 #include "dataplane/xdp/pin_layout.h"
 #include "dataplane/xdp/xdp_dataplane.h"
+#include "lab/cgroup_dir.h"
 #include "lab_dataplanes.h"
 #include "lab_ground.h"
 #include "lab_ipv6.h"
@@ -38,6 +40,7 @@ using state::DataplaneState;
 using state::Frontend;
 using state::Member;
 using state::NodePort;
+using lab::ProbeStatus;
 
 const net::Ipv4 kVip{0xC613000Au};  // 198.19.0.10
 const char* const kVip6 = "2001:2:0:ff::10";
@@ -330,6 +333,51 @@ TEST_F(XdpDataplane6Test, NodeSocketsReachIpv6FrontendsThroughTheSocketHooks) {
   for (const auto& a : socket_hook_attachments(pins)) hooks.insert(a.hook);
   for (const char* h : {"cgroup-connect6", "cgroup-sendmsg6", "cgroup-recvmsg6", "cgroup-getpeername6"})
     EXPECT_TRUE(hooks.count(h)) << h << " is attached";
+}
+
+// A backend removed while a node process holds IPv6 sockets the hooks pointed at it: the sync
+// ends them (SOCK_DESTROY: ECONNABORTED pending), as it does for IPv4 sockets.
+TEST_F(XdpDataplane6Test, NodeIpv6SocketsToARemovedBackendAreEnded) {
+  apply(dual_state({member(0), member(1)}));
+  const std::string node_netns = topo_.node_netns;
+  const lab::ProbeResult r = lab::probe_in_cgroup(settings_.cgroup, [&] {
+    lab::ProbeResult out;
+    netlink::NetnsGuard in(node_netns);
+    sockaddr_in6 to{};
+    to.sin6_family = AF_INET6;
+    to.sin6_port = htons(80);
+    inet_pton(AF_INET6, kVip6, &to.sin6_addr);
+    const int tcp = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const timeval tv{2, 0};
+    setsockopt(tcp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[256] = {};
+    ssize_t n = -1;
+    if (connect(tcp, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0 && send(tcp, "WHO\n", 4, MSG_NOSIGNAL) == 4)
+      n = recv(tcp, buf, sizeof buf - 1, 0);
+    const std::string answer = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+    const bool victim_is_0 = answer.find("sandbox=sb0 ") != std::string::npos;
+    // The server closed its side after answering: without SOCK_DESTROY the socket has no error.
+    int before = -1, after = -1;
+    socklen_t len = sizeof before;
+    getsockopt(tcp, SOL_SOCKET, SO_ERROR, &before, &len);
+    const std::string applied = [&] {
+      try {
+        XdpDataplane(settings_).apply(dual_state({member(victim_is_0 ? 1 : 0)}));
+        return std::string("ok");
+      } catch (const std::exception& e) {
+        return std::string(e.what());
+      }
+    }();
+    len = sizeof after;
+    getsockopt(tcp, SOL_SOCKET, SO_ERROR, &after, &len);
+    close(tcp);
+    out.status = ProbeStatus::ok;
+    out.reply = "answer=" + std::to_string(!answer.empty()) + " apply=" + applied + " before=" + std::to_string(before) +
+                " after=" + std::to_string(after);
+    return out;
+  });
+  ASSERT_EQ(r.status, ProbeStatus::ok) << r.error;
+  EXPECT_EQ(r.reply, "answer=1 apply=ok before=0 after=" + std::to_string(ECONNABORTED));
 }
 
 // ---- traffic through the XDP/tc IPv6 packet path (bpf/lib/*6.h) --------------------------

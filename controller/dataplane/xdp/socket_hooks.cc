@@ -125,9 +125,15 @@ std::size_t end_sockets_of_removed_backends(const PinLayout& pins, const state::
   loader::UniqueFd reverse6 = loader::open_pinned(pins.map("pw_sock_reverse6"));
   if (!config || !reverse) return 0;
   const loader::SockMaps maps({config.get(), reverse.get(), reverse6 ? reverse6.get() : -1});
+  // Most removals have no node socket translated to them: then no socket dump at all.
+  const std::set<std::uint32_t> in_use = maps.translated_backends();
+  std::erase_if(removed, [&](std::uint32_t addr) { return !in_use.contains(addr); });
+  const auto in_use6 = maps.translated_backends6();
+  std::erase_if(removed6, [&](const std::array<std::uint32_t, 4>& addr) { return !in_use6.contains(addr); });
+  if (removed.empty() && removed6.empty()) return 0;
   std::size_t ended = 0;
   for (const std::uint8_t proto : {std::uint8_t{IPPROTO_TCP}, std::uint8_t{IPPROTO_UDP}}) {
-    for (const auto& s : netlink::list_inet4_sockets(proto)) {
+    for (const auto& s : removed.empty() ? std::vector<netlink::InetSocket>{} : netlink::list_inet4_sockets(proto)) {
       if (!removed.count(s.daddr) || !maps.translated(s.cookie, s.daddr, s.dport)) continue;
       if (netlink::destroy_inet_socket(s)) ++ended;
     }
