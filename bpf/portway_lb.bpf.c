@@ -444,4 +444,35 @@ int pw_sock_getpeername4(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
+/* IPv6 sockets (and IPv4-mapped destinations on them: lib/sock_lb.h). */
+SEC("cgroup/connect6")
+int pw_sock_connect6(struct bpf_sock_addr *ctx)
+{
+	PW_BUILD_MARK();
+	return pw_sock_to_backend6(ctx);
+}
+
+SEC("cgroup/sendmsg6")
+int pw_sock_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	PW_BUILD_MARK();
+	return pw_sock_to_backend6(ctx);
+}
+
+SEC("cgroup/recvmsg6")
+int pw_sock_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	PW_BUILD_MARK();
+	pw_sock_to_frontend6(ctx);
+	return 1; /* recvmsg hooks must return 1 */
+}
+
+SEC("cgroup/getpeername6")
+int pw_sock_getpeername6(struct bpf_sock_addr *ctx)
+{
+	PW_BUILD_MARK();
+	pw_sock_to_frontend6(ctx);
+	return 1;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -1,5 +1,5 @@
 // One translated flow as `portway dump flows` shows it, read from either dataplane's flow
-// table: the fast path's pw_flows (dataplane/xdp/flow_listing.h) or kernel conntrack for
+// table: the fast path's pw_flows and pw_flows6 (dataplane/xdp/flow_listing.h) or kernel conntrack for
 // nftables (ConntrackTable::listed_flows). Ports in host order.
 #pragma once
 
@@ -8,19 +8,20 @@
 #include <optional>
 #include <string>
 
-#include "net/ip_prefix.h"
+#include "net/node_addressing.h"
 
 namespace portway::dataplane {
 
 struct ListedFlow {
   std::uint8_t protocol = 0;  // IPPROTO_TCP / IPPROTO_UDP
-  net::Ipv4 client;           // as the client sent it
+  // One family per flow (the fast path keeps IPv6 flows in pw_flows6).
+  net::IpAddress client;      // as the client sent it
   std::uint16_t client_port = 0;
-  net::Ipv4 frontend;         // original destination: service address or node address
+  net::IpAddress frontend;    // original destination: service address or node address
   std::uint16_t frontend_port = 0;
-  net::Ipv4 backend;          // where it was translated to
+  net::IpAddress backend;     // where it was translated to
   std::uint16_t backend_port = 0;
-  std::optional<net::Ipv4> snat;  // hairpin: the node address the client was rewritten to
+  std::optional<net::IpAddress> snat;  // hairpin: the node address the client was rewritten to
   // conntrack: the TCP state ("ESTABLISHED") or, for UDP, "ASSURED"/"UNREPLIED"; the fast
   // path keeps no TCP state: "" or "backend gone" (its backend slot now holds another address).
   std::string state;

@@ -156,5 +156,50 @@ TEST(DumpView, ASetTheKernelCannotNameIsPlacedByItsMembers) {
       << flows_text(d, kept);
 }
 
+// IPv6 flows of the fast path (pw_flows6): bracketed endpoints in the text, plain addresses in
+// JSON, owned by the IPv6 frontend; a node-port flow is owned through the member's IPv6 address.
+TEST(DumpView, Ipv6FlowsAreShownAndOwnedByTheirFrontend) {
+  KernelDump d;
+  d.dataplane = "xdp";
+  const net::Ipv4 member{0xC6120A02};  // 198.18.10.2
+  const net::Ipv6 member6 = *net::parse_ipv6("2001:2:0:10::2");
+  const state::FrontendKey key6{*net::parse_ipv6("2001:2:0:ff::10"), 80, config::Protocol::tcp};
+  const std::vector<state::BackendSet> sets{{"svc/web/web", {{member, member6}}}};
+  d.installed = state::DataplaneState::from_parts({{key6, 7000, "svc/web/web", "http"}},
+                                                  {{{30080, config::Protocol::tcp}, 7000, "svc/web/web", "http"}}, sets);
+  d.compiled = d.installed;
+  store::ServiceRecord rec;
+  rec.id = "svc/web/web";
+  rec.app = "web";
+  rec.service = "web";
+  d.services.push_back(rec);
+
+  dataplane::ListedFlow f;
+  f.protocol = 6;
+  f.client = *net::parse_ipv6("2001:2::2");
+  f.client_port = 40000;
+  f.frontend = key6.address;
+  f.frontend_port = 80;
+  f.backend = member6;
+  f.backend_port = 7000;
+  dataplane::ListedFlow np = f;
+  np.frontend = *net::parse_ipv6("2001:2::1");
+  np.frontend_port = 30080;
+  dataplane::ListedFlow stranger = f;
+  stranger.frontend_port = 81;
+  const auto kept = portway_flows(d, {f, np, stranger});
+  ASSERT_EQ(kept.size(), 2u) << "the flow to an undeclared port is not portway's";
+  const json flows = flows_json(d, kept)["flows"];
+  EXPECT_EQ(flows[0]["client"], "2001:2::2");
+  EXPECT_EQ(flows[0]["frontend"], "2001:2:0:ff::10");
+  EXPECT_EQ(flows[0]["service"]["id"], "svc/web/web");
+  EXPECT_EQ(flows[1]["service"]["id"], "svc/web/web");
+  const std::string text = flows_text(d, kept);
+  EXPECT_NE(text.find("[2001:2::2]:40000  [2001:2:0:ff::10]:80  [2001:2:0:10::2]:7000"), std::string::npos) << text;
+  const json fe = frontends_json(d)["frontends"][0];
+  EXPECT_EQ(fe["frontend"], "[2001:2:0:ff::10]:80/tcp");
+  EXPECT_EQ(backends_json(d)["backends"][0]["ipv6"], "2001:2:0:10::2");
+}
+
 }  // namespace
 }  // namespace portway::ops
