@@ -18,6 +18,8 @@
 #include "lib/nat.h"
 #include "lib/reply.h"
 #include "lib/sock_lb.h"
+#include "lib/tc6.h"
+#include "lib/xdp6.h"
 
 /* PORTWAY_BUILD_MARK: a build whose programs differ in their instructions (one stack store
  * nothing reads) and in nothing else, maps included. The upgrade tests build portway a second
@@ -171,11 +173,10 @@ internal:
 	return XDP_DROP;
 }
 
-/* "xdp.frags": uplinks may run jumbo MTUs, whose frames come as a linear head plus fragments.
- * Only headers are read or written, and they are in the head; lengths come from
- * bpf_xdp_get_buff_len (kernel >= 5.18). */
-SEC("xdp.frags")
-int pw_xdp_uplink(struct xdp_md *ctx)
+/* The IPv4 path of pw_xdp_uplink. A BPF subprogram, as the IPv6 one (lib/xdp6.h): the
+ * verifier allows 512 bytes of stack along one call chain, and the two paths' frames side by
+ * side in one function would not fit. */
+static __noinline int pw_xdp4_uplink(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -184,8 +185,6 @@ int pw_xdp_uplink(struct xdp_md *ctx)
 	int verdict;
 
 	__u32 foreign;
-
-	PW_BUILD_MARK();
 
 	if (pw_parse(data, end, (__u32)bpf_xdp_get_buff_len(ctx), &p))
 		return XDP_PASS;
@@ -202,6 +201,18 @@ int pw_xdp_uplink(struct xdp_md *ctx)
 	verdict = pw_xdp_execute(ctx, &p, &a);
 	pw_account(&a, p.frame_len);
 	return verdict;
+}
+
+/* "xdp.frags": uplinks may run jumbo MTUs, whose frames come as a linear head plus fragments.
+ * Only headers are read or written, and they are in the head; lengths come from
+ * bpf_xdp_get_buff_len (kernel >= 5.18). */
+SEC("xdp.frags")
+int pw_xdp_uplink(struct xdp_md *ctx)
+{
+	PW_BUILD_MARK();
+	if (pw_is_ipv6((void *)(long)ctx->data, (void *)(long)ctx->data_end))
+		return pw_xdp6_uplink(ctx); /* lib/xdp6.h */
+	return pw_xdp4_uplink(ctx);
 }
 
 /* ---- tc --------------------------------------------------------------------------------- */
@@ -321,19 +332,15 @@ internal:
 	return TC_ACT_SHOT;
 }
 
-SEC("tc")
-int pw_tc_sandbox(struct __sk_buff *skb)
+/* The IPv4 path of pw_tc_sandbox, a subprogram for the stack (see pw_xdp4_uplink). */
+static __noinline int pw_tc4_sandbox(struct __sk_buff *skb)
 {
 	struct pw_pkt p = {};
 	struct pw_action a = { .frontend_id = PW_NO_ID, .backend_id = PW_NO_ID };
 	__u32 want = skb->len < PW_TC_PULL_LEN ? skb->len : PW_TC_PULL_LEN;
 	void *data, *end;
 	int verdict;
-	PW_BUILD_MARK();
 
-	/* A VLAN tag the device took out of the frame: not a sandbox's plain traffic. */
-	if (skb->vlan_present)
-		return TC_ACT_OK;
 	/* Headers of locally generated packets are linear, but nothing guarantees it. */
 	if (skb->data_end - skb->data < want)
 		bpf_skb_pull_data(skb, want);
@@ -352,6 +359,19 @@ int pw_tc_sandbox(struct __sk_buff *skb)
 	verdict = pw_tc_execute(skb, &p, &a);
 	pw_account(&a, p.frame_len);
 	return verdict;
+}
+
+SEC("tc")
+int pw_tc_sandbox(struct __sk_buff *skb)
+{
+	PW_BUILD_MARK();
+
+	/* A VLAN tag the device took out of the frame: not a sandbox's plain traffic. */
+	if (skb->vlan_present)
+		return TC_ACT_OK;
+	if (pw_is_ipv6((void *)(long)skb->data, (void *)(long)skb->data_end))
+		return pw_tc6_sandbox(skb); /* lib/tc6.h */
+	return pw_tc4_sandbox(skb);
 }
 
 /* tc ingress of each uplink: frames pw_xdp_uplink translated and handed off (struct
@@ -400,6 +420,37 @@ int pw_sock_getpeername4(struct bpf_sock_addr *ctx)
 {
 	PW_BUILD_MARK();
 	pw_sock_to_frontend(ctx);
+	return 1;
+}
+
+/* IPv6 sockets (and IPv4-mapped destinations on them: lib/sock_lb.h). */
+SEC("cgroup/connect6")
+int pw_sock_connect6(struct bpf_sock_addr *ctx)
+{
+	PW_BUILD_MARK();
+	return pw_sock_to_backend6(ctx);
+}
+
+SEC("cgroup/sendmsg6")
+int pw_sock_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	PW_BUILD_MARK();
+	return pw_sock_to_backend6(ctx);
+}
+
+SEC("cgroup/recvmsg6")
+int pw_sock_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	PW_BUILD_MARK();
+	pw_sock_to_frontend6(ctx);
+	return 1; /* recvmsg hooks must return 1 */
+}
+
+SEC("cgroup/getpeername6")
+int pw_sock_getpeername6(struct bpf_sock_addr *ctx)
+{
+	PW_BUILD_MARK();
+	pw_sock_to_frontend6(ctx);
 	return 1;
 }
 

@@ -29,9 +29,10 @@ constexpr std::array<std::string_view, PW_DROP_REASONS> kNames{
     "ip6_truncated",
     "ip6_bad_payload_len",
     "ip6_ext_chain",
+    "udp6_zero_checksum",
 };
 static_assert(kNames.size() == PW_DROP_REASONS);
-static_assert(PW_DROP_IP6_EXT_CHAIN + 1 == PW_DROP_REASONS, "name the new reason in kNames");
+static_assert(PW_DROP_UDP6_ZERO_CHECKSUM + 1 == PW_DROP_REASONS, "name the new reason in kNames");
 
 }  // namespace
 

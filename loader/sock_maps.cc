@@ -7,6 +7,7 @@
 #include <string>
 
 #include "loader/error.h"
+#include "loader/lb_map_ops.h"
 #include "loader/map_info.h"
 
 namespace portway::loader {
@@ -27,6 +28,9 @@ SockMaps::SockMaps(const SockMapFds& fds) : fds_(fds) {
              sizeof(pw_sock_config));
   expect_map(fds.reverse, "pw_sock_reverse", BPF_MAP_TYPE_LRU_HASH, sizeof(pw_sock_reverse_key),
              sizeof(pw_sock_reverse));
+  if (fds.reverse6 >= 0)
+    expect_map(fds.reverse6, "pw_sock_reverse6", BPF_MAP_TYPE_LRU_HASH, sizeof(pw_sock_reverse6_key),
+               sizeof(pw_sock_reverse6));
 }
 
 void SockMaps::set_netns_cookie(std::uint64_t cookie) {
@@ -52,16 +56,40 @@ bool SockMaps::translated(std::uint64_t cookie, std::uint32_t backend_addr,
   return bpf_map_lookup_elem(fds_.reverse, &key, &value) == 0;
 }
 
+std::set<std::uint32_t> SockMaps::translated_backends() const {
+  std::set<std::uint32_t> out;
+  map_ops::for_each_key<pw_sock_reverse_key>(fds_.reverse, "list socket reverse entries",
+                                             [&](const pw_sock_reverse_key& k) { out.insert(k.backend_addr); });
+  return out;
+}
+
+std::set<std::array<std::uint32_t, 4>> SockMaps::translated_backends6() const {
+  std::set<std::array<std::uint32_t, 4>> out;
+  if (fds_.reverse6 < 0) return out;
+  map_ops::for_each_key<pw_sock_reverse6_key>(
+      fds_.reverse6, "list IPv6 socket reverse entries", [&](const pw_sock_reverse6_key& k) {
+        out.insert({k.backend_addr.w[0], k.backend_addr.w[1], k.backend_addr.w[2], k.backend_addr.w[3]});
+      });
+  return out;
+}
+
 std::size_t SockMaps::reverse_count() const {
-  std::size_t n = 0;
-  pw_sock_reverse_key key{}, next{};
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(fds_.reverse, prev, &next) == 0) {
-    ++n;
-    key = next;
-    prev = &key;
-  }
-  return n;
+  return map_ops::count_keys<pw_sock_reverse_key>(fds_.reverse, "count socket reverse entries");
+}
+
+std::size_t SockMaps::reverse6_count() const {
+  return fds_.reverse6 < 0 ? 0 : map_ops::count_keys<pw_sock_reverse6_key>(fds_.reverse6, "count IPv6 socket reverse entries");
+}
+
+bool SockMaps::translated6(std::uint64_t cookie, const pw_in6& backend_addr,
+                           std::uint16_t backend_port) const {
+  if (fds_.reverse6 < 0) return false;
+  pw_sock_reverse6_key key{};
+  key.cookie = cookie;
+  key.backend_addr = backend_addr;
+  key.backend_port = backend_port;
+  pw_sock_reverse6 value{};
+  return bpf_map_lookup_elem(fds_.reverse6, &key, &value) == 0;
 }
 
 }  // namespace portway::loader

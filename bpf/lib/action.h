@@ -105,26 +105,35 @@ static __always_inline void pw_ttl_expired(struct pw_action *a, const struct pw_
 	a->icmp_code = ICMP_EXC_TTL;
 }
 
-/* Counters for the final outcome (after the program may have turned a NAT into a reply). */
-static __always_inline void pw_account(const struct pw_action *a, __u32 frame_len)
+/* Counters for the final outcome (after the program may have turned a NAT into a reply), the
+ * same for both families (pw_action, pw_action6). */
+static __always_inline void pw_account_outcome(__u32 kind, __u32 flags, __u32 reason,
+					       __u32 frontend_id, __u32 backend_id, __u32 new_flow,
+					       __u32 frame_len)
 {
-	switch (a->kind) {
+	switch (kind) {
 	case PW_ACT_NAT:
-		if (a->flags & PW_NAT_REPLY)
+		if (flags & PW_NAT_REPLY)
 			return;
-		pw_count_traffic(&pw_frontend_stats, a->frontend_id, frame_len, a->new_flow, 0);
-		pw_count_traffic(&pw_backend_stats, a->backend_id, frame_len, a->new_flow, 0);
+		pw_count_traffic(&pw_frontend_stats, frontend_id, frame_len, new_flow, 0);
+		pw_count_traffic(&pw_backend_stats, backend_id, frame_len, new_flow, 0);
 		return;
 	case PW_ACT_DROP:
-		pw_count_drop(a->reason);
+		pw_count_drop(reason);
 		return;
 	case PW_ACT_REPLY_RST:
 	case PW_ACT_REPLY_ICMP:
-		pw_count_drop(a->reason);
-		if (a->reason == PW_DROP_NO_BACKEND || a->reason == PW_DROP_BACKEND_GONE)
-			pw_count_traffic(&pw_frontend_stats, a->frontend_id, 0, 0, 1);
+		pw_count_drop(reason);
+		if (reason == PW_DROP_NO_BACKEND || reason == PW_DROP_BACKEND_GONE)
+			pw_count_traffic(&pw_frontend_stats, frontend_id, 0, 0, 1);
 		return;
 	default:
 		return;
 	}
+}
+
+static __always_inline void pw_account(const struct pw_action *a, __u32 frame_len)
+{
+	pw_account_outcome(a->kind, a->flags, a->reason, a->frontend_id, a->backend_id, a->new_flow,
+			   frame_len);
 }

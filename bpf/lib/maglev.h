@@ -6,13 +6,16 @@
 #include "lib/maps.h"
 
 /* Returns the backend id (and its entry in *out), or PW_NO_ID when the set has no running
- * backend: M == 0, or every probed slot names a backend that stopped running. */
-static __always_inline __u32 pw_maglev_pick(__u32 set_id, __u32 hash, struct pw_backend **out)
+ * backend: M == 0, or every probed slot names a backend that stopped running. `descs` is the
+ * family's descriptor map (pw_set_descs or pw_set_descs6): both families' tables live in the
+ * same slot array and name the same backend ids. */
+static __always_inline __u32 pw_maglev_pick_in(void *descs, __u32 set_id, __u32 hash,
+					       struct pw_backend **out)
 {
 	__u32 m, offset, slot;
 	__u64 *desc_ptr, desc;
 
-	desc_ptr = bpf_map_lookup_elem(&pw_set_descs, &set_id);
+	desc_ptr = bpf_map_lookup_elem(descs, &set_id);
 	if (!desc_ptr)
 		return PW_NO_ID;
 	/* Exactly one 8-byte load: user space switches the descriptor while programs run, and
@@ -49,4 +52,10 @@ static __always_inline __u32 pw_maglev_pick(__u32 set_id, __u32 hash, struct pw_
 		slot = slot + 1 < m ? slot + 1 : 0;
 	}
 	return PW_NO_ID;
+}
+
+/* IPv4: the set's table in pw_set_descs. */
+static __always_inline __u32 pw_maglev_pick(__u32 set_id, __u32 hash, struct pw_backend **out)
+{
+	return pw_maglev_pick_in(&pw_set_descs, set_id, hash, out);
 }

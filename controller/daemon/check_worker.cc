@@ -1,6 +1,7 @@
 #include "daemon/check_worker.h"
 
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,9 +25,15 @@ struct CheckWorker::Shared {
   std::unique_ptr<dataplane::KernelReading> result;
   std::exception_ptr error;
   std::thread thread;
+  pid_t tid = 0;
+  std::condition_variable started;
 
   void run() {
+    // Best effort: a failure (a seccomp filter, say) leaves the read at the loop's priority.
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
     std::unique_lock lock(mu);
+    tid = ::gettid();
+    started.notify_all();
     for (;;) {
       wake.wait(lock, [&] { return stop || job || !garbage.empty(); });
       if (!garbage.empty()) {
@@ -78,6 +85,12 @@ CheckWorker::~CheckWorker() {
 }
 
 int CheckWorker::fd() const { return shared_->done.get(); }
+
+pid_t CheckWorker::thread_id() const {
+  std::unique_lock lock(shared_->mu);
+  shared_->started.wait(lock, [&] { return shared_->tid != 0; });
+  return shared_->tid;
+}
 
 void CheckWorker::start(std::unique_ptr<dataplane::KernelReader> reader) {
   if (busy_) throw std::logic_error("a check's read is already in flight");

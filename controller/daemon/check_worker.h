@@ -9,10 +9,17 @@
 // Readings are freed on this thread too (discard()): freeing a dump of 10,000 Services takes
 // longer than the repair that used it.
 //
+// The thread runs at nice 19: on a node with few cores a full check's read (seconds at 10,000
+// Services) would otherwise compete as an equal with the loop for a core while a store change
+// waits to be programmed (docs/performance.md, "The daemon at 10,000 Services"). Linux applies
+// setpriority(PRIO_PROCESS, tid) to the one thread.
+//
 // Destruction does not wait for a read in flight (a SIGTERM must not wait seconds for a
 // dump): the thread is detached and ends when the read returns, or with the process. It only
 // reads, through kernel handles of its own, so nothing is left half-done.
 #pragma once
+
+#include <sys/types.h>
 
 #include <exception>
 #include <memory>
@@ -42,6 +49,9 @@ class CheckWorker {
 
   // Frees `reading` on the worker thread.
   void discard(std::unique_ptr<dataplane::KernelReading> reading);
+
+  // The worker thread's kernel thread id, once it runs (waits for it).
+  pid_t thread_id() const;
 
  private:
   struct Shared;

@@ -22,10 +22,12 @@ config::Protocol protocol_of(std::uint8_t ipproto) {
 
 std::string proto_text(std::uint8_t ipproto) { return std::string(config::to_string(protocol_of(ipproto))); }
 
-// "198.18.0.2:40000", "[2001:2::2]:40000".
-std::string endpoint_text(const dataplane::FlowAddress& a, std::uint16_t port) {
-  const std::string text = dataplane::to_string(a);
-  return (std::holds_alternative<net::Ipv6>(a) ? "[" + text + "]" : text) + ":" + std::to_string(port);
+std::string address_text(const net::IpAddress& a) { return state::to_string(a); }
+
+// "198.18.0.2:80", "[2001:2::2]:80".
+std::string endpoint_text(const net::IpAddress& a, std::uint16_t port) {
+  const std::string addr = std::holds_alternative<net::Ipv6>(a) ? "[" + address_text(a) + "]" : address_text(a);
+  return addr + ":" + std::to_string(port);
 }
 
 // Who the kernel's objects belong to. The fast path keeps Service ids in its metadata maps and
@@ -105,8 +107,7 @@ FlowOwner owner_of(const KernelDump& d, const Names& names, const dataplane::Lis
     if (!require_member) return {&np->backend_set, names.of(*np)};
     if (const auto* set = d.installed.find_backend_set(np->backend_set))
       for (const auto& m : set->members)
-        if (f.backend == dataplane::FlowAddress{m.ipv4} || (m.ipv6 && f.backend == dataplane::FlowAddress{*m.ipv6}))
-          return {&np->backend_set, names.of(*np)};
+        if (net::IpAddress{m.ipv4} == f.backend || (m.ipv6 && net::IpAddress{*m.ipv6} == f.backend)) return {&np->backend_set, names.of(*np)};
   }
   return {};
 }
@@ -212,13 +213,13 @@ json flows_json(const KernelDump& d, const std::vector<dataplane::ListedFlow>& f
   json list = json::array();
   for (const auto& f : flows) {
     list.push_back({{"protocol", proto_text(f.protocol)},
-                    {"client", dataplane::to_string(f.client)},
+                    {"client", address_text(f.client)},
                     {"client_port", f.client_port},
-                    {"frontend", dataplane::to_string(f.frontend)},
+                    {"frontend", address_text(f.frontend)},
                     {"frontend_port", f.frontend_port},
-                    {"backend", dataplane::to_string(f.backend)},
+                    {"backend", address_text(f.backend)},
                     {"backend_port", f.backend_port},
-                    {"snat", f.snat ? json(dataplane::to_string(*f.snat)) : json(nullptr)},
+                    {"snat", f.snat ? json(address_text(*f.snat)) : json(nullptr)},
                     {"state", f.state.empty() ? json(nullptr) : json(f.state)},
                     {"idle_ms", f.idle ? json(f.idle->count()) : json(nullptr)},
                     {"expires_s", f.expires ? json(f.expires->count()) : json(nullptr)},
@@ -233,7 +234,7 @@ std::string flows_text(const KernelDump& d, const std::vector<dataplane::ListedF
   std::vector<TextRow> rows{{"PROTO", "CLIENT", "FRONTEND", "BACKEND", "STATE", "AGE", "SERVICE"}};
   for (const auto& f : flows) {
     std::string backend = endpoint_text(f.backend, f.backend_port);
-    if (f.snat) backend += " (client as " + dataplane::to_string(*f.snat) + ")";
+    if (f.snat) backend += " (client as " + address_text(*f.snat) + ")";
     std::string age = f.idle ? "idle " + duration_text(f.idle->count())
                       : f.expires ? "expires in " + duration_text(f.expires->count() * 1000)
                                   : "-";

@@ -1,5 +1,6 @@
 #include "ops/status_view.h"
 
+#include "dataplane/xdp/flow_listing.h"
 #include "dataplane/xdp/xdp_dataplane.h"
 #include "ops/daemon_process.h"
 #include "store/sqlite_store.h"
@@ -76,6 +77,12 @@ nlohmann::json status_json(const config::NodeSettings& settings, const ActiveDat
   if (const auto flows = dataplane::xdp::read_flow_fill({settings.bpffs_dir})) {
     j["fill"]["flows"] = {{"used", flows->entries}, {"capacity", flows->capacity}};
     j["flows_evicted"] = flows->counted ? nlohmann::json(flows->evicted) : nlohmann::json(nullptr);
+  }
+  // IPv6 flows have their own table (pw_flows6): its fill, and its evictions with IPv4's.
+  if (const auto flows6 = dataplane::xdp::read_flow6_fill({settings.bpffs_dir})) {
+    j["fill"]["flows6"] = {{"used", flows6->entries}, {"capacity", flows6->capacity}};
+    if (flows6->counted && j.contains("flows_evicted") && j["flows_evicted"].is_number())
+      j["flows_evicted"] = j["flows_evicted"].get<std::uint64_t>() + flows6->evicted;
   }
   return j;
 }

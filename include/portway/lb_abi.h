@@ -265,6 +265,7 @@ enum pw_drop_reason {
                                  cut short */
   PW_DROP_IP6_BAD_PAYLOAD_LEN,/* payload_len beyond the frame, or 0 (jumbograms unsupported) */
   PW_DROP_IP6_EXT_CHAIN,      /* more extension headers than the bounded walk reads */
+  PW_DROP_UDP6_ZERO_CHECKSUM,     /* IPv6 UDP with checksum 0, which RFC 8200 8.1 forbids */
   PW_DROP_REASONS             /* number of reasons: the map's max_entries */
 };
 

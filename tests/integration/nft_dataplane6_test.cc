@@ -275,11 +275,11 @@ TEST_F(NftDataplane6Test, TranslatedIpv6FlowsAreListedFromConntrack) {
   std::vector<ListedFlow> flows;
   in_node([&] { flows = conntrack::ConntrackTable().listed_flows(); });
   const auto it = std::find_if(flows.begin(), flows.end(), [&](const ListedFlow& f) {
-    return f.frontend == FlowAddress{*net::parse_ipv6(kVip6)} && f.frontend_port == 80;
+    return f.frontend == net::IpAddress{*net::parse_ipv6(kVip6)} && f.frontend_port == 80;
   });
   ASSERT_NE(it, flows.end()) << flows.size() << " flows listed";
-  EXPECT_EQ(to_string(it->client), client6());
-  EXPECT_EQ(to_string(it->backend), sandbox6(static_cast<std::size_t>(pinned.back() - '0')));
+  EXPECT_EQ(std::get<net::Ipv6>(it->client), topo_.client_address6);
+  EXPECT_EQ(net::to_string(std::get<net::Ipv6>(it->backend)), sandbox6(static_cast<std::size_t>(pinned.back() - '0')));
   EXPECT_EQ(it->backend_port, 7000);
   EXPECT_EQ(it->state, "ESTABLISHED");
   EXPECT_FALSE(it->snat.has_value());

@@ -18,14 +18,15 @@
 namespace portway::dataplane::xdp {
 
 struct SocketHook {
-  const char* name;     // pin and status name: connect4, sendmsg4, recvmsg4, getpeername4
+  const char* name;     // pin and status name: connect4, sendmsg4, recvmsg4, getpeername4,
+                        // and their IPv6 counterparts connect6 ... getpeername6
   const char* program;  // the program in portway_lb
   std::uint32_t attach_type;  // BPF_CGROUP_*
 };
-extern const std::array<SocketHook, 4> kSocketHooks;
+extern const std::array<SocketHook, 8> kSocketHooks;
 
 // The programs of kSocketHooks, in that order.
-using SocketPrograms = std::array<loader::UniqueFd, 4>;
+using SocketPrograms = std::array<loader::UniqueFd, 8>;
 
 // The cgroup the hooks go on: the setting (which must be a cgroup v2 directory), or the cgroup
 // v2 mount, mounted when none is (loader::ensure_cgroup2). Throws loader::Error otherwise:
@@ -44,8 +45,8 @@ void attach_socket_hooks(const PinLayout& pins, const SocketPrograms& progs,
 // socket is disconnected (pending error ECONNABORTED, send() without an address then fails
 // with EDESTADDRREQ). The client reconnects and is balanced again, as the packet path
 // resets TCP flows and re-balances UDP flows of a removed backend (docs/dataplane.md "Semantics").
-// Only sockets of the calling thread's namespace with a pw_sock_reverse entry are touched. Returns
-// how many were ended.
+// Only sockets of the calling thread's namespace with a pw_sock_reverse (IPv6 sockets:
+// pw_sock_reverse6) entry are touched. Returns how many were ended.
 std::size_t end_sockets_of_removed_backends(const PinLayout& pins, const state::StateDiff& applied);
 
 struct SocketHookAttachment {
