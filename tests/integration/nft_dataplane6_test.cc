@@ -3,11 +3,13 @@
 // `inet portway` table (docs/nftables.md "IPv6").
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
 #include <thread>
 
+#include "dataplane/conntrack/conntrack_table.h"
 #include "netlink/links.h"
 #include "nft_lab.h"
 
@@ -261,6 +263,26 @@ TEST_F(NftDataplane6Test, AMemberChangingItsIpv6AddressIsAChangeOfItsIpv6SideOnl
   }
   EXPECT_FALSE(seen6.contains("sb1"));
   EXPECT_TRUE(seen4.contains("sb1"));
+}
+
+// `portway dump flows` on nft lists conntrack's entries of both families.
+TEST_F(NftDataplane6Test, TranslatedIpv6FlowsAreListedFromConntrack) {
+  dp_->apply(lab_state_dual(all_members()));
+  TcpConnection conn(topo_.client_netns, kVip6, 80);
+  ASSERT_TRUE(conn.connected());
+  const std::string pinned = who_sandbox(conn.exchange("WHO\n"));
+  ASSERT_FALSE(pinned.empty());
+  std::vector<ListedFlow> flows;
+  in_node([&] { flows = conntrack::ConntrackTable().listed_flows(); });
+  const auto it = std::find_if(flows.begin(), flows.end(), [&](const ListedFlow& f) {
+    return f.frontend == net::IpAddress{*net::parse_ipv6(kVip6)} && f.frontend_port == 80;
+  });
+  ASSERT_NE(it, flows.end()) << flows.size() << " flows listed";
+  EXPECT_EQ(std::get<net::Ipv6>(it->client), topo_.client_address6);
+  EXPECT_EQ(net::to_string(std::get<net::Ipv6>(it->backend)), sandbox6(static_cast<std::size_t>(pinned.back() - '0')));
+  EXPECT_EQ(it->backend_port, 7000);
+  EXPECT_EQ(it->state, "ESTABLISHED");
+  EXPECT_FALSE(it->snat.has_value());
 }
 
 }  // namespace

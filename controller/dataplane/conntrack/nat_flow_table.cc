@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -136,21 +137,52 @@ const char* tcp_state_name(std::uint8_t state) {
   return state < std::size(kNames) ? kNames[state] : "UNKNOWN";
 }
 
-int collect_listed(enum nf_conntrack_msg_type, struct nf_conntrack* ct, void* data) {
-  const auto f = nat_flow_of(ct);
-  if (!f) return NFCT_CB_CONTINUE;
+// An IPv6 entry with a destination NAT, for the listing only (the switch between dataplanes
+// carries IPv4 flows: nat_flow_of()).
+std::optional<ListedFlow> listed_ipv6(const nf_conntrack* ct) {
+  if (nfct_get_attr_u8(ct, ATTR_L3PROTO) != AF_INET6) return std::nullopt;
+  const std::uint8_t proto = nfct_get_attr_u8(ct, ATTR_L4PROTO);
+  if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) return std::nullopt;
+  if (!(nfct_get_attr_u32(ct, ATTR_STATUS) & IPS_DST_NAT)) return std::nullopt;
+  if (nfct_attr_is_set(ct, ATTR_ZONE) > 0 && nfct_get_attr_u16(ct, ATTR_ZONE) != 0) return std::nullopt;
+  const auto v6 = [&](enum nf_conntrack_attr a) {
+    net::Ipv6 out;
+    std::memcpy(out.bytes.data(), nfct_get_attr(ct, a), out.bytes.size());
+    return out;
+  };
   ListedFlow row;
-  row.protocol = f->protocol;
-  row.client = f->client;
-  row.client_port = f->client_port;
-  row.frontend = f->frontend;
-  row.frontend_port = f->frontend_port;
-  row.backend = f->backend;
-  row.backend_port = f->backend_port;
-  row.snat = f->snat;
-  if (f->protocol == IPPROTO_TCP && nfct_attr_is_set(ct, ATTR_TCP_STATE) > 0)
+  row.protocol = proto;
+  row.client = v6(ATTR_IPV6_SRC);
+  row.client_port = ntohs(nfct_get_attr_u16(ct, ATTR_PORT_SRC));
+  row.frontend = v6(ATTR_IPV6_DST);
+  row.frontend_port = ntohs(nfct_get_attr_u16(ct, ATTR_PORT_DST));
+  row.backend = v6(ATTR_REPL_IPV6_SRC);
+  row.backend_port = ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC));
+  const net::Ipv6 reply_dst = v6(ATTR_REPL_IPV6_DST);
+  if (reply_dst != std::get<net::Ipv6>(row.client)) row.snat = reply_dst;
+  return row;
+}
+
+int collect_listed(enum nf_conntrack_msg_type, struct nf_conntrack* ct, void* data) {
+  std::optional<ListedFlow> listed = listed_ipv6(ct);
+  if (!listed) {
+    const auto f = nat_flow_of(ct);
+    if (!f) return NFCT_CB_CONTINUE;
+    ListedFlow row;
+    row.protocol = f->protocol;
+    row.client = f->client;
+    row.client_port = f->client_port;
+    row.frontend = f->frontend;
+    row.frontend_port = f->frontend_port;
+    row.backend = f->backend;
+    row.backend_port = f->backend_port;
+    if (f->snat) row.snat = *f->snat;
+    listed = std::move(row);
+  }
+  ListedFlow& row = *listed;
+  if (row.protocol == IPPROTO_TCP && nfct_attr_is_set(ct, ATTR_TCP_STATE) > 0)
     row.state = tcp_state_name(nfct_get_attr_u8(ct, ATTR_TCP_STATE));
-  else if (f->protocol == IPPROTO_UDP)
+  else if (row.protocol == IPPROTO_UDP)
     row.state = (nfct_get_attr_u32(ct, ATTR_STATUS) & IPS_ASSURED) ? "ASSURED"
                 : (nfct_get_attr_u32(ct, ATTR_STATUS) & IPS_SEEN_REPLY) ? "REPLIED" : "UNREPLIED";
   if (nfct_attr_is_set(ct, ATTR_TIMEOUT) > 0) row.expires = std::chrono::seconds(nfct_get_attr_u32(ct, ATTR_TIMEOUT));
@@ -158,9 +190,9 @@ int collect_listed(enum nf_conntrack_msg_type, struct nf_conntrack* ct, void* da
   return NFCT_CB_CONTINUE;
 }
 
-void dump_ipv4(nfct_handle* handle, int (*cb)(enum nf_conntrack_msg_type, struct nf_conntrack*, void*), void* data) {
+void dump_family(nfct_handle* handle, std::uint32_t family,
+                 int (*cb)(enum nf_conntrack_msg_type, struct nf_conntrack*, void*), void* data) {
   nfct_callback_register(handle, NFCT_T_ALL, cb, data);
-  std::uint32_t family = AF_INET;
   const int rc = nfct_query(handle, NFCT_Q_DUMP, &family);
   const int dump_errno = errno;
   nfct_callback_unregister(handle);
@@ -218,13 +250,13 @@ SeedTimeouts SeedTimeouts::of_current_netns() {
 
 std::vector<NatFlow> ConntrackTable::nat_flows() {
   Dump dump;
-  dump_ipv4(handle_, collect, &dump);
+  dump_family(handle_, AF_INET, collect, &dump);
   return std::move(dump.flows);
 }
 
 std::vector<ListedFlow> ConntrackTable::listed_flows() {
   std::vector<ListedFlow> out;
-  dump_ipv4(handle_, collect_listed, &out);
+  dump_family(handle_, AF_UNSPEC, collect_listed, &out);  // both families
   return out;
 }
 

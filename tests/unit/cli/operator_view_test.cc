@@ -154,6 +154,17 @@ TEST(DumpView, ASetTheKernelCannotNameIsPlacedByItsMembers) {
   EXPECT_EQ(flow["service"]["id"], "svc/dns/resolver");
   EXPECT_NE(flows_text(d, kept).find("198.18.0.2:40000  198.18.0.7:53  198.18.10.2:53"), std::string::npos)
       << flows_text(d, kept);
+
+  // An IPv6 flow prints its endpoints in brackets; JSON keeps the plain address.
+  dataplane::ListedFlow v6 = ours;
+  v6.client = *net::parse_ipv6("2001:2::2");
+  v6.frontend = *net::parse_ipv6("2001:2:1::7");
+  v6.backend = *net::parse_ipv6("2001:2:0:a::2");
+  const json flow6 = flows_json(d, {v6})["flows"][0];
+  EXPECT_EQ(flow6["client"], "2001:2::2");
+  EXPECT_EQ(flow6["backend"], "2001:2:0:a::2");
+  EXPECT_NE(flows_text(d, {v6}).find("[2001:2::2]:40000  [2001:2:1::7]:53  [2001:2:0:a::2]:53"), std::string::npos)
+      << flows_text(d, {v6});
 }
 
 // IPv6 flows of the fast path (pw_flows6): bracketed endpoints in the text, plain addresses in
