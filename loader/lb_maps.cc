@@ -638,6 +638,15 @@ std::vector<std::uint32_t> LbMaps::frontend_gens() const {
                                    "read frontend gens");
 }
 
+std::uint32_t LbMaps::frontend_gen(std::uint32_t id) const {
+  constexpr const char* step = "read frontend gen";
+  check_index(id, caps_.frontends, step, "frontend id");
+  if (!has_frontend_gens()) {
+    return 0;
+  }
+  return lookup<std::uint32_t, std::uint32_t>(fds_.frontend_gens, id, step).value_or(0);
+}
+
 void LbMaps::set_frontend_gens(std::span<const std::pair<std::uint32_t, std::uint32_t>> gens) {
   constexpr const char* step = "write frontend gens";
   if (!has_frontend_gens()) {

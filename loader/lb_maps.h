@@ -220,8 +220,9 @@ class LbMaps {
   // Both maps are absent (fd -1) on pins no load has upgraded yet: gens then read as 0 and
   // writes are skipped, the prefilter reads as "off".
   [[nodiscard]] bool has_frontend_gens() const noexcept { return fds_.frontend_gens >= 0; }
-  // Every gen, index = frontend id (batched read).
+  // Every gen, index = frontend id (batched read), or one (a lookup; 0 without the map).
   [[nodiscard]] std::vector<std::uint32_t> frontend_gens() const;
+  [[nodiscard]] std::uint32_t frontend_gen(std::uint32_t id) const;
   // (id, gen) pairs, one batched update; ids < capacities().frontends (validated first).
   void set_frontend_gens(std::span<const std::pair<std::uint32_t, std::uint32_t>> gens);
   [[nodiscard]] bool has_prefilter() const noexcept { return fds_.prefilter >= 0; }

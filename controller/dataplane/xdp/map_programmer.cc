@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <exception>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -40,6 +41,9 @@ std::optional<std::uint32_t> release_id(std::map<Key, std::uint32_t>& ids, IdPoo
 // Tables of a full programming are built on every core: Maglev's fill is most of its CPU
 // time (10,000 tables of 4093 slots). Below this many, threads cost more than they save.
 constexpr std::size_t kParallelTables = 64;
+
+// Frontend gens a diff reads with single lookups; above, the whole array in one batch.
+constexpr std::size_t kGensReadOneByOne = 64;
 
 }  // namespace
 
@@ -91,18 +95,27 @@ void MapProgrammer::apply(const state::StateDiff& d) {
   //    are never used for it; a changed frontend keeps its gen, and with it its flows.
   //    Without pw_frontend_gens (pins not upgraded yet) every gen stays 0, which is what the
   //    array holds once it is created.
-  const bool frontends_written = !d.frontends.added.empty() || !d.frontends.removed.empty() ||
-                                 !d.node_ports.added.empty() || !d.node_ports.removed.empty() ||
-                                 !d.frontends.changed.empty() || !d.node_ports.changed.empty();
-  std::vector<std::uint32_t> gens;
-  if (frontends_written) gens = maps_.frontend_gens();
+  //    A few ids are read one by one (a daemon's diff: no 64k-entry read per change), many
+  //    with one batched read of the whole array (a full programming).
+  const std::size_t frontends_written = d.frontends.added.size() + d.frontends.removed.size() +
+                                        d.node_ports.added.size() + d.node_ports.removed.size() +
+                                        d.frontends.changed.size() + d.node_ports.changed.size();
+  std::vector<std::uint32_t> all_gens;
+  if (frontends_written > kGensReadOneByOne) all_gens = maps_.frontend_gens();
+  std::map<std::uint32_t, std::uint32_t> gens;
+  auto gen_of = [&](std::uint32_t id) -> std::uint32_t& {
+    auto it = gens.find(id);
+    if (it == gens.end())
+      it = gens.emplace(id, all_gens.empty() ? maps_.frontend_gen(id) : all_gens.at(id)).first;
+    return it->second;
+  };
   std::vector<std::pair<std::uint32_t, std::uint32_t>> gen_writes;
   auto bump = [&](std::uint32_t id) {
-    if (maps_.has_frontend_gens()) gen_writes.emplace_back(id, ++gens.at(id));
+    if (maps_.has_frontend_gens()) gen_writes.emplace_back(id, ++gen_of(id));
   };
   auto gen_for = [&](std::uint32_t id, bool is_new) {
     if (is_new) bump(id);
-    return gens.at(id);
+    return gen_of(id);
   };
   std::vector<std::pair<pw_frontend_key, pw_frontend>> entries;
   std::vector<std::pair<std::uint32_t, std::string>> port_names;
