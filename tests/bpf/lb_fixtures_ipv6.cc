@@ -1,5 +1,8 @@
 // IPv6 rows of the semantics table (docs/dataplane.md "Semantics") and the IPv6 forms of the
 // bad-input classes (docs/xdp-dataplane.md "Bad input"), through the same programs.
+#include <gtest/gtest.h>
+
+#include <cstring>
 #include <vector>
 
 #include "lb_fixture.h"
@@ -189,6 +192,25 @@ std::vector<Fixture> semantics6() {
     f.push_back({"v6_unreachable_with_cut_quote_to_service_dropped",
                  {{Hook::kXdp, cut.icmp6(1, 0), kXdpDrop, std::nullopt,
                    dropped(PW_DROP_ICMP_TRUNCATED)}}});
+  }
+  {
+    // With the IPv6 prefix filter on and covering only 2001:2:0:1::/64 (the node addresses),
+    // a SYN to a service frontend is not portway's: untouched, no flow, no counter.
+    Step outside{Hook::kXdp, client6(kSvc6A, 80).tcp(), kXdpPass, std::nullopt, nothing()};
+    outside.expect.events = std::map<std::uint32_t, std::uint64_t>{};
+    outside.before = [](LbLab& lab) {
+      pw_prefilter pf{};
+      pf.flags = PW_PREFILTER_ON6;
+      pf.count6 = 1;
+      std::memcpy(&pf.v6[0].addr, kNode6.data(), 8);
+      std::memset(&pf.v6[0].mask, 0xff, 8);
+      lab.maps().set_prefilter(pf);
+    };
+    outside.check = [](LbLab& lab) {
+      EXPECT_EQ(flows6_count(lab), 0u);
+      lab.maps().set_prefilter(pw_prefilter{});
+    };
+    f.push_back({"v6_prefilter_on_leaves_a_destination_outside_untouched", {outside}});
   }
   return f;
 }
