@@ -122,22 +122,11 @@ Echo6 echo(const std::string& netns, const std::string& addr, std::uint16_t port
 
 }  // namespace
 
-std::string sandbox6(std::size_t i) { return "2001:2:0:1" + std::to_string(i) + "::2"; }
-
 void add_lab_ipv6(const lab::Topology& topo) {
-  run(ip_n(topo.client_netns) + "addr add " + kClient6 + "/64 dev eth0 nodad");
-  run(ip_n(topo.node_netns) + "addr add " + kNode6 + "/64 dev " + topo.uplink + " nodad");
+  // The lab topology is dual-stack (controller/lab/topology.h: the client, the node's uplink
+  // and every sandbox have their 2001:2::/48 address, sandboxes a default route, the node
+  // forwards IPv6); these tests only add the client's route to their own service range.
   run(ip_n(topo.client_netns) + "-6 route add " + kServiceRange6 + " via " + kNode6);
-  for (std::size_t i = 0; i < topo.sandboxes.size(); ++i) {
-    const auto& sb = topo.sandboxes[i];
-    const std::string net = "2001:2:0:1" + std::to_string(i) + "::";
-    run(ip_n(topo.node_netns) + "addr add " + net + "1/64 dev " + sb.host_link + " nodad");
-    run(ip_n(sb.netns) + "addr add " + net + "2/64 dev eth0 nodad");
-    run(ip_n(sb.netns) + "-6 route add default via " + net + "1");
-  }
-  // /proc/sys/net is the namespace's own: `ip netns exec` only remounts /sys, which this
-  // does not touch.
-  run("ip netns exec " + topo.node_netns + " sysctl -qw net.ipv6.conf.all.forwarding=1");
 }
 
 Ipv6EchoServer::Ipv6EchoServer(const std::string& netns, std::string name, std::uint16_t tcp_port,
@@ -145,10 +134,11 @@ Ipv6EchoServer::Ipv6EchoServer(const std::string& netns, std::string name, std::
     : name_(std::move(name)), tcp_port_(tcp_port), udp_port_(udp_port) {
   tcp_fd_ = socket_in(netns, SOCK_STREAM);
   udp_fd_ = socket_in(netns, SOCK_DGRAM);
-  const int one = 1;
+  const int one = 1, zero = 0;
   for (const int fd : {tcp_fd_, udp_fd_}) {
     if (fd < 0) throw std::runtime_error("IPv6 echo server socket: " + std::string(std::strerror(errno)));
-    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    // Both families: IPv4 clients arrive as IPv4-mapped peers.
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   }
   const sockaddr_in6 tcp_any = sockaddr_of("::", tcp_port_), udp_any = sockaddr_of("::", udp_port_);

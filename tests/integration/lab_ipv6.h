@@ -23,7 +23,6 @@ namespace portway::itest {
 inline constexpr const char* kClient6 = "2001:2::2";
 inline constexpr const char* kNode6 = "2001:2::1";
 inline constexpr const char* kServiceRange6 = "2001:2:0:ff::/64";
-std::string sandbox6(std::size_t i);  // "2001:2:0:1<i>::2"
 
 // Adds the addresses and routes above (iproute2 `ip -n`, with nodad: usable at once).
 // Throws std::runtime_error naming the command that failed.

@@ -187,7 +187,7 @@ TEST_F(LabTest, NodeSocketsSeeTheFrontendAndRefusals) {
   const auto attached = dataplane::xdp::XdpDataplane(settings_).attachments();
   EXPECT_EQ(std::count_if(attached.begin(), attached.end(),
                           [](const auto& a) { return a.hook.starts_with("cgroup-"); }),
-            4);
+            static_cast<std::ptrdiff_t>(dataplane::xdp::kSocketHooks.size()));
 }
 
 TEST_F(LabTest, UpRefusesALabThatIsAlreadyUp) {

@@ -72,8 +72,10 @@ class DataplaneSwitchTest : public ::testing::Test {
     topo_ = lab::plan_topology({cfg_.prefix, 10});
     auto store = store::SqliteStore::open(cfg_.dir + "/state.db", {.create = false});
     desired_ = agent::compile_store(store.get());
+    // IPv4 frontends: the flow loads speak IPv4 (the lab's Services are dual-stack).
     for (const auto& f : desired_.frontends())
-      if (f.backend_set == "svc/tcp-echo/echo" && f.key.port == 7000) vip_ = state::to_string(f.key.address);
+      if (!std::holds_alternative<net::Ipv4>(f.key.address)) continue;
+      else if (f.backend_set == "svc/tcp-echo/echo" && f.key.port == 7000) vip_ = state::to_string(f.key.address);
       else if (f.backend_set == "svc/irc/irc" && f.key.port == 6667) irc_vip_ = state::to_string(f.key.address);
     for (const auto& sb : store->begin_read()->sandboxes())
       for (const auto& slot : topo_.sandboxes)

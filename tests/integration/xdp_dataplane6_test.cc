@@ -53,9 +53,11 @@ class XdpDataplane6Test : public ::testing::Test {
   void SetUp() override {
     PORTWAY_REQUIRE_ROOT();
     ground_ = std::make_unique<itest::LabGround>(itest::LabGroundSpec{
-        "pw6x" + std::to_string(getpid() % 100000), 2, {7000}, {7001}, 120});
+        "pw6x" + std::to_string(getpid() % 100000), 2, {7100}, {7101}, 120});
     topo_ = ground_->topo();
     itest::add_lab_ipv6(topo_);
+    // The lab's test apps listen on 7100/7101 in both families; the echo servers take
+    // 7000/7001, IPv4 included (IPv4-mapped destinations reach the IPv4 frontend).
     for (std::size_t i = 0; i < topo_.sandboxes.size(); ++i)
       servers_.push_back(std::make_unique<itest::Ipv6EchoServer>(topo_.sandboxes[i].netns, "sb" + std::to_string(i),
                                                                  7000, 7001));
@@ -78,8 +80,8 @@ class XdpDataplane6Test : public ::testing::Test {
 
   // Member i with its IPv6 address (or without one).
   Member member(std::size_t i, bool with_ipv6 = true) const {
-    Member m = ground_->member(i);
-    if (with_ipv6) m.ipv6 = v6(itest::sandbox6(i).c_str());
+    Member m = ground_->member(i);  // the lab's sandboxes are dual-stack
+    if (!with_ipv6) m.ipv6.reset();
     return m;
   }
 
@@ -435,7 +437,7 @@ TEST_F(XdpDataplane6Test, ARemovedBackendsIpv6FlowsAreListedAsGone) {
   ASSERT_TRUE(flows.has_value());
   std::size_t gone = 0, to_removed = 0;
   for (const auto& f : *flows) {
-    if (f.backend != net::IpAddress{v6(itest::sandbox6(1).c_str())}) continue;
+    if (f.backend != net::IpAddress{v6(ground_->sandbox6(1).c_str())}) continue;
     ++to_removed;
     gone += f.state == "backend gone" ? 1 : 0;
   }
