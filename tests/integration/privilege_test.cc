@@ -427,14 +427,22 @@ TEST_F(PrivilegeTest, DaemonWithThreeCapabilitiesPutsBackDeletedPinsFromWhatItHo
       if (!fs::exists(pin)) return false;
     return true;
   };
-  while (!all_back() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  std::ifstream log(cfg_.dir + "/daemon.log");
+  // The daemon logs the re-pin after the pin is back: wait for both (bounded), or the log
+  // may be read between the two.
+  const std::string repinned = "re-pinned pw_meta_sets from the object this process holds";
   std::stringstream text;
-  text << log.rdbuf();
+  const auto read_log = [&] {
+    std::ifstream log(cfg_.dir + "/daemon.log");
+    text.str("");
+    text << log.rdbuf();
+    return text.str().find(repinned) != std::string::npos;
+  };
+  while (!(all_back() && read_log()) && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_TRUE(all_back()) << text.str();
   for (std::size_t i = 0; i < deleted.size(); ++i)
     EXPECT_EQ(id_of(deleted[i]), ids[i]) << deleted[i] << " is another object now: " << text.str();
-  EXPECT_NE(text.str().find("re-pinned pw_meta_sets from the object this process holds"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find(repinned), std::string::npos) << text.str();
   expect_every_frontend_answers("xdp after its pins were put back");
   daemon_->stop(3000);
   daemon_.reset();
