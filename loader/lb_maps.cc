@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "loader/error.h"
+#include "loader/lb_flow_walks.h"
 #include "loader/lb_map_ops.h"
 #include "loader/map_info.h"
 #include "loader/unique_fd.h"
@@ -424,13 +425,7 @@ void LbMaps::wait_for_programs() {
 // ---- connection tracking -----------------------------------------------------------------
 
 pw_flow_key reverse_key_of(const pw_flow_key& key, const pw_flow& flow) {
-  pw_flow_key rk{};
-  rk.saddr = flow.backend_addr;
-  rk.daddr = (flow.flags & PW_FLOW_HAIRPIN) != 0 ? flow.snat_addr : key.saddr;
-  rk.sport = flow.target_port;
-  rk.dport = key.sport;
-  rk.proto = key.proto;
-  return rk;
+  return flow_walks::reverse_key(key, flow);
 }
 
 std::optional<pw_flow> LbMaps::flow(const pw_flow_key& key) const {
@@ -446,57 +441,28 @@ std::vector<std::pair<pw_flow_key, pw_flow>> LbMaps::flows() const {
 }
 
 std::size_t LbMaps::count_flows_for_backend(std::uint32_t backend_id) const {
-  std::size_t n = count_flows6_for_backend(backend_id);
-  for (const auto& [key, value] : flows()) {
-    n += value.backend_id == backend_id ? 1 : 0;
-  }
+  std::size_t n = flow_walks::count_for_backend<pw_flow_key, pw_flow>(flow_walks::ipv4_maps(fds_), backend_id);
+  if (ipv6_) n += flow_walks::count_for_backend<pw_flow6_key, pw_flow6>(flow_walks::ipv6_maps(fds_), backend_id);
   return n;
 }
 
 std::size_t LbMaps::erase_flows_for_backend(std::uint32_t backend_id) {
-  std::size_t n = 0;
-  for (const auto& [key, value] : flows()) {
-    if (value.backend_id != backend_id) {
-      continue;
-    }
-    (void)erase(fds_.reverse, reverse_key_of(key, value), "erase reverse flow");
-    n += erase(fds_.flows, key, "erase flow") ? 1 : 0;
-  }
-  add_controller_event(PW_EV_FLOW_CONTROLLER_DELETES, n);
-  return n + erase_flows6_for_backend(backend_id);
+  const flow_walks::FlowMaps v4 = flow_walks::ipv4_maps(fds_);
+  const std::size_t n = flow_walks::erase_for_backend<pw_flow_key, pw_flow>(v4, backend_id);
+  add_controller_event(v4.controller_deletes, n);
+  if (!ipv6_) return n;
+  const flow_walks::FlowMaps v6 = flow_walks::ipv6_maps(fds_);
+  const std::size_t n6 = flow_walks::erase_for_backend<pw_flow6_key, pw_flow6>(v6, backend_id);
+  add_controller_event(v6.controller_deletes, n6);
+  return n + n6;
 }
 
 void LbMaps::upsert_flows(std::span<const std::pair<pw_flow_key, pw_flow>> flows) {
-  std::vector<pw_flow_key> keys, reverse_keys;
-  std::vector<pw_flow> values;
-  std::vector<pw_reverse> reverse_values;
-  keys.reserve(flows.size());
-  values.reserve(flows.size());
-  reverse_keys.reserve(flows.size());
-  reverse_values.reserve(flows.size());
-  for (const auto& [key, flow] : flows) {
-    check_index(flow.backend_id, caps_.backends, "write flow", "backend id");
-    pw_reverse rev{};
-    rev.frontend_addr = key.daddr;
-    rev.frontend_port = key.dport;
-    rev.flags = flow.flags;
-    rev.client_addr = key.saddr;
-    keys.push_back(key);
-    values.push_back(flow);
-    reverse_keys.push_back(reverse_key_of(key, flow));
-    reverse_values.push_back(rev);
-  }
   // Keys new to the table are inserts the programs did not count: they join the baseline, or
   // flow_fill() would report them as evicted once they go (lb_abi.h, PW_EV_FLOW_BASELINE).
-  std::uint64_t added = 0;
-  pw_flow existing{};
-  for (const auto& key : keys)
-    if (bpf_map_lookup_elem(fds_.flows, &key, &existing) != 0) ++added;
-  // Reverse entries first: a reply must never find a flow's translation half-installed, and a
-  // reverse entry without its flow is harmless (the program only looks at it for replies).
-  update_batch(fds_.reverse, reverse_keys, reverse_values, "write reverse flows");
-  update_batch(fds_.flows, keys, values, "write flows");
-  add_controller_event(PW_EV_FLOW_BASELINE, added);
+  const flow_walks::FlowMaps maps = flow_walks::ipv4_maps(fds_);
+  add_controller_event(maps.baseline,
+                       flow_walks::upsert<pw_flow_key, pw_flow, pw_reverse>(maps, flows, caps_.backends));
 }
 
 std::size_t LbMaps::reverse_count() const {
@@ -508,9 +474,8 @@ std::size_t LbMaps::fragment_count() const {
 }
 
 void LbMaps::clear_conntrack() {
-  add_controller_event(PW_EV_FLOW_CONTROLLER_DELETES,
-                       clear<pw_flow_key>(fds_.flows, "clear flows"));
-  clear<pw_flow_key>(fds_.reverse, "clear reverse flows");
+  const flow_walks::FlowMaps maps = flow_walks::ipv4_maps(fds_);
+  add_controller_event(maps.controller_deletes, flow_walks::clear<pw_flow_key>(maps));
   clear<pw_fragment_key>(fds_.fragments, "clear fragments");
   clear_conntrack6();
 }

@@ -202,6 +202,8 @@ class LbMaps {
   [[nodiscard]] std::optional<pw_reverse6> reverse6(const pw_flow6_key& key) const;
   [[nodiscard]] std::vector<std::pair<pw_flow6_key, pw_flow6>> flows6() const;
   [[nodiscard]] std::size_t reverse6_count() const;
+  // upsert_flows for pw_flows6/pw_reverse6 (throws ENOENT without has_ipv6()).
+  void upsert_flows6(std::span<const std::pair<pw_flow6_key, pw_flow6>> flows);
   [[nodiscard]] std::size_t fragment6_count() const;
   // pw_flows6's fill, as flow_fill() for pw_flows (the PW_EV_FLOW6_* events).
   [[nodiscard]] FlowTableFill flow6_fill() const;
@@ -255,8 +257,6 @@ class LbMaps {
   void claim_installed_tables(std::span<std::uint64_t> descs, const char* name);
   void open_ipv6_maps(const LbMapFds& fds);
   void require_ipv6(const char* step) const;
-  std::size_t erase_flows6_for_backend(std::uint32_t backend_id);
-  [[nodiscard]] std::size_t count_flows6_for_backend(std::uint32_t backend_id) const;
   void clear_conntrack6();
   // A flow table's fill from its entry count and its four events (lb_abi.h, pw_events).
   [[nodiscard]] FlowTableFill fill_of(std::uint64_t entries, std::uint32_t inserts,

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "loader/error.h"
+#include "loader/lb_flow_walks.h"
 #include "loader/lb_map_ops.h"
 #include "loader/lb_maps.h"
 
@@ -211,13 +212,7 @@ std::vector<pw_in6> LbMaps::all_backend_addrs6() const {
 // ---- connection tracking -----------------------------------------------------------------
 
 pw_flow6_key reverse_key_of(const pw_flow6_key& key, const pw_flow6& flow) {
-  pw_flow6_key rk{};
-  rk.saddr = flow.backend_addr;
-  rk.daddr = (flow.flags & PW_FLOW_HAIRPIN) != 0 ? flow.snat_addr : key.saddr;
-  rk.sport = flow.target_port;
-  rk.dport = key.sport;
-  rk.proto = key.proto;
-  return rk;
+  return flow_walks::reverse_key(key, flow);
 }
 
 std::optional<pw_flow6> LbMaps::flow6(const pw_flow6_key& key) const {
@@ -235,25 +230,12 @@ std::vector<std::pair<pw_flow6_key, pw_flow6>> LbMaps::flows6() const {
   return dump<pw_flow6_key, pw_flow6>(fds_.flows6, "list IPv6 flows");
 }
 
-std::size_t LbMaps::count_flows6_for_backend(std::uint32_t backend_id) const {
-  std::size_t n = 0;
-  for (const auto& [key, value] : flows6()) {
-    n += value.backend_id == backend_id ? 1 : 0;
-  }
-  return n;
-}
-
-std::size_t LbMaps::erase_flows6_for_backend(std::uint32_t backend_id) {
-  std::size_t n = 0;
-  for (const auto& [key, value] : flows6()) {
-    if (value.backend_id != backend_id) {
-      continue;
-    }
-    (void)erase(fds_.reverse6, reverse_key_of(key, value), "erase IPv6 reverse flow");
-    n += erase(fds_.flows6, key, "erase IPv6 flow") ? 1 : 0;
-  }
-  add_controller_event(PW_EV_FLOW6_CONTROLLER_DELETES, n);
-  return n;
+void LbMaps::upsert_flows6(std::span<const std::pair<pw_flow6_key, pw_flow6>> flows) {
+  require_ipv6("write IPv6 flows");
+  // New keys join the baseline, as in upsert_flows.
+  const flow_walks::FlowMaps maps = flow_walks::ipv6_maps(fds_);
+  add_controller_event(maps.baseline,
+                       flow_walks::upsert<pw_flow6_key, pw_flow6, pw_reverse6>(maps, flows, caps_.backends));
 }
 
 std::size_t LbMaps::reverse6_count() const {
@@ -266,9 +248,8 @@ std::size_t LbMaps::fragment6_count() const {
 
 void LbMaps::clear_conntrack6() {
   if (!ipv6_) return;
-  add_controller_event(PW_EV_FLOW6_CONTROLLER_DELETES,
-                       clear<pw_flow6_key>(fds_.flows6, "clear IPv6 flows"));
-  clear<pw_flow6_key>(fds_.reverse6, "clear IPv6 reverse flows");
+  const flow_walks::FlowMaps maps = flow_walks::ipv6_maps(fds_);
+  add_controller_event(maps.controller_deletes, flow_walks::clear<pw_flow6_key>(maps));
   clear<pw_fragment6_key>(fds_.fragments6, "clear IPv6 fragments");
 }
 
