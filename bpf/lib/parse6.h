@@ -116,42 +116,82 @@ static __always_inline int pw_is_nd(const struct pw_pkt6 *p)
 	       p->icmp_type <= PW_ICMP6_ND_LAST;
 }
 
-/* The quoted packet of an ICMPv6 error: its IPv6 header and the first 8 bytes of TCP/UDP.
- * Quotes whose IPv6 header is followed by extension headers are not looked into (PW_INNER_NONE:
- * passed on): the packets portway sends out (replies of translated flows) carry none. */
-static __always_inline void pw_parse_icmp6_quote(void *data, void *end, struct pw_pkt6 *p)
+static __always_inline int pw_ip6_is_ext(__u8 next)
+{
+	return next == PW_NEXTHDR_HOP || next == PW_NEXTHDR_ROUTING || next == PW_NEXTHDR_DEST ||
+	       next == PW_NEXTHDR_FRAGMENT;
+}
+
+/* The quoted packet of an ICMPv6 error: its IPv6 header, the extension headers it carried and
+ * the first 8 bytes of TCP/UDP. The extension headers are walked as pw_parse6 walks the outer
+ * packet's (same bound, same masked offsets), but against the end of the quote instead of a
+ * payload length: a quote is cut wherever the sender's 1280 bytes ran out, so a header that
+ * does not fit is a short quote (PW_INNER_SHORT), not a malformed packet. A quote of a later
+ * fragment has no ports and a chain longer than the walk or an unknown next header cannot be
+ * matched to a flow: both are PW_INNER_NONE (passed on).
+ *
+ * A subprogram: inlined, its walk would be verified once for every way out of the outer walk
+ * (each with its own offset range), a product the verifier's 1M-instruction budget does not
+ * hold. Called, it starts from the offsets in *p (a map value: unknown, masked scalars) and
+ * the verifier prunes its states across callers. Returns 0. */
+static __noinline int pw_parse_icmp6_quote(void *data, void *end, struct pw_pkt6 *p)
 {
 	__u32 quote_len = p->l4_len - PW_ICMP6_HLEN;
 	__u32 in_off = (p->l4_off + PW_ICMP6_HLEN) & PW_IP6_OFF_MASK;
 	struct ipv6hdr *in = data + in_off;
 	struct pw_ports *ports;
+	__u32 off, limit;
+	__u8 next;
 
 	p->inner = PW_INNER_SHORT;
 	if (quote_len < PW_IP6_HLEN || (void *)(in + 1) > end)
-		return;
+		return 0;
 	if ((*(__u8 *)in >> 4) != 6)
-		return;
-	if (in->nexthdr != IPPROTO_TCP && in->nexthdr != IPPROTO_UDP) {
+		return 0;
+	limit = in_off + quote_len;
+	off = in_off + PW_IP6_HLEN;
+	next = in->nexthdr;
+	for (int i = 0; i < PW_IP6_MAX_EXT; i++) {
+		__u8 *h;
+
+		if (!pw_ip6_is_ext(next))
+			break;
+		h = data + (off & PW_IP6_OFF_MASK);
+		if ((void *)(h + 8) > end || off + 8 > limit)
+			return 0;
+		if (next == PW_NEXTHDR_FRAGMENT) {
+			if (((h[2] << 8) | h[3]) & 0xfff8) {
+				p->inner = PW_INNER_NONE;
+				return 0;
+			}
+			off += 8;
+		} else {
+			off += ((__u32)h[1] + 1) * 8;
+		}
+		next = h[0];
+	}
+	if (next != IPPROTO_TCP && next != IPPROTO_UDP) {
 		p->inner = PW_INNER_NONE;
-		return;
+		return 0;
 	}
 	/* RFC 4443 2.4(c): as much of the packet as fits in 1280 bytes, so ports and the UDP
 	 * checksum are there in any real error; TCP's checksum (bytes 16-17) in most. */
-	ports = (void *)(in + 1);
-	if (quote_len < PW_IP6_HLEN + 8 || (void *)ports + 8 > end)
-		return;
+	ports = data + (off & PW_IP6_OFF_MASK);
+	if (off + 8 > limit || (void *)ports + 8 > end)
+		return 0;
 	p->inner = PW_INNER_OK;
-	p->in_proto = in->nexthdr;
+	p->in_proto = next;
 	__builtin_memcpy(&p->in_saddr, &in->saddr, sizeof(p->in_saddr));
 	__builtin_memcpy(&p->in_daddr, &in->daddr, sizeof(p->in_daddr));
 	p->in_sport = ports->source;
 	p->in_dport = ports->dest;
 	p->in_l3_off = in_off;
-	p->in_l4_off = in_off + PW_IP6_HLEN;
-	if (in->nexthdr == IPPROTO_UDP)
+	p->in_l4_off = off;
+	if (next == IPPROTO_UDP)
 		p->in_has_csum = 1;
-	else if (quote_len >= PW_IP6_HLEN + 18 && (void *)ports + 18 <= end)
+	else if (off + 18 <= limit && (void *)ports + 18 <= end)
 		p->in_has_csum = 1;
+	return 0;
 }
 
 /* The upper-layer header at p->l4_off (TCP, UDP or ICMPv6), as pw_parse does for IPv4. */
@@ -210,7 +250,7 @@ static __always_inline void pw_parse6_l4(void *data, void *end, struct pw_pkt6 *
 		p->icmp_type = icmp[0];
 		p->icmp_code = icmp[1];
 		if (pw_icmp6_is_error(p->icmp_type) && !p->first_frag)
-			pw_parse_icmp6_quote(data, end, p);
+			(void)pw_parse_icmp6_quote(data, end, p);
 	}
 }
 
@@ -256,8 +296,7 @@ static __always_inline int pw_parse6(void *data, void *end, __u32 frame_len, str
 		__u8 *h;
 		__u32 len;
 
-		if (next != PW_NEXTHDR_HOP && next != PW_NEXTHDR_ROUTING &&
-		    next != PW_NEXTHDR_DEST && next != PW_NEXTHDR_FRAGMENT)
+		if (!pw_ip6_is_ext(next))
 			goto upper;
 		h = data + (off & PW_IP6_OFF_MASK);
 		if ((void *)(h + 8) > end || off + 8 > limit) {
@@ -290,8 +329,7 @@ static __always_inline int pw_parse6(void *data, void *end, __u32 frame_len, str
 		}
 	}
 	/* Still an extension header after the bound: the chain is longer than the walk. */
-	if (next == PW_NEXTHDR_HOP || next == PW_NEXTHDR_ROUTING || next == PW_NEXTHDR_DEST ||
-	    next == PW_NEXTHDR_FRAGMENT) {
+	if (pw_ip6_is_ext(next)) {
 		p->l3_err = PW_DROP_IP6_EXT_CHAIN;
 		return 0;
 	}

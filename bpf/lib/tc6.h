@@ -11,8 +11,8 @@
 #include "lib/scratch6.h"
 
 /* Ethernet + IPv6 + the extension headers the walk reads in practice + ICMPv6 + the quoted
- * IPv6 header + the quoted TCP header up to its checksum. */
-#define PW_TC6_PULL_LEN (ETH_HLEN + PW_IP6_HLEN + 64 + PW_ICMP6_HLEN + PW_IP6_HLEN + 18)
+ * IPv6 header + as many quoted extension headers + the quoted TCP header up to its checksum. */
+#define PW_TC6_PULL_LEN (ETH_HLEN + PW_IP6_HLEN + 64 + PW_ICMP6_HLEN + PW_IP6_HLEN + 64 + 18)
 
 static __always_inline int pw_tc6_reply(struct __sk_buff *skb, const struct pw_pkt6 *p,
 					const struct pw_action6 *a)
