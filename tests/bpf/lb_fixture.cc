@@ -245,7 +245,8 @@ std::vector<Fixture> concat(std::initializer_list<std::vector<Fixture>> parts) {
 std::vector<Fixture> all_fixtures() {
   return concat(
       {semantics_fixtures(), bad_input_fixtures(), icmp_fragment_fixtures(), tc_fixtures(),
-       delivery_fixtures(), fastpath_fixtures(), ipv6_fixtures()});
+       delivery_fixtures(), fastpath_fixtures(), ipv6_fixtures(),
+       ipv6_icmp_fragment_fixtures()});
 }
 
 }  // namespace portway::test::lb

@@ -109,6 +109,7 @@ void run_fixture(LbLab& lab, const Fixture& fixture);
 [[nodiscard]] std::vector<Fixture> delivery_fixtures();
 [[nodiscard]] std::vector<Fixture> fastpath_fixtures();
 [[nodiscard]] std::vector<Fixture> ipv6_fixtures();
+[[nodiscard]] std::vector<Fixture> ipv6_icmp_fragment_fixtures();
 [[nodiscard]] std::vector<Fixture> all_fixtures();
 
 }  // namespace portway::test::lb

@@ -1,42 +1,18 @@
 // IPv6 rows of the semantics table (docs/dataplane.md "Semantics") and the IPv6 forms of the
 // bad-input classes (docs/xdp-dataplane.md "Bad input"), through the same programs.
+#include <bpf/bpf.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <vector>
 
-#include "lb_fixture.h"
-#include "lb_lab6.h"
+#include "lb_fixture6.h"
 
 namespace portway::test::lb {
 namespace {
 
 constexpr std::uint8_t kTcp = 6;
 constexpr std::uint8_t kUdp = 17;
-
-Packet6 client6(const Ipv6Address& dst, std::uint16_t dport) {
-  return Packet6{}.src_mac(kClientMac).dst_mac(kNodeMac).src(kClient6).dst(dst).src_port(40000)
-      .dst_port(dport);
-}
-
-// What XDP forwards to the sandbox for `b` (a client packet): destination = backend 0 and the
-// target port, hop limit - 1, next-hop MACs.
-Packet6 to_sandbox(Packet6 b, std::uint16_t target) {
-  return b.dst(kSandbox6).dst_port(target).hop_limit(63).src_mac(kHostVethMac)
-      .dst_mac(kSandboxMac);
-}
-
-Expect with_events(Expect e, std::map<std::uint32_t, std::uint64_t> events) {
-  e.events = std::move(events);
-  return e;
-}
-
-Step syn6(const Ipv6Address& dst, std::uint16_t port, std::uint32_t fe) {
-  const auto b = client6(dst, port);
-  return {Hook::kXdp, b.tcp(), kXdpRedirect, to_sandbox(b, kTargetTcp).tcp(),
-          with_events(forwarded(fe, kBeSandbox, b.tcp().size(), true),
-                      {{PW_EV_FLOW6_INSERTS, 1}, {PW_EV_XDP_REDIRECT, 1}})};
-}
 
 // The ICMPv6 error a reject builds: from the input's destination, quoting its IPv6 header,
 // extension headers and 8 bytes of the upper layer.
@@ -53,6 +29,79 @@ std::vector<std::uint8_t> icmp6_answer(const std::vector<std::uint8_t>& in, std:
                                         in.begin() + static_cast<std::ptrdiff_t>(l4_off + 8));
   return Packet6{}.src_mac(smac).dst_mac(dmac).src(src).dst(dst).payload(quote).icmp6(type, code,
                                                                                       rest);
+}
+
+// The reset XDP answers a client segment to frontend `from`:80 with (flags, seq, ack): window 0
+// (the builder's 65535 patched), checksum recomputed.
+std::vector<std::uint8_t> reset6(const Ipv6Address& from, std::uint8_t flags, std::uint32_t seq,
+                                 std::uint32_t ack) {
+  auto want = Packet6{}.src_mac(kNodeMac).dst_mac(kClientMac).src(from).dst(kClient6)
+                  .src_port(80).dst_port(40000).tcp_flags(flags).tcp_seq(seq).tcp_ack(ack).tcp();
+  want[14 + 40 + 14] = 0;
+  want[14 + 40 + 15] = 0;
+  want[14 + 40 + 16] = 0;
+  want[14 + 40 + 17] = 0;
+  const auto c = ipv6_l4_checksum(from, kClient6, kTcp,
+                                  std::vector<std::uint8_t>(want.begin() + 54, want.end()));
+  want[14 + 40 + 16] = static_cast<std::uint8_t>(c >> 8);
+  want[14 + 40 + 17] = static_cast<std::uint8_t>(c & 0xff);
+  return want;
+}
+
+// Backend 0 goes away and backend 20 joins set 0 in its place: backend 0's entry cleared,
+// backend 20's set moved to 0, and set 0's IPv6 table switched to set 3's (every slot backend
+// 20), written straight into pw_set_descs6 as lb_lab6.cc does, so the slot allocator of the
+// lab's LbMaps never sees a region two families share.
+void replace_backend0_by_backend20(LbLab& lab) {
+  lab.maps().clear_backend(kBeSandbox);
+  pw_backend be20 = lab.maps().backend(kBeSmallMtu);
+  be20.set_id = 0;
+  lab.maps().set_backend(kBeSmallMtu, be20);
+  const std::uint32_t set = 0;
+  const std::uint64_t desc = lab.maps().backend_set_descriptor(3);
+  ASSERT_EQ(bpf_map_update_elem(lab.fds().set_descs6, &set, &desc, BPF_ANY), 0);
+}
+
+// What XDP forwards to backend 20 for `b`.
+Packet6 to_backend20(Packet6 b, std::uint16_t target) {
+  return b.dst(kSmallMtu6).dst_port(target).hop_limit(63).src_mac(kHostVethMac)
+      .dst_mac(kSmallMtuMac);
+}
+
+// TCP flows whose backend went away (the IPv6 rows of lb_fixtures_semantics.cc's): a fresh
+// SYN is picked anew, any other segment is answered with a reset, a reset is dropped.
+std::vector<Fixture> repick6() {
+  std::vector<Fixture> f;
+  const auto syn = client6(kSvc6A, 80).tcp_seq(100);
+  f.push_back({"v6_fresh_syn_on_flow_of_removed_backend_is_picked_again",
+               {syn6(kSvc6A, 80, kFe6ATcp),
+                {Hook::kXdp, syn.tcp(), kXdpRedirect, to_backend20(syn, kTargetTcp).tcp(),
+                 forwarded(kFe6ATcp, kBeSmallMtu, syn.tcp().size(), true),
+                 replace_backend0_by_backend20,
+                 [](LbLab& lab) {
+                   pw_flow6_key k{};
+                   std::memcpy(&k.saddr, kClient6.data(), 16);
+                   std::memcpy(&k.daddr, kSvc6A.data(), 16);
+                   k.sport = be16(40000);
+                   k.dport = be16(80);
+                   k.proto = kTcp;
+                   const auto flow = lab.maps().flow6(k);
+                   ASSERT_TRUE(flow.has_value());
+                   EXPECT_EQ(flow->backend_id, kBeSmallMtu);
+                   EXPECT_TRUE(lab.maps().reverse6(loader::reverse_key_of(k, *flow)).has_value());
+                 }}}});
+  const auto ack = client6(kSvc6A, 80).tcp_flags(0x10).tcp_seq(101).tcp_ack(5000).payload("data");
+  f.push_back({"v6_tcp_flow_of_removed_backend_is_reset",
+               {syn6(kSvc6A, 80, kFe6ATcp),
+                {Hook::kXdp, ack.tcp(), kXdpTx, reset6(kSvc6A, 0x04, 5000, 0),
+                 rejected(PW_DROP_BACKEND_GONE, kFe6ATcp), replace_backend0_by_backend20,
+                 [](LbLab& lab) { EXPECT_EQ(flows6_count(lab), 0u); }}}});
+  const auto rst = client6(kSvc6A, 80).tcp_flags(0x04).tcp_seq(101);
+  f.push_back({"v6_reset_on_flow_of_removed_backend_is_dropped",
+               {syn6(kSvc6A, 80, kFe6ATcp),
+                {Hook::kXdp, rst.tcp(), kXdpDrop, std::nullopt, dropped(PW_DROP_BACKEND_GONE),
+                 replace_backend0_by_backend20}}});
+  return f;
 }
 
 std::vector<Fixture> semantics6() {
@@ -90,19 +139,8 @@ std::vector<Fixture> semantics6() {
   }
   {
     const auto t = client6(kSvc6B, 80).tcp();
-    auto rst = client6(kSvc6B, 80);
-    rst = Packet6{}.src_mac(kNodeMac).dst_mac(kClientMac).src(kSvc6B).dst(kClient6).src_port(80)
-              .dst_port(40000).tcp_flags(0x14).tcp_seq(0).tcp_ack(2);
-    // Reset of a SYN: RST|ACK acknowledging it, window 0 (the builder's 65535 patched).
-    auto want = rst.tcp();
-    want[14 + 40 + 14] = 0;
-    want[14 + 40 + 15] = 0;
-    want[14 + 40 + 16] = 0;
-    want[14 + 40 + 17] = 0;
-    const auto c = ipv6_l4_checksum(kSvc6B, kClient6, kTcp,
-                                    std::vector<std::uint8_t>(want.begin() + 54, want.end()));
-    want[14 + 40 + 16] = static_cast<std::uint8_t>(c >> 8);
-    want[14 + 40 + 17] = static_cast<std::uint8_t>(c & 0xff);
+    // Reset of a SYN: RST|ACK acknowledging it.
+    const auto want = reset6(kSvc6B, 0x14, 0, 2);
     f.push_back({"v6_tcp_to_service_without_backend_gets_reset",
                  {{Hook::kXdp, t, kXdpTx, want, rejected(PW_DROP_NO_BACKEND, kFe6BTcp)}}});
     const auto u = client6(kSvc6B, 53).payload("q").udp();
@@ -313,6 +351,6 @@ std::vector<Fixture> bad_input6() {
 
 }  // namespace
 
-std::vector<Fixture> ipv6_fixtures() { return concat({semantics6(), bad_input6()}); }
+std::vector<Fixture> ipv6_fixtures() { return concat({semantics6(), repick6(), bad_input6()}); }
 
 }  // namespace portway::test::lb
