@@ -26,9 +26,26 @@ double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_c
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
+// `addr`:`port` as a socket address of its family (IPv6 when it holds a colon).
+std::pair<sockaddr_storage, socklen_t> socket_address(const std::string& addr, std::uint16_t port) {
+  sockaddr_storage ss{};
+  if (addr.find(':') != std::string::npos) {
+    auto* to = reinterpret_cast<sockaddr_in6*>(&ss);
+    to->sin6_family = AF_INET6;
+    to->sin6_port = htons(port);
+    inet_pton(AF_INET6, addr.c_str(), &to->sin6_addr);
+    return {ss, sizeof(sockaddr_in6)};
+  }
+  auto* to = reinterpret_cast<sockaddr_in*>(&ss);
+  to->sin_family = AF_INET;
+  to->sin_port = htons(port);
+  inet_pton(AF_INET, addr.c_str(), &to->sin_addr);
+  return {ss, sizeof(sockaddr_in)};
+}
+
 // A connected socket to `to` whose first WHO was answered: (fd, sandbox), or (-1, "").
-std::pair<int, std::string> open_connection(const sockaddr_in& to) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+std::pair<int, std::string> open_connection(const sockaddr_storage& to, socklen_t to_len) {
+  const int fd = socket(to.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return {-1, {}};
   const timeval tv{3, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -36,11 +53,11 @@ std::pair<int, std::string> open_connection(const sockaddr_in& to) {
   // A source port of its own, never shared with a connection to another destination: the
   // kernel would otherwise reuse a port towards another frontend, and two flows from one
   // client port to the same backend port collide in both dataplanes (one reply tuple).
-  sockaddr_in any{};
-  any.sin_family = AF_INET;
+  sockaddr_storage any{};
+  any.ss_family = to.ss_family;
   std::string first;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof any) == 0 &&
-      connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0 && send(fd, "WHO\n", 4, MSG_NOSIGNAL) == 4) {
+  if (bind(fd, reinterpret_cast<sockaddr*>(&any), to_len) == 0 &&
+      connect(fd, reinterpret_cast<const sockaddr*>(&to), to_len) == 0 && send(fd, "WHO\n", 4, MSG_NOSIGNAL) == 4) {
     std::string line;
     char c;
     while (line.size() < 256 && recv(fd, &c, 1, 0) == 1 && c != '\n') line += c;
@@ -77,12 +94,9 @@ FlowLoad::FlowLoad(const std::vector<FlowGroup>& groups, std::chrono::seconds op
   for (std::size_t g = 0; g < groups_.size() && Clock::now() < deadline; ++g) {
     const FlowGroup& group = groups_[g];
     netlink::NetnsGuard in(group.netns);  // the sockets stay in this namespace
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(group.port);
-    inet_pton(AF_INET, group.addr.c_str(), &to.sin_addr);
+    const auto [to, to_len] = socket_address(group.addr, group.port);
     for (int i = 0; i < group.count && Clock::now() < deadline; ++i) {
-      auto [fd, first] = open_connection(to);
+      auto [fd, first] = open_connection(to, to_len);
       if (fd < 0) continue;
       Conn conn;
       conn.fd = fd;

@@ -25,7 +25,7 @@ namespace portway::itest {
 struct FlowGroup {
   std::string name;   // for messages: "client->service"
   std::string netns;  // where the connections are opened
-  std::string addr;
+  std::string addr;   // IPv4 or IPv6, as text
   std::uint16_t port = 0;
   int count = 0;
 };

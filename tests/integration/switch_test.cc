@@ -223,6 +223,36 @@ TEST_F(DataplaneSwitchTest, SwitchesUnderLoadResetNoConnection) {
   std::cout << slurp(cli_log());
 }
 
+// IPv6 connections (client -> IPv6 service address, client -> node port on the node's IPv6
+// address, sandbox -> IPv6 service address) held open across switches both ways: the hand-off
+// carries pw_flows6 into conntrack and conntrack's IPv6 translations back into pw_flows6 and
+// pw_reverse6, so none is reset or moved to the other replica.
+TEST_F(DataplaneSwitchTest, Ipv6ConnectionsSurviveSwitchesBothWays) {
+  std::string vip6;
+  for (const auto& f : desired_.frontends())
+    if (std::holds_alternative<net::Ipv6>(f.key.address) && f.backend_set == "svc/tcp-echo/echo" &&
+        f.key.port == 7000)
+      vip6 = state::to_string(f.key.address);
+  ASSERT_FALSE(vip6.empty()) << "the lab's tcp-echo Service has no IPv6 address";
+  const std::string node6 = net::to_string(topo_.node_address6);
+  const std::vector<FlowGroup> groups6{{"client->service6", topo_.client_netns, vip6, 7000, 40},
+                                       {"client->node-port6", topo_.client_netns, node6, 7000, 40},
+                                       {"sandbox->service6", other_sandbox_, vip6, 7000, 20}};
+  FlowLoad load(groups6);
+  for (const auto& g : groups6) ASSERT_EQ(load.opened(g.name), g.count) << g.name;
+  load.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (int round = 0; round < 2; ++round) {
+    for (const char* dp : {"nft", "xdp"}) {
+      ASSERT_EQ(sync(dp), 0) << slurp(cli_log());
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+  }
+  report(load.stop());
+  expect_only(dataplane::Kind::xdp);
+  std::cout << slurp(cli_log());
+}
+
 // The flow table keeps closed flows; when one has the same reply tuple as a live connection
 // (the client reused the port towards the node port of the same backend), conntrack can hold
 // only one of them: the switch keeps the live one, the most recently active.

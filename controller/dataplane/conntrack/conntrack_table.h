@@ -32,6 +32,8 @@ class ConntrackTable {
   // destination NAT, except TCP entries that are closing down (TIME_WAIT, CLOSE). `idle` is 0.
   // Throws std::system_error when the table cannot be read.
   std::vector<NatFlow> nat_flows();
+  // The same for IPv6 entries.
+  std::vector<NatFlow6> nat_flows6();
 
   // Every IPv4 TCP/UDP entry of zone 0 with a destination NAT, closing ones included, with
   // its state and the time it has left (`portway dump flows`). Throws std::system_error when
@@ -45,6 +47,7 @@ class ConntrackTable {
   // tuple clashes, is replaced: the flow's own dataplane is the truth. Needs the nf_nat module
   // (any nat chain loads it).
   SeedCounts seed(std::span<const NatFlow> flows, const SeedTimeouts& timeouts);
+  SeedCounts seed(std::span<const NatFlow6> flows, const SeedTimeouts& timeouts);
 
  private:
   nfct_handle* handle_;

@@ -12,24 +12,28 @@
 
 namespace portway::dataplane::conntrack {
 
-struct NatFlow {
+// `Addr` is net::Ipv4 or net::Ipv6: the two families' flows have the same shape.
+template <typename Addr>
+struct BasicNatFlow {
   std::uint8_t protocol = 0;  // IPPROTO_TCP / IPPROTO_UDP
-  net::Ipv4 client;           // original source
+  Addr client;                // original source
   std::uint16_t client_port = 0;
-  net::Ipv4 frontend;         // original destination: service address or node address
+  Addr frontend;              // original destination: service address or node address
   std::uint16_t frontend_port = 0;
-  net::Ipv4 backend;          // destination NAT
+  Addr backend;               // destination NAT
   std::uint16_t backend_port = 0;
-  std::optional<net::Ipv4> snat;  // hairpin: source NAT to (snat, client_port)
+  std::optional<Addr> snat;   // hairpin: source NAT to (snat, client_port)
   std::chrono::milliseconds idle{0};  // since the flow's last packet (only seeding uses it)
 
   // Same translation (idle aside).
-  bool same_nat(const NatFlow& o) const {
+  bool same_nat(const BasicNatFlow& o) const {
     return protocol == o.protocol && client == o.client && client_port == o.client_port &&
            frontend == o.frontend && frontend_port == o.frontend_port && backend == o.backend &&
            backend_port == o.backend_port && snat == o.snat;
   }
 };
+using NatFlow = BasicNatFlow<net::Ipv4>;
+using NatFlow6 = BasicNatFlow<net::Ipv6>;
 
 // How long a seeded entry lives without traffic: the namespace's own conntrack timeouts for an
 // established TCP connection and a UDP stream, less the time the flow has been idle, as if

@@ -1,11 +1,10 @@
 // Carrying established flows across a dataplane switch (docs/operations.md "Switching the
-// dataplane"), one pass at a time: a switch runs a pass before the old dataplane lets go of
+// dataplane"), IPv4 and IPv6 alike, one pass at a time: a switch runs a pass before the old dataplane lets go of
 // anything and again after each step that moves traffic, so flows the old dataplane created
 // meanwhile are carried too. Each pass writes only what earlier passes have not written.
 // Both work on the calling thread's network namespace.
 #pragma once
 
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +15,12 @@
 #include "dataplane/xdp/pin_layout.h"
 
 namespace portway::dataplane::handoff {
+
+// One family's part of a carry (flow_carry.cc): its tables and what earlier passes wrote.
+template <typename Addr>
+class ToConntrackFamily;
+template <typename Addr>
+class ToFastPathFamily;
 
 struct CarryCounts {
   std::size_t passes = 0;
@@ -39,12 +44,10 @@ class FlowsToConntrack {
  private:
   std::optional<xdp::PinnedLbMaps> pinned_;
   std::optional<loader::LbMaps> maps_;
-  std::optional<FastPathTables> tables_;
   std::unique_ptr<conntrack::ConntrackTable> conntrack_;
   conntrack::SeedTimeouts timeouts_;
-  std::size_t seed_dropped_ = 0;  // expired or superseded, over all passes
-  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint16_t, std::uint16_t, std::uint8_t>, conntrack::NatFlow>
-      written_;
+  std::unique_ptr<ToConntrackFamily<net::Ipv4>> v4_;
+  std::unique_ptr<ToConntrackFamily<net::Ipv6>> v6_;  // null without the IPv6 maps
   CarryCounts counts_;
 };
 
@@ -60,12 +63,9 @@ class FlowsToFastPath {
  private:
   std::optional<xdp::PinnedLbMaps> pinned_;
   std::optional<loader::LbMaps> maps_;
-  std::optional<FastPathTables> tables_;
   std::unique_ptr<conntrack::ConntrackTable> conntrack_;
-  // pw_flow_key fields -> (backend id, backend addr, target port, flags, snat addr) written.
-  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint16_t, std::uint16_t, std::uint8_t>,
-           std::tuple<std::uint32_t, std::uint32_t, std::uint16_t, std::uint16_t, std::uint32_t>>
-      written_;
+  std::unique_ptr<ToFastPathFamily<net::Ipv4>> v4_;
+  std::unique_ptr<ToFastPathFamily<net::Ipv6>> v6_;  // null without the IPv6 maps
   CarryCounts counts_;
 };
 

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <span>
+
 #include "dataplane/handoff/flow_translation.h"
 
 namespace portway::dataplane::handoff {
@@ -127,6 +130,82 @@ TEST(FlowTranslation, ForeignTranslationsStayInConntrack) {
   const ConvertedBpf out = bpf_flows_of(in, tables(), kNow);
   EXPECT_TRUE(out.flows.empty());
   EXPECT_EQ(out.dropped, 3u);
+}
+
+// IPv6: the backend's address comes from pw_backend_addrs6 (pw_backends holds 0 for an
+// IPv6-only backend), frontends from pw_frontends6, node ports on the IPv6 node addresses.
+pw_in6 in6(const char* a) {
+  pw_in6 out{};
+  std::memcpy(&out, net::parse_ipv6(a)->bytes.data(), sizeof(out));
+  return out;
+}
+
+FastPathTables6 tables6() {
+  std::vector<std::pair<pw_frontend6_key, pw_frontend>> fes;
+  fes.push_back({{in6("2001:2:1::7"), htons(80), IPPROTO_TCP, PW_FRONTEND_SERVICE}, {11, 3, htons(8080), 0, 0}});
+  fes.push_back({{pw_in6{}, htons(30080), IPPROTO_TCP, PW_FRONTEND_NODE_PORT}, {12, 3, htons(8080), 0, 0}});
+  std::vector<pw_backend> backends(8);
+  backends[5] = {0, 0, 3, PW_BACKEND_RUNNING, {}};
+  backends[6] = {be("198.18.11.2"), 0, 3, PW_BACKEND_DRAINING, {}};
+  std::vector<pw_in6> addrs6(8);
+  addrs6[5] = in6("2001:2:0:10::2");
+  addrs6[6] = in6("2001:2:0:11::2");
+  const std::vector<pw_in6> node{in6("2001:2::1")};
+  return FastPathTables6(fes, node, backends, addrs6);
+}
+
+BpfFlow6 flow6(const char* client, std::uint16_t cport, const char* fe, std::uint16_t fport, std::uint32_t backend_id,
+               const char* backend, std::uint32_t frontend_id) {
+  pw_flow6_key k{};
+  k.saddr = in6(client);
+  k.daddr = in6(fe);
+  k.sport = htons(cport);
+  k.dport = htons(fport);
+  k.proto = IPPROTO_TCP;
+  pw_flow6 f{};
+  f.backend_id = backend_id;
+  f.backend_addr = in6(backend);
+  f.target_port = htons(8080);
+  f.frontend_id = frontend_id;
+  f.last_seen_ns = kNow;
+  return {k, f};
+}
+
+TEST(FlowTranslation, Ipv6FlowsBecomeConntrackTranslationsAndBack) {
+  std::vector<BpfFlow6> flows{
+      flow6("2001:2::2", 40000, "2001:2:1::7", 80, 5, "2001:2:0:10::2", 11),
+      flow6("2001:2::2", 40001, "2001:2::1", 30080, 6, "2001:2:0:11::2", 12),
+  };
+  BpfFlow6 hairpin = flow6("2001:2:0:10::2", 50000, "2001:2:1::7", 80, 5, "2001:2:0:10::2", 11);
+  hairpin.second.flags = PW_FLOW_HAIRPIN;
+  hairpin.second.snat_addr = in6("2001:2::1");
+  flows.push_back(hairpin);
+  const auto there = nat_flows_of<net::Ipv6>(std::span<const BpfFlow6>(flows), tables6(), kNow);
+  ASSERT_EQ(there.flows.size(), 3u);
+  EXPECT_EQ(there.dropped, 0u);
+  EXPECT_EQ(there.flows[0].backend, *net::parse_ipv6("2001:2:0:10::2"));
+  EXPECT_EQ(there.flows[1].frontend, *net::parse_ipv6("2001:2::1")) << "a node port keeps the node address";
+  ASSERT_TRUE(there.flows[2].snat);
+  EXPECT_EQ(*there.flows[2].snat, *net::parse_ipv6("2001:2::1"));
+  const auto back =
+      bpf_flows_of<net::Ipv6>(std::span<const conntrack::NatFlow6>(there.flows), tables6(), kNow);
+  ASSERT_EQ(back.flows.size(), flows.size());
+  for (std::size_t i = 0; i < flows.size(); ++i) {
+    EXPECT_EQ(std::memcmp(&back.flows[i].first, &flows[i].first, sizeof(pw_flow6_key)), 0) << i;
+    EXPECT_EQ(std::memcmp(&back.flows[i].second, &flows[i].second, sizeof(pw_flow6)), 0) << i;
+  }
+}
+
+TEST(FlowTranslation, Ipv6FlowsTheOtherDataplaneWouldNotKeepAreDropped) {
+  const std::vector<BpfFlow6> flows{
+      flow6("2001:2::2", 1, "2001:2:1::8", 80, 5, "2001:2:0:10::2", 11),     // frontend gone
+      flow6("2001:2::2", 2, "2001:2:1::7", 80, 5, "2001:2:0:99::2", 11),     // backend slot reused
+      flow6("2001:2::2", 3, "2001:2:1::7", 80, 4, "2001:2:0:10::2", 11),     // backend slot unused
+      flow6("2001:2::2", 4, "2001:2::9", 30080, 5, "2001:2:0:10::2", 12),    // not a node address
+  };
+  const auto c = nat_flows_of<net::Ipv6>(std::span<const BpfFlow6>(flows), tables6(), kNow);
+  EXPECT_TRUE(c.flows.empty());
+  EXPECT_EQ(c.dropped, 4u);
 }
 
 }  // namespace
