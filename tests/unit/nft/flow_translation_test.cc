@@ -33,17 +33,24 @@ FastPathTables tables() {
   return FastPathTables(fes, node, backends);
 }
 
-BpfFlow flow(const char* client, std::uint16_t cport, const char* fe, std::uint16_t fport, std::uint32_t backend_id,
-             const char* backend, std::uint32_t frontend_id, std::uint64_t last_seen = kNow) {
-  pw_flow_key k{};
-  k.saddr = be(client);
-  k.daddr = be(fe);
+// The address in the fast path's maps (network order) of "a.b.c.d" or an IPv6 text.
+std::uint32_t wire(const char* a, net::Ipv4) { return be(a); }
+pw_in6 wire(const char* a, net::Ipv6) { return FlowFamily<net::Ipv6>::to_wire(*net::parse_ipv6(a)); }
+
+// A TCP flow of either family to target port 8080.
+template <typename Addr = net::Ipv4>
+BasicBpfFlow<Addr> flow(const char* client, std::uint16_t cport, const char* fe, std::uint16_t fport,
+                        std::uint32_t backend_id, const char* backend, std::uint32_t frontend_id,
+                        std::uint64_t last_seen = kNow) {
+  typename FlowFamily<Addr>::Key k{};
+  k.saddr = wire(client, Addr{});
+  k.daddr = wire(fe, Addr{});
   k.sport = htons(cport);
   k.dport = htons(fport);
   k.proto = IPPROTO_TCP;
-  pw_flow f{};
+  typename FlowFamily<Addr>::Flow f{};
   f.backend_id = backend_id;
-  f.backend_addr = be(backend);
+  f.backend_addr = wire(backend, Addr{});
   f.target_port = htons(8080);
   f.frontend_id = frontend_id;
   f.last_seen_ns = last_seen;
@@ -134,11 +141,7 @@ TEST(FlowTranslation, ForeignTranslationsStayInConntrack) {
 
 // IPv6: the backend's address comes from pw_backend_addrs6 (pw_backends holds 0 for an
 // IPv6-only backend), frontends from pw_frontends6, node ports on the IPv6 node addresses.
-pw_in6 in6(const char* a) {
-  pw_in6 out{};
-  std::memcpy(&out, net::parse_ipv6(a)->bytes.data(), sizeof(out));
-  return out;
-}
+pw_in6 in6(const char* a) { return wire(a, net::Ipv6{}); }
 
 FastPathTables6 tables6() {
   std::vector<std::pair<pw_frontend6_key, pw_frontend>> fes;
@@ -154,29 +157,12 @@ FastPathTables6 tables6() {
   return FastPathTables6(fes, node, backends, addrs6);
 }
 
-BpfFlow6 flow6(const char* client, std::uint16_t cport, const char* fe, std::uint16_t fport, std::uint32_t backend_id,
-               const char* backend, std::uint32_t frontend_id) {
-  pw_flow6_key k{};
-  k.saddr = in6(client);
-  k.daddr = in6(fe);
-  k.sport = htons(cport);
-  k.dport = htons(fport);
-  k.proto = IPPROTO_TCP;
-  pw_flow6 f{};
-  f.backend_id = backend_id;
-  f.backend_addr = in6(backend);
-  f.target_port = htons(8080);
-  f.frontend_id = frontend_id;
-  f.last_seen_ns = kNow;
-  return {k, f};
-}
-
 TEST(FlowTranslation, Ipv6FlowsBecomeConntrackTranslationsAndBack) {
   std::vector<BpfFlow6> flows{
-      flow6("2001:2::2", 40000, "2001:2:1::7", 80, 5, "2001:2:0:10::2", 11),
-      flow6("2001:2::2", 40001, "2001:2::1", 30080, 6, "2001:2:0:11::2", 12),
+      flow<net::Ipv6>("2001:2::2", 40000, "2001:2:1::7", 80, 5, "2001:2:0:10::2", 11),
+      flow<net::Ipv6>("2001:2::2", 40001, "2001:2::1", 30080, 6, "2001:2:0:11::2", 12),
   };
-  BpfFlow6 hairpin = flow6("2001:2:0:10::2", 50000, "2001:2:1::7", 80, 5, "2001:2:0:10::2", 11);
+  BpfFlow6 hairpin = flow<net::Ipv6>("2001:2:0:10::2", 50000, "2001:2:1::7", 80, 5, "2001:2:0:10::2", 11);
   hairpin.second.flags = PW_FLOW_HAIRPIN;
   hairpin.second.snat_addr = in6("2001:2::1");
   flows.push_back(hairpin);
@@ -198,10 +184,10 @@ TEST(FlowTranslation, Ipv6FlowsBecomeConntrackTranslationsAndBack) {
 
 TEST(FlowTranslation, Ipv6FlowsTheOtherDataplaneWouldNotKeepAreDropped) {
   const std::vector<BpfFlow6> flows{
-      flow6("2001:2::2", 1, "2001:2:1::8", 80, 5, "2001:2:0:10::2", 11),     // frontend gone
-      flow6("2001:2::2", 2, "2001:2:1::7", 80, 5, "2001:2:0:99::2", 11),     // backend slot reused
-      flow6("2001:2::2", 3, "2001:2:1::7", 80, 4, "2001:2:0:10::2", 11),     // backend slot unused
-      flow6("2001:2::2", 4, "2001:2::9", 30080, 5, "2001:2:0:10::2", 12),    // not a node address
+      flow<net::Ipv6>("2001:2::2", 1, "2001:2:1::8", 80, 5, "2001:2:0:10::2", 11),     // frontend gone
+      flow<net::Ipv6>("2001:2::2", 2, "2001:2:1::7", 80, 5, "2001:2:0:99::2", 11),     // backend slot reused
+      flow<net::Ipv6>("2001:2::2", 3, "2001:2:1::7", 80, 4, "2001:2:0:10::2", 11),     // backend slot unused
+      flow<net::Ipv6>("2001:2::2", 4, "2001:2::9", 30080, 5, "2001:2:0:10::2", 12),    // not a node address
   };
   const auto c = nat_flows_of<net::Ipv6>(std::span<const BpfFlow6>(flows), tables6(), kNow);
   EXPECT_TRUE(c.flows.empty());
