@@ -32,11 +32,12 @@ class ConntrackTable {
   // destination NAT, except TCP entries that are closing down (TIME_WAIT, CLOSE). `idle` is 0.
   // Throws std::system_error when the table cannot be read.
   std::vector<NatFlow> nat_flows();
-  // The same for IPv6 entries.
+  // The same for IPv6 entries (the hand-off carries both families).
   std::vector<NatFlow6> nat_flows6();
 
-  // Every IPv4 TCP/UDP entry of zone 0 with a destination NAT, closing ones included, with
-  // its state and the time it has left (`portway dump flows`). Throws std::system_error when
+  // Every TCP/UDP entry of zone 0 of either family with a destination NAT (one nat_flows()
+  // or nat_flows6() reads), closing ones included, with its state and the time it has left
+  // (`portway dump flows`). Throws std::system_error when
   // the table cannot be read.
   std::vector<ListedFlow> listed_flows();
 
