@@ -218,6 +218,11 @@ LoadedPrograms XdpDataplane::ensure_loaded(std::vector<std::string>& notes) {
     if (!progs && PinnedLbMaps::open(pins_)) count("pin_missing", "a program pin was missing: programs reloaded");
     progs = carry_.load(pins_, capacities_of(settings_));
     meta.set_program_fingerprint(progs->fingerprint);
+    // Nothing was pinned: every map is this layout's and no older program runs, so the layout
+    // is recorded at once. Left to record_layout(), the next ensure_loaded() of the same
+    // programming (ensure_attached) would find pw_frontends pinned without a record, which is
+    // what layout-1 pins look like, and note an upgrade that never happened.
+    if (found_layout_ == 0 && !carry_.carrying()) meta.set_layout_version(PW_LAYOUT_VERSION);
     if (carry_.carrying()) notes.push_back("upgrading the pinned layout to " + std::to_string(PW_LAYOUT_VERSION) +
                                            ": counters carried into the resized maps, every other map kept");
     notes.push_back("loaded the fast-path programs (verifier passed)");
