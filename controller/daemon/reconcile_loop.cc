@@ -259,6 +259,7 @@ void ReconcileLoop::program(bool whole, const state::StateDiff& d) {
       spdlog::info("programmed generation {} with a full sync on {} ({}): {} changes", generation,
                    dataplane::to_string(out.active), out.reason, changed);
       need_sync_ = false;
+      checker_->trim_heap();  // what the full programming freed (hundreds of MB on nft)
     } else {
       const state::StateDiff whole_diff = whole ? state::diff(dp_.desired(), compiler_.state()) : state::StateDiff{};
       const state::StateDiff& step = whole ? whole_diff : d;
