@@ -262,6 +262,8 @@ int run(const Options& o) {
                 (*check)[4].str().c_str(), (*check)[5].str().c_str());
   else
     std::printf("full check: no check line in the daemon's log within 300 s\n");
+  std::printf("RSS after the check: VmRSS %s, VmHWM %s\n", status_field(d.pid(), "VmRSS").c_str(),
+              status_field(d.pid(), "VmHWM").c_str());
 
   std::vector<double> daemon_ms, wall_ms;
   int missed = 0;
@@ -289,6 +291,10 @@ int run(const Options& o) {
     }
     wall_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - committed).count());
     daemon_ms.push_back(now->last_change_seconds * 1000.0);
+    // Growth or a plateau: RSS after every thousand changes of a longer series.
+    if ((n + 1) % 1000 == 0 && n + 1 < o.changes)
+      std::printf("RSS after %d changes: VmRSS %s, VmHWM %s\n", n + 1, status_field(d.pid(), "VmRSS").c_str(),
+                  status_field(d.pid(), "VmHWM").c_str());
   }
   const double series_s = std::chrono::duration<double>(Clock::now() - series0).count();
   text = slurp(log);

@@ -1,6 +1,7 @@
 #include "daemon/check_worker.h"
 
 #include <sys/eventfd.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@ struct CheckWorker::Shared {
   std::condition_variable wake;
   bool stop = false;
   bool reading_now = false;
+  bool trim = false;
   std::unique_ptr<dataplane::KernelReader> job;
   std::vector<std::unique_ptr<dataplane::KernelReading>> garbage;
   std::unique_ptr<dataplane::KernelReading> result;
@@ -35,7 +37,7 @@ struct CheckWorker::Shared {
     tid = ::gettid();
     started.notify_all();
     for (;;) {
-      wake.wait(lock, [&] { return stop || job || !garbage.empty(); });
+      wake.wait(lock, [&] { return stop || job || !garbage.empty() || trim; });
       if (!garbage.empty()) {
         auto dropping = std::move(garbage);
         garbage.clear();
@@ -45,6 +47,13 @@ struct CheckWorker::Shared {
         continue;
       }
       if (stop) return;
+      if (trim) {
+        trim = false;
+        lock.unlock();
+        (void)::malloc_trim(0);
+        lock.lock();
+        continue;
+      }
       std::unique_ptr<dataplane::KernelReader> reader = std::move(job);
       reading_now = true;
       lock.unlock();
@@ -118,6 +127,15 @@ void CheckWorker::discard(std::unique_ptr<dataplane::KernelReading> reading) {
   {
     std::lock_guard lock(shared_->mu);
     shared_->garbage.push_back(std::move(reading));
+    shared_->trim = true;
+  }
+  shared_->wake.notify_one();
+}
+
+void CheckWorker::trim_heap() {
+  {
+    std::lock_guard lock(shared_->mu);
+    shared_->trim = true;
   }
   shared_->wake.notify_one();
 }

@@ -160,11 +160,7 @@ int ReconcileLoop::run() {
         if (change != StoreWatch::Change::kNone) {
           store_dirty_ = true;
           rechecks_left_ = 3;
-          // A change's clock starts when it is committed: at the marker a portway writer
-          // touches once its COMMIT returned, not at its -wal write, which comes before the
-          // writer's fsync. A writer that touches no marker is timed from its -wal write.
-          if (!noticed_ || (change == StoreWatch::Change::kCommitted && !noticed_committed_)) noticed_ = woke;
-          noticed_committed_ = noticed_committed_ || change == StoreWatch::Change::kCommitted;
+          clock_.woke(change, woke);
         }
       } else if (fd == checker_->fd()) {
         finish_check();
@@ -202,6 +198,7 @@ void ReconcileLoop::open_store_if_needed() {
 }
 
 void ReconcileLoop::program_store() {
+  const auto read_at = Clock::now();
   store_dirty_ = false;
   retry_at_.reset();
   recheck_at_.reset();
@@ -221,13 +218,16 @@ void ReconcileLoop::program_store() {
     store_.reset();
     return store_fault(e.what());
   }
-  if (!whole && compiler_.generation() == programmed_generation_ && !need_sync_ && rechecks_left_ > 0 &&
-      !noticed_committed_) {
-    // Nothing new yet: the commit that woke the loop may not be visible for a moment. (After a
-    // marker's wake there is nothing to wait for: its commit was visible before the touch.)
-    recheck_at_ = Clock::now() + std::chrono::milliseconds(1 << (2 * (3 - rechecks_left_)));
-    --rechecks_left_;
-    return;
+  if (!whole && compiler_.generation() == programmed_generation_) {
+    const bool after_marker = clock_.committed();
+    clock_.found_nothing_new(read_at);
+    if (!need_sync_ && rechecks_left_ > 0 && !after_marker) {
+      // Nothing new yet: the commit that woke the loop may not be visible for a moment. (After
+      // a marker's wake there is nothing to wait for: its commit was visible before the touch.)
+      recheck_at_ = Clock::now() + std::chrono::milliseconds(1 << (2 * (3 - rechecks_left_)));
+      --rechecks_left_;
+      return;
+    }
   }
   status_.store_generation = compiler_.generation();
   if (!status_.store_error.empty()) spdlog::info("the store is readable again");
@@ -259,6 +259,7 @@ void ReconcileLoop::program(bool whole, const state::StateDiff& d) {
       spdlog::info("programmed generation {} with a full sync on {} ({}): {} changes", generation,
                    dataplane::to_string(out.active), out.reason, changed);
       need_sync_ = false;
+      checker_->trim_heap();  // what the full programming freed (hundreds of MB on nft)
     } else {
       const state::StateDiff whole_diff = whole ? state::diff(dp_.desired(), compiler_.state()) : state::StateDiff{};
       const state::StateDiff& step = whole ? whole_diff : d;
@@ -273,12 +274,12 @@ void ReconcileLoop::program(bool whole, const state::StateDiff& d) {
     return program_fault(e.what());
   }
   const auto done = Clock::now();
-  if (programmed_generation_ != generation && noticed_) {
-    last_change_seconds_ = std::chrono::duration<double>(done - *noticed_).count();
+  if (programmed_generation_ == generation) {
+    clock_.reset();
+  } else if (const auto took = clock_.programmed(done)) {
+    last_change_seconds_ = took->count();
     status_.sync_seconds.observe(last_change_seconds_);
   }
-  noticed_.reset();
-  noticed_committed_ = false;
   if (changed > 0 && node_ports_may_differ && options_.after_programming) {
     try {
       options_.after_programming(compiler_.state());

@@ -32,6 +32,7 @@
 
 #include "agent/node_dataplane.h"
 #include "config/node_settings.h"
+#include "daemon/change_clock.h"
 #include "daemon/check_worker.h"
 #include "daemon/status_board.h"
 #include "daemon/systemd_notify.h"
@@ -107,8 +108,7 @@ class ReconcileLoop {
   std::optional<agent::PendingCheck> in_flight_;
   std::string in_flight_reason_;
   Clock::time_point in_flight_since_;
-  std::optional<Clock::time_point> noticed_;  // when the oldest unprogrammed change was seen
-  bool noticed_committed_ = false;  // noticed_ is a commit marker's wake
+  ChangeClock clock_;  // when the change being programmed started
   std::optional<Clock::time_point> retry_at_;
   // A wake from the store watch comes with the writer's last write to the -wal file; the
   // commit becomes visible when the writer updates the wal-index (shared memory, which

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -302,6 +303,28 @@ TEST_F(LayoutUpgradeTest, ALayoutOneNodeUpgradesKeepingItsTcpFlowsAndCounters) {
   // New flows after the upgrade run on the new programs and maps.
   const auto probe = lab::tcp_probe(topo_.client_netns, vip, 80);
   EXPECT_EQ(probe.status, lab::ProbeStatus::ok) << probe.error;
+}
+
+// A fresh pin folder: the load creates this layout's maps and the version is recorded with
+// them; neither the first programming nor the next one notes an upgrade (the real layout-1
+// pins of the test above still do).
+TEST_F(LayoutUpgradeTest, AFreshInstallRecordsItsLayoutAndNotesNoUpgrade) {
+  const auto upgrade_notes = [](const ApplyReport& report) {
+    std::vector<std::string> out;
+    for (const auto& n : report.notes)
+      if (n.find("layout") != std::string::npos) out.push_back(n);
+    return out;
+  };
+  const ApplyReport first = apply(settings_);
+  EXPECT_TRUE(std::any_of(first.notes.begin(), first.notes.end(),
+                          [](const std::string& n) { return n.find("loaded the fast-path programs") != std::string::npos; }))
+      << "the programs were not loaded: the folder was not fresh";
+  EXPECT_EQ(upgrade_notes(first), std::vector<std::string>{});
+  {
+    netlink::NetnsGuard in(topo_.node_netns);
+    EXPECT_EQ(MetaMaps::pinned_layout(pins_), PW_LAYOUT_VERSION);
+  }
+  EXPECT_EQ(upgrade_notes(apply(settings_)), std::vector<std::string>{});
 }
 
 // Layout-1 pins that no running program names (links and program pins gone, as after a

@@ -22,6 +22,7 @@
 #include "dataplane/xdp/pin_layout.h"
 #include "dataplane/xdp/uplink_delivery.h"
 #include "dataplane/xdp/socket_hooks.h"
+#include "dataplane/xdp/prefilter.h"
 #include "dataplane/xdp/xdp_dataplane.h"
 #include "lab/probe_client.h"
 #include "loader/cgroup_link.h"
@@ -34,6 +35,7 @@
 #include "lab_ground.h"
 #include "netlink/links.h"
 #include "netlink/netns.h"
+#include "state/diff.h"
 #include "support/root.h"
 
 namespace portway::dataplane::xdp {
@@ -394,6 +396,46 @@ TEST_F(XdpDataplaneTest, FrontendGensMoveWithTheirIdsAndThePrefilterIsProgrammed
     }
   }
   EXPECT_EQ(who_tcp(net::to_string(kVip), 80).port, 7000);
+}
+
+// The prefix filter follows frontends that come and go through apply_changes (the daemon's
+// path), and a diff of members only leaves it as it is: it is rebuilt only when frontends are
+// added or removed.
+TEST_F(XdpDataplaneTest, ApplyChangesMovesThePrefilterWithItsFrontends) {
+  netlink::NetnsGuard in(topo_.node_netns);
+  XdpDataplane dp(settings_);
+  const DataplaneState first = echo_state({member(0), member(1)});
+  dp.apply(first);
+  const net::Ipv4 outside{0xC612633Au};  // 198.18.99.58: outside the lab's service range
+  const auto prefilter = [&] {
+    auto pinned = PinnedLbMaps::open({settings_.bpffs_dir});
+    EXPECT_TRUE(pinned);
+    return loader::LbMaps(pinned->fds()).prefilter();
+  };
+  ASSERT_FALSE(prefilter_admits(prefilter(), outside));
+
+  const auto with = [&](const DataplaneState& base, std::vector<Frontend> extra, std::vector<Member> members) {
+    std::vector<Frontend> frontends(base.frontends().begin(), base.frontends().end());
+    frontends.insert(frontends.end(), extra.begin(), extra.end());
+    return DataplaneState::from_parts(frontends, {base.node_ports().begin(), base.node_ports().end()},
+                                      {BackendSet{"svc/t/echo", std::move(members)}});
+  };
+  const Frontend extra{{outside, 80, config::Protocol::tcp}, 7000, "svc/t/echo", "outside"};
+  const DataplaneState added = with(first, {extra}, {member(0), member(1)});
+  dp.apply_changes(state::diff(first, added), added);
+  EXPECT_TRUE(prefilter_admits(prefilter(), outside)) << "an added frontend outside the range is admitted";
+
+  const DataplaneState drained = with(first, {extra}, {member(0), member(1, MemberState::draining)});
+  const state::StateDiff members_only = state::diff(added, drained);
+  ASSERT_TRUE(members_only.frontends.empty());
+  dp.apply_changes(members_only, drained);
+  EXPECT_TRUE(prefilter_admits(prefilter(), outside)) << "a member change keeps the filter";
+  EXPECT_TRUE(prefilter_admits(prefilter(), kVip));
+
+  const DataplaneState removed = with(first, {}, {member(0), member(1, MemberState::draining)});
+  dp.apply_changes(state::diff(drained, removed), removed);
+  EXPECT_FALSE(prefilter_admits(prefilter(), outside)) << "a removed frontend leaves the filter";
+  EXPECT_TRUE(prefilter_admits(prefilter(), kVip));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <bit>
 #include <cerrno>
 #include <cstring>
 
@@ -24,17 +25,36 @@ std::optional<config::Protocol> protocol_of(std::uint8_t proto) {
 
 }  // namespace
 
+void IdPool::mark_used(std::uint32_t id) {
+  if (in_use(id)) return;
+  if (id / 64 >= words_.size()) words_.resize(id / 64 + 1, 0);
+  words_[id / 64] |= std::uint64_t{1} << (id % 64);
+  ++used_;
+}
+
 std::uint32_t IdPool::allocate(const char* what) {
-  std::uint32_t candidate = lowest_maybe_free_;
-  // Ordered: the first gap at or after the hint is the lowest free id.
-  for (auto it = used_.lower_bound(candidate); it != used_.end() && *it == candidate; ++it)
-    ++candidate;
+  // Bits below the hint are all set, so the first clear bit at or after the hint's word is
+  // the lowest free id.
+  std::uint64_t candidate = std::uint64_t{words_.size()} * 64;
+  for (std::size_t w = lowest_maybe_free_ / 64; w < words_.size(); ++w)
+    if (words_[w] != ~std::uint64_t{0}) {
+      candidate = w * 64 + static_cast<unsigned>(std::countr_one(words_[w]));
+      break;
+    }
   if (candidate >= capacity_)
     throw loader::Error(std::string("allocate ") + what, ENOSPC,
                         "all " + std::to_string(capacity_) + " in use; raise [maps] in the node settings");
-  used_.insert(candidate);
-  lowest_maybe_free_ = candidate + 1;
-  return candidate;
+  const auto id = static_cast<std::uint32_t>(candidate);
+  mark_used(id);
+  lowest_maybe_free_ = id + 1;
+  return id;
+}
+
+void IdPool::release(std::uint32_t id) {
+  if (!in_use(id)) return;
+  words_[id / 64] &= ~(std::uint64_t{1} << (id % 64));
+  --used_;
+  if (id < lowest_maybe_free_) lowest_maybe_free_ = id;
 }
 
 pw_frontend_key frontend_key_of(const state::FrontendKey& key) {

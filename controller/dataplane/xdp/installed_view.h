@@ -17,24 +17,27 @@
 namespace portway::dataplane::xdp {
 
 // Lowest-free allocation in [0, capacity): deterministic, and dense so counters arrays stay
-// compact.
+// compact. A bitmap, so that finding the lowest free id costs a scan of 64-bit words (2,048
+// for 131,072 backends) whatever the order of releases and allocations: an ordered set walked
+// from the lowest free id cost a step per used id above a released one (milliseconds per
+// member change at 100,000 backends).
 class IdPool {
  public:
   explicit IdPool(std::uint32_t capacity = 0) : capacity_(capacity) {}
-  void mark_used(std::uint32_t id) { used_.insert(id); }
+  void mark_used(std::uint32_t id);  // ids read back from the kernel, capacity or not
   std::uint32_t allocate(const char* what);  // throws loader::Error(ENOSPC) when full
-  void release(std::uint32_t id) {
-    used_.erase(id);
-    if (id < lowest_maybe_free_) lowest_maybe_free_ = id;
+  void release(std::uint32_t id);
+  bool in_use(std::uint32_t id) const {
+    return id / 64 < words_.size() && (words_[id / 64] >> (id % 64) & 1) != 0;
   }
-  std::size_t used() const { return used_.size(); }
+  std::size_t used() const { return used_; }
   std::uint32_t capacity() const { return capacity_; }
 
  private:
   std::uint32_t capacity_;
-  std::set<std::uint32_t> used_;
-  // Every id below it is used: the search for the lowest free id starts here, so filling a
-  // pool costs O(log n) per id, not O(n) (100,000 backends programmed at once).
+  std::vector<std::uint64_t> words_;  // bit id % 64 of word id / 64: id in use
+  std::size_t used_ = 0;
+  // Every id below it is used: the scan for the lowest free id starts at its word.
   std::uint32_t lowest_maybe_free_ = 0;
 };
 

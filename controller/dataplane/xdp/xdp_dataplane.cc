@@ -78,6 +78,10 @@ struct XdpDataplane::Open {
   loader::LbMaps maps;
   MetaMaps meta;
   InstalledView view;
+  // pw_prefilter holds what prefilter_input_ and the view's frontends make: only a diff that
+  // adds or removes frontends can change it (the build walks every frontend: 30,000 at the
+  // size the daemon is built for, a fifth of a member change's time).
+  bool prefilter_current = false;
 };
 
 namespace {
@@ -214,6 +218,11 @@ LoadedPrograms XdpDataplane::ensure_loaded(std::vector<std::string>& notes) {
     if (!progs && PinnedLbMaps::open(pins_)) count("pin_missing", "a program pin was missing: programs reloaded");
     progs = carry_.load(pins_, capacities_of(settings_));
     meta.set_program_fingerprint(progs->fingerprint);
+    // Nothing was pinned: every map is this layout's and no older program runs, so the layout
+    // is recorded at once. Left to record_layout(), the next ensure_loaded() of the same
+    // programming (ensure_attached) would find pw_frontends pinned without a record, which is
+    // what layout-1 pins look like, and note an upgrade that never happened.
+    if (found_layout_ == 0 && !carry_.carrying()) meta.set_layout_version(PW_LAYOUT_VERSION);
     if (carry_.carrying()) notes.push_back("upgrading the pinned layout to " + std::to_string(PW_LAYOUT_VERSION) +
                                            ": counters carried into the resized maps, every other map kept");
     notes.push_back("loaded the fast-path programs (verifier passed)");
@@ -446,6 +455,7 @@ ApplyReport XdpDataplane::prepare(const state::DataplaneState& desired) {
   for (auto& note : size_mismatches(open.maps.capacities(), settings_)) report.notes.push_back(std::move(note));
   sync_node_addresses(open.maps);
   prefilter_input_ = prefilter_input(settings_);
+  open.prefilter_current = false;
   report.applied = state::diff(open.view.state, desired);
   program(report.applied, report.notes);
   return report;
@@ -567,7 +577,10 @@ void XdpDataplane::program(const state::StateDiff& d, std::vector<std::string>& 
     throw;
   }
   // After the frontends: a frontend outside the filter until then is one not installed yet.
-  sync_prefilter(open.maps, open.view.state);
+  if (!open.prefilter_current || !d.frontends.added.empty() || !d.frontends.removed.empty()) {
+    sync_prefilter(open.maps, open.view.state);
+    open.prefilter_current = true;
+  }
   // The packet path resets/re-balances flows of removed backends; the node's own sockets
   // never cross it, so they are ended here (after the tables stopped naming those backends).
   if (const std::size_t ended = end_sockets_of_removed_backends(pins_, d))
