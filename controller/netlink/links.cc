@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <system_error>
 
 #include "netlink/netlink_socket.h"
@@ -54,17 +55,42 @@ std::vector<LinkInfo> list_links() {
             [&](const nlmsghdr* nlh) {
               if (nlh->nlmsg_type != RTM_NEWLINK) return;
               const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
-              LinkInfo link;
-              link.ifindex = static_cast<unsigned>(ifi->ifi_index);
+              struct Seen {
+                LinkInfo link;
+                bool veth = false, other_netns = false;
+              } seen;
+              seen.link.ifindex = static_cast<unsigned>(ifi->ifi_index);
               mnl_attr_parse(nlh, sizeof(*ifi),
                              [](const nlattr* attr, void* data) {
-                               if (mnl_attr_get_type(attr) == IFLA_IFNAME &&
-                                   mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
-                                 static_cast<LinkInfo*>(data)->name = mnl_attr_get_str(attr);
+                               auto* s = static_cast<Seen*>(data);
+                               switch (mnl_attr_get_type(attr)) {
+                                 case IFLA_IFNAME:
+                                   if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
+                                     s->link.name = mnl_attr_get_str(attr);
+                                   break;
+                                 case IFLA_LINK_NETNSID:
+                                   s->other_netns = true;
+                                   break;
+                                 case IFLA_LINKINFO:
+                                   mnl_attr_parse_nested(
+                                       attr,
+                                       [](const nlattr* info, void* d) {
+                                         if (mnl_attr_get_type(info) == IFLA_INFO_KIND &&
+                                             mnl_attr_validate(info, MNL_TYPE_NUL_STRING) >= 0 &&
+                                             std::string_view(mnl_attr_get_str(info)) == "veth")
+                                           static_cast<Seen*>(d)->veth = true;
+                                         return MNL_CB_OK;
+                                       },
+                                       s);
+                                   break;
+                                 default:
+                                   break;
+                               }
                                return MNL_CB_OK;
                              },
-                             &link);
-              out.push_back(std::move(link));
+                             &seen);
+              seen.link.veth_peer_elsewhere = seen.veth && seen.other_netns;
+              out.push_back(std::move(seen.link));
             });
   std::sort(out.begin(), out.end(), [](const LinkInfo& a, const LinkInfo& b) { return a.ifindex < b.ifindex; });
   return out;
@@ -257,19 +283,32 @@ void add_route(const net::Ipv6Prefix& dst, std::optional<net::Ipv6> gateway, con
                });
 }
 
-void add_permanent_neighbour(const std::string& link, net::Ipv4 address,
-                             const std::array<std::uint8_t, 6>& mac) {
+namespace {
+void add_permanent_neighbour(const std::string& link, int family, const void* address, std::size_t size,
+                             const std::string& shown, const std::array<std::uint8_t, 6>& mac) {
   const unsigned idx = require_ifindex(link);
   RouteSocket sock;
-  sock.request(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE,
-               "add neighbour " + net::to_string(address) + " on " + link, [&](nlmsghdr* nlh) {
+  sock.request(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, "add neighbour " + shown + " on " + link,
+               [&](nlmsghdr* nlh) {
                  auto* nd = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
-                 nd->ndm_family = AF_INET;
+                 nd->ndm_family = static_cast<std::uint8_t>(family);
                  nd->ndm_ifindex = static_cast<int>(idx);
                  nd->ndm_state = NUD_PERMANENT;
-                 mnl_attr_put_u32(nlh, NDA_DST, htonl(address.value));
+                 mnl_attr_put(nlh, NDA_DST, size, address);
                  mnl_attr_put(nlh, NDA_LLADDR, mac.size(), mac.data());
                });
+}
+}  // namespace
+
+void add_permanent_neighbour(const std::string& link, net::Ipv4 address,
+                             const std::array<std::uint8_t, 6>& mac) {
+  const std::uint32_t be = htonl(address.value);
+  add_permanent_neighbour(link, AF_INET, &be, sizeof(be), net::to_string(address), mac);
+}
+
+void add_permanent_neighbour(const std::string& link, const net::Ipv6& address,
+                             const std::array<std::uint8_t, 6>& mac) {
+  add_permanent_neighbour(link, AF_INET6, address.bytes.data(), address.bytes.size(), net::to_string(address), mac);
 }
 
 std::array<std::uint8_t, 6> mac_address(const std::string& link) {

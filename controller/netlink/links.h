@@ -16,6 +16,9 @@ namespace portway::netlink {
 struct LinkInfo {
   std::string name;
   unsigned ifindex = 0;
+  // A veth (IFLA_INFO_KIND) whose peer is in another network namespace (IFLA_LINK_NETNSID):
+  // what a container runtime makes for a sandbox.
+  bool veth_peer_elsewhere = false;
 };
 
 // Every link of the current namespace, by ifindex.
@@ -55,6 +58,9 @@ void add_route(const net::Ipv6Prefix& dst, std::optional<net::Ipv6> gateway,
 // permanent` does): for a peer that will not answer ARP, e.g. a counting sink that drops
 // every frame.
 void add_permanent_neighbour(const std::string& link, net::Ipv4 address,
+                             const std::array<std::uint8_t, 6>& mac);
+// The same for IPv6 (a peer that will not answer neighbour solicitations).
+void add_permanent_neighbour(const std::string& link, const net::Ipv6& address,
                              const std::array<std::uint8_t, 6>& mac);
 
 // The link's Ethernet address (SIOCGIFHWADDR). Throws std::system_error.
