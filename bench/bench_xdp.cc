@@ -364,134 +364,102 @@ void time_test_runs(benchmark::State& state, int prog_fd, std::vector<std::uint8
   time_test_runs(state, prog_fd, std::move(frame), repeat, [](std::vector<std::uint8_t>&) {});
 }
 
-void BM_Established(benchmark::State& state) {
+// The cases, one body per case for both families: `frame` is the client frame of that case.
+
+// Established, ping-pong (frame to S1:80): the first run creates both flows.
+void established(benchmark::State& state, const std::vector<std::uint8_t>& frame) {
   if (needs_root(state)) {
     return;
   }
   const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
   Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
-  const auto frame = client_to(kS1, 80).tcp();
-  (void)loader::test_run(env.xdp_fd(), frame, {.repeat = 2});  // creates both flows
+  (void)loader::test_run(env.xdp_fd(), frame, {.repeat = 2});
   time_test_runs(state, env.xdp_fd(), frame, kRepeat);
 }
 
-void BM_EstablishedRepeat1(benchmark::State& state) {
+// Established, repeat = 1 (frame to S3:80); `ready` false: pwbk0 not xdp-ready (tc hand-off).
+void established_repeat1(benchmark::State& state, const std::vector<std::uint8_t>& frame,
+                         bool ready = true) {
   if (needs_root(state)) {
     return;
   }
   const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
   Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
-  const auto frame = client_to(kS3, 80).tcp();
-  (void)loader::test_run(env.xdp_fd(), frame);
-  time_test_runs(state, env.xdp_fd(), frame, 1);
-}
-
-// The same established flow delivered through the tc hand-off (pwbk0 not xdp-ready): what the
-// XDP program adds for it (metadata instead of a redirect). The tc program's own run and the
-// skb it redirects are outside a test run: see docs/performance.md for the live figure.
-void BM_EstablishedRepeat1Handoff(benchmark::State& state) {
-  if (needs_root(state)) {
-    return;
-  }
-  const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
-  Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
-  env.set_xdp_ready(false);
-  const auto frame = client_to(kS3, 80).tcp();
+  env.set_xdp_ready(ready);
   (void)loader::test_run(env.xdp_fd(), frame);
   time_test_runs(state, env.xdp_fd(), frame, 1);
   env.set_xdp_ready(true);
 }
 
-void BM_NewFlow(benchmark::State& state) {
+// New flows: `fresh(frame, n)` makes the n-th 5-tuple nobody used before (the checksums go
+// stale, which the program neither checks nor needs); `frontend` is S3:80's id.
+template <typename Fresh>
+void new_flow(benchmark::State& state, const std::vector<std::uint8_t>& syn, std::uint32_t frontend,
+              Fresh&& fresh) {
   if (needs_root(state)) {
     return;
   }
   const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
   Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
-  // Source address and port bytes, rewritten per call: a 5-tuple nobody used before. The
-  // checksums go stale, which the program neither checks nor needs.
-  static std::uint32_t next = 0;
-  time_test_runs(state, env.xdp_fd(),
-                 client_to(kS3, 80).tcp_flags(portway::test::tcp_flags::kSyn).tcp(), 1,
-                 [](std::vector<std::uint8_t>& frame) {
-                   const std::uint32_t n = next++;
-                   // 198.(64+)...: no overlap
-                   frame[26 + 1] = static_cast<std::uint8_t>(64 + (n >> 24));
-                   frame[26 + 2] = static_cast<std::uint8_t>(n >> 16);
-                   frame[26 + 3] = static_cast<std::uint8_t>(n >> 8);
-                   frame[34] = static_cast<std::uint8_t>(1 + (n & 0x7f));
-                   frame[35] = static_cast<std::uint8_t>(n);
-                 });
-  const auto t = env.maps().frontend_traffic(2);
+  static std::uint32_t next = 0;  // one per family (each instantiation): never reused in a run
+  time_test_runs(state, env.xdp_fd(), syn, 1, [&](std::vector<std::uint8_t>& frame) { fresh(frame, next++); });
+  const auto t = env.maps().frontend_traffic(frontend);
   state.counters["new_flows_total"] = static_cast<double>(t.new_flows);
 }
 
-void BM_Miss(benchmark::State& state) {
+void miss(benchmark::State& state, const std::vector<std::uint8_t>& frame) {
   if (needs_root(state)) {
     return;
   }
   const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
   Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
-  time_test_runs(state, env.xdp_fd(), client_to(kNowhere, 80).tcp(), kRepeat);
-}
-
-// The IPv6 cases, built like their IPv4 twins above.
-void BM_Established6(benchmark::State& state) {
-  if (needs_root(state)) {
-    return;
-  }
-  const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
-  Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
-  const auto frame = client6_to(kS1v6, 80).tcp();
-  (void)loader::test_run(env.xdp_fd(), frame, {.repeat = 2});  // creates both flows
   time_test_runs(state, env.xdp_fd(), frame, kRepeat);
 }
 
-void BM_EstablishedRepeat1_6(benchmark::State& state) {
-  if (needs_root(state)) {
-    return;
-  }
-  const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
-  Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
-  const auto frame = client6_to(kS3v6, 80).tcp();
-  (void)loader::test_run(env.xdp_fd(), frame);
-  time_test_runs(state, env.xdp_fd(), frame, 1);
+void BM_Established(benchmark::State& state) { established(state, client_to(kS1, 80).tcp()); }
+void BM_EstablishedRepeat1(benchmark::State& state) { established_repeat1(state, client_to(kS3, 80).tcp()); }
+
+// The same established flow delivered through the tc hand-off (pwbk0 not xdp-ready): what the
+// XDP program adds for it (metadata instead of a redirect). The tc program's own run and the
+// skb it redirects are outside a test run: see docs/performance.md for the live figure.
+void BM_EstablishedRepeat1Handoff(benchmark::State& state) {
+  established_repeat1(state, client_to(kS3, 80).tcp(), false);
 }
+
+void BM_NewFlow(benchmark::State& state) {
+  new_flow(state, client_to(kS3, 80).tcp_flags(portway::test::tcp_flags::kSyn).tcp(), 2,
+           [](std::vector<std::uint8_t>& frame, std::uint32_t n) {
+             // 198.(64+)...: no overlap
+             frame[26 + 1] = static_cast<std::uint8_t>(64 + (n >> 24));
+             frame[26 + 2] = static_cast<std::uint8_t>(n >> 16);
+             frame[26 + 3] = static_cast<std::uint8_t>(n >> 8);
+             frame[34] = static_cast<std::uint8_t>(1 + (n & 0x7f));
+             frame[35] = static_cast<std::uint8_t>(n);
+           });
+}
+
+void BM_Miss(benchmark::State& state) { miss(state, client_to(kNowhere, 80).tcp()); }
+
+void BM_Established6(benchmark::State& state) { established(state, client6_to(kS1v6, 80).tcp()); }
+void BM_EstablishedRepeat1_6(benchmark::State& state) { established_repeat1(state, client6_to(kS3v6, 80).tcp()); }
 
 void BM_NewFlow6(benchmark::State& state) {
-  if (needs_root(state)) {
-    return;
-  }
-  const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
-  Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
-  // The source address's last four bytes and the source port, rewritten per call: a 5-tuple
-  // nobody used before (2001:2:0:<64+>::...). Stale checksums, as for IPv4.
-  static std::uint32_t next = 0;
   constexpr std::size_t kSrc = 14 + 8;  // Ethernet, then the IPv6 header's source address
   constexpr std::size_t kSport = 14 + 40;
-  time_test_runs(state, env.xdp_fd(),
-                 client6_to(kS3v6, 80).tcp_flags(portway::test::tcp_flags::kSyn).tcp(), 1,
-                 [](std::vector<std::uint8_t>& frame) {
-                   const std::uint32_t n = next++;
-                   frame[kSrc + 7] = 0x64;
-                   frame[kSrc + 12] = static_cast<std::uint8_t>(n >> 24);
-                   frame[kSrc + 13] = static_cast<std::uint8_t>(n >> 16);
-                   frame[kSrc + 14] = static_cast<std::uint8_t>(n >> 8);
-                   frame[kSport] = static_cast<std::uint8_t>(1 + (n & 0x7f));
-                   frame[kSport + 1] = static_cast<std::uint8_t>(n);
-                 });
-  const auto t = env.maps().frontend_traffic(static_cast<std::uint32_t>(state.range(0)) + 16 + 2);
-  state.counters["new_flows_total"] = static_cast<double>(t.new_flows);
+  new_flow(state, client6_to(kS3v6, 80).tcp_flags(portway::test::tcp_flags::kSyn).tcp(),
+           static_cast<std::uint32_t>(state.range(0)) + 16 + 2,  // Env's id6 + 2
+           [](std::vector<std::uint8_t>& frame, std::uint32_t n) {
+             // 2001:2:0:64::<n>: no overlap with the preloaded flows
+             frame[kSrc + 7] = 0x64;
+             frame[kSrc + 12] = static_cast<std::uint8_t>(n >> 24);
+             frame[kSrc + 13] = static_cast<std::uint8_t>(n >> 16);
+             frame[kSrc + 14] = static_cast<std::uint8_t>(n >> 8);
+             frame[kSport] = static_cast<std::uint8_t>(1 + (n & 0x7f));
+             frame[kSport + 1] = static_cast<std::uint8_t>(n);
+           });
 }
 
-void BM_Miss6(benchmark::State& state) {
-  if (needs_root(state)) {
-    return;
-  }
-  const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
-  Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
-  time_test_runs(state, env.xdp_fd(), client6_to(kNowhere6, 80).tcp(), kRepeat);
-}
+void BM_Miss6(benchmark::State& state) { miss(state, client6_to(kNowhere6, 80).tcp()); }
 
 // Live delivery (BPF_F_TEST_XDP_LIVE_FRAMES): the program runs on `kLiveFrames` copies of an
 // established client frame arriving on pwup0, and the kernel carries out each verdict (the

@@ -130,34 +130,31 @@ class Rig {
     pktgen::FrameSpec spec;
     spec.src_mac = client_mac;
     spec.dst_mac = uplink_mac;
-    spec.src = topo_.client_address;
-    spec.src_count = 1;
     spec.src_port = 1024;
-    spec.src_port_count = o.flows;
-    spec.dst = kServiceAddress;
     spec.dst_port = kServicePort;
     spec.frame_size = o.frame_size;
     // No send stamp: the rig reads no latency, and the stamp (a clock read and 16 more bytes
     // of checksum per frame) would fit 64-byte IPv4 frames but not IPv6 ones.
     spec.stamp = false;
-    established_.emplace(spec);
-    spec.src = kNewFlowSources;
-    spec.src_count = kNewFlowSourceCount;
-    spec.src_port_count = 65535 - 1024 + 1;
-    spec.new_flow_per_frame = true;
-    new_flows_.emplace(spec);
-    // IPv6, the same flows and frame size (64 bytes: no room for the stamp, as IPv4 has).
-    spec.src = topo_.client_address6;
-    spec.src_count = 1;
-    spec.src_port_count = o.flows;
-    spec.dst = kServiceAddress6;
-    spec.new_flow_per_frame = false;
-    established6_.emplace(spec);
-    spec.src = kNewFlowSources6;
-    spec.src_count = kNewFlowSourceCount;
-    spec.src_port_count = 65535 - 1024 + 1;
-    spec.new_flow_per_frame = true;
-    new_flows6_.emplace(spec);
+    // Per family: `flows` flows from the client, and a new 5-tuple per frame from `fresh`.
+    using Address = decltype(spec.src);
+    const auto generators = [&](Address client, Address dst, Address fresh,
+                                std::optional<pktgen::Generator>& established,
+                                std::optional<pktgen::Generator>& new_flows) {
+      spec.src = client;
+      spec.src_count = 1;
+      spec.src_port_count = o.flows;
+      spec.dst = dst;
+      spec.new_flow_per_frame = false;
+      established.emplace(spec);
+      spec.src = fresh;
+      spec.src_count = kNewFlowSourceCount;
+      spec.src_port_count = 65535 - 1024 + 1;
+      spec.new_flow_per_frame = true;
+      new_flows.emplace(spec);
+    };
+    generators(topo_.client_address, kServiceAddress, kNewFlowSources, established_, new_flows_);
+    generators(topo_.client_address6, kServiceAddress6, kNewFlowSources6, established6_, new_flows6_);
     cpu_ = o.cpu >= 0 ? o.cpu : pktgen::allowed_cpus().at(0);
   }
 
