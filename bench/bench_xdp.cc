@@ -155,10 +155,11 @@ class Env {
   [[nodiscard]] int tc_uplink_fd() const { return bpf_program__fd((*skel_)->progs.pw_tc_uplink); }
 
  private:
-  void add_frontend(const Ipv4Address& addr, std::uint16_t port, std::uint32_t id,
-                    std::uint32_t set, std::uint16_t target) {
-    pw_frontend_key k{};
-    k.addr = be32(addr);
+  // A TCP service frontend of either family, its address left for the caller.
+  template <typename Key>
+  static std::pair<Key, pw_frontend> frontend(std::uint16_t port, std::uint32_t id, std::uint32_t set,
+                                              std::uint16_t target) {
+    Key k{};
     k.port = be16(port);
     k.proto = kTcp;
     k.kind = PW_FRONTEND_SERVICE;
@@ -166,20 +167,20 @@ class Env {
     f.id = id;
     f.set_id = set;
     f.target_port = be16(target);
+    return {k, f};
+  }
+
+  void add_frontend(const Ipv4Address& addr, std::uint16_t port, std::uint32_t id,
+                    std::uint32_t set, std::uint16_t target) {
+    auto [k, f] = frontend<pw_frontend_key>(port, id, set, target);
+    k.addr = be32(addr);
     maps_->upsert_frontend(k, f);
   }
 
   void add_frontend6(const Ipv6Address& addr, std::uint16_t port, std::uint32_t id,
                      std::uint32_t set, std::uint16_t target) {
-    pw_frontend6_key k{};
+    auto [k, f] = frontend<pw_frontend6_key>(port, id, set, target);
     k.addr = in6(addr);
-    k.port = be16(port);
-    k.proto = kTcp;
-    k.kind = PW_FRONTEND_SERVICE;
-    pw_frontend f{};
-    f.id = id;
-    f.set_id = set;
-    f.target_port = be16(target);
     maps_->upsert_frontend6(k, f);
   }
 

@@ -110,8 +110,6 @@ int main(int argc, char** argv) {
       {"xdp6_vs_nft6_new", ratio("portway_xdp6_new", "portway_nft6_new")},
       {"xdp6_vs_xdp_established", ratio("portway_xdp6_established", "portway_xdp_established")},
       {"tc_redirect_peer_vs_tc_redirect", ratio("tc_redirect_peer", "tc_redirect")},
-      {"xdp_established_peer_vs_plain_handoff",
-       ratio("portway_xdp_established", "portway_xdp_established_plain_handoff")},
       {"ceiling_vs_first_hop", ratio(ceiling, "xdp_drop")},
   };
   if (json) {

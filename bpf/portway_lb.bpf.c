@@ -69,12 +69,12 @@ static __always_inline int pw_xdp_reply(struct xdp_md *ctx, const struct pw_pkt 
 
 /* bpf_fib_lookup for the translated packet, answered from pw_nexthops while the cached answer
  * for this backend is fresh (see lb_abi.h). Returns a BPF_FIB_LKUP_RET_* code; on success
- * fib->ifindex, smac and dmac are set, and *egress holds the egress device's PW_IF_XDP_READY
- * (takes XDP_REDIRECTed frames) and PW_IF_VETH_PEER (a hand-off may use bpf_redirect_peer),
- * cached in the same entry: a cache hit costs no pw_interfaces lookup. */
+ * fib->ifindex, smac and dmac are set, and *ready tells whether the egress device takes
+ * XDP_REDIRECTed frames (PW_IF_XDP_READY), cached in the same entry: a cache hit costs no
+ * pw_interfaces lookup. */
 static __always_inline int pw_xdp_route(struct xdp_md *ctx, const struct pw_pkt *p,
 					const struct pw_action *a, struct bpf_fib_lookup *fib,
-					__u8 *egress)
+					int *ready)
 {
 	__u32 in_ifindex = ctx->ingress_ifindex;
 	struct pw_nexthop *nh = NULL;
@@ -93,8 +93,7 @@ static __always_inline int pw_xdp_route(struct xdp_md *ctx, const struct pw_pkt 
 					fib->ifindex = nh->ifindex;
 					__builtin_memcpy(fib->dmac, nh->dmac, ETH_ALEN);
 					__builtin_memcpy(fib->smac, nh->smac, ETH_ALEN);
-					*egress = ((nh->flags & PW_NEXTHOP_XDP_READY) ? PW_IF_XDP_READY : 0) |
-						  ((nh->flags & PW_NEXTHOP_VETH_PEER) ? PW_IF_VETH_PEER : 0);
+					*ready = nh->flags & PW_NEXTHOP_XDP_READY;
 					return BPF_FIB_LKUP_RET_SUCCESS;
 				}
 				max_len = nh->max_len; /* grows below if this bigger one passes */
@@ -104,7 +103,7 @@ static __always_inline int pw_xdp_route(struct xdp_md *ctx, const struct pw_pkt 
 	rc = pw_fib_lookup(ctx, p, a, in_ifindex, p->tot_len, fib);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return rc;
-	*egress = pw_egress_flags(fib->ifindex);
+	*ready = pw_xdp_ready(fib->ifindex);
 	if (nh) {
 		/* Several CPUs may refill one entry at once; they write the same answer, and a
 		 * torn mix of two answers during a neighbour change costs one misdirected frame. */
@@ -112,8 +111,7 @@ static __always_inline int pw_xdp_route(struct xdp_md *ctx, const struct pw_pkt 
 		nh->ifindex = fib->ifindex;
 		nh->in_ifindex = in_ifindex;
 		nh->max_len = p->tot_len > max_len ? p->tot_len : max_len;
-		nh->flags = ((*egress & PW_IF_XDP_READY) ? PW_NEXTHOP_XDP_READY : 0) |
-			    ((*egress & PW_IF_VETH_PEER) ? PW_NEXTHOP_VETH_PEER : 0);
+		nh->flags = *ready ? PW_NEXTHOP_XDP_READY : 0;
 		__builtin_memcpy(nh->dmac, fib->dmac, ETH_ALEN);
 		__builtin_memcpy(nh->smac, fib->smac, ETH_ALEN);
 		nh->expires_ns = now + PW_NEXTHOP_TTL_NS;
@@ -126,13 +124,11 @@ static __always_inline int pw_xdp_execute(struct xdp_md *ctx, const struct pw_pk
 {
 	struct bpf_fib_lookup fib;
 	void *data, *end;
-	__u8 egress = 0;
-	int rc, ready;
+	int rc, ready = 0;
 
 	switch (a->kind) {
 	case PW_ACT_NAT:
-		rc = pw_xdp_route(ctx, p, a, &fib, &egress);
-		ready = egress & PW_IF_XDP_READY;
+		rc = pw_xdp_route(ctx, p, a, &fib, &ready);
 		/* Too big for the path to the backend with DF set: the client must hear it about
 		 * the address it used, so the answer is ours, built from the untranslated packet
 		 * (the kernel would quote the translated one). Without DF the stack fragments. */
@@ -156,7 +152,7 @@ static __always_inline int pw_xdp_execute(struct xdp_md *ctx, const struct pw_pk
 		}
 		/* Without metadata room the frame must keep the node's MACs, or the stack would
 		 * drop it as another host's: it is routed by the stack instead. */
-		if (!ready && pw_xdp_handoff(ctx, fib.ifindex, egress)) {
+		if (!ready && pw_xdp_handoff(ctx, fib.ifindex)) {
 			pw_count_event(PW_EV_XDP_STACK);
 			return XDP_PASS;
 		}
@@ -401,10 +397,7 @@ int pw_tc_sandbox(struct __sk_buff *skb)
 
 /* tc ingress of each uplink: frames pw_xdp_uplink translated and handed off (struct
  * pw_handoff in the metadata) are redirected as an skb, which any device accepts (a veth
- * forwards it to its peer with netif_rx, no NAPI needed). To a veth whose peer is in another
- * namespace (PW_HANDOFF_MAGIC_PEER), bpf_redirect_peer puts the skb on the peer's ingress at
- * once: no transmit on the host end, no trip through the per-CPU backlog. Everything else:
- * untouched. */
+ * forwards it to its peer with netif_rx, no NAPI needed). Everything else: untouched. */
 SEC("tc")
 int pw_tc_uplink(struct __sk_buff *skb)
 {
@@ -412,14 +405,7 @@ int pw_tc_uplink(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	PW_BUILD_MARK();
 
-	if ((void *)(h + 1) > data)
-		return TC_ACT_OK;
-	if (h->magic == PW_HANDOFF_MAGIC_PEER) {
-		pw_count_event(PW_EV_TC_HANDOFF_DELIVERED);
-		pw_count_event(PW_EV_TC_HANDOFF_PEER);
-		return bpf_redirect_peer(h->ifindex, 0);
-	}
-	if (h->magic != PW_HANDOFF_MAGIC)
+	if ((void *)(h + 1) > data || h->magic != PW_HANDOFF_MAGIC)
 		return TC_ACT_OK;
 	pw_count_event(PW_EV_TC_HANDOFF_DELIVERED);
 	return bpf_redirect(h->ifindex, 0);

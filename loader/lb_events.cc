@@ -24,10 +24,9 @@ constexpr std::array<std::string_view, PW_EVENTS> kNames{
     "flow6_deletes",
     "flow6_controller_deletes",
     "flow6_baseline",
-    "tc_handoff_peer",
 };
 static_assert(kNames.size() == PW_EVENTS);
-static_assert(PW_EV_TC_HANDOFF_PEER + 1 == PW_EVENTS, "name the new event in kNames");
+static_assert(PW_EV_FLOW6_BASELINE + 1 == PW_EVENTS, "name the new event in kNames");
 
 }  // namespace
 

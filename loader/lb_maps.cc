@@ -592,10 +592,7 @@ void LbMaps::set_interface(std::uint32_t ifindex, const pw_interface& value) {
   }
   const auto before = lookup<std::uint32_t, pw_interface>(fds_.interfaces, ifindex, step);
   update(fds_.interfaces, ifindex, value, step);
-  // Flags whose stale "set" would lose frames: an XDP redirect into a device that drops XDP
-  // frames, a bpf_redirect_peer into a device that has no peer elsewhere.
-  constexpr std::uint8_t kCached = PW_IF_XDP_READY | PW_IF_VETH_PEER;
-  if (before && (before->flags & kCached & ~value.flags)) {
+  if (before && (before->flags & PW_IF_XDP_READY) && !(value.flags & PW_IF_XDP_READY)) {
     forget_nexthops_via(ifindex);
   }
 }
@@ -607,7 +604,7 @@ bool LbMaps::erase_interface(std::uint32_t ifindex) {
   }
   const auto before = lookup<std::uint32_t, pw_interface>(fds_.interfaces, ifindex, step);
   const bool erased = erase(fds_.interfaces, ifindex, step);
-  if (before && (before->flags & (PW_IF_XDP_READY | PW_IF_VETH_PEER))) {
+  if (before && (before->flags & PW_IF_XDP_READY)) {
     forget_nexthops_via(ifindex);
   }
   return erased;
@@ -617,10 +614,9 @@ std::vector<pw_nexthop> LbMaps::all_nexthops() const {
   return read_array<pw_nexthop>(fds_.nexthops, caps_.backends, "read next hops");
 }
 
-// Only a lost readiness or veth peer needs this (a stale "ready" would XDP-redirect into a
-// device that may drop XDP frames, a stale "peer" would bpf_redirect_peer into one that drops
-// the skb); a gained one is picked up at the next refill, and until then frames take the
-// plain tc hand-off, which every device accepts.
+// Only a lost readiness needs this (a stale "ready" would XDP-redirect into a device that may
+// drop XDP frames); a gained one is picked up at the next refill, and until then frames take
+// the tc hand-off, which every device accepts.
 void LbMaps::forget_nexthops_via(std::uint32_t ifindex) {
   std::vector<std::uint32_t> ids;
   const std::vector<pw_nexthop> all = all_nexthops();

@@ -207,9 +207,9 @@ class LbMaps {
   [[nodiscard]] FlowTableFill flow6_fill() const;
 
   // ---- interfaces (pw_interfaces) -------------------------------------------------------
-  // An interface that loses PW_IF_XDP_READY or PW_IF_VETH_PEER (changed or erased) also loses
-  // the next hops the program cached through it (PW_NEXTHOP_*, lb_abi.h): they are cleared
-  // after the write, so no frame is redirected into it on a stale answer.
+  // An interface that loses PW_IF_XDP_READY (changed or erased) also loses the next hops the
+  // program cached through it (PW_NEXTHOP_XDP_READY, lb_abi.h): they are cleared after the
+  // write, so no frame is XDP-redirected into it on a stale answer.
   [[nodiscard]] bool has_interfaces() const noexcept { return fds_.interfaces >= 0; }
   void set_interface(std::uint32_t ifindex, const pw_interface& value);
   bool erase_interface(std::uint32_t ifindex);  // false if it was not there

@@ -11,7 +11,6 @@
 #include <thread>
 
 #include "agent/node_dataplane.h"
-#include "dataplane/xdp/lb_install.h"
 #include "lab/cgroup_dir.h"
 #include "lab/topology.h"
 #include "netlink/links.h"
@@ -210,13 +209,6 @@ class Rig {
     warm_up(*established6_);
     take(result, "portway_xdp6_established", *established6_, false);
     take(result, "portway_xdp6_new", *new_flows6_, false);
-    if (o_.only.empty() || o_.only.count("portway_xdp_established_plain_handoff")) {
-      // Same run, same flows, the hand-off as it is without the flag: the A/B of
-      // bpf_redirect_peer. The next sync marks the veths again.
-      forget_veth_peers();
-      warm_up(*established_);
-      take(result, "portway_xdp_established_plain_handoff", *established_, false);
-    }
     sync(config::DataplaneChoice::nft);
     {
       const NetnsEnter in(topo_.node_netns);
@@ -237,18 +229,6 @@ class Rig {
     const NetnsEnter in(topo_.node_netns);
     node_->update_settings(settings_, choice);
     node_->sync(service_state(topo_), ++generation_);
-  }
-
-  void forget_veth_peers() {
-    const NetnsEnter in(topo_.node_netns);
-    const auto pinned = dataplane::xdp::PinnedLbMaps::open({settings_.bpffs_dir});
-    if (!pinned) throw std::runtime_error("the fast path's pins are gone");
-    loader::LbMaps maps(pinned->fds());
-    for (auto [ifindex, entry] : maps.interfaces()) {
-      if (!(entry.flags & PW_IF_VETH_PEER)) continue;
-      entry.flags = static_cast<std::uint8_t>(entry.flags & ~PW_IF_VETH_PEER);
-      maps.set_interface(ifindex, entry);  // also clears the next hops cached with the flag
-    }
   }
 
   pktgen::SendPlan plan(double seconds) const {

@@ -24,8 +24,6 @@ inline const std::vector<std::string> kVariants{
     "portway_xdp_new",           // the fast path, a new 5-tuple on every frame
     "portway_xdp6_established",  // the same over IPv6
     "portway_xdp6_new",
-    "portway_xdp_established_plain_handoff",  // the fast path with the sandbox veths' PW_IF_VETH_PEER
-                                              // taken away: the hand-off's plain bpf_redirect
     "portway_nft_established",   // the nftables fallback, flows that exist
     "portway_nft_new",           // the nftables fallback, a new 5-tuple on every frame
     "portway_nft6_established",  // the same over IPv6

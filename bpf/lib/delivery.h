@@ -34,24 +34,17 @@ static __always_inline __u32 pw_l2_foreign(const struct ethhdr *eth, __u32 ingre
 	return 0;
 }
 
-/* The egress interface's PW_IF_XDP_READY and PW_IF_VETH_PEER (0 without an entry). */
-static __always_inline __u8 pw_egress_flags(__u32 ifindex)
+static __always_inline int pw_xdp_ready(__u32 ifindex)
 {
 	const struct pw_interface *iface = bpf_map_lookup_elem(&pw_interfaces, &ifindex);
 
-	return iface ? iface->flags & (PW_IF_XDP_READY | PW_IF_VETH_PEER) : 0;
+	return iface && (iface->flags & PW_IF_XDP_READY);
 }
 
-static __always_inline int pw_xdp_ready(__u32 ifindex)
-{
-	return pw_egress_flags(ifindex) & PW_IF_XDP_READY;
-}
-
-/* Puts a pw_handoff in front of the frame; `egress` (PW_IF_*) picks the magic: a veth with
- * its peer elsewhere gets bpf_redirect_peer from pw_tc_uplink. -1 when the driver keeps no
- * metadata room (bpf_xdp_adjust_meta fails): the caller then leaves the frame to the stack.
- * Invalidates every packet pointer. */
-static __always_inline int pw_xdp_handoff(struct xdp_md *ctx, __u32 ifindex, __u8 egress)
+/* Puts a pw_handoff in front of the frame. -1 when the driver keeps no metadata room
+ * (bpf_xdp_adjust_meta fails): the caller then leaves the frame to the stack. Invalidates
+ * every packet pointer. */
+static __always_inline int pw_xdp_handoff(struct xdp_md *ctx, __u32 ifindex)
 {
 	struct pw_handoff *h;
 	void *data;
@@ -62,7 +55,7 @@ static __always_inline int pw_xdp_handoff(struct xdp_md *ctx, __u32 ifindex, __u
 	data = (void *)(long)ctx->data;
 	if ((void *)(h + 1) > data)
 		return -1;
-	h->magic = (egress & PW_IF_VETH_PEER) ? PW_HANDOFF_MAGIC_PEER : PW_HANDOFF_MAGIC;
+	h->magic = PW_HANDOFF_MAGIC;
 	h->ifindex = ifindex;
 	return 0;
 }

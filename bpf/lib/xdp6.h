@@ -86,7 +86,6 @@ static __noinline int pw_xdp6_execute(struct xdp_md *ctx, const struct pw_pkt6 *
 	struct bpf_fib_lookup fib;
 	void *data, *end;
 	int rc, ready;
-	__u8 egress;
 
 	switch (a->kind) {
 	case PW_ACT_NAT:
@@ -110,9 +109,8 @@ static __noinline int pw_xdp6_execute(struct xdp_md *ctx, const struct pw_pkt6 *
 			pw_count_event(PW_EV_XDP_STACK);
 			return XDP_PASS;
 		}
-		egress = pw_egress_flags(fib.ifindex);
-		ready = egress & PW_IF_XDP_READY;
-		if (!ready && pw_xdp_handoff(ctx, fib.ifindex, egress)) {
+		ready = pw_xdp_ready(fib.ifindex);
+		if (!ready && pw_xdp_handoff(ctx, fib.ifindex)) {
 			pw_count_event(PW_EV_XDP_STACK);
 			return XDP_PASS;
 		}

@@ -20,7 +20,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <string_view>
 #include <system_error>
 
 #include "netlink/netlink_socket.h"
@@ -55,42 +54,17 @@ std::vector<LinkInfo> list_links() {
             [&](const nlmsghdr* nlh) {
               if (nlh->nlmsg_type != RTM_NEWLINK) return;
               const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
-              struct Seen {
-                LinkInfo link;
-                bool veth = false, other_netns = false;
-              } seen;
-              seen.link.ifindex = static_cast<unsigned>(ifi->ifi_index);
+              LinkInfo link;
+              link.ifindex = static_cast<unsigned>(ifi->ifi_index);
               mnl_attr_parse(nlh, sizeof(*ifi),
                              [](const nlattr* attr, void* data) {
-                               auto* s = static_cast<Seen*>(data);
-                               switch (mnl_attr_get_type(attr)) {
-                                 case IFLA_IFNAME:
-                                   if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
-                                     s->link.name = mnl_attr_get_str(attr);
-                                   break;
-                                 case IFLA_LINK_NETNSID:
-                                   s->other_netns = true;
-                                   break;
-                                 case IFLA_LINKINFO:
-                                   mnl_attr_parse_nested(
-                                       attr,
-                                       [](const nlattr* info, void* d) {
-                                         if (mnl_attr_get_type(info) == IFLA_INFO_KIND &&
-                                             mnl_attr_validate(info, MNL_TYPE_NUL_STRING) >= 0 &&
-                                             std::string_view(mnl_attr_get_str(info)) == "veth")
-                                           static_cast<Seen*>(d)->veth = true;
-                                         return MNL_CB_OK;
-                                       },
-                                       s);
-                                   break;
-                                 default:
-                                   break;
-                               }
+                               if (mnl_attr_get_type(attr) == IFLA_IFNAME &&
+                                   mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
+                                 static_cast<LinkInfo*>(data)->name = mnl_attr_get_str(attr);
                                return MNL_CB_OK;
                              },
-                             &seen);
-              seen.link.veth_peer_elsewhere = seen.veth && seen.other_netns;
-              out.push_back(std::move(seen.link));
+                             &link);
+              out.push_back(std::move(link));
             });
   std::sort(out.begin(), out.end(), [](const LinkInfo& a, const LinkInfo& b) { return a.ifindex < b.ifindex; });
   return out;

@@ -16,9 +16,6 @@ namespace portway::netlink {
 struct LinkInfo {
   std::string name;
   unsigned ifindex = 0;
-  // A veth (IFLA_INFO_KIND) whose peer is in another network namespace (IFLA_LINK_NETNSID):
-  // what a container runtime makes for a sandbox.
-  bool veth_peer_elsewhere = false;
 };
 
 // Every link of the current namespace, by ifindex.

@@ -149,10 +149,6 @@ PORTWAY_ABI_SIZE(struct pw_nexthop, 40);
  * and a GAINED flag (stale "not ready": the tc hand-off, which every device accepts), last at
  * most PW_NEXTHOP_TTL_NS. */
 #define PW_NEXTHOP_XDP_READY 0x1u
-/* The egress device had PW_IF_VETH_PEER when the entry was filled: the tc hand-off uses
- * bpf_redirect_peer. Cleared by user space like PW_NEXTHOP_XDP_READY when the interface loses
- * the flag. */
-#define PW_NEXTHOP_VETH_PEER 0x2u
 /* Long enough to make the lookup rare, short enough that a re-created sandbox (same address,
  * new MAC) or a changed route is followed within a fraction of a second. */
 #define PW_NEXTHOP_TTL_NS 250000000ull
@@ -303,11 +299,6 @@ struct pw_interface {
 PORTWAY_ABI_SIZE(struct pw_interface, 8);
 #define PW_IF_UPLINK 0x1u
 #define PW_IF_XDP_READY 0x2u
-/* A veth whose peer lives in another network namespace (a sandbox's), as the controller read
- * it from the kernel (IFLA_INFO_KIND "veth" with IFLA_LINK_NETNSID): a hand-off to it goes
- * with bpf_redirect_peer, straight into the peer's ingress, skipping the veth's transmit and
- * the per-CPU backlog (docs/xdp-dataplane.md, "Delivery"). */
-#define PW_IF_VETH_PEER 0x4u
 
 /* XDP metadata (bpf_xdp_adjust_meta, directly in front of the frame) of a translated frame
  * that pw_xdp_uplink passes up for pw_tc_uplink to redirect to `ifindex`. The frame is final
@@ -319,8 +310,6 @@ struct pw_handoff {
 };
 PORTWAY_ABI_SIZE(struct pw_handoff, 8);
 #define PW_HANDOFF_MAGIC 0x70776831u /* "pwh1" */
-/* The same hand-off, to a PW_IF_VETH_PEER interface: pw_tc_uplink uses bpf_redirect_peer. */
-#define PW_HANDOFF_MAGIC_PEER 0x70776832u /* "pwh2" */
 
 /* BPF_MAP_TYPE_PERCPU_ARRAY pw_events: event -> count (__u64), summed over CPUs by user
  * space. Append only, like the drop reasons. Every translated client frame the XDP program
@@ -347,8 +336,6 @@ enum pw_event {
   PW_EV_FLOW6_DELETES,           /* as PW_EV_FLOW_DELETES, for pw_flows6 */
   PW_EV_FLOW6_CONTROLLER_DELETES, /* user space only, as PW_EV_FLOW_CONTROLLER_DELETES */
   PW_EV_FLOW6_BASELINE,          /* user space only, as PW_EV_FLOW_BASELINE */
-  PW_EV_TC_HANDOFF_PEER,         /* of PW_EV_TC_HANDOFF_DELIVERED: sent with
-                                    bpf_redirect_peer (PW_HANDOFF_MAGIC_PEER) */
   PW_EVENTS                      /* number of events: the map's max_entries */
 };
 /* pw_drops and pw_events have room for more values than are named (layout 2): appending a

@@ -30,9 +30,8 @@ PacketBuilder to_sandbox(PacketBuilder b, std::uint16_t target) {
 }
 
 // The output of a hand-off: struct pw_handoff (host order) naming pwbk0, then the final frame.
-std::vector<std::uint8_t> handed_off(LbLab& lab, const std::vector<std::uint8_t>& frame,
-                                     std::uint32_t magic = PW_HANDOFF_MAGIC) {
-  const pw_handoff h{magic, lab.host_veth_ifindex()};
+std::vector<std::uint8_t> handed_off(LbLab& lab, const std::vector<std::uint8_t>& frame) {
+  const pw_handoff h{PW_HANDOFF_MAGIC, lab.host_veth_ifindex()};
   std::vector<std::uint8_t> out(sizeof h + frame.size());
   std::memcpy(out.data(), &h, sizeof h);
   std::copy(frame.begin(), frame.end(), out.begin() + sizeof h);
@@ -120,33 +119,6 @@ std::vector<Fixture> path_rows() {
     Step again = s;  // established: the same bytes, no new insert
     again.expect = with_events(forwarded(kFeATcp, kBeSandbox, in.size(), false), {{PW_EV_XDP_TC_HANDOFF, 1}});
     out.push_back({"not_xdp_ready_target_is_handed_to_tc", {s, again}});
-  }
-  {
-    // pwbk0 a veth with its peer in another namespace: the same hand-off, with the magic that
-    // makes pw_tc_uplink use bpf_redirect_peer; the next hop cached for the established flow
-    // keeps it, and a lost flag is followed at once (the cached next hop is cleared).
-    const auto b = from_client(kSvcA, 80);
-    const auto in = b.tcp();
-    const auto set_flags = [](std::uint8_t flags) {
-      return [flags](LbLab& lab) {
-        pw_interface veth{};
-        veth.flags = flags;
-        lab.maps().set_interface(lab.host_veth_ifindex(), veth);
-      };
-    };
-    Step s{Hook::kXdp, in, kXdpPass, std::nullopt,
-           with_events(forwarded(kFeATcp, kBeSandbox, in.size(), true),
-                       {{PW_EV_XDP_TC_HANDOFF, 1}, {PW_EV_FLOW_INSERTS, 1}})};
-    s.before = set_flags(PW_IF_VETH_PEER);
-    s.output_metadata = sizeof(pw_handoff);
-    s.output_for = [b](LbLab& lab) { return handed_off(lab, to_sandbox(b, kTargetTcp).tcp(), PW_HANDOFF_MAGIC_PEER); };
-    Step again = s;
-    again.before = nullptr;
-    again.expect = with_events(forwarded(kFeATcp, kBeSandbox, in.size(), false), {{PW_EV_XDP_TC_HANDOFF, 1}});
-    Step lost = again;
-    lost.before = set_flags(0);
-    lost.output_for = [b](LbLab& lab) { return handed_off(lab, to_sandbox(b, kTargetTcp).tcp()); };
-    out.push_back({"veth_peer_target_is_handed_to_tc_for_redirect_peer", {s, again, lost}});
   }
   {
     // Same for a node port over UDP, and an established flow is not a new insert.

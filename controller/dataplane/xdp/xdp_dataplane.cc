@@ -14,7 +14,6 @@
 #include <cstring>
 #include <cerrno>
 #include <filesystem>
-#include <map>
 #include <set>
 
 #include "dataplane/node_addresses.h"
@@ -352,25 +351,6 @@ void XdpDataplane::attach_sandbox_interfaces(const LoadedPrograms& progs, MetaMa
   const std::uint32_t want_prog = loader::program_info(progs.tc.get()).id;
   auto owned = meta.tc_interfaces();
   std::set<std::uint32_t> present;
-  auto& maps = open_installed().maps;
-  std::map<std::uint32_t, pw_interface> entries;
-  if (maps.has_interfaces())
-    for (const auto& [ifindex, entry] : maps.interfaces()) entries[ifindex] = entry;
-  // A sandbox veth whose peer is in another namespace gets PW_IF_VETH_PEER (the tc hand-off
-  // then uses bpf_redirect_peer); any other interface loses it. Only that bit is ours here:
-  // uplink entries are prepare_uplinks' business, and other flags stay as they are.
-  const auto mark_peer = [&](const netlink::LinkInfo& link, bool sandbox) {
-    const auto it = entries.find(link.ifindex);
-    pw_interface entry = it != entries.end() ? it->second : pw_interface{};
-    if (entry.flags & PW_IF_UPLINK) return;
-    const bool want = sandbox && link.veth_peer_elsewhere;
-    if (want == static_cast<bool>(entry.flags & PW_IF_VETH_PEER)) return;
-    entry.flags = static_cast<std::uint8_t>(want ? entry.flags | PW_IF_VETH_PEER : entry.flags & ~PW_IF_VETH_PEER);
-    if (entry.flags == 0)
-      (void)maps.erase_interface(link.ifindex);
-    else
-      maps.set_interface(link.ifindex, entry);
-  };
   for (const auto& link : netlink::list_links()) {
     present.insert(link.ifindex);
     const bool is_uplink = std::find(settings_.uplinks.begin(), settings_.uplinks.end(),
@@ -378,7 +358,6 @@ void XdpDataplane::attach_sandbox_interfaces(const LoadedPrograms& progs, MetaMa
     const bool matches = std::any_of(
         settings_.sandbox_interfaces.begin(), settings_.sandbox_interfaces.end(),
         [&](const std::string& glob) { return fnmatch(glob.c_str(), link.name.c_str(), 0) == 0; });
-    if (maps.has_interfaces() && !is_uplink) mark_peer(link, matches);
     if (is_uplink || !matches) {
       // Attached by us (recorded in pw_meta_tc) and no longer named: only our own filter
       // goes, and the clsact qdisc only if we created it.
@@ -408,8 +387,6 @@ void XdpDataplane::attach_sandbox_interfaces(const LoadedPrograms& progs, MetaMa
   }
   for (const auto& [ifindex, created] : owned)
     if (!present.count(ifindex)) meta.erase_tc(ifindex);  // the interface is gone
-  for (const auto& [ifindex, entry] : entries)  // the interface is gone: its ifindex may come back as another
-    if (!present.count(ifindex) && entry.flags == PW_IF_VETH_PEER) (void)maps.erase_interface(ifindex);
 }
 
 void XdpDataplane::sync_node_addresses6(loader::LbMaps& maps) {
