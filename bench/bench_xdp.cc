@@ -254,37 +254,38 @@ class Env {
       }
       add_frontend6(a6, static_cast<std::uint16_t>(1000 + i % 3), id6 + i, 2, 8080);
     }
-    // As many established flows as frontends (other clients), straight into the maps.
-    const int flows = bpf_map__fd((*skel_)->maps.pw_flows);
-    for (std::uint32_t i = 0; i < frontends; ++i) {
-      pw_flow_key k{};
-      k.saddr = be32({198, 18, static_cast<std::uint8_t>(1 + (i >> 16)),
-                      static_cast<std::uint8_t>(i >> 8)});
-      k.daddr = be32(kS3);
+    // As many established flows per family as frontends (other clients), straight into the maps.
+    preload_flows<pw_flow_key, pw_flow>((*skel_)->maps.pw_flows, frontends, 2,
+                                        [](pw_flow_key& k, pw_flow& f, std::uint32_t i) {
+                                          k.saddr = be32({198, 18, static_cast<std::uint8_t>(1 + (i >> 16)),
+                                                          static_cast<std::uint8_t>(i >> 8)});
+                                          k.daddr = be32(kS3);
+                                          f.backend_addr = be32({198, 18, 128, 10});
+                                        });
+    preload_flows<pw_flow6_key, pw_flow6>((*skel_)->maps.pw_flows6, frontends, id6 + 2,
+                                          [](pw_flow6_key& k, pw_flow6& f, std::uint32_t i) {
+                                            k.saddr = in6(lab6(static_cast<std::uint16_t>(0x200 + (i >> 16)),
+                                                               static_cast<std::uint16_t>(i)));
+                                            k.daddr = in6(kS3v6);
+                                            f.backend_addr = in6(lab6(0x80, 10));
+                                          });
+  }
+
+  // `n` flows of client i (addresses set by `addrs`) on TCP port 80 to backend 10:8080.
+  template <typename Key, typename Flow, typename Addrs>
+  static void preload_flows(bpf_map* map, std::uint32_t n, std::uint32_t frontend_id, Addrs&& addrs) {
+    const int fd = bpf_map__fd(map);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      Key k{};
+      Flow f{};
+      addrs(k, f, i);
       k.sport = be16(static_cast<std::uint16_t>(i));
       k.dport = be16(80);
       k.proto = kTcp;
-      pw_flow f{};
       f.backend_id = 10;
-      f.backend_addr = be32({198, 18, 128, 10});
       f.target_port = be16(8080);
-      f.frontend_id = 2;
-      (void)bpf_map_update_elem(flows, &k, &f, BPF_ANY);
-    }
-    const int flows6 = bpf_map__fd((*skel_)->maps.pw_flows6);
-    for (std::uint32_t i = 0; i < frontends; ++i) {
-      pw_flow6_key k{};
-      k.saddr = in6(lab6(static_cast<std::uint16_t>(0x200 + (i >> 16)), static_cast<std::uint16_t>(i)));
-      k.daddr = in6(kS3v6);
-      k.sport = be16(static_cast<std::uint16_t>(i));
-      k.dport = be16(80);
-      k.proto = kTcp;
-      pw_flow6 f{};
-      f.backend_id = 10;
-      f.backend_addr = in6(lab6(0x80, 10));
-      f.target_port = be16(8080);
-      f.frontend_id = id6 + 2;
-      (void)bpf_map_update_elem(flows6, &k, &f, BPF_ANY);
+      f.frontend_id = frontend_id;
+      (void)bpf_map_update_elem(fd, &k, &f, BPF_ANY);
     }
   }
 
