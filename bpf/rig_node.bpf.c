@@ -16,7 +16,7 @@
  *                 namespace at its ingress directly, without the veth's transmit and the
  *                 per-CPU backlog (tc ingress only, veth/netkit targets only).
  *   rig_sink      not the node's: tc ingress of each sink's eth0 (in the sandbox namespace),
- *                 counts (rig_sunk) and drops. A counter that leaves the sandbox veth at kernel
+ *                 counts the generator's UDP frames (rig_sunk) and drops everything. A counter that leaves the sandbox veth at kernel
  *                 defaults (an XDP program there would give its peer NAPI) and that sees
  *                 skbs a tc program redirected, which generic XDP skips (skb_is_redirected).
  * Each node program counts the frames it saw (rig_seen), the node's side of "offered vs
@@ -25,8 +25,10 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
 #include <linux/udp.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 /* Slots 0 and 1: the node-side ends of the two sink links. The kernel resolves a devmap's
@@ -136,11 +138,31 @@ int rig_tc_redirect_peer(struct __sk_buff *skb)
 	return ifindex ? (int)bpf_redirect_peer(*ifindex, 0) : TC_ACT_OK;
 }
 
+/* Counts the generator's frames only (UDP over IPv4 or IPv6, what the rig sends), not the
+ * node's own IPv6 neighbour discovery and MLD reports; drops everything. */
 SEC("tc")
 int rig_sink(struct __sk_buff *skb)
 {
-	(void)skb;
-	count_in(&rig_sunk);
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	__u8 proto = 0;
+
+	if ((void *)(eth + 1) > data_end)
+		return TC_ACT_SHOT;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if ((void *)(ip + 1) <= data_end)
+			proto = ip->protocol;
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) <= data_end)
+			proto = ip6->nexthdr;
+	}
+	if (proto == IPPROTO_UDP)
+		count_in(&rig_sunk);
 	return TC_ACT_SHOT;
 }
 
