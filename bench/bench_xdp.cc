@@ -19,6 +19,9 @@
 //     read the others against.
 // Frontends: the argument (10, 1,000, 100,000) in pw_frontends over N/3 service addresses,
 // with as many flows preloaded, so table sizes are what they would be at that scale.
+// IPv6 (the *6 benchmarks): the same cases over IPv6 (2001:2::/48), in the same object and
+// environment: every IPv4 address above has an IPv6 twin (the same backend ids and sets, with
+// IPv6 Maglev tables), and N IPv6 frontends and N IPv6 flows sit next to the IPv4 ones.
 #include <benchmark/benchmark.h>
 #include <net/if.h>
 #include <unistd.h>
@@ -45,6 +48,7 @@
 #include "support/cpu_pin.h"
 #include "support/netns.h"
 #include "support/packet_builder.h"
+#include "packet6.h"
 
 namespace {
 
@@ -60,6 +64,21 @@ constexpr Ipv4Address kNowhere{198, 18, 99, 99};
 constexpr MacAddress kVethMac{0x02, 0x00, 0x00, 0x00, 0x0b, 0x00};
 constexpr std::uint8_t kTcp = 6;
 constexpr std::uint32_t kRepeat = 200;
+
+// The IPv6 twins: 2001:2:0:40::1..3 (service addresses), 2001:2:0:80::a.. (backends),
+// 2001:2::1 (the client), 2001:2:0:99::99 (nowhere).
+using portway::test::Ipv6Address;
+using portway::test::lab6;
+constexpr Ipv6Address kS1v6 = lab6(0x40, 1);
+constexpr Ipv6Address kS2v6 = lab6(0x40, 2);
+constexpr Ipv6Address kS3v6 = lab6(0x40, 3);
+constexpr Ipv6Address kNowhere6 = lab6(0x99, 0x99);
+
+pw_in6 in6(const Ipv6Address& a) {
+  pw_in6 v{};
+  std::memcpy(&v, a.data(), sizeof(v));
+  return v;
+}
 
 std::uint32_t be32(const Ipv4Address& a) {
   std::uint32_t v = 0;
@@ -103,9 +122,18 @@ class Env {
          std::to_string(10 + i) + " dev pwbk0 nud permanent");
     }
     sh("sh -c 'echo 1 > /proc/sys/net/ipv4/conf/all/forwarding'");
+    sh("sh -c 'echo 1 > /proc/sys/net/ipv6/conf/all/forwarding'");
+    sh("ip addr add 2001:2:0:40::fe/64 dev pwbk0 nodad");
+    sh("ip addr add 2001:2:0:80::fe/64 dev pwbk0 nodad");
+    sh("ip -6 neigh add " + portway::test::ipv6_text(kS1v6) + " lladdr 02:00:00:00:0b:00 dev pwbk0 nud permanent");
+    sh("ip -6 neigh add " + portway::test::ipv6_text(kS2v6) + " lladdr 02:00:00:00:0b:00 dev pwbk0 nud permanent");
+    for (int i = 0; i < 10; ++i) {
+      sh("ip -6 neigh add " + portway::test::ipv6_text(lab6(0x80, static_cast<std::uint16_t>(10 + i))) +
+         " lladdr 02:00:00:00:02:" + std::to_string(10 + i) + " dev pwbk0 nud permanent");
+    }
 
     loader::LbCapacities caps;
-    caps.frontends = frontends + 16;
+    caps.frontends = 2 * frontends + 32;  // IPv4 and IPv6 frontends share the id space
     caps.service_addrs = frontends / 3 + 16;
     caps.backends = 64;
     caps.backend_sets = 16;
@@ -127,10 +155,11 @@ class Env {
   [[nodiscard]] int tc_uplink_fd() const { return bpf_program__fd((*skel_)->progs.pw_tc_uplink); }
 
  private:
-  void add_frontend(const Ipv4Address& addr, std::uint16_t port, std::uint32_t id,
-                    std::uint32_t set, std::uint16_t target) {
-    pw_frontend_key k{};
-    k.addr = be32(addr);
+  // A TCP service frontend of either family, its address left for the caller.
+  template <typename Key>
+  static std::pair<Key, pw_frontend> frontend(std::uint16_t port, std::uint32_t id, std::uint32_t set,
+                                              std::uint16_t target) {
+    Key k{};
     k.port = be16(port);
     k.proto = kTcp;
     k.kind = PW_FRONTEND_SERVICE;
@@ -138,7 +167,21 @@ class Env {
     f.id = id;
     f.set_id = set;
     f.target_port = be16(target);
+    return {k, f};
+  }
+
+  void add_frontend(const Ipv4Address& addr, std::uint16_t port, std::uint32_t id,
+                    std::uint32_t set, std::uint16_t target) {
+    auto [k, f] = frontend<pw_frontend_key>(port, id, set, target);
+    k.addr = be32(addr);
     maps_->upsert_frontend(k, f);
+  }
+
+  void add_frontend6(const Ipv6Address& addr, std::uint16_t port, std::uint32_t id,
+                     std::uint32_t set, std::uint16_t target) {
+    auto [k, f] = frontend<pw_frontend6_key>(port, id, set, target);
+    k.addr = in6(addr);
+    maps_->upsert_frontend6(k, f);
   }
 
   void add_backend(std::uint32_t id, const Ipv4Address& addr, std::uint32_t set) {
@@ -179,6 +222,23 @@ class Env {
     }
     m.install_backend_set(2, table);
     add_frontend(kS3, 80, 2, 2, 8080);
+    // The IPv6 twins: the same backends and sets (members with both addresses), the same
+    // tables in the IPv6 descriptors, frontend ids after the IPv4 ones.
+    for (const auto& s6 : {kS1v6, kS2v6, kS3v6}) {
+      m.upsert_service_addr6(in6(s6));
+    }
+    std::vector<std::pair<std::uint32_t, pw_in6>> addrs6{{0, in6(kS2v6)}, {1, in6(kS1v6)}};
+    for (std::uint32_t i = 0; i < 10; ++i) {
+      addrs6.emplace_back(10 + i, in6(lab6(0x80, static_cast<std::uint16_t>(10 + i))));
+    }
+    m.set_backend_addrs6(addrs6);
+    m.install_backend_set(0, std::vector<std::uint32_t>(251, 0), loader::SetFamily::ipv6);
+    m.install_backend_set(1, std::vector<std::uint32_t>(251, 1), loader::SetFamily::ipv6);
+    m.install_backend_set(2, table, loader::SetFamily::ipv6);
+    const std::uint32_t id6 = frontends + 16;
+    add_frontend6(kS1v6, 80, id6 + 0, 0, 81);
+    add_frontend6(kS2v6, 81, id6 + 1, 1, 80);
+    add_frontend6(kS3v6, 80, id6 + 2, 2, 8080);
     // Fillers up to the requested count: three ports per service address.
     for (std::uint32_t i = 3; i < frontends; ++i) {
       const std::uint32_t svc = i / 3;
@@ -188,23 +248,44 @@ class Env {
         m.upsert_service_addr(be32(a));
       }
       add_frontend(a, static_cast<std::uint16_t>(1000 + i % 3), i, 2, 8080);
+      const Ipv6Address a6 = lab6(static_cast<std::uint16_t>(0x100 + (svc >> 16)), static_cast<std::uint16_t>(svc));
+      if (i % 3 == 0) {
+        m.upsert_service_addr6(in6(a6));
+      }
+      add_frontend6(a6, static_cast<std::uint16_t>(1000 + i % 3), id6 + i, 2, 8080);
     }
-    // As many established flows as frontends (other clients), straight into the maps.
-    const int flows = bpf_map__fd((*skel_)->maps.pw_flows);
-    for (std::uint32_t i = 0; i < frontends; ++i) {
-      pw_flow_key k{};
-      k.saddr = be32({198, 18, static_cast<std::uint8_t>(1 + (i >> 16)),
-                      static_cast<std::uint8_t>(i >> 8)});
-      k.daddr = be32(kS3);
+    // As many established flows per family as frontends (other clients), straight into the maps.
+    preload_flows<pw_flow_key, pw_flow>((*skel_)->maps.pw_flows, frontends, 2,
+                                        [](pw_flow_key& k, pw_flow& f, std::uint32_t i) {
+                                          k.saddr = be32({198, 18, static_cast<std::uint8_t>(1 + (i >> 16)),
+                                                          static_cast<std::uint8_t>(i >> 8)});
+                                          k.daddr = be32(kS3);
+                                          f.backend_addr = be32({198, 18, 128, 10});
+                                        });
+    preload_flows<pw_flow6_key, pw_flow6>((*skel_)->maps.pw_flows6, frontends, id6 + 2,
+                                          [](pw_flow6_key& k, pw_flow6& f, std::uint32_t i) {
+                                            k.saddr = in6(lab6(static_cast<std::uint16_t>(0x200 + (i >> 16)),
+                                                               static_cast<std::uint16_t>(i)));
+                                            k.daddr = in6(kS3v6);
+                                            f.backend_addr = in6(lab6(0x80, 10));
+                                          });
+  }
+
+  // `n` flows of client i (addresses set by `addrs`) on TCP port 80 to backend 10:8080.
+  template <typename Key, typename Flow, typename Addrs>
+  static void preload_flows(bpf_map* map, std::uint32_t n, std::uint32_t frontend_id, Addrs&& addrs) {
+    const int fd = bpf_map__fd(map);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      Key k{};
+      Flow f{};
+      addrs(k, f, i);
       k.sport = be16(static_cast<std::uint16_t>(i));
       k.dport = be16(80);
       k.proto = kTcp;
-      pw_flow f{};
       f.backend_id = 10;
-      f.backend_addr = be32({198, 18, 128, 10});
       f.target_port = be16(8080);
-      f.frontend_id = 2;
-      (void)bpf_map_update_elem(flows, &k, &f, BPF_ANY);
+      f.frontend_id = frontend_id;
+      (void)bpf_map_update_elem(fd, &k, &f, BPF_ANY);
     }
   }
 
@@ -236,6 +317,19 @@ PacketBuilder client_to(const Ipv4Address& dst, std::uint16_t dport) {
       .ttl(255)
       .tcp_flags(portway::test::tcp_flags::kAck)
       .payload(std::vector<std::uint8_t>(18, 0x61));  // 64-byte frame with the FCS
+}
+
+// The IPv6 twin of client_to: 2001:2::1 port 40000, the same TCP ACK and 18-byte payload.
+portway::test::Packet6 client6_to(const Ipv6Address& dst, std::uint16_t dport) {
+  return portway::test::Packet6{}
+      .src(lab6(0, 1))
+      .dst(dst)
+      .src_port(40000)
+      .dst_port(dport)
+      .dst_mac(kVethMac)
+      .hop_limit(255)
+      .tcp_flags(portway::test::tcp_flags::kAck)
+      .payload(std::vector<std::uint8_t>(18, 0x61));
 }
 
 bool needs_root(benchmark::State& state) {
@@ -272,76 +366,102 @@ void time_test_runs(benchmark::State& state, int prog_fd, std::vector<std::uint8
   time_test_runs(state, prog_fd, std::move(frame), repeat, [](std::vector<std::uint8_t>&) {});
 }
 
-void BM_Established(benchmark::State& state) {
+// The cases, one body per case for both families: `frame` is the client frame of that case.
+
+// Established, ping-pong (frame to S1:80): the first run creates both flows.
+void established(benchmark::State& state, const std::vector<std::uint8_t>& frame) {
   if (needs_root(state)) {
     return;
   }
   const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
   Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
-  const auto frame = client_to(kS1, 80).tcp();
-  (void)loader::test_run(env.xdp_fd(), frame, {.repeat = 2});  // creates both flows
+  (void)loader::test_run(env.xdp_fd(), frame, {.repeat = 2});
   time_test_runs(state, env.xdp_fd(), frame, kRepeat);
 }
 
-void BM_EstablishedRepeat1(benchmark::State& state) {
+// Established, repeat = 1 (frame to S3:80); `ready` false: pwbk0 not xdp-ready (tc hand-off).
+void established_repeat1(benchmark::State& state, const std::vector<std::uint8_t>& frame,
+                         bool ready = true) {
   if (needs_root(state)) {
     return;
   }
   const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
   Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
-  const auto frame = client_to(kS3, 80).tcp();
-  (void)loader::test_run(env.xdp_fd(), frame);
-  time_test_runs(state, env.xdp_fd(), frame, 1);
-}
-
-// The same established flow delivered through the tc hand-off (pwbk0 not xdp-ready): what the
-// XDP program adds for it (metadata instead of a redirect). The tc program's own run and the
-// skb it redirects are outside a test run: see docs/performance.md for the live figure.
-void BM_EstablishedRepeat1Handoff(benchmark::State& state) {
-  if (needs_root(state)) {
-    return;
-  }
-  const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
-  Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
-  env.set_xdp_ready(false);
-  const auto frame = client_to(kS3, 80).tcp();
+  env.set_xdp_ready(ready);
   (void)loader::test_run(env.xdp_fd(), frame);
   time_test_runs(state, env.xdp_fd(), frame, 1);
   env.set_xdp_ready(true);
 }
 
-void BM_NewFlow(benchmark::State& state) {
+// New flows: `fresh(frame, n)` makes the n-th 5-tuple nobody used before (the checksums go
+// stale, which the program neither checks nor needs); `frontend` is S3:80's id.
+template <typename Fresh>
+void new_flow(benchmark::State& state, const std::vector<std::uint8_t>& syn, std::uint32_t frontend,
+              Fresh&& fresh) {
   if (needs_root(state)) {
     return;
   }
   const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
   Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
-  // Source address and port bytes, rewritten per call: a 5-tuple nobody used before. The
-  // checksums go stale, which the program neither checks nor needs.
-  static std::uint32_t next = 0;
-  time_test_runs(state, env.xdp_fd(),
-                 client_to(kS3, 80).tcp_flags(portway::test::tcp_flags::kSyn).tcp(), 1,
-                 [](std::vector<std::uint8_t>& frame) {
-                   const std::uint32_t n = next++;
-                   // 198.(64+)...: no overlap
-                   frame[26 + 1] = static_cast<std::uint8_t>(64 + (n >> 24));
-                   frame[26 + 2] = static_cast<std::uint8_t>(n >> 16);
-                   frame[26 + 3] = static_cast<std::uint8_t>(n >> 8);
-                   frame[34] = static_cast<std::uint8_t>(1 + (n & 0x7f));
-                   frame[35] = static_cast<std::uint8_t>(n);
-                 });
-  const auto t = env.maps().frontend_traffic(2);
+  static std::uint32_t next = 0;  // one per family (each instantiation): never reused in a run
+  time_test_runs(state, env.xdp_fd(), syn, 1, [&](std::vector<std::uint8_t>& frame) { fresh(frame, next++); });
+  const auto t = env.maps().frontend_traffic(frontend);
   state.counters["new_flows_total"] = static_cast<double>(t.new_flows);
 }
 
-void BM_Miss(benchmark::State& state) {
+void miss(benchmark::State& state, const std::vector<std::uint8_t>& frame) {
   if (needs_root(state)) {
     return;
   }
   const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
   Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
-  time_test_runs(state, env.xdp_fd(), client_to(kNowhere, 80).tcp(), kRepeat);
+  time_test_runs(state, env.xdp_fd(), frame, kRepeat);
 }
+
+void BM_Established(benchmark::State& state) { established(state, client_to(kS1, 80).tcp()); }
+void BM_EstablishedRepeat1(benchmark::State& state) { established_repeat1(state, client_to(kS3, 80).tcp()); }
+
+// The same established flow delivered through the tc hand-off (pwbk0 not xdp-ready): what the
+// XDP program adds for it (metadata instead of a redirect). The tc program's own run and the
+// skb it redirects are outside a test run: see docs/performance.md for the live figure.
+void BM_EstablishedRepeat1Handoff(benchmark::State& state) {
+  established_repeat1(state, client_to(kS3, 80).tcp(), false);
+}
+
+void BM_NewFlow(benchmark::State& state) {
+  new_flow(state, client_to(kS3, 80).tcp_flags(portway::test::tcp_flags::kSyn).tcp(), 2,
+           [](std::vector<std::uint8_t>& frame, std::uint32_t n) {
+             // 198.(64+)...: no overlap
+             frame[26 + 1] = static_cast<std::uint8_t>(64 + (n >> 24));
+             frame[26 + 2] = static_cast<std::uint8_t>(n >> 16);
+             frame[26 + 3] = static_cast<std::uint8_t>(n >> 8);
+             frame[34] = static_cast<std::uint8_t>(1 + (n & 0x7f));
+             frame[35] = static_cast<std::uint8_t>(n);
+           });
+}
+
+void BM_Miss(benchmark::State& state) { miss(state, client_to(kNowhere, 80).tcp()); }
+
+void BM_Established6(benchmark::State& state) { established(state, client6_to(kS1v6, 80).tcp()); }
+void BM_EstablishedRepeat1_6(benchmark::State& state) { established_repeat1(state, client6_to(kS3v6, 80).tcp()); }
+
+void BM_NewFlow6(benchmark::State& state) {
+  constexpr std::size_t kSrc = 14 + 8;  // Ethernet, then the IPv6 header's source address
+  constexpr std::size_t kSport = 14 + 40;
+  new_flow(state, client6_to(kS3v6, 80).tcp_flags(portway::test::tcp_flags::kSyn).tcp(),
+           static_cast<std::uint32_t>(state.range(0)) + 16 + 2,  // Env's id6 + 2
+           [](std::vector<std::uint8_t>& frame, std::uint32_t n) {
+             // 2001:2:0:64::<n>: no overlap with the preloaded flows
+             frame[kSrc + 7] = 0x64;
+             frame[kSrc + 12] = static_cast<std::uint8_t>(n >> 24);
+             frame[kSrc + 13] = static_cast<std::uint8_t>(n >> 16);
+             frame[kSrc + 14] = static_cast<std::uint8_t>(n >> 8);
+             frame[kSport] = static_cast<std::uint8_t>(1 + (n & 0x7f));
+             frame[kSport + 1] = static_cast<std::uint8_t>(n);
+           });
+}
+
+void BM_Miss6(benchmark::State& state) { miss(state, client6_to(kNowhere6, 80).tcp()); }
 
 // Live delivery (BPF_F_TEST_XDP_LIVE_FRAMES): the program runs on `kLiveFrames` copies of an
 // established client frame arriving on pwup0, and the kernel carries out each verdict (the
@@ -420,6 +540,10 @@ BENCHMARK(BM_EstablishedRepeat1)->PW_FRONTEND_COUNTS->UseManualTime()->Iteration
 BENCHMARK(BM_EstablishedRepeat1Handoff)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(100000);
 BENCHMARK(BM_NewFlow)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(100000);
 BENCHMARK(BM_Miss)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(300);
+BENCHMARK(BM_Established6)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(300);
+BENCHMARK(BM_EstablishedRepeat1_6)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(100000);
+BENCHMARK(BM_NewFlow6)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(100000);
+BENCHMARK(BM_Miss6)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(300);
 BENCHMARK(BM_LiveDelivery)->Arg(1)->Arg(0)->UseManualTime()->Iterations(3000);
 BENCHMARK(BM_Floor)->Arg(kRepeat)->UseManualTime()->Iterations(300);
 BENCHMARK(BM_Floor)->Arg(1)->UseManualTime()->Iterations(100000);

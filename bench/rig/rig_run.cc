@@ -2,6 +2,7 @@
 
 #include <net/if.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -30,6 +31,8 @@ constexpr net::Ipv4 kServiceAddress{0xC613000Au};  // 198.19.0.10, in lab::kLabS
 constexpr std::uint16_t kServicePort = 9000;
 constexpr net::Ipv4 kNewFlowSources{0xC6124000u};  // 198.18.64.0/18: 16,384 sources
 constexpr std::uint32_t kNewFlowSourceCount = 16384;
+const net::Ipv6 kServiceAddress6{{0x20, 0x01, 0x00, 0x02, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10}};  // 2001:2:1::10
+const net::Ipv6 kNewFlowSources6{{0x20, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x64}};  // 2001:2:0:64::/64
 
 // Removes the namespaces of the plan when it goes, whatever exists by then.
 struct TopologyGuard {
@@ -51,7 +54,9 @@ struct PinFolderGuard {
 };
 
 void quiet_ipv6(const std::string& netns) {
-  // No router solicitations or MLD reports from the links: the sinks count every frame.
+  // No router solicitations or MLD reports from the links: the sinks count every frame. The
+  // generator writes its IPv6 frames itself and the sinks count before any stack, so only the
+  // node needs IPv6 (it forwards, and a router sends no solicitations).
   const NetnsEnter in(netns);
   netlink::write_sysctl("net.ipv6.conf.all.disable_ipv6", "1");
   netlink::write_sysctl("net.ipv6.conf.default.disable_ipv6", "1");
@@ -62,7 +67,9 @@ config::NodeSettings node_settings(const RigOptions& o, const lab::Topology& t) 
   s.uplinks = {t.uplink};
   s.node_addresses = {net::to_string(t.node_address)};
   s.sandbox_interfaces = {"sb*"};
+  s.node_addresses.push_back(net::to_string(t.node_address6));
   s.service_cidr = lab::kLabServiceCidr;
+  s.service_cidr6 = lab::kLabServiceCidr6;
   s.bpffs_dir = "/sys/fs/bpf/portway-" + o.prefix;
   s.cgroup = lab::cgroup_path_for(o.prefix);
   s.maps.frontends = 64;
@@ -75,9 +82,10 @@ config::NodeSettings node_settings(const RigOptions& o, const lab::Topology& t) 
 
 state::DataplaneState service_state(const lab::Topology& t) {
   state::BackendSet set{"rig", {}};
-  for (const auto& sb : t.sandboxes) set.members.push_back({sb.address, std::nullopt, state::MemberState::running});
+  for (const auto& sb : t.sandboxes) set.members.push_back({sb.address, sb.address6, state::MemberState::running});
   state::Frontend f{{kServiceAddress, kServicePort, config::Protocol::udp}, kServicePort, "rig", "udp"};
-  return state::DataplaneState::from_parts({f}, {}, {set});
+  state::Frontend f6{{kServiceAddress6, kServicePort, config::Protocol::udp}, kServicePort, "rig", "udp"};
+  return state::DataplaneState::from_parts({f, f6}, {}, {set});
 }
 
 class Rig {
@@ -88,20 +96,24 @@ class Rig {
       cgroup_.emplace(lab::cgroup_path_for(o.prefix));
     topo_ = lab::build_topology({o.prefix, 2});
     quiet_ipv6(topo_.client_netns);
-    quiet_ipv6(topo_.node_netns);
     std::vector<pktgen::Mac> sink_macs;
     for (const auto& sb : topo_.sandboxes) {
       quiet_ipv6(sb.netns);
       const NetnsEnter in(sb.netns);
       sink_macs.push_back(netlink::mac_address("eth0"));
-      sinks_.push_back(std::make_unique<pktgen::Sink>(if_nametoindex("eth0"), pktgen::SinkOptions{.latency = true}));
+      if (o.native_sinks)
+        sinks_.push_back(std::make_unique<pktgen::Sink>(if_nametoindex("eth0"), pktgen::SinkOptions{.latency = false}));
+      else
+        tc_sinks_.push_back(programs_.attach_sink(if_nametoindex("eth0")));
     }
     pktgen::Mac uplink_mac{}, client_mac{};
     {
       const NetnsEnter in(topo_.node_netns);
       // The sinks drop ARP like everything else: the node learns their MACs here instead.
-      for (std::size_t i = 0; i < topo_.sandboxes.size(); ++i)
+      for (std::size_t i = 0; i < topo_.sandboxes.size(); ++i) {
         netlink::add_permanent_neighbour(topo_.sandboxes[i].host_link, topo_.sandboxes[i].address, sink_macs[i]);
+        netlink::add_permanent_neighbour(topo_.sandboxes[i].host_link, topo_.sandboxes[i].address6, sink_macs[i]);
+      }
       uplink_mac = netlink::mac_address(topo_.uplink);
       uplink_ = if_nametoindex(topo_.uplink.c_str());
       programs_.set_sink_ports(if_nametoindex(topo_.sandboxes[0].host_link.c_str()),
@@ -117,19 +129,31 @@ class Rig {
     pktgen::FrameSpec spec;
     spec.src_mac = client_mac;
     spec.dst_mac = uplink_mac;
-    spec.src = topo_.client_address;
-    spec.src_count = 1;
     spec.src_port = 1024;
-    spec.src_port_count = o.flows;
-    spec.dst = kServiceAddress;
     spec.dst_port = kServicePort;
     spec.frame_size = o.frame_size;
-    established_.emplace(spec);
-    spec.src = kNewFlowSources;
-    spec.src_count = kNewFlowSourceCount;
-    spec.src_port_count = 65535 - 1024 + 1;
-    spec.new_flow_per_frame = true;
-    new_flows_.emplace(spec);
+    // No send stamp: the rig reads no latency, and the stamp (a clock read and 16 more bytes
+    // of checksum per frame) would fit 64-byte IPv4 frames but not IPv6 ones.
+    spec.stamp = false;
+    // Per family: `flows` flows from the client, and a new 5-tuple per frame from `fresh`.
+    using Address = decltype(spec.src);
+    const auto generators = [&](Address client, Address dst, Address fresh,
+                                std::optional<pktgen::Generator>& established,
+                                std::optional<pktgen::Generator>& new_flows) {
+      spec.src = client;
+      spec.src_count = 1;
+      spec.src_port_count = o.flows;
+      spec.dst = dst;
+      spec.new_flow_per_frame = false;
+      established.emplace(spec);
+      spec.src = fresh;
+      spec.src_count = kNewFlowSourceCount;
+      spec.src_port_count = 65535 - 1024 + 1;
+      spec.new_flow_per_frame = true;
+      new_flows.emplace(spec);
+    };
+    generators(topo_.client_address, kServiceAddress, kNewFlowSources, established_, new_flows_);
+    generators(topo_.client_address6, kServiceAddress6, kNewFlowSources6, established6_, new_flows6_);
     cpu_ = o.cpu >= 0 ? o.cpu : pktgen::allowed_cpus().at(0);
   }
 
@@ -140,6 +164,13 @@ class Rig {
       try {
         const NetnsEnter in(topo_.sandboxes[i].netns);
         sinks_[i].reset();
+      } catch (...) {
+      }
+    }
+    for (std::size_t i = 0; i < tc_sinks_.size(); ++i) {
+      try {
+        const NetnsEnter in(topo_.sandboxes[i].netns);
+        tc_sinks_[i].reset();
       } catch (...) {
       }
     }
@@ -156,26 +187,40 @@ class Rig {
     {
       const NetnsEnter in(topo_.node_netns);
       auto drop = programs_.attach(NodeProgram::drop, uplink_);
-      record(result, "xdp_drop", measure(*established_, true));
+      take(result, "xdp_drop", *established_, true);
     }
     {
       const NetnsEnter in(topo_.node_netns);
       auto redirect = programs_.attach(NodeProgram::redirect, uplink_);
-      record(result, "redirect", measure(*established_, false));
+      take(result, "redirect", *established_, false);
+    }
+    for (const auto& [name, tc] : {std::pair{"tc_redirect", TcProgram::redirect},
+                                   std::pair{"tc_redirect_peer", TcProgram::redirect_peer}}) {
+      // Before the fast path's sync: the rig's filter takes portway's tc identity.
+      const NetnsEnter in(topo_.node_netns);
+      auto pass = programs_.attach(NodeProgram::pass, uplink_);
+      auto redirect = programs_.attach(tc, uplink_);
+      take(result, name, *established_, false);
     }
     sync(config::DataplaneChoice::xdp);
-    warm_up();
-    record(result, "portway_xdp_established", measure(*established_, false));
-    record(result, "portway_xdp_new", measure(*new_flows_, false));
+    warm_up(*established_);
+    take(result, "portway_xdp_established", *established_, false);
+    take(result, "portway_xdp_new", *new_flows_, false);
+    warm_up(*established6_);
+    take(result, "portway_xdp6_established", *established6_, false);
+    take(result, "portway_xdp6_new", *new_flows6_, false);
     sync(config::DataplaneChoice::nft);
     {
       const NetnsEnter in(topo_.node_netns);
       // The nftables dataplane has no XDP program on the uplink; the generator's XDP_TX
       // needs one there (docs/performance.md "Packet rig").
       auto pass = programs_.attach(NodeProgram::pass, uplink_);
-      warm_up();
-      record(result, "portway_nft_established", measure(*established_, false));
-      record(result, "portway_nft_new", measure(*new_flows_, false));
+      warm_up(*established_);
+      take(result, "portway_nft_established", *established_, false);
+      take(result, "portway_nft_new", *new_flows_, false);
+      warm_up(*established6_);
+      take(result, "portway_nft6_established", *established6_, false);
+      take(result, "portway_nft6_new", *new_flows6_, false);
     }
   }
 
@@ -194,13 +239,14 @@ class Rig {
     return p;
   }
 
-  void warm_up() {
+  void warm_up(pktgen::Generator& established) {
     const NetnsEnter in(topo_.client_netns);
-    established_->send(plan(o_.warmup_seconds));
+    established.send(plan(o_.warmup_seconds));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 
   std::uint64_t delivered() const {
+    if (!o_.native_sinks) return programs_.sunk();
     std::uint64_t n = 0;
     for (const auto& s : sinks_) n += s->packets();
     return n;
@@ -230,6 +276,12 @@ class Rig {
     return m;
   }
 
+  // Measures `variant` with `gen` unless the options leave it out.
+  void take(RigResult& result, const std::string& variant, pktgen::Generator& gen, bool at_node) {
+    if (!o_.only.empty() && !o_.only.count(variant)) return;
+    record(result, variant, measure(gen, at_node));
+  }
+
   void record(RigResult& result, const std::string& variant, const Measurement& m) {
     result.runs[variant].push_back(m);
     std::ostringstream line;
@@ -246,10 +298,11 @@ class Rig {
   std::optional<lab::CgroupDir> cgroup_;
   lab::Topology topo_;
   RigNodePrograms programs_;
-  std::vector<std::unique_ptr<pktgen::Sink>> sinks_;
+  std::vector<std::unique_ptr<pktgen::Sink>> sinks_;       // native_sinks
+  std::vector<std::unique_ptr<TcIngress>> tc_sinks_;     // otherwise
   config::NodeSettings settings_;
   std::optional<agent::NodeDataplane> node_;
-  std::optional<pktgen::Generator> established_, new_flows_;
+  std::optional<pktgen::Generator> established_, new_flows_, established6_, new_flows6_;
   unsigned uplink_ = 0, client_ifindex_ = 0;
   int cpu_ = 0;
   std::uint64_t generation_ = 0;
@@ -261,6 +314,9 @@ RigResult run_rig(const RigOptions& options, const std::function<void(const std:
   if (options.rounds == 0 || options.rounds > 100) throw std::invalid_argument("rounds must be 1..100");
   if (!(options.seconds > 0) || options.seconds > 60) throw std::invalid_argument("seconds must be in (0, 60]");
   if (options.flows == 0 || options.flows > 64512) throw std::invalid_argument("flows must be 1..64512");
+  for (const auto& v : options.only)
+    if (std::find(kVariants.begin(), kVariants.end(), v) == kVariants.end())
+      throw std::invalid_argument("no variant named " + v);
   if (lab::plan_topology({options.prefix, 2}).node_netns.size() > 64 || options.prefix.empty())
     throw std::invalid_argument("bad prefix");
   Rig rig(options, log);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -12,12 +13,21 @@ namespace portway::rig {
 
 // In the order each round runs them.
 inline const std::vector<std::string> kVariants{
-    "xdp_drop",                 // XDP_DROP on the node's uplink: the first hop's limit
-    "redirect",                 // plain redirect to the sinks, no lookup: the ceiling
-    "portway_xdp_established",  // the fast path, flows that exist (warmed up first)
-    "portway_xdp_new",          // the fast path, a new 5-tuple on every frame
-    "portway_nft_established",  // the nftables fallback, flows that exist
-    "portway_nft_new",          // the nftables fallback, a new 5-tuple on every frame
+    "xdp_drop",                  // XDP_DROP on the node's uplink: the first hop's limit
+    "redirect",                  // XDP redirect to the sinks, no lookup: the ceiling when the
+                                 // sandbox veths take XDP frames (native sinks only)
+    "tc_redirect",               // XDP_PASS + tc bpf_redirect, no lookup: the ceiling at veth
+                                 // defaults (what portway's tc hand-off can reach)
+    "tc_redirect_peer",          // the same with bpf_redirect_peer (tc sinks only: it skips the
+                                 // veth's receive, where a native XDP sink runs)
+    "portway_xdp_established",   // the fast path, flows that exist (warmed up first)
+    "portway_xdp_new",           // the fast path, a new 5-tuple on every frame
+    "portway_xdp6_established",  // the same over IPv6
+    "portway_xdp6_new",
+    "portway_nft_established",   // the nftables fallback, flows that exist
+    "portway_nft_new",           // the nftables fallback, a new 5-tuple on every frame
+    "portway_nft6_established",  // the same over IPv6
+    "portway_nft6_new",
 };
 
 struct RigOptions {
@@ -28,6 +38,12 @@ struct RigOptions {
   std::uint32_t flows = 1024;      // established variants
   std::uint16_t frame_size = 64;
   int cpu = -1;                    // generator (and with it node and sinks); -1: first allowed
+  // Sinks in the driver's XDP mode (`portway pktgen sink`): the sandbox end then has an XDP
+  // program, which gives the node's veth end NAPI and lets it take XDP_REDIRECTed frames. Off
+  // (the default), the sinks count at the sandbox end's tc ingress and the sandbox veths stay
+  // at kernel defaults, as a container runtime creates them (docs/performance.md "Packet rig").
+  bool native_sinks = false;
+  std::set<std::string> only;      // measure only these variants (empty: every one)
 };
 
 struct Measurement {

@@ -257,19 +257,32 @@ void add_route(const net::Ipv6Prefix& dst, std::optional<net::Ipv6> gateway, con
                });
 }
 
-void add_permanent_neighbour(const std::string& link, net::Ipv4 address,
-                             const std::array<std::uint8_t, 6>& mac) {
+namespace {
+void add_permanent_neighbour(const std::string& link, int family, const void* address, std::size_t size,
+                             const std::string& shown, const std::array<std::uint8_t, 6>& mac) {
   const unsigned idx = require_ifindex(link);
   RouteSocket sock;
-  sock.request(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE,
-               "add neighbour " + net::to_string(address) + " on " + link, [&](nlmsghdr* nlh) {
+  sock.request(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, "add neighbour " + shown + " on " + link,
+               [&](nlmsghdr* nlh) {
                  auto* nd = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
-                 nd->ndm_family = AF_INET;
+                 nd->ndm_family = static_cast<std::uint8_t>(family);
                  nd->ndm_ifindex = static_cast<int>(idx);
                  nd->ndm_state = NUD_PERMANENT;
-                 mnl_attr_put_u32(nlh, NDA_DST, htonl(address.value));
+                 mnl_attr_put(nlh, NDA_DST, size, address);
                  mnl_attr_put(nlh, NDA_LLADDR, mac.size(), mac.data());
                });
+}
+}  // namespace
+
+void add_permanent_neighbour(const std::string& link, net::Ipv4 address,
+                             const std::array<std::uint8_t, 6>& mac) {
+  const std::uint32_t be = htonl(address.value);
+  add_permanent_neighbour(link, AF_INET, &be, sizeof(be), net::to_string(address), mac);
+}
+
+void add_permanent_neighbour(const std::string& link, const net::Ipv6& address,
+                             const std::array<std::uint8_t, 6>& mac) {
+  add_permanent_neighbour(link, AF_INET6, address.bytes.data(), address.bytes.size(), net::to_string(address), mac);
 }
 
 std::array<std::uint8_t, 6> mac_address(const std::string& link) {

@@ -56,6 +56,9 @@ void add_route(const net::Ipv6Prefix& dst, std::optional<net::Ipv6> gateway,
 // every frame.
 void add_permanent_neighbour(const std::string& link, net::Ipv4 address,
                              const std::array<std::uint8_t, 6>& mac);
+// The same for IPv6 (a peer that will not answer neighbour solicitations).
+void add_permanent_neighbour(const std::string& link, const net::Ipv6& address,
+                             const std::array<std::uint8_t, 6>& mac);
 
 // The link's Ethernet address (SIOCGIFHWADDR). Throws std::system_error.
 std::array<std::uint8_t, 6> mac_address(const std::string& link);
