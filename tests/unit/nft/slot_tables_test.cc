@@ -16,10 +16,10 @@
 namespace portway::dataplane::nft {
 namespace {
 
-net::Ipv4 backend(std::uint32_t i) { return net::Ipv4{0xC6120000u + i}; }
+state::IpAddress backend(std::uint32_t i) { return net::Ipv4{0xC6120000u + i}; }
 
-std::vector<net::Ipv4> sorted(const std::set<std::uint32_t>& ids) {
-  std::vector<net::Ipv4> out;
+std::vector<state::IpAddress> sorted(const std::set<std::uint32_t>& ids) {
+  std::vector<state::IpAddress> out;
   for (const auto i : ids) out.push_back(backend(i));
   return out;
 }
