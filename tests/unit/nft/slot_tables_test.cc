@@ -76,12 +76,12 @@ TEST(NftSlotTables, OneBackendAddedOrRemovedMovesAtMostItsShareAndBalanceHolds) 
     ASSERT_LE(share, 1.25) << "step " << step << ": " << moved << " of " << m << " slots moved";
 
     // Every running backend owns M/N slots, or one more; nothing else owns a slot.
-    std::map<std::uint32_t, std::size_t> owned;
-    for (const auto a : next) ++owned[a.value];
+    std::map<state::IpAddress, std::size_t> owned;
+    for (const auto& a : next) ++owned[a];
     ASSERT_EQ(owned.size(), n);
-    for (const auto a : running) {
-      ASSERT_GE(owned[a.value], m / n);
-      ASSERT_LE(owned[a.value], m / n + 1);
+    for (const auto& a : running) {
+      ASSERT_GE(owned[a], m / n);
+      ASSERT_LE(owned[a], m / n + 1);
     }
     ASSERT_EQ(next_slot_table(next, running), next) << "a balanced table stays as it is";
     table = next;
