@@ -25,6 +25,15 @@ std::vector<conntrack::FlowMatch> flows_to_end(const state::DataplaneState& befo
     for (const auto& m : set.members) leave(set.id, m);
   for (const auto& c : d.backend_sets.changed) {
     for (const auto& m : c.members.removed) leave(c.id, m);
+    // An address another member of the set still has (a member that only gained or lost its
+    // address of the other family is removed and added under a new key) keeps its flows.
+    auto& addresses = gone[c.id];
+    std::erase_if(addresses, [&](const conntrack::Address& a) {
+      return std::any_of(c.after.begin(), c.after.end(), [&](const state::Member& m) {
+        return (m.ipv4 && a == conntrack::Address{*m.ipv4}) || (m.ipv6 && a == conntrack::Address{*m.ipv6});
+      });
+    });
+    if (addresses.empty()) gone.erase(c.id);
   }
 
   if (!gone.empty()) {
