@@ -21,9 +21,10 @@ constexpr const char* kUsage =
     "another sandbox's, a Service's or the node's own), 2 usage or environment error.\n";
 
 constexpr const char* kAddUsage =
-    "usage: portway sandbox add [--state DB] --app A --service S --ip ADDR [--ip6 ADDR]\n"
+    "usage: portway sandbox add [--state DB] --app A --service S [--ip ADDR] [--ip6 ADDR]\n"
     "                           [--iface IF] [--label K=V]... [--id ID]\n"
-    "Register a sandbox (state running) and print its id.\n"
+    "Register a sandbox (state running) and print its id. It needs --ip, --ip6 or both: a\n"
+    "Service's IPv4 frontends use the sandboxes with --ip, its IPv6 frontends those with --ip6.\n"
     "Exit: 0 added, 1 rejected (invalid value, duplicate id, an address that is another\n"
     "sandbox's, a Service's or the node's own), 2 usage or environment error.\n";
 
@@ -44,8 +45,8 @@ constexpr const char* kListUsage =
     "Exit: 0, or 2 on a usage or environment error.\n";
 
 struct AddFlags {
-  std::optional<std::string> state, ip6, iface, id;
-  std::string app, service, ip;
+  std::optional<std::string> state, ip, ip6, iface, id;
+  std::string app, service;
   std::vector<std::string> labels;
 };
 
@@ -155,8 +156,8 @@ int cmd_sandbox(std::span<const std::string> args) {
   CommandLine::add_state(add_cmd, a.state);
   add_cmd.add_option("--app", a.app, "the app the sandbox runs")->required()->type_name("A");
   add_cmd.add_option("--service", a.service, "the service of that app it runs")->required()->type_name("S");
-  add_cmd.add_option("--ip", a.ip, "its IPv4 address")->required()->type_name("ADDR");
-  add_cmd.add_option("--ip6", a.ip6, "its IPv6 address, for dual-stack Services")->type_name("ADDR");
+  add_cmd.add_option("--ip", a.ip, "its IPv4 address (--ip, --ip6 or both)")->type_name("ADDR");
+  add_cmd.add_option("--ip6", a.ip6, "its IPv6 address (--ip, --ip6 or both)")->type_name("ADDR");
   add_cmd.add_option("--iface", a.iface, "the host-side interface it is reached through")->type_name("IF");
   add_cmd.add_option("--label", a.labels, "KEY=VALUE, repeatable")->type_name("K=V")->allow_extra_args(false);
   add_cmd.add_option("--id", a.id, "its id (default: a generated sb-XXXXXXXXXXXXXXXX)")->type_name("ID");

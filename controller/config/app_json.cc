@@ -16,12 +16,15 @@ nlohmann::json to_json(const Port& port) {
 nlohmann::json to_json(const Service& service) {
   nlohmann::json ports = nlohmann::json::array();
   for (const Port& p : service.ports) ports.push_back(to_json(p));
+  nlohmann::json families = nlohmann::json::array();
+  for (const IpFamily f : service.ip_families) families.push_back(to_string(f));
   return {
       {"name", service.name},
       {"ports", std::move(ports)},
       {"shorthand", service.shorthand},
       {"l4_service", service.l4_service},
       {"port_env", service.port_env ? nlohmann::json(*service.port_env) : nlohmann::json(nullptr)},
+      {"ip_families", std::move(families)},
   };
 }
 

@@ -28,6 +28,14 @@ std::optional<Protocol> parse_protocol(std::string_view s) {
   return std::nullopt;
 }
 
+std::string_view to_string(IpFamily f) { return f == IpFamily::ipv6 ? "ipv6" : "ipv4"; }
+
+std::optional<IpFamily> parse_ip_family(std::string_view s) {
+  if (s == "ipv4") return IpFamily::ipv4;
+  if (s == "ipv6") return IpFamily::ipv6;
+  return std::nullopt;
+}
+
 const Service* App::find_service(std::string_view service) const {
   auto it = std::find_if(services.begin(), services.end(),
                          [&](const Service& s) { return s.name == service; });

@@ -11,6 +11,10 @@
 namespace portway::config {
 
 enum class PortType : std::uint8_t { http, tcp, udp };
+// The address families of a Service's addresses (docs/model.md "Address families").
+enum class IpFamily : std::uint8_t { ipv4, ipv6 };
+std::string_view to_string(IpFamily f);                  // "ipv4", "ipv6"
+std::optional<IpFamily> parse_ip_family(std::string_view s);
 enum class Protocol : std::uint8_t { tcp, udp };
 
 std::string_view to_string(PortType t);
@@ -38,6 +42,9 @@ struct Service {
   bool shorthand = false;       // declared with port/port_name/port_type
   bool l4_service = false;      // needs an L4 Service entity (docs/model.md "Service entities")
   std::optional<std::uint16_t> port_env;  // the PORT value handed to the process
+  // `ip_families`, in file order, no repeats; empty (omitted): every family the node has a
+  // service range for.
+  std::vector<IpFamily> ip_families;
 
   bool operator==(const Service&) const = default;
 };

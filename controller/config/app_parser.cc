@@ -34,6 +34,7 @@ struct ServiceDraft {
   bool name_valid = true;
   bool shorthand = false;
   std::vector<PortDraft> ports;
+  std::vector<IpFamily> ip_families;
 };
 
 class AppParser {
@@ -147,6 +148,8 @@ class AppParser {
       }
       if (key->str() == "ports") {
         ports = node;
+      } else if (key->str() == "ip_families") {
+        read_ip_families(*node, path, svc);
       } else {
         shorthand.emplace_back(key, node);
       }
@@ -188,6 +191,31 @@ class AppParser {
       svc.ports.push_back(read_shorthand(shorthand, svc_at, svc));
     }
     check_within_service(svc);
+  }
+
+  // ip_families = ["ipv4"] | ["ipv6"] | ["ipv4", "ipv6"] (docs/model.md "Address families").
+  void read_ip_families(const toml::node& node, const std::string& path, ServiceDraft& svc) {
+    const std::string rule = "ip_families must be a non-empty array of \"ipv4\" and \"ipv6\", each at most once";
+    const auto* array = node.as_array();
+    if (!array || array->empty()) {
+      error(position_of(node), path, rule + " (got " + std::string(array ? "an empty array" : type_phrase(node)) + ")");
+      return;
+    }
+    std::vector<IpFamily> families;
+    for (const toml::node& entry : *array) {
+      const auto* s = entry.as_string();
+      const auto family = s ? parse_ip_family(s->get()) : std::nullopt;
+      if (!family) {
+        error(position_of(entry), path, rule + " (got " + (s ? quoted(s->get()) : std::string(type_phrase(entry))) + ")");
+        return;
+      }
+      if (std::find(families.begin(), families.end(), *family) != families.end()) {
+        error(position_of(entry), path, rule + " (" + quoted(s->get()) + " is given twice)");
+        return;
+      }
+      families.push_back(*family);
+    }
+    svc.ip_families = std::move(families);
   }
 
   std::optional<std::uint16_t> read_port_number(const toml::node& node, const std::string& path,
@@ -383,6 +411,7 @@ class AppParser {
       Service svc;
       svc.name = draft.name;
       svc.shorthand = draft.shorthand;
+      svc.ip_families = draft.ip_families;
       for (const PortDraft& p : draft.ports)
         svc.ports.push_back({*p.name, *p.port, *p.type, protocol_of(*p.type), *p.node_port, false});
       add_implicit_web_port(svc);

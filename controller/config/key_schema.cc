@@ -17,8 +17,8 @@ constexpr std::array<std::string_view, 2> kAppInterpreted{"name", "services"};
 constexpr std::array<std::string_view, 10> kAppPreserved{
     "post_import", "env",     "concurrency", "tasks",         "build",
     "include",     "addons",  "aliases",     "workload_role", "web"};
-constexpr std::array<std::string_view, 4> kServiceInterpreted{"port", "port_name", "port_type",
-                                                              "ports"};
+constexpr std::array<std::string_view, 5> kServiceInterpreted{"port", "port_name", "port_type",
+                                                              "ports", "ip_families"};
 constexpr std::array<std::string_view, 6> kServicePreserved{"command", "image",        "env",
                                                             "concurrency", "disks", "port_timeout"};
 constexpr std::array<std::string_view, 4> kPortInterpreted{"port", "name", "type", "node_port"};

@@ -132,8 +132,8 @@ ApiResponse delete_app(const ApiContext& c, const std::string& app) {
   return ok(200, ops::delete_app(*store, app).json);
 }
 
-// {"app","service","ip","ip6","iface","labels","id"}: strings, ip6 and id may be null or
-// absent, labels an object of strings. Every problem is reported at once.
+// {"app","service","ip","ip6","iface","labels","id"}: strings; ip, ip6, iface and id may be
+// null or absent (but not both ip and ip6), labels an object of strings. Every problem is reported at once.
 ApiResponse post_sandbox(const ApiContext& c, const std::string& body) {
   ApiResponse refusal;
   const auto j = object_body(body, refusal);
@@ -160,7 +160,7 @@ ApiResponse post_sandbox(const ApiContext& c, const std::string& body) {
   }
   in.app = string_field("app", true, false).value_or("");
   in.service = string_field("service", true, false).value_or("");
-  in.ipv4 = string_field("ip", true, false).value_or("");
+  in.ipv4 = string_field("ip", false, true);
   in.ipv6 = string_field("ip6", false, true);
   in.iface = string_field("iface", false, true).value_or("");
   in.id = string_field("id", false, true);

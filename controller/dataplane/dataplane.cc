@@ -26,7 +26,7 @@ void attribute(Stats& stats, const state::DataplaneState& programmed) {
 
   std::unordered_map<std::string, std::string> set_of_address;
   for (const auto& set : programmed.backend_sets())
-    for (const auto& m : set.members) set_of_address.emplace(net::to_string(m.ipv4), set.id);
+    for (const auto& m : set.members) set_of_address.emplace(state::to_string(m.key().primary()), set.id);
   std::map<std::string, TrafficCounters> backends;
   for (auto& [key, counters] : stats.backends) {
     const auto space = key.rfind(' ');

@@ -62,6 +62,16 @@ config::Service decode_service(const json& j) {
   s.l4_service = flag(j, "l4_service");
   const json& env = field(j, "port_env");
   if (!env.is_null()) s.port_env = port_number(env, "port_env");
+  // Absent in apps stored before ip_families existed: every family, as then.
+  if (j.contains("ip_families")) {
+    const json& families = j.at("ip_families");
+    if (!families.is_array()) corrupt("\"ip_families\" is not an array");
+    for (const json& f : families) {
+      const auto family = f.is_string() ? config::parse_ip_family(f.get<std::string>()) : std::nullopt;
+      if (!family) corrupt("bad ip_families entry");
+      s.ip_families.push_back(*family);
+    }
+  }
   return s;
 }
 

@@ -77,7 +77,7 @@ namespace {
 // A stored Service whose addresses the ranges would move, or nullopt.
 std::optional<std::string> service_outside(store::Transaction& tx, const store::ServiceRanges& r) {
   for (const auto& s : tx.services()) {
-    if (!r.ipv4.contains(s.ipv4)) return s.id + " has " + net::to_string(s.ipv4);
+    if (s.ipv4 && !r.ipv4.contains(*s.ipv4)) return s.id + " has " + net::to_string(*s.ipv4);
     if (s.ipv6 && (!r.ipv6 || !r.ipv6->contains(*s.ipv6))) return s.id + " has " + net::to_string(*s.ipv6);
     if (!s.ipv6 && r.ipv6) return s.id + " has no IPv6 address";
   }
@@ -116,7 +116,7 @@ DeleteResult delete_app(store::Transaction& tx, std::string_view app) {
   DeleteResult result;
   for (const auto& s : tx.services_of_app(app)) {
     result.services.push_back(s.id);
-    result.released_addresses.push_back(net::to_string(s.ipv4));
+    if (s.ipv4) result.released_addresses.push_back(net::to_string(*s.ipv4));
     if (s.ipv6) result.released_addresses.push_back(net::to_string(*s.ipv6));
   }
   for (auto& c : tx.claims()) {

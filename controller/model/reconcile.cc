@@ -13,11 +13,31 @@ namespace {
 
 using Existing = std::map<std::string, store::ServiceRecord, std::less<>>;
 
+bool asks_for(const WantedService& want, config::IpFamily f) {
+  return std::find(want.ip_families.begin(), want.ip_families.end(), f) != want.ip_families.end();
+}
+
+// The families the Service gets addresses of (docs/model.md "Address families"): the declared
+// ones, or every family the node has a pool for. Asking for one the node has no pool for is
+// refused: the Service would silently lack the frontends its app relies on.
+struct Families {
+  bool ipv4 = true, ipv6 = false;
+};
+Families families_of(const WantedService& want, const AddressPools& pools) {
+  if (want.ip_families.empty()) return {true, pools.ipv6.has_value()};
+  const Families f{asks_for(want, config::IpFamily::ipv4), asks_for(want, config::IpFamily::ipv6)};
+  if (f.ipv6 && !pools.ipv6)
+    throw AllocationError("ip_families asks for IPv6, but this node has no service_cidr6 to take an IPv6 "
+                          "address from; set service_cidr6 in the node settings, or leave ipv6 out");
+  return f;
+}
+
 // Brings one Service to what is wanted. Addresses are kept unless the node's pools moved
 // away from them (an address outside the current service_cidr is re-allocated; an IPv6
-// address is added or dropped with service_cidr6).
+// address is added or dropped with service_cidr6) or the app's ip_families leave a family out.
 ServiceChange ensure(store::Transaction& tx, const WantedService& want,
                      const store::ServiceRecord* have, const AddressPools& pools) {
+  const Families families = families_of(want, pools);
   if (!have) {
     store::ServiceRecord s;
     s.id = want.id;
@@ -26,8 +46,8 @@ ServiceChange ensure(store::Transaction& tx, const WantedService& want,
     s.labels = want.labels;
     s.selector = want.selector;
     s.ports = want.ports;
-    s.ipv4 = allocate_ipv4(tx, pools.ipv4, want.id, pools.local_ipv4);
-    if (pools.ipv6) s.ipv6 = allocate_ipv6(tx, *pools.ipv6, want.id, pools.local_ipv6);
+    if (families.ipv4) s.ipv4 = allocate_ipv4(tx, pools.ipv4, want.id, pools.local_ipv4);
+    if (families.ipv6) s.ipv6 = allocate_ipv6(tx, *pools.ipv6, want.id, pools.local_ipv6);
     s.revision = 1;
     tx.put_service(s);
     return ServiceChange::created;
@@ -37,8 +57,12 @@ ServiceChange ensure(store::Transaction& tx, const WantedService& want,
   s.labels = want.labels;
   s.selector = want.selector;
   s.ports = want.ports;
-  if (!pools.ipv4.offset_of(s.ipv4)) s.ipv4 = allocate_ipv4(tx, pools.ipv4, want.id, pools.local_ipv4);
-  if (!pools.ipv6) {
+  if (!families.ipv4) {
+    s.ipv4.reset();
+  } else if (!s.ipv4 || !pools.ipv4.offset_of(*s.ipv4)) {
+    s.ipv4 = allocate_ipv4(tx, pools.ipv4, want.id, pools.local_ipv4);
+  }
+  if (!families.ipv6) {
     s.ipv6.reset();
   } else if (!s.ipv6 || !pools.ipv6->offset_of(*s.ipv6)) {
     s.ipv6 = allocate_ipv6(tx, *pools.ipv6, want.id, pools.local_ipv6);

@@ -104,7 +104,12 @@ SandboxValidation validate_sandbox(const SandboxInput& in, std::int64_t now_ms) 
     errors.push_back("--service " + printable_quoted(in.service) + ": a service name is " +
                      std::string(config::kDnsLabelRule));
   }
-  if (auto e = ipv4_sandbox_error(in.ipv4)) errors.push_back(*e);
+  if (!in.ipv4 && !in.ipv6) {
+    errors.push_back("a sandbox needs an address: give --ip (IPv4), --ip6 (IPv6) or both");
+  }
+  if (in.ipv4) {
+    if (auto e = ipv4_sandbox_error(*in.ipv4)) errors.push_back(*e);
+  }
   if (in.ipv6) {
     if (auto e = ipv6_sandbox_error(*in.ipv6)) errors.push_back(*e);
   }
@@ -136,7 +141,7 @@ SandboxValidation validate_sandbox(const SandboxInput& in, std::int64_t now_ms) 
   labels.emplace("app", in.app);
   labels.emplace("service", in.service);
   r.labels = std::move(labels);
-  r.ipv4 = *net::parse_ipv4(in.ipv4);
+  if (in.ipv4) r.ipv4 = *net::parse_ipv4(*in.ipv4);
   if (in.ipv6) r.ipv6 = *net::parse_ipv6(*in.ipv6);
   r.iface = in.iface;
   r.state = store::SandboxState::running;

@@ -17,7 +17,7 @@ struct SandboxInput {
   std::optional<std::string> id;  // nullopt: the caller generates one
   std::string app;
   std::string service;
-  std::string ipv4;
+  std::optional<std::string> ipv4;  // at least one of the two
   std::optional<std::string> ipv6;
   std::string iface;  // empty: none
   std::vector<std::string> labels;  // "KEY=VALUE"

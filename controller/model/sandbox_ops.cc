@@ -19,22 +19,29 @@ std::string text(const net::IpAddress& a) {
   return std::visit([](const auto& v) { return net::to_string(v); }, a);
 }
 
+// Whether a sandbox or Service record has `address`, in either family.
+template <class Record>
+bool has_address(const Record& r, const net::IpAddress& address) {
+  return (r.ipv4 && net::IpAddress{*r.ipv4} == address) || (r.ipv6 && net::IpAddress{*r.ipv6} == address);
+}
+
 // Every reason the sandbox's addresses are taken, one line each.
 std::vector<std::string> address_conflicts(store::Transaction& tx, const store::SandboxRecord& sandbox,
                                            const std::vector<net::InterfaceAddress>& node_addresses) {
-  std::vector<std::pair<std::string, net::IpAddress>> mine{{"--ip", sandbox.ipv4}};
+  std::vector<std::pair<std::string, net::IpAddress>> mine;
+  if (sandbox.ipv4) mine.emplace_back("--ip", *sandbox.ipv4);
   if (sandbox.ipv6) mine.emplace_back("--ip6", *sandbox.ipv6);
   std::vector<std::string> out;
   for (const auto& [flag, address] : mine) {
     const std::string head = flag + " " + text(address);
     for (const auto& other : tx.sandboxes()) {
       if (other.id == sandbox.id) continue;
-      if (net::IpAddress{other.ipv4} == address || (other.ipv6 && net::IpAddress{*other.ipv6} == address))
+      if (has_address(other, address))
         out.push_back(head + " is already the address of sandbox " + printable_quoted(other.id) +
                       " (remove that one first, or give this sandbox its own address)");
     }
     for (const auto& s : tx.services()) {
-      if (net::IpAddress{s.ipv4} == address || (s.ipv6 && net::IpAddress{*s.ipv6} == address))
+      if (has_address(s, address))
         out.push_back(head + " is the service address of " + s.id +
                       "; a sandbox needs an address of its own, outside the service ranges");
     }

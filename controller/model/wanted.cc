@@ -25,6 +25,7 @@ std::vector<WantedService> wanted_services(const config::App& app) {
     for (const config::Port& p : s.ports) {
       w.ports.push_back({p.name, p.port, p.port, p.protocol, p.type, p.node_port});
     }
+    w.ip_families = s.ip_families;
     out.push_back(std::move(w));
   }
   return out;

@@ -27,6 +27,7 @@ struct WantedService {
   store::Labels labels;  // app, service, managed-by=portway
   store::Selector selector;
   std::vector<store::ServicePort> ports;  // every declared port, http ones too, file order
+  std::vector<config::IpFamily> ip_families;  // as declared; empty: every family the node has
 
   bool operator==(const WantedService&) const = default;
 };

@@ -39,14 +39,14 @@ class Names {
   explicit Names(const KernelDump& d) : d_(d) {
     for (const auto& s : d.services) services_[s.id] = &s;
     for (const auto& set : d.compiled.backend_sets())
-      for (const auto& m : set.members) set_of_member_[m.ipv4.value] = set.id;
+      for (const auto& m : set.members) set_of_member_[m.key()] = set.id;
   }
 
   std::string set_service(const std::string& set_id) const {
     if (services_.count(set_id)) return set_id;
     if (const auto* set = d_.installed.find_backend_set(set_id))
       for (const auto& m : set->members)
-        if (const auto it = set_of_member_.find(m.ipv4.value); it != set_of_member_.end()) return it->second;
+        if (const auto it = set_of_member_.find(m.key()); it != set_of_member_.end()) return it->second;
     return "";
   }
 
@@ -75,7 +75,7 @@ class Names {
  private:
   const KernelDump& d_;
   std::map<std::string, const store::ServiceRecord*> services_;
-  std::map<std::uint32_t, std::string> set_of_member_;
+  std::map<state::MemberKey, std::string> set_of_member_;
 };
 
 std::string service_text(const json& s) {
@@ -107,7 +107,7 @@ FlowOwner owner_of(const KernelDump& d, const Names& names, const dataplane::Lis
     if (!require_member) return {&np->backend_set, names.of(*np)};
     if (const auto* set = d.installed.find_backend_set(np->backend_set))
       for (const auto& m : set->members)
-        if (net::IpAddress{m.ipv4} == f.backend || (m.ipv6 && net::IpAddress{*m.ipv6} == f.backend)) return {&np->backend_set, names.of(*np)};
+        if ((m.ipv4 && net::IpAddress{*m.ipv4} == f.backend) || (m.ipv6 && net::IpAddress{*m.ipv6} == f.backend)) return {&np->backend_set, names.of(*np)};
   }
   return {};
 }
@@ -187,7 +187,7 @@ json backends_json(const KernelDump& d) {
     const json service = names.service(names.set_service(set.id));
     for (const auto& m : set.members) {
       list.push_back({{"backend_set", set.id},
-                      {"address", net::to_string(m.ipv4)},
+                      {"address", m.ipv4 ? json(net::to_string(*m.ipv4)) : json(nullptr)},
                       {"ipv6", m.ipv6 ? json(net::to_string(*m.ipv6)) : json(nullptr)},
                       {"state", state::to_string(m.state)},
                       {"service", service}});
@@ -200,8 +200,8 @@ std::string backends_text(const KernelDump& d) {
   std::vector<TextRow> rows{{"BACKEND", "STATE", "SET", "SERVICE"}};
   const json j = backends_json(d);
   for (const auto& b : j["backends"]) {
-    std::string addr = b["address"].get<std::string>();
-    if (b["ipv6"].is_string()) addr += ", " + b["ipv6"].get<std::string>();
+    std::string addr = b["address"].is_string() ? b["address"].get<std::string>() : "";
+    if (b["ipv6"].is_string()) addr += (addr.empty() ? "" : ", ") + b["ipv6"].get<std::string>();
     rows.push_back({addr, b["state"].get<std::string>(), b["backend_set"].get<std::string>(), service_text(b["service"])});
   }
   return table_text(rows);

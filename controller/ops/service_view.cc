@@ -6,7 +6,8 @@ namespace {
 using nlohmann::json;
 
 json addresses_json(const store::ServiceRecord& s) {
-  json a = json::array({net::to_string(s.ipv4)});
+  json a = json::array();
+  if (s.ipv4) a.push_back(net::to_string(*s.ipv4));
   if (s.ipv6) a.push_back(net::to_string(*s.ipv6));
   return a;
 }
@@ -15,6 +16,17 @@ json labels_json(const store::Labels& labels) {
   json j = json::object();
   for (const auto& [k, v] : labels) j[k] = v;
   return j;
+}
+
+// An IPv4 address, or null for a sandbox with only an IPv6 one.
+json optional_address(const std::optional<net::Ipv4>& a) { return a ? json(net::to_string(*a)) : json(nullptr); }
+
+// "198.18.1.2", "198.18.1.2, 2001:2::2" or "2001:2::2".
+template <class Record>
+std::string addresses_text(const Record& r, const char* separator) {
+  std::string out = r.ipv4 ? net::to_string(*r.ipv4) : "";
+  if (r.ipv6) out += (out.empty() ? "" : separator) + net::to_string(*r.ipv6);
+  return out;
 }
 
 std::string port_text(const store::ServicePort& p) {
@@ -40,7 +52,7 @@ json service_json(const store::ServiceRecord& s, const model::EndpointIndex& end
   json eps = json::array();
   for (const auto* sb : endpoints.of(s.selector)) {
     eps.push_back({{"sandbox", sb->id},
-                   {"address", net::to_string(sb->ipv4)},
+                   {"address", optional_address(sb->ipv4)},
                    {"ipv6", sb->ipv6 ? json(net::to_string(*sb->ipv6)) : json(nullptr)},
                    {"iface", sb->iface},
                    {"state", store::to_string(sb->state)}});
@@ -60,7 +72,7 @@ json sandbox_json(const store::SandboxRecord& s) {
   return {{"id", s.id},
           {"app", s.app},
           {"service", s.service},
-          {"address", net::to_string(s.ipv4)},
+          {"address", optional_address(s.ipv4)},
           {"ipv6", s.ipv6 ? json(net::to_string(*s.ipv6)) : json(nullptr)},
           {"iface", s.iface},
           {"labels", labels_json(s.labels)},
@@ -69,23 +81,21 @@ json sandbox_json(const store::SandboxRecord& s) {
 }
 
 std::string service_text(const store::ServiceRecord& s, const model::EndpointIndex& endpoints) {
-  std::string out = s.id + "  " + net::to_string(s.ipv4);
-  if (s.ipv6) out += ", " + net::to_string(*s.ipv6);
+  std::string out = s.id + "  " + addresses_text(s, ", ");
   out += "\n  ports:";
   for (std::size_t i = 0; i < s.ports.size(); ++i) out += (i ? ", " : " ") + port_text(s.ports[i]);
   out += "\n  endpoints:";
   const auto eps = endpoints.of(s.selector);
   if (eps.empty()) out += " none";
   for (std::size_t i = 0; i < eps.size(); ++i) {
-    out += (i ? ", " : " ") + eps[i]->id + " " + net::to_string(eps[i]->ipv4) +
-           (eps[i]->ipv6 ? "/" + net::to_string(*eps[i]->ipv6) : "") + " " + std::string(store::to_string(eps[i]->state));
+    out += (i ? ", " : " ") + eps[i]->id + " " + addresses_text(*eps[i], "/") + " " +
+           std::string(store::to_string(eps[i]->state));
   }
   return out + "\n";
 }
 
 std::string sandbox_text(const store::SandboxRecord& s) {
-  std::string out = s.id + "  " + s.app + "/" + s.service + "  " + net::to_string(s.ipv4);
-  if (s.ipv6) out += ", " + net::to_string(*s.ipv6);
+  std::string out = s.id + "  " + s.app + "/" + s.service + "  " + addresses_text(s, ", ");
   if (!s.iface.empty()) out += "  via " + s.iface;
   return out + "  " + std::string(store::to_string(s.state)) + "\n";
 }

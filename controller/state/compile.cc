@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <set>
 
 #include "model/endpoints.h"
 #include "model/wanted.h"
@@ -24,22 +25,45 @@ class StateBuilder {
 
 namespace {
 
-// Resolves sandboxes of one Service that share an IPv4 address into one member: running
-// wins, then the lowest sandbox id. `all` arrives ordered by sandbox id; a stable sort keeps
-// that order among equal addresses, so "first" below means "lowest sandbox id".
-std::vector<Member> unique_members(std::vector<Member> all) {
-  std::stable_sort(all.begin(), all.end(), [](const Member& a, const Member& b) { return a.ipv4 < b.ipv4; });
-  std::vector<Member> out;
-  out.reserve(all.size());
-  for (std::size_t i = 0; i < all.size();) {
-    std::size_t j = i, pick = i;
-    for (; j < all.size() && all[j].ipv4 == all[i].ipv4; ++j) {
-      if (all[j].state == MemberState::running && all[pick].state != MemberState::running) pick = j;
-    }
-    out.push_back(all[pick]);
-    i = j;
+template <class T>
+bool no_repeats(std::vector<T>& v) {
+  std::sort(v.begin(), v.end());
+  return std::adjacent_find(v.begin(), v.end()) == v.end();
+}
+
+bool addresses_unique(const std::vector<Member>& members) {
+  std::vector<net::Ipv4> v4;
+  std::vector<net::Ipv6> v6;
+  for (const Member& m : members) {
+    if (m.ipv4) v4.push_back(*m.ipv4);
+    if (m.ipv6) v6.push_back(*m.ipv6);
   }
-  return out;
+  return no_repeats(v4) && no_repeats(v6);
+}
+
+// Resolves sandboxes of one Service that share an address (of either family): running wins,
+// then the lowest sandbox id; a sandbox sharing any address with one already taken is left
+// out, so no address is served twice in a set. `all` arrives ordered by sandbox id; a stable
+// sort keeps that order within each state. (The store refuses a sandbox whose address is in
+// use, so this only matters for a store edited by hand.) Returns the members sorted by key.
+std::vector<Member> unique_members(std::vector<Member> all) {
+  if (!addresses_unique(all)) {
+    std::stable_sort(all.begin(), all.end(), [](const Member& a, const Member& b) {
+      return a.state == MemberState::running && b.state != MemberState::running;
+    });
+    std::set<net::Ipv4> v4;
+    std::set<net::Ipv6> v6;
+    std::vector<Member> kept;
+    for (const Member& m : all) {
+      if ((m.ipv4 && v4.count(*m.ipv4)) || (m.ipv6 && v6.count(*m.ipv6))) continue;
+      if (m.ipv4) v4.insert(*m.ipv4);
+      if (m.ipv6) v6.insert(*m.ipv6);
+      kept.push_back(m);
+    }
+    all = std::move(kept);
+  }
+  std::sort(all.begin(), all.end());
+  return all;
 }
 
 // Sorts by key and drops later duplicates; callers push in Service-id order.
@@ -76,9 +100,9 @@ ServiceFragment compile_service(const store::ServiceRecord& s, std::vector<Membe
                                 const ClaimOwner& owner_of) {
   ServiceFragment f;
   f.backend_set = {s.id, unique_members(std::move(endpoints))};
-  f.frontends.reserve(s.ports.size() * (s.ipv6 ? 2 : 1));
+  f.frontends.reserve(s.ports.size() * ((s.ipv4 ? 1 : 0) + (s.ipv6 ? 1 : 0)));
   for (const store::ServicePort& p : s.ports) {
-    f.frontends.push_back({{s.ipv4, p.port, p.protocol}, p.target_port, s.id, p.name});
+    if (s.ipv4) f.frontends.push_back({{*s.ipv4, p.port, p.protocol}, p.target_port, s.id, p.name});
     if (s.ipv6) f.frontends.push_back({{*s.ipv6, p.port, p.protocol}, p.target_port, s.id, p.name});
     if (p.node_port == 0) continue;
     const NodePortKey key{p.node_port, p.protocol};

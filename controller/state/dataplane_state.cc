@@ -1,6 +1,7 @@
 #include "state/dataplane_state.h"
 
 #include <algorithm>
+#include <set>
 #include <stdexcept>
 
 namespace portway::state {
@@ -37,11 +38,32 @@ std::string to_string(const NodePortKey& k) {
   return "node_port " + std::to_string(k.node_port) + "/" + std::string(config::to_string(k.protocol));
 }
 
-std::string to_string(const Member& m) {
-  std::string out = net::to_string(m.ipv4);
-  if (m.ipv6) out += "/" + net::to_string(*m.ipv6);
-  return out + " " + std::string(to_string(m.state));
+std::string to_string(const MemberKey& k) {
+  std::string out = k.ipv4 ? net::to_string(*k.ipv4) : "";
+  if (k.ipv6) out += (out.empty() ? "" : "/") + net::to_string(*k.ipv6);
+  return out.empty() ? "(no address)" : out;
 }
+
+std::string to_string(const Member& m) { return to_string(m.key()) + " " + std::string(to_string(m.state)); }
+
+namespace {
+
+// The member invariants of dataplane_state.h (two members with one key share an address).
+void check_members(const BackendSet& set) {
+  std::set<net::Ipv4> v4;
+  std::set<net::Ipv6> v6;
+  for (std::size_t m = 0; m < set.members.size(); ++m) {
+    const Member& member = set.members[m];
+    if (!member.ipv4 && !member.ipv6)
+      throw std::invalid_argument("backend set " + set.id + " has a member without any address");
+    if (member.ipv4 && !v4.insert(*member.ipv4).second)
+      throw std::invalid_argument("backend set " + set.id + " lists " + net::to_string(*member.ipv4) + " twice");
+    if (member.ipv6 && !v6.insert(*member.ipv6).second)
+      throw std::invalid_argument("backend set " + set.id + " lists " + net::to_string(*member.ipv6) + " twice");
+  }
+}
+
+}  // namespace
 
 DataplaneState DataplaneState::from_parts(std::vector<Frontend> frontends,
                                           std::vector<NodePort> node_ports,
@@ -64,11 +86,7 @@ DataplaneState DataplaneState::from_parts(std::vector<Frontend> frontends,
     if (i > 0 && backend_sets[i - 1].id == set.id)
       throw std::invalid_argument("duplicate backend set " + set.id);
     std::sort(set.members.begin(), set.members.end());
-    for (std::size_t m = 1; m < set.members.size(); ++m) {
-      if (set.members[m - 1].ipv4 == set.members[m].ipv4)
-        throw std::invalid_argument("backend set " + set.id + " lists " +
-                                    net::to_string(set.members[m].ipv4) + " twice");
-    }
+    check_members(set);
   }
 
   DataplaneState s;

@@ -11,15 +11,17 @@
 // Invariants, checked by from_parts() and guaranteed by compile():
 //   - each list is sorted by its key and keys are unique;
 //   - every frontend and node port names a backend set that exists;
-//   - members of a backend set are sorted by IPv4 address, unique by it.
+//   - members of a backend set are sorted by their key (MemberKey: the pair of addresses),
+//     each has at least one address, and no address of either family appears twice in a set.
 // Hence two states are equal iff they program the same dataplane, and equal inputs give
 // byte-identical states (deterministic order, no pointers, no hash-table iteration).
 //
 // Members: running members get new flows; draining ones only keep their established flows.
 // A backend set may be empty: its frontends still exist and refuse traffic (TCP reset, ICMP
 // port unreachable), which is why a Service with no endpoint is not simply absent.
-// IPv6: a Service with an IPv6 address has IPv6 frontends on the same backend set; for them
-// the dataplane uses the members that have an IPv6 address.
+// Families: a Service has frontends of each family it has an address of, all on one backend
+// set. A member has an IPv4 address, an IPv6 address or both; a frontend of one family uses
+// the members with an address of that family (docs/model.md "Address families").
 #pragma once
 
 #include <compare>
@@ -44,17 +46,35 @@ std::string to_string(const IpAddress& a);
 enum class MemberState : std::uint8_t { running, draining };
 std::string_view to_string(MemberState s);
 
+// What identifies a member within its set: its addresses, whichever families it has. Family-
+// neutral, and what a dataplane can read back from the kernel (the sandbox id is not there).
+// nullopt sorts first, so IPv6-only members come before the others.
+struct MemberKey {
+  std::optional<net::Ipv4> ipv4;
+  std::optional<net::Ipv6> ipv6;
+
+  // The address a member is named by where one name is shown (stats, dump): its IPv4 one if
+  // it has one, else its IPv6 one.
+  IpAddress primary() const { return ipv4 ? IpAddress{*ipv4} : IpAddress{*ipv6}; }
+  auto operator<=>(const MemberKey&) const = default;
+};
+
 struct Member {
-  net::Ipv4 ipv4;                 // the key within its set
+  std::optional<net::Ipv4> ipv4;  // for IPv4 frontends
   std::optional<net::Ipv6> ipv6;  // for IPv6 frontends
   MemberState state = MemberState::running;
 
-  auto operator<=>(const Member&) const = default;
+  MemberKey key() const { return {ipv4, ipv6}; }
+  // Whether frontends of the family of `a` use this member.
+  bool serves(const IpAddress& a) const {
+    return std::holds_alternative<net::Ipv4>(a) ? ipv4.has_value() : ipv6.has_value();
+  }
+  auto operator<=>(const Member&) const = default;  // key first, then state
 };
 
 struct BackendSet {
   std::string id;               // the Service id; what frontends refer to
-  std::vector<Member> members;  // sorted by ipv4, unique
+  std::vector<Member> members;  // sorted by key, unique (see the invariants above)
 
   bool operator==(const BackendSet&) const = default;
 };
@@ -125,6 +145,7 @@ class DataplaneState {
 
 std::string to_string(const FrontendKey& k);  // "198.18.0.7:6667/tcp", "[2001:2::7]:53/udp"
 std::string to_string(const NodePortKey& k);  // "node_port 6697/tcp"
-std::string to_string(const Member& m);       // "198.18.1.2 running", "198.18.1.2/2001:2::2 draining"
+std::string to_string(const MemberKey& k);    // "198.18.1.2", "198.18.1.2/2001:2::2", "2001:2::2"
+std::string to_string(const Member& m);       // "198.18.1.2 running", "2001:2::2 draining"
 
 }  // namespace portway::state

@@ -10,7 +10,7 @@ namespace {
 const FrontendKey& key_of(const Frontend& f) { return f.key; }
 const NodePortKey& key_of(const NodePort& n) { return n.key; }
 const std::string& key_of(const BackendSet& b) { return b.id; }
-const net::Ipv4& key_of(const Member& m) { return m.ipv4; }
+MemberKey key_of(const Member& m) { return m.key(); }
 
 // Whether two entries with equal keys differ: the value part only, so a diff of equal
 // states compares every key once and no string twice (memcmp dominates the profile).
@@ -21,7 +21,7 @@ bool same_value(const NodePort& a, const NodePort& b) {
   return a.target_port == b.target_port && a.backend_set == b.backend_set && a.port_name == b.port_name;
 }
 bool same_value(const BackendSet& a, const BackendSet& b) { return a.members == b.members; }
-bool same_value(const Member& a, const Member& b) { return a.state == b.state && a.ipv6 == b.ipv6; }
+bool same_value(const Member& a, const Member& b) { return a.state == b.state; }
 
 // One merge pass over two key-sorted lists, one three-way key comparison per step.
 template <class T, class OnBoth>

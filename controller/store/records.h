@@ -52,7 +52,8 @@ struct ServiceRecord {
   Labels labels;
   Selector selector;
   std::vector<ServicePort> ports;  // declaration order
-  net::Ipv4 ipv4;
+  // At least one (docs/model.md "Address families"): the app's service chooses which.
+  std::optional<net::Ipv4> ipv4;
   std::optional<net::Ipv6> ipv6;
   std::uint64_t revision = 0;  // 1 on create, bumped on every update
 
@@ -109,7 +110,7 @@ struct SandboxRecord {
   std::string app;
   std::string service;
   Labels labels;
-  net::Ipv4 ipv4;
+  std::optional<net::Ipv4> ipv4;  // at least one of the two
   std::optional<net::Ipv6> ipv6;
   std::string iface;  // host-side interface; empty = reached by routing
   SandboxState state = SandboxState::running;

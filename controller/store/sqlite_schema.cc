@@ -3,6 +3,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "store/store.h"
 
@@ -156,16 +157,52 @@ std::string journal_insert(const JournaledTable& t, const char* row) {
          "changes WHERE generation = c.value + 1 AND kind = '" + t.kind + "' AND key = " + key + ");\n";
 }
 
+// The three journal triggers of one table.
+std::string journal_triggers(const JournaledTable& t) {
+  const std::string name = std::string("journal_") + t.table;
+  return "CREATE TRIGGER " + name + "_insert AFTER INSERT ON " + t.table + " BEGIN " +
+         journal_insert(t, "NEW") + "END;\n" +
+         "CREATE TRIGGER " + name + "_update AFTER UPDATE ON " + t.table + " BEGIN " +
+         journal_insert(t, "OLD") + journal_insert(t, "NEW") + "END;\n" +
+         "CREATE TRIGGER " + name + "_delete AFTER DELETE ON " + t.table + " BEGIN " +
+         journal_insert(t, "OLD") + "END;\n";
+}
+
 std::string schema_v3() {
   std::string sql = kSchemaV3Tables;
+  for (const JournaledTable& t : kJournaled) sql += journal_triggers(t);
+  return sql;
+}
+
+// Version 4: a sandbox may have an IPv4 address, an IPv6 address or both (docs/model.md
+// "Address families"). SQLite cannot change a column's constraint in place, so the table is
+// rebuilt (copy, drop, rename: the documented twelve-step procedure, trimmed to what this
+// table has: no foreign keys point at it, and its index and journal triggers are re-created
+// since dropping the old table drops them). The copy fires no journal trigger (it writes the
+// new table), and it changes no record, so the generation stays where it is.
+// Services need no change: each address is its own ip_allocations row already.
+std::string schema_v4() {
+  std::string sql = R"sql(
+CREATE TABLE sandboxes_v4 (
+  id            TEXT NOT NULL PRIMARY KEY,
+  app           TEXT NOT NULL,
+  service       TEXT NOT NULL,
+  labels        TEXT NOT NULL,
+  ipv4          BLOB CHECK (ipv4 IS NULL OR length(ipv4) = 4),
+  ipv6          BLOB CHECK (ipv6 IS NULL OR length(ipv6) = 16),
+  iface         TEXT NOT NULL,
+  state         TEXT NOT NULL CHECK (state IN ('running', 'draining', 'stopped')),
+  changed_at_ms INTEGER NOT NULL,
+  CHECK (ipv4 IS NOT NULL OR ipv6 IS NOT NULL)
+) STRICT, WITHOUT ROWID;
+INSERT INTO sandboxes_v4 (id, app, service, labels, ipv4, ipv6, iface, state, changed_at_ms)
+  SELECT id, app, service, labels, ipv4, ipv6, iface, state, changed_at_ms FROM sandboxes;
+DROP TABLE sandboxes;
+ALTER TABLE sandboxes_v4 RENAME TO sandboxes;
+CREATE INDEX sandboxes_by_selector ON sandboxes (app, service);
+)sql";
   for (const JournaledTable& t : kJournaled) {
-    const std::string name = std::string("journal_") + t.table;
-    sql += "CREATE TRIGGER " + name + "_insert AFTER INSERT ON " + t.table + " BEGIN " +
-           journal_insert(t, "NEW") + "END;\n";
-    sql += "CREATE TRIGGER " + name + "_update AFTER UPDATE ON " + t.table + " BEGIN " +
-           journal_insert(t, "OLD") + journal_insert(t, "NEW") + "END;\n";
-    sql += "CREATE TRIGGER " + name + "_delete AFTER DELETE ON " + t.table + " BEGIN " +
-           journal_insert(t, "OLD") + "END;\n";
+    if (std::string_view(t.table) == "sandboxes") sql += journal_triggers(t);
   }
   return sql;
 }
@@ -176,6 +213,7 @@ std::string migration(int from) {
     case 0: return kSchemaV1;
     case 1: return kSchemaV2;
     case 2: return schema_v3();
+    case 3: return schema_v4();
   }
   throw std::logic_error("no migration from schema version " + std::to_string(from));
 }

@@ -9,7 +9,7 @@
 
 namespace portway::store::sqlite {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 // PRAGMA application_id: "PWAY", so `file state.db` and portway itself can tell a portway
 // database from any other SQLite file before touching it.
 inline constexpr std::int32_t kApplicationId = 0x50574159;

@@ -161,8 +161,8 @@ class SqliteTransaction final : public Transaction {
         Use u(stmt("DELETE FROM ip_allocations WHERE service_id = ?1"));
         u.bind(1, s.id).run();
       }
-      const auto v4 = sqlite::encode(s.ipv4);
-      allocate(s.id, 4, v4, net::to_string(s.ipv4));
+      if (!s.ipv4 && !s.ipv6) throw StoreError("Service " + s.id + " has no address of either family");
+      if (s.ipv4) allocate(s.id, 4, sqlite::encode(*s.ipv4), net::to_string(*s.ipv4));
       if (s.ipv6) allocate(s.id, 6, sqlite::encode(*s.ipv6), net::to_string(*s.ipv6));
     });
   }
@@ -287,7 +287,10 @@ class SqliteTransaction final : public Transaction {
           "ipv4 = excluded.ipv4, ipv6 = excluded.ipv6, iface = excluded.iface, "
           "state = excluded.state, changed_at_ms = excluded.changed_at_ms"));
       u.bind(1, s.id).bind(2, s.app).bind(3, s.service).bind(4, sqlite::encode_labels(s.labels));
-      u.bind_blob(5, sqlite::encode(s.ipv4));
+      if (s.ipv4)
+        u.bind_blob(5, sqlite::encode(*s.ipv4));
+      else
+        u.bind_null(5);
       if (s.ipv6)
         u.bind_blob(6, sqlite::encode(*s.ipv6));
       else
@@ -485,7 +488,7 @@ class SqliteTransaction final : public Transaction {
                                 sqlite::decode_port(u.integer(6))});
       }
     }
-    std::vector<bool> has_v4(out.size(), false);
+    std::vector<bool> has_address(out.size(), false);
     {
       Use u(stmt(q.addresses));
       if (key) u.bind(1, *key);
@@ -494,16 +497,15 @@ class SqliteTransaction final : public Transaction {
         const std::string id = u.text(0);
         while (i < out.size() && out[i].id < id) ++i;
         if (i == out.size() || out[i].id != id) throw StoreError("corrupt state database: orphan address of " + id);
-        if (u.integer(1) == 4) {
+        if (u.integer(1) == 4)
           out[i].ipv4 = sqlite::decode_ipv4(u.blob(2));
-          has_v4[i] = true;
-        } else {
+        else
           out[i].ipv6 = sqlite::decode_ipv6(u.blob(2));
-        }
+        has_address[i] = true;
       }
     }
     for (std::size_t i = 0; i < out.size(); ++i) {
-      if (!has_v4[i]) throw StoreError("corrupt state database: Service " + out[i].id + " has no IPv4 address");
+      if (!has_address[i]) throw StoreError("corrupt state database: Service " + out[i].id + " has no address");
     }
     return out;
   }
@@ -518,7 +520,7 @@ class SqliteTransaction final : public Transaction {
     s.app = u.text(1);
     s.service = u.text(2);
     s.labels = sqlite::decode_labels(u.text(3));
-    s.ipv4 = sqlite::decode_ipv4(u.blob(4));
+    if (!u.is_null(4)) s.ipv4 = sqlite::decode_ipv4(u.blob(4));
     if (!u.is_null(5)) s.ipv6 = sqlite::decode_ipv6(u.blob(5));
     s.iface = u.text(6);
     s.state = sqlite::decode_sandbox_state(u.text(7));

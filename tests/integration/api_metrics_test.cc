@@ -237,6 +237,8 @@ TEST_F(ApiMetrics, EveryRouteOverTheSocketAndBadRequestsChangeNothing) {
   refused(413, unix_http(socket_, "POST /v1/apps HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n", 3s), "huge body");
   refused(400, call("POST", "/v1/sandboxes", "{\"app\": \"web\","), "malformed JSON");
   refused(400, call("POST", "/v1/sandboxes", R"({"app":"web","service":"web","ip":7})"), "wrong type");
+  refused(400, call("POST", "/v1/sandboxes", R"({"app":"web","service":"web","ip":null,"ip6":null})"),
+          "neither address (docs/model.md \"Address families\")");
   refused(400, call("POST", "/v1/apps", "name = 5\n"), "invalid app");
   refused(409, call("POST", "/v1/apps", std::string(kApp).replace(std::string(kApp).find("\"web\""), 5, "\"thief\"")),
           "node-port conflict");

@@ -98,7 +98,7 @@ class DumpTest : public ::testing::TestWithParam<config::DataplaneChoice> {
   std::string sandbox_address(const std::string& id) const {
     auto store = store::SqliteStore::open(cfg_.dir + "/state.db", {.create = false});
     for (const auto& sb : store->begin_read()->sandboxes())
-      if (sb.id == id) return net::to_string(sb.ipv4);
+      if (sb.id == id) return net::to_string(*sb.ipv4);
     ADD_FAILURE() << "no sandbox " << id;
     return "";
   }
@@ -163,7 +163,7 @@ TEST_P(DumpTest, FrontendsAndBackendsAreWhatWasApplied) {
                row["state"].get<std::string>());
   }
   for (const auto& set : want.backend_sets())
-    for (const auto& m : set.members) expected.insert(set.id + " " + net::to_string(m.ipv4) + " running");
+    for (const auto& m : set.members) expected.insert(set.id + " " + net::to_string(*m.ipv4) + " running");
   EXPECT_EQ(got, expected);
 
   // The text: addresses in dotted form and the Service named on each row.
@@ -270,7 +270,7 @@ TEST_P(DumpTest, StatsNestBackendsUnderTheirServiceAndRatesAreTheDeltaOverTheInt
     EXPECT_EQ(keys_of(b), (std::set<std::string>{"backend", "address", "counters"}));
     backends.insert(b["address"]);
   }
-  for (const auto& m : want.find_backend_set("svc/game/server")->members) members.insert(net::to_string(m.ipv4));
+  for (const auto& m : want.find_backend_set("svc/game/server")->members) members.insert(net::to_string(*m.ipv4));
   EXPECT_EQ(backends, members) << "the Service's members, nested under it";
   bool has_frontend = false;
   for (const auto& f : (*server)["frontends"]) {

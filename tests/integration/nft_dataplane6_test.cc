@@ -66,6 +66,58 @@ TEST_F(NftDataplane6Test, NewFlowsSpreadOverTheRunningMembersWithAnIpv6Address) 
   EXPECT_EQ(dp_->installed(), lab_state_dual(members));
 }
 
+// A member has the addresses its sandbox has (docs/model.md "Address families"): an IPv6-only
+// member is in the IPv6 slots (and draining6) only, an IPv4-only one in the IPv4 slots only.
+// Each family's new flows go to its own members; a Service whose only members are IPv6-only
+// refuses IPv4. Incremental changes, the read-back and the drift check all agree.
+TEST_F(NftDataplane6Test, Ipv6OnlyMembersServeIpv6AndIpv4OnlyMembersIpv4) {
+  auto members = all_members();
+  members[0].ipv6.reset();  // sb0: IPv4 only
+  members[1].ipv4.reset();  // sb1, sb2: IPv6 only
+  members[2].ipv4.reset();
+  // The drift check dumps the table and reconstructs the members from it: nothing differs.
+  const auto read_back_fresh = [&](const state::DataplaneState& want) {
+    Repairs r;
+    in_node([&] { r = dp_->repair(nullptr, want); });
+    EXPECT_TRUE(r.counts.empty()) << (r.notes.empty() ? "" : r.notes[0]);
+  };
+
+  const auto only6 = lab_state_dual({members[1], members[2]});
+  dp_->apply(only6);
+  EXPECT_EQ(dp_->installed(), only6);
+  read_back_fresh(only6);
+  std::set<std::string> seen6;
+  for (int i = 0; i < 40 && seen6.size() < 2; ++i) seen6.insert(who_sandbox(tcp_probe(topo_.client_netns, kVip6, 80)));
+  EXPECT_EQ(seen6, (std::set<std::string>{"sb1", "sb2"}));
+  EXPECT_EQ(tcp_probe(topo_.client_netns, kVip, 80).status, ProbeStatus::refused)
+      << "IPv4 must not reach an IPv6-only member";
+
+  // The IPv4-only member joins (incremental apply): IPv4 goes to it alone, IPv6 never does.
+  const auto mixed = lab_state_dual(members);
+  EXPECT_FALSE(dp_->apply(mixed).applied.empty());
+  EXPECT_EQ(dp_->installed(), mixed);
+  read_back_fresh(mixed);
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(who_sandbox(tcp_probe(topo_.client_netns, kVip, 80)), "sb0");
+    EXPECT_NE(who_sandbox(tcp_probe(topo_.client_netns, kVip6, 80)), "sb0");
+  }
+
+  // An IPv6-only member drains: kept for read-back in draining6, no new flows.
+  members[2].state = MemberState::draining;
+  const auto drained = lab_state_dual(members);
+  dp_->apply(drained);
+  EXPECT_EQ(dp_->installed(), drained);
+  read_back_fresh(drained);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(who_sandbox(tcp_probe(topo_.client_netns, kVip6, 80)), "sb1");
+
+  // Counters name a member by its only address, never 0.0.0.0.
+  const auto stats = dp_->stats();
+  std::set<std::string> named;
+  for (const auto& [key, c] : stats.backends) named.insert(key.substr(key.rfind(' ') + 1));
+  EXPECT_TRUE(named.count(sandbox6(1))) << "the IPv6-only member's counters";
+  EXPECT_FALSE(named.count("0.0.0.0"));
+}
+
 TEST_F(NftDataplane6Test, AFlowKeepsItsBackendAcrossFlowsWithTheSameTuple) {
   dp_->apply(lab_state_dual(all_members()));
   const std::uint16_t port = 40080;

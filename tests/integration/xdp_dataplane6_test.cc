@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 #include <set>
+#include <tuple>
 
 #include "dataplane/node_addresses.h"
 #include "dataplane/xdp/flow_listing.h"
@@ -168,7 +169,7 @@ TEST_F(XdpDataplane6Test, TheIpv6PartIsProgrammedIntoTheIpv6Maps) {
   for (std::uint32_t id = 0; id < backends.size(); ++id)
     if (backends[id].state != PW_BACKEND_UNUSED) id_of[ntohl(backends[id].addr)] = id;
   ASSERT_EQ(id_of.size(), 2u);
-  const std::uint32_t b0 = id_of.at(member(0).ipv4.value), b1 = id_of.at(member(1).ipv4.value);
+  const std::uint32_t b0 = id_of.at(member(0).ipv4->value), b1 = id_of.at(member(1).ipv4->value);
   EXPECT_TRUE(same(maps.backend_addr6(b0), in6_of(*member(0).ipv6)));
   EXPECT_TRUE(is_unset(maps.backend_addr6(b1))) << "member 1 has no IPv6 address";
 
@@ -291,7 +292,17 @@ TEST_F(XdpDataplane6Test, Ipv6DriftIsFoundOnReadBackAndRepaired) {
     EXPECT_FALSE(same(k.addr, in6_of(v6("2001:2:0:ff::99")))) << "the stray IPv6 frontend is removed";
   }
   EXPECT_EQ(node_ports6, 2u) << "the node port's missing IPv6 entry is rewritten";
-  EXPECT_FALSE(is_unset(m->maps.backend_addr6(wiped)));
+  // A member is its address pair: the one read back without its IPv6 address is another
+  // member, so the repair writes the wanted member (possibly under a new backend id) and
+  // releases the other one. Every used backend has its IPv6 address again.
+  const auto backends = m->maps.all_backends();
+  std::size_t used = 0;
+  for (std::uint32_t id = 0; id < backends.size(); ++id) {
+    if (backends[id].state == PW_BACKEND_UNUSED) continue;
+    ++used;
+    EXPECT_FALSE(is_unset(m->maps.backend_addr6(id))) << "backend " << id << " (wiped: " << wiped << ")";
+  }
+  EXPECT_EQ(used, 2u);
 }
 
 // Processes on the node reach IPv6 frontends through connect6/getpeername6 without any packet
@@ -380,6 +391,85 @@ TEST_F(XdpDataplane6Test, NodeIpv6SocketsToARemovedBackendAreEnded) {
   });
   ASSERT_EQ(r.status, ProbeStatus::ok) << r.error;
   EXPECT_EQ(r.reply, "answer=1 apply=ok before=0 after=" + std::to_string(ECONNABORTED));
+}
+
+// A member has the addresses its sandbox has (docs/model.md "Address families"). An IPv6-only
+// member is a pw_backends entry with addr 0, named only by its set's IPv6 Maglev table; an
+// IPv4-only one only by the IPv4 table. IPv6 traffic reaches the IPv6-only member, IPv4 traffic
+// never does, and what is read back is what was written (no drift, nothing re-applied).
+TEST_F(XdpDataplane6Test, Ipv6OnlyMembersServeIpv6AndIpv4OnlyMembersIpv4) {
+  Member v4_only = member(0, false);
+  Member v6_only = member(1);
+  v6_only.ipv4.reset();
+  // IPv4 81/tcp -> 7100 (the lab's test app), IPv6 80/tcp -> 7000 (the IPv6 echo server).
+  const auto state_of = [&](std::vector<Member> members) {
+    return DataplaneState::from_parts({Frontend{{kVip, 81, config::Protocol::tcp}, 7100, kSet, "app"},
+                                       Frontend{{v6(kVip6), 80, config::Protocol::tcp}, 7000, kSet, "echo"}},
+                                      {}, {BackendSet{kSet, std::move(members)}});
+  };
+  // The tables of the set, as backend ids, and the used backends.
+  const auto tables = [&] {
+    auto m = maps();
+    const std::uint32_t set_id = m->maps.frontends().at(0).second.set_id;
+    const auto t4 = m->maps.backend_set(set_id), t6 = m->maps.backend_set(set_id, loader::SetFamily::ipv6);
+    std::map<std::uint32_t, pw_backend> used;
+    const auto backends = m->maps.all_backends();
+    for (std::uint32_t id = 0; id < backends.size(); ++id)
+      if (backends[id].state != PW_BACKEND_UNUSED) used[id] = backends[id];
+    return std::make_tuple(std::set<std::uint32_t>(t4.begin(), t4.end()), std::set<std::uint32_t>(t6.begin(), t6.end()),
+                           used);
+  };
+
+  // Only the IPv6-only member: IPv6 is served, the IPv4 frontend has no member and refuses.
+  const DataplaneState only6 = state_of({v6_only});
+  apply(only6);
+  EXPECT_EQ(installed(), only6) << "an addr-0 backend reads back as the IPv6-only member";
+  EXPECT_TRUE(apply(only6).applied.empty()) << "no drift seen";
+  {
+    const auto [t4, t6, used] = tables();
+    ASSERT_EQ(used.size(), 1u);
+    const std::uint32_t id = used.begin()->first;
+    EXPECT_EQ(used.begin()->second.addr, 0u) << "IPv6-only: addr 0";
+    EXPECT_TRUE(same(maps()->maps.backend_addr6(id), in6_of(*v6_only.ipv6)));
+    EXPECT_TRUE(t4.empty()) << "no IPv4 table without an IPv4 member";
+    EXPECT_EQ(t6, std::set<std::uint32_t>{id});
+  }
+  for (int i = 0; i < 6; ++i) {
+    const auto e = itest::tcp6_echo(topo_.client_netns, kVip6, 80);
+    ASSERT_TRUE(e.ok) << "TCP to [" << kVip6 << "]:80: " << e.error;
+    EXPECT_EQ(e.sandbox, "sb1");
+    EXPECT_EQ(e.client, itest::kClient6);
+  }
+  const auto refused = lab::tcp_probe(topo_.client_netns, net::to_string(kVip), 81);
+  EXPECT_EQ(refused.status, ProbeStatus::refused) << "IPv4 must not reach the IPv6-only member: " << refused.reply;
+
+  // Both kinds in one set: each family keeps to its own members.
+  const DataplaneState mixed = state_of({v4_only, v6_only});
+  apply(mixed);
+  EXPECT_EQ(installed(), mixed);
+  EXPECT_TRUE(apply(mixed).applied.empty()) << "no drift seen";
+  {
+    netlink::NetnsGuard in(topo_.node_netns);
+    EXPECT_TRUE(XdpDataplane(settings_).repair(nullptr, mixed).counts.empty()) << "the drift check finds nothing";
+  }
+  {
+    const auto [t4, t6, used] = tables();
+    ASSERT_EQ(used.size(), 2u);
+    std::uint32_t id4 = 0, id6 = 0;
+    for (const auto& [id, be] : used) (be.addr == 0 ? id6 : id4) = id;
+    EXPECT_EQ(ntohl(used.at(id4).addr), v4_only.ipv4->value);
+    EXPECT_TRUE(is_unset(maps()->maps.backend_addr6(id4))) << "IPv4-only: no IPv6 address";
+    EXPECT_EQ(t4, std::set<std::uint32_t>{id4}) << "the IPv4 table names the IPv4 member only";
+    EXPECT_EQ(t6, std::set<std::uint32_t>{id6}) << "the IPv6 table names the IPv6 member only";
+  }
+  for (int i = 0; i < 6; ++i) {
+    const auto e = itest::tcp6_echo(topo_.client_netns, kVip6, 80);
+    ASSERT_TRUE(e.ok) << e.error;
+    EXPECT_EQ(e.sandbox, "sb1") << "IPv6 flows go to the IPv6-only member";
+    const auto r = lab::tcp_probe(topo_.client_netns, net::to_string(kVip), 81);
+    ASSERT_EQ(r.status, ProbeStatus::ok) << r.error;
+    EXPECT_EQ(itest::who_sandbox(r), "sb0") << "IPv4 flows go to the IPv4-only member";
+  }
 }
 
 // ---- traffic through the XDP/tc IPv6 packet path (bpf/lib/*6.h) --------------------------

@@ -68,32 +68,20 @@ std::string node_port_key_text(const state::NodePortKey& k) {
   return s;
 }
 
-std::vector<net::Ipv4> running_members(const state::BackendSet& set) {
-  std::vector<net::Ipv4> out;
+std::vector<state::IpAddress> running_members(const state::BackendSet& set) {
+  std::vector<state::IpAddress> out;
   for (const auto& m : set.members)
-    if (m.state == state::MemberState::running) out.push_back(m.ipv4);
-  return out;  // members are sorted by address already
+    if (m.state == state::MemberState::running && m.ipv4) out.push_back(*m.ipv4);
+  return out;  // members are sorted by key, IPv4 address first
 }
 
-std::vector<net::Ipv4> running6_members(const state::BackendSet& set) {
-  std::vector<net::Ipv4> out;
+std::vector<state::IpAddress> running6_members(const state::BackendSet& set) {
+  std::vector<state::IpAddress> out;
   for (const auto& m : set.members)
-    if (m.state == state::MemberState::running && m.ipv6) out.push_back(m.ipv4);
+    if (m.state == state::MemberState::running && m.ipv6) out.push_back(*m.ipv6);
+  std::sort(out.begin(), out.end());  // IPv6-only members sort first by key, not by address
   return out;
 }
-
-namespace {
-
-// The IPv6 address of a set's member, by its IPv4 key (a slot of an IPv6 table).
-const net::Ipv6& ipv6_of(const state::BackendSet& set, net::Ipv4 key) {
-  const auto it = std::lower_bound(set.members.begin(), set.members.end(), key,
-                                   [](const state::Member& m, net::Ipv4 k) { return m.ipv4 < k; });
-  if (it == set.members.end() || it->ipv4 != key || !it->ipv6)
-    throw std::logic_error("nft: IPv6 slot of a member without an IPv6 address");
-  return *it->ipv6;
-}
-
-}  // namespace
 
 const state::BackendSet& ElementWriter::set_of(const std::string& id) const {
   const state::BackendSet* s = state_.find_backend_set(id);
@@ -132,8 +120,7 @@ void ElementWriter::service_address(const state::IpAddress& address, const state
   for (std::uint32_t i = 0; i < slots.size(); ++i) {
     std::string key = a + " . ";
     append_u32(key, i);
-    if (v6) out_.put(SetName::svc_slots6, std::move(key), ipv6_text(ipv6_of(set, slots[i])), "");
-    else out_.put(SetName::svc_slots, std::move(key), ipv4_text(slots[i]), "");
+    out_.put(v6 ? SetName::svc_slots6 : SetName::svc_slots, std::move(key), address_text(slots[i]), "");
   }
 }
 
@@ -155,7 +142,7 @@ void ElementWriter::node_port(const state::NodePort& n) {
   for (std::uint32_t i = 0; i < slots.size(); ++i) {
     std::string slot = key + " . ";
     append_u32(slot, i);
-    out_.put(SetName::np_slots, std::move(slot), ipv4_text(slots[i]), "");
+    out_.put(SetName::np_slots, std::move(slot), address_text(slots[i]), "");
   }
   // The IPv6 side: its own slot table over the members with an IPv6 address.
   const SlotTable& slots6 = slots_.table(std::string(kNodePort6Book) + key, running6_members(set));
@@ -168,25 +155,30 @@ void ElementWriter::node_port(const state::NodePort& n) {
   for (std::uint32_t i = 0; i < slots6.size(); ++i) {
     std::string slot = key + " . ";
     append_u32(slot, i);
-    out_.put(SetName::np_slots6, std::move(slot), ipv6_text(ipv6_of(set, slots6[i])), "");
+    out_.put(SetName::np_slots6, std::move(slot), address_text(slots6[i]), "");
   }
 }
 
+// A member is named by its IPv4 address where it has one (be_addr6 gives its IPv6 one on
+// read-back), else by its IPv6 address in draining6.
 void ElementWriter::draining_members(const state::BackendSet& set) {
   for (const auto& m : set.members) {
     if (m.state != state::MemberState::draining) continue;
-    out_.put(SetName::draining, number_text(number(set.id)) + " . " + ipv4_text(m.ipv4), "", "");
+    if (m.ipv4) out_.put(SetName::draining, number_text(number(set.id)) + " . " + ipv4_text(*m.ipv4), "", "");
+    else out_.put(SetName::draining6, number_text(number(set.id)) + " . " + ipv6_text(*m.ipv6), "", "");
   }
 }
 
-void ElementWriter::backend_address(net::Ipv4 address, const std::optional<net::Ipv6>& ipv6) {
-  const std::string a = ipv4_text(address);
-  out_.put(SetName::be_pkts, a, "", "");
-  out_.put(SetName::be_new, a, "", "");
-  out_.put(SetName::hairpin, a + " . " + a, "", "");
-  if (!ipv6) return;
-  const std::string a6 = ipv6_text(*ipv6);
-  out_.put(SetName::be_addr6, a, a6, "");
+void ElementWriter::backend_address(const state::MemberKey& member) {
+  if (member.ipv4) {
+    const std::string a = ipv4_text(*member.ipv4);
+    out_.put(SetName::be_pkts, a, "", "");
+    out_.put(SetName::be_new, a, "", "");
+    out_.put(SetName::hairpin, a + " . " + a, "", "");
+  }
+  if (!member.ipv6) return;
+  const std::string a6 = ipv6_text(*member.ipv6);
+  if (member.ipv4) out_.put(SetName::be_addr6, ipv4_text(*member.ipv4), a6, "");
   out_.put(SetName::be_pkts6, a6, "", "");
   out_.put(SetName::be_new6, a6, "", "");
   out_.put(SetName::hairpin6, a6 + " . " + a6, "", "");
@@ -206,17 +198,15 @@ void ElementWriter::all() {
     previous = &f;
   }
   for (const auto& n : state_.node_ports()) node_port(n);
-  std::vector<std::pair<net::Ipv4, std::optional<net::Ipv6>>> addresses;
+  std::vector<state::MemberKey> members;
   for (const auto& set : state_.backend_sets()) {
     draining_members(set);
-    for (const auto& m : set.members) addresses.emplace_back(m.ipv4, m.ipv6);
+    for (const auto& m : set.members) members.push_back(m.key());
   }
-  std::sort(addresses.begin(), addresses.end());
-  // One address listed by two sets (compile() never does it) is written once, keyed by IPv4.
-  addresses.erase(std::unique(addresses.begin(), addresses.end(),
-                              [](const auto& x, const auto& y) { return x.first == y.first; }),
-                  addresses.end());
-  for (const auto& [a, a6] : addresses) backend_address(a, a6);
+  // A member of several sets (Services selecting one sandbox) is written once.
+  std::sort(members.begin(), members.end());
+  members.erase(std::unique(members.begin(), members.end()), members.end());
+  for (const auto& m : members) backend_address(m);
 }
 
 }  // namespace portway::dataplane::nft

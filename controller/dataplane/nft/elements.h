@@ -14,7 +14,7 @@
 // Slot tables (and so the pick chain of each svc_disp/np_disp element) come from SlotTables.
 //   backend set     draining (set number . address) for its draining members
 //   backend address be_pkts, be_new, hairpin (shared when two sets list one address); with
-//                   an IPv6 address also be_addr6, be_pkts6, be_new6, hairpin6
+//                   an IPv6 address be_pkts6, be_new6, hairpin6; both be_addr6
 //   node address    node_addrs / node_addrs6 (not part of the state: the node's settings and
 //                   uplinks)
 // IPv6 frontends write the *6 sets; a node port writes np_noep6/np_disp6 and np_slots6 for its
@@ -50,10 +50,11 @@ std::string address_text(const state::IpAddress& a);
 std::string frontend_key_text(const state::FrontendKey& k);  // "198.19.0.7 . tcp . 80", "2001:2:1::7 . tcp . 80"
 std::string node_port_key_text(const state::NodePortKey& k);  // "tcp . 30080"
 
-// The running members of a set, in address order: slot i is the i-th of them.
-std::vector<net::Ipv4> running_members(const state::BackendSet& set);
-// The same, for IPv6 frontends: the running members that have an IPv6 address.
-std::vector<net::Ipv4> running6_members(const state::BackendSet& set);
+// The IPv4 addresses of a set's running members that have one, in address order: what IPv4
+// frontends (and node ports over IPv4) deal their slots to.
+std::vector<state::IpAddress> running_members(const state::BackendSet& set);
+// The same for IPv6 frontends: the IPv6 addresses of the running members that have one.
+std::vector<state::IpAddress> running6_members(const state::BackendSet& set);
 
 
 class ElementWriter {
@@ -66,8 +67,8 @@ class ElementWriter {
   void service_address(const state::IpAddress& address, const state::BackendSet& set);
   void node_port(const state::NodePort& n);
   void draining_members(const state::BackendSet& set);
-  // A member address (the IPv4 key) and its IPv6 address, if it has one.
-  void backend_address(net::Ipv4 address, const std::optional<net::Ipv6>& ipv6);
+  // The per-address elements of a member, for each family it has an address of.
+  void backend_address(const state::MemberKey& member);
   void node_address(net::Ipv4 address);
   void node_address(const net::Ipv6& address);
 

@@ -18,16 +18,22 @@ std::vector<conntrack::FlowMatch> flows_to_end(const state::DataplaneState& befo
 
   std::map<std::string, std::vector<conntrack::Address>> gone;  // set id -> removed backend addresses
   const auto leave = [&](const std::string& id, const state::Member& m) {
-    gone[id].push_back(m.ipv4);
+    if (m.ipv4) gone[id].push_back(*m.ipv4);
     if (m.ipv6) gone[id].push_back(*m.ipv6);
   };
   for (const auto& set : d.backend_sets.removed)
     for (const auto& m : set.members) leave(set.id, m);
   for (const auto& c : d.backend_sets.changed) {
     for (const auto& m : c.members.removed) leave(c.id, m);
-    // A member that lost or changed its IPv6 address: its IPv6 flows lead nowhere now.
-    for (const auto& [b, a] : c.members.changed)
-      if (b.ipv6 && b.ipv6 != a.ipv6) gone[c.id].push_back(*b.ipv6);
+    // An address another member of the set still has (a member that only gained or lost its
+    // address of the other family is removed and added under a new key) keeps its flows.
+    auto& addresses = gone[c.id];
+    std::erase_if(addresses, [&](const conntrack::Address& a) {
+      return std::any_of(c.after.begin(), c.after.end(), [&](const state::Member& m) {
+        return (m.ipv4 && a == conntrack::Address{*m.ipv4}) || (m.ipv6 && a == conntrack::Address{*m.ipv6});
+      });
+    });
+    if (addresses.empty()) gone.erase(c.id);
   }
 
   if (!gone.empty()) {

@@ -75,6 +75,7 @@ const std::array<SetDef, kSetCount>& set_defs() {
       {SetName::be_new6, "be_new6", "type ipv6_addr; counter;", {F::ipv6}, Data::none, true},
       {SetName::hairpin6, "hairpin6", "type ipv6_addr . ipv6_addr;", {F::ipv6, F::ipv6}, Data::none, false},
       {SetName::node_addrs6, "node_addrs6", "type ipv6_addr;", {F::ipv6}, Data::none, false},
+      {SetName::draining6, "draining6", "type mark . ipv6_addr;", {F::u32, F::ipv6}, Data::none, false},
   }};
   return defs;
 }

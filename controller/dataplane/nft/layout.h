@@ -55,13 +55,14 @@ enum class SetName : std::uint8_t {
   np_noep6,    // node ports whose set has no running member with an IPv6 address
   np_disp6,
   np_slots6,
-  be_addr6,    // member (its IPv4 address, the member's key) -> its IPv6 address
+  be_addr6,    // a member with both addresses: its IPv4 address -> its IPv6 address
   be_pkts6,
   be_new6,
   hairpin6,
   node_addrs6,
+  draining6,   // (set number, IPv6 address): draining members without an IPv4 address
 };
-inline constexpr std::size_t kSetCount = 34;
+inline constexpr std::size_t kSetCount = 35;
 
 // The fields of a key (each one 32-bit register wide in the kernel, as nft lays out
 // concatenations) and the kind of data, to decode elements read back through netlink.

@@ -426,11 +426,14 @@ Stats NftDataplane::stats() {
   }
   for (const auto& set : r.state.backend_sets()) {
     for (const auto& m : set.members) {
-      const std::string a = ipv4_text(m.ipv4);
-      const Counter pk = get(SetName::be_pkts, a);
-      TrafficCounters c{pk.packets, pk.bytes, get(SetName::be_new, a).packets, 0};
-      // One backend, both families (the fast path counts per backend id, shared by both):
-      // its IPv6 traffic is added to the entry named by its IPv4 address.
+      // One entry per backend, named by its IPv4 address if it has one (as the fast path's,
+      // whose counters are per backend id, shared by both families), with its IPv6 traffic added.
+      TrafficCounters c{};
+      if (m.ipv4) {
+        const std::string a4 = ipv4_text(*m.ipv4);
+        const Counter pk = get(SetName::be_pkts, a4);
+        c = {pk.packets, pk.bytes, get(SetName::be_new, a4).packets, 0};
+      }
       if (m.ipv6) {
         const std::string a6 = ipv6_text(*m.ipv6);
         const Counter pk6 = get(SetName::be_pkts6, a6);
@@ -438,7 +441,7 @@ Stats NftDataplane::stats() {
         c.bytes += pk6.bytes;
         c.new_flows += get(SetName::be_new6, a6).packets;
       }
-      out.backends[set.id + " " + a] = c;
+      out.backends[set.id + " " + state::to_string(m.key().primary())] = c;
     }
   }
   for (const auto name : kDropCounters) {

@@ -94,11 +94,11 @@ const state::Frontend* first_at(const state::DataplaneState& s, const state::IpA
   return it != fs.end() && it->key.address == a ? &*it : nullptr;
 }
 
-// What a set's slot tables depend on: its running members and their IPv6 addresses.
-std::vector<std::pair<net::Ipv4, std::optional<net::Ipv6>>> running_view(const state::BackendSet& set) {
-  std::vector<std::pair<net::Ipv4, std::optional<net::Ipv6>>> out;
+// What a set's slot tables depend on: its running members (their addresses).
+std::vector<state::MemberKey> running_view(const state::BackendSet& set) {
+  std::vector<state::MemberKey> out;
   for (const auto& m : set.members)
-    if (m.state == state::MemberState::running) out.emplace_back(m.ipv4, m.ipv6);
+    if (m.state == state::MemberState::running) out.push_back(m.key());
   return out;
 }
 
@@ -252,7 +252,7 @@ InstalledIndex InstalledIndex::build(const state::DataplaneState& s, const PickU
   for (const auto& f : s.frontends()) idx.frontends_of[f.backend_set].push_back(f.key);
   for (const auto& n : s.node_ports()) idx.node_ports_of[n.backend_set].push_back(n.key);
   for (const auto& set : s.backend_sets())
-    for (const auto& m : set.members) ++idx.member_refs[m.ipv4.value];
+    for (const auto& m : set.members) ++idx.member_refs[m.key()];
   return idx;
 }
 
@@ -270,19 +270,19 @@ void InstalledIndex::apply(const state::StateDiff& d) {
   }
   for (const auto& n : d.node_ports.added) node_ports_of[n.backend_set].push_back(n.key);
 
-  const auto unref = [&](net::Ipv4 a) {
-    if (auto it = member_refs.find(a.value); it != member_refs.end() && --it->second == 0) member_refs.erase(it);
+  const auto unref = [&](const state::MemberKey& k) {
+    if (auto it = member_refs.find(k); it != member_refs.end() && --it->second == 0) member_refs.erase(it);
   };
   for (const auto& set : d.backend_sets.removed) {
-    for (const auto& m : set.members) unref(m.ipv4);
+    for (const auto& m : set.members) unref(m.key());
     frontends_of.erase(set.id);
     node_ports_of.erase(set.id);
   }
   for (const auto& set : d.backend_sets.added)
-    for (const auto& m : set.members) ++member_refs[m.ipv4.value];
+    for (const auto& m : set.members) ++member_refs[m.key()];
   for (const auto& c : d.backend_sets.changed) {
-    for (const auto& m : c.members.removed) unref(m.ipv4);
-    for (const auto& m : c.members.added) ++member_refs[m.ipv4.value];
+    for (const auto& m : c.members.removed) unref(m.key());
+    for (const auto& m : c.members.added) ++member_refs[m.key()];
   }
 }
 
@@ -332,56 +332,27 @@ IncrementalPlan plan_incremental(const state::DataplaneState& installed, const I
     if (const auto* n = desired.find(k)) new_w.node_port(*n);
   }
 
-  // Draining members per set, and the per-address backend elements, shared between sets.
-  // A member whose IPv6 address changed keeps its references but has its IPv6 elements
-  // rewritten: it is touched with a delta of 0.
-  std::map<std::uint32_t, int> ref_delta;
-  std::map<std::uint32_t, std::optional<net::Ipv6>> old_v6, new_v6;
+  // Draining members per set, and the per-member backend elements, shared between sets.
+  std::map<state::MemberKey, int> ref_delta;
   for (const auto& set : d.backend_sets.removed) {
     old_w.draining_members(set);
-    for (const auto& m : set.members) {
-      --ref_delta[m.ipv4.value];
-      old_v6[m.ipv4.value] = m.ipv6;
-    }
+    for (const auto& m : set.members) --ref_delta[m.key()];
   }
   for (const auto& set : d.backend_sets.added) {
     new_w.draining_members(set);
-    for (const auto& m : set.members) {
-      ++ref_delta[m.ipv4.value];
-      new_v6[m.ipv4.value] = m.ipv6;
-    }
+    for (const auto& m : set.members) ++ref_delta[m.key()];
   }
   for (const auto& c : d.backend_sets.changed) {
     old_w.draining_members(*installed.find_backend_set(c.id));
     new_w.draining_members(*desired.find_backend_set(c.id));
-    for (const auto& m : c.members.removed) {
-      --ref_delta[m.ipv4.value];
-      old_v6[m.ipv4.value] = m.ipv6;
-    }
-    for (const auto& m : c.members.added) {
-      ++ref_delta[m.ipv4.value];
-      new_v6[m.ipv4.value] = m.ipv6;
-    }
-    for (const auto& [b, a] : c.members.changed) {
-      if (b.ipv6 == a.ipv6) continue;
-      ref_delta.try_emplace(b.ipv4.value, 0);
-      old_v6[b.ipv4.value] = b.ipv6;
-      new_v6[a.ipv4.value] = a.ipv6;
-    }
+    for (const auto& m : c.members.removed) --ref_delta[m.key()];
+    for (const auto& m : c.members.added) ++ref_delta[m.key()];
   }
-  // An address whose IPv6 side is not in the diff (another set still lists it unchanged)
-  // keeps the IPv6 address it has.
-  const auto v6_of = [](const std::map<std::uint32_t, std::optional<net::Ipv6>>& m,
-                        const std::map<std::uint32_t, std::optional<net::Ipv6>>& other, std::uint32_t a) {
-    if (const auto it = m.find(a); it != m.end()) return it->second;
-    if (const auto it = other.find(a); it != other.end()) return it->second;
-    return std::optional<net::Ipv6>{};
-  };
-  for (const auto& [a, delta] : ref_delta) {
-    const auto it = index.member_refs.find(a);
+  for (const auto& [member, delta] : ref_delta) {
+    const auto it = index.member_refs.find(member);
     const long refs = it == index.member_refs.end() ? 0 : static_cast<long>(it->second);
-    if (refs > 0) old_w.backend_address(net::Ipv4{a}, v6_of(old_v6, new_v6, a));
-    if (refs + delta > 0) new_w.backend_address(net::Ipv4{a}, v6_of(new_v6, old_v6, a));
+    if (refs > 0) old_w.backend_address(member);
+    if (refs + delta > 0) new_w.backend_address(member);
   }
 
   IncrementalPlan plan;

@@ -63,7 +63,7 @@ std::vector<std::string> structure_problems(const ReadBack& rb, const PickUses& 
 struct InstalledIndex {
   std::unordered_map<std::string, std::vector<state::FrontendKey>> frontends_of;  // set id ->
   std::unordered_map<std::string, std::vector<state::NodePortKey>> node_ports_of;
-  std::unordered_map<std::uint32_t, std::uint32_t> member_refs;  // backend address -> sets listing it
+  std::map<state::MemberKey, std::uint32_t> member_refs;  // member -> sets listing it
   PickUses uses;
 
   static InstalledIndex build(const state::DataplaneState& s, const PickUses& uses);

@@ -80,10 +80,10 @@ bool parse_node_port_key(const std::string& text, state::NodePortKey& out) {
 Reconstructed reconstruct(const ReadBack& rb, const SetNumbers& numbers, const state::DataplaneState* names) {
   Reconstructed out;
   std::map<state::IpAddress, std::uint32_t> addr_number;  // service address -> set number
-  std::map<std::string, net::Ipv4> key_of_v6;            // member IPv6 text -> member key
-  std::map<std::uint32_t, net::Ipv6> v6_of;              // member key -> its IPv6 address
+  std::map<net::Ipv4, net::Ipv6> v6_of;  // be_addr6: the members with both addresses
+  std::map<net::Ipv6, net::Ipv4> v4_of;
   std::map<state::NodePortKey, std::uint32_t> np_number;
-  std::map<std::uint32_t, std::set<std::uint32_t>> running, draining;  // set number -> addresses
+  std::map<std::uint32_t, std::set<state::MemberKey>> running, draining;  // set number -> members
   const auto problem = [&](std::string_view set, const std::string& key) {
     out.problems.push_back(std::string(set) + ": unexpected element " + key);
   };
@@ -104,8 +104,8 @@ Reconstructed reconstruct(const ReadBack& rb, const SetNumbers& numbers, const s
     net::Ipv4 m;
     const auto a = net::parse_ipv6(d);
     if (!parse_ipv4_into(k, m) || !a) return problem("be_addr6", k);
-    key_of_v6.emplace(d, m);
-    v6_of[m.value] = *a;
+    v6_of[m] = *a;
+    v4_of[*a] = m;
   });
   each(rb, SetName::np_sets, [&](const std::string& k, const std::string& d) {
     state::NodePortKey key;
@@ -113,22 +113,36 @@ Reconstructed reconstruct(const ReadBack& rb, const SetNumbers& numbers, const s
     if (parse_node_port_key(k, key) && parse_uint(d, n)) np_number[key] = n;
     else problem("np_sets", k);
   });
-  // A slot's member: IPv4 slots name its key, IPv6 slots its IPv6 address (be_addr6 -> key).
-  const auto member_of = [&](bool v6, const std::string& d, net::Ipv4& m) {
-    if (!v6) return parse_ipv4_into(d, m);
-    const auto it = key_of_v6.find(d);
-    if (it == key_of_v6.end()) return false;
-    m = it->second;
+  // A member named by one of its addresses (a slot, a draining element): be_addr6 pairs the
+  // addresses of a member that has both; an address it does not pair is a one-family member.
+  const auto key_of_v4 = [&](net::Ipv4 a) {
+    const auto it = v6_of.find(a);
+    return state::MemberKey{a, it == v6_of.end() ? std::nullopt : std::optional(it->second)};
+  };
+  const auto key_of_v6 = [&](const net::Ipv6& a) {
+    const auto it = v4_of.find(a);
+    return state::MemberKey{it == v4_of.end() ? std::nullopt : std::optional(it->second), a};
+  };
+  const auto member_of = [&](bool v6, const std::string& d, state::MemberKey& m) {
+    if (!v6) {
+      net::Ipv4 a;
+      if (!parse_ipv4_into(d, a)) return false;
+      m = key_of_v4(a);
+      return true;
+    }
+    const auto a = net::parse_ipv6(d);
+    if (!a) return false;
+    m = key_of_v6(*a);
     return true;
   };
   for (const SetName s : {SetName::svc_slots, SetName::svc_slots6}) {
     each(rb, s, [&](const std::string& k, const std::string& d) {
       const auto p = split(k);
       state::IpAddress a;
-      net::Ipv4 m;
+      state::MemberKey m;
       if (p.size() == 2 && parse_address(p[0], a) && member_of(s == SetName::svc_slots6, d, m)) {
         if (const auto it = addr_number.find(a); it != addr_number.end()) {
-          running[it->second].insert(m.value);
+          running[it->second].insert(m);
           return;
         }
       }
@@ -139,24 +153,26 @@ Reconstructed reconstruct(const ReadBack& rb, const SetNumbers& numbers, const s
     each(rb, s, [&](const std::string& k, const std::string& d) {
       const auto cut = k.rfind(" . ");
       state::NodePortKey key;
-      net::Ipv4 m;
+      state::MemberKey m;
       if (cut != std::string::npos && parse_node_port_key(k.substr(0, cut), key) &&
           member_of(s == SetName::np_slots6, d, m)) {
         if (const auto it = np_number.find(key); it != np_number.end()) {
-          running[it->second].insert(m.value);
+          running[it->second].insert(m);
           return;
         }
       }
       problem(name_of(s), k);
     });
   }
-  each(rb, SetName::draining, [&](const std::string& k, const std::string&) {
-    const auto p = split(k);
-    std::uint32_t n = 0;
-    net::Ipv4 m;
-    if (p.size() == 2 && parse_ipv4_into(p[1], m) && parse_uint(p[0], n)) draining[n].insert(m.value);
-    else problem("draining", k);
-  });
+  for (const SetName s : {SetName::draining, SetName::draining6}) {
+    each(rb, s, [&](const std::string& k, const std::string&) {
+      const auto p = split(k);
+      std::uint32_t n = 0;
+      state::MemberKey m;
+      if (p.size() == 2 && parse_uint(p[0], n) && member_of(s == SetName::draining6, std::string(p[1]), m)) draining[n].insert(m);
+      else problem(name_of(s), k);
+    });
+  }
 
   const auto set_id = [&](std::uint32_t n) {
     const std::string* id = numbers.id_of(n);
@@ -193,13 +209,9 @@ Reconstructed reconstruct(const ReadBack& rb, const SetNumbers& numbers, const s
   std::vector<state::BackendSet> sets;
   for (const std::uint32_t n : used) {
     state::BackendSet set{set_id(n), {}};
-    const auto ipv6 = [&](std::uint32_t a) {
-      const auto it = v6_of.find(a);
-      return it == v6_of.end() ? std::nullopt : std::optional<net::Ipv6>(it->second);
-    };
-    for (const auto a : running[n]) set.members.push_back({net::Ipv4{a}, ipv6(a), state::MemberState::running});
-    for (const auto a : draining[n])
-      if (!running[n].contains(a)) set.members.push_back({net::Ipv4{a}, ipv6(a), state::MemberState::draining});
+    for (const auto& m : running[n]) set.members.push_back({m.ipv4, m.ipv6, state::MemberState::running});
+    for (const auto& m : draining[n])
+      if (!running[n].contains(m)) set.members.push_back({m.ipv4, m.ipv6, state::MemberState::draining});
     sets.push_back(std::move(set));
   }
   try {

@@ -26,27 +26,32 @@ void check_one_set_per_address(const state::Frontend& f, const state::DataplaneS
   }
 }
 
-// How many frontends and node ports use a set: all of them, and those that need its IPv4
-// side (IPv4 frontends, node ports).
+// How many frontends and node ports use a set: all of them, those that need its IPv4 side
+// (IPv4 frontends, node ports) and those that need its IPv6 side (IPv6 frontends, node ports).
 struct Users {
-  long all = 0, ipv4 = 0;
+  long all = 0, ipv4 = 0, ipv6 = 0;
 };
 
 Users users_of(const InstalledIndex& index, const std::string& id) {
   Users n;
   if (auto it = index.frontends_of.find(id); it != index.frontends_of.end()) {
     n.all += static_cast<long>(it->second.size());
-    n.ipv4 += std::count_if(it->second.begin(), it->second.end(), is_v4);
+    const long v4 = std::count_if(it->second.begin(), it->second.end(), is_v4);
+    n.ipv4 += v4;
+    n.ipv6 += static_cast<long>(it->second.size()) - v4;
   }
   if (auto it = index.node_ports_of.find(id); it != index.node_ports_of.end()) {
     n.all += static_cast<long>(it->second.size());
     n.ipv4 += static_cast<long>(it->second.size());
+    n.ipv6 += static_cast<long>(it->second.size());
   }
   return n;
 }
 
 bool ipv4_user(const state::Frontend& f) { return is_v4(f.key); }
 bool ipv4_user(const state::NodePort&) { return true; }
+bool ipv6_user(const state::Frontend& f) { return !is_v4(f.key); }
+bool ipv6_user(const state::NodePort&) { return true; }
 
 }  // namespace
 
@@ -67,6 +72,7 @@ state::StateDiff representable_diff(const state::StateDiff& d, const state::Data
     Users& u = user_delta[x.backend_set];
     u.all += by;
     if (ipv4_user(x)) u.ipv4 += by;
+    if (ipv6_user(x)) u.ipv6 += by;
   };
   const auto count = [&](const auto& changes) {
     for (const auto& x : changes.added) move(x, +1);
@@ -89,7 +95,8 @@ state::StateDiff representable_diff(const state::StateDiff& d, const state::Data
       r.backend_sets.removed.push_back(*before);
       continue;
     }
-    state::BackendSet want = as_programmed(*now, before_users.ipv4 + delta.ipv4 > 0);
+    state::BackendSet want = as_programmed(
+        *now, {before_users.ipv4 + delta.ipv4 > 0, before_users.ipv6 + delta.ipv6 > 0});
     if (!before) {
       r.backend_sets.added.push_back(std::move(want));
       continue;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
-#include <unordered_map>
+#include <map>
 
 #include "dataplane/nft/layout.h"
 
@@ -18,7 +18,7 @@ std::size_t grown_size(std::size_t m, std::size_t n) {
 
 }  // namespace
 
-SlotTable next_slot_table(const SlotTable& current, std::span<const net::Ipv4> running) {
+SlotTable next_slot_table(const SlotTable& current, std::span<const state::IpAddress> running) {
   const std::size_t n = running.size();
   if (n == 0) return {};
   if (current.empty()) return SlotTable(running.begin(), running.end());
@@ -32,11 +32,11 @@ SlotTable next_slot_table(const SlotTable& current, std::span<const net::Ipv4> r
 
   // Quotas: M / N each, one more for the M mod N backends holding the most slots already
   // (ties: lower address), so a table that is already balanced stays as it is.
-  std::unordered_map<std::uint32_t, std::size_t> index;  // address -> position in running
-  for (std::size_t b = 0; b < n; ++b) index.emplace(running[b].value, b);
+  std::map<state::IpAddress, std::size_t> index;  // address -> position in running
+  for (std::size_t b = 0; b < n; ++b) index.emplace(running[b], b);
   std::vector<std::size_t> held(n, 0);
-  for (const auto a : table)
-    if (const auto it = index.find(a.value); it != index.end()) ++held[it->second];
+  for (const auto& a : table)
+    if (const auto it = index.find(a); it != index.end()) ++held[it->second];
   std::vector<std::size_t> order(n);
   for (std::size_t b = 0; b < n; ++b) order[b] = b;
   std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return held[x] > held[y]; });
@@ -48,7 +48,7 @@ SlotTable next_slot_table(const SlotTable& current, std::span<const net::Ipv4> r
   std::vector<std::size_t> kept(n, 0);
   std::vector<bool> free_slot(m, false);
   for (std::size_t i = 0; i < m; ++i) {
-    const auto it = index.find(table[i].value);
+    const auto it = index.find(table[i]);
     if (it == index.end()) free_slot[i] = true;
     else if (++kept[it->second] > quota[it->second]) free_slot[i] = true;
   }
@@ -64,14 +64,7 @@ SlotTable next_slot_table(const SlotTable& current, std::span<const net::Ipv4> r
 }
 
 SlotBook read_slot_book(const ReadBack& rb) {
-  // IPv6 slots name the member's IPv6 address; the table holds the member's key (its IPv4
-  // address), found through be_addr6.
-  std::map<std::string, net::Ipv4> key_of_v6;
-  if (const auto it = rb.sets.find(std::string(name_of(SetName::be_addr6))); it != rb.sets.end()) {
-    for (const auto& [key, data] : it->second.elements)
-      if (const auto v4 = net::parse_ipv4(key)) key_of_v6.emplace(data, *v4);
-  }
-  std::map<std::string, std::map<std::size_t, net::Ipv4>> slots;
+  std::map<std::string, std::map<std::size_t, state::IpAddress>> slots;
   for (const SetName s : {SetName::svc_slots, SetName::np_slots, SetName::svc_slots6, SetName::np_slots6}) {
     const auto it = rb.sets.find(std::string(name_of(s)));
     if (it == rb.sets.end()) continue;
@@ -80,11 +73,11 @@ SlotBook read_slot_book(const ReadBack& rb) {
     for (const auto& [key, data] : it->second.elements) {
       const auto cut = key.rfind(" . ");
       std::size_t slot = 0;
-      std::optional<net::Ipv4> backend;
+      std::optional<state::IpAddress> backend;
       if (!v6) {
-        backend = net::parse_ipv4(data);
-      } else if (const auto k = key_of_v6.find(data); k != key_of_v6.end()) {
-        backend = k->second;
+        if (const auto a = net::parse_ipv4(data)) backend = *a;
+      } else if (const auto a = net::parse_ipv6(data)) {
+        backend = *a;
       }
       if (cut == std::string::npos || !backend) continue;
       const char* first = key.data() + cut + 3;
@@ -103,7 +96,7 @@ SlotBook read_slot_book(const ReadBack& rb) {
   return book;
 }
 
-const SlotTable& SlotTables::table(const std::string& key, std::span<const net::Ipv4> running) {
+const SlotTable& SlotTables::table(const std::string& key, std::span<const state::IpAddress> running) {
   if (const auto it = handed_out_.find(key); it != handed_out_.end()) return it->second;
   const auto installed = installed_.find(key);
   const SlotTable none;

@@ -25,20 +25,22 @@
 
 #include "dataplane/nft/readback.h"
 #include "net/ip_prefix.h"
+#include "state/dataplane_state.h"
 
 namespace portway::dataplane::nft {
 
-using SlotTable = std::vector<net::Ipv4>;  // slot i -> backend; size() is M
+using SlotTable = std::vector<state::IpAddress>;  // slot i -> backend address; size() is M
 // Slot tables by the key their elements start with: "198.19.0.7", "2001:2:1::7" (a service
 // address) or "tcp . 30080" (a node port); a node port's IPv6 table is "ip6 . tcp . 30080"
 // (np_slots6's elements start with the node port key like np_slots', so the book tells them
-// apart by this prefix). An IPv6 table holds members by their key (the IPv4 address) too.
+// apart by this prefix). A table holds the addresses of its family: IPv4 tables the
+// members' IPv4 addresses, IPv6 tables their IPv6 addresses.
 using SlotBook = std::map<std::string, SlotTable>;
 inline constexpr std::string_view kNodePort6Book = "ip6 . ";
 
 // The table for `running` (sorted by address, as running_members() gives them) that follows
 // `current` (empty: none installed). Empty when nothing runs.
-SlotTable next_slot_table(const SlotTable& current, std::span<const net::Ipv4> running);
+SlotTable next_slot_table(const SlotTable& current, std::span<const state::IpAddress> running);
 
 // The complete tables held by svc_slots and np_slots (slots 0..M-1 all present); anything
 // else is left out and gets a new table.
@@ -51,7 +53,7 @@ class SlotTables {
   // advance = true: each one moved on to the running members with next_slot_table().
   SlotTables(const SlotBook& installed, bool advance) : installed_(installed), advance_(advance) {}
 
-  const SlotTable& table(const std::string& key, std::span<const net::Ipv4> running);
+  const SlotTable& table(const std::string& key, std::span<const state::IpAddress> running);
   // Every table handed out, by key (the empty ones too).
   const SlotBook& handed_out() const { return handed_out_; }
 

@@ -278,6 +278,7 @@ bool in_scope(SetName s, TableReader::Scope scope) {
     case SetName::np_tport:
     case SetName::np_slots:
     case SetName::draining:
+    case SetName::draining6:
     case SetName::svc_addrs6:
     case SetName::svc_tport6:
     case SetName::svc_slots6:

@@ -202,11 +202,17 @@ InstalledView read_installed(const loader::LbMaps& maps, const MetaMaps& meta,
                                   std::to_string(be.set_id));
       continue;
     }
-    const net::Ipv4 addr{ntohl(be.addr)};
-    set->second.members.push_back(
-        {addr, addrs6.empty() || is_unset(addrs6[id]) ? std::nullopt : std::optional(ipv6_of(addrs6[id])),
-         be.state == PW_BACKEND_DRAINING ? state::MemberState::draining : state::MemberState::running});
-    v.backend_ids[{be.set_id, addr.value}] = id;
+    // addr 0: an IPv6-only member (lb_abi.h); no IPv6 address: an IPv4-only one.
+    state::Member m;
+    if (be.addr != 0) m.ipv4 = net::Ipv4{ntohl(be.addr)};
+    if (!addrs6.empty() && !is_unset(addrs6[id])) m.ipv6 = ipv6_of(addrs6[id]);
+    m.state = be.state == PW_BACKEND_DRAINING ? state::MemberState::draining : state::MemberState::running;
+    if (!m.ipv4 && !m.ipv6) {
+      v.inconsistencies.push_back("backend " + std::to_string(id) + " has no address");
+      continue;
+    }
+    v.backend_ids[{be.set_id, m.key()}] = id;
+    set->second.members.push_back(std::move(m));
   }
 
   // The tables each named set has in the kernel, against the running members read above.
@@ -214,8 +220,8 @@ InstalledView read_installed(const loader::LbMaps& maps, const MetaMaps& meta,
     std::set<std::uint32_t> running, running6;
     for (const auto& m : set.members) {
       if (m.state != state::MemberState::running) continue;
-      const std::uint32_t id = v.backend_ids.at({set_id, m.ipv4.value});
-      running.insert(id);
+      const std::uint32_t id = v.backend_ids.at({set_id, m.key()});
+      if (m.ipv4) running.insert(id);
       if (m.ipv6) running6.insert(id);
     }
     check_table(maps, set_id, set.id, running, loader::SetFamily::ipv4, smallest_maglev_table, v);

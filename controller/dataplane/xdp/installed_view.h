@@ -44,7 +44,7 @@ class IdPool {
 struct InstalledView {
   state::DataplaneState state;
   std::map<std::string, std::uint32_t> set_ids;                      // Service id -> set id
-  std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint32_t> backend_ids;  // (set, ipv4)
+  std::map<std::pair<std::uint32_t, state::MemberKey>, std::uint32_t> backend_ids;  // (set, member)
   std::map<state::FrontendKey, std::uint32_t> frontend_ids;
   std::map<state::NodePortKey, std::uint32_t> node_port_ids;
   IdPool set_pool, backend_pool, frontend_pool;

@@ -166,13 +166,16 @@ void MapProgrammer::apply(const state::StateDiff& d) {
 }
 
 void MapProgrammer::put_member(std::uint32_t set_id, const state::Member& m, MemberWrites& writes) {
-  const auto key = std::make_pair(set_id, m.ipv4.value);
+  if (!m.ipv4 && !maps_.has_ipv6())
+    throw loader::Error("backend " + state::to_string(m.key()), ENOENT,
+                        "an IPv6-only member needs the IPv6 maps (pinned layout 2)");
+  const auto key = std::make_pair(set_id, m.key());
   auto it = view_.backend_ids.find(key);
   const std::uint32_t id =
       it != view_.backend_ids.end() ? it->second : view_.backend_pool.allocate("backend id");
   view_.backend_ids[key] = id;
   pw_backend be{};
-  be.addr = htonl(m.ipv4.value);
+  be.addr = m.ipv4 ? htonl(m.ipv4->value) : 0;  // 0: IPv6-only (lb_abi.h)
   be.set_id = set_id;
   be.state = m.state == state::MemberState::draining ? PW_BACKEND_DRAINING : PW_BACKEND_RUNNING;
   writes.backends.emplace_back(id, be);
@@ -196,10 +199,10 @@ std::vector<std::uint32_t> MapProgrammer::build_table(const TableJob& job) const
   std::vector<std::uint32_t> running_ids;
   const bool v6 = job.family == loader::SetFamily::ipv6;
   for (const auto& m : *job.members) {
-    if (m.state != state::MemberState::running || (v6 && !m.ipv6)) continue;
+    if (m.state != state::MemberState::running || (v6 ? !m.ipv6 : !m.ipv4)) continue;
     // Maglev permutes by name: each family's table by the addresses of that family.
-    running.push_back({v6 ? net::to_string(*m.ipv6) : net::to_string(m.ipv4)});
-    running_ids.push_back(view_.backend_ids.at({job.set_id, m.ipv4.value}));
+    running.push_back({v6 ? net::to_string(*m.ipv6) : net::to_string(*m.ipv4)});
+    running_ids.push_back(view_.backend_ids.at({job.set_id, m.key()}));
   }
   if (running.empty()) return {};
   const std::uint32_t m = lb::maglev_table_size_for(running.size(), smallest_table_);
@@ -245,7 +248,7 @@ void MapProgrammer::install_tables(const std::vector<TableJob>& jobs) {
 void MapProgrammer::release_members(std::uint32_t set_id, const std::vector<state::Member>& members) {
   std::vector<std::uint32_t> ids;
   for (const auto& m : members) {
-    auto it = view_.backend_ids.find({set_id, m.ipv4.value});
+    auto it = view_.backend_ids.find({set_id, m.key()});
     if (it == view_.backend_ids.end()) continue;
     ids.push_back(it->second);
     view_.backend_pool.release(it->second);

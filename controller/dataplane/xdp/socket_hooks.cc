@@ -87,7 +87,7 @@ namespace {
 // The IPv6 form of a removed member: its IPv6 address, and its IPv4 address as a dual-stack
 // socket sees it (::ffff:a.b.c.d, what connect6 wrote for an IPv4-mapped destination).
 void add_ipv6_forms(const state::Member& m, std::set<std::array<std::uint32_t, 4>>& out) {
-  out.insert({0, 0, htonl(0xffffu), htonl(m.ipv4.value)});
+  if (m.ipv4) out.insert({0, 0, htonl(0xffffu), htonl(m.ipv4->value)});
   if (m.ipv6) {
     std::array<std::uint32_t, 4> a{};
     std::memcpy(a.data(), m.ipv6->bytes.data(), sizeof a);
@@ -102,18 +102,18 @@ std::size_t end_sockets_of_removed_backends(const PinLayout& pins, const state::
   std::set<std::array<std::uint32_t, 4>> removed6;
   for (const auto& set : applied.backend_sets.removed)
     for (const auto& m : set.members) {
-      removed.insert(htonl(m.ipv4.value));
+      if (m.ipv4) removed.insert(htonl(m.ipv4->value));
       add_ipv6_forms(m, removed6);
     }
   for (const auto& change : applied.backend_sets.changed)
     for (const auto& m : change.members.removed) {
-      removed.insert(htonl(m.ipv4.value));
+      if (m.ipv4) removed.insert(htonl(m.ipv4->value));
       add_ipv6_forms(m, removed6);
     }
   // A member that stays in another set is still a backend there: its sockets may be valid.
   for (const auto& change : applied.backend_sets.changed)
     for (const auto& m : change.after) {
-      removed.erase(htonl(m.ipv4.value));
+      if (m.ipv4) removed.erase(htonl(m.ipv4->value));
       std::set<std::array<std::uint32_t, 4>> kept;
       add_ipv6_forms(m, kept);
       for (const auto& a : kept) removed6.erase(a);

@@ -640,7 +640,7 @@ Stats XdpDataplane::stats() {
     std::string set_name;
     for (const auto& [name, set_id] : open.view.set_ids)
       if (set_id == member.first) set_name = name;
-    out.backends[set_name + " " + net::to_string(net::Ipv4{member.second})] = {t.packets, t.bytes, t.new_flows, t.rejected};
+    out.backends[set_name + " " + state::to_string(member.second.primary())] = {t.packets, t.bytes, t.new_flows, t.rejected};
   }
   const auto drops = open.maps.all_drops();
   for (std::uint32_t r = 1; r < drops.size(); ++r)

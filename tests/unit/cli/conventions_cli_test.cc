@@ -160,7 +160,7 @@ TEST_F(ConventionsCli, JsonShapes) {
          {{{"app",
             {{"name", "string"},
              {"services",
-              {{{"l4_service", "bool"}, {"name", "string"}, {"port_env", "number|null"},
+              {{{"ip_families", "array"}, {"l4_service", "bool"}, {"name", "string"}, {"port_env", "number|null"},
                 {"ports", {validated_port}}, {"shorthand", "bool"}}}}}},
            {"errors", "array"}, {"file", "string"}, {"valid", "bool"}}}}}},
       {"apply --json --node " + node + " " + example("irc.toml"),

@@ -201,7 +201,6 @@ TEST_F(ModelCli, UsageAndEnvironmentErrorsExitTwo) {
   EXPECT_EQ(run("services extra").exit_code, 2);
   EXPECT_EQ(run("sandbox").exit_code, 2);
   EXPECT_EQ(run("sandbox frobnicate").exit_code, 2);
-  EXPECT_EQ(run("sandbox add --app a --service s").exit_code, 2) << "--ip is required";
   EXPECT_EQ(run("sandbox set sb-1").exit_code, 2) << "--to STATE is required";
   EXPECT_EQ(run("sandbox set sb-1 --to paused").exit_code, 2);
   EXPECT_EQ(run("sandbox rm").exit_code, 2);
@@ -303,6 +302,28 @@ TEST_F(ModelCli, SandboxesBecomeEndpointsWithTheirState) {
   EXPECT_EQ(services_json()["services"][0]["endpoints"].size(), 1u);
 }
 
+// docs/model.md "Address families": a sandbox with only an IPv6 address is stored, is an
+// endpoint, and is shown without an IPv4 address (null in JSON, nothing in text).
+TEST_F(ModelCli, AnIpv6OnlySandboxIsStoredAndShownWithItsOneAddress) {
+  const auto added = run("sandbox add --app irc --service irc --ip6 2001:2::100:6 --id sb-6");
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  ASSERT_EQ(run("apply --node " + node_ + " " + example("irc.toml")).exit_code, 0);
+  const json eps = services_json()["services"][0]["endpoints"];
+  ASSERT_EQ(eps.size(), 1u) << eps.dump();
+  EXPECT_EQ(eps[0], (json{{"sandbox", "sb-6"}, {"address", nullptr}, {"ipv6", "2001:2::100:6"},
+                          {"iface", ""}, {"state", "running"}}));
+  EXPECT_EQ(sandboxes_json()["sandboxes"][0]["address"], nullptr) << sandboxes_json().dump();
+  const auto text = run("services");
+  EXPECT_NE(text.out.find("endpoints: sb-6 2001:2::100:6 running"), std::string::npos) << text.out;
+  const auto list = run("sandbox list");
+  EXPECT_NE(list.out.find("sb-6  irc/irc  2001:2::100:6  running"), std::string::npos) << list.out;
+  EXPECT_EQ(list.out.find("0.0.0.0"), std::string::npos) << list.out;
+  const auto taken = run("sandbox add --app irc --service irc --ip6 2001:2::100:6");
+  EXPECT_EQ(taken.exit_code, 1);
+  EXPECT_NE(taken.err.find("--ip6 2001:2::100:6 is already the address of sandbox \"sb-6\""), std::string::npos)
+      << taken.err;
+}
+
 TEST_F(ModelCli, BadSandboxInputExitsOneAndChangesNothing) {
   ASSERT_EQ(run("sandbox add --app a --service s --ip 198.18.100.1 --id sb-1").exit_code, 0);
   const auto before = sandboxes_json();
@@ -321,6 +342,8 @@ TEST_F(ModelCli, BadSandboxInputExitsOneAndChangesNothing) {
       {"--app a --service s --ip 198.18.100.9 --id 'x y'", "--id \"x y\""},
       {"--app a --service s --ip 198.18.100.9 --id sb-1", "sandbox \"sb-1\" is already registered"},
       {"--app b --service t --ip 198.18.100.1", "--ip 198.18.100.1 is already the address of sandbox \"sb-1\""},
+      {"--app a --service s", "a sandbox needs an address: give --ip (IPv4), --ip6 (IPv6) or both"},
+      {"--app a --service s --ip6 ::1", "--ip6 \"::1\" is the loopback address"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.args);

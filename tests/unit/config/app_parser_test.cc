@@ -203,6 +203,13 @@ key = "K"
     {"unknown_service_key_typo", kHead + "[services.s]\ncomand = \"x\"\n", {{"services.s.comand", "did you mean \"command\"?"}}},
     {"unknown_top_key_no_hint", kHead + "zzzzzz = 1\n", {{"zzzzzz", "unknown key \"zzzzzz\""}}},
     {"unknown_top_key_typo", kHead + "servces = 1\n", {{"servces", "did you mean \"services\"?"}}},
+    // --- ip_families (docs/model.md "Address families") ---
+    {"valid_ip_families_ipv6", kHead + "[services.s]\nip_families = [\"ipv6\"]\nport = 53\nport_type = \"udp\"\n", {}},
+    {"valid_ip_families_both", kHead + "[services.s]\nip_families = [\"ipv4\", \"ipv6\"]\nport = 53\n", {}},
+    {"ip_families_empty", kHead + "[services.s]\nip_families = []\nport = 53\n", {{"services.s.ip_families", "got an empty array"}}},
+    {"ip_families_not_an_array", kHead + "[services.s]\nip_families = \"ipv6\"\nport = 53\n", {{"services.s.ip_families", "non-empty array"}}},
+    {"ip_families_unknown_word", kHead + "[services.s]\nip_families = [\"inet6\"]\nport = 53\n", {{"services.s.ip_families", "(got \"inet6\")"}}},
+    {"ip_families_twice", kHead + "[services.s]\nip_families = [\"ipv6\", \"ipv6\"]\nport = 53\n", {{"services.s.ip_families", "given twice"}}},
 };
 
 INSTANTIATE_TEST_SUITE_P(ConfigRules, RuleTest, ::testing::ValuesIn(kCases),
@@ -241,6 +248,16 @@ TEST(AppParser, TomlSyntaxErrorCarriesItsPosition) {
   EXPECT_EQ(out.errors[0].line, 2u);
   EXPECT_EQ(out.errors[0].path, "");
   EXPECT_TRUE(to_string(out.errors[0]).starts_with("bad.toml:2:"));
+}
+
+TEST(AppParser, IpFamiliesAreResolvedInFileOrder) {
+  const ParseOutcome v6 = parse_app(kHead + "[services.s]\nip_families = [\"ipv6\"]\nport = 53\nport_type = \"udp\"\n", "f");
+  ASSERT_TRUE(v6.app);
+  EXPECT_EQ(v6.app->services.at(0).ip_families, std::vector<IpFamily>{IpFamily::ipv6});
+  EXPECT_EQ(v6.app->services.at(0).ports.size(), 1u) << "ip_families is not a shorthand key";
+  const ParseOutcome omitted = parse_app(kHead + "[services.s]\nport = 53\n", "f");
+  ASSERT_TRUE(omitted.app);
+  EXPECT_TRUE(omitted.app->services.at(0).ip_families.empty()) << "omitted: every family the node has";
 }
 
 TEST(AppParser, OutputIsDeterministic) {

@@ -80,6 +80,7 @@ TEST_F(StoreWatchTest, AStoreCommitTouchesTheMarkerOnceItIsReadable) {
       s.id = "sb-" + std::to_string(i);
       s.app = "app";
       s.service = "web";
+      s.ipv4 = net::Ipv4{0xC6120001u + static_cast<std::uint32_t>(i)};  // a sandbox has an address
       tx->put_sandbox(s);
       tx->commit();
     }

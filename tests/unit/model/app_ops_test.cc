@@ -158,7 +158,7 @@ TEST_F(AppOpsTest, DeleteRemovesEverythingTheAppOwnedButNotSandboxes) {
   }
   EXPECT_EQ(r.services, std::vector<std::string>{"svc/tcp-echo/echo"});
   EXPECT_EQ(r.released_addresses,
-            (std::vector<std::string>{net::to_string(echo.ipv4), net::to_string(*echo.ipv6)}));
+            (std::vector<std::string>{net::to_string(*echo.ipv4), net::to_string(*echo.ipv6)}));
   EXPECT_EQ(r.released_claims, (std::vector<store::NodePortClaim>{{7000, Protocol::tcp, "tcp-echo", "echo"}}));
   auto tx = store_->begin_read();
   EXPECT_FALSE(tx->find_app("tcp-echo"));

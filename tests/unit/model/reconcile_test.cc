@@ -3,6 +3,7 @@
 // passes, and skipping cleanup when an ensure failed.
 #include <gtest/gtest.h>
 
+#include "model/app_codec.h"
 #include "model/errors.h"
 #include "model/reconcile.h"
 #include "model/wanted.h"
@@ -44,7 +45,7 @@ TEST_F(ReconcileTest, CreatesAServiceForNonHttpPorts) {
   const auto irc = service("svc/chat/irc");
   ASSERT_TRUE(irc);
   EXPECT_EQ(irc->revision, 1u);
-  EXPECT_TRUE(testing::v4("198.18.0.0/15").contains(irc->ipv4));
+  EXPECT_TRUE(testing::v4("198.18.0.0/15").contains(*irc->ipv4));
   ASSERT_TRUE(irc->ipv6);
   EXPECT_TRUE(testing::v6("2001:2::/48").contains(*irc->ipv6));
   EXPECT_EQ(irc->ports.size(), 1u);
@@ -101,7 +102,7 @@ TEST_F(ReconcileTest, DeletesAServiceRemovedFromTheAppAndReleasesItsAddress) {
                                                              {"svc/chat/voice", ServiceChange::deleted}}));
   EXPECT_FALSE(service("svc/chat/voice"));
   auto tx = store_->begin_read();
-  EXPECT_TRUE(tx->allocated_ipv4(voice.ipv4, voice.ipv4, 1).empty()) << "IPv4 released";
+  EXPECT_TRUE(tx->allocated_ipv4(*voice.ipv4, *voice.ipv4, 1).empty()) << "IPv4 released";
   EXPECT_TRUE(tx->allocated_ipv6(*voice.ipv6, *voice.ipv6, 1).empty()) << "IPv6 released";
   EXPECT_TRUE(tx->claims().empty()) << "its node port released";
 }
@@ -240,8 +241,39 @@ TEST_F(ReconcileAllTest, FollowsThePoolsOfTheNodeSettings) {
   // The IPv4 pool moves: the address moves into it; the prefix goes: IPv6 dropped.
   pass(pools("198.19.0.0/24"));
   const auto v3 = *service("svc/chat/irc");
-  EXPECT_TRUE(testing::v4("198.19.0.0/24").contains(v3.ipv4));
+  EXPECT_TRUE(testing::v4("198.19.0.0/24").contains(*v3.ipv4));
   EXPECT_FALSE(v3.ipv6);
+}
+
+// docs/model.md "Address families": ip_families chooses a Service's families; an IPv6-only
+// Service has no IPv4 address (so no IPv4 frontend), and changing the choice moves nothing else.
+TEST_F(ReconcileTest, IpFamiliesChooseTheServicesAddresses) {
+  const std::string only6 = "name = \"chat\"\n[services.irc]\nip_families = [\"ipv6\"]\n"
+                            "[[services.irc.ports]]\nport = 6667\nname = \"irc\"\ntype = \"tcp\"\n";
+  const config::App parsed = parse_app(only6);
+  EXPECT_EQ(decode_app(encode_app(parsed)), parsed) << "an app is stored with its ip_families";
+  apply(only6);
+  const auto v6 = *service("svc/chat/irc");
+  EXPECT_FALSE(v6.ipv4) << "IPv6-only: no IPv4 address";
+  ASSERT_TRUE(v6.ipv6);
+  {
+    auto tx = store_->begin_read();
+    EXPECT_TRUE(tx->allocated_ipv4(testing::ip4("0.0.0.0"), testing::ip4("255.255.255.255"), 10).empty());
+  }
+  const std::string only4 = "name = \"chat\"\n[services.irc]\nip_families = [\"ipv4\"]\n"
+                            "[[services.irc.ports]]\nport = 6667\nname = \"irc\"\ntype = \"tcp\"\n";
+  apply(only4);
+  const auto v4 = *service("svc/chat/irc");
+  EXPECT_TRUE(v4.ipv4);
+  EXPECT_FALSE(v4.ipv6) << "IPv4-only although the node has service_cidr6";
+  // Both again (omitted = every family the node has): IPv4 kept.
+  apply(app_text("chat", {{"irc", 6667, "irc", "tcp"}}));
+  const auto both = *service("svc/chat/irc");
+  EXPECT_EQ(both.ipv4, v4.ipv4);
+  EXPECT_TRUE(both.ipv6);
+  // IPv6 asked for on a node without service_cidr6: refused, nothing changed.
+  EXPECT_THROW(apply(only6, pools("198.18.0.0/15")), Rejected);
+  EXPECT_EQ(service("svc/chat/irc"), both);
 }
 
 TEST_F(ReconcileAllTest, OneFailureAnywhereSkipsCleanupEverywhere) {

@@ -24,7 +24,7 @@ TEST(SandboxInput, AValidRegistration) {
   const auto v = validate_sandbox(in, 77);
   ASSERT_TRUE(v.record) << (v.errors.empty() ? "" : v.errors[0]);
   EXPECT_EQ(v.record->id, "sb-1");
-  EXPECT_EQ(net::to_string(v.record->ipv4), "198.18.10.2");
+  EXPECT_EQ(net::to_string(*v.record->ipv4), "198.18.10.2");
   EXPECT_EQ(net::to_string(*v.record->ipv6), "2001:2::10:2");
   EXPECT_EQ(v.record->state, store::SandboxState::running);
   EXPECT_EQ(v.record->changed_at_ms, 77);
@@ -70,6 +70,32 @@ TEST(SandboxInput, Addresses) {
   for (const auto& c : v4) EXPECT_EQ(!ipv4_sandbox_error(c.text), c.ok) << c.text;
   for (const auto& c : v6) EXPECT_EQ(!ipv6_sandbox_error(c.text), c.ok) << c.text;
   EXPECT_TRUE(ipv4_sandbox_error(std::string_view("1.2.3.4\0junk", 12))) << "embedded NUL";
+}
+
+// A sandbox has an IPv4 address, an IPv6 address or both (docs/model.md "Address families").
+TEST(SandboxInput, EitherFamilyOrBothButNotNeither) {
+  auto v6_only = valid();
+  v6_only.ipv4.reset();
+  v6_only.ipv6 = "2001:2::10:6";
+  const auto v = validate_sandbox(v6_only, 1);
+  ASSERT_TRUE(v.record) << (v.errors.empty() ? "" : v.errors[0]);
+  EXPECT_FALSE(v.record->ipv4);
+  EXPECT_EQ(net::to_string(*v.record->ipv6), "2001:2::10:6");
+
+  auto v4_only = valid();
+  ASSERT_TRUE(validate_sandbox(v4_only, 1).record);
+  EXPECT_FALSE(validate_sandbox(v4_only, 1).record->ipv6);
+
+  auto neither = valid();
+  neither.ipv4.reset();
+  const auto refused = validate_sandbox(neither, 1);
+  EXPECT_FALSE(refused.record);
+  EXPECT_EQ(refused.errors, std::vector<std::string>{"a sandbox needs an address: give --ip (IPv4), --ip6 (IPv6) or both"});
+
+  auto bad_v6_only = valid();
+  bad_v6_only.ipv4.reset();
+  bad_v6_only.ipv6 = "::1";
+  EXPECT_FALSE(validate_sandbox(bad_v6_only, 1).record) << "an IPv6-only sandbox is checked as strictly";
 }
 
 TEST(SandboxInput, InterfaceNames) {

@@ -7,6 +7,8 @@
 #include <unordered_map>
 
 #include "dataplane/nft/planner.h"
+#include "dataplane/nft/reconstruct.h"
+#include "dataplane/nft/representable.h"
 #include "states.h"
 #include "table_model.h"
 
@@ -22,7 +24,9 @@ using testing::replay;
 // 12 addresses (so sets share some), node ports 30001-30004.
 class RandomWorld {
  public:
-  explicit RandomWorld(unsigned seed) : rng_(seed) {}
+  // dual: each backend has one family or both (fixed per backend: b % 3 == 0 IPv4 only,
+  // 1 IPv6 only, 2 both), and every Service address has an IPv6 twin.
+  explicit RandomWorld(unsigned seed, bool dual = false) : rng_(seed), dual_(dual) {}
 
   state::DataplaneState next() {
     std::vector<state::BackendSet> sets;
@@ -34,8 +38,11 @@ class RandomWorld {
       state::BackendSet set{id, {}};
       for (unsigned b = 0; b < 12; ++b) {
         if (!coin(0.3)) continue;
-        set.members.push_back({net::Ipv4{0xC6120A00u + b}, std::nullopt,
-                               coin(0.25) ? state::MemberState::draining : state::MemberState::running});
+        state::Member m{net::Ipv4{0xC6120A00u + b}, std::nullopt,
+                        coin(0.25) ? state::MemberState::draining : state::MemberState::running};
+        if (dual_ && b % 3 != 0) m.ipv6 = *net::parse_ipv6("2001:2:a::" + std::to_string(b + 1));
+        if (dual_ && b % 3 == 1) m.ipv4.reset();
+        set.members.push_back(std::move(m));
       }
       const net::Ipv4 addr{0xC6130001u + s};
       for (std::uint16_t p = 0; p < 3; ++p) {
@@ -43,6 +50,9 @@ class RandomWorld {
         const auto proto = coin(0.5) ? config::Protocol::tcp : config::Protocol::udp;
         fes.push_back({{addr, static_cast<std::uint16_t>(80 + p), proto},
                        static_cast<std::uint16_t>(coin(0.5) ? 7000 : 7100 + p), id, "p"});
+        if (dual_ && coin(0.7))
+          fes.push_back({{*net::parse_ipv6("2001:2:1::" + std::to_string(s + 1)), fes.back().key.port, proto},
+                         fes.back().target_port, id, "p"});
         if (coin(0.2)) {
           const state::NodePortKey k{static_cast<std::uint16_t>(30001 + s % 4), proto};
           if (std::none_of(nps.begin(), nps.end(), [&](const auto& n) { return n.key == k; }))
@@ -66,6 +76,7 @@ class RandomWorld {
  private:
   bool coin(double p) { return std::bernoulli_distribution(p)(rng_); }
   std::mt19937 rng_;
+  bool dual_ = false;
 };
 
 PickUses uses_of(const Contents& c) {
@@ -102,15 +113,18 @@ ReadBack table_holding(const state::DataplaneState& s, const SetNumbers& numbers
   return table_holding_contents(contents_of(s, numbers));
 }
 
-TEST(NftPlanner, IncrementalTransactionsTurnTheOldTableIntoTheNewOne) {
-  RandomWorld world(20261127);
+void expect_incremental_plans_converge(RandomWorld& world, bool check_read_back) {
   state::DataplaneState installed;
   SetNumbers numbers;
   InstalledIndex index = InstalledIndex::build(installed, {});
   Contents table;
   SlotBook slots;
   for (int round = 0; round < 300; ++round) {
-    const state::DataplaneState desired = world.next();
+    // What the dataplane writes: the representable part (a set keeps the members of the
+    // families its frontends use).
+    const state::DataplaneState raw = world.next();
+    const Representable rep = representable(raw);
+    const state::DataplaneState desired = rep.of(raw);
     const state::StateDiff d = state::diff(installed, desired);
     for (const auto& set : d.backend_sets.added) numbers.assign(set.id);
     const IncrementalPlan plan = plan_incremental(installed, index, slots, desired, d, numbers);
@@ -123,6 +137,13 @@ TEST(NftPlanner, IncrementalTransactionsTurnTheOldTableIntoTheNewOne) {
     ASSERT_EQ(full.tx.size().elements_added + full.tx.size().elements_deleted, 0u) << "round " << round;
     ASSERT_EQ(full.slots, slots) << "round " << round;
     ASSERT_EQ(plan.uses, uses_of(table)) << "round " << round;
+    if (check_read_back) {
+      // Every member comes back with its families: IPv6-only ones from IPv6 slots and
+      // draining6, IPv4-only ones without an IPv6 address, dual ones paired by be_addr6.
+      const Reconstructed back = reconstruct(table_holding_contents(table), numbers, &desired);
+      ASSERT_TRUE(back.problems.empty()) << back.problems.front() << " round " << round;
+      ASSERT_EQ(back.state, desired) << "round " << round;
+    }
     index.apply(d);
     index.uses = plan.uses;
     for (const auto& set : d.backend_sets.removed) numbers.release(set.id);
@@ -130,6 +151,18 @@ TEST(NftPlanner, IncrementalTransactionsTurnTheOldTableIntoTheNewOne) {
     const InstalledIndex rebuilt = InstalledIndex::build(installed, plan.uses);
     ASSERT_EQ(index.member_refs, rebuilt.member_refs) << "round " << round;
   }
+}
+
+TEST(NftPlanner, IncrementalTransactionsTurnTheOldTableIntoTheNewOne) {
+  RandomWorld world(20261127);
+  expect_incremental_plans_converge(world, false);
+}
+
+// docs/model.md "Address families": members of one family or both, in sets with IPv4 and IPv6
+// frontends; the table also reads back as the state it was written from.
+TEST(NftPlanner, MembersOfEitherFamilyConvergeAndReadBack) {
+  RandomWorld world(20261205, true);
+  expect_incremental_plans_converge(world, true);
 }
 
 TEST(NftPlanner, NothingChangedMeansAnEmptyTransaction) {

@@ -58,7 +58,9 @@ TEST(RepresentableDiff, AMemberDrains) {
                                                    dual("198.18.11.2", "2001:2:11::2")}));
 }
 
-TEST(RepresentableDiff, AMemberChangingOnlyItsIpv6AddressIsAMemberChangeOnNft) {
+// A member is its address pair (docs/model.md "Address families"): a new IPv6 address makes
+// it another member, removed and added.
+TEST(RepresentableDiff, AMemberChangingOnlyItsIpv6AddressIsAnotherMemberOnNft) {
   const state::DataplaneState b =
       with_members(base(), "web", {dual("198.18.10.2", "2001:2:10::9"), dual("198.18.11.2", "2001:2:11::2")});
   expect_both(base(), b);
@@ -67,7 +69,8 @@ TEST(RepresentableDiff, AMemberChangingOnlyItsIpv6AddressIsAMemberChangeOnNft) {
   const InstalledIndex index = InstalledIndex::build(ra.of(a), PickUses{});
   const state::StateDiff r = representable_diff(state::diff(a, b), ra.of(a), index, b);
   ASSERT_EQ(r.backend_sets.changed.size(), 1u) << "nft programs IPv6 frontends: the member's IPv6 slots move";
-  EXPECT_EQ(r.backend_sets.changed[0].members.changed.size(), 1u);
+  EXPECT_EQ(r.backend_sets.changed[0].members.removed.size(), 1u);
+  EXPECT_EQ(r.backend_sets.changed[0].members.added.size(), 1u);
 }
 
 // A set only IPv6 frontends use keeps only its members with an IPv6 address (the others can

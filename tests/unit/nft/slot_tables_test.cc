@@ -16,10 +16,10 @@
 namespace portway::dataplane::nft {
 namespace {
 
-net::Ipv4 backend(std::uint32_t i) { return net::Ipv4{0xC6120000u + i}; }
+state::IpAddress backend(std::uint32_t i) { return net::Ipv4{0xC6120000u + i}; }
 
-std::vector<net::Ipv4> sorted(const std::set<std::uint32_t>& ids) {
-  std::vector<net::Ipv4> out;
+std::vector<state::IpAddress> sorted(const std::set<std::uint32_t>& ids) {
+  std::vector<state::IpAddress> out;
   for (const auto i : ids) out.push_back(backend(i));
   return out;
 }
@@ -76,12 +76,12 @@ TEST(NftSlotTables, OneBackendAddedOrRemovedMovesAtMostItsShareAndBalanceHolds) 
     ASSERT_LE(share, 1.25) << "step " << step << ": " << moved << " of " << m << " slots moved";
 
     // Every running backend owns M/N slots, or one more; nothing else owns a slot.
-    std::map<std::uint32_t, std::size_t> owned;
-    for (const auto a : next) ++owned[a.value];
+    std::map<state::IpAddress, std::size_t> owned;
+    for (const auto& a : next) ++owned[a];
     ASSERT_EQ(owned.size(), n);
-    for (const auto a : running) {
-      ASSERT_GE(owned[a.value], m / n);
-      ASSERT_LE(owned[a.value], m / n + 1);
+    for (const auto& a : running) {
+      ASSERT_GE(owned[a], m / n);
+      ASSERT_LE(owned[a], m / n + 1);
     }
     ASSERT_EQ(next_slot_table(next, running), next) << "a balanced table stays as it is";
     table = next;

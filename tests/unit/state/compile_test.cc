@@ -115,6 +115,48 @@ TEST(Compile, DuplicateSandboxAddressesBecomeOneMember) {
       << "running wins";
 }
 
+// docs/model.md "Address families": a member has the addresses its sandbox has; a Service has
+// frontends of each family it has an address of, all on one set.
+TEST(Compile, MembersOfOneFamilyAndOfBothShareOneSet) {
+  Snapshot s;
+  s.services = {service("a", "s", "198.18.0.1", {port("x", 1000)}, "2001:2::1")};
+  s.sandboxes = {sandbox("v4", "a", "s", "198.18.100.1"),
+                 sandbox("v6", "a", "s", nullptr, SandboxState::running, "2001:2::100:6"),
+                 sandbox("both", "a", "s", "198.18.100.2", SandboxState::draining, "2001:2::100:2")};
+  const DataplaneState st = compile(s);
+  EXPECT_EQ(st.find_backend_set("svc/a/s")->members,
+            (std::vector<Member>{member6("2001:2::100:6"), member("198.18.100.1"),
+                                 member46("198.18.100.2", "2001:2::100:2", MemberState::draining)}))
+      << "sorted by key: no IPv4 address first";
+  ASSERT_EQ(st.frontends().size(), 2u);
+  EXPECT_EQ(st.frontends()[0].key, fkey("198.18.0.1", 1000));
+  EXPECT_EQ(st.frontends()[1].key, fkey("2001:2::1", 1000));
+}
+
+TEST(Compile, AnIpv6OnlyServiceHasNoIpv4Frontend) {
+  Snapshot s;
+  s.services = {service("a", "s", nullptr, {port("x", 1000), port("y", 53, Protocol::udp, 5353)}, "2001:2::1")};
+  s.claims = {{5353, Protocol::udp, "a", "s"}};
+  s.sandboxes = {sandbox("v6", "a", "s", nullptr, SandboxState::running, "2001:2::100:6")};
+  const DataplaneState st = compile(s);
+  ASSERT_EQ(st.frontends().size(), 2u);
+  for (const Frontend& f : st.frontends()) EXPECT_TRUE(std::holds_alternative<net::Ipv6>(f.key.address)) << to_string(f.key);
+  EXPECT_EQ(st.node_ports().size(), 1u) << "a node port answers in both families; its set decides who serves";
+  EXPECT_EQ(st.find_backend_set("svc/a/s")->members, std::vector<Member>{member6("2001:2::100:6")});
+}
+
+// Hand-edited stores only (sandbox add refuses an address in use): no address is served twice.
+TEST(Compile, SandboxesSharingAnIpv6AddressBecomeOneMember) {
+  Snapshot s;
+  s.services = {service("a", "s", "198.18.0.1", {port("x", 1000)}, "2001:2::1")};
+  s.sandboxes = {sandbox("a-old", "a", "s", "198.18.100.1", SandboxState::draining, "2001:2::100:1"),
+                 sandbox("b-new", "a", "s", nullptr, SandboxState::running, "2001:2::100:1"),
+                 sandbox("c-other", "a", "s", "198.18.100.3")};
+  EXPECT_EQ(compile(s).find_backend_set("svc/a/s")->members,
+            (std::vector<Member>{member6("2001:2::100:1"), member("198.18.100.3")}))
+      << "running wins over the lower sandbox id";
+}
+
 TEST(Compile, IsIndependentOfInputOrder) {
   Snapshot base = irc_and_dns();
   for (int i = 0; i < 20; ++i) {

@@ -192,6 +192,48 @@ TEST(FromParts, SortsAndChecksInvariants) {
                std::invalid_argument);
 }
 
+TEST(FromParts, MembersNeedAnAddressAndNoAddressTwice) {
+  EXPECT_THROW(DataplaneState::from_parts({}, {}, {{"s", {Member{}}}}), std::invalid_argument)
+      << "a member without any address";
+  EXPECT_THROW(DataplaneState::from_parts({}, {}, {{"s", {member46("198.18.9.1", "2001:2::9"), member6("2001:2::9")}}}),
+               std::invalid_argument)
+      << "one IPv6 address behind two keys";
+  EXPECT_THROW(DataplaneState::from_parts({}, {}, {{"s", {member46("198.18.9.1", "2001:2::9"), member("198.18.9.1")}}}),
+               std::invalid_argument)
+      << "one IPv4 address behind two keys";
+  const auto st = DataplaneState::from_parts(
+      {}, {}, {{"s", {member("198.18.9.1"), member46("198.18.9.2", "2001:2::2"), member6("2001:2::9")}}});
+  EXPECT_EQ(st.find_backend_set("s")->members.front(), member6("2001:2::9")) << "sorted by key";
+}
+
+// A member is its addresses: an IPv6-only one next to IPv4-only ones is added, changes state
+// and leaves on its own, and patching follows.
+TEST(Diff, Ipv6OnlyAndIpv4OnlyMembersOfOneSet) {
+  const Frontend f4{fkey("198.18.0.1", 80), 80, "s", "http"}, f6{fkey("2001:2::1", 80), 80, "s", "http"};
+  const auto a = DataplaneState::from_parts({f4, f6}, {}, {{"s", {member("198.18.9.1"), member("198.18.9.2")}}});
+  const auto b = DataplaneState::from_parts({f4, f6}, {}, {{"s", {member("198.18.9.1"), member6("2001:2::9")}}});
+  const StateDiff d = diff(a, b);
+  ASSERT_EQ(d.backend_sets.changed.size(), 1u);
+  const auto& members = d.backend_sets.changed[0].members;
+  EXPECT_EQ(members.added, std::vector<Member>{member6("2001:2::9")});
+  EXPECT_EQ(members.removed, std::vector<Member>{member("198.18.9.2")});
+  EXPECT_TRUE(members.changed.empty());
+  EXPECT_EQ(patch(a, d), b);
+
+  const auto c = DataplaneState::from_parts(
+      {f4, f6}, {}, {{"s", {member("198.18.9.1"), member6("2001:2::9", MemberState::draining)}}});
+  const StateDiff d2 = diff(b, c);
+  ASSERT_EQ(d2.backend_sets.changed.size(), 1u);
+  ASSERT_EQ(d2.backend_sets.changed[0].members.changed.size(), 1u) << "same key, new state";
+  EXPECT_EQ(patch(b, d2), c);
+  // The same IPv4 address with an IPv6 one added is another member (another key).
+  const auto e = DataplaneState::from_parts({f4, f6}, {}, {{"s", {member46("198.18.9.1", "2001:2::1:1"), member6("2001:2::9")}}});
+  const StateDiff d3 = diff(b, e);
+  EXPECT_EQ(d3.backend_sets.changed.at(0).members.added.size(), 1u);
+  EXPECT_EQ(d3.backend_sets.changed.at(0).members.removed.size(), 1u);
+  EXPECT_EQ(patch(b, d3), e);
+}
+
 TEST(Describe, FormatsAddresses) {
   EXPECT_EQ(to_string(fkey("2001:2::9", 53, Protocol::udp)), "[2001:2::9]:53/udp");
   EXPECT_EQ(to_string(fkey("198.18.0.1", 80)), "198.18.0.1:80/tcp");
@@ -199,6 +241,7 @@ TEST(Describe, FormatsAddresses) {
   Member m = member("198.18.0.1", MemberState::draining);
   m.ipv6 = portway::testing::ip6("2001:2::1");
   EXPECT_EQ(to_string(m), "198.18.0.1/2001:2::1 draining");
+  EXPECT_EQ(to_string(member6("2001:2::1")), "2001:2::1 running");
 }
 
 }  // namespace

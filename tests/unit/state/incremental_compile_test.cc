@@ -96,8 +96,9 @@ store::SandboxRecord random_sandbox(std::mt19937& rng, int serial) {
   sb.service = "s" + std::to_string(pick(4) == 0 ? pick(3) : 0);
   sb.labels = {{"app", sb.app}, {"service", sb.service}};
   // A small range: addresses sometimes repeat, and the model refuses a duplicate.
-  sb.ipv4 = net::Ipv4{0xC6130000u + 1 + pick(200)};
-  if (pick(2) == 0) sb.ipv6 = testing::ip6("2001:2:0:1::" + std::to_string(1 + pick(200)));
+  // Either family or both: a quarter are IPv6-only.
+  if (pick(4) != 0) sb.ipv4 = net::Ipv4{0xC6130000u + 1 + pick(200)};
+  if (!sb.ipv4 || pick(2) == 0) sb.ipv6 = testing::ip6("2001:2:0:1::" + std::to_string(1 + pick(200)));
   sb.iface = "veth" + std::to_string(serial);
   sb.state = static_cast<SandboxState>(pick(3));
   return sb;

@@ -26,7 +26,7 @@ inline store::ServiceRecord service(const std::string& app, const std::string& n
   s.service = name;
   s.selector = {app, name};
   s.ports = std::move(ports);
-  s.ipv4 = portway::testing::ip4(v4);
+  if (v4) s.ipv4 = portway::testing::ip4(v4);  // nullptr: an IPv6-only Service
   if (v6) s.ipv6 = portway::testing::ip6(v6);
   s.revision = 1;
   return s;
@@ -36,13 +36,22 @@ inline store::SandboxRecord sandbox(const std::string& id, const std::string& ap
                                     const std::string& service, const char* v4,
                                     store::SandboxState st = store::SandboxState::running,
                                     const char* v6 = nullptr) {
-  store::SandboxRecord s{id, app, service, {}, portway::testing::ip4(v4), {}, "", st, 0};
+  store::SandboxRecord s{id, app, service, {}, {}, {}, "", st, 0};
+  if (v4) s.ipv4 = portway::testing::ip4(v4);  // nullptr: an IPv6-only sandbox
   if (v6) s.ipv6 = portway::testing::ip6(v6);
   return s;
 }
 
 inline Member member(const char* v4, MemberState st = MemberState::running) {
   return {portway::testing::ip4(v4), std::nullopt, st};
+}
+
+inline Member member6(const char* v6, MemberState st = MemberState::running) {
+  return {std::nullopt, portway::testing::ip6(v6), st};
+}
+
+inline Member member46(const char* v4, const char* v6, MemberState st = MemberState::running) {
+  return {portway::testing::ip4(v4), portway::testing::ip6(v6), st};
 }
 
 inline FrontendKey fkey(const char* addr, std::uint16_t p, Protocol proto = Protocol::tcp) {

@@ -71,10 +71,11 @@ inline void expect_store_error(F&& f, const std::string& fragment, const char* i
   }
 }
 
-// Runs statements on the raw file, as an admin with sqlite3 would.
-inline void raw_exec(const std::string& path, const char* sql) {
+// Runs statements on the raw file, as an admin with sqlite3 would; `create` makes the file.
+inline void raw_exec(const std::string& path, const char* sql, bool create = false) {
   sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0), nullptr),
+            SQLITE_OK);
   char* error = nullptr;
   EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
   sqlite3_free(error);
@@ -85,7 +86,7 @@ inline void raw_exec(const std::string& path, const char* sql) {
 // portway of that version left it: the migration tests open what it leaves.
 inline void downgrade_to_v2(const std::string& path) {
   std::string sql = "DROP TABLE changes; DELETE FROM counters WHERE name = 'journal_since'; "
-                    "DELETE FROM schema_version WHERE version = 3;";
+                    "DELETE FROM schema_version WHERE version >= 3;";
   for (const char* table : {"apps", "services", "sandboxes", "node_port_claims"}) {
     for (const char* event : {"insert", "update", "delete"}) {
       sql += std::string("DROP TRIGGER journal_") + table + "_" + event + ";";
