@@ -32,7 +32,7 @@ struct Changes {
 // A backend set present in both states with different members.
 struct BackendSetChange {
   std::string id;
-  Changes<Member> members;     // keyed by member IPv4; `changed`: state or IPv6 differs
+  Changes<Member> members;     // keyed by MemberKey (the address pair); `changed`: state differs
   std::vector<Member> after;   // the complete new member list (to rebuild a Maglev table)
 
   bool operator==(const BackendSetChange&) const = default;

@@ -211,6 +211,13 @@ TEST_F(XdpDataplane6Test, NodeAddressesOfBothFamilies) {
 TEST_F(XdpDataplane6Test, Ipv6ChangesReachTheMapsThroughBothPaths) {
   const DataplaneState first = dual_state({member(0), member(1, false)});
   apply(first);
+  auto ipv4_table_ids = [&] {
+    auto m = maps();
+    const std::uint32_t set_id = m->maps.frontends6().front().second.set_id;
+    const auto table = m->maps.backend_set(set_id, loader::SetFamily::ipv4);
+    return std::set<std::uint32_t>(table.begin(), table.end());
+  };
+  const auto ids_before = ipv4_table_ids();
   // apply_changes: member 1 gains an IPv6 address.
   const DataplaneState second = dual_state({member(0), member(1)});
   {
@@ -220,6 +227,8 @@ TEST_F(XdpDataplane6Test, Ipv6ChangesReachTheMapsThroughBothPaths) {
     dp.apply_changes(state::diff(first, second), second);
   }
   EXPECT_EQ(installed(), second);
+  EXPECT_EQ(ipv4_table_ids(), ids_before)
+      << "a member gaining an IPv6 address keeps its backend id, so its IPv4 flows stay";
   {
     auto m = maps();
     const auto f = m->maps.frontends6();
@@ -292,10 +301,13 @@ TEST_F(XdpDataplane6Test, Ipv6DriftIsFoundOnReadBackAndRepaired) {
     EXPECT_FALSE(same(k.addr, in6_of(v6("2001:2:0:ff::99")))) << "the stray IPv6 frontend is removed";
   }
   EXPECT_EQ(node_ports6, 2u) << "the node port's missing IPv6 entry is rewritten";
-  // A member is its address pair: the one read back without its IPv6 address is another
-  // member, so the repair writes the wanted member (possibly under a new backend id) and
-  // releases the other one. Every used backend has its IPv6 address again.
+  // The member read back without its IPv6 address is another member (a member is its address
+  // pair), but the repair gives the wanted one the same backend id: its IPv4 flows, which
+  // name that id and its unchanged IPv4 address, stay on it.
   const auto backends = m->maps.all_backends();
+  ASSERT_LT(wiped, backends.size());
+  EXPECT_NE(backends[wiped].state, PW_BACKEND_UNUSED) << "the repaired member keeps its backend id";
+  EXPECT_FALSE(is_unset(m->maps.backend_addr6(wiped))) << "and has its IPv6 address again";
   std::size_t used = 0;
   for (std::uint32_t id = 0; id < backends.size(); ++id) {
     if (backends[id].state == PW_BACKEND_UNUSED) continue;

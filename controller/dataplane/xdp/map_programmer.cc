@@ -66,8 +66,10 @@ void MapProgrammer::apply(const state::StateDiff& d) {
     add_table_jobs(jobs, id, &set.members);
     in_diff.insert(set.id);
   }
+  std::vector<std::pair<std::uint32_t, std::vector<state::Member>>> released;
   for (const auto& change : d.backend_sets.changed) {
     const std::uint32_t id = view_.set_ids.at(change.id);
+    released.emplace_back(id, carry_backend_ids(id, change.members.removed, change.members.added));
     for (const auto& m : change.members.added) put_member(id, m, member_writes);
     for (const auto& [before, after] : change.members.changed) put_member(id, after, member_writes);
     add_table_jobs(jobs, id, &change.after);
@@ -87,8 +89,7 @@ void MapProgrammer::apply(const state::StateDiff& d) {
   view_.stale_tables.clear();
   // Only now that no table slot names them: flows still pinned to a removed backend find it
   // UNUSED (TCP: reset; UDP: re-balanced), and a reused id is told apart by its address.
-  for (const auto& change : d.backend_sets.changed)
-    release_members(view_.set_ids.at(change.id), change.members.removed);
+  for (const auto& [set_id, members] : released) release_members(set_id, members);
 
   // 2. Frontends and node ports added or changed, in one batch. An id given to a frontend gets
   //    a new gen first (lb_abi.h, pw_frontend_gens), so flows of whatever held the id before
@@ -243,6 +244,55 @@ void MapProgrammer::install_tables(const std::vector<TableJob>& jobs) {
   batch.reserve(jobs.size());
   for (std::size_t i = 0; i < jobs.size(); ++i) batch.push_back({jobs[i].set_id, tables[i], jobs[i].family});
   maps_.install_backend_sets(batch);
+}
+
+// A member is its address pair, so a sandbox that gains or loses the address of one family
+// (an IPv6 address added, or wiped from pw_backend_addrs6 and found on read-back) is one
+// member removed and another added. Giving the added one the removed one's backend id keeps
+// the flows of the family whose address did not change on their backend: a flow is "gone"
+// only when its backend_addr copy no longer matches (lb_abi.h, pw_flow/pw_flow6). A member
+// whose address changed to another value in some family is a new sandbox as far as flows
+// go, and gets a new id. Returns the removed members whose ids were not carried.
+std::vector<state::Member> MapProgrammer::carry_backend_ids(std::uint32_t set_id,
+                                                            const std::vector<state::Member>& removed,
+                                                            const std::vector<state::Member>& added) {
+  if (removed.empty() || added.empty()) return removed;
+  // One family equal and present on both sides; the other equal or present on one side only.
+  auto same_sandbox = [](const state::Member& a, const state::Member& b) {
+    const bool v4_kept = a.ipv4 && b.ipv4 && *a.ipv4 == *b.ipv4;
+    const bool v6_kept = a.ipv6 && b.ipv6 && *a.ipv6 == *b.ipv6;
+    const bool v4_ok = v4_kept || !a.ipv4 || !b.ipv4;
+    const bool v6_ok = v6_kept || !a.ipv6 || !b.ipv6;
+    return (v4_kept || v6_kept) && v4_ok && v6_ok;
+  };
+  std::map<net::Ipv4, std::size_t> added_by_v4;
+  std::map<net::Ipv6, std::size_t> added_by_v6;
+  for (std::size_t i = 0; i < added.size(); ++i) {
+    if (added[i].ipv4) added_by_v4.emplace(*added[i].ipv4, i);
+    if (added[i].ipv6) added_by_v6.emplace(*added[i].ipv6, i);
+  }
+  std::vector<bool> taken(added.size());
+  std::vector<state::Member> gone;
+  for (const auto& r : removed) {
+    std::optional<std::size_t> match;
+    auto try_index = [&](std::size_t i) {
+      if (!match && !taken[i] && same_sandbox(r, added[i])) match = i;
+    };
+    if (r.ipv4)
+      if (auto it = added_by_v4.find(*r.ipv4); it != added_by_v4.end()) try_index(it->second);
+    if (r.ipv6)
+      if (auto it = added_by_v6.find(*r.ipv6); it != added_by_v6.end()) try_index(it->second);
+    auto held = view_.backend_ids.find({set_id, r.key()});
+    if (!match || held == view_.backend_ids.end()) {
+      gone.push_back(r);
+      continue;
+    }
+    taken[*match] = true;
+    const std::uint32_t id = held->second;
+    view_.backend_ids.erase(held);
+    view_.backend_ids[{set_id, added[*match].key()}] = id;
+  }
+  return gone;
 }
 
 void MapProgrammer::release_members(std::uint32_t set_id, const std::vector<state::Member>& members) {

@@ -49,6 +49,9 @@ class MapProgrammer {
                       const std::vector<state::Member>* members) const;
   void install_tables(const std::vector<TableJob>& jobs);
   std::vector<std::uint32_t> build_table(const TableJob& job) const;
+  std::vector<state::Member> carry_backend_ids(std::uint32_t set_id,
+                                               const std::vector<state::Member>& removed,
+                                               const std::vector<state::Member>& added);
   void release_members(std::uint32_t set_id, const std::vector<state::Member>& members);
   void remove_set(const state::BackendSet& set);
   pw_frontend entry(std::uint32_t id, std::uint32_t gen, const std::string& backend_set,
