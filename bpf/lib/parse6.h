@@ -312,6 +312,17 @@ static __always_inline int pw_parse6(void *data, void *end, __u32 frame_len, str
 			p->first_frag = !p->later_frag && (frag & 1);
 			len = 8;
 		} else {
+			/* A routing header with segments left (byte 3) names a later destination:
+			 * this address is a waypoint, not where the packet ends, and the transport
+			 * checksum covers the final address (RFC 8200 8.1). Not ours to translate:
+			 * passed like an unknown header, to the kernel's routing-header policy. */
+			if (next == PW_NEXTHDR_ROUTING && h[3]) {
+				p->proto = next;
+				p->l4_off = off;
+				p->l4_len = limit - off;
+				p->unknown_ext = 1;
+				return 0;
+			}
 			len = ((__u32)h[1] + 1) * 8;
 		}
 		next = h[0];

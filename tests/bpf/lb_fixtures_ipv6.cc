@@ -300,6 +300,19 @@ std::vector<Fixture> bad_input6() {
                  {{Hook::kXdp, b, kXdpDrop, std::nullopt, dropped(PW_DROP_IP6_BAD_PAYLOAD_LEN)}}});
   }
   {
+    // A routing header with no segments left: this is the final destination, translated.
+    const auto done = client6(kSvc6A, 80).ext(kNextRouting, {0, 4, 0, 0, 0, 0, 0});
+    f.push_back({"v6_routing_header_with_no_segments_left_translated",
+                 {{Hook::kXdp, done.tcp(), kXdpRedirect, to_sandbox(done, kTargetTcp).tcp(),
+                   forwarded(kFe6ATcp, kBeSandbox, done.tcp().size(), true)}}});
+    // Segments left: the service address is a waypoint; untouched, counted, no flow.
+    const auto via = client6(kSvc6A, 80).ext(kNextRouting, {0, 4, 1, 0, 0, 0, 0}).tcp();
+    Expect e;
+    e.events = std::map<std::uint32_t, std::uint64_t>{{PW_EV_IP6_UNKNOWN_EXT, 1}};
+    f.push_back({"v6_routing_header_with_segments_left_untouched_and_counted",
+                 {{Hook::kXdp, via, kXdpPass, std::nullopt, e}}});
+  }
+  {
     const auto esp = client6(kSvc6A, 80).payload(std::vector<std::uint8_t>(16, 1)).raw(kNextEsp);
     Expect e;
     e.events = std::map<std::uint32_t, std::uint64_t>{{PW_EV_IP6_UNKNOWN_EXT, 1}};
