@@ -2,7 +2,9 @@
 // "Targets"): its RSS and idle CPU, the full check's duration as the daemon logs it, and the
 // time from a committed one-sandbox change to the kernel programmed as the daemon itself
 // measures it (its status record's last_change_seconds, the value its portway_sync_seconds
-// histogram observes).
+// histogram observes). On xdp also from outside the daemon: for the changes that mark a
+// member draining (a third of them), the time from the commit to the kernel's pw_backends entry
+// reading draining, polled by this process.
 //
 //   build/bench/bench_daemon --dataplane nft|xdp [--changes 1000] [--idle-seconds 30]
 //
@@ -12,6 +14,7 @@
 // traffic. The changes are committed with model::set_sandbox_state, the store write
 // `portway sandbox set` makes, each on a connection of its own closed after the commit (as the
 // CLI's process does); the daemon sees them through its store watch as any writer's.
+#include <arpa/inet.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -34,6 +37,9 @@
 #include <vector>
 
 #include "agent/sync.h"
+#include "dataplane/xdp/lb_install.h"
+#include "dataplane/xdp/pin_layout.h"
+#include "loader/lb_maps.h"
 #include "bench_fleet_store.h"
 #include "dataplane/sync_status.h"
 #include "lab/cgroup_dir.h"
@@ -177,6 +183,31 @@ std::optional<dataplane::SyncStatus> sync_status(const std::string& db) {
   }
 }
 
+// The kernel's side of a draining change on xdp: the member's backend id is found before the
+// commit (one read of pw_backends by address; the address is the fleet's, bench_snapshot.h),
+// then its entry is read every 20 us until it says draining. What this measures is what a
+// packet would see: the commit to the first moment the fast path treats the member as
+// draining.
+class KernelDrainWatch {
+ public:
+  explicit KernelDrainWatch(const std::string& bpffs_dir)
+      : pinned_(dataplane::xdp::PinnedLbMaps::open(dataplane::xdp::PinLayout{bpffs_dir})) {
+    if (!pinned_) throw std::runtime_error("the fast path is not pinned at " + bpffs_dir);
+    maps_.emplace(pinned_->fds());
+  }
+  std::optional<std::uint32_t> running_id_of(std::uint32_t addr_host) const {
+    const auto all = maps_->all_backends();
+    for (std::uint32_t id = 0; id < all.size(); ++id)
+      if (all[id].addr == htonl(addr_host) && all[id].state == PW_BACKEND_RUNNING) return id;
+    return std::nullopt;
+  }
+  bool draining(std::uint32_t id) const { return maps_->backend(id).state == PW_BACKEND_DRAINING; }
+
+ private:
+  std::optional<dataplane::xdp::PinnedLbMaps> pinned_;
+  std::optional<loader::LbMaps> maps_;
+};
+
 // The first "check (...) took T s (read R s, repair P s)" line of the log after `from`.
 std::optional<std::smatch> check_line(const std::string& log, std::size_t from, std::string& text) {
   text = slurp(log);
@@ -265,10 +296,18 @@ int run(const Options& o) {
   std::printf("RSS after the check: VmRSS %s, VmHWM %s\n", status_field(d.pid(), "VmRSS").c_str(),
               status_field(d.pid(), "VmHWM").c_str());
 
-  std::vector<double> daemon_ms, wall_ms;
-  int missed = 0;
+  std::vector<double> daemon_ms, wall_ms, kernel_ms;
+  int missed = 0, kernel_missed = 0;
+  std::optional<KernelDrainWatch> kernel;
+  if (kind == dataplane::Kind::xdp) kernel.emplace(s.bpffs_dir);
   const auto series0 = Clock::now();
   for (int n = 0; n < o.changes; ++n) {
+    std::optional<std::uint32_t> drain_id;
+    if (kernel && bench::kChangeCycle[n % 3] == store::SandboxState::draining) {
+      const auto index = static_cast<std::uint32_t>(bench::changed_sandbox(kServices, n));
+      drain_id = kernel->running_id_of(0xC6124000u + index);
+      if (!drain_id) ++kernel_missed;
+    }
     // One connection per change, closed after the commit, as a `portway sandbox set` process
     // does: the daemon's store watch sees the close (a long-lived writer's commit can wake it
     // before the commit is visible; see docs/performance.md).
@@ -279,6 +318,13 @@ int run(const Options& o) {
       generation = writer->begin_read()->generation();
     }
     const auto committed = Clock::now();
+    if (drain_id) {
+      while (!kernel->draining(*drain_id) && Clock::now() - committed < 30s) std::this_thread::sleep_for(20us);
+      if (kernel->draining(*drain_id))
+        kernel_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - committed).count());
+      else
+        ++kernel_missed;
+    }
     std::optional<dataplane::SyncStatus> now;
     while (Clock::now() - committed < 30s) {
       now = sync_status(db);
@@ -306,10 +352,15 @@ int run(const Options& o) {
               percentile(daemon_ms, 0.5), percentile(daemon_ms, 0.99), percentile(daemon_ms, 1.0));
   std::printf("  commit -> status record shows it (this process, polling): p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
               percentile(wall_ms, 0.5), percentile(wall_ms, 0.99), percentile(wall_ms, 1.0));
+  if (kernel)
+    std::printf("  commit -> pw_backends says draining (this process, polling the kernel; %zu draining changes, %d not seen): "
+                "p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+                kernel_ms.size(), kernel_missed, percentile(kernel_ms, 0.5), percentile(kernel_ms, 0.99),
+                percentile(kernel_ms, 1.0));
   std::printf("RSS after the changes: VmRSS %s, VmHWM %s\n", status_field(d.pid(), "VmRSS").c_str(),
               status_field(d.pid(), "VmHWM").c_str());
   if (!d.running()) throw std::runtime_error("the daemon died: " + slurp(log));
-  return missed == 0 ? 0 : 1;
+  return missed == 0 && kernel_missed == 0 ? 0 : 1;
 }
 
 }  // namespace

@@ -31,10 +31,15 @@ inline void write_fleet(store::Store& st, const state::Snapshot& fleet) {
 
 // Change number `n` of a fleet of `services`: one sandbox, spread over the fleet, to the next
 // state of its cycle (draining, stopped, running: a member's state changed, removed, added).
+inline constexpr store::SandboxState kChangeCycle[] = {store::SandboxState::draining, store::SandboxState::stopped,
+                                                       store::SandboxState::running};
+
+// The fleet index of change `n`'s sandbox (bench_snapshot.h: its address is 0xC6124000 + index).
+inline int changed_sandbox(int services, int n) { return (n / 3) * 7919 % (services * kBackends); }
+
 inline void commit_sandbox_change(store::Store& st, int services, int n) {
-  static constexpr store::SandboxState kCycle[] = {store::SandboxState::draining, store::SandboxState::stopped,
-                                                   store::SandboxState::running};
-  const int sandbox = (n / 3) * 7919 % (services * kBackends);
+  const auto& kCycle = kChangeCycle;
+  const int sandbox = changed_sandbox(services, n);
   const std::string id = "app" + std::to_string(sandbox / kBackends) + "-" + std::to_string(sandbox % kBackends);
   auto tx = st.begin_write();
   model::set_sandbox_state(*tx, id, kCycle[n % 3], n);
