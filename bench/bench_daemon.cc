@@ -3,8 +3,8 @@
 // time from a committed one-sandbox change to the kernel programmed as the daemon itself
 // measures it (its status record's last_change_seconds, the value its portway_sync_seconds
 // histogram observes). On xdp also from outside the daemon: for the changes that mark a
-// member draining (a third of them), the time from the commit to the kernel's pw_backends entry
-// reading draining, polled by this process.
+// member draining (a third of them), the time from the commit to the kernel's maps holding the
+// change (the member's entry and its set's new table), polled by this process.
 //
 //   build/bench/bench_daemon --dataplane nft|xdp [--changes 1000] [--idle-seconds 30]
 //
@@ -183,25 +183,34 @@ std::optional<dataplane::SyncStatus> sync_status(const std::string& db) {
   }
 }
 
-// The kernel's side of a draining change on xdp: the member's backend id is found before the
-// commit (one read of pw_backends by address; the address is the fleet's, bench_snapshot.h),
-// then its entry is read every 20 us until it says draining. What this measures is what a
-// packet would see: the commit to the first moment the fast path treats the member as
-// draining.
+// The kernel's side of a draining change on xdp, read by this process: the member's backend
+// id and its set's IPv4 table descriptor are read before the commit (the id found by address,
+// the fleet's, bench_snapshot.h), then both are read every 20 us until the entry says draining
+// AND the set's table was switched (a draining member leaves the table new flows pick from, so
+// its set gets a new descriptor). That is the change fully programmed as a packet sees it.
 class KernelDrainWatch {
  public:
+  struct Target {
+    std::uint32_t id = 0;
+    std::uint32_t set_id = 0;
+    std::uint64_t descriptor = 0;
+  };
   explicit KernelDrainWatch(const std::string& bpffs_dir)
       : pinned_(dataplane::xdp::PinnedLbMaps::open(dataplane::xdp::PinLayout{bpffs_dir})) {
     if (!pinned_) throw std::runtime_error("the fast path is not pinned at " + bpffs_dir);
     maps_.emplace(pinned_->fds());
   }
-  std::optional<std::uint32_t> running_id_of(std::uint32_t addr_host) const {
+  std::optional<Target> running(std::uint32_t addr_host) const {
     const auto all = maps_->all_backends();
     for (std::uint32_t id = 0; id < all.size(); ++id)
-      if (all[id].addr == htonl(addr_host) && all[id].state == PW_BACKEND_RUNNING) return id;
+      if (all[id].addr == htonl(addr_host) && all[id].state == PW_BACKEND_RUNNING)
+        return Target{id, all[id].set_id, maps_->backend_set_descriptor(all[id].set_id)};
     return std::nullopt;
   }
-  bool draining(std::uint32_t id) const { return maps_->backend(id).state == PW_BACKEND_DRAINING; }
+  bool programmed(const Target& t) const {
+    return maps_->backend(t.id).state == PW_BACKEND_DRAINING &&
+           maps_->backend_set_descriptor(t.set_id) != t.descriptor;
+  }
 
  private:
   std::optional<dataplane::xdp::PinnedLbMaps> pinned_;
@@ -302,11 +311,11 @@ int run(const Options& o) {
   if (kind == dataplane::Kind::xdp) kernel.emplace(s.bpffs_dir);
   const auto series0 = Clock::now();
   for (int n = 0; n < o.changes; ++n) {
-    std::optional<std::uint32_t> drain_id;
+    std::optional<KernelDrainWatch::Target> drain;
     if (kernel && bench::kChangeCycle[n % 3] == store::SandboxState::draining) {
       const auto index = static_cast<std::uint32_t>(bench::changed_sandbox(kServices, n));
-      drain_id = kernel->running_id_of(0xC6124000u + index);
-      if (!drain_id) ++kernel_missed;
+      drain = kernel->running(0xC6124000u + index);
+      if (!drain) ++kernel_missed;
     }
     // One connection per change, closed after the commit, as a `portway sandbox set` process
     // does: the daemon's store watch sees the close (a long-lived writer's commit can wake it
@@ -318,9 +327,9 @@ int run(const Options& o) {
       generation = writer->begin_read()->generation();
     }
     const auto committed = Clock::now();
-    if (drain_id) {
-      while (!kernel->draining(*drain_id) && Clock::now() - committed < 30s) std::this_thread::sleep_for(20us);
-      if (kernel->draining(*drain_id))
+    if (drain) {
+      while (!kernel->programmed(*drain) && Clock::now() - committed < 30s) std::this_thread::sleep_for(20us);
+      if (kernel->programmed(*drain))
         kernel_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - committed).count());
       else
         ++kernel_missed;
@@ -353,7 +362,7 @@ int run(const Options& o) {
   std::printf("  commit -> status record shows it (this process, polling): p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
               percentile(wall_ms, 0.5), percentile(wall_ms, 0.99), percentile(wall_ms, 1.0));
   if (kernel)
-    std::printf("  commit -> pw_backends says draining (this process, polling the kernel; %zu draining changes, %d not seen): "
+    std::printf("  commit -> kernel programmed: member draining + its set's table switched (this process, polling the maps; %zu draining changes, %d not seen): "
                 "p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
                 kernel_ms.size(), kernel_missed, percentile(kernel_ms, 0.5), percentile(kernel_ms, 0.99),
                 percentile(kernel_ms, 1.0));
