@@ -89,6 +89,10 @@ LbMaps::LbMaps(const LbMapFds& fds)
     (void)checked_map(fds.interfaces, "pw_interfaces", BPF_MAP_TYPE_HASH, sizeof(std::uint32_t),
                       sizeof(pw_interface));
   }
+  if (fds.uplinks >= 0 && checked_map(fds.uplinks, "pw_uplinks", BPF_MAP_TYPE_ARRAY, sizeof(std::uint32_t),
+                                      sizeof(pw_interface)) != PW_UPLINK_SLOTS) {
+    throw Error("LB map pw_uplinks", EINVAL, "not " + std::to_string(PW_UPLINK_SLOTS) + " entries");
+  }
   if (fds.frontend_gens >= 0 &&
       checked_map(fds.frontend_gens, "pw_frontend_gens", BPF_MAP_TYPE_ARRAY, sizeof(std::uint32_t),
                   sizeof(std::uint32_t)) < caps_.frontends) {
@@ -557,6 +561,9 @@ void LbMaps::set_interface(std::uint32_t ifindex, const pw_interface& value) {
   }
   const auto before = lookup<std::uint32_t, pw_interface>(fds_.interfaces, ifindex, step);
   update(fds_.interfaces, ifindex, value, step);
+  if (has_uplinks() && ifindex < PW_UPLINK_SLOTS) {
+    update(fds_.uplinks, ifindex, (value.flags & PW_IF_UPLINK) ? value : pw_interface{}, step);
+  }
   if (before && (before->flags & PW_IF_XDP_READY) && !(value.flags & PW_IF_XDP_READY)) {
     forget_nexthops_via(ifindex);
   }
@@ -567,6 +574,7 @@ bool LbMaps::erase_interface(std::uint32_t ifindex) {
   if (!has_interfaces()) {
     return false;
   }
+  if (has_uplinks() && ifindex < PW_UPLINK_SLOTS) update(fds_.uplinks, ifindex, pw_interface{}, step);
   const auto before = lookup<std::uint32_t, pw_interface>(fds_.interfaces, ifindex, step);
   const bool erased = erase(fds_.interfaces, ifindex, step);
   if (before && (before->flags & PW_IF_XDP_READY)) {
@@ -655,6 +663,11 @@ void LbMaps::set_prefilter(const pw_prefilter& value) {
     }
   }
   update(fds_.prefilter, 0u, value, step);
+}
+
+pw_interface LbMaps::uplink_slot(std::uint32_t ifindex) const {
+  if (!has_uplinks() || ifindex >= PW_UPLINK_SLOTS) return {};
+  return lookup<std::uint32_t, pw_interface>(fds_.uplinks, ifindex, "read uplink slot").value_or(pw_interface{});
 }
 
 std::vector<std::pair<std::uint32_t, pw_interface>> LbMaps::interfaces() const {

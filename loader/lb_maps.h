@@ -66,6 +66,8 @@ struct LbMapFds {
   int flows6 = -1;          // pw_flows6
   int reverse6 = -1;        // pw_reverse6
   int fragments6 = -1;      // pw_fragments6
+  // Layout 3: -1 until a load creates it (an upgrade from layout 1 or 2 pins).
+  int uplinks = -1;  // pw_uplinks
 };
 
 // pw_flows' fill and what left it (lb_abi.h, pw_events). `evicted` is what left without
@@ -212,7 +214,11 @@ class LbMaps {
   // An interface that loses PW_IF_XDP_READY (changed or erased) also loses the next hops the
   // program cached through it (PW_NEXTHOP_XDP_READY, lb_abi.h): they are cleared after the
   // write, so no frame is XDP-redirected into it on a stale answer.
+  // pw_uplinks follows (when loaded): an uplink entry whose ifindex fits is copied there after
+  // the pw_interfaces write, any other value clears the slot; an erase clears the slot first.
+  // Either order leaves the program's L2 check on an entry the controller wrote.
   [[nodiscard]] bool has_interfaces() const noexcept { return fds_.interfaces >= 0; }
+  [[nodiscard]] bool has_uplinks() const noexcept { return fds_.uplinks >= 0; }
   void set_interface(std::uint32_t ifindex, const pw_interface& value);
   bool erase_interface(std::uint32_t ifindex);  // false if it was not there
   // The cached next hops (index = backend id), batched read.
@@ -233,6 +239,8 @@ class LbMaps {
   // set (addr & mask != addr) or a non-contiguous mask.
   void set_prefilter(const pw_prefilter& value);
   [[nodiscard]] std::vector<std::pair<std::uint32_t, pw_interface>> interfaces() const;
+  // pw_uplinks' entry for ifindex (zero when never written, out of range or without the map).
+  [[nodiscard]] pw_interface uplink_slot(std::uint32_t ifindex) const;
 
   // ---- counters (summed over CPUs) ------------------------------------------------------
   [[nodiscard]] pw_traffic frontend_traffic(std::uint32_t id) const;

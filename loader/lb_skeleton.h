@@ -45,6 +45,7 @@ using LbSkeleton = Skeleton<LbTraits>;
       .flows6 = bpf_map__fd(skel.maps.pw_flows6),
       .reverse6 = bpf_map__fd(skel.maps.pw_reverse6),
       .fragments6 = bpf_map__fd(skel.maps.pw_fragments6),
+      .uplinks = bpf_map__fd(skel.maps.pw_uplinks),
   };
 }
 

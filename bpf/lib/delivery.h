@@ -10,8 +10,21 @@
 #include "lib/maps.h"
 #include "lib/stats.h"
 
+/* The ingress uplink's entry: pw_uplinks when the controller wrote one there (an inlined ARRAY
+ * read; out-of-range ifindexes come back NULL from the lookup itself), else pw_interfaces
+ * (an uplink whose ifindex does not fit, or pins whose controller has not filled pw_uplinks
+ * yet, as right after an upgrade from layout 2). */
+static __always_inline const struct pw_interface *pw_uplink_entry(__u32 ifindex)
+{
+	const struct pw_interface *u = bpf_map_lookup_elem(&pw_uplinks, &ifindex);
+
+	if (u && (u->flags & PW_IF_UPLINK))
+		return u;
+	return bpf_map_lookup_elem(&pw_interfaces, &ifindex);
+}
+
 /* 0 when the frame's destination MAC is the ingress uplink's own; otherwise the pw_event it
- * is passed under. Read only for IPv4 frames (pw_parse checked the Ethernet header). */
+ * is passed under. The caller checked that the Ethernet header is in the frame. */
 static __always_inline __u32 pw_l2_foreign(const struct ethhdr *eth, __u32 ingress_ifindex)
 {
 	const struct pw_interface *iface;
@@ -22,7 +35,7 @@ static __always_inline __u32 pw_l2_foreign(const struct ethhdr *eth, __u32 ingre
 	 * service, and the stack delivers them as it would without portway. */
 	if (eth->h_dest[0] & 1)
 		return PW_EV_L2_MULTICAST;
-	iface = bpf_map_lookup_elem(&pw_interfaces, &ingress_ifindex);
+	iface = pw_uplink_entry(ingress_ifindex);
 	if (!iface || !(iface->flags & PW_IF_UPLINK))
 		return PW_EV_L2_UNKNOWN_UPLINK;
 	diff = 0;

@@ -135,6 +135,13 @@ struct {
 } pw_interfaces SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PW_UPLINK_SLOTS);
+	__type(key, __u32);
+	__type(value, struct pw_interface);
+} pw_uplinks SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	PW_ENUM_ENTRIES(enum pw_event, PW_EVENT_SLOTS);
 	__type(key, __u32);

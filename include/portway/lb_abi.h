@@ -300,6 +300,15 @@ PORTWAY_ABI_SIZE(struct pw_interface, 8);
 #define PW_IF_UPLINK 0x1u
 #define PW_IF_XDP_READY 0x2u
 
+/* BPF_MAP_TYPE_ARRAY pw_uplinks (layout 3): ifindex -> struct pw_interface, PW_UPLINK_SLOTS
+ * entries, a copy of pw_interfaces' uplink entries whose ifindex fits. The L2 check reads it
+ * first: an ARRAY lookup is inlined by the verifier (a bounds check and an address), a HASH
+ * lookup walks a bucket, and this check is paid by every packet the prefix filter lets
+ * through (docs/performance.md, "The L2 check from an array"). An entry without PW_IF_UPLINK
+ * (never written, or an uplink whose ifindex is PW_UPLINK_SLOTS or more) sends the program to
+ * pw_interfaces, which stays the record of every interface. */
+#define PW_UPLINK_SLOTS 4096u
+
 /* XDP metadata (bpf_xdp_adjust_meta, directly in front of the frame) of a translated frame
  * that pw_xdp_uplink passes up for pw_tc_uplink to redirect to `ifindex`. The frame is final
  * (addresses, MACs, TTL); tc only redirects. Only an XDP program can put metadata on a
@@ -412,8 +421,9 @@ PORTWAY_ABI_SIZE(struct pw_sock_reverse, 8);
 /* The version of the pinned layout this header describes. Pins record it in the controller's
  * metadata map pw_meta_layout (key 0); pins without that map are layout 1. Layout 2 kept every
  * layout-1 map's key and value size, so an upgrade reuses them (established IPv4 flows stay),
- * and added the maps below (docs/xdp-dataplane.md, "Pinned layout and upgrades"). */
-#define PW_LAYOUT_VERSION 2u
+ * and added the maps below. Layout 3 added pw_uplinks (above) and changed no other map
+ * (docs/xdp-dataplane.md, "Pinned layout and upgrades"). */
+#define PW_LAYOUT_VERSION 3u
 
 /* BPF_MAP_TYPE_ARRAY pw_frontend_gens: frontend id -> __u32 generation. Bumped by the
  * controller whenever the id is given to a frontend or taken from one; a flow remembers the

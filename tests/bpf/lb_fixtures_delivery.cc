@@ -6,6 +6,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <bpf/bpf.h>
 
 #include "lb_fixture.h"
 
@@ -73,6 +74,38 @@ std::vector<Fixture> l2_rows() {
     s.before = [](LbLab& lab) { ASSERT_TRUE(lab.maps().erase_interface(lab.uplink_ifindex())); };
     s.check = expect_no_flows;
     out.push_back({"frame_on_an_unregistered_uplink_untouched", {s}});
+  }
+  {
+    // The uplink known only to pw_uplinks (its pw_interfaces entry deleted behind the
+    // controller's back): still taken, so the program's L2 check reads the array.
+    const auto b = from_client(kSvcA, 80);
+    const auto in = b.tcp();
+    Step s{Hook::kXdp, in, kXdpRedirect, to_sandbox(b, kTargetTcp).tcp(),
+           with_events(forwarded(kFeATcp, kBeSandbox, in.size(), true),
+                       {{PW_EV_XDP_REDIRECT, 1}, {PW_EV_FLOW_INSERTS, 1}})};
+    s.before = [](LbLab& lab) {
+      const std::uint32_t ifindex = lab.uplink_ifindex();
+      ASSERT_EQ(lab.maps().uplink_slot(ifindex).flags, PW_IF_UPLINK);
+      ASSERT_EQ(bpf_map_delete_elem(lab.fds().interfaces, &ifindex), 0);
+    };
+    out.push_back({"uplink_found_in_the_uplink_array", {s}});
+  }
+  {
+    // The uplink known only to pw_interfaces (pins upgraded from layout 2 before the controller
+    // filled pw_uplinks): the program falls back to the hash, and takes the node's MAC only.
+    const auto b = from_client(kSvcA, 80);
+    const auto in = b.tcp();
+    Step s{Hook::kXdp, in, kXdpRedirect, to_sandbox(b, kTargetTcp).tcp(),
+           with_events(forwarded(kFeATcp, kBeSandbox, in.size(), true),
+                       {{PW_EV_XDP_REDIRECT, 1}, {PW_EV_FLOW_INSERTS, 1}})};
+    s.before = [](LbLab& lab) {
+      const std::uint32_t ifindex = lab.uplink_ifindex();
+      const pw_interface none{};
+      ASSERT_EQ(bpf_map_update_elem(lab.fds().uplinks, &ifindex, &none, BPF_ANY), 0);
+    };
+    Step foreign{Hook::kXdp, from_client(kSvcA, 80).src_port(40001).dst_mac(kOtherHostMac).tcp(), kXdpPass,
+                 std::nullopt, with_events({}, {{PW_EV_L2_OTHER_HOST, 1}})};
+    out.push_back({"uplink_found_in_pw_interfaces_without_its_array_slot", {s, foreign}});
   }
   {
     // The node's own MAC: translated as ever, counted as a redirect and a new flow.

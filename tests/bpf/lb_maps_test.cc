@@ -7,6 +7,7 @@
 
 #include <bpf/bpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <iostream>
@@ -249,6 +250,40 @@ TEST_F(LbMapsTest, BackendsReadBackAndClear) {
   maps.clear_backend(17);
   EXPECT_EQ(maps.backend(17).state, PW_BACKEND_UNUSED);
   EXPECT_EQ(maps.backend(17).addr, 0u);
+}
+
+// pw_uplinks follows pw_interfaces for uplinks whose ifindex fits (lb_abi.h): written with the
+// entry, cleared when the entry stops being an uplink or is erased; an ifindex beyond its slots
+// lives in pw_interfaces alone.
+TEST_F(LbMapsTest, UplinkEntriesAreMirroredIntoTheArrayTheL2CheckReads) {
+  auto skel = open_and_load_lb(small_caps());
+  LbMaps maps(loader::lb_map_fds(*skel));
+  ASSERT_TRUE(maps.has_uplinks());
+  const auto slot_mac = [&](std::uint32_t ifindex) {
+    const pw_interface e = maps.uplink_slot(ifindex);
+    return std::pair{e.flags, std::vector<std::uint8_t>(e.mac, e.mac + 6)};
+  };
+  pw_interface up{{0x02, 0, 0, 0, 0x01, 0x01}, PW_IF_UPLINK, 0};
+  maps.set_interface(7, up);
+  EXPECT_EQ(slot_mac(7), (std::pair{std::uint8_t{PW_IF_UPLINK}, std::vector<std::uint8_t>{2, 0, 0, 0, 1, 1}}));
+  up.mac[5] = 0x02;  // the uplink's address changed
+  maps.set_interface(7, up);
+  EXPECT_EQ(slot_mac(7).second, (std::vector<std::uint8_t>{2, 0, 0, 0, 1, 2}));
+
+  // No longer an uplink (a sandbox interface that takes XDP frames): the slot is cleared.
+  maps.set_interface(7, pw_interface{{}, PW_IF_XDP_READY, 0});
+  EXPECT_EQ(maps.uplink_slot(7).flags, 0u);
+  maps.set_interface(7, up);
+  ASSERT_EQ(maps.uplink_slot(7).flags, PW_IF_UPLINK);
+  EXPECT_TRUE(maps.erase_interface(7));
+  EXPECT_EQ(maps.uplink_slot(7).flags, 0u);
+
+  // An ifindex beyond the array: pw_interfaces only (the program falls back to it).
+  maps.set_interface(PW_UPLINK_SLOTS + 5, up);
+  EXPECT_EQ(maps.uplink_slot(PW_UPLINK_SLOTS + 5).flags, 0u);
+  const auto all = maps.interfaces();
+  EXPECT_TRUE(std::any_of(all.begin(), all.end(), [](const auto& e) { return e.first == PW_UPLINK_SLOTS + 5; }));
+  EXPECT_TRUE(maps.erase_interface(PW_UPLINK_SLOTS + 5));
 }
 
 // Flows created by real packets through the program, then found and erased per backend.

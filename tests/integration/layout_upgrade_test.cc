@@ -13,9 +13,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -85,11 +87,11 @@ constexpr Shape kLayout1[] = {
     {"pw_events", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 0},
 };
 
-// Maps layout 2 added (and the version record): absent from layout-1 pins.
+// Maps layout 2 and 3 added (and the version record): absent from layout-1 pins.
 const std::vector<std::string> kLayout2Only = {
     "pw_frontend_gens", "pw_prefilter",   "pw_frontends6", "pw_service_addrs6", "pw_node_addrs6",
     "pw_backend_addrs6", "pw_set_descs6", "pw_nexthops6",  "pw_flows6",         "pw_reverse6",
-    "pw_fragments6",     "pw_sock_reverse6", "pw_meta_layout"};
+    "pw_fragments6",     "pw_sock_reverse6", "pw_meta_layout", "pw_uplinks"};
 
 std::size_t cpus() { return static_cast<std::size_t>(libbpf_num_possible_cpus()); }
 
@@ -279,7 +281,7 @@ TEST_F(LayoutUpgradeTest, ALayoutOneNodeUpgradesKeepingItsTcpFlowsAndCounters) {
     return std::any_of(report.notes.begin(), report.notes.end(),
                        [&](const std::string& n) { return n.find(text) != std::string::npos; });
   };
-  EXPECT_TRUE(noted("upgraded the pinned layout from 1 to 2"));
+  EXPECT_TRUE(noted("upgraded the pinned layout from 1 to " + std::to_string(PW_LAYOUT_VERSION)));
 
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // traffic on the new programs
   for (const auto& [name, f] : load.stop()) {
@@ -376,7 +378,8 @@ TEST_F(LayoutUpgradeTest, LayoutOnePinsWithoutRunningProgramsGetEveryNewMapCreat
       {"pw_reverse6", {sizeof(pw_flow6_key), sizeof(pw_reverse6)}},
       {"pw_fragments6", {sizeof(pw_fragment6_key), sizeof(pw_fragment6)}},
       {"pw_sock_reverse6", {sizeof(pw_sock_reverse6_key), sizeof(pw_sock_reverse6)}},
-      {"pw_meta_layout", {4, 4}}};
+      {"pw_meta_layout", {4, 4}},
+      {"pw_uplinks", {4, sizeof(pw_interface)}}};
   for (const auto& [name, kv] : key_value) {
     const loader::UniqueFd fd = loader::open_pinned(pins_.map(name));
     ASSERT_TRUE(fd) << name;
@@ -386,6 +389,66 @@ TEST_F(LayoutUpgradeTest, LayoutOnePinsWithoutRunningProgramsGetEveryNewMapCreat
   }
   expect_counters_carried("pw_drops", PW_DROP_SLOTS, layout1_drops_);
   expect_counters_carried("pw_events", PW_EVENT_SLOTS, layout1_events_);
+}
+
+// Layout 2's pins (every map but pw_uplinks, the version record saying 2) with no program
+// running, as after a crash between a detach and a removal: the load creates pw_uplinks, the
+// controller writes the uplink's entry into it, layout 3 is recorded and noted, and the flows
+// and every other map are the ones that were pinned.
+TEST_F(LayoutUpgradeTest, LayoutTwoPinsGetTheUplinkArrayCreatedAndFilled) {
+  apply(settings_);
+  itest::TcpConnection conn(topo_.client_netns, net::to_string(kVip), 80);
+  ASSERT_TRUE(conn.connected());
+  ASSERT_FALSE(who(conn).empty());
+  std::map<std::string, std::uint32_t> reused;
+  std::map<std::string, pw_flow> flows_before;
+  std::uint32_t uplink = 0;
+  {
+    netlink::NetnsGuard in(topo_.node_netns);
+    uplink = if_nametoindex(topo_.uplink.c_str());
+    ASSERT_NE(uplink, 0u);
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(pins_.links(), ec)) loader::unpin_and_detach(entry.path().string());
+    for (const auto& entry : fs::directory_iterator(pins_.progs(), ec)) fs::remove(entry.path());
+    ASSERT_TRUE(fs::remove(pins_.map("pw_uplinks")));
+    auto meta = MetaMaps::open_existing(pins_);
+    ASSERT_TRUE(meta);
+    meta->set_layout_version(2);
+    meta->set_program_fingerprint(1);  // an older build's object
+    for (const char* name : {"pw_flows", "pw_reverse", "pw_interfaces", "pw_frontends", "pw_frontend_gens", "pw_drops"})
+      reused[name] = map_id(loader::open_pinned(pins_.map(name)).get());
+    flows_before = dump_hash<pw_flow_key, pw_flow>(loader::open_pinned(pins_.map("pw_flows")).get());
+  }
+  ASSERT_GE(flows_before.size(), 1u);
+  ASSERT_EQ(MetaMaps::pinned_layout(pins_), 2u);
+
+  const ApplyReport report = apply(settings_);
+  EXPECT_TRUE(std::any_of(report.notes.begin(), report.notes.end(), [](const std::string& n) {
+    return n.find("upgraded the pinned layout from 2 to 3") != std::string::npos;
+  }));
+  netlink::NetnsGuard in(topo_.node_netns);
+  EXPECT_EQ(MetaMaps::pinned_layout(pins_), 3u);
+  for (const auto& [name, id] : reused)
+    EXPECT_EQ(map_id(loader::open_pinned(pins_.map(name)).get()), id) << name << " was not reused";
+  const auto flows_after = dump_hash<pw_flow_key, pw_flow>(loader::open_pinned(pins_.map("pw_flows")).get());
+  for (const auto& [key, f] : flows_before) {
+    const auto it = flows_after.find(key);
+    ASSERT_NE(it, flows_after.end()) << "a flow left pw_flows";
+    EXPECT_EQ(it->second.backend_id, f.backend_id);
+  }
+  const loader::UniqueFd uplinks = loader::open_pinned(pins_.map("pw_uplinks"));
+  const loader::UniqueFd interfaces = loader::open_pinned(pins_.map("pw_interfaces"));
+  ASSERT_TRUE(uplinks && interfaces);
+  EXPECT_EQ(loader::map_info(uplinks.get()).max_entries, PW_UPLINK_SLOTS);
+  pw_interface slot{}, record{};
+  ASSERT_EQ(bpf_map_lookup_elem(uplinks.get(), &uplink, &slot), 0);
+  ASSERT_EQ(bpf_map_lookup_elem(interfaces.get(), &uplink, &record), 0);
+  EXPECT_EQ(slot.flags, PW_IF_UPLINK);
+  EXPECT_EQ(std::memcmp(slot.mac, record.mac, sizeof slot.mac), 0) << "the uplink's MAC";
+  // The connection made before goes on through the new programs, and new ones are taken.
+  EXPECT_FALSE(who(conn).empty());
+  const auto probe = lab::tcp_probe(topo_.client_netns, net::to_string(kVip), 80);
+  EXPECT_EQ(probe.status, lab::ProbeStatus::ok) << probe.error;
 }
 
 // The load fails (here: settings whose map sizes differ from the pinned maps'): the layout-1

@@ -52,6 +52,7 @@ constexpr MapSlot kOptionalMaps[] = {
     {"pw_flows6", &loader::LbMapFds::flows6},
     {"pw_reverse6", &loader::LbMapFds::reverse6},
     {"pw_fragments6", &loader::LbMapFds::fragments6},
+    {"pw_uplinks", &loader::LbMapFds::uplinks},
 };
 
 // Maps outside LbMapFds (loader/sock_maps.h): pinned and reused the same way.
