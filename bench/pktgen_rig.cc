@@ -111,6 +111,12 @@ int main(int argc, char** argv) {
       {"xdp6_vs_xdp_established", ratio("portway_xdp6_established", "portway_xdp_established")},
       {"tc_redirect_peer_vs_tc_redirect", ratio("tc_redirect_peer", "tc_redirect")},
       {"ceiling_vs_first_hop", ratio(ceiling, "xdp_drop")},
+      // The most any program at the node could reach against nftables in this run: the first
+      // hop's limit (a program that drops everything) and the ceiling (one that delivers with
+      // no lookup). xdp / nft cannot exceed them (docs/performance.md, "What bounds xdp / nft").
+      {"first_hop_vs_nft_established", ratio("xdp_drop", "portway_nft_established")},
+      {"ceiling_vs_nft_established", ratio(ceiling, "portway_nft_established")},
+      {"ceiling_vs_nft_new", ratio(ceiling, "portway_nft_new")},
   };
   if (json) {
     std::cout << nlohmann::json{{"rounds", o.rounds},         {"seconds", o.seconds},   {"frame_size", o.frame_size},
