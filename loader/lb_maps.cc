@@ -599,6 +599,24 @@ void LbMaps::forget_nexthops_via(std::uint32_t ifindex) {
     }
   }
   update_batch(fds_.nexthops, ids, std::vector<pw_nexthop>(ids.size()), "clear next hops");
+  if (fds_.nexthops6 < 0) {
+    return;
+  }
+  std::vector<std::uint32_t> ids6;
+  const std::vector<pw_nexthop6> all6 = all_nexthops6();
+  for (std::uint32_t id = 0; id < all6.size(); ++id) {
+    if (all6[id].ifindex == ifindex && all6[id].expires_ns != 0) {
+      ids6.push_back(id);
+    }
+  }
+  update_batch(fds_.nexthops6, ids6, std::vector<pw_nexthop6>(ids6.size()), "clear IPv6 next hops");
+}
+
+std::vector<pw_nexthop6> LbMaps::all_nexthops6() const {
+  if (fds_.nexthops6 < 0) {
+    return {};
+  }
+  return read_array<pw_nexthop6>(fds_.nexthops6, caps_.backends, "read IPv6 next hops");
 }
 
 // ---- frontend generations and the prefix filter ------------------------------------------

@@ -221,8 +221,10 @@ class LbMaps {
   [[nodiscard]] bool has_uplinks() const noexcept { return fds_.uplinks >= 0; }
   void set_interface(std::uint32_t ifindex, const pw_interface& value);
   bool erase_interface(std::uint32_t ifindex);  // false if it was not there
-  // The cached next hops (index = backend id), batched read.
+  // The cached next hops (index = backend id), batched read; the IPv6 ones empty without
+  // pw_nexthops6.
   [[nodiscard]] std::vector<pw_nexthop> all_nexthops() const;
+  [[nodiscard]] std::vector<pw_nexthop6> all_nexthops6() const;
 
   // ---- frontend generations and the prefix filter (layout 2, lb_abi.h) ------------------
   // Both maps are absent (fd -1) on pins no load has upgraded yet: gens then read as 0 and

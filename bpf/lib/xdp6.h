@@ -37,9 +37,12 @@ static __always_inline int pw_xdp6_reply(struct xdp_md *ctx, const struct pw_pkt
 }
 
 /* bpf_fib_lookup (AF_INET6) for the translated packet, answered from pw_nexthops6 while the
- * cached answer for this backend is fresh (lb_abi.h, pw_nexthop6). */
+ * cached answer for this backend is fresh (lb_abi.h, pw_nexthop6). *ready: whether the egress
+ * device takes XDP_REDIRECTed frames, cached in the same entry as for IPv4 (pw_xdp_route), so a
+ * cache hit costs no pw_interfaces lookup. */
 static __always_inline int pw_xdp6_route(struct xdp_md *ctx, const struct pw_pkt6 *p,
-					 const struct pw_action6 *a, struct bpf_fib_lookup *fib)
+					 const struct pw_action6 *a, struct bpf_fib_lookup *fib,
+					 int *ready)
 {
 	__u32 in_ifindex = ctx->ingress_ifindex;
 	__u16 pkt_len = PW_IP6_HLEN + p->payload_len;
@@ -58,6 +61,7 @@ static __always_inline int pw_xdp6_route(struct xdp_md *ctx, const struct pw_pkt
 					fib->ifindex = nh->ifindex;
 					__builtin_memcpy(fib->dmac, nh->dmac, ETH_ALEN);
 					__builtin_memcpy(fib->smac, nh->smac, ETH_ALEN);
+					*ready = nh->flags & PW_NEXTHOP_XDP_READY;
 					return BPF_FIB_LKUP_RET_SUCCESS;
 				}
 				max_len = nh->max_len;
@@ -65,12 +69,16 @@ static __always_inline int pw_xdp6_route(struct xdp_md *ctx, const struct pw_pkt
 		}
 	}
 	rc = pw_fib6_lookup(ctx, p, a, in_ifindex, pkt_len, fib);
-	if (rc == BPF_FIB_LKUP_RET_SUCCESS && nh) {
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return rc;
+	*ready = pw_xdp_ready(fib->ifindex);
+	if (nh) {
 		/* Racing refills write the same answer (see pw_xdp_route for IPv4). */
 		nh->daddr = a->daddr;
 		nh->ifindex = fib->ifindex;
 		nh->in_ifindex = in_ifindex;
 		nh->max_len = pkt_len > max_len ? pkt_len : max_len;
+		nh->flags = *ready ? PW_NEXTHOP_XDP_READY : 0;
 		__builtin_memcpy(nh->dmac, fib->dmac, ETH_ALEN);
 		__builtin_memcpy(nh->smac, fib->smac, ETH_ALEN);
 		nh->expires_ns = now + PW_NEXTHOP_TTL_NS;
@@ -85,11 +93,11 @@ static __noinline int pw_xdp6_execute(struct xdp_md *ctx, const struct pw_pkt6 *
 {
 	struct bpf_fib_lookup fib;
 	void *data, *end;
-	int rc, ready;
+	int rc, ready = 0;
 
 	switch (a->kind) {
 	case PW_ACT_NAT:
-		rc = pw_xdp6_route(ctx, p, a, &fib);
+		rc = pw_xdp6_route(ctx, p, a, &fib, &ready);
 		/* IPv6 routers never fragment: a packet above the path MTU gets packet too big,
 		 * about the address the client used, built from the untranslated packet. */
 		if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && !p->later_frag &&
@@ -109,7 +117,6 @@ static __noinline int pw_xdp6_execute(struct xdp_md *ctx, const struct pw_pkt6 *
 			pw_count_event(PW_EV_XDP_STACK);
 			return XDP_PASS;
 		}
-		ready = pw_xdp_ready(fib.ifindex);
 		if (!ready && pw_xdp_handoff(ctx, fib.ifindex)) {
 			pw_count_event(PW_EV_XDP_STACK);
 			return XDP_PASS;

@@ -505,7 +505,9 @@ struct pw_nexthop6 {
   __u16 max_len;     /* largest IPv6 packet (header + payload) the FIB accepted on this path */
   __u8 dmac[6];
   __u8 smac[6];
-  __u8 reserved[2];
+  __u8 flags;        /* PW_NEXTHOP_XDP_READY, as pw_nexthop.flags (layout 3: layout 2 left it 0,
+                        which sends the frame to the tc hand-off until the next refill) */
+  __u8 reserved;
 };
 PORTWAY_ABI_SIZE(struct pw_nexthop6, 48);
 

@@ -364,6 +364,46 @@ std::vector<Fixture> bad_input6() {
 
 }  // namespace
 
-std::vector<Fixture> ipv6_fixtures() { return concat({semantics6(), repick6(), bad_input6()}); }
+// The readiness cached with the IPv6 next hop (pw_nexthop6.flags), as for IPv4
+// (lb_fixtures_fastpath.cc): recorded by the first frame, followed at once when the egress
+// interface loses PW_IF_XDP_READY (the next frame is handed to tc, not redirected on the
+// cached answer), and read from the cache, not pw_interfaces, on a hit.
+std::vector<Fixture> readiness6() {
+  std::vector<Fixture> f;
+  Step open = syn6(kSvc6A, 80, kFe6ATcp);
+  open.check = [](LbLab& lab) {
+    EXPECT_EQ(lab.maps().all_nexthops6().at(kBeSandbox).flags, PW_NEXTHOP_XDP_READY);
+  };
+  // No payload: the same length as the SYN, so the cached entry answers (a longer packet would
+  // ask the FIB again to check the path's MTU, and the readiness with it).
+  const auto ack = client6(kSvc6A, 80).tcp_flags(0x10).tcp_seq(1).tcp_ack(5);
+  Step lost{Hook::kXdp, ack.tcp(), kXdpPass, std::nullopt,
+            with_events(forwarded(kFe6ATcp, kBeSandbox, ack.tcp().size(), false), {{PW_EV_XDP_TC_HANDOFF, 1}})};
+  lost.before = [](LbLab& lab) { lab.set_xdp_ready(false); };
+  lost.output_metadata = sizeof(pw_handoff);
+  lost.output_for = [ack](LbLab& lab) {
+    const pw_handoff h{PW_HANDOFF_MAGIC, lab.host_veth_ifindex()};
+    const auto frame = to_sandbox(ack, kTargetTcp).tcp();
+    std::vector<std::uint8_t> o(sizeof h + frame.size());
+    std::memcpy(o.data(), &h, sizeof h);
+    std::memcpy(o.data() + sizeof h, frame.data(), frame.size());
+    return o;
+  };
+  lost.check = [](LbLab& lab) { EXPECT_EQ(lab.maps().all_nexthops6().at(kBeSandbox).flags, 0u); };
+  f.push_back({"v6_lost_xdp_readiness_is_followed_at_once", {open, lost}});
+
+  // A cache hit needs no pw_interfaces entry for the egress device: deleted behind the
+  // controller's back (no clear of the cache), the established frame is still redirected.
+  Step hit{Hook::kXdp, ack.tcp(), kXdpRedirect, to_sandbox(ack, kTargetTcp).tcp(),
+           with_events(forwarded(kFe6ATcp, kBeSandbox, ack.tcp().size(), false), {{PW_EV_XDP_REDIRECT, 1}})};
+  hit.before = [](LbLab& lab) {
+    const std::uint32_t veth = lab.host_veth_ifindex();
+    ASSERT_EQ(bpf_map_delete_elem(lab.fds().interfaces, &veth), 0);
+  };
+  f.push_back({"v6_cached_readiness_needs_no_interface_lookup", {syn6(kSvc6A, 80, kFe6ATcp), hit}});
+  return f;
+}
+
+std::vector<Fixture> ipv6_fixtures() { return concat({semantics6(), repick6(), bad_input6(), readiness6()}); }
 
 }  // namespace portway::test::lb
