@@ -103,7 +103,7 @@ std::vector<Layout> cxx_layouts() {
       {"pw_nexthop6", sizeof(pw_nexthop6),
        {PW_FIELD(pw_nexthop6, expires_ns), PW_FIELD(pw_nexthop6, daddr),
         PW_FIELD(pw_nexthop6, ifindex), PW_FIELD(pw_nexthop6, in_ifindex),
-        PW_FIELD(pw_nexthop6, max_len), PW_FIELD(pw_nexthop6, dmac), PW_FIELD(pw_nexthop6, smac),
+        PW_FIELD(pw_nexthop6, max_len), PW_FIELD(pw_nexthop6, dmac), PW_FIELD(pw_nexthop6, smac), PW_FIELD(pw_nexthop6, flags),
         PW_FIELD(pw_nexthop6, reserved)}},
       {"pw_flow6_key", sizeof(pw_flow6_key),
        {PW_FIELD(pw_flow6_key, saddr), PW_FIELD(pw_flow6_key, daddr), PW_FIELD(pw_flow6_key, sport),
