@@ -590,25 +590,29 @@ std::vector<pw_nexthop> LbMaps::all_nexthops() const {
 // Only a lost readiness needs this (a stale "ready" would XDP-redirect into a device that may
 // drop XDP frames); a gained one is picked up at the next refill, and until then frames take
 // the tc hand-off, which every device accepts.
-void LbMaps::forget_nexthops_via(std::uint32_t ifindex) {
+namespace {
+
+// The ids (indexes) of the filled next hops that leave through ifindex, either family.
+template <typename Nexthop>
+std::vector<std::uint32_t> nexthops_through(const std::vector<Nexthop>& all, std::uint32_t ifindex) {
   std::vector<std::uint32_t> ids;
-  const std::vector<pw_nexthop> all = all_nexthops();
   for (std::uint32_t id = 0; id < all.size(); ++id) {
     if (all[id].ifindex == ifindex && all[id].expires_ns != 0) {
       ids.push_back(id);
     }
   }
+  return ids;
+}
+
+}  // namespace
+
+void LbMaps::forget_nexthops_via(std::uint32_t ifindex) {
+  const auto ids = nexthops_through(all_nexthops(), ifindex);
   update_batch(fds_.nexthops, ids, std::vector<pw_nexthop>(ids.size()), "clear next hops");
   if (fds_.nexthops6 < 0) {
     return;
   }
-  std::vector<std::uint32_t> ids6;
-  const std::vector<pw_nexthop6> all6 = all_nexthops6();
-  for (std::uint32_t id = 0; id < all6.size(); ++id) {
-    if (all6[id].ifindex == ifindex && all6[id].expires_ns != 0) {
-      ids6.push_back(id);
-    }
-  }
+  const auto ids6 = nexthops_through(all_nexthops6(), ifindex);
   update_batch(fds_.nexthops6, ids6, std::vector<pw_nexthop6>(ids6.size()), "clear IPv6 next hops");
 }
 

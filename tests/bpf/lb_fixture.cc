@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "loader/lb_drop_reasons.h"
@@ -107,6 +108,14 @@ void run_fixture(LbLab& lab, const Fixture& fixture) {
       step.check(lab);
     }
   }
+}
+
+std::vector<std::uint8_t> handed_off(LbLab& lab, const std::vector<std::uint8_t>& frame) {
+  const pw_handoff h{PW_HANDOFF_MAGIC, lab.host_veth_ifindex()};
+  std::vector<std::uint8_t> out(sizeof h + frame.size());
+  std::memcpy(out.data(), &h, sizeof h);
+  std::copy(frame.begin(), frame.end(), out.begin() + sizeof h);
+  return out;
 }
 
 Expect forwarded(std::uint32_t frontend, std::uint32_t backend, std::size_t bytes,

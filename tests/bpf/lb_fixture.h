@@ -73,6 +73,9 @@ struct Fixture {
 void run_fixture(LbLab& lab, const Fixture& fixture);
 
 // ---- expectation helpers ------------------------------------------------------------------
+// What a hand-off outputs (the XDP metadata in front of the frame): struct pw_handoff (host
+// order) naming the lab's host veth, then the final frame.
+[[nodiscard]] std::vector<std::uint8_t> handed_off(LbLab& lab, const std::vector<std::uint8_t>& frame);
 [[nodiscard]] Expect forwarded(std::uint32_t frontend, std::uint32_t backend, std::size_t bytes,
                                bool new_flow);
 [[nodiscard]] Expect dropped(std::uint32_t reason);

@@ -30,15 +30,6 @@ PacketBuilder to_sandbox(PacketBuilder b, std::uint16_t target) {
   return b.dst_ip(kSandbox).dst_port(target).ttl(63).src_mac(kHostVethMac).dst_mac(kSandboxMac);
 }
 
-// The output of a hand-off: struct pw_handoff (host order) naming pwbk0, then the final frame.
-std::vector<std::uint8_t> handed_off(LbLab& lab, const std::vector<std::uint8_t>& frame) {
-  const pw_handoff h{PW_HANDOFF_MAGIC, lab.host_veth_ifindex()};
-  std::vector<std::uint8_t> out(sizeof h + frame.size());
-  std::memcpy(out.data(), &h, sizeof h);
-  std::copy(frame.begin(), frame.end(), out.begin() + sizeof h);
-  return out;
-}
-
 void expect_no_flows(LbLab& lab) { EXPECT_TRUE(lab.maps().flows().empty()) << "a flow was recorded"; }
 
 std::vector<Fixture> l2_rows() {
@@ -75,14 +66,18 @@ std::vector<Fixture> l2_rows() {
     s.check = expect_no_flows;
     out.push_back({"frame_on_an_unregistered_uplink_untouched", {s}});
   }
+  // A client's SYN to service A, taken and redirected to the sandbox as a new flow.
+  const auto taken = [] {
+    const auto b = from_client(kSvcA, 80);
+    const auto in = b.tcp();
+    return Step{Hook::kXdp, in, kXdpRedirect, to_sandbox(b, kTargetTcp).tcp(),
+                with_events(forwarded(kFeATcp, kBeSandbox, in.size(), true),
+                            {{PW_EV_XDP_REDIRECT, 1}, {PW_EV_FLOW_INSERTS, 1}})};
+  };
   {
     // The uplink known only to pw_uplinks (its pw_interfaces entry deleted behind the
     // controller's back): still taken, so the program's L2 check reads the array.
-    const auto b = from_client(kSvcA, 80);
-    const auto in = b.tcp();
-    Step s{Hook::kXdp, in, kXdpRedirect, to_sandbox(b, kTargetTcp).tcp(),
-           with_events(forwarded(kFeATcp, kBeSandbox, in.size(), true),
-                       {{PW_EV_XDP_REDIRECT, 1}, {PW_EV_FLOW_INSERTS, 1}})};
+    Step s = taken();
     s.before = [](LbLab& lab) {
       const std::uint32_t ifindex = lab.uplink_ifindex();
       ASSERT_EQ(lab.maps().uplink_slot(ifindex).flags, PW_IF_UPLINK);
@@ -93,11 +88,7 @@ std::vector<Fixture> l2_rows() {
   {
     // The uplink known only to pw_interfaces (pins upgraded from layout 2 before the controller
     // filled pw_uplinks): the program falls back to the hash, and takes the node's MAC only.
-    const auto b = from_client(kSvcA, 80);
-    const auto in = b.tcp();
-    Step s{Hook::kXdp, in, kXdpRedirect, to_sandbox(b, kTargetTcp).tcp(),
-           with_events(forwarded(kFeATcp, kBeSandbox, in.size(), true),
-                       {{PW_EV_XDP_REDIRECT, 1}, {PW_EV_FLOW_INSERTS, 1}})};
+    Step s = taken();
     s.before = [](LbLab& lab) {
       const std::uint32_t ifindex = lab.uplink_ifindex();
       const pw_interface none{};

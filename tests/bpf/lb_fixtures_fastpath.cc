@@ -4,7 +4,6 @@
 // outcome of docs/dataplane.md as it was; these rows pin what only the shortcut could break.
 #include <arpa/inet.h>
 
-#include <cstring>
 
 #include <gtest/gtest.h>
 
@@ -188,14 +187,7 @@ std::vector<Fixture> readiness_rows() {
               with_events(forwarded(kFeATcp, kBeSandbox, b.tcp().size(), false), {{PW_EV_XDP_TC_HANDOFF, 1}})};
     lost.before = [](LbLab& lab) { lab.set_xdp_ready(false); };
     lost.output_metadata = sizeof(pw_handoff);
-    lost.output_for = [b](LbLab& lab) {
-      const pw_handoff h{PW_HANDOFF_MAGIC, lab.host_veth_ifindex()};
-      const auto frame = at_sandbox(b, kTargetTcp);
-      std::vector<std::uint8_t> o(sizeof h + frame.size());
-      std::memcpy(o.data(), &h, sizeof h);
-      std::memcpy(o.data() + sizeof h, frame.data(), frame.size());
-      return o;
-    };
+    lost.output_for = [b](LbLab& lab) { return handed_off(lab, at_sandbox(b, kTargetTcp)); };
     lost.check = [](LbLab& lab) { EXPECT_EQ(lab.maps().all_nexthops().at(kBeSandbox).flags, 0u); };
     out.push_back({"lost_xdp_readiness_is_followed_at_once", {open, lost}});
   }

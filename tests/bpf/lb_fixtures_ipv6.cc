@@ -381,14 +381,7 @@ std::vector<Fixture> readiness6() {
             with_events(forwarded(kFe6ATcp, kBeSandbox, ack.tcp().size(), false), {{PW_EV_XDP_TC_HANDOFF, 1}})};
   lost.before = [](LbLab& lab) { lab.set_xdp_ready(false); };
   lost.output_metadata = sizeof(pw_handoff);
-  lost.output_for = [ack](LbLab& lab) {
-    const pw_handoff h{PW_HANDOFF_MAGIC, lab.host_veth_ifindex()};
-    const auto frame = to_sandbox(ack, kTargetTcp).tcp();
-    std::vector<std::uint8_t> o(sizeof h + frame.size());
-    std::memcpy(o.data(), &h, sizeof h);
-    std::memcpy(o.data() + sizeof h, frame.data(), frame.size());
-    return o;
-  };
+  lost.output_for = [ack](LbLab& lab) { return handed_off(lab, to_sandbox(ack, kTargetTcp).tcp()); };
   lost.check = [](LbLab& lab) { EXPECT_EQ(lab.maps().all_nexthops6().at(kBeSandbox).flags, 0u); };
   f.push_back({"v6_lost_xdp_readiness_is_followed_at_once", {open, lost}});
 

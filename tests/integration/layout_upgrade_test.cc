@@ -226,6 +226,28 @@ class LayoutUpgradeTest : public ::testing::Test {
     EXPECT_EQ(MetaMaps::pinned_layout(pins_), 1u);
   }
 
+  // Links detached and program pins gone, maps left pinned: as after a crash between a detach
+  // and a removal. Called in the node's namespace.
+  void stop_the_programs() const {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(pins_.links(), ec)) loader::unpin_and_detach(entry.path().string());
+    for (const auto& entry : fs::directory_iterator(pins_.progs(), ec)) fs::remove(entry.path());
+  }
+
+  // Each named map is the same kernel object as before, and every flow is still in pw_flows on
+  // its backend. Called in the node's namespace.
+  void expect_reused_with_their_flows(const std::map<std::string, std::uint32_t>& reused,
+                                      const std::map<std::string, pw_flow>& flows_before) const {
+    for (const auto& [name, id] : reused)
+      EXPECT_EQ(map_id(loader::open_pinned(pins_.map(name)).get()), id) << name << " was not reused";
+    const auto flows_after = dump_hash<pw_flow_key, pw_flow>(loader::open_pinned(pins_.map("pw_flows")).get());
+    for (const auto& [key, f] : flows_before) {
+      const auto it = flows_after.find(key);
+      ASSERT_NE(it, flows_after.end()) << "a flow left pw_flows";
+      EXPECT_EQ(it->second.backend_id, f.backend_id);
+    }
+  }
+
   static std::vector<std::uint64_t> marked_counters(std::uint32_t entries) {
     std::vector<std::uint64_t> v(entries * cpus());
     for (std::uint32_t k = 0; k < entries; ++k)
@@ -343,9 +365,7 @@ TEST_F(LayoutUpgradeTest, LayoutOnePinsWithoutRunningProgramsGetEveryNewMapCreat
   std::map<std::string, pw_flow> flows_before;
   {
     netlink::NetnsGuard in(topo_.node_netns);
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(pins_.links(), ec)) loader::unpin_and_detach(entry.path().string());
-    for (const auto& entry : fs::directory_iterator(pins_.progs(), ec)) fs::remove(entry.path());
+    stop_the_programs();
     for (const Shape& shape : kLayout1)
       if (std::string(shape.name) != "pw_drops" && std::string(shape.name) != "pw_events")
         reused[shape.name] = map_id(loader::open_pinned(pins_.map(shape.name)).get());
@@ -356,14 +376,7 @@ TEST_F(LayoutUpgradeTest, LayoutOnePinsWithoutRunningProgramsGetEveryNewMapCreat
   apply(settings_);
   netlink::NetnsGuard in(topo_.node_netns);
   EXPECT_EQ(MetaMaps::pinned_layout(pins_), PW_LAYOUT_VERSION);
-  for (const auto& [name, id] : reused)
-    EXPECT_EQ(map_id(loader::open_pinned(pins_.map(name)).get()), id) << name << " was not reused";
-  const auto flows_after = dump_hash<pw_flow_key, pw_flow>(loader::open_pinned(pins_.map("pw_flows")).get());
-  for (const auto& [key, f] : flows_before) {
-    const auto it = flows_after.find(key);
-    ASSERT_NE(it, flows_after.end()) << "a flow left pw_flows";
-    EXPECT_EQ(it->second.backend_id, f.backend_id);
-  }
+  expect_reused_with_their_flows(reused, flows_before);
   // The layout-2 maps, created by the load: the shapes of lb_abi.h's layout-2 section.
   const std::map<std::string, std::pair<std::uint32_t, std::uint32_t>> key_value{
       {"pw_frontend_gens", {4, 4}},
@@ -407,9 +420,7 @@ TEST_F(LayoutUpgradeTest, LayoutTwoPinsGetTheUplinkArrayCreatedAndFilled) {
     netlink::NetnsGuard in(topo_.node_netns);
     uplink = if_nametoindex(topo_.uplink.c_str());
     ASSERT_NE(uplink, 0u);
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(pins_.links(), ec)) loader::unpin_and_detach(entry.path().string());
-    for (const auto& entry : fs::directory_iterator(pins_.progs(), ec)) fs::remove(entry.path());
+    stop_the_programs();
     ASSERT_TRUE(fs::remove(pins_.map("pw_uplinks")));
     auto meta = MetaMaps::open_existing(pins_);
     ASSERT_TRUE(meta);
@@ -428,14 +439,7 @@ TEST_F(LayoutUpgradeTest, LayoutTwoPinsGetTheUplinkArrayCreatedAndFilled) {
   }));
   netlink::NetnsGuard in(topo_.node_netns);
   EXPECT_EQ(MetaMaps::pinned_layout(pins_), 3u);
-  for (const auto& [name, id] : reused)
-    EXPECT_EQ(map_id(loader::open_pinned(pins_.map(name)).get()), id) << name << " was not reused";
-  const auto flows_after = dump_hash<pw_flow_key, pw_flow>(loader::open_pinned(pins_.map("pw_flows")).get());
-  for (const auto& [key, f] : flows_before) {
-    const auto it = flows_after.find(key);
-    ASSERT_NE(it, flows_after.end()) << "a flow left pw_flows";
-    EXPECT_EQ(it->second.backend_id, f.backend_id);
-  }
+  expect_reused_with_their_flows(reused, flows_before);
   const loader::UniqueFd uplinks = loader::open_pinned(pins_.map("pw_uplinks"));
   const loader::UniqueFd interfaces = loader::open_pinned(pins_.map("pw_interfaces"));
   ASSERT_TRUE(uplinks && interfaces);
