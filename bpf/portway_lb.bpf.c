@@ -12,6 +12,7 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
+#include "lib/clock.h"
 #include "lib/decide.h"
 #include "lib/decide_reply.h"
 #include "lib/delivery.h"
@@ -86,7 +87,7 @@ static __always_inline int pw_xdp_route(struct xdp_md *ctx, const struct pw_pkt 
 		nh = bpf_map_lookup_elem(&pw_nexthops, &a->backend_id);
 		if (nh) {
 			/* Read by pw_decide_flow already for most packets: one helper call less. */
-			now = a->now ? a->now : bpf_ktime_get_coarse_ns();
+			now = a->now ? a->now : pw_now_ns();
 			if (nh->expires_ns > now && nh->daddr == a->daddr &&
 			    nh->in_ifindex == in_ifindex) {
 				if (p->tot_len <= nh->max_len) {

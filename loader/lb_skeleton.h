@@ -2,6 +2,7 @@
 #pragma once
 
 #include "loader/lb_capacities.h"
+#include "loader/lb_clock.h"
 #include "loader/lb_maps.h"
 #include "loader/skeleton.h"
 #include "portway_lb.skel.h"
@@ -11,9 +12,13 @@ namespace portway::loader {
 PORTWAY_SKELETON_TRAITS(LbTraits, portway_lb);
 using LbSkeleton = Skeleton<LbTraits>;
 
-// Opens the object, sizes its maps to `caps` and loads it. Throws loader::Error.
+// Opens the object, sizes its maps to `caps`, sets its clock (lb_clock.h) and loads it.
+// Throws loader::Error.
 [[nodiscard]] inline LbSkeleton open_and_load_lb(const LbCapacities& caps) {
-  return LbSkeleton::open_and_load([&](portway_lb& s) { apply_capacities(s, caps); });
+  return LbSkeleton::open_and_load([&](portway_lb& s) {
+    apply_capacities(s, caps);
+    apply_clock(s, measure_jiffy_clock());
+  });
 }
 
 // The fds of a loaded skeleton's maps, borrowed (the skeleton keeps owning them).

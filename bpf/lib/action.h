@@ -2,6 +2,7 @@
  * counters it is accounted to. Shared by the XDP and the tc program. */
 #pragma once
 
+#include "lib/clock.h"
 #include "lib/pkt.h"
 #include "lib/stats.h"
 
@@ -37,7 +38,7 @@ struct pw_action {
 	__be32 in_daddr;
 	__be16 in_sport;
 	__be16 in_dport;
-	__u64 now;         /* bpf_ktime_get_coarse_ns() once read for this packet, else 0 */
+	__u64 now;         /* pw_now_ns() once read for this packet, else 0 */
 };
 
 static __always_inline void pw_nat_init(struct pw_action *a, const struct pw_pkt *p)

@@ -2,6 +2,7 @@
  * and pw_reverse (backend -> client, what to restore), pw_fragments (later fragments). */
 #pragma once
 
+#include "lib/clock.h"
 #include "lib/maps.h"
 #include "lib/stats.h"
 
@@ -96,7 +97,7 @@ static __always_inline struct pw_fragment *pw_fragment_find(__be32 saddr, __be32
 
 	pw_fragment_key_init(&k, saddr, daddr, id, proto);
 	rec = bpf_map_lookup_elem(&pw_fragments, &k);
-	if (rec && bpf_ktime_get_coarse_ns() - rec->created_ns > PW_FRAGMENT_TIMEOUT_NS)
+	if (rec && pw_now_ns() - rec->created_ns > PW_FRAGMENT_TIMEOUT_NS)
 		return NULL;
 	return rec;
 }

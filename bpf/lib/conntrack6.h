@@ -3,6 +3,7 @@
  * The same rules as conntrack.h for IPv4, over 128-bit addresses. */
 #pragma once
 
+#include "lib/clock.h"
 #include "lib/jhash.h"
 #include "lib/maps.h"
 #include "lib/parse6.h"
@@ -124,7 +125,7 @@ static __always_inline struct pw_fragment6 *pw_fragment6_find(const struct pw_pk
 
 	pw_fragment6_key_init(&k, p);
 	rec = bpf_map_lookup_elem(&pw_fragments6, &k);
-	if (rec && bpf_ktime_get_coarse_ns() - rec->created_ns > PW_FRAGMENT_TIMEOUT_NS)
+	if (rec && pw_now_ns() - rec->created_ns > PW_FRAGMENT_TIMEOUT_NS)
 		return NULL;
 	return rec;
 }

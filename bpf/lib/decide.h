@@ -4,6 +4,7 @@
  * packet-rewriting means (direct writes + RFC 1624 for XDP, skb checksum helpers for tc). */
 #pragma once
 
+#include "lib/clock.h"
 #include "lib/action.h"
 #include "lib/conntrack.h"
 #include "lib/hairpin.h"
@@ -133,14 +134,13 @@ static __always_inline int pw_frontend_packet_refused(struct pw_action *a, const
 	return 0;
 }
 
-/* An established flow whose frontend is current and whose backend is alive. The coarse clock
- * (kernel >= 5.11) costs a fraction of bpf_ktime_get_ns, and jiffy resolution is plenty for
- * idle timeouts and fragment expiry; last_seen_ns stays CLOCK_MONOTONIC ns (lb_abi.h), which
- * the controller reads. */
+/* An established flow whose frontend is current and whose backend is alive. Tick resolution
+ * (lib/clock.h) is plenty for idle timeouts and fragment expiry; last_seen_ns is
+ * CLOCK_MONOTONIC ns (lb_abi.h), which the controller reads. */
 static __always_inline void pw_use_flow(struct pw_action *a, const struct pw_pkt *p,
 					struct pw_flow *f)
 {
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = pw_now_ns();
 
 	a->now = now; /* the next-hop cache of the XDP program reuses it */
 	/* Written only when the clock moved: fewer dirtied cache lines shared between CPUs on
@@ -183,7 +183,7 @@ static __always_inline void pw_decide_flow(struct pw_action *a, const struct pw_
 		pw_reject(a, p, PW_DROP_NO_BACKEND, fe->id);
 		return;
 	}
-	now = bpf_ktime_get_coarse_ns();
+	now = pw_now_ns();
 	a->now = now;
 	nf.backend_id = backend_id;
 	nf.backend_addr = be->addr;

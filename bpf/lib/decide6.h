@@ -4,6 +4,7 @@
  * they are accounted to are the family-independent ones of lib/action.h. */
 #pragma once
 
+#include "lib/clock.h"
 #include "lib/action.h"
 #include "lib/conntrack6.h"
 #include "lib/maglev.h"
@@ -30,7 +31,7 @@ struct pw_action6 {
 	 * (pw_nat6_icmp_quote). Fewer bytes on a stack the verifier limits to 512. */
 	__be16 in_sport;
 	__be16 in_dport;
-	__u64 now;         /* bpf_ktime_get_coarse_ns() once read for this packet, else 0 */
+	__u64 now;         /* pw_now_ns() once read for this packet, else 0 */
 	/* PW_ACT6_PICK: the frontend whose set a new flow picks from, and PW_NEW6_* */
 	struct pw_frontend fe;
 	__u32 pick_how;
@@ -368,8 +369,8 @@ static __noinline int pw_decide6_frontend(struct pw_action6 *a, struct pw_pkt6 *
 	struct pw_flow6_key k;
 	struct pw_flow6 *f = NULL;
 
-	/* The coarse clock: jiffy resolution is plenty for idle timeouts and fragment expiry. */
-	a->now = bpf_ktime_get_coarse_ns();
+	/* Tick resolution (lib/clock.h) is plenty for idle timeouts and fragment expiry. */
+	a->now = pw_now_ns();
 	if (!p->l3_err && !p->later_frag && !p->l4_err && p->has_ports && p->sport && p->dport &&
 	    (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)) {
 		/* Flow first: established traffic costs one lookup (plus the gen and backend

@@ -2,6 +2,7 @@
  * frontend the client used. */
 #pragma once
 
+#include "lib/clock.h"
 #include "lib/action.h"
 #include "lib/conntrack.h"
 
@@ -38,7 +39,7 @@ static __always_inline int pw_decide_reply(struct pw_action *a, const struct pw_
 			rec.backend_id = PW_NO_ID;
 			rec.flags = PW_FRAGMENT_REPLY |
 				    ((a->flags & PW_NAT_HAIRPIN) ? PW_FRAGMENT_HAIRPIN : 0);
-			rec.created_ns = bpf_ktime_get_coarse_ns();
+			rec.created_ns = pw_now_ns();
 			pw_fragment_record(p->saddr, p->daddr, p->ip_id, p->proto, &rec);
 		}
 		return 1;

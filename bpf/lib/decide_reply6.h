@@ -2,6 +2,7 @@
  * frontend the client used (decide_reply.h for IPv4). */
 #pragma once
 
+#include "lib/clock.h"
 #include "lib/decide6.h"
 
 static __always_inline void pw_reply6_from_reverse(struct pw_action6 *a, const struct pw_pkt6 *p,
@@ -43,7 +44,7 @@ static __noinline int pw_decide6_reply(struct pw_action6 *a, const struct pw_pkt
 			rec.backend_id = PW_NO_ID;
 			rec.flags = PW_FRAGMENT_REPLY |
 				    ((a->flags & PW_NAT_HAIRPIN) ? PW_FRAGMENT_HAIRPIN : 0);
-			rec.created_ns = bpf_ktime_get_coarse_ns();
+			rec.created_ns = pw_now_ns();
 			pw_fragment6_record(p, &rec);
 		}
 		return 1;

@@ -2,6 +2,7 @@
  * answer (XDP_TX) or pass, exactly as the IPv4 path does (docs/xdp-dataplane.md "One packet"). */
 #pragma once
 
+#include "lib/clock.h"
 #include "lib/decide6.h"
 #include "lib/delivery.h"
 #include "lib/nat6.h"
@@ -54,7 +55,7 @@ static __always_inline int pw_xdp6_route(struct xdp_md *ctx, const struct pw_pkt
 	if (a->backend_id != PW_NO_ID) {
 		nh = bpf_map_lookup_elem(&pw_nexthops6, &a->backend_id);
 		if (nh) {
-			now = a->now ? a->now : bpf_ktime_get_coarse_ns();
+			now = a->now ? a->now : pw_now_ns();
 			if (nh->expires_ns > now && pw_in6_eq(&nh->daddr, &a->daddr) &&
 			    nh->in_ifindex == in_ifindex) {
 				if (pkt_len <= nh->max_len) {

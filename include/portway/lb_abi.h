@@ -130,7 +130,7 @@ PORTWAY_ABI_SIZE(struct pw_maglev_chunk, 64);
  * entries (a backend reprogrammed, an interface's pw_interfaces entry changed), the program
  * fills them. */
 struct pw_nexthop {
-  __u64 expires_ns;  /* bpf_ktime_get_coarse_ns() clock */
+  __u64 expires_ns;  /* CLOCK_MONOTONIC ns at tick resolution (bpf/lib/clock.h) */
   __be32 daddr;      /* the backend address it was resolved for */
   __u32 ifindex;     /* egress device (bpf_redirect target) */
   __u32 in_ifindex;  /* ingress device the lookup was made from */
@@ -178,8 +178,8 @@ struct pw_flow {
   __u32 frontend_gen;  /* the frontend's gen at pick time: a flow is used only while
                           pw_frontend_gens[frontend_id] still equals it (layout 2; layout 1
                           flows carry 0, which matches frontends installed before the upgrade) */
-  __u64 last_seen_ns;  /* bpf_ktime_get_coarse_ns() of the last packet from the client
-                          (jiffy resolution: cheap, and enough for idle timeouts) */
+  __u64 last_seen_ns;  /* CLOCK_MONOTONIC ns of the last packet from the client, at tick
+                          resolution (bpf/lib/clock.h: cheap, and enough for idle timeouts) */
 };
 PORTWAY_ABI_SIZE(struct pw_flow, 32);
 #define PW_FLOW_HAIRPIN 0x1u /* source NATed to a node address: the backend is the client */
@@ -216,7 +216,7 @@ struct pw_fragment {
   __u32 backend_id;   /* counters; PW_NO_ID for replies */
   __u32 flags;        /* PW_FRAGMENT_* */
   __u32 reserved;
-  __u64 created_ns;   /* bpf_ktime_get_coarse_ns() of the first fragment */
+  __u64 created_ns;   /* CLOCK_MONOTONIC ns (bpf/lib/clock.h) of the first fragment */
 };
 PORTWAY_ABI_SIZE(struct pw_fragment, 32);
 #define PW_FRAGMENT_REPLY 0x1u   /* a reply leaving a backend (reverse NAT), not counted */

@@ -168,7 +168,9 @@ std::uint32_t predict_pick(const std::vector<std::uint32_t>& table, const Ipv4Ad
   return PW_NO_ID;
 }
 
-LbLab::LbLab() : netns_(std::make_unique<ScopedNetns>()) {
+LbLab::LbLab() : LbLab(loader::measure_jiffy_clock()) {}
+
+LbLab::LbLab(const std::optional<loader::JiffyClock>& clock) : netns_(std::make_unique<ScopedNetns>()) {
   loader::route_libbpf_logs_to_spdlog();
   ip("link set lo up");
   ip("link add pwup0 address " + mac_text(kNodeMac) + " type veth peer name pwup1");
@@ -206,7 +208,10 @@ LbLab::LbLab() : netns_(std::make_unique<ScopedNetns>()) {
   caps.maglev_slots = 65536;
   caps.flows = 65536;
   caps.fragments = 1024;
-  skel_.emplace(loader::open_and_load_lb(caps));
+  skel_.emplace(loader::LbSkeleton::open_and_load([&](portway_lb& s) {
+    loader::apply_capacities(s, caps);
+    loader::apply_clock(s, clock);
+  }));
   maps_.emplace(loader::lb_map_fds(**skel_));
   configure();
 }

@@ -124,6 +124,9 @@ class LbLab {
   // Enters a new netns (calling thread), builds the topology, loads the object with small
   // capacities and programs the standard configuration. Throws on any failure.
   LbLab();
+  // The same with the programs' clock given (lb_clock.h): nullopt leaves them on
+  // bpf_ktime_get_coarse_ns. The default constructor measures it, as the node's load does.
+  explicit LbLab(const std::optional<loader::JiffyClock>& clock);
   ~LbLab();
   LbLab(const LbLab&) = delete;
   LbLab& operator=(const LbLab&) = delete;
@@ -133,6 +136,8 @@ class LbLab {
   void configure();
 
   [[nodiscard]] loader::LbMaps& maps() { return *maps_; }
+  // The clock the loaded programs use (tick 0: the helper).
+  [[nodiscard]] loader::JiffyClock clock() const { return loader::clock_of(**skel_); }
   // pwbk0's pw_interfaces entry: PW_IF_XDP_READY (redirect) or not (tc hand-off).
   void set_xdp_ready(bool ready);
   // Replaces the permanent neighbour entry of `addr` on the host-side veth.

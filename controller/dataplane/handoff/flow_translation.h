@@ -98,7 +98,7 @@ struct BasicConvertedBpf {
 using Converted = BasicConverted<net::Ipv4>;
 using ConvertedBpf = BasicConvertedBpf<net::Ipv4>;
 
-// Fast path -> conntrack. `now_ns` is bpf_ktime_get_coarse_ns()'s clock (CLOCK_MONOTONIC):
+// Fast path -> conntrack. `now_ns` is the fast path's clock (CLOCK_MONOTONIC, bpf/lib/clock.h):
 // a flow's idle time is now_ns - last_seen_ns.
 template <typename Addr>
 BasicConverted<Addr> nat_flows_of(std::span<const BasicBpfFlow<Addr>> flows, const BasicFastPathTables<Addr>& tables,

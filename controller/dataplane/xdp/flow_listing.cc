@@ -9,7 +9,7 @@
 namespace portway::dataplane::xdp {
 namespace {
 
-// pw_flow.last_seen_ns is bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC at jiffy resolution.
+// pw_flow.last_seen_ns is CLOCK_MONOTONIC at tick resolution (bpf/lib/clock.h).
 std::uint64_t monotonic_coarse_ns() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);

@@ -104,6 +104,7 @@ std::uint64_t embedded_object_fingerprint() {
 LoadedPrograms load_and_pin(const PinLayout& pins, const loader::LbCapacities& caps) {
   auto skel = loader::LbSkeleton::open();
   loader::apply_capacities(*skel, caps);
+  loader::apply_clock(*skel, loader::measure_jiffy_clock());
   // Counting flows begins with this load when pw_events is new: the flows already there are
   // its baseline (lb_abi.h), or they would all look evicted once they go.
   const bool events_new = !loader::open_pinned(pins.map("pw_events"));

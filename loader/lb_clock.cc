@@ -1,0 +1,107 @@
+#include "loader/lb_clock.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "clock_probe.skel.h"
+#include "loader/error.h"
+#include "loader/lb_skeleton.h"
+#include "loader/prog_test_run.h"
+#include "loader/skeleton.h"
+
+namespace portway::loader {
+namespace {
+
+PORTWAY_SKELETON_TRAITS(ClockProbeTraits, clock_probe);
+using ClockProbe = Skeleton<ClockProbeTraits>;
+
+// CONFIG_HZ's choices (kernel/Kconfig.hz) and the kernel's TICK_NSEC for each:
+// (NSEC_PER_SEC + HZ / 2) / HZ.
+constexpr std::array<std::uint64_t, 4> kHz{100, 250, 300, 1000};
+constexpr std::uint64_t tick_nsec(std::uint64_t hz) { return (1'000'000'000ull + hz / 2) / hz; }
+
+ClockSample probe_once(int prog_fd) {
+  // The smallest frame the kernel accepts for an XDP test run (an Ethernet header); the
+  // program overwrites its first 16 bytes.
+  std::array<std::uint8_t, 16> frame{};
+  const TestRunResult r = test_run(prog_fd, frame);
+  if (r.retval != 2 /* XDP_PASS */ || r.output.size() < 16) throw Error("run the clock probe", EIO);
+  ClockSample s;
+  std::memcpy(&s.jiffies, r.output.data(), 8);
+  std::memcpy(&s.coarse_ns, r.output.data() + 8, 8);
+  return s;
+}
+
+std::optional<JiffyClock> measure_once() {
+  try {
+    auto probe = ClockProbe::open_and_load();
+    const int fd = bpf_program__fd(probe->progs.pw_clock_probe);
+    std::vector<ClockSample> samples;
+    samples.push_back(probe_once(fd));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
+    // Samples until three ticks have passed since the first (12 ms at HZ 250, 30 ms at 100):
+    // the rate over them tells the tick, and 64 samples spread over them the offset.
+    while (samples.size() < 64 && std::chrono::steady_clock::now() < deadline) {
+      const ClockSample s = probe_once(fd);
+      if (s.jiffies >= samples.front().jiffies + 3 && samples.size() >= 16) {
+        samples.push_back(s);
+        break;
+      }
+      if (s.jiffies != samples.back().jiffies || samples.size() < 16) samples.push_back(s);
+    }
+    return jiffy_clock_from(samples.data(), samples.size());
+  } catch (const Error& e) {
+    spdlog::warn("fast-path clock: {}; the programs read bpf_ktime_get_coarse_ns per packet", e.what());
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::optional<JiffyClock> jiffy_clock_from(const ClockSample* samples, std::size_t count) {
+  if (count < 2) return std::nullopt;
+  const ClockSample& first = samples[0];
+  const ClockSample& last = samples[count - 1];
+  if (last.jiffies < first.jiffies + 2 || last.coarse_ns <= first.coarse_ns) return std::nullopt;
+  const double rate = static_cast<double>(last.coarse_ns - first.coarse_ns) /
+                      static_cast<double>(last.jiffies - first.jiffies);
+  std::optional<std::uint64_t> tick;
+  for (const std::uint64_t hz : kHz) {
+    const double t = static_cast<double>(tick_nsec(hz));
+    // Two ticks' worth of samples read at tick boundaries: their rate is one tick length
+    // within the timer interrupt's lateness, far inside 2% of it.
+    if (rate > t * 0.98 && rate < t * 1.02) tick = tick_nsec(hz);
+  }
+  if (!tick) return std::nullopt;
+  std::vector<std::int64_t> offsets;
+  offsets.reserve(count);
+  for (std::size_t i = 0; i < count; ++i)
+    offsets.push_back(static_cast<std::int64_t>(samples[i].coarse_ns - samples[i].jiffies * *tick));
+  std::nth_element(offsets.begin(), offsets.begin() + static_cast<std::ptrdiff_t>(offsets.size() / 2), offsets.end());
+  return JiffyClock{*tick, offsets[offsets.size() / 2]};
+}
+
+std::optional<JiffyClock> measure_jiffy_clock() {
+  static std::once_flag once;
+  static std::optional<JiffyClock> clock;
+  std::call_once(once, [] { clock = measure_once(); });
+  return clock;
+}
+
+void apply_clock(portway_lb& skel, const std::optional<JiffyClock>& clock) {
+  if (!clock) return;
+  skel.rodata->pw_clock_tick_ns = clock->tick_ns;
+  skel.rodata->pw_clock_offset_ns = static_cast<std::uint64_t>(clock->offset_ns);
+}
+
+JiffyClock clock_of(const portway_lb& skel) {
+  return JiffyClock{skel.rodata->pw_clock_tick_ns, static_cast<std::int64_t>(skel.rodata->pw_clock_offset_ns)};
+}
+
+}  // namespace portway::loader
