@@ -45,17 +45,20 @@ std::optional<JiffyClock> measure_once() {
     std::vector<ClockSample> samples;
     samples.push_back(probe_once(fd));
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
-    // Samples until three ticks have passed since the first (12 ms at HZ 250, 30 ms at 100):
-    // the rate over them tells the tick, and 64 samples spread over them the offset.
+    // 16 samples, then one per tick, until three ticks have passed since the first (12 ms at
+    // HZ 250, 30 ms at 100): the rate over them tells the tick, their median the offset.
     while (samples.size() < 64 && std::chrono::steady_clock::now() < deadline) {
       const ClockSample s = probe_once(fd);
-      if (s.jiffies >= samples.front().jiffies + 3 && samples.size() >= 16) {
-        samples.push_back(s);
-        break;
-      }
-      if (s.jiffies != samples.back().jiffies || samples.size() < 16) samples.push_back(s);
+      if (samples.size() < 16 || s.jiffies != samples.back().jiffies) samples.push_back(s);
+      if (samples.size() >= 16 && samples.back().jiffies >= samples.front().jiffies + 3) break;
     }
-    return jiffy_clock_from(samples.data(), samples.size());
+    auto clock = jiffy_clock_from(samples.data(), samples.size());
+    if (!clock) {
+      spdlog::warn("fast-path clock: {} samples over {} ticks match no CONFIG_HZ; the programs read "
+                   "bpf_ktime_get_coarse_ns per packet",
+                   samples.size(), samples.back().jiffies - samples.front().jiffies);
+    }
+    return clock;
   } catch (const Error& e) {
     spdlog::warn("fast-path clock: {}; the programs read bpf_ktime_get_coarse_ns per packet", e.what());
     return std::nullopt;
