@@ -42,15 +42,13 @@ std::optional<JiffyClock> measure_once() {
   try {
     auto probe = ClockProbe::open_and_load();
     const int fd = bpf_program__fd(probe->progs.pw_clock_probe);
-    std::vector<ClockSample> samples;
-    samples.push_back(probe_once(fd));
+    // Every sample over four ticks (16 ms at HZ 250, 40 ms at 100), bounded in count and time:
+    // hundreds per tick, so the few a tick tears between their two reads are outvoted.
+    std::vector<ClockSample> samples{probe_once(fd)};
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
-    // 16 samples, then one per tick, until three ticks have passed since the first (12 ms at
-    // HZ 250, 30 ms at 100): the rate over them tells the tick, their median the offset.
-    while (samples.size() < 64 && std::chrono::steady_clock::now() < deadline) {
-      const ClockSample s = probe_once(fd);
-      if (samples.size() < 16 || s.jiffies != samples.back().jiffies) samples.push_back(s);
-      if (samples.size() >= 16 && samples.back().jiffies >= samples.front().jiffies + 3) break;
+    while (samples.size() < 20'000 && std::chrono::steady_clock::now() < deadline) {
+      samples.push_back(probe_once(fd));
+      if (samples.back().jiffies >= samples.front().jiffies + 4) break;
     }
     auto clock = jiffy_clock_from(samples.data(), samples.size());
     if (!clock) {
@@ -68,24 +66,40 @@ std::optional<JiffyClock> measure_once() {
 }  // namespace
 
 std::optional<JiffyClock> jiffy_clock_from(const ClockSample* samples, std::size_t count) {
-  if (count < 2) return std::nullopt;
-  const ClockSample& first = samples[0];
-  const ClockSample& last = samples[count - 1];
+  // One point per tick: the median coarse time of the samples that read that jiffy, from
+  // ticks with at least 3 samples. A sample torn by a tick between its two reads is a tick
+  // off, and a minority wherever the probe runs many times per tick.
+  struct Point {
+    std::uint64_t jiffies, coarse_ns;
+  };
+  std::vector<Point> points;
+  for (std::size_t i = 0; i < count;) {
+    std::size_t end = i;
+    std::vector<std::uint64_t> ns;
+    while (end < count && samples[end].jiffies == samples[i].jiffies) ns.push_back(samples[end++].coarse_ns);
+    if (ns.size() >= 3) {
+      std::nth_element(ns.begin(), ns.begin() + static_cast<std::ptrdiff_t>(ns.size() / 2), ns.end());
+      points.push_back({samples[i].jiffies, ns[ns.size() / 2]});
+    }
+    i = end;
+  }
+  if (points.size() < 3) return std::nullopt;
+  const Point& first = points.front();
+  const Point& last = points.back();
   if (last.jiffies < first.jiffies + 2 || last.coarse_ns <= first.coarse_ns) return std::nullopt;
   const double rate = static_cast<double>(last.coarse_ns - first.coarse_ns) /
                       static_cast<double>(last.jiffies - first.jiffies);
   std::optional<std::uint64_t> tick;
   for (const std::uint64_t hz : kHz) {
     const double t = static_cast<double>(tick_nsec(hz));
-    // Two ticks' worth of samples read at tick boundaries: their rate is one tick length
-    // within the timer interrupt's lateness, far inside 2% of it.
+    // Tick-to-tick, the coarse clock moves one tick length give or take the timer
+    // interrupt's lateness: far inside 2% of it.
     if (rate > t * 0.98 && rate < t * 1.02) tick = tick_nsec(hz);
   }
   if (!tick) return std::nullopt;
   std::vector<std::int64_t> offsets;
-  offsets.reserve(count);
-  for (std::size_t i = 0; i < count; ++i)
-    offsets.push_back(static_cast<std::int64_t>(samples[i].coarse_ns - samples[i].jiffies * *tick));
+  offsets.reserve(points.size());
+  for (const Point& p : points) offsets.push_back(static_cast<std::int64_t>(p.coarse_ns - p.jiffies * *tick));
   std::nth_element(offsets.begin(), offsets.begin() + static_cast<std::ptrdiff_t>(offsets.size() / 2), offsets.end());
   return JiffyClock{*tick, offsets[offsets.size() / 2]};
 }

@@ -22,13 +22,14 @@ struct ClockSample {
   std::uint64_t coarse_ns = 0;
 };
 
-// From samples taken over at least two ticks: the tick length (the TICK_NSEC of HZ 100, 250,
-// 300 or 1000 that the samples' rate is within 2% of) and the offset (the median over the
-// samples, which drops a sample torn by a tick between its two reads). nullopt when the
-// samples span fewer than two ticks or match no HZ. Pure: tests feed it samples.
+// From samples in the order taken: one point per tick (the median of its samples, from ticks
+// with at least 3), the tick length (the TICK_NSEC of HZ 100, 250, 300 or 1000 that the rate
+// between the first and last point is within 2% of) and the offset (the median over the
+// points). nullopt with fewer than 3 such ticks spanning 2, or a rate that matches no HZ.
+// Pure: tests feed it samples.
 [[nodiscard]] std::optional<JiffyClock> jiffy_clock_from(const ClockSample* samples, std::size_t count);
 
-// Runs the probe (bounded: at most 64 samples over at most 250 ms) and converts; measured once
+// Runs the probe (bounded: over four ticks, at most 20,000 samples and 250 ms) and converts; measured once
 // per process. nullopt when the probe cannot load or run (the programs then use the helper).
 [[nodiscard]] std::optional<JiffyClock> measure_jiffy_clock();
 

@@ -40,27 +40,33 @@ TEST(JiffyClockTest, TheTickAndTheOffsetComeFromTheSamples) {
   EXPECT_NEAR(static_cast<double>(c->offset_ns), static_cast<double>(kOffset), 3'000.0);
 }
 
-TEST(JiffyClockTest, ASampleTornByATickDoesNotMoveTheOffset) {
+// Torn samples at the first and the last tick, where the rate is read: the tick's other
+// samples outvote them (a rate from the first and last sample alone would be 5/3 of a tick).
+TEST(JiffyClockTest, ASampleTornByATickMovesNeitherTheTickNorTheOffset) {
   auto s = samples_at_250(10'000, 3);
-  s[5].coarse_ns += kTick250;  // jiffies read before a tick, the coarse clock after it
-  s[9].coarse_ns -= kTick250;  // the coarse clock not yet advanced with jiffies
+  s.front().coarse_ns -= kTick250;  // the coarse clock not yet advanced with jiffies
+  s.back().coarse_ns += kTick250;   // jiffies read before a tick, the coarse clock after it
+  s[5].coarse_ns += kTick250;
   const auto c = loader::jiffy_clock_from(s.data(), s.size());
   ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->tick_ns, kTick250);
   EXPECT_NEAR(static_cast<double>(c->offset_ns), static_cast<double>(kOffset), 3'000.0);
 }
 
 TEST(JiffyClockTest, OtherHzValuesAreRecognisedAndUnknownRatesRefused) {
   for (const auto& [hz, tick] : {std::pair{100ull, 10'000'000ull}, {300ull, 3'333'333ull}, {1000ull, 1'000'000ull}}) {
     std::vector<ClockSample> s;
-    for (std::uint64_t j = 50; j <= 53; ++j) s.push_back({j, j * tick + 7});
+    for (std::uint64_t j = 50; j <= 53; ++j)
+      for (int k = 0; k < 3; ++k) s.push_back({j, j * tick + 7});
     const auto c = loader::jiffy_clock_from(s.data(), s.size());
     ASSERT_TRUE(c.has_value()) << hz;
     EXPECT_EQ(c->tick_ns, tick) << hz;
   }
   std::vector<ClockSample> odd;  // 6 ms per jiffy: no CONFIG_HZ choice
-  for (std::uint64_t j = 50; j <= 53; ++j) odd.push_back({j, j * 6'000'000});
+  for (std::uint64_t j = 50; j <= 53; ++j)
+    for (int k = 0; k < 3; ++k) odd.push_back({j, j * 6'000'000});
   EXPECT_FALSE(loader::jiffy_clock_from(odd.data(), odd.size()).has_value());
-  const auto one_tick = samples_at_250(10, 1);  // too short to tell a rate
+  const auto one_tick = samples_at_250(10, 1);  // two ticks: too short to tell a rate
   EXPECT_FALSE(loader::jiffy_clock_from(one_tick.data(), one_tick.size()).has_value());
   EXPECT_FALSE(loader::jiffy_clock_from(nullptr, 0).has_value());
 }
