@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -42,21 +44,23 @@ std::optional<JiffyClock> measure_once() {
   try {
     auto probe = ClockProbe::open_and_load();
     const int fd = bpf_program__fd(probe->progs.pw_clock_probe);
-    // Every sample over four ticks (16 ms at HZ 250, 40 ms at 100), bounded in count and time:
-    // hundreds per tick, so the few a tick tears between their two reads are outvoted.
-    std::vector<ClockSample> samples{probe_once(fd)};
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
-    while (samples.size() < 20'000 && std::chrono::steady_clock::now() < deadline) {
-      samples.push_back(probe_once(fd));
-      if (samples.back().jiffies >= samples.front().jiffies + 4) break;
+    // Every sample over eight ticks (32 ms at HZ 250, 80 ms at 100), bounded in count and
+    // time: hundreds per tick, so the few a tick tears between their two reads are outvoted.
+    // A second and third try when a stall on a loaded machine left too few ticks sampled.
+    std::vector<ClockSample> samples;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      samples.assign(1, probe_once(fd));
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
+      while (samples.size() < 40'000 && std::chrono::steady_clock::now() < deadline) {
+        samples.push_back(probe_once(fd));
+        if (samples.back().jiffies >= samples.front().jiffies + 8) break;
+      }
+      if (auto clock = jiffy_clock_from(samples.data(), samples.size())) return clock;
     }
-    auto clock = jiffy_clock_from(samples.data(), samples.size());
-    if (!clock) {
-      spdlog::warn("fast-path clock: {} samples over {} ticks match no CONFIG_HZ; the programs read "
-                   "bpf_ktime_get_coarse_ns per packet",
-                   samples.size(), samples.back().jiffies - samples.front().jiffies);
-    }
-    return clock;
+    spdlog::warn("fast-path clock: 3 tries, the last {} samples over {} ticks, match no CONFIG_HZ; the "
+                 "programs read bpf_ktime_get_coarse_ns per packet",
+                 samples.size(), samples.back().jiffies - samples.front().jiffies);
+    return std::nullopt;
   } catch (const Error& e) {
     spdlog::warn("fast-path clock: {}; the programs read bpf_ktime_get_coarse_ns per packet", e.what());
     return std::nullopt;
@@ -84,24 +88,40 @@ std::optional<JiffyClock> jiffy_clock_from(const ClockSample* samples, std::size
     i = end;
   }
   if (points.size() < 3) return std::nullopt;
-  const Point& first = points.front();
-  const Point& last = points.back();
-  if (last.jiffies < first.jiffies + 2 || last.coarse_ns <= first.coarse_ns) return std::nullopt;
-  const double rate = static_cast<double>(last.coarse_ns - first.coarse_ns) /
-                      static_cast<double>(last.jiffies - first.jiffies);
-  std::optional<std::uint64_t> tick;
+  // Each candidate tick length turns every point into an offset (coarse time less jiffies
+  // times the tick). At the kernel's own tick the offsets agree up to the timer interrupt's
+  // lateness, which a stalled VM stretches for a tick or two; at any other candidate they
+  // drift by 667 us a tick or more (250 vs 300 Hz), so at most one of them lies within
+  // kAgree of another. The candidate most points agree on wins, if they are most points:
+  // one late tick can neither pick nor refuse a rate.
+  constexpr std::int64_t kAgree = 250'000;
+  std::optional<JiffyClock> best;
+  std::size_t best_agreeing = 0;
   for (const std::uint64_t hz : kHz) {
-    const double t = static_cast<double>(tick_nsec(hz));
-    // Tick-to-tick, the coarse clock moves one tick length give or take the timer
-    // interrupt's lateness: far inside 2% of it.
-    if (rate > t * 0.98 && rate < t * 1.02) tick = tick_nsec(hz);
+    const std::uint64_t tick = tick_nsec(hz);
+    std::vector<std::int64_t> offsets;
+    offsets.reserve(points.size());
+    for (const Point& p : points) offsets.push_back(static_cast<std::int64_t>(p.coarse_ns - p.jiffies * tick));
+    std::vector<std::int64_t> sorted = offsets;
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2), sorted.end());
+    const std::int64_t median = sorted[sorted.size() / 2];
+    std::vector<std::int64_t> agreeing;
+    std::uint64_t first_jiffy = UINT64_MAX, last_jiffy = 0;
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      if (std::llabs(offsets[i] - median) > kAgree) continue;
+      agreeing.push_back(offsets[i]);
+      first_jiffy = std::min(first_jiffy, points[i].jiffies);
+      last_jiffy = std::max(last_jiffy, points[i].jiffies);
+    }
+    // Three points over at least two ticks, and more than half of all points.
+    if (agreeing.size() < 3 || agreeing.size() * 2 <= points.size() || last_jiffy < first_jiffy + 2) continue;
+    if (agreeing.size() <= best_agreeing) continue;
+    std::nth_element(agreeing.begin(), agreeing.begin() + static_cast<std::ptrdiff_t>(agreeing.size() / 2),
+                     agreeing.end());
+    best = JiffyClock{tick, agreeing[agreeing.size() / 2]};
+    best_agreeing = agreeing.size();
   }
-  if (!tick) return std::nullopt;
-  std::vector<std::int64_t> offsets;
-  offsets.reserve(points.size());
-  for (const Point& p : points) offsets.push_back(static_cast<std::int64_t>(p.coarse_ns - p.jiffies * *tick));
-  std::nth_element(offsets.begin(), offsets.begin() + static_cast<std::ptrdiff_t>(offsets.size() / 2), offsets.end());
-  return JiffyClock{*tick, offsets[offsets.size() / 2]};
+  return best;
 }
 
 std::optional<JiffyClock> measure_jiffy_clock() {

@@ -23,10 +23,10 @@ struct ClockSample {
 };
 
 // From samples in the order taken: one point per tick (the median of its samples, from ticks
-// with at least 3), the tick length (the TICK_NSEC of HZ 100, 250, 300 or 1000 that the rate
-// between the first and last point is within 2% of) and the offset (the median over the
-// points). nullopt with fewer than 3 such ticks spanning 2, or a rate that matches no HZ.
-// Pure: tests feed it samples.
+// with at least 3); the tick length, the TICK_NSEC of HZ 100, 250, 300 or 1000 under which
+// most points (more than half, at least 3 spanning 2 ticks) give offsets within 250 us of
+// each other; and the offset, the median of those points'. nullopt when no HZ has such a
+// majority. Pure: tests feed it samples.
 [[nodiscard]] std::optional<JiffyClock> jiffy_clock_from(const ClockSample* samples, std::size_t count);
 
 // Runs the probe (bounded: over four ticks, at most 20,000 samples and 250 ms) and converts; measured once
