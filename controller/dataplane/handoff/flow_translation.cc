@@ -90,7 +90,8 @@ BasicConverted<Addr> nat_flows_of(std::span<const BasicBpfFlow<Addr>> flows, con
   out.flows.reserve(flows.size());
   for (const auto& [k, f] : flows) {
     const pw_frontend* fe = tables.frontend_of(Family::from_wire(k.daddr), k.dport, k.proto);
-    if (!fe || fe->id != f.frontend_id || !tables.alive(f)) {
+    // A flow of an earlier gen of the id is one the program would no longer use.
+    if (!fe || fe->id != f.frontend_id || fe->gen != f.frontend_gen || !tables.alive(f)) {
       ++out.dropped;
       continue;
     }
@@ -135,6 +136,9 @@ BasicConvertedBpf<Addr> bpf_flows_of(std::span<const conntrack::BasicNatFlow<Add
     f.backend_addr = Family::to_wire(n.backend);
     f.target_port = fe->target_port;
     f.frontend_id = fe->id;
+    // The frontend's current gen, or the program takes the flow for one of a frontend that
+    // held this id before and picks its backend anew (lb_abi.h, pw_frontend_gens).
+    f.frontend_gen = fe->gen;
     if (n.snat) {
       f.flags = PW_FLOW_HAIRPIN;
       f.snat_addr = Family::to_wire(*n.snat);

@@ -19,12 +19,20 @@ net::Ipv4 ip(const char* a) { return *net::parse_ipv4(a); }
 
 constexpr std::uint64_t kNow = 100'000'000'000ull;  // 100 s on the coarse clock
 
+// The gens the frontends have in the tables below (pw_frontend_gens): a fresh fast path has
+// bumped each at least once, so 0 is never current. A flow the program would use carries its
+// frontend's current gen.
+constexpr std::uint32_t kGenSvc = 4, kGenNodePort = 9;
+std::uint32_t gen_of(std::uint32_t frontend_id) {
+  return frontend_id == 11 ? kGenSvc : frontend_id == 12 ? kGenNodePort : 0;
+}
+
 // svc 198.19.0.7:80/tcp -> set 3 target 8080; node port 30080/tcp -> set 3 target 8080; backends
 // 5 (198.18.10.2, running) and 6 (198.18.11.2, draining) of set 3, 7 (198.18.12.2) of set 4.
 FastPathTables tables() {
   std::vector<std::pair<pw_frontend_key, pw_frontend>> fes;
-  fes.push_back({{be("198.19.0.7"), htons(80), IPPROTO_TCP, PW_FRONTEND_SERVICE}, {11, 3, htons(8080), 0, 0}});
-  fes.push_back({{0, htons(30080), IPPROTO_TCP, PW_FRONTEND_NODE_PORT}, {12, 3, htons(8080), 0, 0}});
+  fes.push_back({{be("198.19.0.7"), htons(80), IPPROTO_TCP, PW_FRONTEND_SERVICE}, {11, 3, htons(8080), 0, kGenSvc}});
+  fes.push_back({{0, htons(30080), IPPROTO_TCP, PW_FRONTEND_NODE_PORT}, {12, 3, htons(8080), 0, kGenNodePort}});
   std::vector<pw_backend> backends(8);
   backends[5] = {be("198.18.10.2"), 0, 3, PW_BACKEND_RUNNING, {}};
   backends[6] = {be("198.18.11.2"), 0, 3, PW_BACKEND_DRAINING, {}};
@@ -53,6 +61,7 @@ BasicBpfFlow<Addr> flow(const char* client, std::uint16_t cport, const char* fe,
   f.backend_addr = wire(backend, Addr{});
   f.target_port = htons(8080);
   f.frontend_id = frontend_id;
+  f.frontend_gen = gen_of(frontend_id);
   f.last_seen_ns = last_seen;
   return {k, f};
 }
@@ -87,16 +96,24 @@ TEST(FlowTranslation, FastPathFlowsBecomeConntrackTranslations) {
   EXPECT_EQ(*c.flows[2].snat, ip("198.18.0.1"));
 }
 
+// A flow recorded under an earlier gen of its frontend id: the program re-picks its backend on
+// the next packet instead of using it.
+BpfFlow stale_gen(BpfFlow f) {
+  --f.second.frontend_gen;
+  return f;
+}
+
 TEST(FlowTranslation, FlowsTheOtherDataplaneWouldNotKeepAreDropped) {
   const std::vector<BpfFlow> flows{
       flow("198.18.0.2", 1, "198.19.0.8", 80, 5, "198.18.10.2", 11),   // frontend gone
       flow("198.18.0.2", 2, "198.19.0.7", 80, 5, "198.18.99.2", 11),   // backend slot reused
       flow("198.18.0.2", 3, "198.19.0.7", 80, 4, "198.18.10.2", 11),   // backend slot unused
       flow("198.18.0.2", 4, "198.18.0.9", 30080, 5, "198.18.10.2", 12),  // not a node address
+      stale_gen(flow("198.18.0.2", 5, "198.19.0.7", 80, 5, "198.18.10.2", 11)),  // of the id's former frontend
   };
   const Converted c = nat_flows_of(flows, tables(), kNow);
   EXPECT_TRUE(c.flows.empty());
-  EXPECT_EQ(c.dropped, 4u);
+  EXPECT_EQ(c.dropped, 5u);
 }
 
 TEST(FlowTranslation, ConntrackTranslationsBecomeFastPathFlowsAndBack) {
@@ -145,8 +162,8 @@ pw_in6 in6(const char* a) { return wire(a, net::Ipv6{}); }
 
 FastPathTables6 tables6() {
   std::vector<std::pair<pw_frontend6_key, pw_frontend>> fes;
-  fes.push_back({{in6("2001:2:1::7"), htons(80), IPPROTO_TCP, PW_FRONTEND_SERVICE}, {11, 3, htons(8080), 0, 0}});
-  fes.push_back({{pw_in6{}, htons(30080), IPPROTO_TCP, PW_FRONTEND_NODE_PORT}, {12, 3, htons(8080), 0, 0}});
+  fes.push_back({{in6("2001:2:1::7"), htons(80), IPPROTO_TCP, PW_FRONTEND_SERVICE}, {11, 3, htons(8080), 0, kGenSvc}});
+  fes.push_back({{pw_in6{}, htons(30080), IPPROTO_TCP, PW_FRONTEND_NODE_PORT}, {12, 3, htons(8080), 0, kGenNodePort}});
   std::vector<pw_backend> backends(8);
   backends[5] = {0, 0, 3, PW_BACKEND_RUNNING, {}};
   backends[6] = {be("198.18.11.2"), 0, 3, PW_BACKEND_DRAINING, {}};
