@@ -70,6 +70,28 @@ std::pair<int, std::string> open_connection(const sockaddr_storage& to, socklen_
   return {fd, first};
 }
 
+// "address:port" of a socket address, IPv6 in brackets.
+std::string to_text(const sockaddr_storage& ss) {
+  char text[INET6_ADDRSTRLEN] = "?";
+  if (ss.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(ss);
+    inet_ntop(AF_INET6, &a.sin6_addr, text, sizeof text);
+    return "[" + std::string(text) + "]:" + std::to_string(ntohs(a.sin6_port));
+  }
+  const auto& a = reinterpret_cast<const sockaddr_in&>(ss);
+  inet_ntop(AF_INET, &a.sin_addr, text, sizeof text);
+  return std::string(text) + ":" + std::to_string(ntohs(a.sin_port));
+}
+
+// "local -> peer" of a connected socket.
+std::string describe(int fd) {
+  sockaddr_storage local{}, peer{};
+  socklen_t local_len = sizeof local, peer_len = sizeof peer;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len);
+  getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len);
+  return to_text(local) + " -> " + to_text(peer);
+}
+
 }  // namespace
 
 std::string FlowFigures::to_string() const {
@@ -235,7 +257,10 @@ std::vector<std::pair<std::string, FlowFigures>> FlowLoad::stop() {
     if (!c.dead && !c.pending) send_who(c, Clock::now());
   drain(Clock::now() + std::chrono::seconds(3));
   for (const Conn& c : conns_)
-    if (!c.dead && c.pending) ++figures_[c.group].silent_at_end;
+    if (!c.dead && c.pending) {
+      ++figures_[c.group].silent_at_end;
+      figures_[c.group].silent.push_back(describe(c.fd));
+    }
   std::vector<std::pair<std::string, FlowFigures>> out;
   for (std::size_t g = 0; g < groups_.size(); ++g) out.emplace_back(groups_[g].name, figures_[g]);
   return out;

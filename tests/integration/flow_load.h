@@ -37,6 +37,9 @@ struct FlowFigures {
   long exchanges = 0;       // answers received while the load ran
   double longest_wait_ms = 0;  // longest time a connection waited for an answer
   int silent_at_end = 0;    // no answer to the final check within 3 s
+  // The silent connections as "local -> peer" (the kernel's view of the socket), for the
+  // dataplane's tables to be searched when a test fails.
+  std::vector<std::string> silent;
   // Connections that no longer work as they did when opened (reset, moved or silent).
   int lost() const { return reset + moved + silent_at_end; }
   std::string to_string() const;

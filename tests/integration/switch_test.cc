@@ -140,7 +140,7 @@ void report(const std::vector<std::pair<std::string, FlowFigures>>& figures) {
     std::cout << "  " << name << ": " << f.to_string() << "\n";
     EXPECT_EQ(f.reset, 0) << name;
     EXPECT_EQ(f.moved, 0) << name;
-    EXPECT_EQ(f.silent_at_end, 0) << name;
+    EXPECT_EQ(f.silent_at_end, 0) << name << ": silent " << ::testing::PrintToString(f.silent);
     EXPECT_LT(f.longest_wait_ms, 2000) << name << ": a connection hung";
     EXPECT_GT(f.exchanges, f.opened) << name << ": traffic flowed";
   }
@@ -218,9 +218,42 @@ TEST_F(DataplaneSwitchTest, SwitchesUnderLoadResetNoConnection) {
   std::cout << "  client->node-port udp: " << udp.sent() << " datagrams, " << udp.answered() << " answered by "
             << udp.sandboxes() << " sandbox(es)\n";
   EXPECT_EQ(udp.sandboxes(), 1u) << "the UDP flow stays on its backend";
-  EXPECT_GE(udp.answered() * 100, udp.sent() * 99) << "at most 1% of the datagrams lost";
+  // A datagram in flight when XDP comes off or onto the uplink can be lost: the veth driver
+  // frees the frames in its XDP ring when XDP is detached (a NIC driver reconfigures its
+  // rings likewise). At most one per switch; the TCP connections retransmit theirs.
+  EXPECT_LE(udp.sent() - udp.answered(), 6) << "datagrams lost";
   expect_only(dataplane::Kind::xdp);
   std::cout << slurp(cli_log());
+}
+
+// Connections nftables placed survive the fast path taking over, on the backend nftables
+// picked (at random, docs/nftables.md "Backend choice"):
+// - the carried flows record their frontend's current gen, so the program uses them as they
+//   are instead of taking them for flows of a former frontend and picking again by Maglev,
+//   which moves about half of them to the other replica;
+// - their conntrack entries are made liberal before the sandbox interfaces get the tc program:
+//   from then on replies bypass conntrack, a strict entry calls the client's next
+//   acknowledgement invalid, and nftables leaves an invalid packet untranslated; to a node port
+//   it reaches the node's own stack, which resets the connection.
+TEST_F(DataplaneSwitchTest, ConnectionsNftablesPlacedKeepTheirBackendOnTheFastPath) {
+  ASSERT_EQ(sync("nft"), 0) << slurp(cli_log());
+  const std::string node = net::to_string(topo_.node_address);
+  const std::vector<FlowGroup> placed{{"client->service", topo_.client_netns, vip_, 7000, 40},
+                                      {"client->node-port", topo_.client_netns, node, 7000, 80}};
+  FlowLoad load(placed);
+  for (const auto& g : placed) ASSERT_EQ(load.opened(g.name), g.count) << g.name;
+  load.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_EQ(sync("xdp"), 0) << slurp(cli_log());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  report(load.stop());
+  expect_only(dataplane::Kind::xdp);
+  std::cout << slurp(cli_log());
+  netlink::NetnsGuard in(topo_.node_netns);
+  auto pinned = dataplane::xdp::PinnedLbMaps::open({settings_.bpffs_dir});
+  ASSERT_TRUE(pinned);
+  EXPECT_EQ(loader::LbMaps(pinned->fds()).all_events()[PW_EV_FLOW_STALE_FRONTEND], 0u)
+      << "carried flows were taken for flows of a former frontend";
 }
 
 // IPv6 connections (client -> IPv6 service address, client -> node port on the node's IPv6

@@ -50,6 +50,15 @@ class ConntrackTable {
   SeedCounts seed(std::span<const NatFlow> flows, const SeedTimeouts& timeouts);
   SeedCounts seed(std::span<const NatFlow6> flows, const SeedTimeouts& timeouts);
 
+  // Makes the window tracking of each TCP flow's entry liberal in both directions, nothing
+  // else changed; UDP flows are skipped. For the switch to the fast path: once the sandbox
+  // interfaces run the tc program, replies bypass conntrack, and a client's next segment
+  // acknowledges data conntrack never saw. A strict entry calls it invalid, which nftables
+  // does not translate: to a node port it reaches the node's own stack and is answered with a
+  // reset. Returns how many entries the kernel refused (gone meanwhile, or never there).
+  std::size_t loosen(std::span<const NatFlow> flows);
+  std::size_t loosen(std::span<const NatFlow6> flows);
+
  private:
   nfct_handle* handle_;
 };

@@ -300,6 +300,22 @@ SeedCounts seed_flows(nfct_handle* handle, std::span<const BasicNatFlow<Addr>> f
   return counts;
 }
 
+template <typename Addr>
+std::size_t loosen_flows(nfct_handle* handle, std::span<const BasicNatFlow<Addr>> flows) {
+  std::size_t refused = 0;
+  for (const BasicNatFlow<Addr>& f : flows) {
+    if (f.protocol != IPPROTO_TCP) continue;
+    CtPtr update = new_ct();
+    set_orig_tuple(update.get(), f);
+    nfct_set_attr_u8(update.get(), ATTR_TCP_FLAGS_ORIG, kTcpBeLiberal);
+    nfct_set_attr_u8(update.get(), ATTR_TCP_MASK_ORIG, kTcpBeLiberal);
+    nfct_set_attr_u8(update.get(), ATTR_TCP_FLAGS_REPL, kTcpBeLiberal);
+    nfct_set_attr_u8(update.get(), ATTR_TCP_MASK_REPL, kTcpBeLiberal);
+    if (nfct_query(handle, NFCT_Q_UPDATE, update.get()) != 0) ++refused;
+  }
+  return refused;
+}
+
 }  // namespace
 
 SeedTimeouts SeedTimeouts::of_current_netns() {
@@ -335,5 +351,9 @@ SeedCounts ConntrackTable::seed(std::span<const NatFlow> flows, const SeedTimeou
 SeedCounts ConntrackTable::seed(std::span<const NatFlow6> flows, const SeedTimeouts& timeouts) {
   return seed_flows<net::Ipv6>(handle_, flows, timeouts);
 }
+
+std::size_t ConntrackTable::loosen(std::span<const NatFlow> flows) { return loosen_flows<net::Ipv4>(handle_, flows); }
+
+std::size_t ConntrackTable::loosen(std::span<const NatFlow6> flows) { return loosen_flows<net::Ipv6>(handle_, flows); }
 
 }  // namespace portway::dataplane::conntrack
