@@ -28,6 +28,13 @@ using ClockProbe = Skeleton<ClockProbeTraits>;
 constexpr std::array<std::uint64_t, 4> kHz{100, 250, 300, 1000};
 constexpr std::uint64_t tick_nsec(std::uint64_t hz) { return (1'000'000'000ull + hz / 2) / hz; }
 
+// The upper median of a non-empty set of values (taken by value: nth_element reorders it).
+template <typename T>
+T median_of(std::vector<T> v) {
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
 ClockSample probe_once(int prog_fd) {
   // The smallest frame the kernel accepts for an XDP test run (an Ethernet header); the
   // program overwrites its first 16 bytes.
@@ -81,10 +88,7 @@ std::optional<JiffyClock> jiffy_clock_from(const ClockSample* samples, std::size
     std::size_t end = i;
     std::vector<std::uint64_t> ns;
     while (end < count && samples[end].jiffies == samples[i].jiffies) ns.push_back(samples[end++].coarse_ns);
-    if (ns.size() >= 3) {
-      std::nth_element(ns.begin(), ns.begin() + static_cast<std::ptrdiff_t>(ns.size() / 2), ns.end());
-      points.push_back({samples[i].jiffies, ns[ns.size() / 2]});
-    }
+    if (ns.size() >= 3) points.push_back({samples[i].jiffies, median_of(std::move(ns))});
     i = end;
   }
   if (points.size() < 3) return std::nullopt;
@@ -102,9 +106,7 @@ std::optional<JiffyClock> jiffy_clock_from(const ClockSample* samples, std::size
     std::vector<std::int64_t> offsets;
     offsets.reserve(points.size());
     for (const Point& p : points) offsets.push_back(static_cast<std::int64_t>(p.coarse_ns - p.jiffies * tick));
-    std::vector<std::int64_t> sorted = offsets;
-    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2), sorted.end());
-    const std::int64_t median = sorted[sorted.size() / 2];
+    const std::int64_t median = median_of(offsets);
     std::vector<std::int64_t> agreeing;
     std::uint64_t first_jiffy = UINT64_MAX, last_jiffy = 0;
     for (std::size_t i = 0; i < points.size(); ++i) {
@@ -116,10 +118,8 @@ std::optional<JiffyClock> jiffy_clock_from(const ClockSample* samples, std::size
     // Three points over at least two ticks, and more than half of all points.
     if (agreeing.size() < 3 || agreeing.size() * 2 <= points.size() || last_jiffy < first_jiffy + 2) continue;
     if (agreeing.size() <= best_agreeing) continue;
-    std::nth_element(agreeing.begin(), agreeing.begin() + static_cast<std::ptrdiff_t>(agreeing.size() / 2),
-                     agreeing.end());
-    best = JiffyClock{tick, agreeing[agreeing.size() / 2]};
     best_agreeing = agreeing.size();
+    best = JiffyClock{tick, median_of(std::move(agreeing))};
   }
   return best;
 }

@@ -29,8 +29,8 @@ struct ClockSample {
 // majority. Pure: tests feed it samples.
 [[nodiscard]] std::optional<JiffyClock> jiffy_clock_from(const ClockSample* samples, std::size_t count);
 
-// Runs the probe (bounded: over four ticks, at most 20,000 samples and 250 ms) and converts; measured once
-// per process. nullopt when the probe cannot load or run (the programs then use the helper).
+// Runs the probe (bounded: over eight ticks, at most 40,000 samples and 250 ms, up to three
+// tries) and converts; measured once per process. nullopt when the probe cannot load or run (the programs then use the helper).
 [[nodiscard]] std::optional<JiffyClock> measure_jiffy_clock();
 
 // Writes the clock into the object's rodata; between open and load. nullopt writes nothing.

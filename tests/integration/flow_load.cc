@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <system_error>
 
 #include "lab/probe_client.h"
+#include "net/ip_prefix.h"
 #include "netlink/netns.h"
 
 namespace portway::itest {
@@ -72,15 +74,14 @@ std::pair<int, std::string> open_connection(const sockaddr_storage& to, socklen_
 
 // "address:port" of a socket address, IPv6 in brackets.
 std::string to_text(const sockaddr_storage& ss) {
-  char text[INET6_ADDRSTRLEN] = "?";
   if (ss.ss_family == AF_INET6) {
     const auto& a = reinterpret_cast<const sockaddr_in6&>(ss);
-    inet_ntop(AF_INET6, &a.sin6_addr, text, sizeof text);
-    return "[" + std::string(text) + "]:" + std::to_string(ntohs(a.sin6_port));
+    net::Ipv6 addr;
+    std::memcpy(addr.bytes.data(), &a.sin6_addr, addr.bytes.size());
+    return "[" + net::to_string(addr) + "]:" + std::to_string(ntohs(a.sin6_port));
   }
   const auto& a = reinterpret_cast<const sockaddr_in&>(ss);
-  inet_ntop(AF_INET, &a.sin_addr, text, sizeof text);
-  return std::string(text) + ":" + std::to_string(ntohs(a.sin_port));
+  return net::to_string(net::Ipv4{ntohl(a.sin_addr.s_addr)}) + ":" + std::to_string(ntohs(a.sin_port));
 }
 
 // "local -> peer" of a connected socket.

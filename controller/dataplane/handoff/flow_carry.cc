@@ -89,30 +89,28 @@ class ToFastPathFamily {
     }
     upsert(maps, fresh);
     counts.carried += fresh.size();
-    loosen_carried(conntrack, entries, converted, counts);
+    loosen_written(conntrack, entries, fresh, counts);
     return converted.dropped;
   }
 
  private:
-  // The carried TCP entries not loosened yet are made liberal (ConntrackTable::loosen says
+  // The TCP entries of the flows this pass wrote are made liberal (ConntrackTable::loosen says
   // why): the first pass runs before the sandbox interfaces get the tc program.
-  void loosen_carried(conntrack::ConntrackTable& conntrack, const std::vector<conntrack::BasicNatFlow<Addr>>& entries,
-                      const BasicConvertedBpf<Addr>& converted, CarryCounts& counts) {
+  void loosen_written(conntrack::ConntrackTable& conntrack, const std::vector<conntrack::BasicNatFlow<Addr>>& entries,
+                      const std::vector<BasicBpfFlow<Addr>>& written, CarryCounts& counts) {
     using Family = FlowFamily<Addr>;
-    std::set<std::tuple<Addr, Addr, std::uint16_t, std::uint16_t>> carried;
-    for (const auto& [k, f] : converted.flows)
+    std::set<std::tuple<Addr, Addr, std::uint16_t, std::uint16_t>> tcp;
+    for (const auto& [k, f] : written)
       if (k.proto == IPPROTO_TCP)
-        carried.emplace(Family::from_wire(k.saddr), Family::from_wire(k.daddr), ntohs(k.sport), ntohs(k.dport));
+        tcp.emplace(Family::from_wire(k.saddr), Family::from_wire(k.daddr), ntohs(k.sport), ntohs(k.dport));
     std::vector<conntrack::BasicNatFlow<Addr>> loosen;
-    for (const auto& n : entries) {
-      const auto key = std::make_tuple(n.client, n.frontend, n.client_port, n.frontend_port);
-      if (n.protocol == IPPROTO_TCP && carried.count(key) && loosened_.insert(key).second) loosen.push_back(n);
-    }
+    for (const auto& n : entries)
+      if (n.protocol == IPPROTO_TCP && tcp.count({n.client, n.frontend, n.client_port, n.frontend_port}))
+        loosen.push_back(n);
     counts.failed += conntrack.loosen(std::span<const conntrack::BasicNatFlow<Addr>>(loosen));
   }
 
   BasicFastPathTables<Addr> tables_;
-  std::set<std::tuple<Addr, Addr, std::uint16_t, std::uint16_t>> loosened_;
   // Flow key -> (backend id, backend address, target port, flags, source NAT) written.
   std::map<std::tuple<Addr, Addr, std::uint16_t, std::uint16_t, std::uint8_t>,
            std::tuple<std::uint32_t, Addr, std::uint16_t, std::uint16_t, Addr>>
