@@ -5,11 +5,24 @@
 #include "loader/lb_clock.h"
 #include "loader/lb_maps.h"
 #include "loader/skeleton.h"
+#include "loader/xdp_features.h"
 #include "portway_lb.skel.h"
 
 namespace portway::loader {
 
-PORTWAY_SKELETON_TRAITS(LbTraits, portway_lb);
+// As PORTWAY_SKELETON_TRAITS, and every open also sets what the running kernel allows
+// (xdp_features.h) in the rodata, so that no load site can forget it.
+struct LbTraits {
+  using Object = struct portway_lb;
+  static constexpr std::string_view name = "portway_lb";
+  static Object* open(const struct bpf_object_open_opts* opts) {
+    Object* skel = portway_lb__open_opts(opts);
+    if (skel != nullptr) skel->rodata->pw_handoff_by_metadata = xdp_metadata_supported() ? 1 : 0;
+    return skel;
+  }
+  static int load(Object* skel) { return portway_lb__load(skel); }
+  static void destroy(Object* skel) { portway_lb__destroy(skel); }
+};
 using LbSkeleton = Skeleton<LbTraits>;
 
 // Opens the object, sizes its maps to `caps`, sets its clock (lb_clock.h) and loads it.

@@ -54,14 +54,22 @@ static __always_inline int pw_xdp_ready(__u32 ifindex)
 	return iface && (iface->flags & PW_IF_XDP_READY);
 }
 
+/* 0 when the kernel refuses bpf_xdp_adjust_meta to XDP programs (some kernels are built that
+ * way; the loader asks the kernel before each load: loader/xdp_features.h). Every hand-off
+ * then fails and its frames go to the stack. A frozen read-only constant: the verifier never
+ * walks the helper call when it is 0, so the program loads on such a kernel. */
+const volatile __u32 pw_handoff_by_metadata = 1;
+
 /* Puts a pw_handoff in front of the frame. -1 when the driver keeps no metadata room
- * (bpf_xdp_adjust_meta fails): the caller then leaves the frame to the stack. Invalidates
- * every packet pointer. */
+ * (bpf_xdp_adjust_meta fails) or the kernel has no metadata for XDP: the caller then leaves
+ * the frame to the stack. Invalidates every packet pointer. */
 static __always_inline int pw_xdp_handoff(struct xdp_md *ctx, __u32 ifindex)
 {
 	struct pw_handoff *h;
 	void *data;
 
+	if (!pw_handoff_by_metadata)
+		return -1;
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*h)))
 		return -1;
 	h = (void *)(long)ctx->data_meta;

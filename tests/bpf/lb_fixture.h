@@ -74,8 +74,12 @@ void run_fixture(LbLab& lab, const Fixture& fixture);
 
 // ---- expectation helpers ------------------------------------------------------------------
 // What a hand-off outputs (the XDP metadata in front of the frame): struct pw_handoff (host
-// order) naming the lab's host veth, then the final frame.
-[[nodiscard]] std::vector<std::uint8_t> handed_off(LbLab& lab, const std::vector<std::uint8_t>& frame);
+// order) naming the lab's host veth, then the final frame. On a kernel without XDP metadata
+// (loader/xdp_features.h) the frame goes to the stack instead: `to_stack`, translated with the
+// MACs and TTL it came with. run_fixture counts the expected PW_EV_XDP_TC_HANDOFF as
+// PW_EV_XDP_STACK there, and the step's output_metadata as 0.
+[[nodiscard]] std::vector<std::uint8_t> handed_off(LbLab& lab, const std::vector<std::uint8_t>& frame,
+                                                   const std::vector<std::uint8_t>& to_stack);
 [[nodiscard]] Expect forwarded(std::uint32_t frontend, std::uint32_t backend, std::size_t bytes,
                                bool new_flow);
 [[nodiscard]] Expect dropped(std::uint32_t reason);

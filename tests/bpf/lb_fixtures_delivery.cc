@@ -139,7 +139,9 @@ std::vector<Fixture> path_rows() {
                        {{PW_EV_XDP_TC_HANDOFF, 1}, {PW_EV_FLOW_INSERTS, 1}})};
     s.before = [](LbLab& lab) { lab.set_xdp_ready(false); };
     s.output_metadata = sizeof(pw_handoff);
-    s.output_for = [b](LbLab& lab) { return handed_off(lab, to_sandbox(b, kTargetTcp).tcp()); };
+    s.output_for = [b](LbLab& lab) {
+      return handed_off(lab, to_sandbox(b, kTargetTcp).tcp(), PacketBuilder{b}.dst_ip(kSandbox).dst_port(kTargetTcp).tcp());
+    };
     Step again = s;  // established: the same bytes, no new insert
     again.expect = with_events(forwarded(kFeATcp, kBeSandbox, in.size(), false), {{PW_EV_XDP_TC_HANDOFF, 1}});
     out.push_back({"not_xdp_ready_target_is_handed_to_tc", {s, again}});
@@ -153,7 +155,9 @@ std::vector<Fixture> path_rows() {
                            {{PW_EV_XDP_TC_HANDOFF, 1}, {PW_EV_FLOW_INSERTS, 1}})};
     first.before = [](LbLab& lab) { lab.set_xdp_ready(false); };
     first.output_metadata = sizeof(pw_handoff);
-    first.output_for = [b](LbLab& lab) { return handed_off(lab, to_sandbox(b, kTargetUdp).udp()); };
+    first.output_for = [b](LbLab& lab) {
+      return handed_off(lab, to_sandbox(b, kTargetUdp).udp(), PacketBuilder{b}.dst_ip(kSandbox).dst_port(kTargetUdp).udp());
+    };
     Step again = first;
     again.expect = with_events(forwarded(kFeNodeUdp, kBeSandbox, in.size(), false), {{PW_EV_XDP_TC_HANDOFF, 1}});
     out.push_back({"node_port_udp_handed_to_tc_established_not_reinserted", {first, again}});

@@ -187,7 +187,9 @@ std::vector<Fixture> readiness_rows() {
               with_events(forwarded(kFeATcp, kBeSandbox, b.tcp().size(), false), {{PW_EV_XDP_TC_HANDOFF, 1}})};
     lost.before = [](LbLab& lab) { lab.set_xdp_ready(false); };
     lost.output_metadata = sizeof(pw_handoff);
-    lost.output_for = [b](LbLab& lab) { return handed_off(lab, at_sandbox(b, kTargetTcp)); };
+    lost.output_for = [b](LbLab& lab) {
+      return handed_off(lab, at_sandbox(b, kTargetTcp), PacketBuilder{b}.dst_ip(kSandbox).dst_port(kTargetTcp).tcp());
+    };
     lost.check = [](LbLab& lab) { EXPECT_EQ(lab.maps().all_nexthops().at(kBeSandbox).flags, 0u); };
     out.push_back({"lost_xdp_readiness_is_followed_at_once", {open, lost}});
   }

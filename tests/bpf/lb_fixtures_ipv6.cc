@@ -381,7 +381,9 @@ std::vector<Fixture> readiness6() {
             with_events(forwarded(kFe6ATcp, kBeSandbox, ack.tcp().size(), false), {{PW_EV_XDP_TC_HANDOFF, 1}})};
   lost.before = [](LbLab& lab) { lab.set_xdp_ready(false); };
   lost.output_metadata = sizeof(pw_handoff);
-  lost.output_for = [ack](LbLab& lab) { return handed_off(lab, to_sandbox(ack, kTargetTcp).tcp()); };
+  lost.output_for = [ack](LbLab& lab) {
+    return handed_off(lab, to_sandbox(ack, kTargetTcp).tcp(), Packet6{ack}.dst(kSandbox6).dst_port(kTargetTcp).tcp());
+  };
   lost.check = [](LbLab& lab) { EXPECT_EQ(lab.maps().all_nexthops6().at(kBeSandbox).flags, 0u); };
   f.push_back({"v6_lost_xdp_readiness_is_followed_at_once", {open, lost}});
 

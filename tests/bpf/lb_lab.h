@@ -142,6 +142,9 @@ class LbLab {
   void set_xdp_ready(bool ready);
   // Replaces the permanent neighbour entry of `addr` on the host-side veth.
   void set_neighbour(const Ipv4Address& addr, const MacAddress& mac);
+  // Whether the programs hand frames to tc through XDP metadata (false on a kernel that refuses
+  // bpf_xdp_adjust_meta: loader/xdp_features.h).
+  [[nodiscard]] bool handoff_by_metadata() const { return (*skel_)->rodata->pw_handoff_by_metadata != 0; }
   [[nodiscard]] int xdp_fd() const;
   [[nodiscard]] int tc_fd() const;
   [[nodiscard]] std::uint32_t host_veth_ifindex() const { return host_veth_ifindex_; }

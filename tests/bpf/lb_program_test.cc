@@ -16,6 +16,7 @@
 #include "loader/libbpf_log.h"
 #include "loader/prog_info.h"
 #include "loader/prog_test_run.h"
+#include "loader/xdp_features.h"
 #include "support/packet_builder.h"
 #include "support/root.h"
 
@@ -63,6 +64,30 @@ TEST(LbPrograms, ReportVerifiedInstructionCounts) {
   ASSERT_TRUE(clock.has_value()) << "the clock probe runs on this kernel";
   report_verified_instruction_counts(clock, "jiffy_clock");
   report_verified_instruction_counts(std::nullopt, "helper_clock");
+}
+
+// The probe (loader/xdp_features.h) answers as the verifier does: with the rodata forced to
+// take the metadata hand-off, the object loads exactly when the probe said the kernel allows
+// bpf_xdp_adjust_meta; as every LbSkeleton opens it (the probe's answer in the rodata), it
+// always loads. A probe that said "yes" on a kernel that refuses the helper fails the first
+// check; one that said "no" where it is allowed fails it too.
+TEST(LbProgram, TheMetadataProbeAnswersAsTheVerifierDoes) {
+  PORTWAY_REQUIRE_ROOT();
+  loader::route_libbpf_logs_to_spdlog();
+  auto forced = loader::LbSkeleton::open();
+  forced->rodata->pw_handoff_by_metadata = 1;
+  bool loaded = true;
+  try {
+    forced.load();
+  } catch (const loader::Error& e) {
+    loaded = false;
+    std::cout << "with the hand-off forced on: " << e.what() << "\n";
+  }
+  EXPECT_EQ(loaded, loader::xdp_metadata_supported());
+  std::cout << "this kernel " << (loader::xdp_metadata_supported() ? "gives" : "refuses")
+            << " bpf_xdp_adjust_meta to XDP programs\n";
+  auto as_opened = loader::LbSkeleton::open_and_load();
+  EXPECT_EQ(as_opened->rodata->pw_handoff_by_metadata, loader::xdp_metadata_supported() ? 1u : 0u);
 }
 
 // Measured on 6.18: a tc test run refuses an IPv4 frame shorter than Ethernet + 20 bytes (and
