@@ -78,6 +78,19 @@ void set_reply_tuple(nf_conntrack* ct, const BasicNatFlow<Addr>& f) {
   nfct_set_attr_u16(ct, ATTR_REPL_PORT_DST, htons(f.client_port));
 }
 
+// The original tuple of the entry conntrack makes of a flow's packets already translated by
+// the fast path: the client (or the source NAT address) to the backend's port, no NAT.
+template <typename Addr>
+void set_plain_tuple(nf_conntrack* ct, const BasicNatFlow<Addr>& f) {
+  using F = Family<Addr>;
+  nfct_set_attr_u8(ct, ATTR_L3PROTO, F::af);
+  nfct_set_attr_u8(ct, ATTR_L4PROTO, f.protocol);
+  F::set(ct, F::orig_src, f.snat ? *f.snat : f.client);
+  F::set(ct, F::orig_dst, f.backend);
+  nfct_set_attr_u16(ct, ATTR_PORT_SRC, htons(f.client_port));
+  nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(f.backend_port));
+}
+
 template <typename Addr>
 void set_orig_tuple(nf_conntrack* ct, const BasicNatFlow<Addr>& f) {
   using F = Family<Addr>;
@@ -264,8 +277,17 @@ SeedCounts seed_flows(nfct_handle* handle, std::span<const BasicNatFlow<Addr>> f
     }
     const auto timeout = static_cast<std::uint32_t>(life.count());
     CtPtr ct = entry_for(f, timeout);
+    // The entry conntrack makes of this flow's translated packets when the fast path passed
+    // them to the stack (client -> backend, no NAT; made once nftables has conntrack running)
+    // holds the flow's reply tuple. It does not fail the create: the kernel makes the new
+    // entry's reply tuple unique by rewriting the client's port, and the backend then sees a
+    // stranger and resets. So it goes first (looked up by its own tuple: a query by reply
+    // tuple alone is answered by the original one).
+    CtPtr plain = new_ct();
+    set_plain_tuple(plain.get(), f);
+    const bool displaced = nfct_query(handle, NFCT_Q_DESTROY, plain.get()) == 0;
     if (nfct_query(handle, NFCT_Q_CREATE, ct.get()) == 0) {
-      ++counts.created;
+      ++(displaced ? counts.replaced : counts.created);
       continue;
     }
     if (errno != EEXIST) {
@@ -289,11 +311,7 @@ SeedCounts seed_flows(nfct_handle* handle, std::span<const BasicNatFlow<Addr>> f
       continue;
     }
     if (found.any) (void)nfct_query(handle, NFCT_Q_DESTROY, orig.get());
-    // An entry whose reply tuple is this flow's (e.g. translated packets the fast path passed
-    // to the stack, tracked without NAT) blocks the insert as well.
-    CtPtr reply = new_ct();
-    set_reply_tuple(reply.get(), f);
-    (void)nfct_query(handle, NFCT_Q_DESTROY, reply.get());
+    (void)nfct_query(handle, NFCT_Q_DESTROY, plain.get());
     if (nfct_query(handle, NFCT_Q_CREATE, ct.get()) == 0) ++counts.replaced;
     else ++counts.failed;
   }

@@ -36,18 +36,18 @@ class ToConntrackFamily {
   // Frontends and backends do not change during a switch: read once.
   explicit ToConntrackFamily(const loader::LbMaps& maps) : tables_(BasicFastPathTables<Addr>::read(maps)) {}
 
-  // Seeds what is new since the last pass; adds what it carried and failed to `counts` and
-  // returns what it did not carry (conversion drops are of the last pass, as every pass sees
-  // every flow; seeding drops add up).
+  // Seeds what is new since the last pass (every flow with `all`); adds what it carried and
+  // failed to `counts` and returns what it did not carry (conversion drops are of the last
+  // pass, as every pass sees every flow; seeding drops add up).
   std::size_t pass(const loader::LbMaps& maps, conntrack::ConntrackTable& conntrack,
-                   const conntrack::SeedTimeouts& timeouts, CarryCounts& counts) {
+                   const conntrack::SeedTimeouts& timeouts, CarryCounts& counts, bool all) {
     const auto bpf = fast_path_flows(maps, Addr{});
     const BasicConverted<Addr> converted =
         nat_flows_of<Addr>(std::span<const BasicBpfFlow<Addr>>(bpf), tables_, coarse_now_ns());
     std::vector<conntrack::BasicNatFlow<Addr>> fresh;
     for (const auto& f : converted.flows) {
       auto [it, inserted] = written_.try_emplace(key_of(f), f);
-      if (!inserted && it->second.same_nat(f)) continue;
+      if (!inserted && it->second.same_nat(f) && !all) continue;
       it->second = f;
       fresh.push_back(f);
     }
@@ -136,11 +136,11 @@ FlowsToConntrack::FlowsToConntrack(const xdp::PinLayout& pins) : pinned_(xdp::Pi
 
 FlowsToConntrack::~FlowsToConntrack() = default;
 
-void FlowsToConntrack::pass() {
+void FlowsToConntrack::pass(bool all) {
   if (!maps_) return;
   ++counts_.passes;
-  std::size_t dropped = v4_->pass(*maps_, *conntrack_, timeouts_, counts_);
-  if (v6_) dropped += v6_->pass(*maps_, *conntrack_, timeouts_, counts_);
+  std::size_t dropped = v4_->pass(*maps_, *conntrack_, timeouts_, counts_, all);
+  if (v6_) dropped += v6_->pass(*maps_, *conntrack_, timeouts_, counts_, all);
   counts_.dropped = dropped;
 }
 

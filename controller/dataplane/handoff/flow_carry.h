@@ -38,7 +38,11 @@ class FlowsToConntrack {
   explicit FlowsToConntrack(const xdp::PinLayout& pins);
   ~FlowsToConntrack();
   bool active() const { return maps_.has_value(); }
-  void pass();
+  // Carries what is new since the last pass. `all`: every flow again, so that an entry
+  // conntrack made meanwhile for a translated packet the fast path passed to the stack (no
+  // NAT, the carried flow's reply tuple: it shadows or blocks the carried entry) gives way,
+  // and a carried entry still there is refreshed.
+  void pass(bool all = false);
   const CarryCounts& counts() const { return counts_; }
 
  private:

@@ -50,8 +50,14 @@ void retire_fast_path(xdp::XdpDataplane& xdp, std::vector<std::string>& notes) {
         carry->pass();
       }))
     carry.reset();
-  xdp.remove_in_order([&](xdp::XdpDataplane::RemovalStep) {
-    if (carry && !carry_step("to nftables", notes, [&] { carry->pass(); })) carry.reset();
+  // Once the uplinks are detached no translated frame reaches the stack any more (the fast
+  // path passes some there: no neighbour yet, or on a kernel without XDP metadata every frame
+  // for a sandbox, docs/xdp-dataplane.md "Delivery"); from then on nftables has conntrack
+  // running, and entries made of those frames would shadow carried ones: that pass re-seeds
+  // every flow.
+  xdp.remove_in_order([&](xdp::XdpDataplane::RemovalStep step) {
+    const bool all = step == xdp::XdpDataplane::RemovalStep::uplinks_detached;
+    if (carry && !carry_step("to nftables", notes, [&] { carry->pass(all); })) carry.reset();
   });
   if (carry && carry->active()) notes.push_back(carry->counts().summary("to nftables"));
 }
