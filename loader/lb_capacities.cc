@@ -36,6 +36,7 @@ void apply_capacities(portway_lb& skel, const LbCapacities& caps) {
            "maglev_slots");
   set_size(skel.maps.pw_flows, caps.flows, "flows");
   set_size(skel.maps.pw_reverse, caps.flows, "flows");
+  set_size(skel.maps.pw_conns, caps.flows, "flows");
   // One entry per translated socket of the node: bounded by the flows the node tracks.
   set_size(skel.maps.pw_sock_reverse, caps.flows, "flows");
   set_size(skel.maps.pw_fragments, caps.fragments, "fragments");
@@ -50,6 +51,7 @@ void apply_capacities(portway_lb& skel, const LbCapacities& caps) {
   set_size(skel.maps.pw_set_descs6, caps.backend_sets, "backend_sets");
   set_size(skel.maps.pw_flows6, caps.flows, "flows");
   set_size(skel.maps.pw_reverse6, caps.flows, "flows");
+  set_size(skel.maps.pw_conns6, caps.flows, "flows");
   set_size(skel.maps.pw_sock_reverse6, caps.flows, "flows");
   set_size(skel.maps.pw_fragments6, caps.fragments, "fragments");
 }

@@ -24,9 +24,11 @@ constexpr std::array<std::string_view, PW_EVENTS> kNames{
     "flow6_deletes",
     "flow6_controller_deletes",
     "flow6_baseline",
+    "flow_conn_taken",
+    "flow6_conn_taken",
 };
 static_assert(kNames.size() == PW_EVENTS);
-static_assert(PW_EV_FLOW6_BASELINE + 1 == PW_EVENTS, "name the new event in kNames");
+static_assert(PW_EV_FLOW6_CONN_TAKEN + 1 == PW_EVENTS, "name the new event in kNames");
 
 }  // namespace
 

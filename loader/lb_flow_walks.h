@@ -1,14 +1,20 @@
-// The connection-tracking walks LbMaps does for both families (pw_flows/pw_reverse and
-// pw_flows6/pw_reverse6): the two families' structs differ only in the width of their
-// addresses and share every field name, so one template serves both. Internal to the loader.
+// The connection-tracking walks LbMaps does for both families (pw_conns, pw_flows and
+// pw_reverse, and their IPv6 counterparts): the two families' structs differ only in the width
+// of their addresses and share every field name, so one template serves both. A flow lives in
+// pw_conns (one entry read by both directions) or, when pw_conns cannot hold it, in pw_flows
+// with its reverse entry (lb_abi.h, pw_conns); these walks see one table of flows, as the
+// programs do. Internal to the loader.
 #pragma once
 
 #include <bpf/bpf.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <optional>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -18,9 +24,10 @@
 
 namespace portway::loader::flow_walks {
 
-// One family's flow and reverse maps, the user-space events that count what the controller
-// does to them (lb_abi.h, pw_events) and the family's word for messages ("" or "IPv6 ").
+// One family's maps, the user-space events that count what the controller does to them
+// (lb_abi.h, pw_events) and the family's word for messages ("" or "IPv6 ").
 struct FlowMaps {
+  int conns = -1;  // -1: pins older than layout 4, every flow is in `flows`
   int flows = -1;
   int reverse = -1;
   std::uint32_t controller_deletes = 0;  // PW_EV_FLOW_CONTROLLER_DELETES / PW_EV_FLOW6_...
@@ -29,16 +36,29 @@ struct FlowMaps {
 };
 
 inline FlowMaps ipv4_maps(const LbMapFds& fds) {
-  return {fds.flows, fds.reverse, PW_EV_FLOW_CONTROLLER_DELETES, PW_EV_FLOW_BASELINE, ""};
+  return {fds.conns, fds.flows, fds.reverse, PW_EV_FLOW_CONTROLLER_DELETES, PW_EV_FLOW_BASELINE, ""};
 }
 
 inline FlowMaps ipv6_maps(const LbMapFds& fds) {
-  return {fds.flows6, fds.reverse6, PW_EV_FLOW6_CONTROLLER_DELETES, PW_EV_FLOW6_BASELINE, "IPv6 "};
+  return {fds.conns6,       fds.flows6, fds.reverse6, PW_EV_FLOW6_CONTROLLER_DELETES,
+          PW_EV_FLOW6_BASELINE, "IPv6 "};
 }
 
 inline std::string step(const FlowMaps& m, const char* verb, const char* what) {
   return std::string(verb) + " " + m.family + what;
 }
+
+// The family's types: the flow key and value, the reverse value, the pw_conns key and value.
+template <typename K, typename F, typename R, typename CK, typename C>
+struct Family {
+  using Key = K;
+  using Flow = F;
+  using Reverse = R;
+  using ConnKey = CK;
+  using Conn = C;
+};
+using V4 = Family<pw_flow_key, pw_flow, pw_reverse, pw_conn_key, pw_conn>;
+using V6 = Family<pw_flow6_key, pw_flow6, pw_reverse6, pw_conn6_key, pw_conn6>;
 
 // The reverse-map key of a flow, as the BPF programs derive it (bpf/lib/conntrack.h,
 // conntrack6.h): the reply's tuple, from the backend's target port to the client (or, for a
@@ -65,20 +85,119 @@ Reverse reverse_value(const Key& key, const Flow& flow) {
   return rev;
 }
 
-template <typename Key, typename Flow>
+// The pw_conns key of a flow: the client's address and port.
+template <typename Fam>
+typename Fam::ConnKey conn_key_of(const typename Fam::Key& key) {
+  typename Fam::ConnKey ck{};
+  ck.client_addr = key.saddr;
+  ck.client_port = key.sport;
+  ck.proto = key.proto;
+  return ck;
+}
+
+template <typename Fam>
+bool conn_is(const typename Fam::Conn& c, const typename Fam::Key& key) {
+  return std::memcmp(&c.frontend_addr, &key.daddr, sizeof(key.daddr)) == 0 &&
+         c.frontend_port == key.dport;
+}
+
+template <typename Fam>
+std::pair<typename Fam::Key, typename Fam::Flow> flow_of_conn(const typename Fam::ConnKey& ck,
+                                                              const typename Fam::Conn& c) {
+  typename Fam::Key key{};
+  key.saddr = ck.client_addr;
+  key.daddr = c.frontend_addr;
+  key.sport = ck.client_port;
+  key.dport = c.frontend_port;
+  key.proto = ck.proto;
+  return {key, c.flow};
+}
+
+template <typename T>
+std::string bytes_of(const T& v) {
+  return std::string(reinterpret_cast<const char*>(&v), sizeof(v));
+}
+
+// The flow of a tuple, looked up as the programs do: pw_conns, then pw_flows.
+template <typename Fam>
+std::optional<typename Fam::Flow> find(const FlowMaps& m, const typename Fam::Key& key) {
+  if (m.conns >= 0) {
+    typename Fam::Conn c{};
+    const auto ck = conn_key_of<Fam>(key);
+    if (bpf_map_lookup_elem(m.conns, &ck, &c) == 0 && conn_is<Fam>(c, key)) return c.flow;
+  }
+  typename Fam::Flow f{};
+  if (bpf_map_lookup_elem(m.flows, &key, &f) == 0) return f;
+  return std::nullopt;
+}
+
+// The translation of a reply with tuple `rk` (backend -> client, as it leaves the backend), as
+// the programs find it (pw_reverse_find): the client's pw_conns entry when it is this
+// backend's flow, else pw_reverse.
+template <typename Fam>
+std::optional<typename Fam::Reverse> reply(const FlowMaps& m, const typename Fam::Key& rk) {
+  if (m.conns >= 0) {
+    typename Fam::ConnKey ck{};
+    ck.client_addr = rk.daddr;
+    ck.client_port = rk.dport;
+    ck.proto = rk.proto;
+    typename Fam::Conn c{};
+    if (bpf_map_lookup_elem(m.conns, &ck, &c) == 0 &&
+        std::memcmp(&c.flow.backend_addr, &rk.saddr, sizeof(rk.saddr)) == 0 &&
+        c.flow.target_port == rk.sport) {
+      typename Fam::Reverse r{};
+      r.frontend_addr = c.frontend_addr;
+      r.frontend_port = c.frontend_port;
+      r.client_addr = rk.daddr;
+      return r;
+    }
+  }
+  typename Fam::Reverse r{};
+  if (bpf_map_lookup_elem(m.reverse, &rk, &r) == 0) return r;
+  return std::nullopt;
+}
+
+// Every flow once: pw_conns' entries, then pw_flows' (a tuple in both, which two CPUs racing
+// for one client's entry can leave, is listed as pw_conns has it: the programs read that one).
+template <typename Fam>
+std::vector<std::pair<typename Fam::Key, typename Fam::Flow>> list(const FlowMaps& m) {
+  using Key = typename Fam::Key;
+  using Flow = typename Fam::Flow;
+  std::vector<std::pair<Key, Flow>> out;
+  std::unordered_set<std::string> in_conns;
+  if (m.conns >= 0) {
+    for (const auto& [ck, c] :
+         map_ops::dump<typename Fam::ConnKey, typename Fam::Conn>(m.conns, step(m, "list", "connections").c_str())) {
+      out.push_back(flow_of_conn<Fam>(ck, c));
+      in_conns.insert(bytes_of(out.back().first));
+    }
+  }
+  for (auto& entry : map_ops::dump<Key, Flow>(m.flows, step(m, "list", "flows").c_str()))
+    if (!in_conns.contains(bytes_of(entry.first))) out.push_back(std::move(entry));
+  return out;
+}
+
+template <typename Fam>
 std::size_t count_for_backend(const FlowMaps& m, std::uint32_t backend_id) {
   std::size_t n = 0;
-  for (const auto& [key, value] : map_ops::dump<Key, Flow>(m.flows, step(m, "list", "flows").c_str()))
-    n += value.backend_id == backend_id ? 1 : 0;
+  for (const auto& [key, value] : list<Fam>(m)) n += value.backend_id == backend_id ? 1 : 0;
   return n;
 }
 
-// Deletes the backend's flows and their reverse entries; returns how many flows.
-template <typename Key, typename Flow>
+// Deletes the backend's flows (and their reverse entries); returns how many flows.
+template <typename Fam>
 std::size_t erase_for_backend(const FlowMaps& m, std::uint32_t backend_id) {
+  using Key = typename Fam::Key;
+  using Flow = typename Fam::Flow;
   const std::string reverse_step = step(m, "erase", "reverse flow");
   const std::string flow_step = step(m, "erase", "flow");
   std::size_t n = 0;
+  if (m.conns >= 0) {
+    const std::string conn_step = step(m, "erase", "connection");
+    for (const auto& [ck, c] :
+         map_ops::dump<typename Fam::ConnKey, typename Fam::Conn>(m.conns, step(m, "list", "connections").c_str()))
+      if (c.flow.backend_id == backend_id) n += map_ops::erase(m.conns, ck, conn_step.c_str()) ? 1 : 0;
+  }
   for (const auto& [key, value] : map_ops::dump<Key, Flow>(m.flows, step(m, "list", "flows").c_str())) {
     if (value.backend_id != backend_id) continue;
     (void)map_ops::erase(m.reverse, reverse_key(key, value), reverse_step.c_str());
@@ -87,30 +206,62 @@ std::size_t erase_for_backend(const FlowMaps& m, std::uint32_t backend_id) {
   return n;
 }
 
-// Writes each flow and its reverse entry, replacing entries with the same keys; validates
-// every backend id against `backends` first (nothing is written when one is out of range).
-// Returns how many keys were new to the flow table.
-template <typename Key, typename Flow, typename Reverse>
-std::uint64_t upsert(const FlowMaps& m, std::span<const std::pair<Key, Flow>> flows, std::uint32_t backends) {
+// Writes each flow where the programs would have recorded it (pw_flow_create): into pw_conns
+// when the client's entry is free or already this tuple's and the flow is no hairpin, else into
+// pw_flows with its reverse entry; replaces entries with the same keys. Validates every backend
+// id against `backends` first (nothing is written when one is out of range). Returns how many
+// tuples were new to the flow tables.
+template <typename Fam>
+std::uint64_t upsert(const FlowMaps& m, std::span<const std::pair<typename Fam::Key, typename Fam::Flow>> flows,
+                     std::uint32_t backends) {
+  using Key = typename Fam::Key;
+  using Flow = typename Fam::Flow;
+  using ConnKey = typename Fam::ConnKey;
+  using Conn = typename Fam::Conn;
   const std::string write_step = step(m, "write", "flow");
+  for (const auto& [key, flow] : flows) map_ops::check_index(flow.backend_id, backends, write_step.c_str(), "backend id");
+
+  std::vector<ConnKey> conn_keys;
+  std::vector<Conn> conns;
   std::vector<Key> keys, reverse_keys;
   std::vector<Flow> values;
-  std::vector<Reverse> reverse_values;
-  keys.reserve(flows.size());
-  values.reserve(flows.size());
-  reverse_keys.reserve(flows.size());
-  reverse_values.reserve(flows.size());
+  std::vector<typename Fam::Reverse> reverse_values;
+  std::unordered_set<std::string> taken;  // client entries this call gives a flow
+  std::vector<std::pair<Key, Flow>> stale;  // pw_flows entries of tuples moving to pw_conns
+  std::uint64_t added = 0;
   for (const auto& [key, flow] : flows) {
-    map_ops::check_index(flow.backend_id, backends, write_step.c_str(), "backend id");
+    if (!find<Fam>(m, key)) ++added;
+    const ConnKey ck = conn_key_of<Fam>(key);
+    bool to_conns = m.conns >= 0 && (flow.flags & PW_FLOW_HAIRPIN) == 0 && !taken.contains(bytes_of(ck));
+    if (to_conns) {
+      Conn existing{};
+      to_conns = bpf_map_lookup_elem(m.conns, &ck, &existing) != 0 || conn_is<Fam>(existing, key);
+    }
+    if (to_conns) {
+      Flow old{};
+      if (bpf_map_lookup_elem(m.flows, &key, &old) == 0) stale.emplace_back(key, old);
+      taken.insert(bytes_of(ck));
+      Conn c{};
+      c.flow = flow;
+      c.frontend_addr = key.daddr;
+      c.frontend_port = key.dport;
+      conn_keys.push_back(ck);
+      conns.push_back(c);
+      continue;
+    }
     keys.push_back(key);
     values.push_back(flow);
     reverse_keys.push_back(reverse_key(key, flow));
-    reverse_values.push_back(reverse_value<Reverse>(key, flow));
+    reverse_values.push_back(reverse_value<typename Fam::Reverse>(key, flow));
   }
-  std::uint64_t added = 0;
-  Flow existing{};
-  for (const auto& key : keys)
-    if (bpf_map_lookup_elem(m.flows, &key, &existing) != 0) ++added;
+  // One entry carries both directions: a reply never finds a pw_conns flow half-installed.
+  map_ops::update_batch(m.conns, conn_keys, conns, step(m, "write", "connections").c_str());
+  // The same tuple's older entry in pw_flows goes once pw_conns answers for it (the programs
+  // read pw_conns first), so that no tuple is held twice.
+  for (const auto& [key, old] : stale) {
+    (void)map_ops::erase(m.flows, key, step(m, "erase", "flow").c_str());
+    (void)map_ops::erase(m.reverse, reverse_key(key, old), step(m, "erase", "reverse flow").c_str());
+  }
   // Reverse entries first: a reply must never find a flow's translation half-installed, and a
   // reverse entry without its flow is harmless (the program only looks at it for replies).
   map_ops::update_batch(m.reverse, reverse_keys, reverse_values, step(m, "write", "reverse flows").c_str());
@@ -118,11 +269,21 @@ std::uint64_t upsert(const FlowMaps& m, std::span<const std::pair<Key, Flow>> fl
   return added;
 }
 
-// Empties the flow and reverse maps; returns how many flows it deleted.
-template <typename Key>
+// Empties the family's flow maps; returns how many flows it deleted.
+template <typename Fam>
 std::size_t clear(const FlowMaps& m) {
-  const std::size_t n = map_ops::clear<Key>(m.flows, step(m, "clear", "flows").c_str());
-  map_ops::clear<Key>(m.reverse, step(m, "clear", "reverse flows").c_str());
+  std::size_t n = 0;
+  if (m.conns >= 0) n += map_ops::clear<typename Fam::ConnKey>(m.conns, step(m, "clear", "connections").c_str());
+  n += map_ops::clear<typename Fam::Key>(m.flows, step(m, "clear", "flows").c_str());
+  map_ops::clear<typename Fam::Key>(m.reverse, step(m, "clear", "reverse flows").c_str());
+  return n;
+}
+
+// Entries of the family's flow maps (pw_conns and pw_flows).
+template <typename Fam>
+std::size_t count(const FlowMaps& m) {
+  std::size_t n = map_ops::count_keys<typename Fam::Key>(m.flows, step(m, "count", "flows").c_str());
+  if (m.conns >= 0) n += map_ops::count_keys<typename Fam::ConnKey>(m.conns, step(m, "count", "connections").c_str());
   return n;
 }
 

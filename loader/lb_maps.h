@@ -68,6 +68,10 @@ struct LbMapFds {
   int fragments6 = -1;      // pw_fragments6
   // Layout 3: -1 until a load creates it (an upgrade from layout 1 or 2 pins).
   int uplinks = -1;  // pw_uplinks
+  // Layout 4: -1 until a load creates them (an upgrade from older pins). Without them every
+  // flow is in pw_flows/pw_flows6, as the older programs keep them.
+  int conns = -1;   // pw_conns
+  int conns6 = -1;  // pw_conns6
 };
 
 // pw_flows' fill and what left it (lb_abi.h, pw_events). `evicted` is what left without
@@ -156,8 +160,15 @@ class LbMaps {
   [[nodiscard]] std::uint64_t grace_period_waits() const noexcept { return grace_waits_; }
 
   // ---- connection tracking --------------------------------------------------------------
+  // A flow lives in pw_conns or, when pw_conns cannot hold it, in pw_flows with its reverse
+  // entry (lb_abi.h, pw_conns). flow(), flows(), the backend walks, upsert_flows and
+  // clear_conntrack see both, as the programs do; reverse() and conns() read one map each.
   [[nodiscard]] std::optional<pw_flow> flow(const pw_flow_key& key) const;
+  // The translation the programs give a reply with this tuple (backend -> client as it leaves
+  // the backend: reverse_key_of), from pw_conns or pw_reverse.
+  [[nodiscard]] std::optional<pw_reverse> reply_translation(const pw_flow_key& reply_key) const;
   [[nodiscard]] std::optional<pw_reverse> reverse(const pw_flow_key& key) const;
+  [[nodiscard]] std::vector<std::pair<pw_conn_key, pw_conn>> conns() const;
   [[nodiscard]] std::vector<std::pair<pw_flow_key, pw_flow>> flows() const;
   // Both families (pw_flows and pw_flows6).
   [[nodiscard]] std::size_t count_flows_for_backend(std::uint32_t backend_id) const;
@@ -166,11 +177,11 @@ class LbMaps {
   std::size_t erase_flows_for_backend(std::uint32_t backend_id);
   [[nodiscard]] std::size_t reverse_count() const;
   [[nodiscard]] std::size_t fragment_count() const;
-  // Writes each flow and its reverse entry (reverse_key_of, what the program records for a new
-  // flow), replacing entries with the same keys; two batched updates. Validates first: a
-  // flow naming a backend id beyond the map writes nothing.
+  // Writes each flow where the program would record it (pw_conns, or pw_flows and its reverse
+  // entry: reverse_key_of), replacing entries with the same tuples; batched updates. Validates
+  // first: a flow naming a backend id beyond the map writes nothing.
   void upsert_flows(std::span<const std::pair<pw_flow_key, pw_flow>> flows);
-  // Empties pw_flows, pw_reverse and pw_fragments, and their IPv6 counterparts.
+  // Empties pw_conns, pw_flows, pw_reverse and pw_fragments, and their IPv6 counterparts.
   void clear_conntrack();
 
   // ---- IPv6 (lb_maps6.cc; layout 2) -----------------------------------------------------
@@ -201,7 +212,9 @@ class LbMaps {
   [[nodiscard]] std::vector<pw_in6> all_backend_addrs6() const;
 
   [[nodiscard]] std::optional<pw_flow6> flow6(const pw_flow6_key& key) const;
+  [[nodiscard]] std::optional<pw_reverse6> reply_translation6(const pw_flow6_key& reply_key) const;
   [[nodiscard]] std::optional<pw_reverse6> reverse6(const pw_flow6_key& key) const;
+  [[nodiscard]] std::vector<std::pair<pw_conn6_key, pw_conn6>> conns6() const;
   [[nodiscard]] std::vector<std::pair<pw_flow6_key, pw_flow6>> flows6() const;
   [[nodiscard]] std::size_t reverse6_count() const;
   // upsert_flows for pw_flows6/pw_reverse6 (throws ENOENT without has_ipv6()).

@@ -217,7 +217,17 @@ pw_flow6_key reverse_key_of(const pw_flow6_key& key, const pw_flow6& flow) {
 
 std::optional<pw_flow6> LbMaps::flow6(const pw_flow6_key& key) const {
   if (!ipv6_) return std::nullopt;
-  return lookup<pw_flow6_key, pw_flow6>(fds_.flows6, key, "lookup IPv6 flow");
+  return flow_walks::find<flow_walks::V6>(flow_walks::ipv6_maps(fds_), key);
+}
+
+std::optional<pw_reverse6> LbMaps::reply_translation6(const pw_flow6_key& reply_key) const {
+  if (!ipv6_) return std::nullopt;
+  return flow_walks::reply<flow_walks::V6>(flow_walks::ipv6_maps(fds_), reply_key);
+}
+
+std::vector<std::pair<pw_conn6_key, pw_conn6>> LbMaps::conns6() const {
+  if (!ipv6_ || fds_.conns6 < 0) return {};
+  return dump<pw_conn6_key, pw_conn6>(fds_.conns6, "list IPv6 connections");
 }
 
 std::optional<pw_reverse6> LbMaps::reverse6(const pw_flow6_key& key) const {
@@ -227,7 +237,7 @@ std::optional<pw_reverse6> LbMaps::reverse6(const pw_flow6_key& key) const {
 
 std::vector<std::pair<pw_flow6_key, pw_flow6>> LbMaps::flows6() const {
   if (!ipv6_) return {};
-  return dump<pw_flow6_key, pw_flow6>(fds_.flows6, "list IPv6 flows");
+  return flow_walks::list<flow_walks::V6>(flow_walks::ipv6_maps(fds_));
 }
 
 void LbMaps::upsert_flows6(std::span<const std::pair<pw_flow6_key, pw_flow6>> flows) {
@@ -235,7 +245,7 @@ void LbMaps::upsert_flows6(std::span<const std::pair<pw_flow6_key, pw_flow6>> fl
   // New keys join the baseline, as in upsert_flows.
   const flow_walks::FlowMaps maps = flow_walks::ipv6_maps(fds_);
   add_controller_event(maps.baseline,
-                       flow_walks::upsert<pw_flow6_key, pw_flow6, pw_reverse6>(maps, flows, caps_.backends));
+                       flow_walks::upsert<flow_walks::V6>(maps, flows, caps_.backends));
 }
 
 std::size_t LbMaps::reverse6_count() const {
@@ -249,13 +259,13 @@ std::size_t LbMaps::fragment6_count() const {
 void LbMaps::clear_conntrack6() {
   if (!ipv6_) return;
   const flow_walks::FlowMaps maps = flow_walks::ipv6_maps(fds_);
-  add_controller_event(maps.controller_deletes, flow_walks::clear<pw_flow6_key>(maps));
+  add_controller_event(maps.controller_deletes, flow_walks::clear<flow_walks::V6>(maps));
   clear<pw_fragment6_key>(fds_.fragments6, "clear IPv6 fragments");
 }
 
 FlowTableFill LbMaps::flow6_fill() const {
   const std::uint64_t entries =
-      ipv6_ ? count_keys<pw_flow6_key>(fds_.flows6, "count IPv6 flows") : 0;
+      ipv6_ ? flow_walks::count<flow_walks::V6>(flow_walks::ipv6_maps(fds_)) : 0;
   return fill_of(entries, PW_EV_FLOW6_INSERTS, PW_EV_FLOW6_DELETES,
                  PW_EV_FLOW6_CONTROLLER_DELETES, PW_EV_FLOW6_BASELINE);
 }

@@ -64,6 +64,8 @@ using LbSkeleton = Skeleton<LbTraits>;
       .reverse6 = bpf_map__fd(skel.maps.pw_reverse6),
       .fragments6 = bpf_map__fd(skel.maps.pw_fragments6),
       .uplinks = bpf_map__fd(skel.maps.pw_uplinks),
+      .conns = bpf_map__fd(skel.maps.pw_conns),
+      .conns6 = bpf_map__fd(skel.maps.pw_conns6),
   };
 }
 

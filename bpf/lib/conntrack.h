@@ -1,10 +1,16 @@
-/* Connection tracking for the translated flows: pw_flows (client -> frontend, which backend)
- * and pw_reverse (backend -> client, what to restore), pw_fragments (later fragments). */
+/* Connection tracking for the translated flows: pw_conns (one entry per connection, read by
+ * both directions), pw_flows (client -> frontend, which backend) and pw_reverse (backend ->
+ * client, what to restore) for the flows pw_conns cannot hold, pw_fragments (later
+ * fragments). */
 #pragma once
 
 #include "lib/clock.h"
 #include "lib/maps.h"
 #include "lib/stats.h"
+
+/* What bpf_map_update_elem returns when BPF_NOEXIST finds the key: -EEXIST, 17 on every
+ * architecture (asm-generic/errno-base.h), spelled out instead of pulling in the asm headers. */
+#define PW_EEXIST 17
 
 static __always_inline void pw_flow_key_init(struct pw_flow_key *k, __be32 saddr, __be32 daddr,
 					     __be16 sport, __be16 dport, __u8 proto)
@@ -48,34 +54,153 @@ static __always_inline void pw_reverse_key_of(struct pw_flow_key *rk, const stru
 			 f->target_port, k->sport, k->proto);
 }
 
-static __always_inline void pw_flow_forget(const struct pw_flow_key *k, const struct pw_flow *f)
+static __always_inline void pw_conn_key_init(struct pw_conn_key *ck, __be32 addr, __be16 port,
+					     __u8 proto)
+{
+	/* On a zeroed key: the hash compares all 8 bytes, the reserved one too. */
+	__builtin_memset(ck, 0, sizeof(*ck));
+	ck->client_addr = addr;
+	ck->client_port = port;
+	ck->proto = proto;
+}
+
+/* Where pw_flow_find found a tuple's flow, and where a new flow of the tuple may go. */
+#define PW_FLOW_AT_CONN 0x1  /* the flow is the client's pw_conns entry */
+#define PW_FLOW_AT_FLOWS 0x2 /* the flow is in pw_flows (its reply in pw_reverse) */
+#define PW_CONN_EMPTY 0x4    /* the client's address and port have no pw_conns entry */
+#define PW_CONN_DEAD 0x8     /* their entry holds another flow, whose frontend or backend is gone */
+
+/* A flow a new one may take the place of: its frontend moved on or its backend is gone. */
+static __always_inline int pw_flow_dead(const struct pw_flow *f)
+{
+	return !pw_flow_frontend_current(f) || !pw_flow_backend_alive(f);
+}
+
+/* The flow of tuple k (client -> frontend), or NULL; *at says where it is and whether the
+ * client's pw_conns entry is free for a new one (PW_FLOW_AT_*, PW_CONN_*). pw_conns first: it
+ * holds nearly every flow, and its entry is the one the reply direction reads too. pw_flows
+ * then, for what pw_conns could not hold (lb_abi.h, pw_conns); a miss there costs a second
+ * lookup, on new flows only. */
+static __always_inline struct pw_flow *pw_flow_find(const struct pw_flow_key *k, __u32 *at)
+{
+	struct pw_conn_key ck;
+	struct pw_conn *c;
+	struct pw_flow *f;
+
+	pw_conn_key_init(&ck, k->saddr, k->sport, k->proto);
+	c = bpf_map_lookup_elem(&pw_conns, &ck);
+	if (c && c->frontend_addr == k->daddr && c->frontend_port == k->dport) {
+		*at = PW_FLOW_AT_CONN;
+		return &c->flow;
+	}
+	*at = !c ? PW_CONN_EMPTY : pw_flow_dead(&c->flow) ? PW_CONN_DEAD : 0;
+	f = bpf_map_lookup_elem(&pw_flows, k);
+	if (f)
+		*at |= PW_FLOW_AT_FLOWS;
+	return f;
+}
+
+static __always_inline void pw_conn_forget(__be32 client_addr, __be16 client_port, __u8 proto)
+{
+	struct pw_conn_key ck;
+
+	pw_conn_key_init(&ck, client_addr, client_port, proto);
+	pw_count_event_n(PW_EV_FLOW_DELETES, bpf_map_delete_elem(&pw_conns, &ck) == 0);
+}
+
+static __always_inline void pw_flow_forget(const struct pw_flow_key *k, const struct pw_flow *f,
+					   __u32 at)
 {
 	struct pw_flow_key rk;
 
+	if (at & PW_FLOW_AT_CONN) {
+		pw_conn_forget(k->saddr, k->sport, k->proto);
+		return;
+	}
 	pw_reverse_key_of(&rk, f, k);
 	bpf_map_delete_elem(&pw_reverse, &rk);
 	pw_count_event_n(PW_EV_FLOW_DELETES, bpf_map_delete_elem(&pw_flows, k) == 0);
 }
 
-/* Records flow and reverse entry; returns 0, or -1 when a map refused the entry. `replaces`:
- * the key is in pw_flows already (a re-pick), so the insert does not add an entry. */
-static __always_inline int pw_flow_create(const struct pw_flow_key *k, struct pw_flow *f,
-					  int replaces)
+/* Records flow f of tuple k; `at` is what pw_flow_find said (less PW_FLOW_AT_FLOWS when that
+ * flow was forgotten since). One insert into pw_conns when the client's entry is free or is
+ * this flow's (a re-pick overwrites it in place: no moment without a translation for the
+ * reply); otherwise, or for a hairpin, a flow and a reverse entry as before layout 4. A re-pick
+ * of a flow in pw_flows stays there. Returns 0, or -1 when a map refused the entry. */
+static __always_inline int pw_flow_create(const struct pw_flow_key *k, struct pw_flow *f, __u32 at)
 {
+	int in_conns = !(f->flags & PW_FLOW_HAIRPIN) && !(at & PW_FLOW_AT_FLOWS) &&
+		       (at & (PW_FLOW_AT_CONN | PW_CONN_EMPTY | PW_CONN_DEAD));
 	struct pw_reverse rev = {};
 	struct pw_flow_key rk;
+	struct pw_conn_key ck;
 	int err;
 
+	pw_conn_key_init(&ck, k->saddr, k->sport, k->proto);
+	if (in_conns) {
+		struct pw_conn c = {};
+
+		c.flow = *f;
+		c.frontend_addr = k->daddr;
+		c.frontend_port = k->dport;
+		/* An empty slot may have been filled by another CPU since the lookup: then the
+		 * flow goes to pw_flows below, never over someone else's connection. */
+		err = bpf_map_update_elem(&pw_conns, &ck, &c,
+					  (at & PW_CONN_EMPTY) ? BPF_NOEXIST : BPF_ANY);
+		if (err == 0) {
+			/* Counted so that user space can tell evictions from deletions (lb_abi.h,
+			 * pw_events); a dead flow overwritten is one deleted and one inserted. */
+			pw_count_event_n(PW_EV_FLOW_INSERTS, !(at & PW_FLOW_AT_CONN));
+			pw_count_event_n(PW_EV_FLOW_DELETES, !!(at & PW_CONN_DEAD));
+			return 0;
+		}
+		if (err != -PW_EEXIST)
+			return -1;
+	}
+	if (!(f->flags & PW_FLOW_HAIRPIN) && !(at & PW_FLOW_AT_FLOWS))
+		pw_count_event(PW_EV_FLOW_CONN_TAKEN);
 	rev.frontend_addr = k->daddr;
 	rev.frontend_port = k->dport;
 	rev.flags = f->flags;
 	rev.client_addr = k->saddr;
 	pw_reverse_key_of(&rk, f, k);
 	err = bpf_map_update_elem(&pw_flows, k, f, BPF_ANY);
-	/* Counted so that user space can tell evictions from deletions (lb_abi.h, pw_events). */
-	pw_count_event_n(PW_EV_FLOW_INSERTS, (err == 0) & !replaces);
+	pw_count_event_n(PW_EV_FLOW_INSERTS, (err == 0) & !(at & PW_FLOW_AT_FLOWS));
 	err |= bpf_map_update_elem(&pw_reverse, &rk, &rev, BPF_ANY);
+	/* A re-pick that became a hairpin leaves pw_conns: its reply needs the reverse entry, and
+	 * the forward direction would find the conn first. */
+	if (at & PW_FLOW_AT_CONN)
+		pw_count_event_n(PW_EV_FLOW_DELETES, bpf_map_delete_elem(&pw_conns, &ck) == 0);
 	return err ? -1 : 0;
+}
+
+/* The translation of a reply leaving backend baddr:bport for caddr:cport: the client's
+ * pw_conns entry when it is this backend's flow, else pw_reverse. 1 when there is one (*out
+ * filled), 0 when the packet is no reply of a translated flow. */
+static __always_inline int pw_reverse_find(struct pw_reverse *out, __be32 baddr, __be32 caddr,
+					   __be16 bport, __be16 cport, __u8 proto)
+{
+	struct pw_conn_key ck;
+	struct pw_flow_key rk;
+	struct pw_reverse *r;
+	struct pw_conn *c;
+
+	pw_conn_key_init(&ck, caddr, cport, proto);
+	c = bpf_map_lookup_elem(&pw_conns, &ck);
+	if (c && c->flow.backend_addr == baddr && c->flow.target_port == bport) {
+		out->frontend_addr = c->frontend_addr;
+		out->frontend_port = c->frontend_port;
+		out->flags = 0;
+		out->client_addr = caddr;
+		out->reserved = 0;
+		return 1;
+	}
+	pw_flow_key_init(&rk, baddr, caddr, bport, cport, proto);
+	r = bpf_map_lookup_elem(&pw_reverse, &rk);
+	if (!r)
+		return 0;
+	*out = *r;
+	return 1;
 }
 
 static __always_inline void pw_fragment_key_init(struct pw_fragment_key *k, __be32 saddr,

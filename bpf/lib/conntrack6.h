@@ -1,9 +1,11 @@
-/* Connection tracking for translated IPv6 flows: pw_flows6 (client -> frontend: which
- * backend), pw_reverse6 (backend -> client: what to restore), pw_fragments6 (later fragments).
- * The same rules as conntrack.h for IPv4, over 128-bit addresses. */
+/* Connection tracking for translated IPv6 flows: pw_conns6 (one entry per connection),
+ * pw_flows6 (client -> frontend: which backend) and pw_reverse6 (backend -> client: what to
+ * restore) for what pw_conns6 cannot hold, pw_fragments6 (later fragments). The same rules as
+ * conntrack.h for IPv4, over 128-bit addresses. */
 #pragma once
 
 #include "lib/clock.h"
+#include "lib/conntrack.h"
 #include "lib/jhash.h"
 #include "lib/maps.h"
 #include "lib/parse6.h"
@@ -78,33 +80,138 @@ static __always_inline void pw_reverse6_key_of(struct pw_flow6_key *rk, const st
 			  k->sport, k->proto);
 }
 
-static __always_inline void pw_flow6_forget(const struct pw_flow6_key *k, const struct pw_flow6 *f)
+static __always_inline void pw_conn6_key_init(struct pw_conn6_key *ck, const struct pw_in6 *addr,
+					      __be16 port, __u8 proto)
+{
+	/* On a zeroed key: the hash compares all 20 bytes, the reserved one too. */
+	__builtin_memset(ck, 0, sizeof(*ck));
+	ck->client_addr = *addr;
+	ck->client_port = port;
+	ck->proto = proto;
+}
+
+static __always_inline int pw_flow6_dead(const struct pw_flow6 *f)
+{
+	return !pw_flow6_frontend_current(f) || !pw_flow6_backend_alive(f);
+}
+
+/* pw_flow_find (conntrack.h) for IPv6: pw_conns6 first, then pw_flows6; the same PW_FLOW_AT_*
+ * and PW_CONN_* in *at. */
+static __always_inline struct pw_flow6 *pw_flow6_find(const struct pw_flow6_key *k, __u32 *at)
+{
+	struct pw_conn6_key ck;
+	struct pw_conn6 *c;
+	struct pw_flow6 *f;
+
+	pw_conn6_key_init(&ck, &k->saddr, k->sport, k->proto);
+	c = bpf_map_lookup_elem(&pw_conns6, &ck);
+	if (c && pw_in6_eq(&c->frontend_addr, &k->daddr) && c->frontend_port == k->dport) {
+		*at = PW_FLOW_AT_CONN;
+		return &c->flow;
+	}
+	*at = !c ? PW_CONN_EMPTY : pw_flow6_dead(&c->flow) ? PW_CONN_DEAD : 0;
+	f = bpf_map_lookup_elem(&pw_flows6, k);
+	if (f)
+		*at |= PW_FLOW_AT_FLOWS;
+	return f;
+}
+
+static __always_inline void pw_conn6_forget(const struct pw_in6 *client_addr, __be16 client_port,
+					    __u8 proto)
+{
+	struct pw_conn6_key ck;
+
+	pw_conn6_key_init(&ck, client_addr, client_port, proto);
+	pw_count_event_n(PW_EV_FLOW6_DELETES, bpf_map_delete_elem(&pw_conns6, &ck) == 0);
+}
+
+static __always_inline void pw_flow6_forget(const struct pw_flow6_key *k, const struct pw_flow6 *f,
+					    __u32 at)
 {
 	struct pw_flow6_key rk;
 
+	if (at & PW_FLOW_AT_CONN) {
+		pw_conn6_forget(&k->saddr, k->sport, k->proto);
+		return;
+	}
 	pw_reverse6_key_of(&rk, f, k);
 	bpf_map_delete_elem(&pw_reverse6, &rk);
 	pw_count_event_n(PW_EV_FLOW6_DELETES, bpf_map_delete_elem(&pw_flows6, k) == 0);
 }
 
-/* Records flow and reverse entry; 0, or -1 when a map refused one. `replaces`: the key is in
- * pw_flows6 already (a re-pick), so the insert adds no entry. */
+/* pw_flow_create (conntrack.h) for IPv6. A subprogram's locals: called from
+ * pw_decide6_new_flow only, whose frame has room for the entry. */
 static __always_inline int pw_flow6_create(const struct pw_flow6_key *k, struct pw_flow6 *f,
-					   int replaces)
+					   __u32 at)
 {
-	struct pw_reverse6 rev = {};
-	struct pw_flow6_key rk;
+	int in_conns = !(f->flags & PW_FLOW_HAIRPIN) && !(at & PW_FLOW_AT_FLOWS) &&
+		       (at & (PW_FLOW_AT_CONN | PW_CONN_EMPTY | PW_CONN_DEAD));
+	struct pw_conn6_key ck;
 	int err;
 
-	rev.frontend_addr = k->daddr;
-	rev.frontend_port = k->dport;
-	rev.flags = f->flags;
-	rev.client_addr = k->saddr;
-	pw_reverse6_key_of(&rk, f, k);
-	err = bpf_map_update_elem(&pw_flows6, k, f, BPF_ANY);
-	pw_count_event_n(PW_EV_FLOW6_INSERTS, (err == 0) & !replaces);
-	err |= bpf_map_update_elem(&pw_reverse6, &rk, &rev, BPF_ANY);
+	pw_conn6_key_init(&ck, &k->saddr, k->sport, k->proto);
+	if (in_conns) {
+		struct pw_conn6 c = {};
+
+		c.flow = *f;
+		c.frontend_addr = k->daddr;
+		c.frontend_port = k->dport;
+		err = bpf_map_update_elem(&pw_conns6, &ck, &c,
+					  (at & PW_CONN_EMPTY) ? BPF_NOEXIST : BPF_ANY);
+		if (err == 0) {
+			pw_count_event_n(PW_EV_FLOW6_INSERTS, !(at & PW_FLOW_AT_CONN));
+			pw_count_event_n(PW_EV_FLOW6_DELETES, !!(at & PW_CONN_DEAD));
+			return 0;
+		}
+		if (err != -PW_EEXIST)
+			return -1;
+	}
+	if (!(f->flags & PW_FLOW_HAIRPIN) && !(at & PW_FLOW_AT_FLOWS))
+		pw_count_event(PW_EV_FLOW6_CONN_TAKEN);
+	{
+		struct pw_reverse6 rev = {};
+		struct pw_flow6_key rk;
+
+		rev.frontend_addr = k->daddr;
+		rev.frontend_port = k->dport;
+		rev.flags = f->flags;
+		rev.client_addr = k->saddr;
+		pw_reverse6_key_of(&rk, f, k);
+		err = bpf_map_update_elem(&pw_flows6, k, f, BPF_ANY);
+		pw_count_event_n(PW_EV_FLOW6_INSERTS, (err == 0) & !(at & PW_FLOW_AT_FLOWS));
+		err |= bpf_map_update_elem(&pw_reverse6, &rk, &rev, BPF_ANY);
+	}
+	if (at & PW_FLOW_AT_CONN)
+		pw_count_event_n(PW_EV_FLOW6_DELETES, bpf_map_delete_elem(&pw_conns6, &ck) == 0);
 	return err ? -1 : 0;
+}
+
+/* pw_reverse_find (conntrack.h) for IPv6. */
+static __always_inline int pw_reverse6_find(struct pw_reverse6 *out, const struct pw_in6 *baddr,
+					    const struct pw_in6 *caddr, __be16 bport, __be16 cport,
+					    __u8 proto)
+{
+	struct pw_conn6_key ck;
+	struct pw_flow6_key rk;
+	struct pw_reverse6 *r;
+	struct pw_conn6 *c;
+
+	pw_conn6_key_init(&ck, caddr, cport, proto);
+	c = bpf_map_lookup_elem(&pw_conns6, &ck);
+	if (c && pw_in6_eq(&c->flow.backend_addr, baddr) && c->flow.target_port == bport) {
+		out->frontend_addr = c->frontend_addr;
+		out->client_addr = *caddr;
+		out->frontend_port = c->frontend_port;
+		out->flags = 0;
+		out->reserved = 0;
+		return 1;
+	}
+	pw_flow6_key_init(&rk, baddr, caddr, bport, cport, proto);
+	r = bpf_map_lookup_elem(&pw_reverse6, &rk);
+	if (!r)
+		return 0;
+	*out = *r;
+	return 1;
 }
 
 static __always_inline void pw_fragment6_key_init(struct pw_fragment6_key *k,

@@ -57,6 +57,7 @@ static __always_inline void pw_decide_icmp_to_frontend(struct pw_action *a, cons
 {
 	struct pw_flow_key k;
 	struct pw_flow *f;
+	__u32 at;
 
 	if (p->inner == PW_INNER_SHORT) {
 		/* A service address only has translated flows, so this was about one of them; a
@@ -68,7 +69,7 @@ static __always_inline void pw_decide_icmp_to_frontend(struct pw_action *a, cons
 	if (p->inner != PW_INNER_OK || p->in_saddr != p->daddr)
 		return;
 	pw_flow_key_init(&k, p->in_daddr, p->in_saddr, p->in_dport, p->in_sport, p->in_proto);
-	f = bpf_map_lookup_elem(&pw_flows, &k);
+	f = pw_flow_find(&k, &at);
 	/* Hairpinned flows never leave the node, so nobody outside sends errors about them. */
 	if (!f || (f->flags & PW_FLOW_HAIRPIN) || !pw_flow_frontend_current(f))
 		return;
@@ -153,10 +154,11 @@ static __always_inline void pw_use_flow(struct pw_action *a, const struct pw_pkt
 }
 
 /* TCP/UDP to frontend fe without a usable flow: f is the flow found for the tuple whose backend
- * is gone (current frontend), or NULL. */
+ * is gone (current frontend), or NULL; `at` where it is and where a new one may go
+ * (pw_flow_find). */
 static __always_inline void pw_decide_flow(struct pw_action *a, const struct pw_pkt *p,
 					   const struct pw_frontend *fe, const struct pw_flow_key *k,
-					   struct pw_flow *f, int from_sandbox)
+					   struct pw_flow *f, __u32 at, int from_sandbox)
 {
 	struct pw_flow nf = {};
 	struct pw_backend *be = NULL;
@@ -171,7 +173,7 @@ static __always_inline void pw_decide_flow(struct pw_action *a, const struct pw_
 		    (p->tcp_flags & (PW_TCP_SYN | PW_TCP_ACK)) != PW_TCP_SYN) {
 			__u32 frontend_id = f->frontend_id;
 
-			pw_flow_forget(k, f);
+			pw_flow_forget(k, f, at);
 			pw_reject(a, p, PW_DROP_BACKEND_GONE, frontend_id);
 			return;
 		}
@@ -201,7 +203,7 @@ static __always_inline void pw_decide_flow(struct pw_action *a, const struct pw_
 		}
 		nf.flags = PW_FLOW_HAIRPIN;
 	}
-	if (pw_flow_create(k, &nf, f != NULL))
+	if (pw_flow_create(k, &nf, at))
 		pw_count_drop(PW_DROP_MAP_FULL); /* forwarded anyway: the next packet picks the
 						    same backend while the set is unchanged */
 	a->new_flow = 1;
@@ -225,16 +227,18 @@ static __always_inline struct pw_frontend *pw_node_port_frontend(const struct pw
  * Leaves a->kind == PW_ACT_PASS for what is not ours. The caller asked the prefix filter
  * (lib/prefilter.h) first.
  *
- * Flow first: a sound TCP/UDP packet of an established flow costs one hash lookup (pw_flows;
+ * Flow first: a sound TCP/UDP packet of an established flow costs one hash lookup (pw_conns;
  * the gen, backend and next-hop reads are inlined array reads), not a frontend lookup before
  * it. A flow whose frontend gen moved on (the frontend was removed, or its id given to
- * another) is deleted and the packet goes the way of a new one. */
-static __always_inline void pw_decide_frontend(struct pw_action *a, struct pw_pkt *p,
-					       int from_sandbox)
+ * another) is not used: the packet goes the way of a new one, whose flow takes the old one's
+ * place in pw_conns (in pw_flows the old one is deleted first). */
+static __always_inline void pw_decide_frontend_at(struct pw_action *a, struct pw_pkt *p,
+						  int from_sandbox, int *stale_conn)
 {
 	struct pw_frontend *fe = NULL;
 	struct pw_flow *f = NULL;
 	struct pw_flow_key k;
+	__u32 at = 0;
 
 	/* Always initialised: the verifier cannot tell that every path reaching pw_decide_flow
 	 * passed the condition below, and the stores are cheaper than a second key. */
@@ -243,10 +247,15 @@ static __always_inline void pw_decide_frontend(struct pw_action *a, struct pw_pk
 	    (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)) {
 		struct pw_frontend_key fk = {};
 
-		f = bpf_map_lookup_elem(&pw_flows, &k);
+		f = pw_flow_find(&k, &at);
 		if (f && !pw_flow_frontend_current(f)) {
 			pw_count_event(PW_EV_FLOW_STALE_FRONTEND);
-			pw_flow_forget(&k, f);
+			if (at & PW_FLOW_AT_FLOWS) {
+				pw_flow_forget(&k, f, at);
+				at &= ~PW_FLOW_AT_FLOWS;
+			} else {
+				*stale_conn = 1;
+			}
 			f = NULL;
 		}
 		if (f && pw_flow_backend_alive(f)) {
@@ -309,5 +318,18 @@ static __always_inline void pw_decide_frontend(struct pw_action *a, struct pw_pk
 frontend:
 	if (pw_frontend_packet_refused(a, p))
 		return;
-	pw_decide_flow(a, p, fe, &k, f, from_sandbox);
+	pw_decide_flow(a, p, fe, &k, f, at, from_sandbox);
+}
+
+/* pw_decide_frontend_at, and a stale flow left in pw_conns for the new flow to overwrite is
+ * deleted when no new flow came (the frontend is gone, or the packet was refused): it would
+ * otherwise stay listed until evicted. */
+static __always_inline void pw_decide_frontend(struct pw_action *a, struct pw_pkt *p,
+					       int from_sandbox)
+{
+	int stale_conn = 0;
+
+	pw_decide_frontend_at(a, p, from_sandbox, &stale_conn);
+	if (stale_conn && !a->new_flow)
+		pw_conn_forget(p->saddr, p->sport, p->proto);
 }

@@ -194,6 +194,7 @@ static __always_inline void pw_decide6_icmp_to_frontend(struct pw_action6 *a,
 {
 	struct pw_flow6_key k;
 	struct pw_flow6 *f;
+	__u32 at;
 
 	if (!pw_icmp6_is_error(p->icmp_type))
 		return; /* echo, neighbour discovery, ...: the node's */
@@ -208,7 +209,7 @@ static __always_inline void pw_decide6_icmp_to_frontend(struct pw_action6 *a,
 	if (p->inner != PW_INNER_OK || !pw_in6_eq(&p->in_saddr, &p->daddr))
 		return;
 	pw_flow6_key_init(&k, &p->in_daddr, &p->in_saddr, p->in_dport, p->in_sport, p->in_proto);
-	f = bpf_map_lookup_elem(&pw_flows6, &k);
+	f = pw_flow6_find(&k, &at);
 	/* Hairpinned flows never leave the node: nobody outside sends errors about them. */
 	if (!f || (f->flags & PW_FLOW_HAIRPIN))
 		return;
@@ -252,18 +253,32 @@ static __always_inline void pw_record6_first_fragment(const struct pw_action6 *a
 	pw_fragment6_record(p, &rec);
 }
 
+/* pw_action6.pick_how: how pw_decide6_new_flow records the flow. */
+#define PW_NEW6_FROM_SANDBOX 0x1 /* tc: the client is a sandbox (hairpin possible) */
+#define PW_NEW6_STALE_CONN 0x2   /* a stale flow in pw_conns6, deleted unless a new flow comes */
+#define PW_NEW6_AT_SHIFT 8       /* pick_how >> 8: pw_flow6_find's PW_FLOW_AT_* and PW_CONN_* */
+
 /* A sound TCP/UDP packet whose tuple has a flow: the flow is looked up before the frontend
  * (one hash lookup for established traffic). Returns 1 when the flow decided the packet, 0
  * when the frontend lookups must follow (no flow, a stale one, or one whose backend is gone
- * and that may be picked anew). */
+ * and that may be picked anew). *at: pw_flow6_find's, less PW_FLOW_AT_FLOWS when the flow was
+ * deleted here. */
 static __always_inline int pw_decide6_established(struct pw_action6 *a, const struct pw_pkt6 *p,
-						  const struct pw_flow6_key *k, struct pw_flow6 *f)
+						  const struct pw_flow6_key *k, struct pw_flow6 *f,
+						  __u32 *at)
 {
 	__u64 now = a->now;
 
 	if (!pw_flow6_frontend_current(f)) {
-		/* Its frontend is gone or another frontend holds the id: not ours to follow. */
+		/* Its frontend is gone or another frontend holds the id: not ours to follow. A
+		 * new flow takes its place in pw_conns6; in pw_flows6 it is deleted first. */
 		pw_count_event(PW_EV_FLOW_STALE_FRONTEND);
+		if (*at & PW_FLOW_AT_FLOWS) {
+			pw_flow6_forget(k, f, *at);
+			*at &= ~PW_FLOW_AT_FLOWS;
+		} else {
+			a->pick_how = PW_NEW6_STALE_CONN;
+		}
 		return 0;
 	}
 	if (p->hop_limit <= 1) {
@@ -284,15 +299,13 @@ static __always_inline int pw_decide6_established(struct pw_action6 *a, const st
 	if (p->proto == IPPROTO_TCP && (p->tcp_flags & (PW_TCP_SYN | PW_TCP_ACK)) != PW_TCP_SYN) {
 		__u32 frontend_id = f->frontend_id;
 
-		pw_flow6_forget(k, f);
+		pw_flow6_forget(k, f, *at);
 		pw_reject6(a, p, PW_DROP_BACKEND_GONE, frontend_id);
 		return 1;
 	}
 	return 0;
 }
 
-#define PW_NEW6_REPLACES 0x1     /* the tuple has a flow entry already (a re-pick) */
-#define PW_NEW6_FROM_SANDBOX 0x2 /* tc: the client is a sandbox (hairpin possible) */
 
 /* A new flow (or a re-pick) to frontend a->fe. A BPF subprogram, not inlined: its locals (the
  * new flow, its reverse entry) get a frame of their own instead of adding to the caller's, as
@@ -302,7 +315,7 @@ static __always_inline int pw_decide6_established(struct pw_action6 *a, const st
 static __noinline int pw_decide6_new_flow(struct pw_action6 *a, const struct pw_pkt6 *p)
 {
 	const struct pw_frontend *fe = &a->fe;
-	int replaces = !!(a->pick_how & PW_NEW6_REPLACES);
+	__u32 at = a->pick_how >> PW_NEW6_AT_SHIFT;
 	int from_sandbox = !!(a->pick_how & PW_NEW6_FROM_SANDBOX);
 	struct pw_flow6_key key;
 	const struct pw_flow6_key *k = &key;
@@ -336,7 +349,7 @@ static __noinline int pw_decide6_new_flow(struct pw_action6 *a, const struct pw_
 		}
 		nf.flags = PW_FLOW_HAIRPIN;
 	}
-	if (pw_flow6_create(k, &nf, replaces))
+	if (pw_flow6_create(k, &nf, at))
 		pw_count_drop(PW_DROP_MAP_FULL); /* forwarded anyway, as for IPv4 */
 	a->new_flow = 1;
 	pw_nat6_to_flow(a, p, &nf);
@@ -368,6 +381,7 @@ static __noinline int pw_decide6_frontend(struct pw_action6 *a, struct pw_pkt6 *
 	struct pw_frontend *fe = NULL;
 	struct pw_flow6_key k;
 	struct pw_flow6 *f = NULL;
+	__u32 at = 0;
 
 	/* Tick resolution (lib/clock.h) is plenty for idle timeouts and fragment expiry. */
 	a->now = pw_now_ns();
@@ -376,8 +390,8 @@ static __noinline int pw_decide6_frontend(struct pw_action6 *a, struct pw_pkt6 *
 		/* Flow first: established traffic costs one lookup (plus the gen and backend
 		 * checks), the frontend only for new flows. */
 		pw_flow6_key_init(&k, &p->saddr, &p->daddr, p->sport, p->dport, p->proto);
-		f = bpf_map_lookup_elem(&pw_flows6, &k);
-		if (f && pw_decide6_established(a, p, &k, f))
+		f = pw_flow6_find(&k, &at);
+		if (f && pw_decide6_established(a, p, &k, f, &at))
 			return a->kind;
 		/* A service frontend's address is always a service address: one lookup. */
 		fe = pw_frontend6_lookup(&p->daddr, p->dport, p->proto, PW_FRONTEND_SERVICE);
@@ -442,7 +456,8 @@ frontend:
 		return a->kind;
 	}
 	a->fe = *fe;
-	a->pick_how = (f ? PW_NEW6_REPLACES : 0) | (from_sandbox ? PW_NEW6_FROM_SANDBOX : 0);
+	a->pick_how = (a->pick_how & PW_NEW6_STALE_CONN) | at << PW_NEW6_AT_SHIFT |
+		      (from_sandbox ? PW_NEW6_FROM_SANDBOX : 0);
 	return PW_ACT6_PICK;
 }
 
@@ -453,5 +468,9 @@ static __always_inline void pw_decide6(struct pw_action6 *a, struct pw_pkt6 *p, 
 
 	if (kind == PW_ACT6_PICK)
 		kind = pw_decide6_new_flow(a, p);
+	/* A stale flow left in pw_conns6 for the new flow to overwrite goes when no new flow
+	 * came (as pw_decide_frontend for IPv4). */
+	if ((a->pick_how & PW_NEW6_STALE_CONN) && !a->new_flow)
+		pw_conn6_forget(&p->saddr, p->sport, p->proto);
 	a->kind = kind;
 }

@@ -10,15 +10,13 @@
  * about one), to be rewritten back to the frontend the client used. Returns 1 when it was. */
 static __always_inline int pw_decide_reply(struct pw_action *a, const struct pw_pkt *p)
 {
-	struct pw_flow_key k;
-	struct pw_reverse *r;
+	struct pw_reverse rev;
+	struct pw_reverse *r = &rev;
 
 	if (p->l3_err || p->later_frag)
 		return 0;
 	if ((p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) && p->has_ports && !p->l4_err) {
-		pw_flow_key_init(&k, p->saddr, p->daddr, p->sport, p->dport, p->proto);
-		r = bpf_map_lookup_elem(&pw_reverse, &k);
-		if (!r)
+		if (!pw_reverse_find(r, p->saddr, p->daddr, p->sport, p->dport, p->proto))
 			return 0;
 		pw_nat_init(a, p);
 		a->flags |= PW_NAT_REPLY;
@@ -47,9 +45,8 @@ static __always_inline int pw_decide_reply(struct pw_action *a, const struct pw_
 	/* An ICMP error from the backend about a packet it got from the client (e.g. UDP port
 	 * unreachable): the client must see it come from the frontend, about the frontend. */
 	if (p->proto == IPPROTO_ICMP && p->inner == PW_INNER_OK && p->in_daddr == p->saddr) {
-		pw_flow_key_init(&k, p->in_daddr, p->in_saddr, p->in_dport, p->in_sport, p->in_proto);
-		r = bpf_map_lookup_elem(&pw_reverse, &k);
-		if (!r)
+		if (!pw_reverse_find(r, p->in_daddr, p->in_saddr, p->in_dport, p->in_sport,
+				     p->in_proto))
 			return 0;
 		pw_nat_init(a, p);
 		a->flags |= PW_NAT_REPLY | PW_NAT_ICMP;

@@ -23,15 +23,13 @@ static __always_inline void pw_reply6_from_reverse(struct pw_action6 *a, const s
  * subprogram for the stack, as pw_decide6_new_flow. */
 static __noinline int pw_decide6_reply(struct pw_action6 *a, const struct pw_pkt6 *p)
 {
-	struct pw_flow6_key k;
-	struct pw_reverse6 *r;
+	struct pw_reverse6 rev;
+	struct pw_reverse6 *r = &rev;
 
 	if (p->l3_err || p->later_frag || p->unknown_ext)
 		return 0;
 	if ((p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) && p->has_ports && !p->l4_err) {
-		pw_flow6_key_init(&k, &p->saddr, &p->daddr, p->sport, p->dport, p->proto);
-		r = bpf_map_lookup_elem(&pw_reverse6, &k);
-		if (!r)
+		if (!pw_reverse6_find(r, &p->saddr, &p->daddr, p->sport, p->dport, p->proto))
 			return 0;
 		pw_reply6_from_reverse(a, p, r, 0);
 		a->sport = r->frontend_port;
@@ -54,10 +52,8 @@ static __noinline int pw_decide6_reply(struct pw_action6 *a, const struct pw_pkt
 	 * the frontend. */
 	if (p->proto == PW_NEXTHDR_ICMP6 && p->inner == PW_INNER_OK &&
 	    pw_in6_eq(&p->in_daddr, &p->saddr)) {
-		pw_flow6_key_init(&k, &p->in_daddr, &p->in_saddr, p->in_dport, p->in_sport,
-				  p->in_proto);
-		r = bpf_map_lookup_elem(&pw_reverse6, &k);
-		if (!r)
+		if (!pw_reverse6_find(r, &p->in_daddr, &p->in_saddr, p->in_dport, p->in_sport,
+				      p->in_proto))
 			return 0;
 		/* The quote's addresses follow the outer ones (pw_nat6_icmp_quote). */
 		pw_reply6_from_reverse(a, p, r, PW_NAT_ICMP);

@@ -234,3 +234,19 @@ struct {
 	__type(key, struct pw_sock_reverse6_key);
 	__type(value, struct pw_sock_reverse6);
 } pw_sock_reverse6 SEC(".maps");
+
+/* ---- layout 4 (lb_abi.h): one entry per connection --------------------------------------- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_DEFAULT_FLOWS);
+	__type(key, struct pw_conn_key);
+	__type(value, struct pw_conn);
+} pw_conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_DEFAULT_FLOWS);
+	__type(key, struct pw_conn6_key);
+	__type(value, struct pw_conn6);
+} pw_conns6 SEC(".maps");

@@ -196,6 +196,35 @@ struct pw_reverse {
 };
 PORTWAY_ABI_SIZE(struct pw_reverse, 16);
 
+/* BPF_MAP_TYPE_LRU_HASH pw_conns (layout 4): one entry per connection, reachable from both
+ * directions. The key is what a client's packets and its backend's replies share: the client's
+ * address and port (and the protocol). The value is the flow plus the frontend the client used,
+ * which the forward direction checks (the tuple's frontend address and port must match) and the
+ * reply direction restores (after checking that the reply leaves the flow's backend and target
+ * port). A new flow is one LRU insert here, where pw_flows + pw_reverse take two.
+ *
+ * pw_flows and pw_reverse stay, for the flows pw_conns cannot hold: a client address and port
+ * whose entry holds another live flow (one client socket talking to two frontends, or a port
+ * reused for another frontend while its first connection is still tracked), and hairpinned
+ * flows (their reply goes to the node address, not to the client: another key). Flows carried
+ * from layout 3 live there too, so an upgrade keeps them without converting anything. The
+ * programs look a tuple up in pw_conns first, then in pw_flows. */
+struct pw_conn_key {
+  __be32 client_addr;
+  __be16 client_port;
+  __u8 proto;
+  __u8 reserved;
+};
+PORTWAY_ABI_SIZE(struct pw_conn_key, 8);
+
+struct pw_conn {
+  struct pw_flow flow;  /* as in pw_flows; never PW_FLOW_HAIRPIN, snat_addr 0 */
+  __be32 frontend_addr; /* the client's destination: service address or node address */
+  __be16 frontend_port; /* service port or node port */
+  __u16 reserved;
+};
+PORTWAY_ABI_SIZE(struct pw_conn, 40);
+
 /* BPF_MAP_TYPE_LRU_HASH pw_fragments: every fragment of a datagram follows its first fragment
  * (the only one with ports). Recorded when the first fragment is translated; a later fragment
  * (offset > 0) gets the same address rewrite. Key: the fragment's addresses as it arrives.
@@ -332,19 +361,23 @@ enum pw_event {
   PW_EV_L2_OTHER_HOST,         /* IPv4 frame to another host's unicast MAC: passed untouched */
   PW_EV_L2_MULTICAST,          /* IPv4 frame to a broadcast/multicast MAC: passed untouched */
   PW_EV_L2_UNKNOWN_UPLINK,     /* IPv4 frame on an interface without a pw_interfaces entry */
-  PW_EV_FLOW_INSERTS,          /* new keys the programs wrote into pw_flows */
-  PW_EV_FLOW_DELETES,          /* pw_flows entries the programs deleted */
+  PW_EV_FLOW_INSERTS,          /* new keys the programs wrote into pw_flows or pw_conns */
+  PW_EV_FLOW_DELETES,          /* pw_flows or pw_conns entries the programs deleted */
   /* Written by user space only (the programs never touch these): */
-  PW_EV_FLOW_CONTROLLER_DELETES, /* pw_flows entries the controller deleted */
+  PW_EV_FLOW_CONTROLLER_DELETES, /* pw_flows or pw_conns entries the controller deleted */
   PW_EV_FLOW_BASELINE,           /* entries pw_flows held when this map was created */
   /* Layout 2 (written by the programs): */
   PW_EV_FLOW_STALE_FRONTEND,     /* a flow found whose frontend gen moved on: not used */
   PW_EV_IP6_UNKNOWN_EXT,         /* IPv6 with an extension header the walk does not know:
                                     passed untouched */
-  PW_EV_FLOW6_INSERTS,           /* as PW_EV_FLOW_INSERTS, for pw_flows6 */
-  PW_EV_FLOW6_DELETES,           /* as PW_EV_FLOW_DELETES, for pw_flows6 */
+  PW_EV_FLOW6_INSERTS,           /* as PW_EV_FLOW_INSERTS, for pw_flows6 and pw_conns6 */
+  PW_EV_FLOW6_DELETES,           /* as PW_EV_FLOW_DELETES, for pw_flows6 and pw_conns6 */
   PW_EV_FLOW6_CONTROLLER_DELETES, /* user space only, as PW_EV_FLOW_CONTROLLER_DELETES */
   PW_EV_FLOW6_BASELINE,          /* user space only, as PW_EV_FLOW_BASELINE */
+  /* Layout 4 (written by the programs): */
+  PW_EV_FLOW_CONN_TAKEN,         /* a new flow whose client address and port held another
+                                    live flow in pw_conns: recorded in pw_flows + pw_reverse */
+  PW_EV_FLOW6_CONN_TAKEN,        /* as PW_EV_FLOW_CONN_TAKEN, for pw_conns6 */
   PW_EVENTS                      /* number of events: the map's max_entries */
 };
 /* pw_drops and pw_events have room for more values than are named (layout 2): appending a
@@ -352,8 +385,9 @@ enum pw_event {
 #define PW_DROP_SLOTS 64u
 #define PW_EVENT_SLOTS 64u
 
-/* pw_flows is an LRU: an insert into a full map silently evicts the least recently used
- * flow. What left without being deleted was evicted:
+/* pw_conns and pw_flows are LRUs: an insert into a full map silently evicts the least recently
+ * used flow. The counts cover both maps (entries: the two maps' entries together). What left
+ * without being deleted was evicted:
  *   evicted = BASELINE + INSERTS - DELETES - CONTROLLER_DELETES - entries now
  * (exact while every writer counts; two CPUs inserting the same new key at once count one
  * insert too many, i.e. one eviction that did not happen). */
@@ -421,9 +455,10 @@ PORTWAY_ABI_SIZE(struct pw_sock_reverse, 8);
 /* The version of the pinned layout this header describes. Pins record it in the controller's
  * metadata map pw_meta_layout (key 0); pins without that map are layout 1. Layout 2 kept every
  * layout-1 map's key and value size, so an upgrade reuses them (established IPv4 flows stay),
- * and added the maps below. Layout 3 added pw_uplinks (above) and changed no other map
+ * and added the maps below. Layout 3 added pw_uplinks (above) and changed no other map;
+ * layout 4 added pw_conns and pw_conns6 (above) and changed no other map either
  * (docs/xdp-dataplane.md, "Pinned layout and upgrades"). */
-#define PW_LAYOUT_VERSION 3u
+#define PW_LAYOUT_VERSION 4u
 
 /* BPF_MAP_TYPE_ARRAY pw_frontend_gens: frontend id -> __u32 generation. Bumped by the
  * controller whenever the id is given to a frontend or taken from one; a flow remembers the
@@ -543,6 +578,24 @@ struct pw_reverse6 {
   __u32 reserved;
 };
 PORTWAY_ABI_SIZE(struct pw_reverse6, 40);
+
+/* BPF_MAP_TYPE_LRU_HASH pw_conns6 (layout 4): pw_conns for IPv6, with pw_flows6 and
+ * pw_reverse6 for what it cannot hold. */
+struct pw_conn6_key {
+  struct pw_in6 client_addr;
+  __be16 client_port;
+  __u8 proto;
+  __u8 reserved;
+};
+PORTWAY_ABI_SIZE(struct pw_conn6_key, 20);
+
+struct pw_conn6 {
+  struct pw_flow6 flow; /* as in pw_flows6; never PW_FLOW_HAIRPIN */
+  struct pw_in6 frontend_addr;
+  __be16 frontend_port;
+  __u16 reserved[3];
+};
+PORTWAY_ABI_SIZE(struct pw_conn6, 80);
 
 /* BPF_MAP_TYPE_LRU_HASH pw_fragments6: the IPv6 fragment header's identification (32 bits)
  * instead of the IPv4 ID; same meaning and timeout as pw_fragments. */

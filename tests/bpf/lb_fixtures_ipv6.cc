@@ -88,7 +88,8 @@ std::vector<Fixture> repick6() {
                    const auto flow = lab.maps().flow6(k);
                    ASSERT_TRUE(flow.has_value());
                    EXPECT_EQ(flow->backend_id, kBeSmallMtu);
-                   EXPECT_TRUE(lab.maps().reverse6(loader::reverse_key_of(k, *flow)).has_value());
+                   EXPECT_TRUE(lab.maps().reply_translation6(loader::reverse_key_of(k, *flow)).has_value());
+                   EXPECT_EQ(lab.maps().conns6().size(), 1u) << "one entry for both directions";
                  }}}});
   const auto ack = client6(kSvc6A, 80).tcp_flags(0x10).tcp_seq(101).tcp_ack(5000).payload("data");
   f.push_back({"v6_tcp_flow_of_removed_backend_is_reset",

@@ -87,11 +87,14 @@ std::vector<Fixture> dnat_rows() {
                        ASSERT_TRUE(f.has_value());
                        EXPECT_EQ(f->backend_id, kBeSandbox);
                        EXPECT_EQ(f->target_port, be16(kTargetTcp));
-                       const auto r = lab.maps().reverse(
-                           flow_key(kSandbox, kClient, kTargetTcp, 40000, kTcp));
+                       const auto rk = flow_key(kSandbox, kClient, kTargetTcp, 40000, kTcp);
+                       const auto r = lab.maps().reply_translation(rk);
                        ASSERT_TRUE(r.has_value());
                        EXPECT_EQ(r->frontend_addr, be32(kSvcA));
                        EXPECT_EQ(r->frontend_port, be16(80));
+                       // One entry for both directions (pw_conns): nothing in pw_reverse.
+                       EXPECT_FALSE(lab.maps().reverse(rk).has_value());
+                       EXPECT_EQ(lab.maps().conns().size(), 1u);
                      }}}});
   }
   {
@@ -344,7 +347,7 @@ std::vector<Fixture> backend_change_rows() {
            [](LbLab& lab) { remove_f_backend(lab, kBeF0); },
            [sport](LbLab& lab) {
              EXPECT_FALSE(lab.maps().flow(flow_key(kClient, kSvcF, sport, 80, kTcp)));
-             EXPECT_FALSE(lab.maps().reverse(
+             EXPECT_FALSE(lab.maps().reply_translation(
                  flow_key(backend_f_addr(0), kClient, kTargetTcp, sport, kTcp)));
            }}}});
   }

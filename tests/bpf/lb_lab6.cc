@@ -98,23 +98,13 @@ void set_frontend_gen(LbLab& lab, std::uint32_t id, std::uint32_t gen) {
   update(lab.fds().frontend_gens, &id, &gen, "pw_frontend_gens");
 }
 
-std::size_t flows6_count(LbLab& lab) {
-  pw_flow6_key key{};
-  pw_flow6_key next{};
-  std::size_t n = 0;
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(lab.fds().flows6, prev, &next) == 0) {
-    ++n;
-    key = next;
-    prev = &key;
-  }
-  return n;
-}
+std::size_t flows6_count(LbLab& lab) { return lab.maps().flows6().size(); }
 
 void configure6(LbLab& lab) {
   const loader::LbMapFds fds = lab.fds();
   clear_hash<pw_flow6_key>(fds.flows6);
   clear_hash<pw_flow6_key>(fds.reverse6);
+  clear_hash<pw_conn6_key>(fds.conns6);
   clear_hash<pw_fragment6_key>(fds.fragments6);
   clear_hash<pw_frontend6_key>(fds.frontends6);
   clear_hash<pw_in6>(fds.service_addrs6);

@@ -299,7 +299,9 @@ TEST_F(LbMapsTest, FlowQueriesFindAndEraseABackendsFlows) {
   }
   ASSERT_GE(per_backend.size(), 2u) << "40 flows should spread over several backends";
   EXPECT_EQ(maps.flows().size(), 40u);
-  EXPECT_EQ(maps.reverse_count(), 40u);
+  // One pw_conns entry per flow (40 client ports), nothing in pw_flows/pw_reverse.
+  EXPECT_EQ(maps.conns().size(), 40u);
+  EXPECT_EQ(maps.reverse_count(), 0u);
   for (const auto& [id, n] : per_backend) {
     EXPECT_EQ(maps.count_flows_for_backend(id), n) << "backend " << id;
   }
@@ -307,12 +309,16 @@ TEST_F(LbMapsTest, FlowQueriesFindAndEraseABackendsFlows) {
   EXPECT_EQ(maps.erase_flows_for_backend(victim), victim_flows);
   EXPECT_EQ(maps.count_flows_for_backend(victim), 0u);
   EXPECT_EQ(maps.flows().size(), 40u - victim_flows);
-  EXPECT_EQ(maps.reverse_count(), 40u - victim_flows);
+  EXPECT_EQ(maps.conns().size(), 40u - victim_flows);
   for (const auto& [key, flow] : maps.flows()) {
-    EXPECT_TRUE(maps.reverse(loader::reverse_key_of(key, flow)).has_value());
+    const auto r = maps.reply_translation(loader::reverse_key_of(key, flow));
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->frontend_addr, key.daddr);
+    EXPECT_EQ(r->frontend_port, key.dport);
   }
   maps.clear_conntrack();
   EXPECT_TRUE(maps.flows().empty());
+  EXPECT_TRUE(maps.conns().empty());
   EXPECT_EQ(maps.reverse_count(), 0u);
 }
 

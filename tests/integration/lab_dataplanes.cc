@@ -94,7 +94,7 @@ void clear_pinned_map(const std::string& path) {
 
 void LabDataplane::forget_flows() {
   if (kind_ == dataplane::Kind::xdp) {
-    for (const char* map : {"pw_flows", "pw_reverse"}) clear_pinned_map(bpffs_dir_ + "/maps/" + map);
+    for (const char* map : {"pw_conns", "pw_flows", "pw_reverse"}) clear_pinned_map(bpffs_dir_ + "/maps/" + map);
     return;
   }
   netlink::NetnsGuard in(node_netns_);

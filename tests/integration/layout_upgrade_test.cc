@@ -36,6 +36,7 @@
 #include "lab_dataplanes.h"
 #include "lab_ground.h"
 #include "lab_test_config.h"
+#include "loader/lb_maps.h"
 #include "loader/map_info.h"
 #include "loader/unique_fd.h"
 #include "loader/xdp_link.h"
@@ -87,11 +88,11 @@ constexpr Shape kLayout1[] = {
     {"pw_events", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 0},
 };
 
-// Maps layout 2 and 3 added (and the version record): absent from layout-1 pins.
+// Maps layouts 2, 3 and 4 added (and the version record): absent from layout-1 pins.
 const std::vector<std::string> kLayout2Only = {
     "pw_frontend_gens", "pw_prefilter",   "pw_frontends6", "pw_service_addrs6", "pw_node_addrs6",
     "pw_backend_addrs6", "pw_set_descs6", "pw_nexthops6",  "pw_flows6",         "pw_reverse6",
-    "pw_fragments6",     "pw_sock_reverse6", "pw_meta_layout", "pw_uplinks"};
+    "pw_fragments6",     "pw_sock_reverse6", "pw_meta_layout", "pw_uplinks", "pw_conns", "pw_conns6"};
 
 std::size_t cpus() { return static_cast<std::size_t>(libbpf_num_possible_cpus()); }
 
@@ -133,6 +134,35 @@ std::map<std::string, V> dump_hash(int fd) {
     prev = &key;
   }
   return out;
+}
+
+// Every pw_conns entry written into pw_flows and pw_reverse, as a program of layout 3 or older
+// recorded its flows (gen 0 for layout 1's): the pins' flows are then where an older node has
+// them. The running programs keep their own pw_conns meanwhile; the caller unpins it.
+void copy_conns_into_flows(const PinLayout& pins, bool zero_gen) {
+  const loader::UniqueFd conns = loader::open_pinned(pins.map("pw_conns"));
+  const loader::UniqueFd flows = loader::open_pinned(pins.map("pw_flows"));
+  const loader::UniqueFd reverse = loader::open_pinned(pins.map("pw_reverse"));
+  ASSERT_TRUE(conns && flows && reverse);
+  for (const auto& [raw, c] : dump_hash<pw_conn_key, pw_conn>(conns.get())) {
+    pw_conn_key ck{};
+    std::memcpy(&ck, raw.data(), sizeof ck);
+    pw_flow_key key{};
+    key.saddr = ck.client_addr;
+    key.daddr = c.frontend_addr;
+    key.sport = ck.client_port;
+    key.dport = c.frontend_port;
+    key.proto = ck.proto;
+    pw_flow f = c.flow;
+    if (zero_gen) f.frontend_gen = 0;
+    pw_reverse rev{};
+    rev.frontend_addr = key.daddr;
+    rev.frontend_port = key.dport;
+    rev.client_addr = key.saddr;
+    const pw_flow_key rk = loader::reverse_key_of(key, f);
+    ASSERT_EQ(bpf_map_update_elem(reverse.get(), &rk, &rev, BPF_ANY), 0);
+    ASSERT_EQ(bpf_map_update_elem(flows.get(), &key, &f, BPF_ANY), 0);
+  }
 }
 
 // Re-creates a per-CPU counter map with layout 1's size and `counters` (per key, per CPU), and
@@ -200,6 +230,7 @@ class LayoutUpgradeTest : public ::testing::Test {
       f.gen = 0;
       ASSERT_EQ(bpf_map_update_elem(frontends.get(), raw.data(), &f, BPF_EXIST), 0);
     }
+    copy_conns_into_flows(pins_, true);
     const loader::UniqueFd flows = loader::open_pinned(pins_.map("pw_flows"));
     for (auto [raw, f] : dump_hash<pw_flow_key, pw_flow>(flows.get())) {
       f.frontend_gen = 0;
@@ -392,7 +423,9 @@ TEST_F(LayoutUpgradeTest, LayoutOnePinsWithoutRunningProgramsGetEveryNewMapCreat
       {"pw_fragments6", {sizeof(pw_fragment6_key), sizeof(pw_fragment6)}},
       {"pw_sock_reverse6", {sizeof(pw_sock_reverse6_key), sizeof(pw_sock_reverse6)}},
       {"pw_meta_layout", {4, 4}},
-      {"pw_uplinks", {4, sizeof(pw_interface)}}};
+      {"pw_uplinks", {4, sizeof(pw_interface)}},
+      {"pw_conns", {sizeof(pw_conn_key), sizeof(pw_conn)}},
+      {"pw_conns6", {sizeof(pw_conn6_key), sizeof(pw_conn6)}}};
   for (const auto& [name, kv] : key_value) {
     const loader::UniqueFd fd = loader::open_pinned(pins_.map(name));
     ASSERT_TRUE(fd) << name;
@@ -404,10 +437,11 @@ TEST_F(LayoutUpgradeTest, LayoutOnePinsWithoutRunningProgramsGetEveryNewMapCreat
   expect_counters_carried("pw_events", PW_EVENT_SLOTS, layout1_events_);
 }
 
-// Layout 2's pins (every map but pw_uplinks, the version record saying 2) with no program
-// running, as after a crash between a detach and a removal: the load creates pw_uplinks, the
-// controller writes the uplink's entry into it, layout 3 is recorded and noted, and the flows
-// and every other map are the ones that were pinned.
+// Layout 2's pins (every map but pw_uplinks and pw_conns, the flows in pw_flows, the version
+// record saying 2) with no program running, as after a crash between a detach and a removal:
+// the load creates pw_uplinks and pw_conns, the controller writes the uplink's entry, layout 4
+// is recorded and noted, the flows and every other map are the ones that were pinned, the old
+// connection goes on from pw_flows and a new one is recorded in pw_conns.
 TEST_F(LayoutUpgradeTest, LayoutTwoPinsGetTheUplinkArrayCreatedAndFilled) {
   apply(settings_);
   itest::TcpConnection conn(topo_.client_netns, net::to_string(kVip), 80);
@@ -421,7 +455,8 @@ TEST_F(LayoutUpgradeTest, LayoutTwoPinsGetTheUplinkArrayCreatedAndFilled) {
     uplink = if_nametoindex(topo_.uplink.c_str());
     ASSERT_NE(uplink, 0u);
     stop_the_programs();
-    ASSERT_TRUE(fs::remove(pins_.map("pw_uplinks")));
+    copy_conns_into_flows(pins_, false);
+    for (const char* name : {"pw_uplinks", "pw_conns", "pw_conns6"}) ASSERT_TRUE(fs::remove(pins_.map(name))) << name;
     auto meta = MetaMaps::open_existing(pins_);
     ASSERT_TRUE(meta);
     meta->set_layout_version(2);
@@ -435,10 +470,10 @@ TEST_F(LayoutUpgradeTest, LayoutTwoPinsGetTheUplinkArrayCreatedAndFilled) {
 
   const ApplyReport report = apply(settings_);
   EXPECT_TRUE(std::any_of(report.notes.begin(), report.notes.end(), [](const std::string& n) {
-    return n.find("upgraded the pinned layout from 2 to 3") != std::string::npos;
+    return n.find("upgraded the pinned layout from 2 to 4") != std::string::npos;
   }));
   netlink::NetnsGuard in(topo_.node_netns);
-  EXPECT_EQ(MetaMaps::pinned_layout(pins_), 3u);
+  EXPECT_EQ(MetaMaps::pinned_layout(pins_), 4u);
   expect_reused_with_their_flows(reused, flows_before);
   const loader::UniqueFd uplinks = loader::open_pinned(pins_.map("pw_uplinks"));
   const loader::UniqueFd interfaces = loader::open_pinned(pins_.map("pw_interfaces"));
@@ -449,10 +484,17 @@ TEST_F(LayoutUpgradeTest, LayoutTwoPinsGetTheUplinkArrayCreatedAndFilled) {
   ASSERT_EQ(bpf_map_lookup_elem(interfaces.get(), &uplink, &record), 0);
   EXPECT_EQ(slot.flags, PW_IF_UPLINK);
   EXPECT_EQ(std::memcmp(slot.mac, record.mac, sizeof slot.mac), 0) << "the uplink's MAC";
-  // The connection made before goes on through the new programs, and new ones are taken.
+  // The connection made before goes on through the new programs, from pw_flows, and new ones
+  // are taken into pw_conns.
+  const loader::UniqueFd conns = loader::open_pinned(pins_.map("pw_conns"));
+  ASSERT_TRUE(conns);
+  EXPECT_EQ(loader::map_info(conns.get()).key_size, sizeof(pw_conn_key));
+  EXPECT_EQ(loader::map_info(conns.get()).value_size, sizeof(pw_conn));
+  EXPECT_TRUE((dump_hash<pw_conn_key, pw_conn>(conns.get()).empty()));
   EXPECT_FALSE(who(conn).empty());
   const auto probe = lab::tcp_probe(topo_.client_netns, net::to_string(kVip), 80);
   EXPECT_EQ(probe.status, lab::ProbeStatus::ok) << probe.error;
+  EXPECT_EQ((dump_hash<pw_conn_key, pw_conn>(conns.get()).size()), 1u) << "the new connection";
 }
 
 // The load fails (here: settings whose map sizes differ from the pinned maps'): the layout-1

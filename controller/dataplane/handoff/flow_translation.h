@@ -1,5 +1,6 @@
 // The fast path's flow table and kernel conntrack describe the same translated flows in two
-// shapes (include/portway/lb_abi.h pw_flows/pw_reverse and pw_flows6/pw_reverse6; conntrack
+// shapes (include/portway/lb_abi.h: one flow table per family, pw_conns with pw_flows/pw_reverse
+// for what it cannot hold, read and written through loader::LbMaps as one table; conntrack
 // entries with NAT). These convert between them, checked against the fast path's tables so
 // that only flows the receiving dataplane would itself have kept are carried: the frontend
 // exists, the backend is a running or draining member of the frontend's set at the frontend's
@@ -104,8 +105,8 @@ template <typename Addr>
 BasicConverted<Addr> nat_flows_of(std::span<const BasicBpfFlow<Addr>> flows, const BasicFastPathTables<Addr>& tables,
                                   std::uint64_t now_ns);
 
-// Conntrack -> fast path: the flow map's entries (their reverse entries follow from them,
-// loader::reverse_key_of), last seen `now_ns`. Entries that are not translations to a frontend
+// Conntrack -> fast path: the flows (LbMaps::upsert_flows places them as the programs would,
+// and derives what the reply direction reads), last seen `now_ns`. Entries that are not translations to a frontend
 // of the fast path (another program's NAT) are dropped.
 template <typename Addr>
 BasicConvertedBpf<Addr> bpf_flows_of(std::span<const conntrack::BasicNatFlow<Addr>> flows,

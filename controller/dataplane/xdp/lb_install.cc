@@ -53,6 +53,8 @@ constexpr MapSlot kOptionalMaps[] = {
     {"pw_reverse6", &loader::LbMapFds::reverse6},
     {"pw_fragments6", &loader::LbMapFds::fragments6},
     {"pw_uplinks", &loader::LbMapFds::uplinks},
+    {"pw_conns", &loader::LbMapFds::conns},
+    {"pw_conns6", &loader::LbMapFds::conns6},
 };
 
 // Maps outside LbMapFds (loader/sock_maps.h): pinned and reused the same way.
