@@ -269,6 +269,23 @@ std::uint64_t upsert(const FlowMaps& m, std::span<const std::pair<typename Fam::
   return added;
 }
 
+// Moves the flows of pw_flows that pw_conns can hold (no hairpin, the client's entry free)
+// into it, deleting them and their reverse entries from pw_flows/pw_reverse once pw_conns
+// answers for them, as upsert() does; the rest stay. For the flows an upgrade from layout 3
+// finds: left where they were, they would keep pw_flows populated and every new flow's second
+// lookup cold. Call only once every program reads pw_conns. Returns how many moved.
+template <typename Fam>
+std::size_t move_into_conns(const FlowMaps& m, std::uint32_t backends) {
+  if (m.conns < 0) return 0;
+  const auto before = map_ops::dump<typename Fam::Key, typename Fam::Flow>(m.flows, step(m, "list", "flows").c_str());
+  std::vector<std::pair<typename Fam::Key, typename Fam::Flow>> movable;
+  for (const auto& entry : before)
+    if ((entry.second.flags & PW_FLOW_HAIRPIN) == 0) movable.push_back(entry);
+  (void)upsert<Fam>(m, movable, backends);
+  const std::size_t after = map_ops::count_keys<typename Fam::Key>(m.flows, step(m, "count", "flows").c_str());
+  return before.size() > after ? before.size() - after : 0;
+}
+
 // Empties the family's flow maps; returns how many flows it deleted.
 template <typename Fam>
 std::size_t clear(const FlowMaps& m) {

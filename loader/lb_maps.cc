@@ -484,6 +484,12 @@ void LbMaps::upsert_flows(std::span<const std::pair<pw_flow_key, pw_flow>> flows
                        flow_walks::upsert<flow_walks::V4>(maps, flows, caps_.backends));
 }
 
+std::size_t LbMaps::move_flows_into_conns() {
+  std::size_t n = flow_walks::move_into_conns<flow_walks::V4>(flow_walks::ipv4_maps(fds_), caps_.backends);
+  if (ipv6_) n += flow_walks::move_into_conns<flow_walks::V6>(flow_walks::ipv6_maps(fds_), caps_.backends);
+  return n;
+}
+
 std::size_t LbMaps::reverse_count() const {
   return count_keys<pw_flow_key>(fds_.reverse, "count reverse flows");
 }

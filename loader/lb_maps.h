@@ -181,6 +181,10 @@ class LbMaps {
   // entry: reverse_key_of), replacing entries with the same tuples; batched updates. Validates
   // first: a flow naming a backend id beyond the map writes nothing.
   void upsert_flows(std::span<const std::pair<pw_flow_key, pw_flow>> flows);
+  // Moves what pw_flows/pw_flows6 hold and pw_conns/pw_conns6 can hold into them (both
+  // families; an upgrade from layout 3, once every program reads the connection maps).
+  // Returns how many flows moved.
+  std::size_t move_flows_into_conns();
   // Empties pw_conns, pw_flows, pw_reverse and pw_fragments, and their IPv6 counterparts.
   void clear_conntrack();
 

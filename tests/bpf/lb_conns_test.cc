@@ -233,5 +233,53 @@ TEST_F(LbConnsTest, UpsertedFlowsArePlacedAsTheProgramsPlaceThem) {
   EXPECT_EQ(lab.maps().reverse_count(), 2u);
 }
 
+// The flows an upgrade from layout 3 finds in pw_flows move into pw_conns, except what pw_conns
+// cannot hold (a hairpin; a second flow of a client port): written raw, as an older program
+// left them, then moved.
+TEST_F(LbConnsTest, AnUpgradeMovesFlowsFromPwFlowsIntoPwConns) {
+  LbLab lab;
+  pw_flow to_a{};
+  to_a.backend_id = kBeSandbox;
+  to_a.backend_addr = be32(kSandbox);
+  to_a.target_port = be16(kTargetTcp);
+  to_a.frontend_id = kFeATcp;
+  pw_flow to_c = to_a;
+  to_c.backend_id = kBeC0;
+  to_c.backend_addr = be32(backend_c_addr(0));
+  to_c.frontend_id = kFeCTcp;
+  pw_flow hairpin = to_a;
+  hairpin.flags = PW_FLOW_HAIRPIN;
+  hairpin.snat_addr = be32(kNode);
+  const std::vector<std::pair<pw_flow_key, pw_flow>> old{
+      {flow_key(kClient, kSvcA, kPort, 80, kTcp), to_a},
+      {flow_key(kClient, kSvcC, kPort, 80, kTcp), to_c},  // the same client port
+      {flow_key(kClient2, kSvcA, kPort, 80, kTcp), to_a},
+      {flow_key(kSandbox, kSvcA, kPort + 1, 80, kTcp), hairpin}};
+  for (const auto& [key, f] : old) {
+    pw_reverse rev{};
+    rev.frontend_addr = key.daddr;
+    rev.frontend_port = key.dport;
+    rev.flags = f.flags;
+    rev.client_addr = key.saddr;
+    const pw_flow_key rk = loader::reverse_key_of(key, f);
+    ASSERT_EQ(bpf_map_update_elem(lab.fds().flows, &key, &f, BPF_ANY), 0);
+    ASSERT_EQ(bpf_map_update_elem(lab.fds().reverse, &rk, &rev, BPF_ANY), 0);
+  }
+  EXPECT_EQ(lab.maps().move_flows_into_conns(), 2u);
+  EXPECT_EQ(lab.maps().conns().size(), 2u);
+  EXPECT_EQ(lab.maps().reverse_count(), 2u) << "the hairpin's and the second flow's";
+  EXPECT_EQ(lab.maps().flows().size(), 4u);
+  for (const auto& [key, f] : old) {
+    const auto back = lab.maps().reply_translation(loader::reverse_key_of(key, f));
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->frontend_addr, key.daddr);
+  }
+  // Traffic of a moved flow is translated from pw_conns.
+  const auto r = lab.run_xdp(from_client(kSvcA, 80).src_ip(kClient2).src_port(kPort).tcp_flags(tcp_flags::kAck).tcp());
+  ASSERT_EQ(r.retval, static_cast<std::uint32_t>(XDP_REDIRECT));
+  EXPECT_EQ(tuple_of(r.output).dst, kSandbox);
+  EXPECT_EQ(lab.maps().move_flows_into_conns(), 0u) << "nothing left to move";
+}
+
 }  // namespace
 }  // namespace portway::test::lb

@@ -265,18 +265,29 @@ class LayoutUpgradeTest : public ::testing::Test {
     for (const auto& entry : fs::directory_iterator(pins_.progs(), ec)) fs::remove(entry.path());
   }
 
-  // Each named map is the same kernel object as before, and every flow is still in pw_flows on
-  // its backend. Called in the node's namespace.
+  // Each named map is the same kernel object as before, and every flow is still in the flow
+  // table on its backend: moved from pw_flows into pw_conns by the upgrade to layout 4 (none
+  // of these shares a client port or is a hairpin). Called in the node's namespace.
   void expect_reused_with_their_flows(const std::map<std::string, std::uint32_t>& reused,
                                       const std::map<std::string, pw_flow>& flows_before) const {
     for (const auto& [name, id] : reused)
       EXPECT_EQ(map_id(loader::open_pinned(pins_.map(name)).get()), id) << name << " was not reused";
-    const auto flows_after = dump_hash<pw_flow_key, pw_flow>(loader::open_pinned(pins_.map("pw_flows")).get());
-    for (const auto& [key, f] : flows_before) {
-      const auto it = flows_after.find(key);
-      ASSERT_NE(it, flows_after.end()) << "a flow left pw_flows";
-      EXPECT_EQ(it->second.backend_id, f.backend_id);
+    auto pinned = PinnedLbMaps::open(pins_);
+    ASSERT_TRUE(pinned);
+    const loader::LbMaps maps(pinned->fds());
+    const auto conns = maps.conns();
+    for (const auto& [raw, f] : flows_before) {
+      pw_flow_key key{};
+      std::memcpy(&key, raw.data(), sizeof key);
+      const auto now = maps.flow(key);
+      ASSERT_TRUE(now.has_value()) << "a flow left the flow table";
+      EXPECT_EQ(now->backend_id, f.backend_id);
+      EXPECT_TRUE(std::any_of(conns.begin(), conns.end(), [&](const auto& c) {
+        return c.first.client_addr == key.saddr && c.first.client_port == key.sport && c.second.frontend_addr == key.daddr;
+      })) << "a flow was not moved into pw_conns";
     }
+    const auto left = dump_hash<pw_flow_key, pw_flow>(loader::open_pinned(pins_.map("pw_flows")).get());
+    for (const auto& [raw, f] : flows_before) EXPECT_FALSE(left.contains(raw)) << "a moved flow stayed in pw_flows";
   }
 
   static std::vector<std::uint64_t> marked_counters(std::uint32_t entries) {
@@ -346,13 +357,9 @@ TEST_F(LayoutUpgradeTest, ALayoutOneNodeUpgradesKeepingItsTcpFlowsAndCounters) {
   netlink::NetnsGuard in(topo_.node_netns);
   EXPECT_EQ(MetaMaps::pinned_layout(pins_), PW_LAYOUT_VERSION);
   for (const auto& name : kLayout2Only) EXPECT_TRUE(fs::exists(pins_.map(name))) << name;
-  const auto flows_after = dump_hash<pw_flow_key, pw_flow>(loader::open_pinned(pins_.map("pw_flows")).get());
-  for (const auto& [key, f] : flows_before) {
-    const auto it = flows_after.find(key);
-    ASSERT_NE(it, flows_after.end()) << "a flow left pw_flows";
-    EXPECT_EQ(it->second.backend_id, f.backend_id);
-    EXPECT_EQ(it->second.backend_addr, f.backend_addr);
-  }
+  EXPECT_TRUE(noted("moved " + std::to_string(flows_before.size()) + " established flows into the connection maps"));
+  // Every flow on its backend, moved from pw_flows into pw_conns.
+  expect_reused_with_their_flows({}, flows_before);
   expect_counters_carried("pw_drops", PW_DROP_SLOTS, layout1_drops_);
   expect_counters_carried("pw_events", PW_EVENT_SLOTS, layout1_events_);
   // New flows after the upgrade run on the new programs and maps.
@@ -484,17 +491,20 @@ TEST_F(LayoutUpgradeTest, LayoutTwoPinsGetTheUplinkArrayCreatedAndFilled) {
   ASSERT_EQ(bpf_map_lookup_elem(interfaces.get(), &uplink, &record), 0);
   EXPECT_EQ(slot.flags, PW_IF_UPLINK);
   EXPECT_EQ(std::memcmp(slot.mac, record.mac, sizeof slot.mac), 0) << "the uplink's MAC";
-  // The connection made before goes on through the new programs, from pw_flows, and new ones
-  // are taken into pw_conns.
+  // The connection made before goes on through the new programs, its flow moved into
+  // pw_conns, and new ones are taken there too.
+  EXPECT_TRUE(std::any_of(report.notes.begin(), report.notes.end(), [&](const std::string& n) {
+    return n == "moved " + std::to_string(flows_before.size()) + " established flows into the connection maps";
+  }));
   const loader::UniqueFd conns = loader::open_pinned(pins_.map("pw_conns"));
   ASSERT_TRUE(conns);
   EXPECT_EQ(loader::map_info(conns.get()).key_size, sizeof(pw_conn_key));
   EXPECT_EQ(loader::map_info(conns.get()).value_size, sizeof(pw_conn));
-  EXPECT_TRUE((dump_hash<pw_conn_key, pw_conn>(conns.get()).empty()));
+  EXPECT_EQ((dump_hash<pw_conn_key, pw_conn>(conns.get()).size()), flows_before.size());
   EXPECT_FALSE(who(conn).empty());
   const auto probe = lab::tcp_probe(topo_.client_netns, net::to_string(kVip), 80);
   EXPECT_EQ(probe.status, lab::ProbeStatus::ok) << probe.error;
-  EXPECT_EQ((dump_hash<pw_conn_key, pw_conn>(conns.get()).size()), 1u) << "the new connection";
+  EXPECT_EQ((dump_hash<pw_conn_key, pw_conn>(conns.get()).size()), flows_before.size() + 1) << "the new connection";
 }
 
 // The load fails (here: settings whose map sizes differ from the pinned maps'): the layout-1

@@ -270,6 +270,12 @@ void XdpDataplane::record_layout(MetaMaps& meta, std::vector<std::string>& notes
   // maps an upgrade replaced any more (docs/xdp-dataplane.md, "Pinned layout and upgrades").
   carry_.finish(pins_);
   if (MetaMaps::pinned_layout(pins_) == PW_LAYOUT_VERSION) return;
+  if (found_layout_ != 0 && found_layout_ < 4) {
+    // Layout 4's connection maps: every program reads them now, so the flows the older
+    // programs recorded move in (docs/xdp-dataplane.md, "Pinned layout and upgrades").
+    const std::size_t moved = open_installed().maps.move_flows_into_conns();
+    notes.push_back("moved " + std::to_string(moved) + " established flows into the connection maps");
+  }
   meta.set_layout_version(PW_LAYOUT_VERSION);
   if (found_layout_ != 0 && found_layout_ < PW_LAYOUT_VERSION)
     notes.push_back("upgraded the pinned layout from " + std::to_string(found_layout_) + " to " +
