@@ -40,7 +40,46 @@ int load_probe(char* log, std::uint32_t log_size) {
   return bpf_prog_load(BPF_PROG_TYPE_XDP, "pw_meta_probe", "GPL", prog, sizeof(prog) / sizeof(prog[0]), &opts);
 }
 
+// r0 = XDP_DROP; exit.
+int load_drop_program() {
+  const bpf_insn prog[] = {
+      insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, XDP_DROP),
+      insn(BPF_JMP | BPF_EXIT, 0, 0),
+  };
+  return bpf_prog_load(BPF_PROG_TYPE_XDP, "pw_live_probe", "GPL", prog, sizeof(prog) / sizeof(prog[0]), nullptr);
+}
+
 }  // namespace
+
+bool xdp_live_frames_supported() {
+  static const bool supported = [] {
+    const int fd = load_drop_program();
+    if (fd < 0) return true;  // no answer about live frames: the real run will say why
+    std::uint8_t frame[64] = {};
+    frame[12] = 0x08;  // IPv4 ethertype; the program looks at nothing
+    xdp_md ctx{};
+    ctx.data_end = sizeof(frame);
+    ctx.ingress_ifindex = 1;  // loopback: every namespace has it
+    bpf_test_run_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.data_in = frame;
+    opts.data_size_in = sizeof(frame);
+    opts.ctx_in = &ctx;
+    opts.ctx_size_in = sizeof(ctx);
+    opts.repeat = 1;
+    opts.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
+    const int rc = bpf_prog_test_run_opts(fd, &opts);
+    const int err = errno;
+    close(fd);
+    if (rc == 0) return true;
+    if (err == EPERM || err == EOPNOTSUPP || err == EINVAL) {
+      spdlog::info("this kernel refuses BPF_PROG_RUN with live frames ({})", std::strerror(err));
+      return false;
+    }
+    return true;
+  }();
+  return supported;
+}
 
 bool xdp_metadata_supported() {
   static const bool supported = [] {

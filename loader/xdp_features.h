@@ -11,4 +11,10 @@ namespace portway::loader {
 // libbpf_probe_bpf_helper (a one-instruction program the verifier checks), cached.
 [[nodiscard]] bool xdp_metadata_supported();
 
+// Whether BPF_PROG_RUN runs XDP programs on live frames (BPF_F_TEST_XDP_LIVE_FRAMES, kernel >=
+// 5.18), what `portway pktgen send` is built on. A kernel may refuse it (EPERM; seen on this
+// project's development machines on 2026-12-05). Asked once per process by running an
+// XDP_DROP program on one frame of the loopback device (a dropped frame goes nowhere), cached.
+[[nodiscard]] bool xdp_live_frames_supported();
+
 }  // namespace portway::loader

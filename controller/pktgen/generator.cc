@@ -18,6 +18,7 @@
 
 #include "loader/percpu_map.h"
 #include "loader/skeleton.h"
+#include "loader/xdp_features.h"
 #include "pktgen/cpus.h"
 #include "pktgen.skel.h"
 
@@ -134,6 +135,11 @@ void Generator::set_flow_interleave(const std::vector<int>& cpus, unsigned threa
 }
 
 SendResult Generator::send(const SendPlan& plan, const std::function<void(const SendProgress&)>& progress) {
+  // Said as what it is, not as a missing privilege (the kernel answers EPERM).
+  if (!loader::xdp_live_frames_supported())
+    throw std::runtime_error(
+        "this kernel refuses BPF_PROG_RUN with live frames (BPF_F_TEST_XDP_LIVE_FRAMES), which "
+        "portway pktgen send is built on: it cannot send from this machine");
   if (plan.ifindex == 0) throw std::invalid_argument("no interface to send on");
   if (plan.batch_size == 0 || plan.batch_size > 256)
     throw std::invalid_argument("batch size must be 1..256 (the kernel's limit for live frames)");

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "live_frames.h"
 #include "run_command.h"
 #include "support/root.h"
 #include "veth_pair.h"
@@ -44,6 +45,7 @@ class PktgenCli : public ::testing::Test {
 };
 
 TEST_F(PktgenCli, SendAndSinkJsonHaveExactlyTheDocumentedKeysAndAgree) {
+  PORTWAY_REQUIRE_LIVE_FRAMES();
   const VethPair pair("j");
   const std::string bin = PORTWAY_BINARY;
   RunningCommand sink(bin + " pktgen sink --netns " + pair.sink_netns() + " --dev " + VethPair::kSinkLink +
@@ -70,6 +72,17 @@ TEST_F(PktgenCli, SendAndSinkJsonHaveExactlyTheDocumentedKeysAndAgree) {
   EXPECT_EQ(keys(k["latency_ns"]), (std::set<std::string>{"stamped", "mean", "p50", "p90", "p99", "p999", "max"}));
   EXPECT_EQ(k["latency_ns"]["stamped"], 5000);
   EXPECT_LE(k["latency_ns"]["p50"].get<std::uint64_t>(), k["latency_ns"]["p99"].get<std::uint64_t>());
+}
+
+// On a kernel that refuses live frames, send says so (not "needs root") and exits 2, an
+// environment error (docs/cli.md, "Exit codes"); on one that runs them the tests above send.
+TEST_F(PktgenCli, SendSaysWhenTheKernelRefusesLiveFrames) {
+  if (loader::xdp_live_frames_supported()) GTEST_SKIP() << "this kernel runs live frames: the send tests above cover it";
+  const auto r = run_command(std::string(PORTWAY_BINARY) +
+                             " pktgen send --dev lo --dst 198.19.0.1 --dst-mac 02:00:00:00:00:01 --count 10 2>&1");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("this kernel refuses BPF_PROG_RUN with live frames"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("needs root"), std::string::npos) << r.out;
 }
 
 TEST_F(PktgenCli, BadInputIsRefusedWithTheDocumentedExitCodes) {

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 
+#include "live_frames.h"
 #include "run_command.h"
 #include "support/root.h"
 
@@ -17,6 +18,7 @@ namespace {
 
 TEST(PktgenRig, OneShortRoundReportsEveryVariantWithLossAndRatios) {
   PORTWAY_REQUIRE_ROOT();
+  PORTWAY_REQUIRE_LIVE_FRAMES();
   const std::string prefix = "pwrt" + std::to_string(getpid());
   const auto r = run_command(std::string(PORTWAY_RIG_BINARY) + " --rounds 1 --seconds 0.3 --warmup 0.1 --prefix " +
                              prefix + " --json");
@@ -67,6 +69,7 @@ TEST(PktgenRig, OneShortRoundReportsEveryVariantWithLossAndRatios) {
 // names.
 TEST(PktgenRig, NativeSinksTakeTheRedirectAndMissThePeerRedirect) {
   PORTWAY_REQUIRE_ROOT();
+  PORTWAY_REQUIRE_LIVE_FRAMES();
   const std::string prefix = "pwrn" + std::to_string(getpid());
   const auto r = run_command(std::string(PORTWAY_RIG_BINARY) +
                              " --rounds 1 --seconds 0.3 --native-sinks --only redirect,tc_redirect_peer --prefix " +

@@ -7,6 +7,7 @@
 #include <optional>
 #include <thread>
 
+#include "live_frames.h"
 #include "pktgen/cpus.h"
 #include "pktgen/generator.h"
 #include "pktgen/netns_enter.h"
@@ -79,7 +80,10 @@ struct Case {
 
 class SendSink : public ::testing::TestWithParam<Case> {
  protected:
-  void SetUp() override { PORTWAY_REQUIRE_ROOT(); }
+  void SetUp() override {
+    PORTWAY_REQUIRE_ROOT();
+    PORTWAY_REQUIRE_LIVE_FRAMES();
+  }
 };
 
 // One thread on one CPU: the peer's ring never overflows (its NAPI runs on the same CPU as
@@ -111,7 +115,10 @@ INSTANTIATE_TEST_SUITE_P(Protocols, SendSink,
 
 class SendSinkFlows : public ::testing::Test {
  protected:
-  void SetUp() override { PORTWAY_REQUIRE_ROOT(); }
+  void SetUp() override {
+    PORTWAY_REQUIRE_ROOT();
+    PORTWAY_REQUIRE_LIVE_FRAMES();
+  }
 };
 
 TEST_F(SendSinkFlows, TheFlowCountIsHonouredAcrossThreads) {
