@@ -57,6 +57,41 @@ std::vector<std::uint8_t> reply_from(const Ipv4Address& backend) {
       .tcp();
 }
 
+// A flow and its reverse entry written straight into pw_flows and pw_reverse, as a program of
+// layout 3 records them.
+void write_as_layout3(LbLab& lab, const pw_flow_key& key, const pw_flow& flow) {
+  pw_reverse rev{};
+  rev.frontend_addr = key.daddr;
+  rev.frontend_port = key.dport;
+  rev.flags = flow.flags;
+  rev.client_addr = key.saddr;
+  const pw_flow_key rk = loader::reverse_key_of(key, flow);
+  ASSERT_EQ(bpf_map_update_elem(lab.fds().flows, &key, &flow, BPF_ANY), 0);
+  ASSERT_EQ(bpf_map_update_elem(lab.fds().reverse, &rk, &rev, BPF_ANY), 0);
+}
+
+// Three flows the placement tests write: to A:80 (the sandbox), to C:80 (backend C0) and a
+// hairpin to A:80.
+struct Flows {
+  pw_flow to_a{}, to_c{}, hairpin{};
+};
+
+Flows flows_of_the_tests() {
+  Flows f;
+  f.to_a.backend_id = kBeSandbox;
+  f.to_a.backend_addr = be32(kSandbox);
+  f.to_a.target_port = be16(kTargetTcp);
+  f.to_a.frontend_id = kFeATcp;
+  f.to_c = f.to_a;
+  f.to_c.backend_id = kBeC0;
+  f.to_c.backend_addr = be32(backend_c_addr(0));
+  f.to_c.frontend_id = kFeCTcp;
+  f.hairpin = f.to_a;
+  f.hairpin.flags = PW_FLOW_HAIRPIN;
+  f.hairpin.snat_addr = be32(kNode);
+  return f;
+}
+
 class LbConnsTest : public ::testing::Test {
  protected:
   void SetUp() override { PORTWAY_REQUIRE_ROOT(); }
@@ -142,13 +177,7 @@ TEST_F(LbConnsTest, FlowsInPwFlowsAreFollowedInBothDirections) {
   f.target_port = be16(kTargetTcp);
   f.frontend_id = kFeCTcp;
   f.frontend_gen = lab.maps().frontend_gens().at(kFeCTcp);
-  pw_reverse rev{};
-  rev.frontend_addr = be32(kSvcC);
-  rev.frontend_port = be16(80);
-  rev.client_addr = be32(kClient);
-  const pw_flow_key rk = loader::reverse_key_of(key, f);
-  ASSERT_EQ(bpf_map_update_elem(lab.fds().flows, &key, &f, BPF_ANY), 0);
-  ASSERT_EQ(bpf_map_update_elem(lab.fds().reverse, &rk, &rev, BPF_ANY), 0);
+  write_as_layout3(lab, key, f);
 
   auto r = lab.run_xdp(client(kSvcC, 80, false));
   ASSERT_EQ(r.retval, static_cast<std::uint32_t>(XDP_PASS));
@@ -199,31 +228,20 @@ TEST_F(LbConnsTest, AStaleFlowIsReplacedInPlaceOrDeleted) {
 // client port to two frontends and a hairpin leave pw_conns to the first only.
 TEST_F(LbConnsTest, UpsertedFlowsArePlacedAsTheProgramsPlaceThem) {
   LbLab lab;
-  pw_flow to_a{};
-  to_a.backend_id = kBeSandbox;
-  to_a.backend_addr = be32(kSandbox);
-  to_a.target_port = be16(kTargetTcp);
-  to_a.frontend_id = kFeATcp;
-  pw_flow to_c = to_a;
-  to_c.backend_id = kBeC0;
-  to_c.backend_addr = be32(backend_c_addr(0));
-  to_c.frontend_id = kFeCTcp;
-  pw_flow hairpin = to_a;
-  hairpin.flags = PW_FLOW_HAIRPIN;
-  hairpin.snat_addr = be32(kNode);
+  const Flows f = flows_of_the_tests();
   const std::vector<std::pair<pw_flow_key, pw_flow>> flows{
-      {flow_key(kClient, kSvcA, kPort, 80, kTcp), to_a},
-      {flow_key(kClient, kSvcC, kPort, 80, kTcp), to_c},
-      {flow_key(kSandbox, kSvcA, kPort + 1, 80, kTcp), hairpin}};
+      {flow_key(kClient, kSvcA, kPort, 80, kTcp), f.to_a},
+      {flow_key(kClient, kSvcC, kPort, 80, kTcp), f.to_c},
+      {flow_key(kSandbox, kSvcA, kPort + 1, 80, kTcp), f.hairpin}};
   lab.maps().upsert_flows(flows);
   EXPECT_EQ(lab.maps().conns().size(), 1u);
   EXPECT_EQ(lab.maps().reverse_count(), 2u);
   EXPECT_EQ(lab.maps().flows().size(), 3u);
-  for (const auto& [key, f] : flows) {
+  for (const auto& [key, flow] : flows) {
     const auto found = lab.maps().flow(key);
     ASSERT_TRUE(found.has_value());
-    EXPECT_EQ(found->backend_id, f.backend_id);
-    const auto back = lab.maps().reply_translation(loader::reverse_key_of(key, f));
+    EXPECT_EQ(found->backend_id, flow.backend_id);
+    const auto back = lab.maps().reply_translation(loader::reverse_key_of(key, flow));
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->frontend_addr, key.daddr);
   }
@@ -238,39 +256,19 @@ TEST_F(LbConnsTest, UpsertedFlowsArePlacedAsTheProgramsPlaceThem) {
 // left them, then moved.
 TEST_F(LbConnsTest, AnUpgradeMovesFlowsFromPwFlowsIntoPwConns) {
   LbLab lab;
-  pw_flow to_a{};
-  to_a.backend_id = kBeSandbox;
-  to_a.backend_addr = be32(kSandbox);
-  to_a.target_port = be16(kTargetTcp);
-  to_a.frontend_id = kFeATcp;
-  pw_flow to_c = to_a;
-  to_c.backend_id = kBeC0;
-  to_c.backend_addr = be32(backend_c_addr(0));
-  to_c.frontend_id = kFeCTcp;
-  pw_flow hairpin = to_a;
-  hairpin.flags = PW_FLOW_HAIRPIN;
-  hairpin.snat_addr = be32(kNode);
+  const Flows f = flows_of_the_tests();
   const std::vector<std::pair<pw_flow_key, pw_flow>> old{
-      {flow_key(kClient, kSvcA, kPort, 80, kTcp), to_a},
-      {flow_key(kClient, kSvcC, kPort, 80, kTcp), to_c},  // the same client port
-      {flow_key(kClient2, kSvcA, kPort, 80, kTcp), to_a},
-      {flow_key(kSandbox, kSvcA, kPort + 1, 80, kTcp), hairpin}};
-  for (const auto& [key, f] : old) {
-    pw_reverse rev{};
-    rev.frontend_addr = key.daddr;
-    rev.frontend_port = key.dport;
-    rev.flags = f.flags;
-    rev.client_addr = key.saddr;
-    const pw_flow_key rk = loader::reverse_key_of(key, f);
-    ASSERT_EQ(bpf_map_update_elem(lab.fds().flows, &key, &f, BPF_ANY), 0);
-    ASSERT_EQ(bpf_map_update_elem(lab.fds().reverse, &rk, &rev, BPF_ANY), 0);
-  }
+      {flow_key(kClient, kSvcA, kPort, 80, kTcp), f.to_a},
+      {flow_key(kClient, kSvcC, kPort, 80, kTcp), f.to_c},  // the same client port
+      {flow_key(kClient2, kSvcA, kPort, 80, kTcp), f.to_a},
+      {flow_key(kSandbox, kSvcA, kPort + 1, 80, kTcp), f.hairpin}};
+  for (const auto& [key, flow] : old) write_as_layout3(lab, key, flow);
   EXPECT_EQ(lab.maps().move_flows_into_conns(), 2u);
   EXPECT_EQ(lab.maps().conns().size(), 2u);
   EXPECT_EQ(lab.maps().reverse_count(), 2u) << "the hairpin's and the second flow's";
   EXPECT_EQ(lab.maps().flows().size(), 4u);
-  for (const auto& [key, f] : old) {
-    const auto back = lab.maps().reply_translation(loader::reverse_key_of(key, f));
+  for (const auto& [key, flow] : old) {
+    const auto back = lab.maps().reply_translation(loader::reverse_key_of(key, flow));
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->frontend_addr, key.daddr);
   }
