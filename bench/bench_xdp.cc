@@ -9,6 +9,13 @@
 //     FIB knows both as neighbours, so each run is the whole hit path: lookups, DNAT with
 //     incremental checksums, bpf_fib_lookup, MAC rewrite, TTL - 1, redirect (TTL 255 in,
 //     200 runs per call);
+//     Both flows come from one client address and port (a DNAT keeps the source), so one of
+//     them is in pw_conns and the other in pw_flows (lb_abi.h): this case is two flows'
+//     paths, averaged;
+//   - established/one_connection: one client packet to S3:80, replayed on every repeat by
+//     bpf/frame_replay.bpf.c (tail call into pw_xdp_uplink), so every run is the hit path of
+//     one connection in pw_conns; floor/replay is the replay with the floor program in its
+//     place (repeat 200 both);
 //   - new flow: repeat = 1 in a loop, a fresh 5-tuple per call (Maglev pick + two LRU
 //     inserts), timed by the kernel per call; "established/repeat1" is the same loop on an
 //     existing flow, the baseline for what repeat = 1 itself adds;
@@ -18,7 +25,8 @@
 //     and repeat 1: what BPF_PROG_TEST_RUN itself costs on this machine in the same run, to
 //     read the others against.
 // Frontends: the argument (10, 1,000, 100,000) in pw_frontends over N/3 service addresses,
-// with as many flows preloaded, so table sizes are what they would be at that scale.
+// with as many flows preloaded where the programs would put them (pw_conns), so table sizes
+// are what they would be at that scale.
 // IPv6 (the *6 benchmarks): the same cases over IPv6 (2001:2::/48), in the same object and
 // environment: every IPv4 address above has an IPv6 twin (the same backend ids and sets, with
 // IPv6 Maglev tables), and N IPv6 frontends and N IPv6 flows sit next to the IPv4 ones.
@@ -46,6 +54,7 @@
 #include "loader/skeleton.h"
 #include "xdp_sink.skel.h"
 #include "support/cpu_pin.h"
+#include "support/frame_replay.h"
 #include "support/netns.h"
 #include "support/packet_builder.h"
 #include "packet6.h"
@@ -254,27 +263,25 @@ class Env {
       }
       add_frontend6(a6, static_cast<std::uint16_t>(1000 + i % 3), id6 + i, 2, 8080);
     }
-    // As many established flows per family as frontends (other clients), straight into the maps.
-    preload_flows<pw_flow_key, pw_flow>((*skel_)->maps.pw_flows, frontends, 2,
-                                        [](pw_flow_key& k, pw_flow& f, std::uint32_t i) {
-                                          k.saddr = be32({198, 18, static_cast<std::uint8_t>(1 + (i >> 16)),
-                                                          static_cast<std::uint8_t>(i >> 8)});
-                                          k.daddr = be32(kS3);
-                                          f.backend_addr = be32({198, 18, 128, 10});
-                                        });
-    preload_flows<pw_flow6_key, pw_flow6>((*skel_)->maps.pw_flows6, frontends, id6 + 2,
-                                          [](pw_flow6_key& k, pw_flow6& f, std::uint32_t i) {
-                                            k.saddr = in6(lab6(static_cast<std::uint16_t>(0x200 + (i >> 16)),
-                                                               static_cast<std::uint16_t>(i)));
-                                            k.daddr = in6(kS3v6);
-                                            f.backend_addr = in6(lab6(0x80, 10));
-                                          });
+    // As many established flows per family as frontends (other clients), placed as the
+    // programs would place them (pw_conns: each client port has one flow).
+    m.upsert_flows(preload<pw_flow_key, pw_flow>(frontends, 2, [](pw_flow_key& k, pw_flow& f, std::uint32_t i) {
+      k.saddr = be32({198, 18, static_cast<std::uint8_t>(1 + (i >> 16)), static_cast<std::uint8_t>(i >> 8)});
+      k.daddr = be32(kS3);
+      f.backend_addr = be32({198, 18, 128, 10});
+    }));
+    m.upsert_flows6(preload<pw_flow6_key, pw_flow6>(frontends, id6 + 2, [](pw_flow6_key& k, pw_flow6& f, std::uint32_t i) {
+      k.saddr = in6(lab6(static_cast<std::uint16_t>(0x200 + (i >> 16)), static_cast<std::uint16_t>(i)));
+      k.daddr = in6(kS3v6);
+      f.backend_addr = in6(lab6(0x80, 10));
+    }));
   }
 
   // `n` flows of client i (addresses set by `addrs`) on TCP port 80 to backend 10:8080.
   template <typename Key, typename Flow, typename Addrs>
-  static void preload_flows(bpf_map* map, std::uint32_t n, std::uint32_t frontend_id, Addrs&& addrs) {
-    const int fd = bpf_map__fd(map);
+  static std::vector<std::pair<Key, Flow>> preload(std::uint32_t n, std::uint32_t frontend_id, Addrs&& addrs) {
+    std::vector<std::pair<Key, Flow>> flows;
+    flows.reserve(n);
     for (std::uint32_t i = 0; i < n; ++i) {
       Key k{};
       Flow f{};
@@ -285,8 +292,9 @@ class Env {
       f.backend_id = 10;
       f.target_port = be16(8080);
       f.frontend_id = frontend_id;
-      (void)bpf_map_update_elem(fd, &k, &f, BPF_ANY);
+      flows.emplace_back(k, f);
     }
+    return flows;
   }
 
   std::unique_ptr<portway::test::ScopedNetns> netns_;
@@ -340,6 +348,8 @@ bool needs_root(benchmark::State& state) {
   return false;
 }
 
+PORTWAY_SKELETON_TRAITS(XdpSinkTraits, xdp_sink);
+
 // The measured loop of every benchmark: one test run of `frame` (`repeat` runs in the kernel)
 // per iteration, with the kernel's time as the iteration time; prepare(frame) may edit the
 // frame before each call. Reports ns per packet and the last verdict.
@@ -377,6 +387,27 @@ void established(benchmark::State& state, const std::vector<std::uint8_t>& frame
   Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
   (void)loader::test_run(env.xdp_fd(), frame, {.repeat = 2});
   time_test_runs(state, env.xdp_fd(), frame, kRepeat);
+}
+
+// Established, one connection (frame to S3:80), replayed on every repeat: the first run
+// creates the flow; `floor` puts the floor program in the connection's place.
+void one_connection(benchmark::State& state, const std::vector<std::uint8_t>& frame, bool floor = false) {
+  if (needs_root(state)) {
+    return;
+  }
+  const portway::test::ScopedCpuPin pin(portway::test::allowed_cpus().front());
+  Env& env = env_for(static_cast<std::uint32_t>(state.range(0)));
+  (void)loader::test_run(env.xdp_fd(), frame);
+  portway::test::FrameReplay replay(frame);
+  std::optional<loader::Skeleton<XdpSinkTraits>> sink;
+  if (floor) {
+    sink.emplace(loader::Skeleton<XdpSinkTraits>::open_and_load(
+        [](xdp_sink& s) { s.rodata->sink_verdict = XDP_PASS; }));
+    replay.aim(bpf_program__fd((*sink)->progs.xdp_sink));
+  } else {
+    replay.aim(env.xdp_fd());
+  }
+  time_test_runs(state, replay.fd(), frame, kRepeat);
 }
 
 // Established, repeat = 1 (frame to S3:80); `ready` false: pwbk0 not xdp-ready (tc hand-off).
@@ -420,6 +451,8 @@ void miss(benchmark::State& state, const std::vector<std::uint8_t>& frame) {
 
 void BM_Established(benchmark::State& state) { established(state, client_to(kS1, 80).tcp()); }
 void BM_EstablishedRepeat1(benchmark::State& state) { established_repeat1(state, client_to(kS3, 80).tcp()); }
+void BM_EstablishedOneConnection(benchmark::State& state) { one_connection(state, client_to(kS3, 80).tcp()); }
+void BM_FloorReplay(benchmark::State& state) { one_connection(state, client_to(kS3, 80).tcp(), true); }
 
 // The same established flow delivered through the tc hand-off (pwbk0 not xdp-ready): what the
 // XDP program adds for it (metadata instead of a redirect). The tc program's own run and the
@@ -444,6 +477,7 @@ void BM_Miss(benchmark::State& state) { miss(state, client_to(kNowhere, 80).tcp(
 
 void BM_Established6(benchmark::State& state) { established(state, client6_to(kS1v6, 80).tcp()); }
 void BM_EstablishedRepeat1_6(benchmark::State& state) { established_repeat1(state, client6_to(kS3v6, 80).tcp()); }
+void BM_EstablishedOneConnection6(benchmark::State& state) { one_connection(state, client6_to(kS3v6, 80).tcp()); }
 
 void BM_NewFlow6(benchmark::State& state) {
   constexpr std::size_t kSrc = 14 + 8;  // Ethernet, then the IPv6 header's source address
@@ -516,8 +550,6 @@ void BM_LiveDelivery(benchmark::State& state) {
   portway::netlink::set_gro("pwbk1", false);
 }
 
-PORTWAY_SKELETON_TRAITS(XdpSinkTraits, xdp_sink);
-
 void BM_Floor(benchmark::State& state) {
   if (needs_root(state)) {
     return;
@@ -537,16 +569,19 @@ void BM_Floor(benchmark::State& state) {
 #define PW_FRONTEND_COUNTS Arg(10)->Arg(1000)->Arg(100000)
 BENCHMARK(BM_Established)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(300);
 BENCHMARK(BM_EstablishedRepeat1)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(100000);
+BENCHMARK(BM_EstablishedOneConnection)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(300);
 BENCHMARK(BM_EstablishedRepeat1Handoff)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(100000);
 BENCHMARK(BM_NewFlow)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(100000);
 BENCHMARK(BM_Miss)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(300);
 BENCHMARK(BM_Established6)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(300);
 BENCHMARK(BM_EstablishedRepeat1_6)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(100000);
+BENCHMARK(BM_EstablishedOneConnection6)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(300);
 BENCHMARK(BM_NewFlow6)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(100000);
 BENCHMARK(BM_Miss6)->PW_FRONTEND_COUNTS->UseManualTime()->Iterations(300);
 BENCHMARK(BM_LiveDelivery)->Arg(1)->Arg(0)->UseManualTime()->Iterations(3000);
 BENCHMARK(BM_Floor)->Arg(kRepeat)->UseManualTime()->Iterations(300);
 BENCHMARK(BM_Floor)->Arg(1)->UseManualTime()->Iterations(100000);
+BENCHMARK(BM_FloorReplay)->Arg(10)->UseManualTime()->Iterations(300);
 
 }  // namespace
 
