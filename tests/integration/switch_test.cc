@@ -209,9 +209,10 @@ TEST_F(DataplaneSwitchTest, SwitchesUnderLoadResetNoConnection) {
     for (const char* dp : {"nft", "xdp"}) {
       const auto t0 = Clock::now();
       ASSERT_EQ(sync(dp), 0) << slurp(cli_log());
-      std::cout << "  switch to " << dp << ": "
-                << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count() << " ms\n";
+      const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      // Which switch a reset follows, for when one does.
+      std::cout << "  switch to " << dp << ": " << took << " ms; connections reset so far: " << load.resets() << "\n";
     }
   }
   udp.stop();

@@ -229,12 +229,16 @@ struct Found {
   bool any = false;
 };
 
+// CONTINUE, not STOP: a stop ends the read before the kernel's acknowledgement, which stays in
+// the socket and is taken by the next query on the handle as its own answer.
 template <typename Addr>
 int remember(enum nf_conntrack_msg_type, struct nf_conntrack* ct, void* data) {
   auto* found = static_cast<Found<Addr>*>(data);
-  found->any = true;
-  found->flow = nat_flow_of<Addr>(ct);
-  return NFCT_CB_STOP;
+  if (!found->any) {
+    found->any = true;
+    found->flow = nat_flow_of<Addr>(ct);
+  }
+  return NFCT_CB_CONTINUE;
 }
 
 std::chrono::seconds read_seconds(const char* path, std::chrono::seconds fallback) {
