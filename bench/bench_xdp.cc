@@ -12,12 +12,12 @@
 //     Both flows come from one client address and port (a DNAT keeps the source), so one of
 //     them is in pw_conns and the other in pw_flows (lb_abi.h): this case is two flows'
 //     paths, averaged;
-//   - established/one_connection: one client packet to S3:80, replayed on every repeat by
+//   - BM_EstablishedOneConnection: one client packet to S3:80, replayed on every repeat by
 //     bpf/frame_replay.bpf.c (tail call into pw_xdp_uplink), so every run is the hit path of
-//     one connection in pw_conns; floor/replay is the replay with the floor program in its
+//     one connection in pw_conns; BM_FloorReplay is the replay with the floor program in its
 //     place (repeat 200 both);
-//   - new flow: repeat = 1 in a loop, a fresh 5-tuple per call (Maglev pick + two LRU
-//     inserts), timed by the kernel per call; "established/repeat1" is the same loop on an
+//   - new flow: repeat = 1 in a loop, a fresh 5-tuple per call (Maglev pick + one pw_conns
+//     insert), timed by the kernel per call; "established/repeat1" is the same loop on an
 //     existing flow, the baseline for what repeat = 1 itself adds;
 //   - established/repeat1/handoff: the same with the target not xdp-ready (tc hand-off);
 //   - miss: a packet to no frontend address, repeat 200 (it is passed on unchanged);
