@@ -41,6 +41,8 @@ int frame_replay(struct xdp_md *ctx)
 			break;
 		if (off + 8 > replay_len)
 			off = replay_len - 8;
+		/* Never true (user space caps replay_len at 80), but it bounds the read from
+		 * replay_head for the verifier on kernels that do not fold frozen rodata. */
 		if (off > PW_REPLAY_MAX - 8)
 			return XDP_ABORTED;
 		/* Bounds per store: the verifier knows the packet's length only from a check. */

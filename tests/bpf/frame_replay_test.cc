@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lb_fixture.h"
+#include "loader/error.h"
 #include "loader/prog_test_run.h"
 #include "support/frame_replay.h"
 #include "support/root.h"
@@ -50,10 +51,16 @@ TEST(FrameReplayTest, EveryRepeatIsTheSameClientPacketOfOneConnection) {
   EXPECT_EQ(after.new_flows, before.new_flows);
 }
 
+// Refused before anything is loaded (so without privileges too).
 TEST(FrameReplayTest, RefusesAFrameShorterThanEightBytes) {
-  PORTWAY_REQUIRE_ROOT();
   const std::vector<std::uint8_t> tiny(7, 0);
   EXPECT_THROW(FrameReplay{tiny}, std::invalid_argument);
+}
+
+TEST(FrameReplayTest, AimingAtSomethingThatIsNoProgramIsAnError) {
+  PORTWAY_REQUIRE_ROOT();
+  FrameReplay replay(client(false));
+  EXPECT_THROW(replay.aim(-1), loader::Error);
 }
 
 }  // namespace
