@@ -2,12 +2,16 @@
 // dataplane under test) -> two sinks, every variant in one run, interleaved round by round,
 // medians and ratios. Root. Example:
 //   build/bench/pktgen_rig --rounds 5 --seconds 2 --json
+// The generator sends with live frames where the kernel runs them, else from a packet socket
+// (--engine picks one).
 // With --native-sinks the sinks give the sandbox veths NAPI (XDP redirect possible); without,
 // they count at the sandbox end's tc ingress and the veths stay at kernel defaults.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -39,6 +43,9 @@ std::string loadavg() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The library's log lines (kernel probes, the dataplane's notes) with the progress on
+  // stderr: stdout carries only the result, which --json makes a document.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("pktgen_rig"));
   CLI::App app("The packet rig: generator -> node -> two sinks; every variant in one run, interleaved");
   portway::rig::RigOptions o;
   o.prefix = "pwrig" + std::to_string(getpid());
@@ -53,6 +60,10 @@ int main(int argc, char** argv) {
   app.add_flag("--native-sinks", o.native_sinks,
                "sinks in driver XDP mode (the sandbox veths then take XDP redirects; default: tc "
                "sinks, veths at kernel defaults)");
+  std::string engine = "auto";
+  app.add_option("--engine", engine, "the generator's engine: auto, live-frames or packet-socket")
+      ->check(CLI::IsMember({"auto", "live-frames", "packet-socket"}))
+      ->capture_default_str();
   app.add_option("--only", o.only, "measure only these variants (e.g. for perf record)")->delimiter(',');
   app.add_flag("--json", json, "print the result as JSON on stdout");
   try {
@@ -60,6 +71,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  o.engine = engine == "live-frames"     ? portway::pktgen::Engine::live_frames
+             : engine == "packet-socket" ? portway::pktgen::Engine::packet_socket
+                                         : portway::pktgen::Engine::automatic;
   if (geteuid() != 0) {
     std::cerr << "pktgen_rig: needs root (namespaces, XDP, nftables)\n";
     return 2;
@@ -90,10 +104,21 @@ int main(int argc, char** argv) {
     }
     med[name] = median(del);
     variants[name] = {{"offered_pps", median(off)}, {"delivered_pps", median(del)},
+                      {"ns_per_frame", med[name] > 0 ? 1e9 / med[name] : 0.0},
                       {"loss_fraction", median(loss_frac)}, {"runs", rows}};
   }
   const auto ratio = [&](const std::string& a, const std::string& b) {
     return med[b] > 0 ? med[a] / med[b] : 0.0;
+  };
+  // Generator, node and sinks share one CPU and the generator waits for nothing, so a
+  // variant's time per frame is the whole pipeline's: the generator and the first hop (what
+  // xdp_drop costs) plus the node's own work. b's node work over a's, with the common part
+  // taken out: how much more the node spends per frame with b. 0 when either is not above
+  // the first hop (docs/performance.md "Packet rig").
+  const auto above_first_hop = [&](const std::string& a, const std::string& b) {
+    if (med[a] <= 0 || med[b] <= 0 || med["xdp_drop"] <= 0) return 0.0;
+    const double hop = 1e9 / med["xdp_drop"], ns_a = 1e9 / med[a] - hop, ns_b = 1e9 / med[b] - hop;
+    return ns_a > 0 && ns_b > 0 ? ns_b / ns_a : 0.0;
   };
   // The ceiling is the cheapest delivery the sandbox veths can take: an XDP redirect when the
   // sinks give them NAPI, the tc redirect at kernel defaults.
@@ -117,10 +142,16 @@ int main(int argc, char** argv) {
       {"first_hop_vs_nft_established", ratio("xdp_drop", "portway_nft_established")},
       {"ceiling_vs_nft_established", ratio(ceiling, "portway_nft_established")},
       {"ceiling_vs_nft_new", ratio(ceiling, "portway_nft_new")},
+      {"xdp_vs_nft_established_above_first_hop",
+       above_first_hop("portway_xdp_established", "portway_nft_established")},
+      {"xdp_vs_nft_new_above_first_hop", above_first_hop("portway_xdp_new", "portway_nft_new")},
+      {"xdp6_vs_nft6_established_above_first_hop",
+       above_first_hop("portway_xdp6_established", "portway_nft6_established")},
+      {"xdp6_vs_nft6_new_above_first_hop", above_first_hop("portway_xdp6_new", "portway_nft6_new")},
   };
   if (json) {
     std::cout << nlohmann::json{{"rounds", o.rounds},         {"seconds", o.seconds},   {"frame_size", o.frame_size},
-                                {"flows", o.flows},           {"cpu", r.cpu},           {"native_sinks", o.native_sinks},           {"loadavg_before", load_before},
+                                {"flows", o.flows},           {"cpu", r.cpu},           {"native_sinks", o.native_sinks}, {"engine", portway::pktgen::engine_name(r.engine)},           {"loadavg_before", load_before},
                                 {"loadavg_after", load_after}, {"variants", variants}, {"ratios", ratios}}
                      .dump(2)
               << "\n";
@@ -134,7 +165,7 @@ int main(int argc, char** argv) {
                 variants[name]["loss_fraction"].get<double>() * 100);
   for (const auto& [k, v] : ratios.items())
     if (v.is_number()) std::printf("%-32s %.2f\n", k.c_str(), v.get<double>());
-  std::printf("ceiling: %s\n", ceiling.c_str());
+  std::printf("ceiling: %s, generator engine: %s\n", ceiling.c_str(), portway::pktgen::engine_name(r.engine));
   std::printf("load average before: %s, after: %s\n", load_before.c_str(), load_after.c_str());
   return 0;
 }

@@ -122,7 +122,7 @@ int pktgen(struct xdp_md *ctx)
 	struct ethhdr *eth = data;
 	__u32 key = 0, addr_idx, pseudo;
 	__u16 sport;
-	__u64 seq, f;
+	__u64 f;
 
 	c = bpf_map_lookup_elem(&pktgen_counters, &key);
 	if (!c)
@@ -136,15 +136,10 @@ int pktgen(struct xdp_md *ctx)
 
 	/* Which flow: a cycle over `flows`, or with new_flow_per_frame a sequence interleaved by
 	 * thread so that no two threads make the same 5-tuple (until the whole space wraps). */
-	seq = c->frames++;
-	if (pktgen_config.new_flow_per_frame) {
-		f = c->next_flow % pktgen_config.flows;
-		c->next_flow += c->flow_stride ? c->flow_stride : 1;
-	}
-	else
-		f = seq % pktgen_config.flows;
-	sport = (__u16)(pktgen_config.src_port_min + f % pktgen_config.src_port_count);
-	addr_idx = (__u32)((f / pktgen_config.src_port_count) % pktgen_config.src_addr_count);
+	f = portway_pktgen_next_flow(c, pktgen_config.flows, pktgen_config.new_flow_per_frame);
+	sport = portway_pktgen_flow_port(f, pktgen_config.src_port_min, pktgen_config.src_port_count);
+	addr_idx = portway_pktgen_flow_addr_offset(f, pktgen_config.src_port_count,
+						   pktgen_config.src_addr_count);
 
 #pragma unroll
 	for (int i = 0; i < ETH_ALEN; i++) {

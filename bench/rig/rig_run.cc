@@ -13,6 +13,7 @@
 #include "agent/node_dataplane.h"
 #include "lab/cgroup_dir.h"
 #include "lab/topology.h"
+#include "loader/xdp_features.h"
 #include "netlink/links.h"
 #include "pktgen/cpus.h"
 #include "pktgen/generator.h"
@@ -155,6 +156,9 @@ class Rig {
     generators(topo_.client_address, kServiceAddress, kNewFlowSources, established_, new_flows_);
     generators(topo_.client_address6, kServiceAddress6, kNewFlowSources6, established6_, new_flows6_);
     cpu_ = o.cpu >= 0 ? o.cpu : pktgen::allowed_cpus().at(0);
+    engine_ = o.engine != pktgen::Engine::automatic ? o.engine
+              : loader::xdp_live_frames_supported() ? pktgen::Engine::live_frames
+                                                    : pktgen::Engine::packet_socket;
   }
 
   ~Rig() {
@@ -182,6 +186,7 @@ class Rig {
   }
 
   int cpu() const { return cpu_; }
+  pktgen::Engine engine() const { return engine_; }
 
   void round(RigResult& result) {
     {
@@ -212,9 +217,11 @@ class Rig {
     sync(config::DataplaneChoice::nft);
     {
       const NetnsEnter in(topo_.node_netns);
-      // The nftables dataplane has no XDP program on the uplink; the generator's XDP_TX
-      // needs one there (docs/performance.md "Packet rig").
-      auto pass = programs_.attach(NodeProgram::pass, uplink_);
+      // The nftables dataplane has no XDP program on the uplink; the live-frames generator's
+      // XDP_TX needs one there (docs/performance.md "Packet rig"). The packet socket's
+      // frames come as a host's do, and the uplink stays as nftables leaves it.
+      std::optional<loader::XdpAttachment> pass;
+      if (engine_ == pktgen::Engine::live_frames) pass.emplace(programs_.attach(NodeProgram::pass, uplink_));
       warm_up(*established_);
       take(result, "portway_nft_established", *established_, false);
       take(result, "portway_nft_new", *new_flows_, false);
@@ -235,6 +242,7 @@ class Rig {
     pktgen::SendPlan p;
     p.ifindex = client_ifindex_;
     p.cpus = {cpu_};
+    p.engine = engine_;
     p.duration = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
     return p;
   }
@@ -305,6 +313,7 @@ class Rig {
   std::optional<pktgen::Generator> established_, new_flows_, established6_, new_flows6_;
   unsigned uplink_ = 0, client_ifindex_ = 0;
   int cpu_ = 0;
+  pktgen::Engine engine_ = pktgen::Engine::live_frames;
   std::uint64_t generation_ = 0;
 };
 
@@ -322,6 +331,7 @@ RigResult run_rig(const RigOptions& options, const std::function<void(const std:
   Rig rig(options, log);
   RigResult result;
   result.cpu = rig.cpu();
+  result.engine = rig.engine();
   for (unsigned r = 0; r < options.rounds; ++r) {
     if (log) log("round " + std::to_string(r + 1) + " of " + std::to_string(options.rounds));
     rig.round(result);

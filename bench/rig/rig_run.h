@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "pktgen/generator.h"
+
 namespace portway::rig {
 
 // In the order each round runs them.
@@ -44,6 +46,9 @@ struct RigOptions {
   // at kernel defaults, as a container runtime creates them (docs/performance.md "Packet rig").
   bool native_sinks = false;
   std::set<std::string> only;      // measure only these variants (empty: every one)
+  // The generator's engine (pktgen/generator.h); automatic: live frames where the kernel runs
+  // them, else the packet socket.
+  pktgen::Engine engine = pktgen::Engine::automatic;
 };
 
 struct Measurement {
@@ -59,6 +64,7 @@ struct Measurement {
 struct RigResult {
   std::map<std::string, std::vector<Measurement>> runs;  // variant -> one per round
   int cpu = -1;
+  pktgen::Engine engine = pktgen::Engine::automatic;  // the one every measurement sent with
 };
 
 // Builds the rig, runs it, removes everything (also on a throw). `log` gets one line per

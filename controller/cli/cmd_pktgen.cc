@@ -68,10 +68,12 @@ std::chrono::milliseconds seconds_flag(double s, const char* flag) {
 int pktgen_send(std::span<const std::string> args) {
   CommandLine cl("portway pktgen send",
                  "usage: portway pktgen send --dev IF [--netns NS] [FLAGS]\n"
-                 "Generate frames with BPF_PROG_RUN live frames (XDP_TX out of --dev to its veth peer,\n"
-                 "which needs an XDP program). Stops after --count frames or --duration, whichever is first.\n");
+                 "Generate frames out of --dev. Engines: live-frames (BPF_PROG_RUN live frames, XDP_TX to\n"
+                 "the veth peer, which needs an XDP program) or packet-socket (sendmmsg on an AF_PACKET\n"
+                 "socket, for kernels that refuse live frames); auto picks live-frames where the kernel runs\n"
+                 "them. Stops after --count frames or --duration, whichever is first.\n");
   auto& app = cl.app();
-  std::string dev, netns, dst_mac_text, src_mac_text, src_text, dst_text, proto = "udp", cpus_text;
+  std::string dev, netns, dst_mac_text, src_mac_text, src_text, dst_text, proto = "udp", cpus_text, engine = "auto";
   std::uint32_t src_count = 1, src_port_count = 1024, flows = 0, threads = 0, batch = 64;
   std::uint16_t src_port = 1024, dst_port = 9000, size = 64;
   std::uint64_t count = 0, rate = 0;
@@ -102,8 +104,11 @@ int pktgen_send(std::span<const std::string> args) {
   app.add_option("--threads", threads, "threads, one per CPU (default: every CPU allowed)");
   app.add_option("--cpus", cpus_text, "CPUs to run on, e.g. 0 or 0,2-3 (default: every CPU allowed)");
   app.add_option("--batch", batch, "frames per kernel batch, 1..256")->capture_default_str();
+  app.add_option("--engine", engine, "auto, live-frames or packet-socket")
+      ->check(CLI::IsMember({"auto", "live-frames", "packet-socket"}))
+      ->capture_default_str();
   app.add_flag("--no-stamp", no_stamp, "leave out the send timestamp (no latency at the sink)");
-  app.add_flag("--json", json, "print the summary as JSON: {sent, seconds, pps, threads}");
+  app.add_flag("--json", json, "print the summary as JSON: {sent, seconds, pps, threads, engine}");
   if (auto rc = cl.parse(args)) return *rc;
 
   pktgen::FrameSpec spec;
@@ -129,6 +134,9 @@ int pktgen_send(std::span<const std::string> args) {
   plan.duration = seconds_flag(duration, "--duration");
   plan.rate_pps = rate;
   plan.batch_size = batch;
+  plan.engine = engine == "live-frames"     ? pktgen::Engine::live_frames
+                : engine == "packet-socket" ? pktgen::Engine::packet_socket
+                                            : pktgen::Engine::automatic;
   try {
     plan.cpus = cpus_text.empty() ? pktgen::allowed_cpus() : pktgen::parse_cpu_list(cpus_text);
   } catch (const std::invalid_argument& e) {
@@ -164,12 +172,12 @@ int pktgen_send(std::span<const std::string> args) {
     throw EnvironmentError("the generator refused " + std::to_string(gen->bad_length()) + " frames of the wrong size");
   if (json) {
     std::cout << nlohmann::json{{"sent", result.sent}, {"seconds", result.seconds}, {"pps", result.pps()},
-                                {"threads", result.threads}}
+                                {"threads", result.threads}, {"engine", pktgen::engine_name(result.engine)}}
                      .dump()
               << "\n";
   } else {
     std::cout << "sent " << result.sent << " frames in " << result.seconds << " s: " << rate_text(result.pps())
-              << " (" << result.threads << " threads)\n";
+              << " (" << result.threads << " threads, " << pktgen::engine_name(result.engine) << ")\n";
   }
   return kExitOk;
 }

@@ -52,6 +52,36 @@ PORTWAY_ABI_SIZE(struct portway_pktgen_counters, 32);
 
 #define PORTWAY_PKTGEN_COUNTERS_ENTRIES 1
 
+/* Which flow the next frame carries, stepping the counters past it: a cycle over `flows`, or
+ * with new_flow_per_frame the sequence user space interleaves by thread (next_flow, step
+ * flow_stride). One definition for both engines of `portway pktgen send`: the program
+ * (bpf/pktgen.bpf.c) and the packet-socket engine (controller/pktgen/frame_writer.h). */
+static inline __attribute__((always_inline)) __u64
+portway_pktgen_next_flow(struct portway_pktgen_counters *c, __u32 flows, __u8 new_flow_per_frame)
+{
+  __u64 seq = c->frames++;
+  __u64 f;
+
+  if (!new_flow_per_frame)
+    return seq % flows;
+  f = c->next_flow % flows;
+  c->next_flow += c->flow_stride ? c->flow_stride : 1;
+  return f;
+}
+
+/* Flow f's source port and the offset of its source address: ports vary fastest. */
+static inline __attribute__((always_inline)) __u16 portway_pktgen_flow_port(__u64 f, __u16 port_min,
+                                                                            __u16 port_count)
+{
+  return (port_min + f % port_count) & 0xffff; /* a mask, not a cast: C and C++ alike */
+}
+
+static inline __attribute__((always_inline)) __u32 portway_pktgen_flow_addr_offset(__u64 f, __u16 port_count,
+                                                                                   __u32 addr_count)
+{
+  return (f / port_count) % addr_count & 0xffffffffu;
+}
+
 #ifdef __cplusplus
 /* Per-CPU values are summed field by field (loader::PerCpuArray::sum). */
 inline portway_pktgen_counters& operator+=(portway_pktgen_counters& a,

@@ -44,8 +44,9 @@ class PktgenCli : public ::testing::Test {
   void SetUp() override { PORTWAY_REQUIRE_ROOT(); }
 };
 
+// With the engine left to `auto`: live frames where the kernel runs them, else the packet
+// socket, and the summary says which.
 TEST_F(PktgenCli, SendAndSinkJsonHaveExactlyTheDocumentedKeysAndAgree) {
-  PORTWAY_REQUIRE_LIVE_FRAMES();
   const VethPair pair("j");
   const std::string bin = PORTWAY_BINARY;
   RunningCommand sink(bin + " pktgen sink --netns " + pair.sink_netns() + " --dev " + VethPair::kSinkLink +
@@ -59,7 +60,8 @@ TEST_F(PktgenCli, SendAndSinkJsonHaveExactlyTheDocumentedKeysAndAgree) {
   ASSERT_EQ(got.status, 0) << got.out;
 
   const auto s = nlohmann::json::parse(send.out);
-  EXPECT_EQ(keys(s), (std::set<std::string>{"sent", "seconds", "pps", "threads"}));
+  EXPECT_EQ(keys(s), (std::set<std::string>{"sent", "seconds", "pps", "threads", "engine"}));
+  EXPECT_EQ(s["engine"], loader::xdp_live_frames_supported() ? "live-frames" : "packet-socket");
   EXPECT_EQ(s["sent"], 5000);
   EXPECT_EQ(s["threads"], 1);
   const auto k = nlohmann::json::parse(got.out);
@@ -74,12 +76,31 @@ TEST_F(PktgenCli, SendAndSinkJsonHaveExactlyTheDocumentedKeysAndAgree) {
   EXPECT_LE(k["latency_ns"]["p50"].get<std::uint64_t>(), k["latency_ns"]["p99"].get<std::uint64_t>());
 }
 
-// On a kernel that refuses live frames, send says so (not "needs root") and exits 2, an
-// environment error (docs/cli.md, "Exit codes"); on one that runs them the tests above send.
-TEST_F(PktgenCli, SendSaysWhenTheKernelRefusesLiveFrames) {
-  if (loader::xdp_live_frames_supported()) GTEST_SKIP() << "this kernel runs live frames: the send tests above cover it";
+// Each engine asked for by name sends with that engine (the packet socket everywhere).
+TEST_F(PktgenCli, TheEngineAskedForIsTheEngineThatSends) {
+  const VethPair pair("e");
+  const std::string bin = PORTWAY_BINARY;
+  RunningCommand sink(bin + " pktgen sink --netns " + pair.sink_netns() + " --dev " + VethPair::kSinkLink +
+                      " --idle 1 --duration 30 --no-latency --json");
+  ASSERT_TRUE(wait_for_xdp(pair.sink_netns(), VethPair::kSinkLink));
+  const auto send = run_command(bin + " pktgen send --netns " + pair.gen_netns() + " --dev " + VethPair::kGenLink +
+                                " --dst-mac " + mac_text(pair.sink_mac()) +
+                                " --dst 198.19.0.1 --count 300 --cpus 0 --engine packet-socket --json");
+  ASSERT_EQ(send.status, 0) << send.out;
+  const auto got = sink.finish();
+  ASSERT_EQ(got.status, 0) << got.out;
+  EXPECT_EQ(nlohmann::json::parse(send.out)["engine"], "packet-socket");
+  EXPECT_EQ(nlohmann::json::parse(got.out)["received"], 300);
+}
+
+// On a kernel that refuses live frames, asking for them by name says so (not "needs root") and
+// exits 2, an environment error (docs/cli.md, "Exit codes"), before any frame is sent (the
+// --dev here is the host's loopback: nothing may go out of it).
+TEST_F(PktgenCli, LiveFramesSayWhenTheKernelRefusesThem) {
+  if (loader::xdp_live_frames_supported()) GTEST_SKIP() << "this kernel runs live frames: the send tests cover them";
   const auto r = run_command(std::string(PORTWAY_BINARY) +
-                             " pktgen send --dev lo --dst 198.19.0.1 --dst-mac 02:00:00:00:00:01 --count 10 2>&1");
+                             " pktgen send --dev lo --dst 198.19.0.1 --dst-mac 02:00:00:00:00:01 --count 10 "
+                             "--engine live-frames 2>&1");
   EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_NE(r.out.find("this kernel refuses BPF_PROG_RUN with live frames"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("needs root"), std::string::npos) << r.out;
@@ -90,6 +111,8 @@ TEST_F(PktgenCli, BadInputIsRefusedWithTheDocumentedExitCodes) {
   // Usage errors: exit 2.
   EXPECT_EQ(run_command(bin + " pktgen send --dst 198.19.0.1 --dst-mac 02:00:00:00:00:01 >/dev/null 2>&1").status, 2);
   EXPECT_EQ(run_command(bin + " pktgen sink --dev lo --bogus >/dev/null 2>&1").status, 2);
+  EXPECT_EQ(run_command(bin + " pktgen send --dev lo --dst 198.19.0.1 --dst-mac 02:00:00:00:00:01 --engine warp "
+                              ">/dev/null 2>&1").status, 2);
   EXPECT_EQ(run_command(bin + " pktgen blast >/dev/null 2>&1").status, 2);
   // Input read and refused: exit 1, before anything is loaded or attached.
   EXPECT_EQ(run_command(bin + " pktgen send --dev lo --dst nowhere --dst-mac 02:00:00:00:00:01 >/dev/null 2>&1").status, 1);

@@ -18,7 +18,6 @@ namespace {
 
 TEST(PktgenRig, OneShortRoundReportsEveryVariantWithLossAndRatios) {
   PORTWAY_REQUIRE_ROOT();
-  PORTWAY_REQUIRE_LIVE_FRAMES();
   const std::string prefix = "pwrt" + std::to_string(getpid());
   const auto r = run_command(std::string(PORTWAY_RIG_BINARY) + " --rounds 1 --seconds 0.3 --warmup 0.1 --prefix " +
                              prefix + " --json");
@@ -27,6 +26,7 @@ TEST(PktgenRig, OneShortRoundReportsEveryVariantWithLossAndRatios) {
   for (const char* k : {"rounds", "seconds", "frame_size", "flows", "cpu", "loadavg_before", "loadavg_after"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_EQ(j["native_sinks"], false);
+  EXPECT_EQ(j["engine"], loader::xdp_live_frames_supported() ? "live-frames" : "packet-socket");
   const std::set<std::string> variants{
       "xdp_drop",                 "redirect",                 "tc_redirect",            "tc_redirect_peer",
       "portway_xdp_established",  "portway_xdp_new",          "portway_xdp6_established", "portway_xdp6_new",
@@ -69,7 +69,6 @@ TEST(PktgenRig, OneShortRoundReportsEveryVariantWithLossAndRatios) {
 // names.
 TEST(PktgenRig, NativeSinksTakeTheRedirectAndMissThePeerRedirect) {
   PORTWAY_REQUIRE_ROOT();
-  PORTWAY_REQUIRE_LIVE_FRAMES();
   const std::string prefix = "pwrn" + std::to_string(getpid());
   const auto r = run_command(std::string(PORTWAY_RIG_BINARY) +
                              " --rounds 1 --seconds 0.3 --native-sinks --only redirect,tc_redirect_peer --prefix " +
