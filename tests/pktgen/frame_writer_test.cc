@@ -6,7 +6,6 @@
 #include <linux/bpf.h>
 
 #include <cstring>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,8 +13,7 @@
 #include "pktgen/frame_spec.h"
 #include "pktgen/frame_writer.h"
 #include "pktgen/generator.h"
-#include "support/cpu_pin.h"
-#include "support/root.h"
+#include "on_one_cpu.h"
 
 namespace portway::test {
 namespace {
@@ -51,18 +49,7 @@ pktgen::FrameSpec spec_of(const Case& c) {
   return s;
 }
 
-class FrameWriterVsProgram : public ::testing::TestWithParam<Case> {
- protected:
-  // One CPU: the program's flow counters are per CPU (generator_frame_test.cc says why).
-  void SetUp() override {
-    PORTWAY_REQUIRE_ROOT();
-    pin_.emplace(test::allowed_cpus().front());
-  }
-  void TearDown() override { pin_.reset(); }
-
- private:
-  std::optional<test::ScopedCpuPin> pin_;
-};
+class FrameWriterVsProgram : public OnOneCpu<::testing::TestWithParam<Case>> {};
 
 TEST_P(FrameWriterVsProgram, EveryFrameIsTheProgramsByteForByte) {
   const Case c = GetParam();

@@ -15,7 +15,7 @@
 #include "pktgen/frame_spec.h"
 #include "pktgen/generator.h"
 #include "support/checksum.h"
-#include "support/cpu_pin.h"
+#include "on_one_cpu.h"
 #include "support/packet_builder.h"
 #include "support/root.h"
 
@@ -77,20 +77,7 @@ PacketBuilder builder_for(std::uint16_t sport, std::uint8_t last_octet) {
       .dst_port(9000);
 }
 
-class GeneratorFrame : public ::testing::Test {
- protected:
-  // The generator's flow counters are per CPU and a test run executes on the CPU of the
-  // calling thread: one CPU for the whole test, or a thread moved under load would start
-  // another CPU's sequence and repeat tuples.
-  void SetUp() override {
-    PORTWAY_REQUIRE_ROOT();
-    pin_.emplace(test::allowed_cpus().front());
-  }
-  void TearDown() override { pin_.reset(); }
-
- private:
-  std::optional<test::ScopedCpuPin> pin_;
-};
+class GeneratorFrame : public OnOneCpu<::testing::Test> {};
 
 TEST_F(GeneratorFrame, UdpV4MatchesPacketBuilderWithTheStamp) {
   pktgen::Generator gen(spec_v4(pktgen::L4::udp, 128, true));

@@ -39,6 +39,21 @@ bool wait_for_xdp(const std::string& netns, const std::string& link) {
   return false;
 }
 
+// `portway pktgen sink` on the pair's sink end with `flags`, once its program is attached.
+RunningCommand start_sink(const VethPair& pair, const std::string& flags) {
+  RunningCommand sink(std::string(PORTWAY_BINARY) + " pktgen sink --netns " + pair.sink_netns() + " --dev " +
+                      VethPair::kSinkLink + " --idle 1 --duration 30 " + flags);
+  EXPECT_TRUE(wait_for_xdp(pair.sink_netns(), VethPair::kSinkLink));
+  return sink;
+}
+
+// `portway pktgen send` from the pair's generator end (netns given as `netns_prefix` + name)
+// to the sink's MAC, with `flags`.
+CommandResult send_to_sink(const VethPair& pair, const std::string& netns_prefix, const std::string& flags) {
+  return run_command(std::string(PORTWAY_BINARY) + " pktgen send --netns " + netns_prefix + pair.gen_netns() +
+                     " --dev " + VethPair::kGenLink + " --dst-mac " + mac_text(pair.sink_mac()) + " " + flags);
+}
+
 class PktgenCli : public ::testing::Test {
  protected:
   void SetUp() override { PORTWAY_REQUIRE_ROOT(); }
@@ -48,13 +63,9 @@ class PktgenCli : public ::testing::Test {
 // socket, and the summary says which.
 TEST_F(PktgenCli, SendAndSinkJsonHaveExactlyTheDocumentedKeysAndAgree) {
   const VethPair pair("j");
-  const std::string bin = PORTWAY_BINARY;
-  RunningCommand sink(bin + " pktgen sink --netns " + pair.sink_netns() + " --dev " + VethPair::kSinkLink +
-                      " --idle 1 --duration 30 --flows --json");
-  ASSERT_TRUE(wait_for_xdp(pair.sink_netns(), VethPair::kSinkLink));
-  const auto send = run_command(bin + " pktgen send --netns /run/netns/" + pair.gen_netns() + " --dev " +
-                                VethPair::kGenLink + " --dst-mac " + mac_text(pair.sink_mac()) +
-                                " --dst 198.19.0.1 --size 80 --count 5000 --cpus 0 --flows 50 --json");
+  RunningCommand sink = start_sink(pair, "--flows --json");
+  const auto send =
+      send_to_sink(pair, "/run/netns/", "--dst 198.19.0.1 --size 80 --count 5000 --cpus 0 --flows 50 --json");
   ASSERT_EQ(send.status, 0) << send.out;
   const auto got = sink.finish();
   ASSERT_EQ(got.status, 0) << got.out;
@@ -79,13 +90,8 @@ TEST_F(PktgenCli, SendAndSinkJsonHaveExactlyTheDocumentedKeysAndAgree) {
 // Each engine asked for by name sends with that engine (the packet socket everywhere).
 TEST_F(PktgenCli, TheEngineAskedForIsTheEngineThatSends) {
   const VethPair pair("e");
-  const std::string bin = PORTWAY_BINARY;
-  RunningCommand sink(bin + " pktgen sink --netns " + pair.sink_netns() + " --dev " + VethPair::kSinkLink +
-                      " --idle 1 --duration 30 --no-latency --json");
-  ASSERT_TRUE(wait_for_xdp(pair.sink_netns(), VethPair::kSinkLink));
-  const auto send = run_command(bin + " pktgen send --netns " + pair.gen_netns() + " --dev " + VethPair::kGenLink +
-                                " --dst-mac " + mac_text(pair.sink_mac()) +
-                                " --dst 198.19.0.1 --count 300 --cpus 0 --engine packet-socket --json");
+  RunningCommand sink = start_sink(pair, "--no-latency --json");
+  const auto send = send_to_sink(pair, "", "--dst 198.19.0.1 --count 300 --cpus 0 --engine packet-socket --json");
   ASSERT_EQ(send.status, 0) << send.out;
   const auto got = sink.finish();
   ASSERT_EQ(got.status, 0) << got.out;

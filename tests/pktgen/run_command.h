@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <sys/wait.h>
 
 namespace portway::test {
@@ -22,6 +23,8 @@ class RunningCommand {
   }
   RunningCommand(const RunningCommand&) = delete;
   RunningCommand& operator=(const RunningCommand&) = delete;
+  RunningCommand(RunningCommand&& other) noexcept : pipe_(std::exchange(other.pipe_, nullptr)) {}
+  RunningCommand& operator=(RunningCommand&&) = delete;
 
   CommandResult finish() {
     CommandResult r;
