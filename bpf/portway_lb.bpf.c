@@ -4,7 +4,8 @@
  *
  *   pw_xdp_uplink  clients -> frontends: DNAT to a backend, rejects, ICMP errors about
  *                  translated flows, fragments; forwarded by FIB lookup + redirect.
- *   pw_tc_uplink   tc ingress of the uplinks: redirects what pw_xdp_uplink handed off.
+ *   pw_tc_uplink   tc ingress of the uplinks: redirects what pw_xdp_uplink handed off, or
+ *                  without XDP metadata forwards what it passed translated (lib/tc_forward.h).
  *   pw_tc_sandbox  tc ingress of a sandbox's host-side veth (= packets leaving the sandbox):
  *                  reverse NAT of replies, the same DNAT for sandbox -> frontend, hairpin.
  *   pw_sock_*      cgroup socket hooks: processes on the node reach frontends (lib/sock_lb.h). */
@@ -20,6 +21,7 @@
 #include "lib/prefilter.h"
 #include "lib/reply.h"
 #include "lib/sock_lb.h"
+#include "lib/tc_forward.h"
 #include "lib/tc6.h"
 #include "lib/xdp6.h"
 
@@ -406,6 +408,11 @@ int pw_tc_uplink(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	PW_BUILD_MARK();
 
+	/* Without XDP metadata nothing is handed off, and translated frames XDP passed to the
+	 * stack are forwarded from here where they can be (lib/tc_forward.h). A frozen constant:
+	 * each kernel's program has one of the two branches only. */
+	if (!pw_handoff_by_metadata)
+		return pw_tc_forward(skb);
 	if ((void *)(h + 1) > data || h->magic != PW_HANDOFF_MAGIC)
 		return TC_ACT_OK;
 	pw_count_event(PW_EV_TC_HANDOFF_DELIVERED);

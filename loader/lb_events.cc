@@ -26,9 +26,10 @@ constexpr std::array<std::string_view, PW_EVENTS> kNames{
     "flow6_baseline",
     "flow_conn_taken",
     "flow6_conn_taken",
+    "tc_stack_forward",
 };
 static_assert(kNames.size() == PW_EVENTS);
-static_assert(PW_EV_FLOW6_CONN_TAKEN + 1 == PW_EVENTS, "name the new event in kNames");
+static_assert(PW_EV_TC_STACK_FORWARD + 1 == PW_EVENTS, "name the new event in kNames");
 
 }  // namespace
 

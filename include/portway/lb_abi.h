@@ -378,6 +378,9 @@ enum pw_event {
   PW_EV_FLOW_CONN_TAKEN,         /* a new flow whose client address and port held another
                                     live flow in pw_conns: recorded in pw_flows + pw_reverse */
   PW_EV_FLOW6_CONN_TAKEN,        /* as PW_EV_FLOW_CONN_TAKEN, for pw_conns6 */
+  PW_EV_TC_STACK_FORWARD,        /* without XDP metadata: pw_tc_uplink forwarded a frame that
+                                    pw_xdp_uplink passed translated (PW_EV_XDP_STACK), instead
+                                    of the stack (bpf/lib/tc_forward.h) */
   PW_EVENTS                      /* number of events: the map's max_entries */
 };
 /* pw_drops and pw_events have room for more values than are named (layout 2): appending a

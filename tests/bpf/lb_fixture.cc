@@ -92,7 +92,9 @@ void run_fixture(LbLab& lab, const Fixture& fixture) {
       step.before(lab);
     }
     const Snapshot before = Snapshot::take(lab.maps());
-    const auto run = step.hook == Hook::kXdp ? lab.run_xdp(step.input) : lab.run_tc(step.input);
+    const auto run = step.hook == Hook::kXdp   ? lab.run_xdp(step.input)
+                     : step.hook == Hook::kTc ? lab.run_tc(step.input)
+                                              : lab.run_tc_uplink(step.input);
     const Snapshot after = Snapshot::take(lab.maps());
 
     EXPECT_EQ(run.retval, step.verdict);

@@ -16,7 +16,8 @@
 
 namespace portway::test::lb {
 
-enum class Hook { kXdp, kTc };
+// kTc: pw_tc_sandbox (a sandbox's host veth); kTcUplink: pw_tc_uplink (the uplink).
+enum class Hook { kXdp, kTc, kTcUplink };
 
 // Verdicts (linux/bpf.h, linux/pkt_cls.h), spelled out so fixtures read as tables.
 inline constexpr std::uint32_t kXdpAborted = 0;

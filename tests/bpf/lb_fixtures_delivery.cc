@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 
 #include "lb_fixture.h"
+#include "loader/xdp_features.h"
 
 namespace portway::test::lb {
 namespace {
@@ -180,6 +181,91 @@ std::vector<Fixture> path_rows() {
   return out;
 }
 
+// Kernels without XDP metadata: pw_tc_uplink forwards what XDP passed to the stack translated
+// when it is the client side of a flow with a fresh next hop (lib/tc_forward.h), and leaves
+// everything else to the stack. On kernels with metadata nothing is passed that way, and
+// pw_tc_uplink leaves a frame without a hand-off alone.
+std::vector<Fixture> tc_uplink_rows() {
+  std::vector<Fixture> out;
+  const bool forwards = !loader::xdp_metadata_supported();
+  // The XDP step: a client frame for a sandbox veth that takes no XDP frames.
+  const auto xdp_step = [](const PacketBuilder& b, const std::vector<std::uint8_t>& in, std::uint16_t target,
+                           std::uint32_t fe, bool tcp) {
+    Step s{Hook::kXdp, in, kXdpPass, std::nullopt,
+           with_events(forwarded(fe, kBeSandbox, in.size(), true), {{PW_EV_XDP_TC_HANDOFF, 1}, {PW_EV_FLOW_INSERTS, 1}})};
+    s.before = [](LbLab& lab) { lab.set_xdp_ready(false); };
+    s.output_metadata = sizeof(pw_handoff);
+    s.output_for = [b, target, tcp](LbLab& lab) {
+      const auto final_frame = tcp ? to_sandbox(b, target).tcp() : to_sandbox(b, target).udp();
+      PacketBuilder stack = PacketBuilder{b}.dst_ip(kSandbox).dst_port(target);
+      return handed_off(lab, final_frame, tcp ? stack.tcp() : stack.udp());
+    };
+    return s;
+  };
+  // The tc step on what XDP passed to the stack: forwarded as XDP would have (the hand-off's
+  // final frame) where there is no metadata, untouched otherwise.
+  const auto forward_step = [forwards](const std::vector<std::uint8_t>& stack_frame,
+                                       const std::vector<std::uint8_t>& final_frame) {
+    Step s{Hook::kTcUplink, stack_frame, kTcOk, std::nullopt, with_events({}, {})};
+    if (forwards) {
+      s.verdict = kTcRedirect;
+      s.output = final_frame;
+      s.expect = with_events({}, {{PW_EV_TC_STACK_FORWARD, 1}});
+    }
+    return s;
+  };
+  const auto left_alone = [](const std::vector<std::uint8_t>& frame) {
+    return Step{Hook::kTcUplink, frame, kTcOk, std::nullopt, with_events({}, {})};
+  };
+  {
+    const auto b = from_client(kSvcA, 80);
+    const auto stack = PacketBuilder{b}.dst_ip(kSandbox).dst_port(kTargetTcp);
+    out.push_back({"tc_uplink_forwards_the_stack_frame_of_a_tcp_flow",
+                   {xdp_step(b, b.tcp(), kTargetTcp, kFeATcp, true),
+                    forward_step(PacketBuilder{stack}.tcp(), to_sandbox(b, kTargetTcp).tcp())}});
+    // What the stack would have forwarded, and must still: not the flow's client port, not to
+    // the uplink's MAC, TTL 1 (the stack answers), a first fragment (its later fragments go to
+    // the stack), an IPv4 option.
+    out.push_back({"tc_uplink_leaves_what_is_not_the_flows_to_the_stack",
+                   {xdp_step(b, b.tcp(), kTargetTcp, kFeATcp, true),
+                    left_alone(PacketBuilder{stack}.src_port(40001).tcp()),
+                    left_alone(PacketBuilder{stack}.dst_mac(kOtherHostMac).tcp()),
+                    left_alone(PacketBuilder{stack}.ttl(1).tcp()),
+                    left_alone(PacketBuilder{stack}.fragment(0, true).tcp()),
+                    left_alone(PacketBuilder{stack}.ip_options(std::vector<std::uint8_t>{1, 1, 1, 0}).tcp()),
+                    left_alone(PacketBuilder{stack}.dst_ip(kNoNeighBackend).tcp())}});
+  }
+  {
+    const auto b = from_client(kNode, kNodePortUdp).payload("query");
+    out.push_back({"tc_uplink_forwards_the_stack_frame_of_a_node_port_udp_flow",
+                   {xdp_step(b, b.udp(), kTargetUdp, kFeNodeUdp, false),
+                    forward_step(PacketBuilder{b}.dst_ip(kSandbox).dst_port(kTargetUdp).udp(),
+                                 to_sandbox(b, kTargetUdp).udp())}});
+  }
+  {
+    // No flow at all (none made, or gone): the stack routes the frame as before.
+    const auto b = from_client(kSvcA, 80);
+    out.push_back({"tc_uplink_leaves_a_frame_of_no_flow_to_the_stack",
+                   {left_alone(PacketBuilder{b}.dst_ip(kSandbox).dst_port(kTargetTcp).tcp())}});
+  }
+  {
+    // The next hop went stale (its lifetime over, as a re-created sandbox's would be): the
+    // stack, which knows the new neighbour.
+    const auto b = from_client(kSvcA, 80);
+    Step stale = left_alone(PacketBuilder{b}.dst_ip(kSandbox).dst_port(kTargetTcp).tcp());
+    stale.before = [](LbLab& lab) {
+      const std::uint32_t be = kBeSandbox;
+      pw_nexthop nh{};
+      ASSERT_EQ(bpf_map_lookup_elem(lab.fds().nexthops, &be, &nh), 0);
+      nh.expires_ns = 1;
+      ASSERT_EQ(bpf_map_update_elem(lab.fds().nexthops, &be, &nh, BPF_EXIST), 0);
+    };
+    out.push_back({"tc_uplink_leaves_a_flow_with_a_stale_next_hop_to_the_stack",
+                   {xdp_step(b, b.tcp(), kTargetTcp, kFeATcp, true), stale}});
+  }
+  return out;
+}
+
 std::vector<Fixture> flow_count_rows() {
   std::vector<Fixture> out;
   {
@@ -204,6 +290,8 @@ std::vector<Fixture> flow_count_rows() {
 
 }  // namespace
 
-std::vector<Fixture> delivery_fixtures() { return concat({l2_rows(), path_rows(), flow_count_rows()}); }
+std::vector<Fixture> delivery_fixtures() {
+  return concat({l2_rows(), path_rows(), tc_uplink_rows(), flow_count_rows()});
+}
 
 }  // namespace portway::test::lb

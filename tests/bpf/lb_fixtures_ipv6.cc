@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "lb_fixture6.h"
+#include "loader/xdp_features.h"
 
 namespace portway::test::lb {
 namespace {
@@ -400,6 +401,36 @@ std::vector<Fixture> readiness6() {
   return f;
 }
 
-std::vector<Fixture> ipv6_fixtures() { return concat({semantics6(), repick6(), bad_input6(), readiness6()}); }
+// pw_tc_uplink on what XDP passed to the stack translated, as for IPv4 (lb_fixtures_delivery.cc):
+// forwarded where the kernel has no XDP metadata, left alone otherwise; a frame of another
+// client port, or with a hop limit of 1, is the stack's either way.
+std::vector<Fixture> tc_uplink6() {
+  std::vector<Fixture> f;
+  const bool forwards = !loader::xdp_metadata_supported();
+  const auto b = client6(kSvc6A, 80);
+  Step xdp{Hook::kXdp, b.tcp(), kXdpPass, std::nullopt,
+           with_events(forwarded(kFe6ATcp, kBeSandbox, b.tcp().size(), true),
+                       {{PW_EV_XDP_TC_HANDOFF, 1}, {PW_EV_FLOW6_INSERTS, 1}})};
+  xdp.before = [](LbLab& lab) { lab.set_xdp_ready(false); };
+  xdp.output_metadata = sizeof(pw_handoff);
+  xdp.output_for = [b](LbLab& lab) {
+    return handed_off(lab, to_sandbox(b, kTargetTcp).tcp(), Packet6{b}.dst(kSandbox6).dst_port(kTargetTcp).tcp());
+  };
+  const auto stack = Packet6{b}.dst(kSandbox6).dst_port(kTargetTcp);
+  Step tc{Hook::kTcUplink, Packet6{stack}.tcp(), kTcOk, std::nullopt, with_events({}, {})};
+  if (forwards) {
+    tc.verdict = kTcRedirect;
+    tc.output = to_sandbox(b, kTargetTcp).tcp();
+    tc.expect = with_events({}, {{PW_EV_TC_STACK_FORWARD, 1}});
+  }
+  const Step other_port{Hook::kTcUplink, Packet6{stack}.src_port(40001).tcp(), kTcOk, std::nullopt, with_events({}, {})};
+  const Step last_hop{Hook::kTcUplink, Packet6{stack}.hop_limit(1).tcp(), kTcOk, std::nullopt, with_events({}, {})};
+  f.push_back({"v6_tc_uplink_forwards_the_stack_frame_of_a_flow", {xdp, tc, other_port, last_hop}});
+  return f;
+}
+
+std::vector<Fixture> ipv6_fixtures() {
+  return concat({semantics6(), repick6(), bad_input6(), readiness6(), tc_uplink6()});
+}
 
 }  // namespace portway::test::lb

@@ -230,6 +230,7 @@ loader::LbMapFds LbLab::fds() const { return loader::lb_map_fds(**skel_); }
 
 int LbLab::xdp_fd() const { return bpf_program__fd((*skel_)->progs.pw_xdp_uplink); }
 int LbLab::tc_fd() const { return bpf_program__fd((*skel_)->progs.pw_tc_sandbox); }
+int LbLab::tc_uplink_fd() const { return bpf_program__fd((*skel_)->progs.pw_tc_uplink); }
 
 loader::TestRunResult LbLab::run_xdp(std::span<const std::uint8_t> frame) const {
   loader::TestRunOptions opts;
@@ -248,6 +249,12 @@ loader::TestRunResult LbLab::run_tc(std::span<const std::uint8_t> frame) const {
   opts.tc = loader::TcContext{.ifindex = host_veth_ifindex_,
                               .ingress_ifindex = host_veth_ifindex_};
   return loader::test_run(tc_fd(), frame, opts);
+}
+
+loader::TestRunResult LbLab::run_tc_uplink(std::span<const std::uint8_t> frame) const {
+  loader::TestRunOptions opts;
+  opts.tc = loader::TcContext{.ifindex = uplink_ifindex_, .ingress_ifindex = uplink_ifindex_};
+  return loader::test_run(tc_uplink_fd(), frame, opts);
 }
 
 void LbLab::configure() {

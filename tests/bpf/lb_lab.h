@@ -147,6 +147,7 @@ class LbLab {
   [[nodiscard]] bool handoff_by_metadata() const { return (*skel_)->rodata->pw_handoff_by_metadata != 0; }
   [[nodiscard]] int xdp_fd() const;
   [[nodiscard]] int tc_fd() const;
+  [[nodiscard]] int tc_uplink_fd() const;
   [[nodiscard]] std::uint32_t host_veth_ifindex() const { return host_veth_ifindex_; }
   [[nodiscard]] std::uint32_t uplink_ifindex() const { return uplink_ifindex_; }
   // Every map fd (the IPv6 maps have no LbMaps accessors; lb_lab6.cc writes them directly).
@@ -155,6 +156,8 @@ class LbLab {
   // One BPF_PROG_TEST_RUN (repeat 1). tc runs as if received on the host-side veth.
   [[nodiscard]] loader::TestRunResult run_xdp(std::span<const std::uint8_t> frame) const;
   [[nodiscard]] loader::TestRunResult run_tc(std::span<const std::uint8_t> frame) const;
+  // pw_tc_uplink, as on the uplink's tc ingress.
+  [[nodiscard]] loader::TestRunResult run_tc_uplink(std::span<const std::uint8_t> frame) const;
 
  private:
   std::unique_ptr<ScopedNetns> netns_;

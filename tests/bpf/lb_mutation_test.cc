@@ -65,6 +65,11 @@ bool is_backend_address6(const Frame& f, std::size_t at) {
 // its addresses, or (XDP) not addressed to a frontend address; tc also leaves alone what does
 // not come from a backend (replies are recognised by their source).
 bool surely_not_ours(const Frame& f, Hook hook) {
+  // The uplink's tc program forwards only frames already translated: to a backend address.
+  if (hook == Hook::kTcUplink) {
+    if (f.size() >= kL3Offset + 40 && f[12] == 0x86 && f[13] == 0xdd) return !is_backend_address6(f, kL3Offset + 24);
+    return f.size() < kL3Offset + 20 || f[12] != 0x08 || f[13] != 0x00 || !is_backend_address(f, kL3Offset + 16);
+  }
   if (f.size() >= kL3Offset + 40 && f[12] == 0x86 && f[13] == 0xdd) {
     if (is_frontend_address6(f, kL3Offset + 24)) {
       return false;
@@ -186,7 +191,9 @@ TEST(LbMutation, MutatedPacketsNeverAbortAndKeepTheirPromises) {
     // Now and then the unmutated seed, so flows, reverse entries and fragment records exist
     // for the mutants of later seeds to run into.
     const Frame in = mut.below(16) == 0 ? base : mut.mutate(base);
-    const Hook hook = mut.below(2) == 0 ? origin : (origin == Hook::kXdp ? Hook::kTc : Hook::kXdp);
+    // The seed's own program, or one of the other two.
+    static constexpr Hook kHooks[] = {Hook::kXdp, Hook::kTc, Hook::kTcUplink};
+    const Hook hook = mut.below(2) == 0 ? origin : kHooks[mut.below(3)];
     const bool sample_drops = runs % 64 == 0;
     std::array<std::uint64_t, PW_DROP_REASONS> before{};
     if (sample_drops) {
@@ -195,11 +202,11 @@ TEST(LbMutation, MutatedPacketsNeverAbortAndKeepTheirPromises) {
 
     loader::TestRunResult r;
     try {
-      r = hook == Hook::kXdp ? lab.run_xdp(in) : lab.run_tc(in);
+      r = hook == Hook::kXdp ? lab.run_xdp(in) : hook == Hook::kTc ? lab.run_tc(in) : lab.run_tc_uplink(in);
     } catch (const loader::Error& e) {
       // The kernel refuses some tc test runs (tc_test_run_refuses); the program never saw
       // those, nothing to check.
-      if (hook == Hook::kTc && tc_test_run_refuses(in)) {
+      if (hook != Hook::kXdp && tc_test_run_refuses(in)) {
         ++refused;
         continue;
       }
@@ -209,7 +216,7 @@ TEST(LbMutation, MutatedPacketsNeverAbortAndKeepTheirPromises) {
       continue;
     }
     ++runs;
-    verdicts[(hook == Hook::kXdp ? "xdp " : "tc ") + std::to_string(r.retval)]++;
+    verdicts[(hook == Hook::kXdp ? "xdp " : hook == Hook::kTc ? "tc " : "tc_uplink ") + std::to_string(r.retval)]++;
 
     if (!valid_verdict(hook, r.retval)) {
       report("verdict " + std::to_string(r.retval), in, r.output);
