@@ -50,6 +50,7 @@ TEST(PktgenRig, OneShortRoundReportsEveryVariantWithLossAndRatios) {
     }
     if (name != "redirect") {
       EXPECT_GT(v["delivered_pps"].get<double>(), 0) << name;
+      EXPECT_NEAR(v["ns_per_frame"].get<double>(), 1e9 / v["delivered_pps"].get<double>(), 1e-6) << name;
     }
   }
   EXPECT_EQ(seen, variants);
@@ -57,7 +58,9 @@ TEST(PktgenRig, OneShortRoundReportsEveryVariantWithLossAndRatios) {
   for (const char* k : {"xdp_established_vs_ceiling", "xdp_new_vs_ceiling", "xdp_vs_nft_established",
                         "xdp_vs_nft_new", "xdp6_established_vs_ceiling", "xdp6_new_vs_ceiling",
                         "xdp6_vs_nft6_established", "xdp6_vs_nft6_new", "tc_redirect_peer_vs_tc_redirect",
-                        "ceiling_vs_first_hop"})
+                        "ceiling_vs_first_hop", "xdp_vs_nft_established_above_first_hop",
+                        "xdp_vs_nft_new_above_first_hop", "xdp6_vs_nft6_established_above_first_hop",
+                        "xdp6_vs_nft6_new_above_first_hop"})
     EXPECT_GT(j["ratios"][k].get<double>(), 0) << k;
   // Everything the rig made is gone.
   EXPECT_NE(run_command("ip netns list | grep -q " + prefix).status, 0);
