@@ -54,6 +54,8 @@ TestRunResult test_run(int prog_fd, std::span<const std::uint8_t> input,
     }
     skb.ifindex = options.tc->ifindex;
     skb.ingress_ifindex = options.tc->ingress_ifindex;
+    skb.gso_segs = options.tc->gso_segs;
+    skb.gso_size = options.tc->gso_size;
     opts.ctx_in = &skb;
     opts.ctx_size_in = sizeof(skb);
   }

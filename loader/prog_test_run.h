@@ -26,6 +26,10 @@ struct TcContext {
   std::uint32_t ifindex = 0;
   // skb->skb_iif, what the program reads as ingress_ifindex.
   std::uint32_t ingress_ifindex = 0;
+  // skb_shinfo(skb)->gso_segs and gso_size: nonzero makes the skb one a GRO merge would give
+  // (several segments of gso_size payload bytes in one skb).
+  std::uint16_t gso_segs = 0;
+  std::uint32_t gso_size = 0;
 };
 
 struct TestRunOptions {

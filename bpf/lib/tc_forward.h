@@ -20,8 +20,10 @@
  *   no ports and go to the stack, and so must their first fragment (a stack that reassembles
  *   would otherwise wait for it in vain);
  * - TTL / hop limit > 1 (the stack answers the rest, as for any forward);
- * - within the path's MTU: the IP length against what the XDP route's FIB accepted, or for a
- *   GRO-merged skb each segment against the egress device (bpf_check_mtu, kernel >= 5.12). */
+ * - within the path's MTU: the IP length against the largest the XDP route's FIB accepted for
+ *   this next hop, or for a GRO-merged skb the length of each segment. Not bpf_check_mtu: without
+ *   BPF_MTU_CHK_SEGS it passes every GSO skb, and with it the helper needs the skb's transport
+ *   header, which BPF_PROG_TEST_RUN does not set, so no test could hold it. */
 #pragma once
 
 #include <linux/bpf.h>
@@ -30,6 +32,8 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
@@ -42,17 +46,31 @@
 #include "lib/pkt.h"
 #include "lib/stats.h"
 
-/* 1 when the frame fits the path: `ip_len` (the IP packet) against the largest the FIB
- * accepted for this next hop, or for a GRO-merged skb, whose length is many segments', every
- * segment against the egress device's MTU. */
-static __always_inline int pw_tc_forward_fits(struct __sk_buff *skb, __u32 egress, __u32 ip_len,
-					      __u16 max_len)
+/* 1 when the frame fits the path: `ip_len` (the IP packet) against `max_len`, the largest the
+ * FIB accepted for this next hop; for a GRO-merged skb (gso_size set), whose length is many
+ * segments', one segment: the IP and L4 headers (`hdr_len`) plus gso_size. XDP routed each of the
+ * merged frames before GRO joined them, so a segment of the flow's own traffic is within
+ * max_len. For UDP, gso_size is taken as the payload after the header (GRO's UDP_L4); where it
+ * includes the header the segment is counted 8 bytes long, which errs towards the stack. */
+static __always_inline int pw_tc_forward_fits(const struct __sk_buff *skb, __u32 ip_len,
+					      __u32 hdr_len, __u16 max_len)
 {
-	__u32 mtu = 0;
+	if (ip_len <= max_len)
+		return 1;
+	return skb->gso_size && hdr_len + skb->gso_size <= max_len;
+}
 
-	if (skb->gso_segs > 1)
-		return bpf_check_mtu(skb, egress, &mtu, 0, 0) == BPF_MTU_CHK_RET_SUCCESS;
-	return ip_len <= max_len;
+/* The IP and L4 header bytes in front of one segment's payload; 0xffff (fits nothing) when the
+ * TCP header is not in the linear data. */
+static __always_inline __u32 pw_tc_segment_headers(void *l4, void *end, __u32 l3_len, __u8 proto)
+{
+	struct tcphdr *th = l4;
+
+	if (proto == IPPROTO_UDP)
+		return l3_len + sizeof(struct udphdr);
+	if ((void *)(th + 1) > end)
+		return 0xffff;
+	return l3_len + th->doff * 4;
 }
 
 static __always_inline int pw_tc_forward4(struct __sk_buff *skb)
@@ -81,9 +99,10 @@ static __always_inline int pw_tc_forward4(struct __sk_buff *skb)
 	if (!nh || nh->daddr != ip->daddr || nh->in_ifindex != skb->ingress_ifindex ||
 	    nh->expires_ns <= pw_now_ns())
 		return TC_ACT_OK;
-	if (!pw_tc_forward_fits(skb, nh->ifindex, bpf_ntohs(ip->tot_len), nh->max_len))
+	if (!pw_tc_forward_fits(skb, bpf_ntohs(ip->tot_len),
+				pw_tc_segment_headers(ports, end, sizeof(*ip), ip->protocol),
+				nh->max_len))
 		return TC_ACT_OK;
-	/* bpf_check_mtu leaves the packet as it is: data and end stay valid. */
 	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
 	pw_ip_decrease_ttl(ip);
@@ -119,7 +138,8 @@ static __always_inline int pw_tc_forward6(struct __sk_buff *skb)
 	if (!nh || !pw_in6_eq(&nh->daddr, &daddr) || nh->in_ifindex != skb->ingress_ifindex ||
 	    nh->expires_ns <= pw_now_ns())
 		return TC_ACT_OK;
-	if (!pw_tc_forward_fits(skb, nh->ifindex, sizeof(*ip6) + bpf_ntohs(ip6->payload_len),
+	if (!pw_tc_forward_fits(skb, sizeof(*ip6) + bpf_ntohs(ip6->payload_len),
+				pw_tc_segment_headers(ports, end, sizeof(*ip6), ip6->nexthdr),
 				nh->max_len))
 		return TC_ACT_OK;
 	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);

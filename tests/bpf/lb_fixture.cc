@@ -94,7 +94,7 @@ void run_fixture(LbLab& lab, const Fixture& fixture) {
     const Snapshot before = Snapshot::take(lab.maps());
     const auto run = step.hook == Hook::kXdp   ? lab.run_xdp(step.input)
                      : step.hook == Hook::kTc ? lab.run_tc(step.input)
-                                              : lab.run_tc_uplink(step.input);
+                                              : lab.run_tc_uplink(step.input, step.gso);
     const Snapshot after = Snapshot::take(lab.maps());
 
     EXPECT_EQ(run.retval, step.verdict);

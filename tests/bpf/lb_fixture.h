@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,9 @@ struct Step {
   // When set, the expected output instead of `output`, for bytes only the lab knows (an
   // ifindex in the metadata).
   std::function<std::vector<std::uint8_t>(LbLab&)> output_for = {};
+  // Hook::kTcUplink only: the input is a GRO-merged skb of this many segments of this many
+  // payload bytes.
+  std::optional<std::pair<std::uint16_t, std::uint32_t>> gso = std::nullopt;
 };
 
 struct Fixture {

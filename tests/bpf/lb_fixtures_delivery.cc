@@ -243,6 +243,25 @@ std::vector<Fixture> tc_uplink_rows() {
                                  to_sandbox(b, kTargetUdp).udp())}});
   }
   {
+    // A GRO-merged skb (the uplink's veth merges the frames its XDP passed): longer than any
+    // frame the route accepted, so each segment is held against the largest one it did (here
+    // the XDP step's 1,440-byte packet). Segments of 1,400 payload bytes (20 + 20 + 1,400) are
+    // forwarded; a segment one byte longer, or a frame that long without GSO, goes to the stack,
+    // which answers or fragments as for any forward.
+    const auto segment = [](std::size_t payload, std::size_t count) {
+      return from_client(kSvcA, 80).tcp_flags(tcp_flags::kAck).payload(std::vector<std::uint8_t>(payload * count, 0x5a));
+    };
+    const auto first = segment(1400, 1);
+    const auto to_backend = [](const PacketBuilder& b) { return PacketBuilder{b}.dst_ip(kSandbox).dst_port(kTargetTcp).tcp(); };
+    Step xdp = xdp_step(first, first.tcp(), kTargetTcp, kFeATcp, true);
+    Step fits = forward_step(to_backend(segment(1400, 2)), to_sandbox(segment(1400, 2), kTargetTcp).tcp());
+    fits.gso = {{2, 1400}};
+    Step one_byte_more = left_alone(to_backend(segment(1401, 2)));
+    one_byte_more.gso = {{2, 1401}};
+    out.push_back({"tc_uplink_forwards_a_merged_skb_only_when_its_segments_fit",
+                   {xdp, fits, one_byte_more, left_alone(to_backend(segment(1400, 2)))}});
+  }
+  {
     // No flow at all (none made, or gone): the stack routes the frame as before.
     const auto b = from_client(kSvcA, 80);
     out.push_back({"tc_uplink_leaves_a_frame_of_no_flow_to_the_stack",

@@ -426,6 +426,32 @@ std::vector<Fixture> tc_uplink6() {
   const Step other_port{Hook::kTcUplink, Packet6{stack}.src_port(40001).tcp(), kTcOk, std::nullopt, with_events({}, {})};
   const Step last_hop{Hook::kTcUplink, Packet6{stack}.hop_limit(1).tcp(), kTcOk, std::nullopt, with_events({}, {})};
   f.push_back({"v6_tc_uplink_forwards_the_stack_frame_of_a_flow", {xdp, tc, other_port, last_hop}});
+
+  // A GRO-merged skb, as for IPv4: each segment (40 + 20 + gso_size) against the largest packet
+  // the XDP route accepted, here the first step's 1,440 bytes.
+  const auto segment = [](std::size_t payload, std::size_t count) {
+    return Packet6{client6(kSvc6A, 80)}.tcp_flags(tcp_flags::kAck).payload(std::vector<std::uint8_t>(payload * count, 0x5a));
+  };
+  const auto to_backend = [](const Packet6& p) { return Packet6{p}.dst(kSandbox6).dst_port(kTargetTcp).tcp(); };
+  const auto first = segment(1380, 1);
+  Step xdp_big = xdp;
+  xdp_big.input = first.tcp();
+  xdp_big.expect = with_events(forwarded(kFe6ATcp, kBeSandbox, first.tcp().size(), true),
+                               {{PW_EV_XDP_TC_HANDOFF, 1}, {PW_EV_FLOW6_INSERTS, 1}});
+  xdp_big.output_for = [first, to_backend](LbLab& lab) {
+    return handed_off(lab, to_sandbox(first, kTargetTcp).tcp(), to_backend(first));
+  };
+  Step fits{Hook::kTcUplink, to_backend(segment(1380, 2)), kTcOk, std::nullopt, with_events({}, {})};
+  fits.gso = {{2, 1380}};
+  if (forwards) {
+    fits.verdict = kTcRedirect;
+    fits.output = to_sandbox(segment(1380, 2), kTargetTcp).tcp();
+    fits.expect = with_events({}, {{PW_EV_TC_STACK_FORWARD, 1}});
+  }
+  Step one_byte_more{Hook::kTcUplink, to_backend(segment(1381, 2)), kTcOk, std::nullopt, with_events({}, {})};
+  one_byte_more.gso = {{2, 1381}};
+  const Step no_gso{Hook::kTcUplink, to_backend(segment(1380, 2)), kTcOk, std::nullopt, with_events({}, {})};
+  f.push_back({"v6_tc_uplink_forwards_a_merged_skb_only_when_its_segments_fit", {xdp_big, fits, one_byte_more, no_gso}});
   return f;
 }
 

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <span>
 #include <string>
 #include <vector>
@@ -156,8 +157,11 @@ class LbLab {
   // One BPF_PROG_TEST_RUN (repeat 1). tc runs as if received on the host-side veth.
   [[nodiscard]] loader::TestRunResult run_xdp(std::span<const std::uint8_t> frame) const;
   [[nodiscard]] loader::TestRunResult run_tc(std::span<const std::uint8_t> frame) const;
-  // pw_tc_uplink, as on the uplink's tc ingress.
-  [[nodiscard]] loader::TestRunResult run_tc_uplink(std::span<const std::uint8_t> frame) const;
+  // pw_tc_uplink, as on the uplink's tc ingress; `gso` makes the frame a GRO-merged skb
+  // (segments and segment size, loader::TcContext).
+  [[nodiscard]] loader::TestRunResult run_tc_uplink(
+      std::span<const std::uint8_t> frame,
+      std::optional<std::pair<std::uint16_t, std::uint32_t>> gso = std::nullopt) const;
 
  private:
   std::unique_ptr<ScopedNetns> netns_;
