@@ -55,10 +55,13 @@ void retire_fast_path(xdp::XdpDataplane& xdp, std::vector<std::string>& notes) {
   // for a sandbox, docs/xdp-dataplane.md "Delivery"); from then on nftables has conntrack
   // running, and entries made of those frames would shadow carried ones: that pass re-seeds
   // every flow.
-  xdp.remove_in_order([&](xdp::XdpDataplane::RemovalStep step) {
-    const bool all = step == xdp::XdpDataplane::RemovalStep::uplinks_detached;
-    if (carry && !carry_step("to nftables", notes, [&] { carry->pass(all); })) carry.reset();
-  });
+  // The clsact qdiscs stay: taking one off a busy interface drops what it sends meanwhile.
+  xdp.remove_in_order(
+      [&](xdp::XdpDataplane::RemovalStep step) {
+        const bool all = step == xdp::XdpDataplane::RemovalStep::uplinks_detached;
+        if (carry && !carry_step("to nftables", notes, [&] { carry->pass(all); })) carry.reset();
+      },
+      xdp::CreatedQdiscs::keep);
   if (carry && carry->active()) notes.push_back(carry->counts().summary("to nftables"));
 }
 

@@ -82,7 +82,8 @@ bool hand_off_attached(int ifindex, std::uint32_t ours) {
 }  // namespace
 
 void release_uplinks(loader::LbMaps* maps, MetaMaps& meta, const std::vector<unsigned>& keep,
-                     std::uint32_t hand_off_prog_id, std::vector<std::string>& notes) {
+                     std::uint32_t hand_off_prog_id, std::vector<std::string>& notes,
+                     CreatedQdiscs qdiscs) {
   for (const auto& [ifindex, created] : meta.uplink_tc_interfaces()) {
     if (std::find(keep.begin(), keep.end(), ifindex) != keep.end()) continue;
     const int idx = static_cast<int>(ifindex);
@@ -92,7 +93,7 @@ void release_uplinks(loader::LbMaps* maps, MetaMaps& meta, const std::vector<uns
     // place (same handle): detaching, or deleting the clsact qdisc under it, would cut that
     // sandbox off. Only the hand-off program itself is ours to remove.
     if (hand_off_attached(idx, hand_off_prog_id)) {
-      loader::detach_tc(idx, loader::TcDirection::ingress, created);
+      loader::detach_tc(idx, loader::TcDirection::ingress, created && qdiscs == CreatedQdiscs::remove);
       notes.push_back("detached tc ingress (XDP hand-off) from " + name);
     }
     if (maps) (void)maps->erase_interface(ifindex);

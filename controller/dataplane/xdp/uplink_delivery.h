@@ -30,12 +30,19 @@ void prepare_uplink(loader::LbMaps& maps, MetaMaps& meta, int tc_uplink_prog,
 void prepare_uplinks(loader::LbMaps& maps, MetaMaps& meta, int tc_uplink_prog,
                      const std::vector<std::string>& uplinks, std::vector<std::string>& notes);
 
+// What a removal does with a clsact qdisc portway created. Removing a qdisc from an interface
+// that is up deactivates its transmit queue for a moment (the kernel's qdisc graft), and the
+// frames sent in it are dropped: a switch of dataplane under load keeps the qdiscs, and only
+// a removal of the whole fast path takes them away (docs/operations.md "Switching the
+// dataplane").
+enum class CreatedQdiscs : std::uint8_t { remove, keep };
+
 // Undoes prepare_uplink for every uplink recorded in `meta` whose ifindex is not in `keep`:
-// the tc filter goes (and the clsact qdisc, if portway created it), the pw_interfaces entry
-// too. Interfaces that vanished took their filter with them. `hand_off_prog_id`: the loaded
-// pw_tc_uplink's id (0 when none is loaded).
+// the tc filter goes (and the clsact qdisc, if portway created it and `qdiscs` says remove),
+// the pw_interfaces entry too. Interfaces that vanished took their filter with them.
+// `hand_off_prog_id`: the loaded pw_tc_uplink's id (0 when none is loaded).
 void release_uplinks(loader::LbMaps* maps, MetaMaps& meta, const std::vector<unsigned>& keep,
-                     std::uint32_t hand_off_prog_id,
-                     std::vector<std::string>& notes);
+                     std::uint32_t hand_off_prog_id, std::vector<std::string>& notes,
+                     CreatedQdiscs qdiscs = CreatedQdiscs::remove);
 
 }  // namespace portway::dataplane::xdp

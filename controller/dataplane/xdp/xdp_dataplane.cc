@@ -595,7 +595,8 @@ void XdpDataplane::program(const state::StateDiff& d, std::vector<std::string>& 
 
 void XdpDataplane::remove_all() { remove_in_order({}); }
 
-void XdpDataplane::remove_in_order(const std::function<void(RemovalStep)>& after) {
+void XdpDataplane::remove_in_order(const std::function<void(RemovalStep)>& after,
+                                   CreatedQdiscs qdiscs) {
   open_.reset();
   keeper_.forget();  // else the maps and programs would outlive their pins
   std::error_code ec;
@@ -611,10 +612,12 @@ void XdpDataplane::remove_in_order(const std::function<void(RemovalStep)>& after
   if (after) after(RemovalStep::uplinks_detached);
   if (auto meta = MetaMaps::open_existing(pins_)) {
     for (const auto& [ifindex, created] : meta->tc_interfaces())
-      loader::detach_tc(static_cast<int>(ifindex), loader::TcDirection::ingress, created);
+      loader::detach_tc(static_cast<int>(ifindex), loader::TcDirection::ingress,
+                        created && qdiscs == CreatedQdiscs::remove);
     std::vector<std::string> notes;
     loader::UniqueFd hand_off = loader::open_pinned(pins_.tc_uplink_prog());
-    release_uplinks(nullptr, *meta, {}, hand_off ? loader::program_info(hand_off.get()).id : 0, notes);
+    release_uplinks(nullptr, *meta, {}, hand_off ? loader::program_info(hand_off.get()).id : 0, notes,
+                    qdiscs);
   }
   if (after) after(RemovalStep::sandboxes_detached);
   unpin_links("");

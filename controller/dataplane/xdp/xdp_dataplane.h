@@ -15,6 +15,7 @@
 #include "dataplane/dataplane.h"
 #include "dataplane/xdp/installed_view.h"
 #include "dataplane/xdp/layout_upgrade.h"
+#include "dataplane/xdp/uplink_delivery.h"
 #include "dataplane/xdp/lb_install.h"
 #include "dataplane/xdp/meta_maps.h"
 #include "dataplane/xdp/pin_keeper.h"
@@ -73,9 +74,11 @@ class XdpDataplane : public Dataplane {
 
   // remove_all() in the order a switch to nftables needs, calling `after` once XDP is off the
   // uplinks and once tc is off the sandbox interfaces (the pins, and so the flow table, are
-  // still there both times).
+  // still there both times). `qdiscs`: whether the clsact qdiscs portway created go too (a
+  // switch keeps them: uplink_delivery.h, CreatedQdiscs).
   enum class RemovalStep { uplinks_detached, sandboxes_detached };
-  void remove_in_order(const std::function<void(RemovalStep)>& after);
+  void remove_in_order(const std::function<void(RemovalStep)>& after,
+                       CreatedQdiscs qdiscs = CreatedQdiscs::remove);
 
   std::vector<Attachment> attachments();
   // Anything of the fast path is pinned (it may be incomplete: a pin deleted by hand).
