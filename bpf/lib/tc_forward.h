@@ -50,27 +50,28 @@
  * FIB accepted for this next hop; for a GRO-merged skb (gso_size set), whose length is many
  * segments', one segment: the IP and L4 headers (`hdr_len`) plus gso_size. XDP routed each of the
  * merged frames before GRO joined them, so a segment of the flow's own traffic is within
- * max_len. For UDP, gso_size is taken as the payload after the header (GRO's UDP_L4); where it
- * includes the header the segment is counted 8 bytes long, which errs towards the stack. */
+ * max_len. The segment's headers are read only then. For UDP, gso_size is taken as the payload
+ * after the header (GRO's UDP_L4); where it includes the header the segment is counted 8 bytes
+ * long, which errs towards the stack. A TCP header beyond the linear data fits nothing. */
 static __always_inline int pw_tc_forward_fits(const struct __sk_buff *skb, __u32 ip_len,
-					      __u32 hdr_len, __u16 max_len)
-{
-	if (ip_len <= max_len)
-		return 1;
-	return skb->gso_size && hdr_len + skb->gso_size <= max_len;
-}
-
-/* The IP and L4 header bytes in front of one segment's payload; 0xffff (fits nothing) when the
- * TCP header is not in the linear data. */
-static __always_inline __u32 pw_tc_segment_headers(void *l4, void *end, __u32 l3_len, __u8 proto)
+					      __u16 max_len, void *l4, void *end, __u32 l3_len,
+					      __u8 proto)
 {
 	struct tcphdr *th = l4;
+	__u32 hdr_len;
 
-	if (proto == IPPROTO_UDP)
-		return l3_len + sizeof(struct udphdr);
-	if ((void *)(th + 1) > end)
-		return 0xffff;
-	return l3_len + th->doff * 4;
+	if (ip_len <= max_len)
+		return 1;
+	if (!skb->gso_size)
+		return 0;
+	if (proto == IPPROTO_UDP) {
+		hdr_len = l3_len + sizeof(struct udphdr);
+	} else {
+		if ((void *)(th + 1) > end)
+			return 0;
+		hdr_len = l3_len + th->doff * 4;
+	}
+	return hdr_len + skb->gso_size <= max_len;
 }
 
 static __always_inline int pw_tc_forward4(struct __sk_buff *skb)
@@ -99,9 +100,8 @@ static __always_inline int pw_tc_forward4(struct __sk_buff *skb)
 	if (!nh || nh->daddr != ip->daddr || nh->in_ifindex != skb->ingress_ifindex ||
 	    nh->expires_ns <= pw_now_ns())
 		return TC_ACT_OK;
-	if (!pw_tc_forward_fits(skb, bpf_ntohs(ip->tot_len),
-				pw_tc_segment_headers(ports, end, sizeof(*ip), ip->protocol),
-				nh->max_len))
+	if (!pw_tc_forward_fits(skb, bpf_ntohs(ip->tot_len), nh->max_len, ports, end, sizeof(*ip),
+				ip->protocol))
 		return TC_ACT_OK;
 	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
@@ -138,9 +138,8 @@ static __always_inline int pw_tc_forward6(struct __sk_buff *skb)
 	if (!nh || !pw_in6_eq(&nh->daddr, &daddr) || nh->in_ifindex != skb->ingress_ifindex ||
 	    nh->expires_ns <= pw_now_ns())
 		return TC_ACT_OK;
-	if (!pw_tc_forward_fits(skb, sizeof(*ip6) + bpf_ntohs(ip6->payload_len),
-				pw_tc_segment_headers(ports, end, sizeof(*ip6), ip6->nexthdr),
-				nh->max_len))
+	if (!pw_tc_forward_fits(skb, sizeof(*ip6) + bpf_ntohs(ip6->payload_len), nh->max_len, ports,
+				end, sizeof(*ip6), ip6->nexthdr))
 		return TC_ACT_OK;
 	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);

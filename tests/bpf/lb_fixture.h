@@ -8,7 +8,6 @@
 #include <initializer_list>
 #include <map>
 #include <optional>
-#include <utility>
 #include <string>
 #include <vector>
 
@@ -64,9 +63,8 @@ struct Step {
   // When set, the expected output instead of `output`, for bytes only the lab knows (an
   // ifindex in the metadata).
   std::function<std::vector<std::uint8_t>(LbLab&)> output_for = {};
-  // Hook::kTcUplink only: the input is a GRO-merged skb of this many segments of this many
-  // payload bytes.
-  std::optional<std::pair<std::uint16_t, std::uint32_t>> gso = std::nullopt;
+  // Hook::kTcUplink only: the input is a GRO-merged skb.
+  std::optional<Gso> gso = std::nullopt;
 };
 
 struct Fixture {

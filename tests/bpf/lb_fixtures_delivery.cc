@@ -255,9 +255,9 @@ std::vector<Fixture> tc_uplink_rows() {
     const auto to_backend = [](const PacketBuilder& b) { return PacketBuilder{b}.dst_ip(kSandbox).dst_port(kTargetTcp).tcp(); };
     Step xdp = xdp_step(first, first.tcp(), kTargetTcp, kFeATcp, true);
     Step fits = forward_step(to_backend(segment(1400, 2)), to_sandbox(segment(1400, 2), kTargetTcp).tcp());
-    fits.gso = {{2, 1400}};
+    fits.gso = Gso{.segments = 2, .size = 1400};
     Step one_byte_more = left_alone(to_backend(segment(1401, 2)));
-    one_byte_more.gso = {{2, 1401}};
+    one_byte_more.gso = Gso{.segments = 2, .size = 1401};
     out.push_back({"tc_uplink_forwards_a_merged_skb_only_when_its_segments_fit",
                    {xdp, fits, one_byte_more, left_alone(to_backend(segment(1400, 2)))}});
   }

@@ -442,14 +442,14 @@ std::vector<Fixture> tc_uplink6() {
     return handed_off(lab, to_sandbox(first, kTargetTcp).tcp(), to_backend(first));
   };
   Step fits{Hook::kTcUplink, to_backend(segment(1380, 2)), kTcOk, std::nullopt, with_events({}, {})};
-  fits.gso = {{2, 1380}};
+  fits.gso = Gso{.segments = 2, .size = 1380};
   if (forwards) {
     fits.verdict = kTcRedirect;
     fits.output = to_sandbox(segment(1380, 2), kTargetTcp).tcp();
     fits.expect = with_events({}, {{PW_EV_TC_STACK_FORWARD, 1}});
   }
   Step one_byte_more{Hook::kTcUplink, to_backend(segment(1381, 2)), kTcOk, std::nullopt, with_events({}, {})};
-  one_byte_more.gso = {{2, 1381}};
+  one_byte_more.gso = Gso{.segments = 2, .size = 1381};
   const Step no_gso{Hook::kTcUplink, to_backend(segment(1380, 2)), kTcOk, std::nullopt, with_events({}, {})};
   f.push_back({"v6_tc_uplink_forwards_a_merged_skb_only_when_its_segments_fit", {xdp_big, fits, one_byte_more, no_gso}});
   return f;

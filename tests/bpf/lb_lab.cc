@@ -251,14 +251,13 @@ loader::TestRunResult LbLab::run_tc(std::span<const std::uint8_t> frame) const {
   return loader::test_run(tc_fd(), frame, opts);
 }
 
-loader::TestRunResult LbLab::run_tc_uplink(
-    std::span<const std::uint8_t> frame,
-    std::optional<std::pair<std::uint16_t, std::uint32_t>> gso) const {
+loader::TestRunResult LbLab::run_tc_uplink(std::span<const std::uint8_t> frame,
+                                           std::optional<Gso> gso) const {
   loader::TestRunOptions opts;
   opts.tc = loader::TcContext{.ifindex = uplink_ifindex_, .ingress_ifindex = uplink_ifindex_};
   if (gso) {
-    opts.tc->gso_segs = gso->first;
-    opts.tc->gso_size = gso->second;
+    opts.tc->gso_segs = gso->segments;
+    opts.tc->gso_size = gso->size;
   }
   return loader::test_run(tc_uplink_fd(), frame, opts);
 }

@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <utility>
 #include <span>
 #include <string>
 #include <vector>
@@ -120,6 +119,12 @@ inline constexpr std::uint32_t kMaglevM = 251;
 [[nodiscard]] pw_flow_key flow_key(const Ipv4Address& saddr, const Ipv4Address& daddr,
                                    std::uint16_t sport, std::uint16_t dport, std::uint8_t proto);
 
+// A GRO-merged skb: `segments` segments of `size` payload bytes each (loader::TcContext).
+struct Gso {
+  std::uint16_t segments = 0;
+  std::uint32_t size = 0;
+};
+
 class LbLab {
  public:
   // Enters a new netns (calling thread), builds the topology, loads the object with small
@@ -157,11 +162,9 @@ class LbLab {
   // One BPF_PROG_TEST_RUN (repeat 1). tc runs as if received on the host-side veth.
   [[nodiscard]] loader::TestRunResult run_xdp(std::span<const std::uint8_t> frame) const;
   [[nodiscard]] loader::TestRunResult run_tc(std::span<const std::uint8_t> frame) const;
-  // pw_tc_uplink, as on the uplink's tc ingress; `gso` makes the frame a GRO-merged skb
-  // (segments and segment size, loader::TcContext).
-  [[nodiscard]] loader::TestRunResult run_tc_uplink(
-      std::span<const std::uint8_t> frame,
-      std::optional<std::pair<std::uint16_t, std::uint32_t>> gso = std::nullopt) const;
+  // pw_tc_uplink, as on the uplink's tc ingress; `gso` makes the frame a GRO-merged skb.
+  [[nodiscard]] loader::TestRunResult run_tc_uplink(std::span<const std::uint8_t> frame,
+                                                    std::optional<Gso> gso = std::nullopt) const;
 
  private:
   std::unique_ptr<ScopedNetns> netns_;

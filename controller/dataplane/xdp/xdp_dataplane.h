@@ -15,11 +15,11 @@
 #include "dataplane/dataplane.h"
 #include "dataplane/xdp/installed_view.h"
 #include "dataplane/xdp/layout_upgrade.h"
-#include "dataplane/xdp/uplink_delivery.h"
 #include "dataplane/xdp/lb_install.h"
 #include "dataplane/xdp/meta_maps.h"
 #include "dataplane/xdp/pin_keeper.h"
 #include "dataplane/xdp/pin_layout.h"
+#include "dataplane/xdp/uplink_delivery.h"
 #include "state/touched_keys.h"
 
 namespace portway::dataplane::xdp {
