@@ -61,8 +61,10 @@ int main(int argc, char** argv) {
                "sinks in driver XDP mode (the sandbox veths then take XDP redirects; default: tc "
                "sinks, veths at kernel defaults)");
   std::string engine = "auto";
-  app.add_option("--engine", engine, "the generator's engine: auto, live-frames or packet-socket")
-      ->check(CLI::IsMember({"auto", "live-frames", "packet-socket"}))
+  app.add_option("--engine", engine,
+                 "the generator's engine: auto (live-frames where the kernel runs them, else xdp-loop), "
+                 "live-frames, packet-socket or xdp-loop")
+      ->check(CLI::IsMember({"auto", "live-frames", "packet-socket", "xdp-loop"}))
       ->capture_default_str();
   app.add_option("--only", o.only, "measure only these variants (e.g. for perf record)")->delimiter(',');
   app.add_flag("--json", json, "print the result as JSON on stdout");
@@ -73,6 +75,7 @@ int main(int argc, char** argv) {
   }
   o.engine = engine == "live-frames"     ? portway::pktgen::Engine::live_frames
              : engine == "packet-socket" ? portway::pktgen::Engine::packet_socket
+             : engine == "xdp-loop"      ? portway::pktgen::Engine::xdp_loop
                                          : portway::pktgen::Engine::automatic;
   if (geteuid() != 0) {
     std::cerr << "pktgen_rig: needs root (namespaces, XDP, nftables)\n";

@@ -104,8 +104,9 @@ static __always_inline void write_l4(void *l4, void *data_end, __u16 sport, __u1
 	}
 }
 
-SEC("xdp")
-int pktgen(struct xdp_md *ctx)
+/* Writes the next frame of counters c over the buffer: 0, or -1 (counted in c->bad_length)
+ * when the buffer is not frame_len long. */
+static __always_inline int write_frame(struct xdp_md *ctx, struct portway_pktgen_counters *c)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -118,20 +119,16 @@ int pktgen(struct xdp_md *ctx)
 	const __u16 l4_len = (__u16)(len - ETH_HLEN - l3);
 	const int stamped = pktgen_config.stamp &&
 			    len >= ETH_HLEN + l3 + l4_hdr + sizeof(struct portway_pktgen_stamp);
-	struct portway_pktgen_counters *c;
 	struct ethhdr *eth = data;
-	__u32 key = 0, addr_idx, pseudo;
+	__u32 addr_idx, pseudo;
 	__u16 sport;
 	__u64 f;
 
-	c = bpf_map_lookup_elem(&pktgen_counters, &key);
-	if (!c)
-		return XDP_ABORTED;
 	/* Exactly frame_len bytes: comparisons only (no arithmetic on data_end). */
 	if (data + len > data_end || data + len + 1 <= data_end ||
 	    data + ETH_HLEN + l3 + l4_hdr > data_end) {
 		c->bad_length++;
-		return XDP_DROP;
+		return -1;
 	}
 
 	/* Which flow: a cycle over `flows`, or with new_flow_per_frame a sequence interleaved by
@@ -188,7 +185,84 @@ int pktgen(struct xdp_md *ctx)
 		pseudo += bpf_htons(l4_len) + bpf_htons(proto);
 		write_l4(data + ETH_HLEN + sizeof(*ip), data_end, sport, l4_len, pseudo, stamped);
 	}
-	return XDP_TX;
+	return 0;
+}
+
+/* The live-frames engine: BPF_PROG_RUN makes the frame, XDP_TX sends it. */
+SEC("xdp")
+int pktgen(struct xdp_md *ctx)
+{
+	struct portway_pktgen_counters *c;
+	__u32 key = 0;
+
+	c = bpf_map_lookup_elem(&pktgen_counters, &key);
+	if (!c)
+		return XDP_ABORTED;
+	return write_frame(ctx, c) == 0 ? XDP_TX : XDP_DROP;
+}
+
+/* The XDP-loop engine (docs/performance.md "The XDP-loop engine"): attached to one end of an
+ * auxiliary veth pair, it receives a frame, rewrites it as the next frame and broadcasts it to
+ * both entries of pktgen_loop_ports: the other end of its own pair (the frame comes back here:
+ * the loop) and the device towards the receiver (a copy: what is sent). A few seed frames
+ * start it; each turn sends one frame until `limit` frames went, the deadline passed or user
+ * space set `stop`, and then the turn drops its frame, which ends that strand of the loop.
+ *
+ * One program instance per loop (user space loads one per CPU), so the state is this
+ * instance's .bss, not a per-CPU slot: veth runs one pair's receive in one NAPI context at a
+ * time, so nothing here races, whichever CPU that context is on. */
+struct portway_pktgen_loop pktgen_loop = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, PORTWAY_PKTGEN_LOOP_PORTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} pktgen_loop_ports SEC(".maps");
+
+SEC("xdp")
+int pktgen_loop_turn(struct xdp_md *ctx)
+{
+	struct portway_pktgen_loop *l = &pktgen_loop;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 now = 0;
+
+	/* Only frames of the run's length are strands of the loop; anything else the pair carries
+	 * (the stack's own traffic on the seeding end) is dropped here and counted, and ends
+	 * nothing. */
+	if (data + pktgen_config.frame_len > data_end || data + pktgen_config.frame_len + 1 <= data_end) {
+		l->flow.bad_length++;
+		return XDP_DROP;
+	}
+	l->turns++;
+	if (*(volatile __u32 *)&l->stop || l->emitted >= l->limit)
+		goto end;
+	/* The clock costs 20-30 ns: without a rate, a deadline read every 64 turns is enough
+	 * (64 turns are well under a millisecond). */
+	if (l->interval_ns || !(l->turns & 63)) {
+		now = bpf_ktime_get_ns();
+		if (now >= l->deadline_ns)
+			goto end;
+	}
+	if (l->interval_ns) {
+		if (now < l->next_due_ns) {
+			/* Not due yet: around the loop once more without sending. */
+			l->idle_turns++;
+			return bpf_redirect_map(&pktgen_loop_ports, PORTWAY_PKTGEN_LOOP_BACK, 0);
+		}
+		/* A loop that fell behind (the CPU was busy elsewhere) does not burst to catch up. */
+		l->next_due_ns = now - l->next_due_ns > PORTWAY_PKTGEN_LOOP_MAX_LAG_NS
+					 ? now + l->interval_ns
+					 : l->next_due_ns + l->interval_ns;
+	}
+	if (write_frame(ctx, &l->flow) != 0)
+		return XDP_DROP;
+	l->emitted++;
+	return bpf_redirect_map(&pktgen_loop_ports, 0, BPF_F_BROADCAST);
+end:
+	l->ended++;
+	return XDP_DROP;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -156,9 +156,11 @@ class Rig {
     generators(topo_.client_address, kServiceAddress, kNewFlowSources, established_, new_flows_);
     generators(topo_.client_address6, kServiceAddress6, kNewFlowSources6, established6_, new_flows6_);
     cpu_ = o.cpu >= 0 ? o.cpu : pktgen::allowed_cpus().at(0);
+    // Both engines by default make XDP frames, which is what a NIC's driver hands XDP; the
+    // packet socket's skbs only when asked for.
     engine_ = o.engine != pktgen::Engine::automatic ? o.engine
               : loader::xdp_live_frames_supported() ? pktgen::Engine::live_frames
-                                                    : pktgen::Engine::packet_socket;
+                                                    : pktgen::Engine::xdp_loop;
   }
 
   ~Rig() {
@@ -217,11 +219,12 @@ class Rig {
     sync(config::DataplaneChoice::nft);
     {
       const NetnsEnter in(topo_.node_netns);
-      // The nftables dataplane has no XDP program on the uplink; the live-frames generator's
-      // XDP_TX needs one there (docs/performance.md "Packet rig"). The packet socket's
-      // frames come as a host's do, and the uplink stays as nftables leaves it.
+      // The nftables dataplane has no XDP program on the uplink; the XDP frames of the
+      // live-frames and XDP-loop generators need one there to be taken (docs/performance.md
+      // "Packet rig"). The packet socket's frames come as a host's do, and the uplink stays as
+      // nftables leaves it.
       std::optional<loader::XdpAttachment> pass;
-      if (engine_ == pktgen::Engine::live_frames) pass.emplace(programs_.attach(NodeProgram::pass, uplink_));
+      if (engine_ != pktgen::Engine::packet_socket) pass.emplace(programs_.attach(NodeProgram::pass, uplink_));
       warm_up(*established_);
       take(result, "portway_nft_established", *established_, false);
       take(result, "portway_nft_new", *new_flows_, false);

@@ -47,7 +47,7 @@ struct RigOptions {
   bool native_sinks = false;
   std::set<std::string> only;      // measure only these variants (empty: every one)
   // The generator's engine (pktgen/generator.h); automatic: live frames where the kernel runs
-  // them, else the packet socket.
+  // them, else the XDP loop (the packet socket only when asked for).
   pktgen::Engine engine = pktgen::Engine::automatic;
 };
 

@@ -69,9 +69,12 @@ int pktgen_send(std::span<const std::string> args) {
   CommandLine cl("portway pktgen send",
                  "usage: portway pktgen send --dev IF [--netns NS] [FLAGS]\n"
                  "Generate frames out of --dev. Engines: live-frames (BPF_PROG_RUN live frames, XDP_TX to\n"
-                 "the veth peer, which needs an XDP program) or packet-socket (sendmmsg on an AF_PACKET\n"
-                 "socket, for kernels that refuse live frames); auto picks live-frames where the kernel runs\n"
-                 "them. Stops after --count frames or --duration, whichever is first.\n");
+                 "the veth peer, which needs an XDP program), packet-socket (sendmmsg on an AF_PACKET\n"
+                 "socket, for kernels that refuse live frames) or xdp-loop (per thread a veth pair of its\n"
+                 "own in the namespace, whose XDP program broadcasts each frame around its loop and out of\n"
+                 "--dev: XDP frames without live frames; the peer needs an XDP program, as for live-frames);\n"
+                 "auto picks live-frames where the kernel runs them, else packet-socket. Stops after --count\n"
+                 "frames or --duration, whichever is first.\n");
   auto& app = cl.app();
   std::string dev, netns, dst_mac_text, src_mac_text, src_text, dst_text, proto = "udp", cpus_text, engine = "auto";
   std::uint32_t src_count = 1, src_port_count = 1024, flows = 0, threads = 0, batch = 64;
@@ -104,8 +107,8 @@ int pktgen_send(std::span<const std::string> args) {
   app.add_option("--threads", threads, "threads, one per CPU (default: every CPU allowed)");
   app.add_option("--cpus", cpus_text, "CPUs to run on, e.g. 0 or 0,2-3 (default: every CPU allowed)");
   app.add_option("--batch", batch, "frames per kernel batch, 1..256")->capture_default_str();
-  app.add_option("--engine", engine, "auto, live-frames or packet-socket")
-      ->check(CLI::IsMember({"auto", "live-frames", "packet-socket"}))
+  app.add_option("--engine", engine, "auto, live-frames, packet-socket or xdp-loop")
+      ->check(CLI::IsMember({"auto", "live-frames", "packet-socket", "xdp-loop"}))
       ->capture_default_str();
   app.add_flag("--no-stamp", no_stamp, "leave out the send timestamp (no latency at the sink)");
   app.add_flag("--json", json, "print the summary as JSON: {sent, seconds, pps, threads, engine}");
@@ -136,6 +139,7 @@ int pktgen_send(std::span<const std::string> args) {
   plan.batch_size = batch;
   plan.engine = engine == "live-frames"     ? pktgen::Engine::live_frames
                 : engine == "packet-socket" ? pktgen::Engine::packet_socket
+                : engine == "xdp-loop"      ? pktgen::Engine::xdp_loop
                                             : pktgen::Engine::automatic;
   try {
     plan.cpus = cpus_text.empty() ? pktgen::allowed_cpus() : pktgen::parse_cpu_list(cpus_text);

@@ -23,7 +23,7 @@
 #include "pktgen/cpus.h"
 #include "pktgen/frame_writer.h"
 #include "pktgen/packet_socket.h"
-#include "pktgen.skel.h"
+#include "pktgen/xdp_loop.h"
 
 namespace portway::pktgen {
 
@@ -32,14 +32,12 @@ const char* engine_name(Engine e) {
     case Engine::automatic: return "auto";
     case Engine::live_frames: return "live-frames";
     case Engine::packet_socket: return "packet-socket";
+    case Engine::xdp_loop: return "xdp-loop";
   }
   return "?";
 }
 
 namespace {
-
-PORTWAY_SKELETON_TRAITS(PktgenTraits, pktgen);
-using PktgenSkeleton = loader::Skeleton<PktgenTraits>;
 
 // Frames per BPF_PROG_RUN call without a rate limit: a few milliseconds of work, so a thread
 // sees the deadline (and a stop) that often.
@@ -168,6 +166,44 @@ class SocketFrames {
   std::vector<std::uint8_t> frames_;
 };
 
+// XDP loop: the program sends; this thread seeds the loop (so that veth runs it on this CPU),
+// then follows its count until every strand ended. The program keeps the count, the rate and
+// the deadline; the thread stops the loop early when another thread failed.
+void loop_thread(const Pace& pace, Shared& shared, XdpLoop& loop, const std::vector<std::uint8_t>& seed,
+                 portway_pktgen_counters& cursor) {
+  try {
+    pin_current_thread(pace.cpu);
+    LoopRun run;
+    run.flow = cursor;
+    // Without a count the deadline alone ends the run.
+    run.limit = pace.quota != 0 ? pace.quota : ~0ull;
+    run.deadline = pace.deadline;
+    run.rate_pps = pace.rate;
+    run.seeds = XdpLoop::kSeeds;
+    loop.start(run, seed);
+    std::uint64_t reported = 0;
+    // Bounded: every strand ends by the deadline in the program, and stop() ends them at their
+    // next turn; the grace covers a strand lost on the way (it never reports its end).
+    const auto give_up = pace.deadline + std::chrono::milliseconds(200);
+    while (!loop.finished() && Clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      if (shared.stop.load(std::memory_order_relaxed) || Clock::now() >= pace.deadline) loop.stop();
+      const std::uint64_t now = loop.emitted();
+      shared.sent.fetch_add(now - reported, std::memory_order_relaxed);
+      reported = now;
+    }
+    loop.stop();
+    const portway_pktgen_loop state = loop.state();
+    shared.sent.fetch_add(state.emitted - reported, std::memory_order_relaxed);
+    cursor = state.flow;
+  } catch (...) {
+    const std::lock_guard lock(shared.error_mutex);
+    if (!shared.error) shared.error = std::current_exception();
+    shared.stop = true;
+  }
+  shared.running.fetch_sub(1);
+}
+
 Engine resolve(Engine asked) {
   const bool live = loader::xdp_live_frames_supported();
   if (asked == Engine::automatic) return live ? Engine::live_frames : Engine::packet_socket;
@@ -245,17 +281,19 @@ SendResult Generator::send(const SendPlan& plan, const std::function<void(const 
 
   set_flow_interleave(cpus, threads);
 
-  // The packet-socket engine: sockets opened here, in the caller's network namespace, and
-  // each thread's copy of its CPU's flow counters.
+  // The packet-socket and XDP-loop engines: sockets and loops made here, in the caller's
+  // network namespace, and each thread's copy of its CPU's flow counters.
+  const bool cursor_engine = engine == Engine::packet_socket || engine == Engine::xdp_loop;
   std::vector<std::unique_ptr<PacketSocket>> sockets;
+  std::vector<std::unique_ptr<XdpLoop>> loops;
   std::vector<portway_pktgen_counters> slots;
-  if (engine == Engine::packet_socket) {
-    slots = read_counters();
-    for (unsigned i = 0; i < threads; ++i)
-      sockets.push_back(std::make_unique<PacketSocket>(plan.ifindex, plan.batch_size));
-  }
-  std::vector<portway_pktgen_counters> cursors(threads);
+  if (cursor_engine) slots = read_counters();
   for (unsigned i = 0; i < threads && engine == Engine::packet_socket; ++i)
+    sockets.push_back(std::make_unique<PacketSocket>(plan.ifindex, plan.batch_size));
+  for (unsigned i = 0; i < threads && engine == Engine::xdp_loop; ++i)
+    loops.push_back(std::make_unique<XdpLoop>(impl_->config, plan.ifindex));
+  std::vector<portway_pktgen_counters> cursors(threads);
+  for (unsigned i = 0; i < threads && cursor_engine; ++i)
     cursors[i] = slots.at(static_cast<std::size_t>(cpus[i]));
 
   Shared shared;
@@ -273,6 +311,10 @@ SendResult Generator::send(const SendPlan& plan, const std::function<void(const 
     if (engine == Engine::live_frames) {
       const LiveFrames live{prog_fd(), &frame_, plan.ifindex, plan.batch_size};
       workers.emplace_back([pace, live, &shared] { paced_thread(pace, shared, live); });
+    } else if (engine == Engine::xdp_loop) {
+      workers.emplace_back([pace, &shared, this, &loops, &cursors, i] {
+        loop_thread(pace, shared, *loops[i], frame_, cursors[i]);
+      });
     } else {
       workers.emplace_back([pace, &shared, this, &sockets, &cursors, i, &plan] {
         SocketFrames frames(impl_->writer, *sockets[i], plan.batch_size, static_cast<std::uint32_t>(pace.cpu),
@@ -294,8 +336,8 @@ SendResult Generator::send(const SendPlan& plan, const std::function<void(const 
   }
   for (auto& w : workers) w.join();
   const auto end = Clock::now();
-  if (engine == Engine::packet_socket) {
-    // Where each thread's flow sequence got to, for the next send (of either engine).
+  if (cursor_engine) {
+    // Where each thread's flow sequence got to, for the next send (of any engine).
     for (unsigned i = 0; i < threads; ++i) slots.at(static_cast<std::size_t>(cpus[i])) = cursors[i];
     write_counters(slots);
   }

@@ -1,11 +1,15 @@
-// The generator of `portway pktgen send`, one pinned thread per CPU, with one of two engines:
+// The generator of `portway pktgen send`, one pinned thread per CPU, with one of three engines:
 // - live frames: bpf/pktgen.bpf.c loaded with a FrameSpec, run with BPF_PROG_RUN +
 //   BPF_F_TEST_XDP_LIVE_FRAMES, each frame an XDP_TX out of `ifindex` (to the veth's peer,
 //   which needs an XDP program). No socket buffer is allocated per frame.
 // - packet socket: the same frames written in user space (pktgen/frame_writer.h) and sent with
 //   sendmmsg on an AF_PACKET socket; each frame is an skb through the device's xmit, as a
 //   host's own traffic is. For kernels that refuse live frames.
-// Both step the same per-CPU flow counters, so a flow sequence continues across sends and
+// - XDP loop: per thread an auxiliary veth pair in the caller's namespace whose XDP program
+//   broadcasts each frame back into its own loop and out of `ifindex` (pktgen/xdp_loop.h).
+//   XDP frames like the live ones, without BPF_PROG_RUN; `ifindex`'s peer needs an XDP program
+//   or GRO, as for live frames. The rate limit is kept by the program.
+// All step the same per-CPU flow counters, so a flow sequence continues across sends and
 // engines.
 #pragma once
 
@@ -19,9 +23,9 @@
 
 namespace portway::pktgen {
 
-enum class Engine { automatic, live_frames, packet_socket };
+enum class Engine { automatic, live_frames, packet_socket, xdp_loop };
 
-// "live-frames", "packet-socket" ("auto" for automatic).
+// "live-frames", "packet-socket", "xdp-loop" ("auto" for automatic).
 const char* engine_name(Engine e);
 
 struct SendPlan {

@@ -94,6 +94,33 @@ inline portway_pktgen_counters& operator+=(portway_pktgen_counters& a,
 }
 #endif
 
+/* The XDP-loop engine's state (bpf/pktgen.bpf.c, pktgen_loop_turn), the .bss of one loaded
+ * instance, read and written by user space through its mmap. User space sets flow (its CPU's
+ * slot of pktgen_counters), limit, deadline_ns, interval_ns and next_due_ns before it sends
+ * the seeds, sets stop to end early, and reads emitted, ended and flow (written back to the
+ * CPU's slot) after. */
+struct portway_pktgen_loop {
+  struct portway_pktgen_counters flow;
+  __u64 limit;        /* frames to send in all */
+  __u64 deadline_ns;  /* bpf_ktime_get_ns() at which every turn ends */
+  __u64 interval_ns;  /* 0: as fast as the loop turns; else ns between frames sent */
+  __u64 next_due_ns;  /* with interval_ns: when the next frame is due */
+  __u64 emitted;      /* frames broadcast (one copy towards the receiver each) */
+  __u64 turns;        /* frames the program saw, seeds included */
+  __u64 idle_turns;   /* turns that waited for the rate */
+  __u64 ended;        /* turns that dropped their frame: each ends one seed's strand */
+  __u32 stop;         /* set by user space: the next turn of every strand ends it */
+  __u32 pad;
+};
+PORTWAY_ABI_SIZE(struct portway_pktgen_loop, 104);
+
+/* pktgen_loop_ports: index 0 the device towards the receiver, index 1 the loop's own pair. */
+#define PORTWAY_PKTGEN_LOOP_OUT 0
+#define PORTWAY_PKTGEN_LOOP_BACK 1
+#define PORTWAY_PKTGEN_LOOP_PORTS 2
+/* A rate-limited loop more than this late restarts its schedule instead of bursting. */
+#define PORTWAY_PKTGEN_LOOP_MAX_LAG_NS 1000000ull
+
 /* At the start of the L4 payload when config.stamp is set and the payload has room. sent_ns is
  * bpf_ktime_get_ns() (CLOCK_MONOTONIC, one clock for every namespace of the machine), so a sink
  * on the same machine subtracts it from its own reading. Host byte order: generator and sink

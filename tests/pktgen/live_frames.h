@@ -19,17 +19,23 @@
         !::portway::loader::xdp_live_frames_supported()) {                                         \
       GTEST_SKIP() << "this kernel refuses BPF_PROG_RUN with live frames "                         \
                       "(BPF_F_TEST_XDP_LIVE_FRAMES): the live-frames engine cannot send here "     \
-                      "(loader/xdp_features.h); the packet-socket cases run instead";             \
+                      "(loader/xdp_features.h); the other engines' cases run instead";             \
     }                                                                                              \
   } while (false)
 
 namespace portway::test {
 
-inline const auto kEngines = ::testing::Values(pktgen::Engine::live_frames, pktgen::Engine::packet_socket);
+inline const auto kEngines =
+    ::testing::Values(pktgen::Engine::live_frames, pktgen::Engine::packet_socket, pktgen::Engine::xdp_loop);
 
-// For test names: LiveFrames, PacketSocket.
+// For test names: LiveFrames, PacketSocket, XdpLoop.
 inline std::string engine_test_name(pktgen::Engine e) {
-  return e == pktgen::Engine::live_frames ? "LiveFrames" : "PacketSocket";
+  return e == pktgen::Engine::live_frames ? "LiveFrames" : e == pktgen::Engine::packet_socket ? "PacketSocket" : "XdpLoop";
+}
+
+// One letter per engine, for namespace names that must differ between instances.
+inline const char* engine_tag(pktgen::Engine e) {
+  return e == pktgen::Engine::live_frames ? "l" : e == pktgen::Engine::packet_socket ? "s" : "x";
 }
 
 }  // namespace portway::test

@@ -95,7 +95,7 @@ class SendSink : public ::testing::TestWithParam<std::tuple<Case, pktgen::Engine
 // exactly what was sent.
 TEST_P(SendSink, TheSinkCountsExactlyWhatWasSent) {
   const VethPair pair(std::string("c") + std::to_string(static_cast<int>(which().l4)) + (which().v6 ? "6" : "4") +
-                      (engine() == pktgen::Engine::live_frames ? "l" : "s"));
+                      engine_tag(engine()));
   SinkIn sink(pair, {.latency = true, .flows = true});
   pktgen::Generator gen(spec_for(pair, which().l4, which().v6));
   pktgen::SendPlan plan;
@@ -132,7 +132,7 @@ class SendSinkFlows : public ::testing::TestWithParam<pktgen::Engine> {
     PORTWAY_REQUIRE_ENGINE(GetParam());
   }
   // Distinct per engine: the two instances may not share namespace names.
-  std::string tag(const char* t) const { return std::string(t) + (GetParam() == pktgen::Engine::live_frames ? "l" : "s"); }
+  std::string tag(const char* t) const { return std::string(t) + engine_tag(GetParam()); }
 };
 
 TEST_P(SendSinkFlows, TheFlowCountIsHonouredAcrossThreads) {
