@@ -3,6 +3,7 @@
 // app in sandbox namespaces. Each test has its own namespaces and its own bpffs folder.
 #include <gtest/gtest.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -15,6 +16,7 @@
 #include <filesystem>
 #include <memory>
 #include <set>
+#include <system_error>
 #include <thread>
 
 #include "dataplane/xdp/lb_install.h"
@@ -231,6 +233,30 @@ TEST_F(XdpDataplaneTest, RemoveAllDetachesEverything) {
   }
   EXPECT_NE(lab::tcp_probe(topo_.client_netns, net::to_string(kVip), 80, "WHO\n",
                             std::chrono::milliseconds(300)).status, ProbeStatus::ok);
+}
+
+// Whether the interface (in the calling thread's namespace) has a clsact qdisc: making one
+// answers EEXIST then. A qdisc the probe made is removed again at once.
+bool has_clsact(int ifindex) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+  const int rc = bpf_tc_hook_create(&hook);
+  if (rc == -EEXIST) return true;
+  if (rc != 0) throw std::system_error(-rc, std::generic_category(), "probe for a clsact qdisc");
+  hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+  bpf_tc_hook_destroy(&hook);
+  return false;
+}
+
+// The clsact qdiscs portway made (the lab's veths have none of their own) go when the fast path
+// goes altogether; only a switch of dataplane keeps them (DataplaneSwitchTest.SwitchesUnderLoad*).
+TEST_F(XdpDataplaneTest, RemoveAllTakesTheQdiscsItMadeAlong) {
+  apply(echo_state({member(0), member(1)}));
+  netlink::NetnsGuard in(topo_.node_netns);
+  std::vector<int> made{static_cast<int>(netlink::ifindex_of(topo_.uplink))};
+  for (const auto& sb : topo_.sandboxes) made.push_back(static_cast<int>(netlink::ifindex_of(sb.host_link)));
+  for (const int ifindex : made) EXPECT_TRUE(has_clsact(ifindex)) << ifindex;
+  XdpDataplane(settings_).remove_all();
+  for (const int ifindex : made) EXPECT_FALSE(has_clsact(ifindex)) << ifindex;
 }
 
 // Each uplink gets its MAC in pw_interfaces and the tc hand-off program before XDP runs on it;
