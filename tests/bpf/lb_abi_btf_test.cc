@@ -19,6 +19,7 @@
 #include "loader/lb_drop_reasons.h"
 #include "loader/lb_events.h"
 #include "portway/lb_abi.h"
+#include "support/btf_layout.h"
 
 #ifndef PORTWAY_LB_BPF_OBJECT
 #error "PORTWAY_LB_BPF_OBJECT must name the linked portway_lb.bpf.o"
@@ -27,15 +28,9 @@
 namespace portway::test {
 namespace {
 
-struct Layout {
-  std::string name;
-  std::size_t size;
-  std::map<std::string, std::size_t> fields;  // name -> byte offset
-};
+#define PW_FIELD PORTWAY_LAYOUT_FIELD
 
-#define PW_FIELD(type, field) {#field, offsetof(type, field)}
-
-std::vector<Layout> cxx_layouts() {
+std::vector<StructLayout> cxx_layouts() {
   return {
       {"pw_frontend_key", sizeof(pw_frontend_key),
        {PW_FIELD(pw_frontend_key, addr), PW_FIELD(pw_frontend_key, port),
@@ -150,36 +145,12 @@ std::vector<Layout> cxx_layouts() {
 
 #undef PW_FIELD
 
-struct BtfDeleter {
-  void operator()(btf* b) const { btf__free(b); }
-};
-
-std::unique_ptr<btf, BtfDeleter> parse_object() {
-  btf* b = btf__parse_elf(PORTWAY_LB_BPF_OBJECT, nullptr);
-  if (libbpf_get_error(b) != 0) {
-    return nullptr;
-  }
-  return std::unique_ptr<btf, BtfDeleter>(b);
-}
+BtfPtr parse_object() { return parse_object_btf(PORTWAY_LB_BPF_OBJECT); }
 
 TEST(LbAbiBtf, EveryStructMatchesTheCompiledObject) {
   const auto b = parse_object();
   ASSERT_TRUE(b) << "cannot parse BTF of " << PORTWAY_LB_BPF_OBJECT;
-  for (const auto& want : cxx_layouts()) {
-    SCOPED_TRACE(want.name);
-    const int id = btf__find_by_name_kind(b.get(), want.name.c_str(), BTF_KIND_STRUCT);
-    ASSERT_GT(id, 0) << "struct " << want.name << " is not in the object's BTF";
-    const btf_type* t = btf__type_by_id(b.get(), static_cast<__u32>(id));
-    EXPECT_EQ(t->size, want.size);
-    std::map<std::string, std::size_t> got;
-    const btf_member* m = btf_members(t);
-    for (unsigned short i = 0; i < btf_vlen(t); ++i, ++m) {
-      const __u32 bits = btf_member_bit_offset(t, i);
-      EXPECT_EQ(bits % 8, 0u) << "bitfield in an ABI struct";
-      got[btf__name_by_offset(b.get(), m->name_off)] = bits / 8;
-    }
-    EXPECT_EQ(got, want.fields);
-  }
+  for (const auto& want : cxx_layouts()) expect_layout_matches(b.get(), want);
 }
 
 // The test must be able to fail: a layout that differs is noticed.
