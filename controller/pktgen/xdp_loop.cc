@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <stdexcept>
 #include <system_error>
@@ -20,12 +21,13 @@
 namespace portway::pktgen {
 namespace {
 
-// Names unique per process and loop: "pwgl" + the pid's low 16 bits + "." + a sequence, then
-// "a" (seeding end) or "b" (looping end); at most 15 characters (IFNAMSIZ).
+// Names unique per process and loop: "pwgl" + the pid's low 16 bits + a sequence, then "a"
+// (seeding end) or "b" (looping end); 12 characters (IFNAMSIZ allows 15). No dot: sysctl's
+// dotted keys could not name the link's settings.
 std::string pair_base() {
   static std::atomic<unsigned> sequence{0};
   char name[16];
-  std::snprintf(name, sizeof name, "pwgl%04x.%u", static_cast<unsigned>(::getpid()) & 0xffffu,
+  std::snprintf(name, sizeof name, "pwgl%04x%03u", static_cast<unsigned>(::getpid()) & 0xffffu,
                 sequence.fetch_add(1) % 1000u);
   return name;
 }
