@@ -3,9 +3,14 @@
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 
+#include <algorithm>
+#include <vector>
+
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+
+#include "netlink/answers.h"
 
 namespace portway::netlink {
 namespace {
@@ -13,15 +18,9 @@ namespace {
 // namespaces; a dump simply takes more reads when larger.
 constexpr std::size_t kBufferSize = 32768;
 
-struct Callback {
-  const std::function<void(const nlmsghdr*)>* each;
-};
-
-int on_message(const nlmsghdr* nlh, void* data) {
-  auto* cb = static_cast<Callback*>(data);
-  if (cb->each) (*cb->each)(nlh);
-  return MNL_CB_OK;
-}
+// How often a dump the kernel flags as interrupted is started again before its last answer is
+// taken as it is (complete, possibly inconsistent: an object changed while it was dumped).
+constexpr int kDumpAttempts = 5;
 }  // namespace
 
 NetlinkError::NetlinkError(const std::string& what, int err)
@@ -60,26 +59,46 @@ void RouteSocket::dump(std::uint16_t type, const std::function<void(nlmsghdr*)>&
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.get());
   nlh->nlmsg_type = type;
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  nlh->nlmsg_seq = ++seq_;
   build(nlh);
-  exchange(nlh, "netlink dump", &each);
+  // The request is kept: the buffer it was built in receives the answer.
+  const std::vector<char> request(buf_.get(), buf_.get() + nlh->nlmsg_len);
+  // The answer is collected whole before `each` sees any of it, so that an interrupted dump
+  // started again hands over one answer, not parts of two.
+  std::vector<char> messages;
+  const std::function<void(const nlmsghdr*)> collect = [&](const nlmsghdr* m) {
+    messages.insert(messages.end(), reinterpret_cast<const char*>(m),
+                    reinterpret_cast<const char*>(m) + NLMSG_ALIGN(m->nlmsg_len));
+  };
+  for (int attempt = 1;; ++attempt) {
+    messages.clear();
+    std::copy(request.begin(), request.end(), buf_.get());
+    nlh = reinterpret_cast<nlmsghdr*>(buf_.get());
+    nlh->nlmsg_seq = ++seq_;
+    if (!exchange(nlh, "netlink dump", &collect) || attempt == kDumpAttempts) break;
+    ++interrupted_dumps_;
+  }
+  int left = static_cast<int>(messages.size());
+  for (auto* m = reinterpret_cast<const nlmsghdr*>(messages.data()); mnl_nlmsg_ok(m, left);
+       m = mnl_nlmsg_next(m, &left))
+    each(m);
 }
 
-void RouteSocket::exchange(nlmsghdr* msg, const std::string& what,
+bool RouteSocket::exchange(nlmsghdr* msg, const std::string& what,
                            const std::function<void(const nlmsghdr*)>* each) {
   const std::uint32_t seq = msg->nlmsg_seq;
   if (mnl_socket_sendto(sock_, msg, msg->nlmsg_len) < 0) throw NetlinkError(what, errno);
-  Callback cb{each};
-  while (true) {
+  static const std::function<void(const nlmsghdr*)> ignore = [](const nlmsghdr*) {};
+  Answers a;
+  while (!a.done) {
     const ssize_t n = mnl_socket_recvfrom(sock_, buf_.get(), kBufferSize);
-    if (n < 0) throw NetlinkError(what, errno);
-    // mnl_cb_run turns an NLMSG_ERROR with a non-zero code into -1 + errno, and returns
-    // MNL_CB_STOP on the ack (error 0) or NLMSG_DONE.
-    const int ret = mnl_cb_run(buf_.get(), static_cast<std::size_t>(n), seq, port_id_,
-                               on_message, &cb);
-    if (ret < 0) throw NetlinkError(what, errno);
-    if (ret == MNL_CB_STOP) return;
+    if (n < 0) {
+      if (errno == EINTR) continue;  // a signal, not the kernel: the answer is still to come
+      throw NetlinkError(what, errno);
+    }
+    read_answers(buf_.get(), static_cast<std::size_t>(n), seq, port_id_, a, each ? *each : ignore);
   }
+  if (a.error != 0) throw NetlinkError(what, a.error);
+  return a.interrupted;
 }
 
 }  // namespace portway::netlink

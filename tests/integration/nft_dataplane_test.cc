@@ -4,6 +4,7 @@
 // docs/dataplane.md that nftables can show, plus drift repair, foreign tables and counters.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <set>
@@ -312,6 +313,56 @@ TEST_F(NftDataplaneTest, TheNetlinkReaderAgreesWithLibnftablesJson) {
     }
     EXPECT_EQ(json.counters, nl.counters);
   });
+}
+
+// Another program committing while the reader dumps: the kernel flags the dump (NLM_F_DUMP_INTR)
+// and the reader starts it again, rather than failing with EINTR the way libmnl's own loop
+// does (netlink/answers.h). A set of 20,000 elements makes each dump take many reads, and a
+// second thread commits to another set all the while.
+TEST_F(NftDataplaneTest, ADumpInterruptedByAnotherCommitIsReadAgain) {
+  dp_->apply(lab_state(all_members()));
+  constexpr int kElements = 20000;
+  std::size_t installed = 0;
+  in_node([&] {
+    installed = TableReader().read().sets.at("svc_fe").elements.size();
+    std::string cmd = "add element inet portway svc_fe { ";
+    for (int i = 0; i < kElements; ++i)
+      cmd += (i ? ", 198.19." : "198.19.") + std::to_string(100 + i / 200) + "." + std::to_string(i % 200 + 1) +
+             " . tcp . " + std::to_string(1000 + i % 200);
+    NftContext().run(cmd + " }");
+  });
+
+  std::atomic<bool> stop{false};
+  std::atomic<long> commits{0};
+  std::thread churn([&] {
+    in_node([&] {
+      NftContext ctx;
+      const auto deadline = std::chrono::steady_clock::now() + 20s;
+      while (!stop && std::chrono::steady_clock::now() < deadline) {
+        ctx.run("add element inet portway svc_rej { 198.19.99.1 . udp . 9 }");
+        ctx.run("delete element inet portway svc_rej { 198.19.99.1 . udp . 9 }");
+        commits += 2;
+      }
+    });
+  });
+  std::size_t interrupted = 0;
+  int reads = 0;
+  in_node([&] {
+    TableReader reader;
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (reader.interrupted_reads() == 0 && std::chrono::steady_clock::now() < deadline) {
+      ReadBack rb;
+      ASSERT_NO_THROW(rb = reader.read()) << "read " << reads;
+      ++reads;
+      EXPECT_EQ(rb.sets.at("svc_fe").elements.size(), installed + kElements) << "read " << reads;
+    }
+    interrupted = reader.interrupted_reads();
+  });
+  stop = true;
+  churn.join();
+  EXPECT_GT(commits.load(), 0);
+  // Without a single interrupted dump the test would show nothing.
+  EXPECT_GT(interrupted, 0u) << reads << " reads, " << commits.load() << " commits meanwhile";
 }
 
 TEST_F(NftDataplaneTest, DriftIsRepairedFlushedTableDeletedTableAndIntruders) {

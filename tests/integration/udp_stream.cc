@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 #include <system_error>
 
 #include "netlink/netns.h"
@@ -42,6 +45,48 @@ std::uint64_t lost_outside(const std::vector<UdpGap>& gaps, const std::vector<Ti
     if (!inside) out += g.count;
   }
   return out;
+}
+
+namespace {
+
+// One counter of the calling thread's namespace: /proc/thread-self/net follows setns(), where
+// /proc/self/net would show the main thread's namespace. `snmp` has a header line and a value
+// line per protocol ("Udp: InDatagrams ... RcvbufErrors ..."); `snmp6` a "name value" line
+// per counter.
+std::uint64_t snmp_counter(const std::string& file, std::string_view protocol, std::string_view name) {
+  std::ifstream in("/proc/thread-self/net/" + file);
+  if (!in) throw std::system_error(errno, std::generic_category(), "read /proc/thread-self/net/" + file);
+  std::string line, header;
+  while (std::getline(in, line)) {
+    if (protocol.empty()) {
+      std::istringstream fields(line);
+      std::string key;
+      std::uint64_t value = 0;
+      if (fields >> key >> value && key == name) return value;
+      continue;
+    }
+    if (!line.starts_with(std::string(protocol) + ":")) continue;
+    if (header.empty()) {
+      header = line;
+      continue;
+    }
+    std::istringstream names(header), values(line);
+    std::string n, v;
+    while (names >> n && values >> v)
+      if (n == name) return std::stoull(v);
+  }
+  throw std::runtime_error("no counter " + std::string(name) + " in /proc/net/" + file);
+}
+
+}  // namespace
+
+std::uint64_t udp_receive_buffer_drops(const std::vector<std::string>& netns) {
+  std::uint64_t total = 0;
+  for (const std::string& ns : netns) {
+    netlink::NetnsGuard in(ns);
+    total += snmp_counter("snmp", "Udp", "RcvbufErrors") + snmp_counter("snmp6", "", "Udp6RcvbufErrors");
+  }
+  return total;
 }
 
 UdpStream::UdpStream(const std::string& netns, const std::string& addr, std::uint16_t port,

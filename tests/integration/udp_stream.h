@@ -37,6 +37,11 @@ using TimeWindow = std::pair<std::chrono::steady_clock::time_point, std::chrono:
 // lost in it counts as outside: windows are taken as given, callers pad them if they want).
 std::uint64_t lost_outside(const std::vector<UdpGap>& gaps, const std::vector<TimeWindow>& windows);
 
+// Datagrams the kernels of `netns` dropped because a socket's receive buffer was full (the
+// Udp RcvbufErrors and Udp6RcvbufErrors counters of /proc/net/snmp and snmp6, per
+// namespace, summed): a receiving process that did not get the CPU in time, not a dataplane.
+std::uint64_t udp_receive_buffer_drops(const std::vector<std::string>& netns);
+
 class UdpStream {
  public:
   // Starts at once; stops by itself after `max_run` (bounded in count and time).

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "dataplane/nft/layout.h"
+#include "netlink/answers.h"
 
 namespace portway::dataplane::nft {
 namespace {
@@ -208,27 +209,12 @@ TableReader::~TableReader() { mnl_socket_close(sock_); }
 
 namespace {
 
-struct Exchange {
-  std::function<void(const nlmsghdr*)> each;
-  bool interrupted = false;
-};
-
-int exchange_cb(const nlmsghdr* nlh, void* data) {
-  auto* x = static_cast<Exchange*>(data);
-  if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) x->interrupted = true;
-  x->each(nlh);
-  return MNL_CB_OK;
-}
-
-}  // namespace
-
-namespace {
-
 // One request/answer round: a dump (NLM_F_DUMP) or a single get with an ack. Returns false
-// when the kernel flags the dump as interrupted by a concurrent change; throws on errors
-// (ENOENT included: callers that expect it catch it).
+// when the kernel flags the dump as interrupted by a concurrent change (netlink/answers.h:
+// libmnl's own loop would stop there with EINTR); throws on errors (ENOENT included: callers
+// that expect it catch it).
 bool run(mnl_socket* sock, unsigned port, unsigned seq, std::uint16_t msg, bool dump,
-                const std::function<void(nlmsghdr*)>& attrs, const std::function<void(const nlmsghdr*)>& each) {
+         const std::function<void(nlmsghdr*)>& attrs, const std::function<void(const nlmsghdr*)>& each) {
   std::vector<char> buf(1 << 20);
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
   nlh->nlmsg_type = static_cast<std::uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | msg);
@@ -241,15 +227,17 @@ bool run(mnl_socket* sock, unsigned port, unsigned seq, std::uint16_t msg, bool 
   attrs(nlh);
   if (mnl_socket_sendto(sock, nlh, nlh->nlmsg_len) < 0) throw error(errno, "nf_tables request");
 
-  Exchange x{each};
-  for (;;) {
+  netlink::Answers a;
+  while (!a.done) {
     const ssize_t n = mnl_socket_recvfrom(sock, buf.data(), buf.size());
-    if (n < 0) throw error(errno, "nf_tables answer");
-    const int rc = mnl_cb_run(buf.data(), static_cast<std::size_t>(n), seq, port, exchange_cb, &x);
-    if (rc == MNL_CB_ERROR) throw error(errno, "nf_tables answer");
-    if (rc == MNL_CB_STOP) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;  // a signal, not the kernel: the answer is still to come
+      throw error(errno, "nf_tables answer");
+    }
+    netlink::read_answers(buf.data(), static_cast<std::size_t>(n), seq, port, a, each);
   }
-  return !x.interrupted;
+  if (a.error != 0) throw error(a.error, "nf_tables answer");
+  return !a.interrupted;
 }
 
 }  // namespace
@@ -396,6 +384,7 @@ ReadBack TableReader::read(Scope scope) {
           rb.counters[str(a[NFTA_OBJ_NAME])] = {u64be(c[NFTA_COUNTER_PACKETS]), u64be(c[NFTA_COUNTER_BYTES])};
         });
     if (consistent || attempt >= 4) return rb;
+    ++interrupted_reads_;
   }
 }
 

@@ -5,6 +5,7 @@
 // read path (installed(), stats(), the full check).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "dataplane/nft/readback.h"
@@ -36,10 +37,14 @@ class TableReader {
   // std::system_error.
   ReadBack read(Scope scope = Scope::all);
 
+  // Reads started again so far because a dump was interrupted.
+  std::size_t interrupted_reads() const { return interrupted_reads_; }
+
  private:
   mnl_socket* sock_;
   unsigned port_;
   unsigned seq_ = 0;
+  std::size_t interrupted_reads_ = 0;
 };
 
 }  // namespace portway::dataplane::nft
