@@ -308,11 +308,12 @@ class DaemonHitlessTest : public ::testing::Test {
   // The kill-restart run: `kills` SIGKILLs at random moments while a writer commits store
   // changes, each followed by a restart; then the last daemon must have caught up.
   void kill_restart_under_load(config::DataplaneChoice choice, dataplane::Kind kind, int kills);
-  // Where the UDP stream's datagrams and echoes are received: the client and every sandbox.
-  std::vector<std::string> echo_ends() const {
-    std::vector<std::string> out{topo_.client_netns};
-    for (const auto& sb : topo_.sandboxes) out.push_back(sb.netns);
-    return out;
+  // The drops outside the node from now on: the client's receive ring behind the uplink, and
+  // the receive buffers of the client and every sandbox (udp_stream.h).
+  OutsideDrops outside_drops() const {
+    std::vector<std::string> receivers{topo_.client_netns};
+    for (const auto& sb : topo_.sandboxes) receivers.push_back(sb.netns);
+    return OutsideDrops(topo_.node_netns, topo_.uplink, receivers);
   }
 
   lab::LabConfig cfg_;
@@ -331,6 +332,17 @@ std::string describe(const std::vector<TimeWindow>& windows, Clock::time_point o
     out += (out.empty() ? "" : ", ") + std::to_string(std::chrono::duration_cast<milliseconds>(from - origin).count()) +
            ".." + std::to_string(std::chrono::duration_cast<milliseconds>(to - origin).count());
   return out + " ms";
+}
+
+// No datagram lost in the node: every one lost is one the kernel counted as dropped outside
+// it (udp_stream.h, OutsideDrops). On a quiet machine that is none at all; on a busy one the
+// lab client's 256-frame receive ring overflows now and then, TCP retransmits what it lost
+// there and UDP does not.
+void expect_lost_only_outside_the_node(const UdpFigures& datagrams, const OutsideDrops& outside,
+                                       const std::string& log) {
+  const std::uint64_t dropped = outside.client_ring() + outside.receive_buffers();
+  EXPECT_LE(datagrams.lost, dropped) << "datagrams lost beyond what the kernel dropped outside the node ("
+                                     << outside.to_string() << ")\n" << log;
 }
 
 // Every connection alive on the sandbox it started on, answering in time.
@@ -361,7 +373,7 @@ void DaemonHitlessTest::kill_restart_under_load(config::DataplaneChoice choice, 
   ASSERT_EQ(load.opened(), kFlows);
   // One question per connection per second: 10,000 answers a second through the dataplane.
   load.start(milliseconds(1000), std::chrono::seconds(110));
-  const std::uint64_t rcvbuf_before = udp_receive_buffer_drops(echo_ends());
+  const OutsideDrops outside = outside_drops();
   UdpStream udp(topo_.client_netns, node(), 27015, std::chrono::microseconds(1000), std::chrono::seconds(110));
 
   // How long a start takes here: the kills are spread over it and a while after.
@@ -401,7 +413,6 @@ void DaemonHitlessTest::kill_restart_under_load(config::DataplaneChoice choice, 
   EXPECT_TRUE(eventually_programmed_as_store(kind)) << "the daemon did not catch up with the store\n" << slurp(log());
   EXPECT_TRUE(new_flows_answered());
   const UdpFigures datagrams = udp.stop();
-  const std::uint64_t rcvbuf_drops = udp_receive_buffer_drops(echo_ends()) - rcvbuf_before;
   int lost = 0;
   std::cout << "  " << done << " kills (" << during_start << " before READY=1 of a start taking ~" << start_ms
             << " ms), longest kill-to-ready " << longest_restart_ms << " ms; " << writer.commits()
@@ -411,17 +422,17 @@ void DaemonHitlessTest::kill_restart_under_load(config::DataplaneChoice choice, 
   std::cout << "  UDP: " << datagrams.to_string(udp.started()) << "\n  " << lost << " of " << kFlows
             << " flows lost, " << datagrams.lost << " datagrams lost (" << lost_outside(datagrams.gaps, windows)
             << " outside the kill windows)\n  kill windows (kill to READY=1): " << describe(windows, udp.started())
-            << "\n  datagrams dropped for a full receive buffer (client and sandboxes): " << rcvbuf_drops << "\n";
+            << "\n  " << outside.to_string() << "\n";
   EXPECT_EQ(writer.failures(), 0) << writer.last_failure();
   EXPECT_GE(writer.commits(), kills) << "the writer committed too little for kills to meet its changes";
   // Half the in-start kills land before READY=1 on average; none at all would mean the
   // moments are chosen badly.
   EXPECT_GE(during_start, kills / 10) << "kills inside a start";
   EXPECT_GT(datagrams.sent, 1000u);
-  EXPECT_EQ(lost_outside(datagrams.gaps, windows), 0u);
   // The fast path (or the nft table) forwards without any process: not even the kill
-  // windows lose a datagram. The daemon's log says what each start found and changed.
-  EXPECT_EQ(datagrams.lost, 0u) << slurp(log());
+  // windows lose a datagram in the node. The daemon's log says what each start found and
+  // changed.
+  expect_lost_only_outside_the_node(datagrams, outside, slurp(log()));
   EXPECT_EQ(datagrams.foreign, 0u);
 }
 
@@ -441,6 +452,7 @@ TEST_F(DaemonHitlessTest, UpgradeToOtherProgramsLosesNoFlow) {
   FlowLoad load(groups());
   ASSERT_EQ(load.opened(), kFlows);
   load.start(milliseconds(1000), std::chrono::seconds(100));
+  const OutsideDrops outside = outside_drops();
   UdpStream udp(topo_.client_netns, node(), 27015, std::chrono::microseconds(1000), std::chrono::seconds(100));
   start_daemon();
   ASSERT_TRUE(wait_ready()) << slurp(log());
@@ -488,8 +500,8 @@ TEST_F(DaemonHitlessTest, UpgradeToOtherProgramsLosesNoFlow) {
   expect_no_flow_lost(load.stop(), &lost);
   std::cout << "  UDP: " << datagrams.to_string(udp.started()) << "\n  upgrade windows (stop to READY=1): "
             << describe(windows, udp.started()) << "\n  2 upgrades, " << lost << " of " << kFlows
-            << " flows lost, " << datagrams.lost << " datagrams lost\n";
-  EXPECT_EQ(datagrams.lost, 0u);
+            << " flows lost, " << datagrams.lost << " datagrams lost\n  " << outside.to_string() << "\n";
+  expect_lost_only_outside_the_node(datagrams, outside, slurp(log()));
 }
 
 // The same upgrade through one-shot `portway sync` runs (a node without the daemon, or a
@@ -499,6 +511,7 @@ TEST_F(DaemonHitlessTest, SyncUpgradeToOtherProgramsLosesNoFlow) {
   FlowLoad load(groups());
   ASSERT_EQ(load.opened(), kFlows);
   load.start(milliseconds(1000), std::chrono::seconds(100));
+  const OutsideDrops outside = outside_drops();
   UdpStream udp(topo_.client_netns, node(), 27015, std::chrono::microseconds(1000), std::chrono::seconds(100));
   const AttachedPrograms before = attached_programs();
   std::string figures;
@@ -521,8 +534,8 @@ TEST_F(DaemonHitlessTest, SyncUpgradeToOtherProgramsLosesNoFlow) {
   int lost = 0;
   expect_no_flow_lost(load.stop(), &lost);
   std::cout << "  UDP: " << datagrams.to_string(udp.started()) << "\n  2 upgrades by sync, " << lost << " of " << kFlows
-            << " flows lost, " << datagrams.lost << " datagrams lost\n";
-  EXPECT_EQ(datagrams.lost, 0u);
+            << " flows lost, " << datagrams.lost << " datagrams lost\n  " << outside.to_string() << "\n";
+  expect_lost_only_outside_the_node(datagrams, outside, slurp(log()));
 }
 
 // SIGTERM ends the daemon with exit 0 and leaves the dataplane forwarding: the connections
@@ -534,6 +547,7 @@ TEST_P(DaemonSigtermTest, LeavesTheDataplaneForwarding) {
   FlowLoad load({{"client->service", topo_.client_netns, vip_, 7000, 500},
                  {"client->node-port", topo_.client_netns, node(), 7000, 500}});
   load.start(milliseconds(100), std::chrono::seconds(60));
+  const OutsideDrops outside = outside_drops();
   UdpStream udp(topo_.client_netns, node(), 27015, std::chrono::microseconds(1000), std::chrono::seconds(60));
   start_daemon();
   ASSERT_TRUE(wait_ready()) << slurp(log());
@@ -554,8 +568,8 @@ TEST_P(DaemonSigtermTest, LeavesTheDataplaneForwarding) {
     std::cout << "  " << name << ": " << f.to_string() << "\n";
     EXPECT_EQ(f.lost(), 0) << name;
   }
-  std::cout << "  UDP: " << datagrams.to_string(udp.started()) << "\n";
-  EXPECT_EQ(datagrams.lost, 0u);
+  std::cout << "  UDP: " << datagrams.to_string(udp.started()) << "\n  " << outside.to_string() << "\n";
+  expect_lost_only_outside_the_node(datagrams, outside, slurp(log()));
 }
 
 INSTANTIATE_TEST_SUITE_P(BothDataplanes, DaemonSigtermTest,

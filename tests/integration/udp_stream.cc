@@ -78,15 +78,47 @@ std::uint64_t snmp_counter(const std::string& file, std::string_view protocol, s
   throw std::runtime_error("no counter " + std::string(name) + " in /proc/net/" + file);
 }
 
-}  // namespace
-
-std::uint64_t udp_receive_buffer_drops(const std::vector<std::string>& netns) {
+std::uint64_t receive_buffer_drops(const std::vector<std::string>& netns) {
   std::uint64_t total = 0;
   for (const std::string& ns : netns) {
     netlink::NetnsGuard in(ns);
     total += snmp_counter("snmp", "Udp", "RcvbufErrors") + snmp_counter("snmp6", "", "Udp6RcvbufErrors");
   }
   return total;
+}
+
+std::uint64_t tx_drops(const std::string& netns, const std::string& link) {
+  netlink::NetnsGuard in(netns);
+  std::ifstream dev("/proc/thread-self/net/dev");
+  if (!dev) throw std::system_error(errno, std::generic_category(), "read /proc/thread-self/net/dev");
+  // "  up0: rx_bytes rx_packets rx_errs rx_drop (4 more rx fields) tx_bytes tx_packets tx_errs tx_drop ..."
+  for (std::string line; std::getline(dev, line);) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    name.erase(0, name.find_first_not_of(' '));
+    if (name != link) continue;
+    std::istringstream fields(line.substr(colon + 1));
+    std::uint64_t v[12] = {};
+    for (auto& x : v) fields >> x;
+    return v[11];
+  }
+  throw std::runtime_error("no link " + link + " in /proc/net/dev of " + netns);
+}
+
+}  // namespace
+
+OutsideDrops::OutsideDrops(std::string node_netns, std::string uplink, std::vector<std::string> receivers)
+    : node_netns_(std::move(node_netns)), uplink_(std::move(uplink)), receivers_(std::move(receivers)),
+      ring_before_(tx_drops(node_netns_, uplink_)), buffers_before_(receive_buffer_drops(receivers_)) {}
+
+std::uint64_t OutsideDrops::client_ring() const { return tx_drops(node_netns_, uplink_) - ring_before_; }
+
+std::uint64_t OutsideDrops::receive_buffers() const { return receive_buffer_drops(receivers_) - buffers_before_; }
+
+std::string OutsideDrops::to_string() const {
+  return "dropped outside the node: " + std::to_string(client_ring()) + " frames at the client's receive ring (" +
+         uplink_ + " tx_dropped), " + std::to_string(receive_buffers()) + " datagrams at full receive buffers";
 }
 
 UdpStream::UdpStream(const std::string& netns, const std::string& addr, std::uint16_t port,

@@ -37,10 +37,26 @@ using TimeWindow = std::pair<std::chrono::steady_clock::time_point, std::chrono:
 // lost in it counts as outside: windows are taken as given, callers pad them if they want).
 std::uint64_t lost_outside(const std::vector<UdpGap>& gaps, const std::vector<TimeWindow>& windows);
 
-// Datagrams the kernels of `netns` dropped because a socket's receive buffer was full (the
-// Udp RcvbufErrors and Udp6RcvbufErrors counters of /proc/net/snmp and snmp6, per
-// namespace, summed): a receiving process that did not get the CPU in time, not a dataplane.
-std::uint64_t udp_receive_buffer_drops(const std::vector<std::string>& netns);
+// Drops the kernel counted outside the node's dataplane while a UDP stream ran, to tell them
+// from the dataplane's own:
+//   - frames the node's uplink could not hand to the client's receive ring: the lab client's
+//     veth end carries an XDP program (lab/xdp_pass.h), so it receives through a 256-frame
+//     NAPI ring, which overflows when the CPU its NAPI runs on is busy elsewhere (the uplink's
+//     tx_dropped counts them; a real uplink is a NIC with rings of thousands);
+//   - datagrams a receiving socket had no room for (Udp RcvbufErrors, Udp6RcvbufErrors) in the
+//     client and sandbox namespaces: a process that did not get the CPU in time.
+class OutsideDrops {
+ public:
+  OutsideDrops(std::string node_netns, std::string uplink, std::vector<std::string> receivers);
+  std::uint64_t client_ring() const;      // since construction
+  std::uint64_t receive_buffers() const;  // since construction
+  std::string to_string() const;
+
+ private:
+  std::string node_netns_, uplink_;
+  std::vector<std::string> receivers_;
+  std::uint64_t ring_before_ = 0, buffers_before_ = 0;
+};
 
 class UdpStream {
  public:
