@@ -22,26 +22,14 @@ class Reply {
  public:
   Reply& message(std::uint16_t type, std::uint16_t flags = NLM_F_MULTI, std::uint32_t seq = kSeq,
                  std::uint32_t port = kPort) {
-    const std::size_t at = bytes_.size();
-    bytes_.resize(at + MNL_ALIGN(sizeof(nlmsghdr)) + MNL_ALIGN(sizeof(ifinfomsg)));
-    nlmsghdr* nlh = mnl_nlmsg_put_header(bytes_.data() + at);
-    nlh->nlmsg_type = type;
-    nlh->nlmsg_flags = flags;
-    nlh->nlmsg_seq = seq;
-    nlh->nlmsg_pid = port;
-    mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg));
+    put(type, flags, seq, port, sizeof(ifinfomsg));
     return *this;
   }
   Reply& error(int code, bool truncated = false) {
-    const std::size_t at = bytes_.size();
-    bytes_.resize(at + MNL_ALIGN(sizeof(nlmsghdr)) + MNL_ALIGN(sizeof(nlmsgerr)));
-    nlmsghdr* nlh = mnl_nlmsg_put_header(bytes_.data() + at);
-    nlh->nlmsg_type = NLMSG_ERROR;
-    nlh->nlmsg_seq = kSeq;
-    nlh->nlmsg_pid = kPort;
-    auto* e = static_cast<nlmsgerr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nlmsgerr)));
-    e->error = code;
+    nlmsghdr* nlh = put(NLMSG_ERROR, 0, kSeq, kPort, sizeof(nlmsgerr));
+    static_cast<nlmsgerr*>(mnl_nlmsg_get_payload(nlh))->error = code;
     if (truncated) {
+      const std::size_t at = bytes_.size() - nlh->nlmsg_len;
       nlh->nlmsg_len = static_cast<std::uint32_t>(MNL_ALIGN(sizeof(nlmsghdr)) + sizeof(int));
       bytes_.resize(at + MNL_ALIGN(nlh->nlmsg_len));
     }
@@ -60,6 +48,19 @@ class Reply {
   }
 
  private:
+  // Appends a message with a zeroed payload of `payload` bytes.
+  nlmsghdr* put(std::uint16_t type, std::uint16_t flags, std::uint32_t seq, std::uint32_t port, std::size_t payload) {
+    const std::size_t at = bytes_.size();
+    bytes_.resize(at + MNL_ALIGN(sizeof(nlmsghdr)) + MNL_ALIGN(payload));
+    nlmsghdr* nlh = mnl_nlmsg_put_header(bytes_.data() + at);
+    nlh->nlmsg_type = type;
+    nlh->nlmsg_flags = flags;
+    nlh->nlmsg_seq = seq;
+    nlh->nlmsg_pid = port;
+    mnl_nlmsg_put_extra_header(nlh, payload);
+    return nlh;
+  }
+
   std::vector<char> bytes_;
 };
 
