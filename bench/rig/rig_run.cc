@@ -265,7 +265,7 @@ class Rig {
 
   std::uint64_t uplink_rx_dropped() const {
     const NetnsEnter in(topo_.node_netns);
-    return pktgen::rx_dropped(topo_.uplink);
+    return netlink::link_drops(topo_.uplink).rx;
   }
 
   Measurement measure(pktgen::Generator& gen, bool at_node) {

@@ -37,4 +37,20 @@ void read_answers(const void* buf, std::size_t len, std::uint32_t seq, std::uint
   }
 }
 
+Answers receive_answers(mnl_socket* sock, char* buf, std::size_t size, std::uint32_t seq, std::uint32_t port,
+                        const std::function<void(const nlmsghdr*)>& each) {
+  Answers a;
+  while (!a.done) {
+    const ssize_t n = mnl_socket_recvfrom(sock, buf, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      a.error = errno;
+      a.done = true;
+      break;
+    }
+    read_answers(buf, static_cast<std::size_t>(n), seq, port, a, each);
+  }
+  return a;
+}
+
 }  // namespace portway::netlink

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 
+struct mnl_socket;
 struct nlmsghdr;
 
 namespace portway::netlink {
@@ -26,5 +27,15 @@ struct Answers {
 // (an exception in a callback) before its end was read.
 void read_answers(const void* buf, std::size_t len, std::uint32_t seq, std::uint32_t port, Answers& a,
                   const std::function<void(const nlmsghdr*)>& each);
+
+// Receives into `buf` and reads with read_answers until the answer to `seq` is done. A receive
+// the kernel fails ends the answer too, its errno in `error`; one a signal interrupted is
+// retried (the answer is still to come).
+Answers receive_answers(mnl_socket* sock, char* buf, std::size_t size, std::uint32_t seq, std::uint32_t port,
+                        const std::function<void(const nlmsghdr*)>& each);
+
+// How often callers start a dump the kernel flagged as interrupted before they take its last
+// answer as it is (complete, possibly inconsistent: an object changed while it was dumped).
+inline constexpr int kDumpAttempts = 5;
 
 }  // namespace portway::netlink

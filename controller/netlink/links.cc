@@ -20,6 +20,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 #include <system_error>
 
 #include "netlink/netlink_socket.h"
@@ -363,6 +366,24 @@ std::string read_sysctl(const std::string& key) {
   close(fd);
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;
+}
+
+LinkDrops link_drops(const std::string& link) {
+  std::ifstream in("/proc/thread-self/net/dev");
+  if (!in) throw std::system_error(errno, std::generic_category(), "read /proc/thread-self/net/dev");
+  // Two header lines, then "  name: rx_bytes rx_packets rx_errs rx_drop rx_fifo rx_frame
+  // rx_compressed rx_multicast tx_bytes tx_packets tx_errs tx_drop ...".
+  for (std::string line; std::getline(in, line);) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const auto first = line.find_first_not_of(' ');
+    if (line.substr(first, colon - first) != link) continue;
+    std::istringstream fields(line.substr(colon + 1));
+    std::uint64_t v[12] = {};
+    for (auto& x : v) fields >> x;
+    return {v[3], v[11]};
+  }
+  throw std::invalid_argument("no interface " + link + " in this network namespace");
 }
 
 }  // namespace portway::netlink

@@ -78,4 +78,13 @@ void write_sysctl(const std::string& key, const std::string& value);
 // The value of a sysctl, trailing newline removed. Throws std::system_error.
 std::string read_sysctl(const std::string& key);
 
+// A link's drop counters in the calling thread's namespace (/proc/thread-self/net/dev: the
+// thread's namespace, where /sys/class/net shows the mount's). A veth counts here, and nowhere
+// else, the frames its XDP ring had no room for (rx) and the frames its peer's ring had no
+// room for (tx). Throws std::invalid_argument for an unknown link.
+struct LinkDrops {
+  std::uint64_t rx = 0, tx = 0;
+};
+LinkDrops link_drops(const std::string& link);
+
 }  // namespace portway::netlink

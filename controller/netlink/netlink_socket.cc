@@ -4,11 +4,10 @@
 #include <linux/rtnetlink.h>
 
 #include <algorithm>
-#include <vector>
-
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <vector>
 
 #include "netlink/answers.h"
 
@@ -17,10 +16,6 @@ namespace {
 // MNL_SOCKET_BUFFER_SIZE is 8 KiB (or the page size): enough for link dumps of small lab
 // namespaces; a dump simply takes more reads when larger.
 constexpr std::size_t kBufferSize = 32768;
-
-// How often a dump the kernel flags as interrupted is started again before its last answer is
-// taken as it is (complete, possibly inconsistent: an object changed while it was dumped).
-constexpr int kDumpAttempts = 5;
 }  // namespace
 
 NetlinkError::NetlinkError(const std::string& what, int err)
@@ -88,15 +83,7 @@ bool RouteSocket::exchange(nlmsghdr* msg, const std::string& what,
   const std::uint32_t seq = msg->nlmsg_seq;
   if (mnl_socket_sendto(sock_, msg, msg->nlmsg_len) < 0) throw NetlinkError(what, errno);
   static const std::function<void(const nlmsghdr*)> ignore = [](const nlmsghdr*) {};
-  Answers a;
-  while (!a.done) {
-    const ssize_t n = mnl_socket_recvfrom(sock_, buf_.get(), kBufferSize);
-    if (n < 0) {
-      if (errno == EINTR) continue;  // a signal, not the kernel: the answer is still to come
-      throw NetlinkError(what, errno);
-    }
-    read_answers(buf_.get(), static_cast<std::size_t>(n), seq, port_id_, a, each ? *each : ignore);
-  }
+  const Answers a = receive_answers(sock_, buf_.get(), kBufferSize, seq, port_id_, each ? *each : ignore);
   if (a.error != 0) throw NetlinkError(what, a.error);
   return a.interrupted;
 }

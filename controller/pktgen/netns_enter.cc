@@ -6,9 +6,6 @@
 
 #include <cerrno>
 #include <exception>
-#include <fstream>
-#include <sstream>
-#include <stdexcept>
 #include <system_error>
 
 namespace portway::pktgen {
@@ -34,23 +31,6 @@ NetnsEnter::~NetnsEnter() {
   // A thread that cannot go back would run on in a namespace that is about to go away.
   if (setns(previous_, CLONE_NEWNET) != 0) std::terminate();
   close(previous_);
-}
-
-unsigned long long rx_dropped(const std::string& ifname) {
-  std::ifstream in("/proc/thread-self/net/dev");
-  std::string line;
-  // Two header lines, then "  name: rx_bytes rx_packets rx_errs rx_drop ...".
-  for (int i = 0; i < 100000 && std::getline(in, line); ++i) {
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    const auto first = line.find_first_not_of(' ');
-    if (line.substr(first, colon - first) != ifname) continue;
-    std::istringstream fields(line.substr(colon + 1));
-    unsigned long long bytes = 0, packets = 0, errs = 0, drop = 0;
-    fields >> bytes >> packets >> errs >> drop;
-    return drop;
-  }
-  throw std::invalid_argument("no interface " + ifname + " in this network namespace");
 }
 
 }  // namespace portway::pktgen

@@ -19,9 +19,4 @@ class NetnsEnter {
   int previous_ = -1;
 };
 
-// The interface's rx_dropped in the calling thread's namespace (/proc/thread-self/net/dev: the
-// thread's namespace, where /sys/class/net shows the mount's). A veth counts the frames its
-// XDP ring had no room for here and nowhere else.
-unsigned long long rx_dropped(const std::string& ifname);
-
 }  // namespace portway::pktgen

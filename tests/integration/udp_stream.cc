@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "netlink/links.h"
 #include "netlink/netns.h"
 
 namespace portway::itest {
@@ -89,21 +90,7 @@ std::uint64_t receive_buffer_drops(const std::vector<std::string>& netns) {
 
 std::uint64_t tx_drops(const std::string& netns, const std::string& link) {
   netlink::NetnsGuard in(netns);
-  std::ifstream dev("/proc/thread-self/net/dev");
-  if (!dev) throw std::system_error(errno, std::generic_category(), "read /proc/thread-self/net/dev");
-  // "  up0: rx_bytes rx_packets rx_errs rx_drop (4 more rx fields) tx_bytes tx_packets tx_errs tx_drop ..."
-  for (std::string line; std::getline(dev, line);) {
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string name = line.substr(0, colon);
-    name.erase(0, name.find_first_not_of(' '));
-    if (name != link) continue;
-    std::istringstream fields(line.substr(colon + 1));
-    std::uint64_t v[12] = {};
-    for (auto& x : v) fields >> x;
-    return v[11];
-  }
-  throw std::runtime_error("no link " + link + " in /proc/net/dev of " + netns);
+  return netlink::link_drops(link).tx;
 }
 
 }  // namespace

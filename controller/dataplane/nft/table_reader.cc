@@ -227,15 +227,7 @@ bool run(mnl_socket* sock, unsigned port, unsigned seq, std::uint16_t msg, bool 
   attrs(nlh);
   if (mnl_socket_sendto(sock, nlh, nlh->nlmsg_len) < 0) throw error(errno, "nf_tables request");
 
-  netlink::Answers a;
-  while (!a.done) {
-    const ssize_t n = mnl_socket_recvfrom(sock, buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;  // a signal, not the kernel: the answer is still to come
-      throw error(errno, "nf_tables answer");
-    }
-    netlink::read_answers(buf.data(), static_cast<std::size_t>(n), seq, port, a, each);
-  }
+  const netlink::Answers a = netlink::receive_answers(sock, buf.data(), buf.size(), seq, port, each);
   if (a.error != 0) throw error(a.error, "nf_tables answer");
   return !a.interrupted;
 }
@@ -383,7 +375,7 @@ ReadBack TableReader::read(Scope scope) {
           const Attrs c = parse_nested(a[NFTA_OBJ_DATA]);
           rb.counters[str(a[NFTA_OBJ_NAME])] = {u64be(c[NFTA_COUNTER_PACKETS]), u64be(c[NFTA_COUNTER_BYTES])};
         });
-    if (consistent || attempt >= 4) return rb;
+    if (consistent || attempt + 1 >= netlink::kDumpAttempts) return rb;
     ++interrupted_reads_;
   }
 }
