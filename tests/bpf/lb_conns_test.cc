@@ -17,7 +17,6 @@
 namespace portway::test::lb {
 namespace {
 
-constexpr std::uint8_t kTcp = 6;
 constexpr std::uint16_t kPort = 41000;
 
 // The addresses and ports of an IPv4 frame without IP options, as on the wire.

@@ -90,8 +90,21 @@ void run_fixture(LbLab& lab, const Fixture& fixture);
 [[nodiscard]] Expect rejected(std::uint32_t reason,
                               std::optional<std::uint32_t> frontend = std::nullopt);
 [[nodiscard]] inline Expect nothing() { return {}; }
+// `e` with the program events it must count.
+[[nodiscard]] inline Expect with_events(Expect e, std::map<std::uint32_t, std::uint64_t> events) {
+  e.events = std::move(events);
+  return e;
+}
 
 // ---- packet helpers -----------------------------------------------------------------------
+// A unicast MAC that is not the node's: frames to it are another host's.
+inline constexpr MacAddress kOtherHostMac{0x02, 0x00, 0x00, 0x00, 0x00, 0x99};
+// `len` bytes of `frame` from offset `from`.
+[[nodiscard]] inline std::vector<std::uint8_t> slice(const std::vector<std::uint8_t>& frame,
+                                                     std::size_t from, std::size_t len) {
+  return {frame.begin() + static_cast<std::ptrdiff_t>(from),
+          frame.begin() + static_cast<std::ptrdiff_t>(from + len)};
+}
 // A client packet: kClientMac -> kNodeMac, kClient:40000 -> dst:dport.
 [[nodiscard]] PacketBuilder from_client(const Ipv4Address& dst, std::uint16_t dport);
 // A sandbox packet: kSandboxMac -> kHostVethMac, kSandbox:sport -> dst:dport.

@@ -22,11 +22,6 @@ inline Packet6 to_sandbox(Packet6 b, std::uint16_t target) {
       .dst_mac(kSandboxMac);
 }
 
-inline Expect with_events(Expect e, std::map<std::uint32_t, std::uint64_t> events) {
-  e.events = std::move(events);
-  return e;
-}
-
 // A client's SYN to dst:port (frontend `fe`) through XDP, redirected to backend 0.
 inline Step syn6(const Ipv6Address& dst, std::uint16_t port, std::uint32_t fe) {
   const auto b = client6(dst, port);

@@ -11,8 +11,6 @@
 namespace portway::test::lb {
 namespace {
 
-constexpr std::uint8_t kTcp = 6;
-constexpr std::uint8_t kUdp = 17;
 
 using Frame = std::vector<std::uint8_t>;
 

@@ -16,15 +16,9 @@ namespace {
 
 using Events = std::map<std::uint32_t, std::uint64_t>;
 
-constexpr MacAddress kOtherHostMac{0x02, 0x00, 0x00, 0x00, 0x00, 0x99};
 constexpr MacAddress kBroadcastMac{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 constexpr MacAddress kMulticastMac{0x01, 0x00, 0x5e, 0x13, 0x01, 0x01};  // IPv4 multicast
 constexpr MacAddress kNodeMacOtherByte{0x02, 0x00, 0x00, 0x00, 0x01, 0x02};  // one byte off
-
-Expect with_events(Expect e, Events events) {
-  e.events = std::move(events);
-  return e;
-}
 
 // The client frame once translated to kSandbox:target and rewritten for pwbk0.
 PacketBuilder to_sandbox(PacketBuilder b, std::uint16_t target) {

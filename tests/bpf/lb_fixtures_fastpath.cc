@@ -12,13 +12,6 @@
 namespace portway::test::lb {
 namespace {
 
-constexpr std::uint8_t kTcpProto = 6;
-constexpr MacAddress kOtherHostMac{0x02, 0x00, 0x00, 0x00, 0x00, 0x99};
-
-Expect with_events(Expect e, std::map<std::uint32_t, std::uint64_t> events) {
-  e.events = std::move(events);
-  return e;
-}
 
 PacketBuilder ack_to(const Ipv4Address& dst, std::uint16_t port) {
   return from_client(dst, port).tcp_flags(tcp_flags::kAck).tcp_seq(2).tcp_ack(9);
@@ -33,7 +26,7 @@ pw_frontend_key service_key(const Ipv4Address& addr, std::uint16_t port) {
   pw_frontend_key k{};
   k.addr = be32(addr);
   k.port = be16(port);
-  k.proto = kTcpProto;
+  k.proto = kTcp;
   k.kind = PW_FRONTEND_SERVICE;
   return k;
 }
@@ -81,7 +74,7 @@ std::vector<Fixture> generation_rows() {
                            {{PW_EV_FLOW_STALE_FRONTEND, 1}, {PW_EV_XDP_REDIRECT, 1}})};
     again.before = [](LbLab& lab) { remove_frontend_a80(lab, 9090); };
     again.check = [](LbLab& lab) {
-      const auto f = lab.maps().flow(flow_key(kClient, kSvcA, 40000, 80, kTcpProto));
+      const auto f = lab.maps().flow(flow_key(kClient, kSvcA, 40000, 80, kTcp));
       ASSERT_TRUE(f.has_value());
       EXPECT_EQ(f->target_port, be16(9090));
       EXPECT_EQ(f->frontend_gen, lab.maps().frontend_gens().at(kFeATcp));

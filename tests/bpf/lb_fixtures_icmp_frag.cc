@@ -14,11 +14,6 @@ using Frame = std::vector<std::uint8_t>;
 constexpr std::uint8_t kGre = 47;
 inline constexpr Ipv4Address kRouter{198, 18, 0, 254};
 
-Frame slice(const Frame& f, std::size_t from, std::size_t len) {
-  return Frame(f.begin() + static_cast<std::ptrdiff_t>(from),
-               f.begin() + static_cast<std::ptrdiff_t>(from + len));
-}
-
 // A router on the client's path reports about a packet the frontend sent (a reply).
 PacketBuilder router_error(const Ipv4Address& to, const Frame& quote) {
   return PacketBuilder{}

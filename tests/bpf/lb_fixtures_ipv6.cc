@@ -12,8 +12,6 @@
 namespace portway::test::lb {
 namespace {
 
-constexpr std::uint8_t kTcp = 6;
-constexpr std::uint8_t kUdp = 17;
 
 // The ICMPv6 error a reject builds: from the input's destination, quoting its IPv6 header,
 // extension headers and 8 bytes of the upper layer.

@@ -9,8 +9,6 @@
 namespace portway::test::lb {
 namespace {
 
-constexpr std::uint8_t kTcp = 6;
-constexpr std::uint8_t kUdp = 17;
 constexpr std::uint8_t kGre = 47;
 
 // The client packet once translated to backend:target and redirected out of pwbk0 to a

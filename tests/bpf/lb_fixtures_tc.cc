@@ -12,8 +12,6 @@ namespace {
 
 using Frame = std::vector<std::uint8_t>;
 
-constexpr std::uint8_t kTcp = 6;
-constexpr std::uint8_t kUdp = 17;
 inline constexpr Ipv4Address kOutside{198, 18, 77, 7};
 
 // A packet the sandbox (backend 0) sends to the client.
@@ -41,11 +39,6 @@ PacketBuilder at_client(const Ipv4Address& src, std::uint16_t sport) {
 
 Step tc_step(Frame in, std::uint32_t verdict, std::optional<Frame> out, Expect e) {
   return {Hook::kTc, std::move(in), verdict, std::move(out), std::move(e)};
-}
-
-Frame slice(const Frame& f, std::size_t from, std::size_t len) {
-  return Frame(f.begin() + static_cast<std::ptrdiff_t>(from),
-               f.begin() + static_cast<std::ptrdiff_t>(from + len));
 }
 
 std::vector<Fixture> reply_rows() {

@@ -16,18 +16,19 @@
 #include "loader/libbpf_log.h"
 
 namespace portway::test::lb {
-namespace {
-
-std::string dotted(const Ipv4Address& a) {
-  return std::to_string(a[0]) + "." + std::to_string(a[1]) + "." + std::to_string(a[2]) + "." +
-         std::to_string(a[3]);
-}
 
 std::string mac_text(const MacAddress& m) {
   char buf[18];
   std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
                 m[5]);
   return buf;
+}
+
+namespace {
+
+std::string dotted(const Ipv4Address& a) {
+  return std::to_string(a[0]) + "." + std::to_string(a[1]) + "." + std::to_string(a[2]) + "." +
+         std::to_string(a[3]);
 }
 
 // Test scaffolding only (the product never shells out): iproute2 inside the lab netns. A
@@ -89,8 +90,6 @@ pw_backend backend(const Ipv4Address& addr, std::uint32_t set, std::uint32_t ifi
   return b;
 }
 
-constexpr std::uint8_t kTcp = 6;
-constexpr std::uint8_t kUdp = 17;
 
 }  // namespace
 

@@ -116,6 +116,8 @@ inline constexpr std::uint32_t kMaglevM = 251;
 // Wire-order values as the C structs hold them.
 [[nodiscard]] std::uint32_t be32(const Ipv4Address& a);
 [[nodiscard]] std::uint16_t be16(std::uint16_t host);
+// "02:00:00:00:00:01", as `ip link` takes it.
+[[nodiscard]] std::string mac_text(const MacAddress& m);
 [[nodiscard]] pw_flow_key flow_key(const Ipv4Address& saddr, const Ipv4Address& daddr,
                                    std::uint16_t sport, std::uint16_t dport, std::uint8_t proto);
 

@@ -19,13 +19,6 @@ void ip6(const std::string& args) {
   }
 }
 
-std::string mac_text(const MacAddress& m) {
-  char buf[18];
-  std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
-                m[5]);
-  return buf;
-}
-
 void update(int fd, const void* key, const void* value, const char* what) {
   if (bpf_map_update_elem(fd, key, value, BPF_ANY) != 0) {
     throw std::runtime_error(std::string{"lab6: update "} + what + ": " + std::strerror(errno));
@@ -142,7 +135,6 @@ void configure6(LbLab& lab) {
     update(fds.set_descs6, &set, &desc, "pw_set_descs6");
   }
 
-  constexpr std::uint8_t kTcp = 6, kUdp = 17;
   const struct {
     const Ipv6Address* addr;
     std::uint16_t port;

@@ -16,6 +16,7 @@
 #include "loader/lb_maps.h"
 #include "loader/lb_skeleton.h"
 #include "loader/libbpf_log.h"
+#include "lb_maps_test_support.h"
 #include "support/root.h"
 
 namespace portway::test::lb {
@@ -26,19 +27,6 @@ using loader::LbMaps;
 using loader::open_and_load_lb;
 using loader::SetFamily;
 
-constexpr std::uint8_t kTcp = 6;
-
-LbCapacities small_caps() {
-  return {.frontends = 100,
-          .service_addrs = 50,
-          .node_addrs = 4,
-          .backends = 200,
-          .backend_sets = 10,
-          .maglev_slots = 16384,
-          .flows = 1000,
-          .fragments = 64};
-}
-
 pw_in6 in6(const char* text) {
   pw_in6 a{};
   if (inet_pton(AF_INET6, text, &a) != 1) ADD_FAILURE() << "bad test address " << text;
@@ -46,16 +34,6 @@ pw_in6 in6(const char* text) {
 }
 
 bool same(const pw_in6& a, const pw_in6& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
-
-template <typename F>
-void expect_error(F&& f, int err, const char* what) {
-  try {
-    f();
-    ADD_FAILURE() << what << ": no loader::Error";
-  } catch (const loader::Error& e) {
-    EXPECT_EQ(e.error_code(), err) << what << ": " << e.what();
-  }
-}
 
 std::vector<std::uint32_t> filled(std::size_t m, std::uint32_t id) {
   return std::vector<std::uint32_t>(m, id);
@@ -251,7 +229,7 @@ TEST_F(LbMaps6Test, WithoutTheIpv6MapsIpv4StillWorks) {
   expect_error([&] { LbMaps m(swapped); }, EINVAL, "swapped IPv6 fds");
 }
 
-pw_flow6_key flow_key(const char* client, std::uint16_t sport, const char* frontend) {
+pw_flow6_key flow6_key(const char* client, std::uint16_t sport, const char* frontend) {
   pw_flow6_key k{};
   k.saddr = in6(client);
   k.daddr = in6(frontend);
@@ -270,7 +248,7 @@ TEST_F(LbMaps6Test, BackendFlowsOfBothFamiliesAreFoundAndErased) {
   constexpr std::uint32_t kVictim = 5;
   constexpr std::uint32_t kOther = 6;
   for (std::uint16_t i = 0; i < 6; ++i) {
-    const auto key = flow_key("2001:2:9::1", static_cast<std::uint16_t>(40000 + i), "2001:2::10");
+    const auto key = flow6_key("2001:2:9::1", static_cast<std::uint16_t>(40000 + i), "2001:2::10");
     pw_flow6 flow{};
     flow.backend_id = i < 4 ? kVictim : kOther;
     flow.backend_addr = in6(i < 4 ? "2001:2:2::5" : "2001:2:2::6");

@@ -21,6 +21,7 @@
 #include "loader/map_info.h"
 #include "loader/unique_fd.h"
 #include "support/cpu_pin.h"
+#include "lb_maps_test_support.h"
 #include "support/root.h"
 
 namespace portway::test::lb {
@@ -29,29 +30,6 @@ namespace {
 using loader::LbCapacities;
 using loader::LbMaps;
 using loader::open_and_load_lb;
-
-constexpr std::uint8_t kTcp = 6;
-
-LbCapacities small_caps() {
-  return {.frontends = 100,
-          .service_addrs = 50,
-          .node_addrs = 4,
-          .backends = 200,
-          .backend_sets = 10,
-          .maglev_slots = 16384,
-          .flows = 1000,
-          .fragments = 64};
-}
-
-template <typename F>
-void expect_error(F&& f, int err, const char* what) {
-  try {
-    f();
-    ADD_FAILURE() << what << ": no loader::Error";
-  } catch (const loader::Error& e) {
-    EXPECT_EQ(e.error_code(), err) << what << ": " << e.what();
-  }
-}
 
 class LbMapsTest : public ::testing::Test {
  protected:

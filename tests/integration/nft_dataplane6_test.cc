@@ -22,13 +22,6 @@ using lab::tcp_probe;
 using lab::udp_probe;
 using namespace std::chrono_literals;
 
-lab::WhoAnswer who_of(const lab::ProbeResult& r) {
-  lab::WhoAnswer w;
-  EXPECT_EQ(r.status, ProbeStatus::ok) << r.error;
-  EXPECT_TRUE(lab::parse_who(r.reply, w)) << r.reply;
-  return w;
-}
-
 class NftDataplane6Test : public NftLabTest {
  protected:
   std::string client6() const { return net::to_string(topo_.client_address6); }

@@ -26,13 +26,6 @@ using lab::tcp_probe;
 using lab::udp_probe;
 using namespace std::chrono_literals;
 
-lab::WhoAnswer who_of(const lab::ProbeResult& r) {
-  lab::WhoAnswer w;
-  EXPECT_EQ(r.status, ProbeStatus::ok) << r.error;
-  EXPECT_TRUE(lab::parse_who(r.reply, w)) << r.reply;
-  return w;
-}
-
 using NftDataplaneTest = NftLabTest;
 
 TEST_F(NftDataplaneTest, EachPortGoesToItsOwnTargetAndTheClientAddressArrives) {

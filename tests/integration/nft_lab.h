@@ -68,4 +68,12 @@ class NftLabTest : public ::testing::Test {
   bool built_ = false;
 };
 
+// The answer of a WHO probe that must have succeeded.
+inline lab::WhoAnswer who_of(const lab::ProbeResult& r) {
+  lab::WhoAnswer w;
+  EXPECT_EQ(r.status, lab::ProbeStatus::ok) << r.error;
+  EXPECT_TRUE(lab::parse_who(r.reply, w)) << r.reply;
+  return w;
+}
+
 }  // namespace portway::dataplane::nft::testing

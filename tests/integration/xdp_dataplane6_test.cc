@@ -43,7 +43,7 @@ using state::Member;
 using state::NodePort;
 using lab::ProbeStatus;
 
-const net::Ipv4 kVip{0xC613000Au};  // 198.19.0.10
+const net::Ipv4 kVip4{0xC613000Au};  // 198.19.0.10
 const char* const kVip6 = "2001:2:0:ff::10";
 constexpr const char* kSet = "svc/t/echo";
 
@@ -89,8 +89,8 @@ class XdpDataplane6Test : public ::testing::Test {
   // svc/t/echo on 198.19.0.10 and 2001:2:0:ff::10: tcp 80 -> 7000, udp 53 -> 7001 in each
   // family; node ports 30080/tcp -> 7000, 30053/udp -> 7001.
   DataplaneState dual_state(std::vector<Member> members, bool with_ipv6_frontends = true) const {
-    std::vector<Frontend> fs{Frontend{{kVip, 80, config::Protocol::tcp}, 7000, kSet, "echo"},
-                             Frontend{{kVip, 53, config::Protocol::udp}, 7001, kSet, "dns"}};
+    std::vector<Frontend> fs{Frontend{{kVip4, 80, config::Protocol::tcp}, 7000, kSet, "echo"},
+                             Frontend{{kVip4, 53, config::Protocol::udp}, 7001, kSet, "dns"}};
     if (with_ipv6_frontends) {
       fs.push_back(Frontend{{v6(kVip6), 80, config::Protocol::tcp}, 7000, kSet, "echo"});
       fs.push_back(Frontend{{v6(kVip6), 53, config::Protocol::udp}, 7001, kSet, "dns"});
@@ -342,10 +342,10 @@ TEST_F(XdpDataplane6Test, NodeSocketsReachIpv6FrontendsThroughTheSocketHooks) {
   EXPECT_EQ(udp.port, 7001);
   EXPECT_EQ(udp.peer, std::string("[") + kVip6 + "]:53") << "recvmsg6 shows the frontend as the source";
   const auto mapped = itest::tcp6_echo_in_cgroup(settings_.cgroup, topo_.node_netns,
-                                                 "::ffff:" + net::to_string(kVip), 80);
+                                                 "::ffff:" + net::to_string(kVip4), 80);
   ASSERT_TRUE(mapped.ok) << "IPv4-mapped destination: " << mapped.error;
   EXPECT_EQ(mapped.port, 7000);
-  EXPECT_EQ(mapped.peer, "[::ffff:" + net::to_string(kVip) + "]:80");
+  EXPECT_EQ(mapped.peer, "[::ffff:" + net::to_string(kVip4) + "]:80");
 
   netlink::NetnsGuard in(topo_.node_netns);
   const PinLayout pins{settings_.bpffs_dir};
@@ -415,7 +415,7 @@ TEST_F(XdpDataplane6Test, Ipv6OnlyMembersServeIpv6AndIpv4OnlyMembersIpv4) {
   v6_only.ipv4.reset();
   // IPv4 81/tcp -> 7100 (the lab's test app), IPv6 80/tcp -> 7000 (the IPv6 echo server).
   const auto state_of = [&](std::vector<Member> members) {
-    return DataplaneState::from_parts({Frontend{{kVip, 81, config::Protocol::tcp}, 7100, kSet, "app"},
+    return DataplaneState::from_parts({Frontend{{kVip4, 81, config::Protocol::tcp}, 7100, kSet, "app"},
                                        Frontend{{v6(kVip6), 80, config::Protocol::tcp}, 7000, kSet, "echo"}},
                                       {}, {BackendSet{kSet, std::move(members)}});
   };
@@ -452,7 +452,7 @@ TEST_F(XdpDataplane6Test, Ipv6OnlyMembersServeIpv6AndIpv4OnlyMembersIpv4) {
     EXPECT_EQ(e.sandbox, "sb1");
     EXPECT_EQ(e.client, itest::kClient6);
   }
-  const auto refused = lab::tcp_probe(topo_.client_netns, net::to_string(kVip), 81);
+  const auto refused = lab::tcp_probe(topo_.client_netns, net::to_string(kVip4), 81);
   EXPECT_EQ(refused.status, ProbeStatus::refused) << "IPv4 must not reach the IPv6-only member: " << refused.reply;
 
   // Both kinds in one set: each family keeps to its own members.
@@ -478,7 +478,7 @@ TEST_F(XdpDataplane6Test, Ipv6OnlyMembersServeIpv6AndIpv4OnlyMembersIpv4) {
     const auto e = itest::tcp6_echo(topo_.client_netns, kVip6, 80);
     ASSERT_TRUE(e.ok) << e.error;
     EXPECT_EQ(e.sandbox, "sb1") << "IPv6 flows go to the IPv6-only member";
-    const auto r = lab::tcp_probe(topo_.client_netns, net::to_string(kVip), 81);
+    const auto r = lab::tcp_probe(topo_.client_netns, net::to_string(kVip4), 81);
     ASSERT_EQ(r.status, ProbeStatus::ok) << r.error;
     EXPECT_EQ(itest::who_sandbox(r), "sb0") << "IPv4 flows go to the IPv4-only member";
   }

@@ -14,9 +14,8 @@
 
 namespace portway::test {
 
-namespace {
+// Named, not in an anonymous namespace: FrameReplay::Loaded, a type with linkage, holds it.
 PORTWAY_SKELETON_TRAITS(FrameReplayTraits, frame_replay);
-}  // namespace
 
 struct FrameReplay::Loaded {
   loader::Skeleton<FrameReplayTraits> skel;

@@ -10,8 +10,6 @@
 namespace portway::test {
 namespace {
 
-constexpr std::uint8_t kTcp = 6;
-constexpr std::uint8_t kUdp = 17;
 constexpr std::uint8_t kIcmp = 1;
 
 struct Ipv4View {

@@ -25,4 +25,8 @@ inline constexpr MacAddress kNodeMac{0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
 inline constexpr Ipv4Address kClientIp{198, 18, 0, 1};
 inline constexpr Ipv4Address kNodeIp{198, 19, 0, 1};
 
+// IP protocol numbers, as the frames and the map keys carry them.
+inline constexpr std::uint8_t kTcp = 6;
+inline constexpr std::uint8_t kUdp = 17;
+
 }  // namespace portway::test

@@ -10,15 +10,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli_run.h"
+
 namespace {
 
 namespace fs = std::filesystem;
-
-struct CliRun {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
+using portway::testing::CliRun;
 
 class ValidateCli : public ::testing::Test {
  protected:
@@ -29,26 +26,10 @@ class ValidateCli : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   std::string write(const std::string& name, const std::string& content, mode_t mode = 0644) {
-    const fs::path p = dir_ / name;
-    std::ofstream(p, std::ios::binary) << content;
-    chmod(p.c_str(), mode);
-    return p.string();
+    return portway::testing::write_file((dir_ / name).string(), content, mode);
   }
 
-  static std::string slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
-  CliRun run(const std::string& args) {
-    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    const std::string cmd = std::string(PORTWAY_BINARY) + " " + args + " >" + out.string() +
-                            " 2>" + err.string();
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-  }
+  CliRun run(const std::string& args) { return portway::testing::run_portway("", args, dir_.string()); }
 
   static std::string example(const std::string& name) {
     return std::string(PORTWAY_EXAMPLES_DIR) + "/" + name;

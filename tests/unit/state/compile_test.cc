@@ -13,7 +13,7 @@
 namespace portway::state {
 namespace {
 
-using namespace testing;
+using namespace builders;
 using store::SandboxState;
 
 Snapshot irc_and_dns() {
@@ -58,7 +58,7 @@ TEST(Compile, FrontendsNodePortsAndBackendSets) {
   EXPECT_EQ(std::vector<NodePort>(st.node_ports().begin(), st.node_ports().end()), node_ports);
 
   const std::vector<BackendSet> sets{
-      {"svc/dns/resolver", {{testing::member("198.18.101.1").ipv4, portway::testing::ip6("2001:2::101:1"), MemberState::running}}},
+      {"svc/dns/resolver", {{member("198.18.101.1").ipv4, portway::testing::ip6("2001:2::101:1"), MemberState::running}}},
       {"svc/irc/irc", {member("198.18.100.1"), member("198.18.100.2", MemberState::draining)}},
   };
   EXPECT_EQ(std::vector<BackendSet>(st.backend_sets().begin(), st.backend_sets().end()), sets);

@@ -11,7 +11,7 @@
 namespace portway::state {
 namespace {
 
-using namespace testing;
+using namespace builders;
 using store::SandboxState;
 
 // n Services of 3 ports with 4 endpoints each: the shape of the benchmark, small.

@@ -8,7 +8,7 @@
 #include "model_support/fixtures.h"
 #include "state/compile.h"
 
-namespace portway::state::testing {
+namespace portway::state::builders {
 
 using config::PortType;
 using config::Protocol;
@@ -59,4 +59,4 @@ inline FrontendKey fkey(const char* addr, std::uint16_t p, Protocol proto = Prot
   return {portway::testing::ip6(addr), p, proto};
 }
 
-}  // namespace portway::state::testing
+}  // namespace portway::state::builders
