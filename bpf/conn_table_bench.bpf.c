@@ -12,7 +12,8 @@
  *                 list is empty) and links it into its bucket.
  *   conn_set_new  an 8-way set-associative table in two arrays: one 64-byte line of tags and
  *                 ages per set, one 64-byte slot per entry. A miss reads the set's tag line
- *                 and overwrites the oldest way in place: no lists, no locks, no second bucket.
+ *                 and overwrites its empty or least recently used way in place: no lists, no
+ *                 second bucket, and here no lock.
  *   conn_set_locked_new  the same with the set's tag line under its bpf_spin_lock, as a
  *                 dataplane with writers on several CPUs would take it.
  *   conn_floor    the random client alone.
