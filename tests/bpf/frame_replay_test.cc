@@ -17,11 +17,11 @@
 namespace portway::test::lb {
 namespace {
 
-constexpr std::uint16_t kPort = 41000;
+constexpr std::uint16_t kReplayPort = 41000;
 constexpr std::uint32_t kRepeats = 50;
 
 std::vector<std::uint8_t> client(bool syn) {
-  return from_client(kSvcA, 80).src_port(kPort).tcp_flags(syn ? tcp_flags::kSyn : tcp_flags::kAck).tcp();
+  return from_client(kSvcA, 80).src_port(kReplayPort).tcp_flags(syn ? tcp_flags::kSyn : tcp_flags::kAck).tcp();
 }
 
 TEST(FrameReplayTest, EveryRepeatIsTheSameClientPacketOfOneConnection) {

@@ -11,7 +11,6 @@ namespace {
 
 using Frame = std::vector<std::uint8_t>;
 
-constexpr std::uint8_t kGre = 47;
 inline constexpr Ipv4Address kRouter{198, 18, 0, 254};
 
 // A router on the client's path reports about a packet the frontend sent (a reply).

@@ -9,7 +9,6 @@
 namespace portway::test::lb {
 namespace {
 
-constexpr std::uint8_t kGre = 47;
 
 // The client packet once translated to backend:target and redirected out of pwbk0 to a
 // neighbour the FIB knows: next-hop MACs, TTL - 1.

@@ -28,5 +28,6 @@ inline constexpr Ipv4Address kNodeIp{198, 19, 0, 1};
 // IP protocol numbers, as the frames and the map keys carry them.
 inline constexpr std::uint8_t kTcp = 6;
 inline constexpr std::uint8_t kUdp = 17;
+inline constexpr std::uint8_t kGre = 47;
 
 }  // namespace portway::test
