@@ -1,5 +1,6 @@
 // What one new connection costs two shapes of connection table at pw_conns' size, full
-// (root; BPF_PROG_TEST_RUN, nothing attached): the kernel's LRU hash that pw_conns is, and an
+// (root; BPF_PROG_TEST_RUN, nothing attached): the kernel's LRU hash that pw_conns is (with its
+// shared LRU lists, and with one list per CPU), and an
 // 8-way set-associative table that overwrites its least recently used way in place, without
 // and with a per-set lock (bpf/conn_table_bench.bpf.c says what each program does). Every
 // repeat of a *NewConnection run is a new random client, so `ns_per_conn` is one all-new
@@ -40,6 +41,7 @@ ConnTable& tables() {
   if (!t) {
     t.emplace(ConnTable::open_and_load());
     for (int fd : {bpf_program__fd(t->get()->progs.conn_lru_new),
+                   bpf_program__fd(t->get()->progs.conn_lru_pcpu_new),
                    bpf_program__fd(t->get()->progs.conn_set_new),
                    bpf_program__fd(t->get()->progs.conn_set_locked_new)}) {
       (void)loader::test_run(fd, kFrame, {.repeat = kFillRuns});
@@ -77,6 +79,10 @@ void BM_LruNewConnection(benchmark::State& state) {
   if (needs_root(state)) return;
   time_runs(state, [](ConnTable& t) { return t->progs.conn_lru_new; });
 }
+void BM_PerCpuLruNewConnection(benchmark::State& state) {
+  if (needs_root(state)) return;
+  time_runs(state, [](ConnTable& t) { return t->progs.conn_lru_pcpu_new; });
+}
 void BM_SetAssociativeNewConnection(benchmark::State& state) {
   if (needs_root(state)) return;
   time_runs(state, [](ConnTable& t) { return t->progs.conn_set_new; });
@@ -104,6 +110,10 @@ void BM_LruHit(benchmark::State& state) {
   time_hits(state, [](ConnTable& t) { return t->progs.conn_lru_fill; },
             [](ConnTable& t) { return t->progs.conn_lru_hit; });
 }
+void BM_PerCpuLruHit(benchmark::State& state) {
+  time_hits(state, [](ConnTable& t) { return t->progs.conn_lru_pcpu_fill; },
+            [](ConnTable& t) { return t->progs.conn_lru_pcpu_hit; });
+}
 void BM_SetAssociativeHit(benchmark::State& state) {
   time_hits(state, [](ConnTable& t) { return t->progs.conn_set_fill; },
             [](ConnTable& t) { return t->progs.conn_set_hit; });
@@ -111,9 +121,11 @@ void BM_SetAssociativeHit(benchmark::State& state) {
 
 BENCHMARK(BM_Floor)->UseManualTime()->Iterations(20);
 BENCHMARK(BM_LruNewConnection)->UseManualTime()->Iterations(20);
+BENCHMARK(BM_PerCpuLruNewConnection)->UseManualTime()->Iterations(20);
 BENCHMARK(BM_SetAssociativeNewConnection)->UseManualTime()->Iterations(20);
 BENCHMARK(BM_SetAssociativeLockedNewConnection)->UseManualTime()->Iterations(20);
 BENCHMARK(BM_LruHit)->UseManualTime()->Iterations(20);
+BENCHMARK(BM_PerCpuLruHit)->UseManualTime()->Iterations(20);
 BENCHMARK(BM_SetAssociativeHit)->UseManualTime()->Iterations(20);
 
 }  // namespace

@@ -10,6 +10,7 @@
  *   conn_lru_new  the kernel's LRU hash, as pw_conns is: a lookup that misses, then an update
  *                 that takes a node from the LRU lists (evicting the oldest when the local free
  *                 list is empty) and links it into its bucket.
+ *   conn_lru_pcpu_new  the same with one LRU list per CPU (BPF_F_NO_COMMON_LRU).
  *   conn_set_new  an 8-way set-associative table in two arrays: one 64-byte line of tags and
  *                 ages per set, one 64-byte slot per entry. A miss reads the set's tag line
  *                 and overwrites its empty or least recently used way in place: no lists, no
@@ -19,7 +20,7 @@
  *   conn_floor    the random client alone.
  *
  * And one established connection's lookup, a client drawn at random from `live_clients`
- * written before (conn_*_fill, one client a run): conn_lru_hit, conn_set_hit. The set's hit
+ * written before (conn_*_fill, one client a run): conn_lru_hit, conn_lru_pcpu_hit, conn_set_hit. The set's hit
  * refreshes the way's age only when the jiffy changed, as the LRU sets its reference bit only
  * when clear; a dataplane's lockless reader would also check a version word (one more load of
  * the same line), which conn_set_hit does not. */
@@ -34,6 +35,17 @@ struct {
 	__type(key, struct pw_conn_key);
 	__type(value, struct pw_conn);
 } bench_lru SEC(".maps");
+
+/* The same with one LRU list per CPU (BPF_F_NO_COMMON_LRU, as Katran's flow tables): an
+ * insert evicts from its own CPU's list under that list's lock, never the shared one; each
+ * CPU's list holds max_entries / possible CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_DEFAULT_FLOWS);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct pw_conn_key);
+	__type(value, struct pw_conn);
+} bench_lru_pcpu SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -133,14 +145,14 @@ int conn_floor(struct xdp_md *ctx)
 	return k.client_addr == 0xffffffffu ? XDP_DROP : XDP_PASS;
 }
 
-static __always_inline int lru_insert(const struct pw_conn_key *k)
+static __always_inline int lru_insert(void *lru, const struct pw_conn_key *k)
 {
 	struct pw_conn c = {};
 
-	if (bpf_map_lookup_elem(&bench_lru, k))
+	if (bpf_map_lookup_elem(lru, k))
 		return XDP_DROP; /* there already */
 	c.frontend_addr = k->client_addr;
-	bpf_map_update_elem(&bench_lru, k, &c, BPF_ANY);
+	bpf_map_update_elem(lru, k, &c, BPF_ANY);
 	return XDP_PASS;
 }
 
@@ -151,7 +163,17 @@ int conn_lru_new(struct xdp_md *ctx)
 
 	(void)ctx;
 	new_client(&k);
-	return lru_insert(&k);
+	return lru_insert(&bench_lru, &k);
+}
+
+SEC("xdp")
+int conn_lru_pcpu_new(struct xdp_md *ctx)
+{
+	struct pw_conn_key k;
+
+	(void)ctx;
+	new_client(&k);
+	return lru_insert(&bench_lru_pcpu, &k);
 }
 
 static __always_inline int set_insert(const struct pw_conn_key *k, int locked)
@@ -203,7 +225,17 @@ int conn_lru_fill(struct xdp_md *ctx)
 
 	(void)ctx;
 	live_client(&k, fill_next++);
-	return lru_insert(&k);
+	return lru_insert(&bench_lru, &k);
+}
+
+SEC("xdp")
+int conn_lru_pcpu_fill(struct xdp_md *ctx)
+{
+	struct pw_conn_key k;
+
+	(void)ctx;
+	live_client(&k, fill_next++);
+	return lru_insert(&bench_lru_pcpu, &k);
 }
 
 SEC("xdp")
@@ -216,21 +248,33 @@ int conn_set_fill(struct xdp_md *ctx)
 	return set_insert(&k, 0);
 }
 
-SEC("xdp")
-int conn_lru_hit(struct xdp_md *ctx)
+static __always_inline int lru_hit(void *lru)
 {
 	struct pw_conn_key k;
 	struct pw_conn *c;
 
-	(void)ctx;
 	live_client(&k, bpf_get_prandom_u32() % live_clients);
-	c = bpf_map_lookup_elem(&bench_lru, &k);
+	c = bpf_map_lookup_elem(lru, &k);
 	if (!c) {
 		misses++;
 		return XDP_PASS;
 	}
 	hits++;
 	return c->frontend_addr == k.client_addr ? XDP_DROP : XDP_ABORTED;
+}
+
+SEC("xdp")
+int conn_lru_hit(struct xdp_md *ctx)
+{
+	(void)ctx;
+	return lru_hit(&bench_lru);
+}
+
+SEC("xdp")
+int conn_lru_pcpu_hit(struct xdp_md *ctx)
+{
+	(void)ctx;
+	return lru_hit(&bench_lru_pcpu);
 }
 
 SEC("xdp")

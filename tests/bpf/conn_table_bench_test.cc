@@ -44,6 +44,7 @@ TEST(ConnTableBench, BothTablesFindEveryLiveClientAndNoneIsNewTwice) {
   constexpr std::uint32_t kLive = 2'000;
   skel->data->live_clients = kLive;
   for (const Shape& s : {Shape{"lru", skel->progs.conn_lru_fill, skel->progs.conn_lru_hit},
+                         Shape{"per-CPU lru", skel->progs.conn_lru_pcpu_fill, skel->progs.conn_lru_pcpu_hit},
                          Shape{"set", skel->progs.conn_set_fill, skel->progs.conn_set_hit}}) {
     SCOPED_TRACE(s.name);
     skel->bss->fill_next = 0;
