@@ -8,12 +8,15 @@
  *                  without XDP metadata forwards what it passed translated (lib/tc_forward.h).
  *   pw_tc_sandbox  tc ingress of a sandbox's host-side veth (= packets leaving the sandbox):
  *                  reverse NAT of replies, the same DNAT for sandbox -> frontend, hairpin.
- *   pw_sock_*      cgroup socket hooks: processes on the node reach frontends (lib/sock_lb.h). */
+ *   pw_sock_*      cgroup socket hooks: processes on the node reach frontends (lib/sock_lb.h).
+ *   pw_conn_ctl4/6 never attached: the controller's writes into the connection tables, run
+ *                  with BPF_PROG_TEST_RUN (lib/conn_ctl.h). */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
 #include "lib/clock.h"
+#include "lib/conn_ctl.h"
 #include "lib/decide.h"
 #include "lib/decide_reply.h"
 #include "lib/delivery.h"
@@ -417,6 +420,43 @@ int pw_tc_uplink(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	pw_count_event(PW_EV_TC_HANDOFF_DELIVERED);
 	return bpf_redirect(h->ifindex, 0);
+}
+
+/* ---- the controller's writes into the connection tables ---------------------------------- */
+
+/* The frame is an array of operations (at most PW_CONN_CTL_BATCH); each one's result is written
+ * back into it. Copied to the stack and back with the xdp helpers: the frame's length is the
+ * caller's, and an operation that does not fit whole ends the run. */
+SEC("xdp")
+int pw_conn_ctl4(struct xdp_md *ctx)
+{
+	struct pw_conn_ctl op;
+	__u32 i;
+
+	for (i = 0; i < PW_CONN_CTL_BATCH; i++) {
+		if (bpf_xdp_load_bytes(ctx, i * sizeof(op), &op, sizeof(op)))
+			break;
+		op.result = pw_conn_ctl4_do(&op);
+		bpf_xdp_store_bytes(ctx, i * sizeof(op) + __builtin_offsetof(struct pw_conn_ctl, result),
+				    &op.result, sizeof(op.result));
+	}
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int pw_conn_ctl6(struct xdp_md *ctx)
+{
+	struct pw_conn6_ctl op;
+	__u32 i;
+
+	for (i = 0; i < PW_CONN_CTL_BATCH; i++) {
+		if (bpf_xdp_load_bytes(ctx, i * sizeof(op), &op, sizeof(op)))
+			break;
+		op.result = pw_conn_ctl6_do(&op);
+		bpf_xdp_store_bytes(ctx, i * sizeof(op) + __builtin_offsetof(struct pw_conn6_ctl, result),
+				    &op.result, sizeof(op.result));
+	}
+	return XDP_PASS;
 }
 
 /* ---- cgroup socket hooks ---------------------------------------------------------------- */

@@ -1,16 +1,13 @@
 /* Connection tracking for the translated flows: pw_conns (one entry per connection, read by
- * both directions), pw_flows (client -> frontend, which backend) and pw_reverse (backend ->
+ * both directions; the ways of pw_conn_sets, lib/conn_set.h), pw_flows (client -> frontend, which backend) and pw_reverse (backend ->
  * client, what to restore) for the flows pw_conns cannot hold, pw_fragments (later
  * fragments). */
 #pragma once
 
 #include "lib/clock.h"
+#include "lib/conn_set.h"
 #include "lib/maps.h"
 #include "lib/stats.h"
-
-/* What bpf_map_update_elem returns when BPF_NOEXIST finds the key: -EEXIST, 17 on every
- * architecture (asm-generic/errno-base.h), spelled out instead of pulling in the asm headers. */
-#define PW_EEXIST 17
 
 static __always_inline void pw_flow_key_init(struct pw_flow_key *k, __be32 saddr, __be32 daddr,
 					     __be16 sport, __be16 dport, __u8 proto)
@@ -54,16 +51,6 @@ static __always_inline void pw_reverse_key_of(struct pw_flow_key *rk, const stru
 			 f->target_port, k->sport, k->proto);
 }
 
-static __always_inline void pw_conn_key_init(struct pw_conn_key *ck, __be32 addr, __be16 port,
-					     __u8 proto)
-{
-	/* On a zeroed key: the hash compares all 8 bytes, the reserved one too. */
-	__builtin_memset(ck, 0, sizeof(*ck));
-	ck->client_addr = addr;
-	ck->client_port = port;
-	ck->proto = proto;
-}
-
 /* Where pw_flow_find found a tuple's flow, and where a new flow of the tuple may go. */
 #define PW_FLOW_AT_CONN 0x1  /* the flow is the client's pw_conns entry */
 #define PW_FLOW_AT_FLOWS 0x2 /* the flow is in pw_flows (its reply in pw_reverse) */
@@ -83,12 +70,10 @@ static __always_inline int pw_flow_dead(const struct pw_flow *f)
  * lookup, on new flows only. */
 static __always_inline struct pw_flow *pw_flow_find(const struct pw_flow_key *k, __u32 *at)
 {
-	struct pw_conn_key ck;
 	struct pw_conn *c;
 	struct pw_flow *f;
 
-	pw_conn_key_init(&ck, k->saddr, k->sport, k->proto);
-	c = bpf_map_lookup_elem(&pw_conns, &ck);
+	c = pw_conn_lookup(k->saddr, k->sport, k->proto);
 	if (c && c->frontend_addr == k->daddr && c->frontend_port == k->dport) {
 		*at = PW_FLOW_AT_CONN;
 		return &c->flow;
@@ -102,10 +87,8 @@ static __always_inline struct pw_flow *pw_flow_find(const struct pw_flow_key *k,
 
 static __always_inline void pw_conn_forget(__be32 client_addr, __be16 client_port, __u8 proto)
 {
-	struct pw_conn_key ck;
-
-	pw_conn_key_init(&ck, client_addr, client_port, proto);
-	pw_count_event_n(PW_EV_FLOW_DELETES, bpf_map_delete_elem(&pw_conns, &ck) == 0);
+	pw_count_event_n(PW_EV_FLOW_DELETES,
+			 pw_conn_delete(client_addr, client_port, proto, PW_CONN_CTL_ANY_BACKEND));
 }
 
 static __always_inline void pw_flow_forget(const struct pw_flow_key *k, const struct pw_flow *f,
@@ -133,29 +116,23 @@ static __always_inline int pw_flow_create(const struct pw_flow_key *k, struct pw
 		       (at & (PW_FLOW_AT_CONN | PW_CONN_EMPTY | PW_CONN_DEAD));
 	struct pw_reverse rev = {};
 	struct pw_flow_key rk;
-	struct pw_conn_key ck;
-	int err;
+	int err, stored;
 
-	pw_conn_key_init(&ck, k->saddr, k->sport, k->proto);
 	if (in_conns) {
-		struct pw_conn c = {};
-
-		c.flow = *f;
-		c.frontend_addr = k->daddr;
-		c.frontend_port = k->dport;
-		/* An empty slot may have been filled by another CPU since the lookup: then the
-		 * flow goes to pw_flows below, never over someone else's connection. */
-		err = bpf_map_update_elem(&pw_conns, &ck, &c,
-					  (at & PW_CONN_EMPTY) ? BPF_NOEXIST : BPF_ANY);
-		if (err == 0) {
+		/* A client without an entry at the lookup may have got one from another CPU since:
+		 * then the flow goes to pw_flows below, never over someone else's connection. A
+		 * full set gives its least recently used way, as a full LRU its oldest node. */
+		stored = pw_conn_store(k, f, (at & PW_CONN_EMPTY) ? PW_CONN_ABSENT_ONLY | PW_CONN_MAY_EVICT
+						     : PW_CONN_MAY_EVICT);
+		if (stored == 0)
+			return -1;
+		if (stored != PW_CONN_PRESENT) {
 			/* Counted so that user space can tell evictions from deletions (lb_abi.h,
 			 * pw_events); a dead flow overwritten is one deleted and one inserted. */
 			pw_count_event_n(PW_EV_FLOW_INSERTS, !(at & PW_FLOW_AT_CONN));
 			pw_count_event_n(PW_EV_FLOW_DELETES, !!(at & PW_CONN_DEAD));
 			return 0;
 		}
-		if (err != -PW_EEXIST)
-			return -1;
 	}
 	if (!(f->flags & PW_FLOW_HAIRPIN) && !(at & PW_FLOW_AT_FLOWS))
 		pw_count_event(PW_EV_FLOW_CONN_TAKEN);
@@ -170,7 +147,8 @@ static __always_inline int pw_flow_create(const struct pw_flow_key *k, struct pw
 	/* A re-pick that became a hairpin leaves pw_conns: its reply needs the reverse entry, and
 	 * the forward direction would find the conn first. */
 	if (at & PW_FLOW_AT_CONN)
-		pw_count_event_n(PW_EV_FLOW_DELETES, bpf_map_delete_elem(&pw_conns, &ck) == 0);
+		pw_count_event_n(PW_EV_FLOW_DELETES,
+				 pw_conn_delete(k->saddr, k->sport, k->proto, PW_CONN_CTL_ANY_BACKEND));
 	return err ? -1 : 0;
 }
 
@@ -180,13 +158,11 @@ static __always_inline int pw_flow_create(const struct pw_flow_key *k, struct pw
 static __always_inline int pw_reverse_find(struct pw_reverse *out, __be32 baddr, __be32 caddr,
 					   __be16 bport, __be16 cport, __u8 proto)
 {
-	struct pw_conn_key ck;
 	struct pw_flow_key rk;
 	struct pw_reverse *r;
 	struct pw_conn *c;
 
-	pw_conn_key_init(&ck, caddr, cport, proto);
-	c = bpf_map_lookup_elem(&pw_conns, &ck);
+	c = pw_conn_lookup(caddr, cport, proto);
 	if (c && c->flow.backend_addr == baddr && c->flow.target_port == bport) {
 		out->frontend_addr = c->frontend_addr;
 		out->frontend_port = c->frontend_port;

@@ -80,16 +80,6 @@ static __always_inline void pw_reverse6_key_of(struct pw_flow6_key *rk, const st
 			  k->sport, k->proto);
 }
 
-static __always_inline void pw_conn6_key_init(struct pw_conn6_key *ck, const struct pw_in6 *addr,
-					      __be16 port, __u8 proto)
-{
-	/* On a zeroed key: the hash compares all 20 bytes, the reserved one too. */
-	__builtin_memset(ck, 0, sizeof(*ck));
-	ck->client_addr = *addr;
-	ck->client_port = port;
-	ck->proto = proto;
-}
-
 static __always_inline int pw_flow6_dead(const struct pw_flow6 *f)
 {
 	return !pw_flow6_frontend_current(f) || !pw_flow6_backend_alive(f);
@@ -99,12 +89,10 @@ static __always_inline int pw_flow6_dead(const struct pw_flow6 *f)
  * and PW_CONN_* in *at. */
 static __always_inline struct pw_flow6 *pw_flow6_find(const struct pw_flow6_key *k, __u32 *at)
 {
-	struct pw_conn6_key ck;
 	struct pw_conn6 *c;
 	struct pw_flow6 *f;
 
-	pw_conn6_key_init(&ck, &k->saddr, k->sport, k->proto);
-	c = bpf_map_lookup_elem(&pw_conns6, &ck);
+	c = pw_conn6_lookup(&k->saddr, k->sport, k->proto);
 	if (c && pw_in6_eq(&c->frontend_addr, &k->daddr) && c->frontend_port == k->dport) {
 		*at = PW_FLOW_AT_CONN;
 		return &c->flow;
@@ -119,10 +107,9 @@ static __always_inline struct pw_flow6 *pw_flow6_find(const struct pw_flow6_key 
 static __always_inline void pw_conn6_forget(const struct pw_in6 *client_addr, __be16 client_port,
 					    __u8 proto)
 {
-	struct pw_conn6_key ck;
 
-	pw_conn6_key_init(&ck, client_addr, client_port, proto);
-	pw_count_event_n(PW_EV_FLOW6_DELETES, bpf_map_delete_elem(&pw_conns6, &ck) == 0);
+	pw_count_event_n(PW_EV_FLOW6_DELETES,
+			 pw_conn6_delete(client_addr, client_port, proto, PW_CONN_CTL_ANY_BACKEND));
 }
 
 static __always_inline void pw_flow6_forget(const struct pw_flow6_key *k, const struct pw_flow6 *f,
@@ -146,25 +133,18 @@ static __always_inline int pw_flow6_create(const struct pw_flow6_key *k, struct 
 {
 	int in_conns = !(f->flags & PW_FLOW_HAIRPIN) && !(at & PW_FLOW_AT_FLOWS) &&
 		       (at & (PW_FLOW_AT_CONN | PW_CONN_EMPTY | PW_CONN_DEAD));
-	struct pw_conn6_key ck;
-	int err;
+	int err, stored;
 
-	pw_conn6_key_init(&ck, &k->saddr, k->sport, k->proto);
 	if (in_conns) {
-		struct pw_conn6 c = {};
-
-		c.flow = *f;
-		c.frontend_addr = k->daddr;
-		c.frontend_port = k->dport;
-		err = bpf_map_update_elem(&pw_conns6, &ck, &c,
-					  (at & PW_CONN_EMPTY) ? BPF_NOEXIST : BPF_ANY);
-		if (err == 0) {
+		stored = pw_conn6_store(k, f, (at & PW_CONN_EMPTY) ? PW_CONN_ABSENT_ONLY | PW_CONN_MAY_EVICT
+						      : PW_CONN_MAY_EVICT);
+		if (stored == 0)
+			return -1;
+		if (stored != PW_CONN_PRESENT) {
 			pw_count_event_n(PW_EV_FLOW6_INSERTS, !(at & PW_FLOW_AT_CONN));
 			pw_count_event_n(PW_EV_FLOW6_DELETES, !!(at & PW_CONN_DEAD));
 			return 0;
 		}
-		if (err != -PW_EEXIST)
-			return -1;
 	}
 	if (!(f->flags & PW_FLOW_HAIRPIN) && !(at & PW_FLOW_AT_FLOWS))
 		pw_count_event(PW_EV_FLOW6_CONN_TAKEN);
@@ -182,7 +162,8 @@ static __always_inline int pw_flow6_create(const struct pw_flow6_key *k, struct 
 		err |= bpf_map_update_elem(&pw_reverse6, &rk, &rev, BPF_ANY);
 	}
 	if (at & PW_FLOW_AT_CONN)
-		pw_count_event_n(PW_EV_FLOW6_DELETES, bpf_map_delete_elem(&pw_conns6, &ck) == 0);
+		pw_count_event_n(PW_EV_FLOW6_DELETES,
+				 pw_conn6_delete(&k->saddr, k->sport, k->proto, PW_CONN_CTL_ANY_BACKEND));
 	return err ? -1 : 0;
 }
 
@@ -191,13 +172,11 @@ static __always_inline int pw_reverse6_find(struct pw_reverse6 *out, const struc
 					    const struct pw_in6 *caddr, __be16 bport, __be16 cport,
 					    __u8 proto)
 {
-	struct pw_conn6_key ck;
 	struct pw_flow6_key rk;
 	struct pw_reverse6 *r;
 	struct pw_conn6 *c;
 
-	pw_conn6_key_init(&ck, caddr, cport, proto);
-	c = bpf_map_lookup_elem(&pw_conns6, &ck);
+	c = pw_conn6_lookup(caddr, cport, proto);
 	if (c && pw_in6_eq(&c->flow.backend_addr, baddr) && c->flow.target_port == bport) {
 		out->frontend_addr = c->frontend_addr;
 		out->client_addr = *caddr;

@@ -235,18 +235,18 @@ struct {
 	__type(value, struct pw_sock_reverse6);
 } pw_sock_reverse6 SEC(".maps");
 
-/* ---- layout 4 (lb_abi.h): one entry per connection --------------------------------------- */
+/* ---- layout 5 (lb_abi.h): one entry per connection, in sets -------------------------------- */
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PW_DEFAULT_FLOWS);
-	__type(key, struct pw_conn_key);
-	__type(value, struct pw_conn);
-} pw_conns SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PW_CONN_SETS_FOR(PW_DEFAULT_FLOWS));
+	__type(key, __u32);
+	__type(value, struct pw_conn_set);
+} pw_conn_sets SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PW_DEFAULT_FLOWS);
-	__type(key, struct pw_conn6_key);
-	__type(value, struct pw_conn6);
-} pw_conns6 SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PW_CONN_SETS_FOR(PW_DEFAULT_FLOWS));
+	__type(key, __u32);
+	__type(value, struct pw_conn6_set);
+} pw_conn_sets6 SEC(".maps");

@@ -83,7 +83,6 @@ static __always_inline int pw_tc_forward4(struct __sk_buff *skb)
 	__be16 *ports = (void *)(ip + 1); /* no options: checked below before any use */
 	const struct pw_nexthop *nh;
 	const struct pw_conn *c;
-	struct pw_conn_key ck;
 
 	if ((void *)(ports + 2) > end)
 		return TC_ACT_OK;
@@ -92,8 +91,7 @@ static __always_inline int pw_tc_forward4(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (pw_l2_foreign(eth, skb->ingress_ifindex))
 		return TC_ACT_OK;
-	pw_conn_key_init(&ck, ip->saddr, ports[0], ip->protocol);
-	c = bpf_map_lookup_elem(&pw_conns, &ck);
+	c = pw_conn_lookup(ip->saddr, ports[0], ip->protocol);
 	if (!c || c->flow.backend_addr != ip->daddr || c->flow.target_port != ports[1])
 		return TC_ACT_OK;
 	nh = bpf_map_lookup_elem(&pw_nexthops, &c->flow.backend_id);
@@ -119,7 +117,6 @@ static __always_inline int pw_tc_forward6(struct __sk_buff *skb)
 	__be16 *ports = (void *)(ip6 + 1); /* no extension header: checked below before any use */
 	const struct pw_nexthop6 *nh;
 	const struct pw_conn6 *c;
-	struct pw_conn6_key ck;
 	struct pw_in6 saddr, daddr;
 
 	if ((void *)(ports + 2) > end)
@@ -130,8 +127,7 @@ static __always_inline int pw_tc_forward6(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	__builtin_memcpy(&saddr, &ip6->saddr, sizeof(saddr));
 	__builtin_memcpy(&daddr, &ip6->daddr, sizeof(daddr));
-	pw_conn6_key_init(&ck, &saddr, ports[0], ip6->nexthdr);
-	c = bpf_map_lookup_elem(&pw_conns6, &ck);
+	c = pw_conn6_lookup(&saddr, ports[0], ip6->nexthdr);
 	if (!c || !pw_in6_eq(&c->flow.backend_addr, &daddr) || c->flow.target_port != ports[1])
 		return TC_ACT_OK;
 	nh = bpf_map_lookup_elem(&pw_nexthops6, &c->flow.backend_id);

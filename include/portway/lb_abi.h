@@ -8,6 +8,7 @@
  * all bytes, so a stray padding byte makes a lookup miss). */
 #pragma once
 
+#include <linux/bpf.h> /* struct bpf_spin_lock */
 #include <linux/types.h>
 
 #include "portway/abi_assert.h"
@@ -196,8 +197,8 @@ struct pw_reverse {
 };
 PORTWAY_ABI_SIZE(struct pw_reverse, 16);
 
-/* BPF_MAP_TYPE_LRU_HASH pw_conns (layout 4): one entry per connection, reachable from both
- * directions. The key is what a client's packets and its backend's replies share: the client's
+/* pw_conns (layout 4 an LRU hash; from layout 5 the ways of pw_conn_sets, below): one entry
+ * per connection, reachable from both directions. The key is what a client's packets and its backend's replies share: the client's
  * address and port (and the protocol). The value is the flow plus the frontend the client used,
  * which the forward direction checks (the tuple's frontend address and port must match) and the
  * reply direction restores (after checking that the reply leaves the flow's backend and target
@@ -582,8 +583,8 @@ struct pw_reverse6 {
 };
 PORTWAY_ABI_SIZE(struct pw_reverse6, 40);
 
-/* BPF_MAP_TYPE_LRU_HASH pw_conns6 (layout 4): pw_conns for IPv6, with pw_flows6 and
- * pw_reverse6 for what it cannot hold. */
+/* pw_conns6 (layout 4; from layout 5 the ways of pw_conn_sets6): pw_conns for IPv6, with
+ * pw_flows6 and pw_reverse6 for what it cannot hold. */
 struct pw_conn6_key {
   struct pw_in6 client_addr;
   __be16 client_port;
@@ -637,6 +638,122 @@ struct pw_sock_reverse6 {
   __u16 pad[3];
 };
 PORTWAY_ABI_SIZE(struct pw_sock_reverse6, 24);
+
+/* ---- layout 5: the connection tables are set-associative -------------------------------- */
+
+/* BPF_MAP_TYPE_ARRAY pw_conn_sets and pw_conn_sets6 replace layout 4's LRU hashes pw_conns and
+ * pw_conns6: the same key and value per connection, in sets of PW_CONN_WAYS ways. A client's
+ * address, port and protocol hash (portway/conn_hash.h) to one set; its connection is in one
+ * of the set's ways or nowhere. Why: in a full LRU hash every new connection pays the kernel's
+ * eviction (free-list refill, bucket unlinks: ~450-520 ns here), in a set it overwrites the
+ * least recently used of eight in place (~110-140 ns with the lock; docs/performance.md, "What
+ * an all-new flow would cost in a table that evicts in place").
+ *
+ * Readers (every packet) take no lock: they compare the tags, then the key of a way whose tag
+ * matches. Writers (a new flow, a forgotten flow, the controller through pw_conn_ctl4/6) hold
+ * the set's lock. A reader racing a writer of the same way may read a way half rewritten, as
+ * a reader of an LRU hash may read a node the LRU just reused for another key; a writer
+ * clears the tag before rewriting a way and sets it last, which narrows that to a reader that
+ * passed the tag before the clear. The eviction order is the set's: a new connection evicts
+ * the least recently used of its set's ways (ages at PW_CONN_AGE_SHIFT resolution), not of the
+ * table.
+ *
+ * Capacity: PW_CONN_SETS_FOR(flows) sets, i.e. 1.25 ways per flow of the node's `flows`
+ * setting, so that `flows` live connections hashed at random leave few sets over-full (with
+ * 8 ways per set and 6.4 connections on average, ~5% of them share a set with 8 others and
+ * the least recently used goes). The programs read the set count from their rodata
+ * (pw_conn_sets_n), which the loader sets to the maps' max_entries. */
+#define PW_CONN_WAYS 8u
+#define PW_CONN_SETS_FOR(flows) ((__u32)(((__u64)(flows) * 5 + 31) / 32))
+/* Way ages are the low 16 bits of CLOCK_MONOTONIC ns >> PW_CONN_AGE_SHIFT: 16.8 ms units, exact
+ * distances up to 18 minutes (a way idle longer is an old one either way). */
+#define PW_CONN_AGE_SHIFT 24
+
+struct pw_conn_way {
+  struct pw_conn_key key;
+  struct pw_conn conn;
+  __u64 reserved[2]; /* one cache line per way */
+};
+PORTWAY_ABI_SIZE(struct pw_conn_way, 64);
+
+struct pw_conn_set {
+  struct bpf_spin_lock lock; /* linux/bpf.h: one __u32 */
+  __u32 reserved0;
+  __u32 tag[PW_CONN_WAYS]; /* the key's hash | 1 (portway/conn_hash.h); 0: the way is empty */
+  __u16 age[PW_CONN_WAYS]; /* (__u16)(last use ns >> PW_CONN_AGE_SHIFT) */
+  __u64 reserved1;         /* 4 + 4 + 32 + 16 + 8: one cache line of tags per set */
+  struct pw_conn_way way[PW_CONN_WAYS];
+};
+PORTWAY_ABI_SIZE(struct pw_conn_set, 576);
+
+struct pw_conn6_way {
+  struct pw_conn6_key key;
+  __u32 reserved0;   /* pw_conn6 is 8-aligned */
+  struct pw_conn6 conn;
+  __u64 reserved[3]; /* 20 + 4 + 80 + 24: two cache lines per way */
+};
+PORTWAY_ABI_SIZE(struct pw_conn6_way, 128);
+
+struct pw_conn6_set {
+  struct bpf_spin_lock lock;
+  __u32 reserved0;
+  __u32 tag[PW_CONN_WAYS];
+  __u16 age[PW_CONN_WAYS];
+  __u64 reserved1;
+  struct pw_conn6_way way[PW_CONN_WAYS];
+};
+PORTWAY_ABI_SIZE(struct pw_conn6_set, 1088);
+
+/* What the controller asks of a connection table: programs pw_conn_ctl4 and pw_conn_ctl6 run
+ * (BPF_PROG_TEST_RUN) on a frame that is an array of these, do each under its set's lock, and
+ * write each one's result back into the frame. A read-modify-write of a whole set from user
+ * space would race the programs' inserts into its other ways; through the program every write
+ * takes the same lock as the programs' own. */
+enum pw_conn_ctl_code : __u8 {
+  PW_CONN_CTL_PUT = 1,    /* store `conn` for `key` unless another live flow holds the key or
+                             the set has no free way: never evicts a live connection */
+  PW_CONN_CTL_DELETE = 2, /* forget `key`'s connection if its flow has backend_id (or any
+                             backend when backend_id is PW_CONN_CTL_ANY_BACKEND) */
+};
+PORTWAY_ABI_SIZE(enum pw_conn_ctl_code, 1);
+#define PW_CONN_CTL_ANY_BACKEND 0xffffffffu
+
+enum pw_conn_ctl_result : __u8 {
+  PW_CONN_CTL_PENDING = 0,  /* as written by user space; left so when the frame ends early */
+  PW_CONN_CTL_STORED = 1,   /* PUT into a free way: a new connection */
+  PW_CONN_CTL_REPLACED = 2, /* PUT over the key's own way (the same tuple, or a dead flow) */
+  PW_CONN_CTL_TAKEN = 3,    /* PUT refused: the key holds another live flow */
+  PW_CONN_CTL_FULL = 4,     /* PUT refused: all ways of the set hold other connections */
+  PW_CONN_CTL_DELETED = 5,
+  PW_CONN_CTL_ABSENT = 6,   /* DELETE found no such connection (or another backend's) */
+  PW_CONN_CTL_INVALID = 7,  /* an unknown code */
+};
+PORTWAY_ABI_SIZE(enum pw_conn_ctl_result, 1);
+
+struct pw_conn_ctl {
+  enum pw_conn_ctl_code code;
+  enum pw_conn_ctl_result result;
+  __u16 reserved;
+  __u32 backend_id; /* DELETE only */
+  struct pw_conn_key key;
+  struct pw_conn conn; /* PUT only */
+};
+PORTWAY_ABI_SIZE(struct pw_conn_ctl, 56);
+
+struct pw_conn6_ctl {
+  enum pw_conn_ctl_code code;
+  enum pw_conn_ctl_result result;
+  __u16 reserved;
+  __u32 backend_id;
+  struct pw_conn6_key key;
+  __u32 reserved1; /* pw_conn6 is 8-aligned */
+  struct pw_conn6 conn;
+};
+PORTWAY_ABI_SIZE(struct pw_conn6_ctl, 112);
+
+/* Operations per run at most: 24 IPv6 operations (2,688 bytes) fit the page a test run builds
+ * its frame in, less the XDP headroom (256) and the skb_shared_info tail (~320). */
+#define PW_CONN_CTL_BATCH 24u
 
 #ifdef __cplusplus
 inline pw_traffic& operator+=(pw_traffic& a, const pw_traffic& b) noexcept {
