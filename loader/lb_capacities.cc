@@ -36,7 +36,6 @@ void apply_capacities(portway_lb& skel, const LbCapacities& caps) {
            "maglev_slots");
   set_size(skel.maps.pw_flows, caps.flows, "flows");
   set_size(skel.maps.pw_reverse, caps.flows, "flows");
-  set_size(skel.maps.pw_conns, caps.flows, "flows");
   // One entry per translated socket of the node: bounded by the flows the node tracks.
   set_size(skel.maps.pw_sock_reverse, caps.flows, "flows");
   set_size(skel.maps.pw_fragments, caps.fragments, "fragments");
@@ -51,7 +50,12 @@ void apply_capacities(portway_lb& skel, const LbCapacities& caps) {
   set_size(skel.maps.pw_set_descs6, caps.backend_sets, "backend_sets");
   set_size(skel.maps.pw_flows6, caps.flows, "flows");
   set_size(skel.maps.pw_reverse6, caps.flows, "flows");
-  set_size(skel.maps.pw_conns6, caps.flows, "flows");
+  // Layout 5: the connection tables in sets, 1.25 ways per flow (lb_abi.h, pw_conn_sets); the
+  // programs index them with the set count from their rodata, which must be the maps' size.
+  const auto sets = static_cast<std::uint32_t>(PW_CONN_SETS_FOR(caps.flows));
+  set_size(skel.maps.pw_conn_sets, sets, "flows");
+  set_size(skel.maps.pw_conn_sets6, sets, "flows");
+  skel.rodata->pw_conn_sets_n = sets;
   set_size(skel.maps.pw_sock_reverse6, caps.flows, "flows");
   set_size(skel.maps.pw_fragments6, caps.fragments, "fragments");
 }

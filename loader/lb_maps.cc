@@ -93,11 +93,14 @@ LbMaps::LbMaps(const LbMapFds& fds)
                                       sizeof(pw_interface)) != PW_UPLINK_SLOTS) {
     throw Error("LB map pw_uplinks", EINVAL, "not " + std::to_string(PW_UPLINK_SLOTS) + " entries");
   }
-  if (fds.conns >= 0) {
-    (void)checked_map(fds.conns, "pw_conns", BPF_MAP_TYPE_LRU_HASH, sizeof(pw_conn_key), sizeof(pw_conn));
-  }
-  if (fds.conns6 >= 0) {
-    (void)checked_map(fds.conns6, "pw_conns6", BPF_MAP_TYPE_LRU_HASH, sizeof(pw_conn6_key), sizeof(pw_conn6));
+  if (fds.conn_sets >= 0) {
+    conn_sets_ = checked_map(fds.conn_sets, "pw_conn_sets", BPF_MAP_TYPE_ARRAY, sizeof(std::uint32_t),
+                             sizeof(pw_conn_set));
+    // The programs index both tables with one set count (lib/conn_set.h, pw_conn_sets_n).
+    if (fds.conn_sets6 >= 0 && checked_map(fds.conn_sets6, "pw_conn_sets6", BPF_MAP_TYPE_ARRAY,
+                                           sizeof(std::uint32_t), sizeof(pw_conn6_set)) != conn_sets_) {
+      throw Error("LB map pw_conn_sets6", EINVAL, "not sized like pw_conn_sets");
+    }
   }
   if (fds.frontend_gens >= 0 &&
       checked_map(fds.frontend_gens, "pw_frontend_gens", BPF_MAP_TYPE_ARRAY, sizeof(std::uint32_t),
@@ -439,16 +442,19 @@ pw_flow_key reverse_key_of(const pw_flow_key& key, const pw_flow& flow) {
 }
 
 std::optional<pw_flow> LbMaps::flow(const pw_flow_key& key) const {
-  return flow_walks::find<flow_walks::V4>(flow_walks::ipv4_maps(fds_), key);
+  return flow_walks::find<flow_walks::V4>(flow_walks::ipv4_maps(fds_, conn_sets_), key);
 }
 
 std::optional<pw_reverse> LbMaps::reply_translation(const pw_flow_key& reply_key) const {
-  return flow_walks::reply<flow_walks::V4>(flow_walks::ipv4_maps(fds_), reply_key);
+  return flow_walks::reply<flow_walks::V4>(flow_walks::ipv4_maps(fds_, conn_sets_), reply_key);
 }
 
 std::vector<std::pair<pw_conn_key, pw_conn>> LbMaps::conns() const {
-  if (fds_.conns < 0) return {};
-  return dump<pw_conn_key, pw_conn>(fds_.conns, "list connections");
+  std::vector<std::pair<pw_conn_key, pw_conn>> out;
+  const flow_walks::FlowMaps m = flow_walks::ipv4_maps(fds_, conn_sets_);
+  if (m.conns.map >= 0)
+    conn_sets::for_each<pw_conn_key>(m.conns, [&](const pw_conn_key& k, const pw_conn& c) { out.emplace_back(k, c); });
+  return out;
 }
 
 std::optional<pw_reverse> LbMaps::reverse(const pw_flow_key& key) const {
@@ -456,21 +462,21 @@ std::optional<pw_reverse> LbMaps::reverse(const pw_flow_key& key) const {
 }
 
 std::vector<std::pair<pw_flow_key, pw_flow>> LbMaps::flows() const {
-  return flow_walks::list<flow_walks::V4>(flow_walks::ipv4_maps(fds_));
+  return flow_walks::list<flow_walks::V4>(flow_walks::ipv4_maps(fds_, conn_sets_));
 }
 
 std::size_t LbMaps::count_flows_for_backend(std::uint32_t backend_id) const {
-  std::size_t n = flow_walks::count_for_backend<flow_walks::V4>(flow_walks::ipv4_maps(fds_), backend_id);
-  if (ipv6_) n += flow_walks::count_for_backend<flow_walks::V6>(flow_walks::ipv6_maps(fds_), backend_id);
+  std::size_t n = flow_walks::count_for_backend<flow_walks::V4>(flow_walks::ipv4_maps(fds_, conn_sets_), backend_id);
+  if (ipv6_) n += flow_walks::count_for_backend<flow_walks::V6>(flow_walks::ipv6_maps(fds_, conn_sets_), backend_id);
   return n;
 }
 
 std::size_t LbMaps::erase_flows_for_backend(std::uint32_t backend_id) {
-  const flow_walks::FlowMaps v4 = flow_walks::ipv4_maps(fds_);
+  const flow_walks::FlowMaps v4 = flow_walks::ipv4_maps(fds_, conn_sets_);
   const std::size_t n = flow_walks::erase_for_backend<flow_walks::V4>(v4, backend_id);
   add_controller_event(v4.controller_deletes, n);
   if (!ipv6_) return n;
-  const flow_walks::FlowMaps v6 = flow_walks::ipv6_maps(fds_);
+  const flow_walks::FlowMaps v6 = flow_walks::ipv6_maps(fds_, conn_sets_);
   const std::size_t n6 = flow_walks::erase_for_backend<flow_walks::V6>(v6, backend_id);
   add_controller_event(v6.controller_deletes, n6);
   return n + n6;
@@ -479,14 +485,14 @@ std::size_t LbMaps::erase_flows_for_backend(std::uint32_t backend_id) {
 void LbMaps::upsert_flows(std::span<const std::pair<pw_flow_key, pw_flow>> flows) {
   // Keys new to the table are inserts the programs did not count: they join the baseline, or
   // flow_fill() would report them as evicted once they go (lb_abi.h, PW_EV_FLOW_BASELINE).
-  const flow_walks::FlowMaps maps = flow_walks::ipv4_maps(fds_);
+  const flow_walks::FlowMaps maps = flow_walks::ipv4_maps(fds_, conn_sets_);
   add_controller_event(maps.baseline,
                        flow_walks::upsert<flow_walks::V4>(maps, flows, caps_.backends));
 }
 
 std::size_t LbMaps::move_flows_into_conns() {
-  std::size_t n = flow_walks::move_into_conns<flow_walks::V4>(flow_walks::ipv4_maps(fds_), caps_.backends);
-  if (ipv6_) n += flow_walks::move_into_conns<flow_walks::V6>(flow_walks::ipv6_maps(fds_), caps_.backends);
+  std::size_t n = flow_walks::move_into_conns<flow_walks::V4>(flow_walks::ipv4_maps(fds_, conn_sets_), caps_.backends);
+  if (ipv6_) n += flow_walks::move_into_conns<flow_walks::V6>(flow_walks::ipv6_maps(fds_, conn_sets_), caps_.backends);
   return n;
 }
 
@@ -499,7 +505,7 @@ std::size_t LbMaps::fragment_count() const {
 }
 
 void LbMaps::clear_conntrack() {
-  const flow_walks::FlowMaps maps = flow_walks::ipv4_maps(fds_);
+  const flow_walks::FlowMaps maps = flow_walks::ipv4_maps(fds_, conn_sets_);
   add_controller_event(maps.controller_deletes, flow_walks::clear<flow_walks::V4>(maps));
   clear<pw_fragment_key>(fds_.fragments, "clear fragments");
   clear_conntrack6();
@@ -549,7 +555,7 @@ void LbMaps::add_controller_event(std::uint32_t event, std::uint64_t n) {
 }
 
 FlowTableFill LbMaps::flow_fill() const {
-  return fill_of(flow_walks::count<flow_walks::V4>(flow_walks::ipv4_maps(fds_)), PW_EV_FLOW_INSERTS,
+  return fill_of(flow_walks::count<flow_walks::V4>(flow_walks::ipv4_maps(fds_, conn_sets_)), PW_EV_FLOW_INSERTS,
                  PW_EV_FLOW_DELETES, PW_EV_FLOW_CONTROLLER_DELETES, PW_EV_FLOW_BASELINE);
 }
 

@@ -68,10 +68,13 @@ struct LbMapFds {
   int fragments6 = -1;      // pw_fragments6
   // Layout 3: -1 until a load creates it (an upgrade from layout 1 or 2 pins).
   int uplinks = -1;  // pw_uplinks
-  // Layout 4: -1 until a load creates them (an upgrade from older pins). Without them every
-  // flow is in pw_flows/pw_flows6, as the older programs keep them.
-  int conns = -1;   // pw_conns
-  int conns6 = -1;  // pw_conns6
+  // Layout 5: the connection tables and the programs that write them for the controller
+  // (lb_abi.h, pw_conn_sets). -1 until a load creates them (an upgrade from older pins);
+  // without them every flow is in pw_flows/pw_flows6.
+  int conn_sets = -1;   // pw_conn_sets
+  int conn_sets6 = -1;  // pw_conn_sets6
+  int conn_ctl4 = -1;   // program pw_conn_ctl4
+  int conn_ctl6 = -1;   // program pw_conn_ctl6
 };
 
 // pw_flows' fill and what left it (lb_abi.h, pw_events). `evicted` is what left without
@@ -160,9 +163,10 @@ class LbMaps {
   [[nodiscard]] std::uint64_t grace_period_waits() const noexcept { return grace_waits_; }
 
   // ---- connection tracking --------------------------------------------------------------
-  // A flow lives in pw_conns or, when pw_conns cannot hold it, in pw_flows with its reverse
-  // entry (lb_abi.h, pw_conns). flow(), flows(), the backend walks, upsert_flows and
-  // clear_conntrack see both, as the programs do; reverse() and conns() read one map each.
+  // A flow lives in the connection table (pw_conn_sets) or, when that cannot hold it, in
+  // pw_flows with its reverse entry (lb_abi.h, pw_conns). flow(), flows(), the backend walks,
+  // upsert_flows and clear_conntrack see both, as the programs do; reverse() and conns() read
+  // one table each.
   [[nodiscard]] std::optional<pw_flow> flow(const pw_flow_key& key) const;
   // The translation the programs give a reply with this tuple (backend -> client as it leaves
   // the backend: reverse_key_of), from pw_conns or pw_reverse.
@@ -181,7 +185,7 @@ class LbMaps {
   // entry: reverse_key_of), replacing entries with the same tuples; batched updates. Validates
   // first: a flow naming a backend id beyond the map writes nothing.
   void upsert_flows(std::span<const std::pair<pw_flow_key, pw_flow>> flows);
-  // Moves what pw_flows/pw_flows6 hold and pw_conns/pw_conns6 can hold into them (both
+  // Moves what pw_flows/pw_flows6 hold and the connection tables can hold into them (both
   // families; an upgrade from layout 3, once every program reads the connection maps).
   // Returns how many flows moved.
   std::size_t move_flows_into_conns();
@@ -296,6 +300,7 @@ class LbMaps {
   MappedArray slots_map_;
   std::span<std::uint64_t> descs_;  // pw_set_descs through the mmap
   bool ipv6_ = false;
+  std::uint32_t conn_sets_ = 0;  // sets of pw_conn_sets and pw_conn_sets6 (0: no tables)
   MappedArray descs6_map_;
   std::span<std::uint64_t> descs6_;  // pw_set_descs6 through the mmap; empty without IPv6
   std::span<std::uint32_t> slots_;  // pw_maglev_slots through the mmap, as a flat array

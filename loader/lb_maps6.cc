@@ -217,17 +217,20 @@ pw_flow6_key reverse_key_of(const pw_flow6_key& key, const pw_flow6& flow) {
 
 std::optional<pw_flow6> LbMaps::flow6(const pw_flow6_key& key) const {
   if (!ipv6_) return std::nullopt;
-  return flow_walks::find<flow_walks::V6>(flow_walks::ipv6_maps(fds_), key);
+  return flow_walks::find<flow_walks::V6>(flow_walks::ipv6_maps(fds_, conn_sets_), key);
 }
 
 std::optional<pw_reverse6> LbMaps::reply_translation6(const pw_flow6_key& reply_key) const {
   if (!ipv6_) return std::nullopt;
-  return flow_walks::reply<flow_walks::V6>(flow_walks::ipv6_maps(fds_), reply_key);
+  return flow_walks::reply<flow_walks::V6>(flow_walks::ipv6_maps(fds_, conn_sets_), reply_key);
 }
 
 std::vector<std::pair<pw_conn6_key, pw_conn6>> LbMaps::conns6() const {
-  if (!ipv6_ || fds_.conns6 < 0) return {};
-  return dump<pw_conn6_key, pw_conn6>(fds_.conns6, "list IPv6 connections");
+  std::vector<std::pair<pw_conn6_key, pw_conn6>> out;
+  const flow_walks::FlowMaps m = flow_walks::ipv6_maps(fds_, conn_sets_);
+  if (ipv6_ && m.conns.map >= 0)
+    conn_sets::for_each<pw_conn6_key>(m.conns, [&](const pw_conn6_key& k, const pw_conn6& c) { out.emplace_back(k, c); });
+  return out;
 }
 
 std::optional<pw_reverse6> LbMaps::reverse6(const pw_flow6_key& key) const {
@@ -237,13 +240,13 @@ std::optional<pw_reverse6> LbMaps::reverse6(const pw_flow6_key& key) const {
 
 std::vector<std::pair<pw_flow6_key, pw_flow6>> LbMaps::flows6() const {
   if (!ipv6_) return {};
-  return flow_walks::list<flow_walks::V6>(flow_walks::ipv6_maps(fds_));
+  return flow_walks::list<flow_walks::V6>(flow_walks::ipv6_maps(fds_, conn_sets_));
 }
 
 void LbMaps::upsert_flows6(std::span<const std::pair<pw_flow6_key, pw_flow6>> flows) {
   require_ipv6("write IPv6 flows");
   // New keys join the baseline, as in upsert_flows.
-  const flow_walks::FlowMaps maps = flow_walks::ipv6_maps(fds_);
+  const flow_walks::FlowMaps maps = flow_walks::ipv6_maps(fds_, conn_sets_);
   add_controller_event(maps.baseline,
                        flow_walks::upsert<flow_walks::V6>(maps, flows, caps_.backends));
 }
@@ -258,14 +261,14 @@ std::size_t LbMaps::fragment6_count() const {
 
 void LbMaps::clear_conntrack6() {
   if (!ipv6_) return;
-  const flow_walks::FlowMaps maps = flow_walks::ipv6_maps(fds_);
+  const flow_walks::FlowMaps maps = flow_walks::ipv6_maps(fds_, conn_sets_);
   add_controller_event(maps.controller_deletes, flow_walks::clear<flow_walks::V6>(maps));
   clear<pw_fragment6_key>(fds_.fragments6, "clear IPv6 fragments");
 }
 
 FlowTableFill LbMaps::flow6_fill() const {
   const std::uint64_t entries =
-      ipv6_ ? flow_walks::count<flow_walks::V6>(flow_walks::ipv6_maps(fds_)) : 0;
+      ipv6_ ? flow_walks::count<flow_walks::V6>(flow_walks::ipv6_maps(fds_, conn_sets_)) : 0;
   return fill_of(entries, PW_EV_FLOW6_INSERTS, PW_EV_FLOW6_DELETES,
                  PW_EV_FLOW6_CONTROLLER_DELETES, PW_EV_FLOW6_BASELINE);
 }

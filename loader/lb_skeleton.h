@@ -34,7 +34,8 @@ using LbSkeleton = Skeleton<LbTraits>;
   });
 }
 
-// The fds of a loaded skeleton's maps, borrowed (the skeleton keeps owning them).
+// The fds of a loaded skeleton's maps (and of the programs that write the connection tables),
+// borrowed (the skeleton keeps owning them).
 [[nodiscard]] inline LbMapFds lb_map_fds(const portway_lb& skel) {
   return LbMapFds{
       .frontends = bpf_map__fd(skel.maps.pw_frontends),
@@ -64,8 +65,10 @@ using LbSkeleton = Skeleton<LbTraits>;
       .reverse6 = bpf_map__fd(skel.maps.pw_reverse6),
       .fragments6 = bpf_map__fd(skel.maps.pw_fragments6),
       .uplinks = bpf_map__fd(skel.maps.pw_uplinks),
-      .conns = bpf_map__fd(skel.maps.pw_conns),
-      .conns6 = bpf_map__fd(skel.maps.pw_conns6),
+      .conn_sets = bpf_map__fd(skel.maps.pw_conn_sets),
+      .conn_sets6 = bpf_map__fd(skel.maps.pw_conn_sets6),
+      .conn_ctl4 = bpf_program__fd(skel.progs.pw_conn_ctl4),
+      .conn_ctl6 = bpf_program__fd(skel.progs.pw_conn_ctl6),
   };
 }
 

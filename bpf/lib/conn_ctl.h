@@ -7,10 +7,11 @@
 #include "lib/conntrack.h"
 #include "lib/conntrack6.h"
 
-/* PUT: never over another live flow of the key, never over another connection's way. Whether
- * the key's flow is another live one is read before the set's lock (it reads the frontend gens
- * and the backends, map lookups the lock forbids); a flow that turns live or dead in between
- * is one the packet path could race the same way. */
+/* PUT: never over another tuple's flow of the client (live or dead: the caller puts the flow
+ * in pw_flows then, as user space placed carried flows before layout 5), never over another
+ * connection's way. The client's way is read before the set's lock; a program that gives the
+ * client a flow to another frontend in between is overwritten, the one race left (a carry
+ * and a new connection of the same client socket within microseconds). */
 static __always_inline __u8 pw_conn_ctl4_put(struct pw_conn_ctl *op)
 {
 	const struct pw_conn *held;
@@ -20,8 +21,7 @@ static __always_inline __u8 pw_conn_ctl4_put(struct pw_conn_ctl *op)
 		return PW_CONN_CTL_INVALID; /* a hairpin's reply needs pw_reverse (lb_abi.h) */
 	held = pw_conn_lookup(op->key.client_addr, op->key.client_port, op->key.proto);
 	if (held && (held->frontend_addr != op->conn.frontend_addr ||
-		     held->frontend_port != op->conn.frontend_port) &&
-	    !pw_flow_dead(&held->flow))
+		     held->frontend_port != op->conn.frontend_port))
 		return PW_CONN_CTL_TAKEN;
 	pw_flow_key_init(&fk, op->key.client_addr, op->conn.frontend_addr, op->key.client_port,
 			 op->conn.frontend_port, op->key.proto);
@@ -57,8 +57,7 @@ static __always_inline __u8 pw_conn_ctl6_put(struct pw_conn6_ctl *op)
 		return PW_CONN_CTL_INVALID;
 	held = pw_conn6_lookup(&op->key.client_addr, op->key.client_port, op->key.proto);
 	if (held && (!pw_in6_eq(&held->frontend_addr, &op->conn.frontend_addr) ||
-		     held->frontend_port != op->conn.frontend_port) &&
-	    !pw_flow6_dead(&held->flow))
+		     held->frontend_port != op->conn.frontend_port))
 		return PW_CONN_CTL_TAKEN;
 	pw_flow6_key_init(&fk, &op->key.client_addr, &op->conn.frontend_addr, op->key.client_port,
 			  op->conn.frontend_port, op->key.proto);

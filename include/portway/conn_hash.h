@@ -17,6 +17,8 @@
 
 #define PW_CONN_HASH_SEED 0x70776335u /* "pwc5" */
 
+/* No casts below: the header is C for BPF and C++ for the loader (as lb_abi.h's pw_set_desc). */
+
 static inline __u32 pw_conn_mix(__u32 h)
 {
 	h ^= h >> 16;
@@ -31,7 +33,9 @@ static inline __u32 pw_conn_mix(__u32 h)
  * port are different keys and usually different sets. */
 static inline __u32 pw_conn_port_word(__be16 port, __u8 proto)
 {
-	return ((__u32)port << 16) | proto;
+	__u32 word = port;
+
+	return (word << 16) | proto;
 }
 
 static inline __u32 pw_conn_hash4(__be32 addr, __be16 port, __u8 proto)
@@ -53,7 +57,11 @@ static inline __u32 pw_conn_hash6(const __u32 addr[4], __be16 port, __u8 proto)
  * path, any set count). */
 static inline __u32 pw_conn_set_index(__u32 hash, __u32 sets)
 {
-	return (__u32)(((__u64)hash * sets) >> 32);
+	__u64 wide = hash;
+
+	wide *= sets;
+	wide >>= 32;
+	return wide & 0xffffffffu;
 }
 
 /* A way's tag: never 0, which marks an empty way. */

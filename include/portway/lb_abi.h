@@ -460,9 +460,10 @@ PORTWAY_ABI_SIZE(struct pw_sock_reverse, 8);
  * metadata map pw_meta_layout (key 0); pins without that map are layout 1. Layout 2 kept every
  * layout-1 map's key and value size, so an upgrade reuses them (established IPv4 flows stay),
  * and added the maps below. Layout 3 added pw_uplinks (above) and changed no other map;
- * layout 4 added pw_conns and pw_conns6 (above) and changed no other map either
- * (docs/xdp-dataplane.md, "Pinned layout and upgrades"). */
-#define PW_LAYOUT_VERSION 4u
+ * layout 4 added pw_conns and pw_conns6 (above) and changed no other map either; layout 5
+ * replaced those two with pw_conn_sets and pw_conn_sets6 (below), whose connections an upgrade
+ * copies over (docs/xdp-dataplane.md, "Pinned layout and upgrades"). */
+#define PW_LAYOUT_VERSION 5u
 
 /* BPF_MAP_TYPE_ARRAY pw_frontend_gens: frontend id -> __u32 generation. Bumped by the
  * controller whenever the id is given to a frontend or taken from one; a flow remembers the
@@ -664,7 +665,8 @@ PORTWAY_ABI_SIZE(struct pw_sock_reverse6, 24);
  * the least recently used goes). The programs read the set count from their rodata
  * (pw_conn_sets_n), which the loader sets to the maps' max_entries. */
 #define PW_CONN_WAYS 8u
-#define PW_CONN_SETS_FOR(flows) ((__u32)(((__u64)(flows) * 5 + 31) / 32))
+/* A macro for the BPF maps' max_entries (a constant expression), without casts for C++. */
+#define PW_CONN_SETS_FOR(flows) (((flows) * 5ull + 31) / 32)
 /* Way ages are the low 16 bits of CLOCK_MONOTONIC ns >> PW_CONN_AGE_SHIFT: 16.8 ms units, exact
  * distances up to 18 minutes (a way idle longer is an old one either way). */
 #define PW_CONN_AGE_SHIFT 24
@@ -710,8 +712,8 @@ PORTWAY_ABI_SIZE(struct pw_conn6_set, 1088);
  * space would race the programs' inserts into its other ways; through the program every write
  * takes the same lock as the programs' own. */
 enum pw_conn_ctl_code : __u8 {
-  PW_CONN_CTL_PUT = 1,    /* store `conn` for `key` unless another live flow holds the key or
-                             the set has no free way: never evicts a live connection */
+  PW_CONN_CTL_PUT = 1,    /* store `conn` for `key` unless the key holds another tuple's flow
+                             or the set has no free way: never evicts another connection */
   PW_CONN_CTL_DELETE = 2, /* forget `key`'s connection if its flow has backend_id (or any
                              backend when backend_id is PW_CONN_CTL_ANY_BACKEND) */
 };
@@ -721,8 +723,8 @@ PORTWAY_ABI_SIZE(enum pw_conn_ctl_code, 1);
 enum pw_conn_ctl_result : __u8 {
   PW_CONN_CTL_PENDING = 0,  /* as written by user space; left so when the frame ends early */
   PW_CONN_CTL_STORED = 1,   /* PUT into a free way: a new connection */
-  PW_CONN_CTL_REPLACED = 2, /* PUT over the key's own way (the same tuple, or a dead flow) */
-  PW_CONN_CTL_TAKEN = 3,    /* PUT refused: the key holds another live flow */
+  PW_CONN_CTL_REPLACED = 2, /* PUT over the key's own way, which held the same tuple */
+  PW_CONN_CTL_TAKEN = 3,    /* PUT refused: the key holds another tuple's flow */
   PW_CONN_CTL_FULL = 4,     /* PUT refused: all ways of the set hold other connections */
   PW_CONN_CTL_DELETED = 5,
   PW_CONN_CTL_ABSENT = 6,   /* DELETE found no such connection (or another backend's) */

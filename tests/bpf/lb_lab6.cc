@@ -6,8 +6,11 @@
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
+#include <system_error>
 #include <string>
 #include <vector>
+
+#include "loader/map_info.h"
 
 namespace portway::test::lb {
 namespace {
@@ -31,6 +34,10 @@ pw_in6 in6(const Ipv6Address& a) {
   return v;
 }
 
+void update_locked(int fd, const std::uint32_t* key, const pw_conn6_set* value) {
+  if (bpf_map_update_elem(fd, key, value, BPF_F_LOCK) != 0) throw std::system_error(errno, std::generic_category(), "clear pw_conn_sets6");
+}
+
 template <typename Key>
 void clear_hash(int fd) {
   Key key{};
@@ -45,6 +52,13 @@ void clear_hash(int fd) {
   for (const auto& k : keys) {
     (void)bpf_map_delete_elem(fd, &k);
   }
+}
+
+// Every set of an IPv6 connection table zeroed, each under its lock.
+void clear_conn_sets6(int fd) {
+  const pw_conn6_set empty{};
+  for (std::uint32_t i = 0; i < loader::map_info(fd).max_entries; ++i)
+    update_locked(fd, &i, &empty);
 }
 
 pw_frontend6_key fe6_key(const Ipv6Address* addr, std::uint16_t port, std::uint8_t proto,
@@ -97,7 +111,7 @@ void configure6(LbLab& lab) {
   const loader::LbMapFds fds = lab.fds();
   clear_hash<pw_flow6_key>(fds.flows6);
   clear_hash<pw_flow6_key>(fds.reverse6);
-  clear_hash<pw_conn6_key>(fds.conns6);
+  clear_conn_sets6(fds.conn_sets6);
   clear_hash<pw_fragment6_key>(fds.fragments6);
   clear_hash<pw_frontend6_key>(fds.frontends6);
   clear_hash<pw_in6>(fds.service_addrs6);

@@ -8,12 +8,15 @@
 #include <bpf/bpf.h>
 
 #include <cerrno>
+#include <stdexcept>
 #include <system_error>
 #include <vector>
 
 #include "dataplane/conntrack/conntrack_table.h"
 #include "dataplane/nft/nft_dataplane.h"
+#include "dataplane/xdp/lb_install.h"
 #include "dataplane/xdp/xdp_dataplane.h"
+#include "loader/lb_maps.h"
 #include "netlink/netns.h"
 
 namespace portway::itest {
@@ -68,33 +71,12 @@ void LabDataplane::settle() {
   dp_->settle();
 }
 
-namespace {
-
-// Deletes every key of a pinned BPF map (the key layout does not matter: keys are read back
-// as opaque bytes of the map's own key size).
-void clear_pinned_map(const std::string& path) {
-  const int fd = bpf_obj_get(path.c_str());
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
-  bpf_map_info info{};
-  __u32 len = sizeof info;
-  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
-    const int err = errno;
-    close(fd);
-    throw std::system_error(err, std::generic_category(), "info of " + path);
-  }
-  std::vector<unsigned char> key(info.key_size);
-  // Always restart from the first key: deleting while walking would skip entries. Bounded by
-  // the map's size.
-  for (__u32 i = 0; i < info.max_entries && bpf_map_get_next_key(fd, nullptr, key.data()) == 0; ++i)
-    bpf_map_delete_elem(fd, key.data());
-  close(fd);
-}
-
-}  // namespace
-
 void LabDataplane::forget_flows() {
   if (kind_ == dataplane::Kind::xdp) {
-    for (const char* map : {"pw_conns", "pw_flows", "pw_reverse"}) clear_pinned_map(bpffs_dir_ + "/maps/" + map);
+    // The connection tables are arrays of sets: emptied through LbMaps, the rest key by key.
+    const auto pinned = dataplane::xdp::PinnedLbMaps::open(dataplane::xdp::PinLayout{bpffs_dir_});
+    if (!pinned) throw std::runtime_error("forget flows: the fast path is not pinned under " + bpffs_dir_);
+    loader::LbMaps(pinned->fds()).clear_conntrack();
     return;
   }
   netlink::NetnsGuard in(node_netns_);

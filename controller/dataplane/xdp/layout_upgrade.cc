@@ -9,6 +9,7 @@
 
 #include "dataplane/xdp/meta_maps.h"
 #include "loader/error.h"
+#include "loader/lb_map_ops.h"
 #include "loader/map_info.h"
 #include "loader/xdp_link.h"
 #include "portway/lb_abi.h"
@@ -22,6 +23,9 @@ struct CounterMap {
   std::uint32_t entries;
 };
 constexpr CounterMap kCounterMaps[] = {{"pw_drops", PW_DROP_SLOTS}, {"pw_events", PW_EVENT_SLOTS}};
+
+// Layout 4's connection maps, which layout 5 replaced (ConnCarry).
+constexpr const char* kRetiredConnMaps[] = {"pw_conns", "pw_conns6"};
 
 std::size_t possible_cpus() {
   const int n = libbpf_num_possible_cpus();
@@ -126,6 +130,66 @@ void CounterCarry::finish(const PinLayout& pins) {
     }
   }
   carried_.clear();
+}
+
+std::size_t ConnCarry::copy(loader::LbMaps& maps) const {
+  std::size_t n = 0;
+  if (conns_) {
+    std::vector<std::pair<pw_flow_key, pw_flow>> flows;
+    for (const auto& [ck, c] : loader::map_ops::dump<pw_conn_key, pw_conn>(conns_.get(), "read layout 4 connections")) {
+      pw_flow_key k{};
+      k.saddr = ck.client_addr;
+      k.daddr = c.frontend_addr;
+      k.sport = ck.client_port;
+      k.dport = c.frontend_port;
+      k.proto = ck.proto;
+      flows.emplace_back(k, c.flow);
+    }
+    maps.upsert_flows(flows);
+    n += flows.size();
+  }
+  if (conns6_ && maps.has_ipv6()) {
+    std::vector<std::pair<pw_flow6_key, pw_flow6>> flows;
+    for (const auto& [ck, c] : loader::map_ops::dump<pw_conn6_key, pw_conn6>(conns6_.get(), "read layout 4 IPv6 connections")) {
+      pw_flow6_key k{};
+      k.saddr = ck.client_addr;
+      k.daddr = c.frontend_addr;
+      k.sport = ck.client_port;
+      k.dport = c.frontend_port;
+      k.proto = ck.proto;
+      flows.emplace_back(k, c.flow);
+    }
+    maps.upsert_flows6(flows);
+    n += flows.size();
+  }
+  return n;
+}
+
+std::size_t ConnCarry::begin(const PinLayout& pins, loader::LbMaps& maps) {
+  conns_ = loader::open_pinned(pins.map(kRetiredConnMaps[0]));
+  conns6_ = loader::open_pinned(pins.map(kRetiredConnMaps[1]));
+  return carrying() ? copy(maps) : 0;
+}
+
+std::size_t ConnCarry::finish(const PinLayout& pins, loader::LbMaps& maps) {
+  if (!carrying()) return 0;
+  const std::size_t n = copy(maps);
+  // The old programs counted these connections as inserts, the copies joined the baseline
+  // (upsert_flows): the old entries leaving with their pins are the controller's deletes, or
+  // flow_fill() would count each carried connection as evicted too (lb_abi.h, pw_events).
+  if (conns_)
+    maps.add_controller_event(PW_EV_FLOW_CONTROLLER_DELETES,
+                              loader::map_ops::count_keys<pw_conn_key>(conns_.get(), "count layout 4 connections"));
+  if (conns6_)
+    maps.add_controller_event(PW_EV_FLOW6_CONTROLLER_DELETES,
+                              loader::map_ops::count_keys<pw_conn6_key>(conns6_.get(), "count layout 4 IPv6 connections"));
+  for (const char* name : kRetiredConnMaps) {
+    const std::string path = pins.map(name);
+    if (unlink(path.c_str()) != 0 && errno != ENOENT) throw loader::Error("unpin", errno, path);
+  }
+  conns_.reset();
+  conns6_.reset();
+  return n;
 }
 
 }  // namespace portway::dataplane::xdp

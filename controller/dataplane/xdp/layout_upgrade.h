@@ -17,6 +17,7 @@
 #include "dataplane/xdp/lb_install.h"
 #include "dataplane/xdp/pin_layout.h"
 #include "dataplane/newer_layout.h"
+#include "loader/lb_maps.h"
 #include "loader/unique_fd.h"
 
 namespace portway::dataplane::xdp {
@@ -47,6 +48,27 @@ class CounterCarry {
     std::vector<std::uint64_t> copied;  // per key, per CPU: what the load's copy wrote
   };
   std::vector<Carried> carried_;
+};
+
+// Layout 4's connection maps, the LRU hashes pw_conns and pw_conns6, which layout 5 replaced
+// with the set tables pw_conn_sets/pw_conn_sets6 (lb_abi.h). The new load leaves them pinned
+// (the old programs, attached until the attachments are replaced, keep writing them); their
+// connections are written into the new tables twice, as the counters: right after the load
+// (begin), and once every attachment runs the new programs (finish), which then unpins them.
+// A connection the new programs created meanwhile keeps its entry; an old one of the same
+// client to another frontend goes to pw_flows, as the programs would place it.
+class ConnCarry {
+ public:
+  // Opens the old pins, if any, and writes their connections into `maps`. Returns how many.
+  std::size_t begin(const PinLayout& pins, loader::LbMaps& maps);
+  // Writes them again (what the old programs added since), then unpins them. Returns how many
+  // connections the old maps held; 0 with nothing carried.
+  std::size_t finish(const PinLayout& pins, loader::LbMaps& maps);
+  bool carrying() const { return conns_ || conns6_; }
+
+ private:
+  std::size_t copy(loader::LbMaps& maps) const;
+  loader::UniqueFd conns_, conns6_;
 };
 
 }  // namespace portway::dataplane::xdp

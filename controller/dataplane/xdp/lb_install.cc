@@ -53,9 +53,20 @@ constexpr MapSlot kOptionalMaps[] = {
     {"pw_reverse6", &loader::LbMapFds::reverse6},
     {"pw_fragments6", &loader::LbMapFds::fragments6},
     {"pw_uplinks", &loader::LbMapFds::uplinks},
-    {"pw_conns", &loader::LbMapFds::conns},
-    {"pw_conns6", &loader::LbMapFds::conns6},
+    {"pw_conn_sets", &loader::LbMapFds::conn_sets},
+    {"pw_conn_sets6", &loader::LbMapFds::conn_sets6},
 };
+
+// The programs that write the connection tables for the controller (lb_abi.h, pw_conn_ctl):
+// pinned with the programs, opened with the maps, since LbMaps writes those tables through
+// them.
+struct CtlSlot {
+  const char* program;
+  const char* family;
+  int loader::LbMapFds::*slot;
+};
+constexpr CtlSlot kConnCtls[] = {{"pw_conn_ctl4", "4", &loader::LbMapFds::conn_ctl4},
+                                 {"pw_conn_ctl6", "6", &loader::LbMapFds::conn_ctl6}};
 
 // Maps outside LbMapFds (loader/sock_maps.h): pinned and reused the same way.
 constexpr const char* kSockMaps[] = {"pw_sock_config", "pw_sock_reverse", "pw_sock_reverse6"};
@@ -79,6 +90,12 @@ std::optional<PinnedLbMaps> PinnedLbMaps::open(const PinLayout& pins) {
     loader::UniqueFd fd = loader::open_pinned(pins.map(map.name));
     if (!fd) continue;
     m.fds_.*map.slot = fd.get();
+    m.owned_.push_back(std::move(fd));
+  }
+  for (const CtlSlot& ctl : kConnCtls) {
+    loader::UniqueFd fd = loader::open_pinned(pins.conn_ctl_prog(ctl.family));
+    if (!fd) continue;  // pins older than layout 5: no connection tables either
+    m.fds_.*ctl.slot = fd.get();
     m.owned_.push_back(std::move(fd));
   }
   return m;
@@ -152,6 +169,11 @@ LoadedPrograms load_and_pin(const PinLayout& pins, const loader::LbCapacities& c
     out.sock[i].reset(dup(bpf_program__fd(prog)));
     if (!out.sock[i]) throw loader::Error("dup program fd", errno, kSocketHooks[i].program);
     replace_pin(out.sock[i].get(), pins.sock_prog(kSocketHooks[i].name));
+  }
+  for (const CtlSlot& ctl : kConnCtls) {
+    bpf_program* prog = bpf_object__find_program_by_name(skel->obj, ctl.program);
+    if (!prog) throw loader::Error("find program", ENOENT, ctl.program);
+    replace_pin(bpf_program__fd(prog), pins.conn_ctl_prog(ctl.family));
   }
   out.fingerprint = embedded_object_fingerprint();
   return out;  // the skeleton goes; maps stay through their pins, programs through ours

@@ -3,6 +3,8 @@
 //   <dir>/progs/xdp, tc       the loaded programs (to attach new interfaces without a reload)
 //   <dir>/progs/tc-uplink     the uplinks' tc hand-off program (uplink_delivery.h)
 //   <dir>/progs/sock-<hook>   the cgroup socket-hook programs (socket_hooks.h)
+//   <dir>/progs/conn-ctl4, conn-ctl6  the programs the controller writes the connection
+//                             tables through (lb_abi.h, pw_conn_ctl; never attached)
 //   <dir>/links/xdp-<ifname>  one pinned XDP link per uplink
 //   <dir>/links/cgroup-<hook> one pinned cgroup link per socket hook
 // Everything portway owns on the node is under <dir>; removing the fast path empties <dir>
@@ -24,6 +26,7 @@ struct PinLayout {
   std::string tc_uplink_prog() const { return progs() + "/tc-uplink"; }
   std::string links() const { return dir + "/links"; }
   std::string sock_prog(const std::string& hook) const { return progs() + "/sock-" + hook; }
+  std::string conn_ctl_prog(const char* family) const { return progs() + "/conn-ctl" + family; }
   std::string xdp_link(const std::string& ifname) const { return links() + "/xdp-" + ifname; }
   std::string cgroup_link(const std::string& hook) const { return links() + "/cgroup-" + hook; }
 };

@@ -243,6 +243,14 @@ LoadedPrograms XdpDataplane::ensure_loaded(std::vector<std::string>& notes) {
       notes.push_back("rebuilt " + std::to_string(n) + " Maglev tables before attaching");
     }
   }
+  // Layout 4's connections, into the set tables that replaced their maps (layout_upgrade.h).
+  // Here and not only after a load: a process that stopped between the load and the end of the
+  // attachments finds the programs loaded and the old maps still pinned.
+  if (found_layout_ != 0 && found_layout_ < 5 && !conn_carry_.carrying()) {
+    const std::size_t n = conn_carry_.begin(pins_, open_installed().maps);
+    if (conn_carry_.carrying())
+      notes.push_back("copied " + std::to_string(n) + " connections of layout 4 into the connection tables");
+  }
   keeper_.hold_all(pins_);
   return std::move(*progs);
 }
@@ -269,6 +277,10 @@ void XdpDataplane::record_layout(MetaMaps& meta, std::vector<std::string>& notes
   // Only now: every attachment runs the programs of this layout, so nothing counts into the
   // maps an upgrade replaced any more (docs/xdp-dataplane.md, "Pinned layout and upgrades").
   carry_.finish(pins_);
+  if (conn_carry_.carrying()) {
+    const std::size_t n = conn_carry_.finish(pins_, open_installed().maps);
+    notes.push_back("carried " + std::to_string(n) + " connections of layout 4 and removed its connection maps");
+  }
   if (MetaMaps::pinned_layout(pins_) == PW_LAYOUT_VERSION) return;
   if (found_layout_ != 0 && found_layout_ < 4) {
     // Layout 4's connection maps: every program reads them now, so the flows the older

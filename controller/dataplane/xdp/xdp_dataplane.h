@@ -119,6 +119,7 @@ class XdpDataplane : public Dataplane {
   PinKeeper keeper_;  // fds of the pinned maps and programs, to put back a deleted pin
   bool names_lost_ = false;  // ensure_loaded found the metadata pins missing
   CounterCarry carry_;  // an upgrade's resized counter maps, until every attachment is replaced
+  ConnCarry conn_carry_;  // layout 4's connection maps, until every attachment is replaced
   std::uint32_t found_layout_ = 0;  // the pins' layout as ensure_loaded found it (0: none)
   Repairs* repairs_ = nullptr;  // set while repair() runs: the steps count what they fix
   std::unique_ptr<state::TouchedKeys> touched_;  // what program() changed since make_reader()
