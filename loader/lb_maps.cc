@@ -562,7 +562,9 @@ FlowTableFill LbMaps::flow_fill() const {
 FlowTableFill LbMaps::fill_of(std::uint64_t entries, std::uint32_t inserts, std::uint32_t deletes,
                               std::uint32_t controller_deletes, std::uint32_t baseline) const {
   FlowTableFill f;
-  f.capacity = caps_.flows;
+  // The connection table's ways hold the flows (pw_flows only what they cannot): its ways are
+  // the capacity, 1.25 per flow of the setting (lb_abi.h, PW_CONN_SETS_FOR).
+  f.capacity = conn_sets_ != 0 ? conn_sets_ * PW_CONN_WAYS : caps_.flows;
   f.entries = entries;
   if (!events_) {
     return f;

@@ -80,7 +80,7 @@ struct LbMapFds {
 // pw_flows' fill and what left it (lb_abi.h, pw_events). `evicted` is what left without
 // being deleted: inserts into the full LRU pushed it out.
 struct FlowTableFill {
-  std::uint32_t capacity = 0;
+  std::uint32_t capacity = 0;  // the connection table's ways (pw_flows' size without one)
   std::uint64_t entries = 0;
   std::uint64_t inserted = 0;  // since counting began (baseline included)
   std::uint64_t deleted = 0;   // by the programs and by the controller

@@ -88,11 +88,16 @@ constexpr Shape kLayout1[] = {
     {"pw_events", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 0},
 };
 
-// Maps layouts 2, 3 and 4 added (and the version record): absent from layout-1 pins.
+// Maps layouts 2 to 5 added (and the version record): absent from layout-1 pins.
 const std::vector<std::string> kLayout2Only = {
     "pw_frontend_gens", "pw_prefilter",   "pw_frontends6", "pw_service_addrs6", "pw_node_addrs6",
     "pw_backend_addrs6", "pw_set_descs6", "pw_nexthops6",  "pw_flows6",         "pw_reverse6",
-    "pw_fragments6",     "pw_sock_reverse6", "pw_meta_layout", "pw_uplinks", "pw_conns", "pw_conns6"};
+    "pw_fragments6",     "pw_sock_reverse6", "pw_meta_layout", "pw_uplinks", "pw_conn_sets", "pw_conn_sets6"};
+
+// The program pins layout 5 added: absent from older pins.
+void remove_conn_ctl_pins(const PinLayout& pins) {
+  for (const char* family : {"4", "6"}) ASSERT_TRUE(fs::remove(pins.conn_ctl_prog(family))) << family;
+}
 
 std::size_t cpus() { return static_cast<std::size_t>(libbpf_num_possible_cpus()); }
 
@@ -136,17 +141,16 @@ std::map<std::string, V> dump_hash(int fd) {
   return out;
 }
 
-// Every pw_conns entry written into pw_flows and pw_reverse, as a program of layout 3 or older
+// Every connection written into pw_flows and pw_reverse, as a program of layout 3 or older
 // recorded its flows (gen 0 for layout 1's): the pins' flows are then where an older node has
-// them. The running programs keep their own pw_conns meanwhile; the caller unpins it.
+// them. The running programs keep their own connection tables meanwhile; the caller unpins
+// them.
 void copy_conns_into_flows(const PinLayout& pins, bool zero_gen) {
-  const loader::UniqueFd conns = loader::open_pinned(pins.map("pw_conns"));
+  const auto pinned = PinnedLbMaps::open(pins);
   const loader::UniqueFd flows = loader::open_pinned(pins.map("pw_flows"));
   const loader::UniqueFd reverse = loader::open_pinned(pins.map("pw_reverse"));
-  ASSERT_TRUE(conns && flows && reverse);
-  for (const auto& [raw, c] : dump_hash<pw_conn_key, pw_conn>(conns.get())) {
-    pw_conn_key ck{};
-    std::memcpy(&ck, raw.data(), sizeof ck);
+  ASSERT_TRUE(pinned && flows && reverse);
+  for (const auto& [ck, c] : loader::LbMaps(pinned->fds()).conns()) {
     pw_flow_key key{};
     key.saddr = ck.client_addr;
     key.daddr = c.frontend_addr;
@@ -241,6 +245,7 @@ class LayoutUpgradeTest : public ::testing::Test {
     pin_layout1_counters(pins_, "pw_drops", kLayout1Drops, layout1_drops_);
     pin_layout1_counters(pins_, "pw_events", kLayout1Events, layout1_events_);
     for (const auto& name : kLayout2Only) ASSERT_TRUE(fs::remove(pins_.map(name))) << name;
+    remove_conn_ctl_pins(pins_);
     auto meta = MetaMaps::open_existing(pins_);
     ASSERT_TRUE(meta);
     meta->set_program_fingerprint(1);  // an older build's object
@@ -266,7 +271,7 @@ class LayoutUpgradeTest : public ::testing::Test {
   }
 
   // Each named map is the same kernel object as before, and every flow is still in the flow
-  // table on its backend: moved from pw_flows into pw_conns by the upgrade to layout 4 (none
+  // table on its backend: moved from pw_flows into the connection table by the upgrade (none
   // of these shares a client port or is a hairpin). Called in the node's namespace.
   void expect_reused_with_their_flows(const std::map<std::string, std::uint32_t>& reused,
                                       const std::map<std::string, pw_flow>& flows_before) const {
@@ -284,7 +289,7 @@ class LayoutUpgradeTest : public ::testing::Test {
       EXPECT_EQ(now->backend_id, f.backend_id);
       EXPECT_TRUE(std::any_of(conns.begin(), conns.end(), [&](const auto& c) {
         return c.first.client_addr == key.saddr && c.first.client_port == key.sport && c.second.frontend_addr == key.daddr;
-      })) << "a flow was not moved into pw_conns";
+      })) << "a flow was not moved into the connection table";
     }
     const auto left = dump_hash<pw_flow_key, pw_flow>(loader::open_pinned(pins_.map("pw_flows")).get());
     for (const auto& [raw, f] : flows_before) EXPECT_FALSE(left.contains(raw)) << "a moved flow stayed in pw_flows";
@@ -358,7 +363,7 @@ TEST_F(LayoutUpgradeTest, ALayoutOneNodeUpgradesKeepingItsTcpFlowsAndCounters) {
   EXPECT_EQ(MetaMaps::pinned_layout(pins_), PW_LAYOUT_VERSION);
   for (const auto& name : kLayout2Only) EXPECT_TRUE(fs::exists(pins_.map(name))) << name;
   EXPECT_TRUE(noted("moved " + std::to_string(flows_before.size()) + " established flows into the connection maps"));
-  // Every flow on its backend, moved from pw_flows into pw_conns.
+  // Every flow on its backend, moved from pw_flows into the connection table.
   expect_reused_with_their_flows({}, flows_before);
   expect_counters_carried("pw_drops", PW_DROP_SLOTS, layout1_drops_);
   expect_counters_carried("pw_events", PW_EVENT_SLOTS, layout1_events_);
@@ -431,8 +436,8 @@ TEST_F(LayoutUpgradeTest, LayoutOnePinsWithoutRunningProgramsGetEveryNewMapCreat
       {"pw_sock_reverse6", {sizeof(pw_sock_reverse6_key), sizeof(pw_sock_reverse6)}},
       {"pw_meta_layout", {4, 4}},
       {"pw_uplinks", {4, sizeof(pw_interface)}},
-      {"pw_conns", {sizeof(pw_conn_key), sizeof(pw_conn)}},
-      {"pw_conns6", {sizeof(pw_conn6_key), sizeof(pw_conn6)}}};
+      {"pw_conn_sets", {4, sizeof(pw_conn_set)}},
+      {"pw_conn_sets6", {4, sizeof(pw_conn6_set)}}};
   for (const auto& [name, kv] : key_value) {
     const loader::UniqueFd fd = loader::open_pinned(pins_.map(name));
     ASSERT_TRUE(fd) << name;
@@ -444,11 +449,12 @@ TEST_F(LayoutUpgradeTest, LayoutOnePinsWithoutRunningProgramsGetEveryNewMapCreat
   expect_counters_carried("pw_events", PW_EVENT_SLOTS, layout1_events_);
 }
 
-// Layout 2's pins (every map but pw_uplinks and pw_conns, the flows in pw_flows, the version
-// record saying 2) with no program running, as after a crash between a detach and a removal:
-// the load creates pw_uplinks and pw_conns, the controller writes the uplink's entry, layout 4
-// is recorded and noted, the flows and every other map are the ones that were pinned, the old
-// connection goes on from pw_flows and a new one is recorded in pw_conns.
+// Layout 2's pins (every map but pw_uplinks and the connection tables, the flows in pw_flows,
+// the version record saying 2) with no program running, as after a crash between a detach and
+// a removal: the load creates pw_uplinks and the connection tables, the controller writes the
+// uplink's entry, this layout is recorded and noted, the flows and every other map are the ones
+// that were pinned, the old connection goes on and a new one is recorded in the connection
+// table.
 TEST_F(LayoutUpgradeTest, LayoutTwoPinsGetTheUplinkArrayCreatedAndFilled) {
   apply(settings_);
   itest::TcpConnection conn(topo_.client_netns, net::to_string(kVip), 80);
@@ -463,7 +469,7 @@ TEST_F(LayoutUpgradeTest, LayoutTwoPinsGetTheUplinkArrayCreatedAndFilled) {
     ASSERT_NE(uplink, 0u);
     stop_the_programs();
     copy_conns_into_flows(pins_, false);
-    for (const char* name : {"pw_uplinks", "pw_conns", "pw_conns6"}) ASSERT_TRUE(fs::remove(pins_.map(name))) << name;
+    for (const char* name : {"pw_uplinks", "pw_conn_sets", "pw_conn_sets6"}) ASSERT_TRUE(fs::remove(pins_.map(name))) << name;
     auto meta = MetaMaps::open_existing(pins_);
     ASSERT_TRUE(meta);
     meta->set_layout_version(2);
@@ -477,10 +483,10 @@ TEST_F(LayoutUpgradeTest, LayoutTwoPinsGetTheUplinkArrayCreatedAndFilled) {
 
   const ApplyReport report = apply(settings_);
   EXPECT_TRUE(std::any_of(report.notes.begin(), report.notes.end(), [](const std::string& n) {
-    return n.find("upgraded the pinned layout from 2 to 4") != std::string::npos;
+    return n.find("upgraded the pinned layout from 2 to " + std::to_string(PW_LAYOUT_VERSION)) != std::string::npos;
   }));
   netlink::NetnsGuard in(topo_.node_netns);
-  EXPECT_EQ(MetaMaps::pinned_layout(pins_), 4u);
+  EXPECT_EQ(MetaMaps::pinned_layout(pins_), PW_LAYOUT_VERSION);
   expect_reused_with_their_flows(reused, flows_before);
   const loader::UniqueFd uplinks = loader::open_pinned(pins_.map("pw_uplinks"));
   const loader::UniqueFd interfaces = loader::open_pinned(pins_.map("pw_interfaces"));
@@ -491,20 +497,89 @@ TEST_F(LayoutUpgradeTest, LayoutTwoPinsGetTheUplinkArrayCreatedAndFilled) {
   ASSERT_EQ(bpf_map_lookup_elem(interfaces.get(), &uplink, &record), 0);
   EXPECT_EQ(slot.flags, PW_IF_UPLINK);
   EXPECT_EQ(std::memcmp(slot.mac, record.mac, sizeof slot.mac), 0) << "the uplink's MAC";
-  // The connection made before goes on through the new programs, its flow moved into
-  // pw_conns, and new ones are taken there too.
+  // The connection made before goes on through the new programs, its flow moved into the
+  // connection table, and new ones are taken there too.
   EXPECT_TRUE(std::any_of(report.notes.begin(), report.notes.end(), [&](const std::string& n) {
     return n == "moved " + std::to_string(flows_before.size()) + " established flows into the connection maps";
   }));
-  const loader::UniqueFd conns = loader::open_pinned(pins_.map("pw_conns"));
-  ASSERT_TRUE(conns);
-  EXPECT_EQ(loader::map_info(conns.get()).key_size, sizeof(pw_conn_key));
-  EXPECT_EQ(loader::map_info(conns.get()).value_size, sizeof(pw_conn));
-  EXPECT_EQ((dump_hash<pw_conn_key, pw_conn>(conns.get()).size()), flows_before.size());
+  const auto conns = [&] {
+    const auto pinned = PinnedLbMaps::open(pins_);
+    return pinned ? loader::LbMaps(pinned->fds()).conns().size() : 0;
+  };
+  EXPECT_EQ(conns(), flows_before.size());
   EXPECT_FALSE(who(conn).empty());
   const auto probe = lab::tcp_probe(topo_.client_netns, net::to_string(kVip), 80);
   EXPECT_EQ(probe.status, lab::ProbeStatus::ok) << probe.error;
-  EXPECT_EQ((dump_hash<pw_conn_key, pw_conn>(conns.get()).size()), flows_before.size() + 1) << "the new connection";
+  EXPECT_EQ(conns(), flows_before.size() + 1) << "the new connection";
+}
+
+// Layout 4's connection maps under load: 256 TCP connections carry traffic (each asks WHO
+// every 20 ms and must be answered by the sandbox that answered first) while the pins are made
+// layout 4's and while the sync upgrades them. Layout 4 kept connections in the LRU hashes
+// pw_conns/pw_conns6: they are created with that shape, filled with the connections the set
+// tables hold, pinned under those names, the set tables' and the control programs' pins
+// removed and the version record set to 4. (The running programs are this build's: they go on
+// writing their set tables, now unpinned, where a layout-4 program would write pw_conns; no
+// new connection is made meanwhile, so the copy is what a layout-4 node would hold.) The sync
+// loads the programs, which create the set tables; the connections are carried into them, no
+// connection is lost or moved, and the old maps' pins are gone.
+TEST_F(LayoutUpgradeTest, LayoutFourConnectionsAreCarriedIntoTheSetTablesUnderLoad) {
+  apply(settings_);
+  const std::string vip = net::to_string(kVip);
+  itest::FlowLoad load({{"client->service", topo_.client_netns, vip, 80, 256}});
+  ASSERT_EQ(load.opened(), 256);
+  load.start(std::chrono::milliseconds(20), std::chrono::seconds(60));
+  std::size_t in_layout4 = 0;
+  {
+    netlink::NetnsGuard in(topo_.node_netns);
+    const auto pinned = PinnedLbMaps::open(pins_);
+    ASSERT_TRUE(pinned);
+    const auto conns = loader::LbMaps(pinned->fds()).conns();
+    in_layout4 = conns.size();
+    const int fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "pw_conns", sizeof(pw_conn_key), sizeof(pw_conn),
+                                  settings_.maps.conntrack, nullptr);
+    const int fd6 = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "pw_conns6", sizeof(pw_conn6_key), sizeof(pw_conn6),
+                                   settings_.maps.conntrack, nullptr);
+    ASSERT_GE(fd, 0);
+    ASSERT_GE(fd6, 0);
+    const loader::UniqueFd old_conns{fd}, old_conns6{fd6};
+    for (const auto& [ck, c] : conns) ASSERT_EQ(bpf_map_update_elem(fd, &ck, &c, BPF_NOEXIST), 0);
+    loader::pin_object(fd, pins_.map("pw_conns"));
+    loader::pin_object(fd6, pins_.map("pw_conns6"));
+    for (const char* name : {"pw_conn_sets", "pw_conn_sets6"}) ASSERT_TRUE(fs::remove(pins_.map(name))) << name;
+    remove_conn_ctl_pins(pins_);
+    auto meta = MetaMaps::open_existing(pins_);
+    ASSERT_TRUE(meta);
+    meta->set_layout_version(4);
+    meta->set_program_fingerprint(1);  // an older build's object
+  }
+  ASSERT_GE(in_layout4, 256u);
+
+  const ApplyReport report = apply(settings_);
+  const auto noted = [&](const std::string& text) {
+    return std::any_of(report.notes.begin(), report.notes.end(),
+                       [&](const std::string& n) { return n.find(text) != std::string::npos; });
+  };
+  EXPECT_TRUE(noted("upgraded the pinned layout from 4 to " + std::to_string(PW_LAYOUT_VERSION)));
+  EXPECT_TRUE(noted("copied " + std::to_string(in_layout4) + " connections of layout 4"));
+  EXPECT_TRUE(noted("carried " + std::to_string(in_layout4) + " connections of layout 4"));
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // traffic on the new programs
+  for (const auto& [name, f] : load.stop()) {
+    std::cout << "  " << name << ": " << f.to_string() << "\n";
+    EXPECT_EQ(f.lost(), 0) << name << ": established TCP flows lost or moved by the upgrade";
+    EXPECT_GT(f.exchanges, 2L * f.opened) << name << ": traffic flowed";
+  }
+  netlink::NetnsGuard in(topo_.node_netns);
+  EXPECT_EQ(MetaMaps::pinned_layout(pins_), PW_LAYOUT_VERSION);
+  EXPECT_FALSE(fs::exists(pins_.map("pw_conns")));
+  EXPECT_FALSE(fs::exists(pins_.map("pw_conns6")));
+  const auto pinned = PinnedLbMaps::open(pins_);
+  ASSERT_TRUE(pinned);
+  const loader::LbMaps maps(pinned->fds());
+  EXPECT_GE(maps.conns().size(), in_layout4) << "every connection in the new set table";
+  const auto fill = maps.flow_fill();
+  EXPECT_EQ(fill.evicted, 0u) << "the carried connections counted as evicted";
 }
 
 // The load fails (here: settings whose map sizes differ from the pinned maps'): the layout-1

@@ -353,12 +353,15 @@ TEST_F(XdpDataplaneTest, AFullFlowTableCountsItsEvictions) {
   netlink::NetnsGuard in(topo_.node_netns);
   const auto fill = read_flow_fill({settings_.bpffs_dir});
   ASSERT_TRUE(fill && fill->counted);
-  EXPECT_EQ(fill->capacity, 1024u);
-  EXPECT_LE(fill->entries, 1024u);
+  // 1,024 flows of the setting: 160 sets of 8 ways (lb_abi.h, PW_CONN_SETS_FOR).
+  constexpr std::uint32_t kWays = 160 * PW_CONN_WAYS;
+  static_assert(PW_CONN_SETS_FOR(1024) * PW_CONN_WAYS == kWays);
+  EXPECT_EQ(fill->capacity, kWays);
+  EXPECT_LE(fill->entries, kWays);
   EXPECT_EQ(fill->inserted, static_cast<std::uint64_t>(kFlows));
   EXPECT_EQ(fill->deleted, 0u);
   EXPECT_EQ(fill->evicted, fill->inserted - fill->entries);
-  EXPECT_GE(fill->evicted, static_cast<std::uint64_t>(kFlows - 1024));
+  EXPECT_GE(fill->evicted, static_cast<std::uint64_t>(kFlows - kWays));
 }
 
 }  // namespace
