@@ -36,7 +36,9 @@ static __always_inline __u8 pw_conn_ctl4_put(struct pw_conn_ctl *op)
 	return PW_CONN_CTL_INVALID;
 }
 
-static __always_inline __u8 pw_conn_ctl4_do(struct pw_conn_ctl *op)
+/* Subprograms, not inlined: their parameter puts the operation structs in the object's BTF,
+ * which tests/bpf/lb_abi_btf_test.cc checks against lb_abi.h (a local's type is not there). */
+static __noinline int pw_conn_ctl4_do(struct pw_conn_ctl *op)
 {
 	/* The ways compare keys whole: a stray reserved byte would make a key no lookup finds. */
 	op->key.reserved = 0;
@@ -72,7 +74,7 @@ static __always_inline __u8 pw_conn_ctl6_put(struct pw_conn6_ctl *op)
 	return PW_CONN_CTL_INVALID;
 }
 
-static __always_inline __u8 pw_conn_ctl6_do(struct pw_conn6_ctl *op)
+static __noinline int pw_conn_ctl6_do(struct pw_conn6_ctl *op)
 {
 	op->key.reserved = 0;
 	if (op->code == PW_CONN_CTL_PUT)
