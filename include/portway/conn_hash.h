@@ -4,33 +4,32 @@
  *
  * Byte order: the address and port are hashed as the programs load them from the key, i.e. the
  * wire bytes read as native integers; user space does the same by reading the same key struct.
- * The mix is murmur3's 32-bit finalizer: sequential client addresses and ports (a rig, a NAT
- * pool) must spread over all sets, and the set index takes the hash's high bits. The seed is
- * fixed: the table is pinned and must be found again by a reloaded program. An attacker who
- * crowds one set evicts its connections; their next packet picks the same backend again
- * (Maglev) while the backend set is unchanged. */
+ * Sequential client addresses and ports (a rig, a NAT pool) must spread over all sets. An
+ * attacker who crowds one set evicts its connections; their next packet picks the same
+ * backend again (Maglev) while the backend set is unchanged. */
 #pragma once
 
 #include <linux/types.h>
 
 #include "portway/lb_abi.h"
 
-#define PW_CONN_HASH_SEED 0x70776335u /* "pwc5" */
+/* Multiply, fold, multiply: the key's bits as 64-bit words times odd 64-bit constants, the
+ * high half folded into the low, times another constant; the high half is the hash. Two
+ * multiplies on the packet path, which runs this for every packet (the BPF object is built
+ * for 64-bit registers, where each 32-bit step of a 32-bit mix costs a masking instruction
+ * more: murmur3's finalizer twice was ~30 instructions). A single multiply (Fibonacci
+ * hashing) was not enough: sequential ports, byte-swapped as they are on the wire, left a
+ * quarter of the sets unused; with the fold every key shape tried (sequential addresses,
+ * sequential ports of a few addresses, random) fills the sets as random keys do. The constants
+ * are fixed: the table is pinned and must be found again by a reloaded program. */
+#define PW_CONN_HASH_K1 0x9e3779b97f4a7c15ull /* 2^64 / golden ratio */
+#define PW_CONN_HASH_K2 0xc2b2ae3d27d4eb4full
+#define PW_CONN_HASH_K3 0x165667b19e3779f9ull
 
 /* No casts below: the header is C for BPF and C++ for the loader (as lb_abi.h's pw_set_desc). */
 
-static inline __u32 pw_conn_mix(__u32 h)
-{
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
-}
-
 /* The port in the high half, the protocol in the low byte: a TCP and a UDP socket on the same
- * port are different keys and usually different sets. */
+ * port are different keys. */
 static inline __u32 pw_conn_port_word(__be16 port, __u8 proto)
 {
 	__u32 word = port;
@@ -38,19 +37,37 @@ static inline __u32 pw_conn_port_word(__be16 port, __u8 proto)
 	return (word << 16) | proto;
 }
 
+static inline __u32 pw_conn_high_half(__u64 x)
+{
+	x >>= 32;
+	return x & 0xffffffffu;
+}
+
+static inline __u64 pw_conn_pair(__u32 high, __u32 low)
+{
+	__u64 x = high;
+
+	return (x << 32) | low;
+}
+
+static inline __u32 pw_conn_finish(__u64 x)
+{
+	x ^= x >> 32;
+	return pw_conn_high_half(x * PW_CONN_HASH_K2);
+}
+
 static inline __u32 pw_conn_hash4(__be32 addr, __be16 port, __u8 proto)
 {
-	return pw_conn_mix(pw_conn_mix(addr ^ PW_CONN_HASH_SEED) ^ pw_conn_port_word(port, proto));
+	return pw_conn_finish(pw_conn_pair(addr, pw_conn_port_word(port, proto)) * PW_CONN_HASH_K1);
 }
 
 static inline __u32 pw_conn_hash6(const __u32 addr[4], __be16 port, __u8 proto)
 {
-	__u32 h = pw_conn_mix(addr[0] ^ PW_CONN_HASH_SEED);
+	__u64 x = pw_conn_pair(addr[0], addr[1]) * PW_CONN_HASH_K1;
 
-	h = pw_conn_mix(h ^ addr[1]);
-	h = pw_conn_mix(h ^ addr[2]);
-	h = pw_conn_mix(h ^ addr[3]);
-	return pw_conn_mix(h ^ pw_conn_port_word(port, proto));
+	x ^= pw_conn_pair(addr[2], addr[3]) * PW_CONN_HASH_K3;
+	x ^= pw_conn_pair(pw_conn_port_word(port, proto), 0);
+	return pw_conn_finish(x);
 }
 
 /* The set of a hash among `sets`: the high bits by multiplication (no division on the packet
@@ -60,8 +77,7 @@ static inline __u32 pw_conn_set_index(__u32 hash, __u32 sets)
 	__u64 wide = hash;
 
 	wide *= sets;
-	wide >>= 32;
-	return wide & 0xffffffffu;
+	return pw_conn_high_half(wide);
 }
 
 /* A way's tag: never 0, which marks an empty way. */

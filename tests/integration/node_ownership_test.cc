@@ -333,18 +333,29 @@ TEST_F(NodeOwnershipTest, DeletedPinsAreRepairedWithoutLosingFlows) {
   ASSERT_TRUE(fs::remove(pins.map("pw_flows")));
   ASSERT_TRUE(fs::remove(pins.map("pw_frontend_stats")));
   ASSERT_TRUE(fs::remove(pins.map("pw_sock_config")));
+  ASSERT_TRUE(fs::remove(pins.map("pw_conn_sets")));
   EXPECT_EQ(run({PORTWAY_BINARY, "status", "--state", state(), "--node", node_file()}), 0);
   EXPECT_NE(slurp(log()).find("active dataplane: xdp"), std::string::npos) << slurp(log());
   ASSERT_EQ(run(sync_args("auto")), 0) << slurp(log());
   const std::string repaired = slurp(log());
   EXPECT_NE(repaired.find("dataplane: xdp"), std::string::npos) << repaired;
-  for (const char* map : {"pw_flows", "pw_frontend_stats", "pw_sock_config"}) {
+  for (const char* map : {"pw_flows", "pw_frontend_stats", "pw_sock_config", "pw_conn_sets"}) {
     EXPECT_NE(repaired.find(std::string("re-pinned the map ") + map), std::string::npos) << repaired;
     EXPECT_TRUE(fs::exists(pins.map(map))) << map;
   }
   const ProbeResult after = conn.exchange("WHO\n");
   EXPECT_EQ(after.status, ProbeStatus::ok) << after.error;
   EXPECT_EQ(after.reply, before.reply) << "the established flow keeps its backend";
+
+  // A control program's pin (never attached: nothing to re-pin it from): the programs are
+  // loaded again, which pins it, and the connection keeps its backend.
+  ASSERT_TRUE(fs::remove(pins.conn_ctl_prog("4")));
+  ASSERT_EQ(run(sync_args("xdp")), 0) << slurp(log());
+  EXPECT_NE(slurp(log()).find("loaded the fast-path programs"), std::string::npos) << slurp(log());
+  EXPECT_TRUE(fs::exists(pins.conn_ctl_prog("4")));
+  const ProbeResult reloaded = conn.exchange("WHO\n");
+  EXPECT_EQ(reloaded.status, ProbeStatus::ok) << reloaded.error;
+  EXPECT_EQ(reloaded.reply, before.reply) << "the established flow keeps its backend";
 
   // Link pins whose links something still holds: found by id and re-pinned, not doubled.
   {

@@ -195,6 +195,10 @@ std::optional<LoadedPrograms> open_pinned_programs(const PinLayout& pins) {
     p.sock[i] = loader::open_pinned(pins.sock_prog(kSocketHooks[i].name));
     if (!p.sock[i]) return std::nullopt;  // pins of an older version: load afresh
   }
+  // Not attached anywhere, but LbMaps writes the connection tables through them: a missing
+  // one (pins older than layout 5, or a deleted pin) is a load too, which pins them again.
+  for (const CtlSlot& ctl : kConnCtls)
+    if (!loader::open_pinned(pins.conn_ctl_prog(ctl.family))) return std::nullopt;
   return p;
 }
 
