@@ -320,6 +320,23 @@ class LayoutUpgradeTest : public ::testing::Test {
   std::vector<std::uint64_t> layout1_drops_, layout1_events_;
 };
 
+// Whether a note of the sync's report contains `text`.
+bool noted(const ApplyReport& report, const std::string& text) {
+  return std::any_of(report.notes.begin(), report.notes.end(),
+                     [&](const std::string& n) { return n.find(text) != std::string::npos; });
+}
+
+// Half a second of traffic on the new programs, then the load's flows: none lost or moved to
+// another backend by the upgrade, and traffic flowed.
+void expect_no_flow_lost(itest::FlowLoad& load) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  for (const auto& [name, f] : load.stop()) {
+    std::cout << "  " << name << ": " << f.to_string() << "\n";
+    EXPECT_EQ(f.lost(), 0) << name << ": established TCP flows lost or moved by the upgrade";
+    EXPECT_GT(f.exchanges, 2L * f.opened) << name << ": traffic flowed";
+  }
+}
+
 std::string who(itest::TcpConnection& conn) {
   const auto r = conn.exchange("WHO\n");
   lab::WhoAnswer w;
@@ -346,23 +363,14 @@ TEST_F(LayoutUpgradeTest, ALayoutOneNodeUpgradesKeepingItsTcpFlowsAndCounters) {
 
   const ApplyReport report = apply(settings_);
   EXPECT_TRUE(report.applied.empty()) << "the installed state read back from layout 1 is the desired one";
-  const auto noted = [&](const std::string& text) {
-    return std::any_of(report.notes.begin(), report.notes.end(),
-                       [&](const std::string& n) { return n.find(text) != std::string::npos; });
-  };
-  EXPECT_TRUE(noted("upgraded the pinned layout from 1 to " + std::to_string(PW_LAYOUT_VERSION)));
+  EXPECT_TRUE(noted(report, "upgraded the pinned layout from 1 to " + std::to_string(PW_LAYOUT_VERSION)));
 
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // traffic on the new programs
-  for (const auto& [name, f] : load.stop()) {
-    std::cout << "  " << name << ": " << f.to_string() << "\n";
-    EXPECT_EQ(f.lost(), 0) << name << ": established TCP flows lost or moved by the upgrade";
-    EXPECT_GT(f.exchanges, 2L * f.opened) << name << ": traffic flowed";
-  }
+  expect_no_flow_lost(load);
 
   netlink::NetnsGuard in(topo_.node_netns);
   EXPECT_EQ(MetaMaps::pinned_layout(pins_), PW_LAYOUT_VERSION);
   for (const auto& name : kLayout2Only) EXPECT_TRUE(fs::exists(pins_.map(name))) << name;
-  EXPECT_TRUE(noted("moved " + std::to_string(flows_before.size()) + " established flows into the connection maps"));
+  EXPECT_TRUE(noted(report, "moved " + std::to_string(flows_before.size()) + " established flows into the connection maps"));
   // Every flow on its backend, moved from pw_flows into the connection table.
   expect_reused_with_their_flows({}, flows_before);
   expect_counters_carried("pw_drops", PW_DROP_SLOTS, layout1_drops_);
@@ -556,20 +564,11 @@ TEST_F(LayoutUpgradeTest, LayoutFourConnectionsAreCarriedIntoTheSetTablesUnderLo
   ASSERT_GE(in_layout4, 256u);
 
   const ApplyReport report = apply(settings_);
-  const auto noted = [&](const std::string& text) {
-    return std::any_of(report.notes.begin(), report.notes.end(),
-                       [&](const std::string& n) { return n.find(text) != std::string::npos; });
-  };
-  EXPECT_TRUE(noted("upgraded the pinned layout from 4 to " + std::to_string(PW_LAYOUT_VERSION)));
-  EXPECT_TRUE(noted("copied " + std::to_string(in_layout4) + " connections of layout 4"));
-  EXPECT_TRUE(noted("carried " + std::to_string(in_layout4) + " connections of layout 4"));
+  EXPECT_TRUE(noted(report, "upgraded the pinned layout from 4 to " + std::to_string(PW_LAYOUT_VERSION)));
+  EXPECT_TRUE(noted(report, "copied " + std::to_string(in_layout4) + " connections of layout 4"));
+  EXPECT_TRUE(noted(report, "carried " + std::to_string(in_layout4) + " connections of layout 4"));
 
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // traffic on the new programs
-  for (const auto& [name, f] : load.stop()) {
-    std::cout << "  " << name << ": " << f.to_string() << "\n";
-    EXPECT_EQ(f.lost(), 0) << name << ": established TCP flows lost or moved by the upgrade";
-    EXPECT_GT(f.exchanges, 2L * f.opened) << name << ": traffic flowed";
-  }
+  expect_no_flow_lost(load);
   netlink::NetnsGuard in(topo_.node_netns);
   EXPECT_EQ(MetaMaps::pinned_layout(pins_), PW_LAYOUT_VERSION);
   EXPECT_FALSE(fs::exists(pins_.map("pw_conns")));

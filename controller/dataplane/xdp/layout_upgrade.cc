@@ -132,33 +132,36 @@ void CounterCarry::finish(const PinLayout& pins) {
   carried_.clear();
 }
 
+namespace {
+
+// A layout-4 connection map's entries as flows (tuple -> flow), for LbMaps::upsert_flows(6).
+template <typename FlowKey, typename Flow, typename ConnKey, typename Conn>
+std::vector<std::pair<FlowKey, Flow>> flows_of_layout4(int fd, const char* what) {
+  std::vector<std::pair<FlowKey, Flow>> flows;
+  for (const auto& [ck, c] : loader::map_ops::dump<ConnKey, Conn>(fd, what)) {
+    FlowKey k{};
+    k.saddr = ck.client_addr;
+    k.daddr = c.frontend_addr;
+    k.sport = ck.client_port;
+    k.dport = c.frontend_port;
+    k.proto = ck.proto;
+    flows.emplace_back(k, c.flow);
+  }
+  return flows;
+}
+
+}  // namespace
+
 std::size_t ConnCarry::copy(loader::LbMaps& maps) const {
   std::size_t n = 0;
   if (conns_) {
-    std::vector<std::pair<pw_flow_key, pw_flow>> flows;
-    for (const auto& [ck, c] : loader::map_ops::dump<pw_conn_key, pw_conn>(conns_.get(), "read layout 4 connections")) {
-      pw_flow_key k{};
-      k.saddr = ck.client_addr;
-      k.daddr = c.frontend_addr;
-      k.sport = ck.client_port;
-      k.dport = c.frontend_port;
-      k.proto = ck.proto;
-      flows.emplace_back(k, c.flow);
-    }
+    const auto flows = flows_of_layout4<pw_flow_key, pw_flow, pw_conn_key, pw_conn>(conns_.get(), "read layout 4 connections");
     maps.upsert_flows(flows);
     n += flows.size();
   }
   if (conns6_ && maps.has_ipv6()) {
-    std::vector<std::pair<pw_flow6_key, pw_flow6>> flows;
-    for (const auto& [ck, c] : loader::map_ops::dump<pw_conn6_key, pw_conn6>(conns6_.get(), "read layout 4 IPv6 connections")) {
-      pw_flow6_key k{};
-      k.saddr = ck.client_addr;
-      k.daddr = c.frontend_addr;
-      k.sport = ck.client_port;
-      k.dport = c.frontend_port;
-      k.proto = ck.proto;
-      flows.emplace_back(k, c.flow);
-    }
+    const auto flows =
+        flows_of_layout4<pw_flow6_key, pw_flow6, pw_conn6_key, pw_conn6>(conns6_.get(), "read layout 4 IPv6 connections");
     maps.upsert_flows6(flows);
     n += flows.size();
   }
