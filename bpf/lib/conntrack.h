@@ -1,7 +1,7 @@
 /* Connection tracking for the translated flows: pw_conns (one entry per connection, read by
- * both directions; the ways of pw_conn_sets, lib/conn_set.h), pw_flows (client -> frontend, which backend) and pw_reverse (backend ->
- * client, what to restore) for the flows pw_conns cannot hold, pw_fragments (later
- * fragments). */
+ * both directions; the ways of pw_conn_sets, lib/conn_set.h), pw_flows (client -> frontend,
+ * which backend) and pw_reverse (backend -> client, what to restore) for the flows pw_conns
+ * cannot hold, pw_fragments (later fragments). */
 #pragma once
 
 #include "lib/clock.h"
@@ -122,8 +122,9 @@ static __always_inline int pw_flow_create(const struct pw_flow_key *k, struct pw
 		/* A client without an entry at the lookup may have got one from another CPU since:
 		 * then the flow goes to pw_flows below, never over someone else's connection. A
 		 * full set gives its least recently used way, as a full LRU its oldest node. */
-		stored = pw_conn_store(k, f, (at & PW_CONN_EMPTY) ? PW_CONN_ABSENT_ONLY | PW_CONN_MAY_EVICT
-						     : PW_CONN_MAY_EVICT);
+		stored = pw_conn_store(k, f,
+				       (at & PW_CONN_EMPTY) ? PW_CONN_ABSENT_ONLY | PW_CONN_MAY_EVICT
+							    : PW_CONN_MAY_EVICT);
 		if (stored == 0)
 			return -1;
 		if (stored != PW_CONN_PRESENT) {

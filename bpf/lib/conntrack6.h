@@ -136,8 +136,9 @@ static __always_inline int pw_flow6_create(const struct pw_flow6_key *k, struct 
 	int err, stored;
 
 	if (in_conns) {
-		stored = pw_conn6_store(k, f, (at & PW_CONN_EMPTY) ? PW_CONN_ABSENT_ONLY | PW_CONN_MAY_EVICT
-						      : PW_CONN_MAY_EVICT);
+		stored = pw_conn6_store(k, f,
+					(at & PW_CONN_EMPTY) ? PW_CONN_ABSENT_ONLY | PW_CONN_MAY_EVICT
+							     : PW_CONN_MAY_EVICT);
 		if (stored == 0)
 			return -1;
 		if (stored != PW_CONN_PRESENT) {
