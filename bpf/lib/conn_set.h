@@ -65,6 +65,23 @@ static __always_inline __u32 pw_conn_victim(const __u32 *tag, const __u16 *age, 
 	return way;
 }
 
+/* The policy of a store, for both families: the way it writes (the client's own way `found`,
+ * else pw_conn_victim) and what that means (PW_CONN_*). Under the set's lock. */
+static __always_inline __u32 pw_conn_target(__u32 found, const __u32 *tag, const __u16 *age,
+					    __u16 now, __u32 how)
+{
+	return found < PW_CONN_WAYS ? found : pw_conn_victim(tag, age, now, how & PW_CONN_MAY_EVICT);
+}
+
+static __always_inline int pw_conn_outcome(__u32 found, __u32 way, const __u32 *tag, __u32 how)
+{
+	if (found < PW_CONN_WAYS)
+		return (how & PW_CONN_ABSENT_ONLY) ? PW_CONN_PRESENT : PW_CONN_REPLACED;
+	if (way >= PW_CONN_WAYS)
+		return PW_CONN_FULL;
+	return tag[way & (PW_CONN_WAYS - 1)] ? PW_CONN_EVICTED : PW_CONN_STORED;
+}
+
 /* ---- IPv4: pw_conn_sets ------------------------------------------------------------------ */
 
 /* A way's key against a client's address, port and protocol, field by field: the callers
@@ -128,7 +145,7 @@ static __always_inline int pw_conn_store(const struct pw_flow_key *fk, const str
 {
 	/* Before the lock: no helper call may be made while it is held. */
 	__u16 now = pw_conn_age_now();
-	__u32 h = pw_conn_hash4(fk->saddr, fk->sport, fk->proto), tag = pw_conn_tag(h), way;
+	__u32 h = pw_conn_hash4(fk->saddr, fk->sport, fk->proto), tag = pw_conn_tag(h), found, way;
 	struct pw_conn_set *s;
 	struct pw_conn_way *w;
 	int ret;
@@ -137,13 +154,9 @@ static __always_inline int pw_conn_store(const struct pw_flow_key *fk, const str
 	if (!s)
 		return 0;
 	bpf_spin_lock(&s->lock);
-	way = pw_conn_way_of(s, tag, fk->saddr, fk->sport, fk->proto);
-	if (way < PW_CONN_WAYS) {
-		ret = (how & PW_CONN_ABSENT_ONLY) ? PW_CONN_PRESENT : PW_CONN_REPLACED;
-	} else {
-		way = pw_conn_victim(s->tag, s->age, now, how & PW_CONN_MAY_EVICT);
-		ret = way >= PW_CONN_WAYS ? PW_CONN_FULL : s->tag[way] ? PW_CONN_EVICTED : PW_CONN_STORED;
-	}
+	found = pw_conn_way_of(s, tag, fk->saddr, fk->sport, fk->proto);
+	way = pw_conn_target(found, s->tag, s->age, now, how);
+	ret = pw_conn_outcome(found, way, s->tag, how);
 	if (ret != PW_CONN_PRESENT && ret != PW_CONN_FULL) {
 		way &= PW_CONN_WAYS - 1;
 		w = &s->way[way];
@@ -238,7 +251,7 @@ static __noinline int pw_conn6_store(const struct pw_flow6_key *fk, const struct
 				     __u32 how)
 {
 	__u16 now = pw_conn_age_now();
-	__u32 h = pw_conn_hash6(fk->saddr.w, fk->sport, fk->proto), tag = pw_conn_tag(h), way;
+	__u32 h = pw_conn_hash6(fk->saddr.w, fk->sport, fk->proto), tag = pw_conn_tag(h), found, way;
 	struct pw_conn6_set *s;
 	struct pw_conn6_way *w;
 	int ret;
@@ -247,13 +260,9 @@ static __noinline int pw_conn6_store(const struct pw_flow6_key *fk, const struct
 	if (!s)
 		return 0;
 	bpf_spin_lock(&s->lock);
-	way = pw_conn6_way_of(s, tag, &fk->saddr, fk->sport, fk->proto);
-	if (way < PW_CONN_WAYS) {
-		ret = (how & PW_CONN_ABSENT_ONLY) ? PW_CONN_PRESENT : PW_CONN_REPLACED;
-	} else {
-		way = pw_conn_victim(s->tag, s->age, now, how & PW_CONN_MAY_EVICT);
-		ret = way >= PW_CONN_WAYS ? PW_CONN_FULL : s->tag[way] ? PW_CONN_EVICTED : PW_CONN_STORED;
-	}
+	found = pw_conn6_way_of(s, tag, &fk->saddr, fk->sport, fk->proto);
+	way = pw_conn_target(found, s->tag, s->age, now, how);
+	ret = pw_conn_outcome(found, way, s->tag, how);
 	if (ret != PW_CONN_PRESENT && ret != PW_CONN_FULL) {
 		way &= PW_CONN_WAYS - 1;
 		w = &s->way[way];

@@ -389,8 +389,9 @@ enum pw_event {
 #define PW_DROP_SLOTS 64u
 #define PW_EVENT_SLOTS 64u
 
-/* pw_conns and pw_flows are LRUs: an insert into a full map silently evicts the least recently
- * used flow. The counts cover both maps (entries: the two maps' entries together). What left
+/* The connection tables and pw_flows evict without a word: a new connection in a full set
+ * overwrites the set's least recently used way (pw_conn_sets, layout 5), an insert into the full
+ * LRU pw_flows its least recently used flow. The counts cover both (entries: together). What left
  * without being deleted was evicted:
  *   evicted = BASELINE + INSERTS - DELETES - CONTROLLER_DELETES - entries now
  * (exact while every writer counts; two CPUs inserting the same new key at once count one
