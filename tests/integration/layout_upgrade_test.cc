@@ -295,6 +295,50 @@ class LayoutUpgradeTest : public ::testing::Test {
     for (const auto& [raw, f] : flows_before) EXPECT_FALSE(left.contains(raw)) << "a moved flow stayed in pw_flows";
   }
 
+  // The running fast path's connections, turned into layout 4's pins: both connection maps
+  // pinned (the IPv4 one holding every connection of the set table), the set tables' and the
+  // control programs' pins gone, layout 4 recorded with an older build's fingerprint. The
+  // attached programs stay this build's, on set tables no pin names. Returns the connections.
+  std::size_t make_layout4_pins() {
+    netlink::NetnsGuard in(topo_.node_netns);
+    const auto pinned = PinnedLbMaps::open(pins_);
+    EXPECT_TRUE(pinned);
+    if (!pinned) return 0;
+    const auto conns = loader::LbMaps(pinned->fds()).conns();
+    const int fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "pw_conns", sizeof(pw_conn_key), sizeof(pw_conn),
+                                  settings_.maps.conntrack, nullptr);
+    const int fd6 = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "pw_conns6", sizeof(pw_conn6_key), sizeof(pw_conn6),
+                                   settings_.maps.conntrack, nullptr);
+    EXPECT_GE(fd, 0);
+    EXPECT_GE(fd6, 0);
+    const loader::UniqueFd old_conns{fd}, old_conns6{fd6};
+    for (const auto& [ck, c] : conns) EXPECT_EQ(bpf_map_update_elem(fd, &ck, &c, BPF_NOEXIST), 0);
+    loader::pin_object(fd, pins_.map("pw_conns"));
+    loader::pin_object(fd6, pins_.map("pw_conns6"));
+    for (const char* name : {"pw_conn_sets", "pw_conn_sets6"}) EXPECT_TRUE(fs::remove(pins_.map(name))) << name;
+    remove_conn_ctl_pins(pins_);
+    auto meta = MetaMaps::open_existing(pins_);
+    EXPECT_TRUE(meta);
+    if (!meta) return 0;
+    meta->set_layout_version(4);
+    meta->set_program_fingerprint(1);  // an older build's object
+    return conns.size();
+  }
+
+  // Layout 5 recorded, layout 4's maps unpinned, every carried connection in the set table and
+  // none counted as evicted.
+  void expect_layout4_carried(std::size_t in_layout4) const {
+    netlink::NetnsGuard in(topo_.node_netns);
+    EXPECT_EQ(MetaMaps::pinned_layout(pins_), PW_LAYOUT_VERSION);
+    EXPECT_FALSE(fs::exists(pins_.map("pw_conns")));
+    EXPECT_FALSE(fs::exists(pins_.map("pw_conns6")));
+    const auto pinned = PinnedLbMaps::open(pins_);
+    ASSERT_TRUE(pinned);
+    const loader::LbMaps maps(pinned->fds());
+    EXPECT_GE(maps.conns().size(), in_layout4) << "every connection in the new set table";
+    EXPECT_EQ(maps.flow_fill().evicted, 0u) << "the carried connections counted as evicted";
+  }
+
   static std::vector<std::uint64_t> marked_counters(std::uint32_t entries) {
     std::vector<std::uint64_t> v(entries * cpus());
     for (std::uint32_t k = 0; k < entries; ++k)
@@ -533,34 +577,10 @@ TEST_F(LayoutUpgradeTest, LayoutTwoPinsGetTheUplinkArrayCreatedAndFilled) {
 // connection is lost or moved, and the old maps' pins are gone.
 TEST_F(LayoutUpgradeTest, LayoutFourConnectionsAreCarriedIntoTheSetTablesUnderLoad) {
   apply(settings_);
-  const std::string vip = net::to_string(kVip);
-  itest::FlowLoad load({{"client->service", topo_.client_netns, vip, 80, 256}});
+  itest::FlowLoad load({{"client->service", topo_.client_netns, net::to_string(kVip), 80, 256}});
   ASSERT_EQ(load.opened(), 256);
   load.start(std::chrono::milliseconds(20), std::chrono::seconds(60));
-  std::size_t in_layout4 = 0;
-  {
-    netlink::NetnsGuard in(topo_.node_netns);
-    const auto pinned = PinnedLbMaps::open(pins_);
-    ASSERT_TRUE(pinned);
-    const auto conns = loader::LbMaps(pinned->fds()).conns();
-    in_layout4 = conns.size();
-    const int fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "pw_conns", sizeof(pw_conn_key), sizeof(pw_conn),
-                                  settings_.maps.conntrack, nullptr);
-    const int fd6 = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "pw_conns6", sizeof(pw_conn6_key), sizeof(pw_conn6),
-                                   settings_.maps.conntrack, nullptr);
-    ASSERT_GE(fd, 0);
-    ASSERT_GE(fd6, 0);
-    const loader::UniqueFd old_conns{fd}, old_conns6{fd6};
-    for (const auto& [ck, c] : conns) ASSERT_EQ(bpf_map_update_elem(fd, &ck, &c, BPF_NOEXIST), 0);
-    loader::pin_object(fd, pins_.map("pw_conns"));
-    loader::pin_object(fd6, pins_.map("pw_conns6"));
-    for (const char* name : {"pw_conn_sets", "pw_conn_sets6"}) ASSERT_TRUE(fs::remove(pins_.map(name))) << name;
-    remove_conn_ctl_pins(pins_);
-    auto meta = MetaMaps::open_existing(pins_);
-    ASSERT_TRUE(meta);
-    meta->set_layout_version(4);
-    meta->set_program_fingerprint(1);  // an older build's object
-  }
+  const std::size_t in_layout4 = make_layout4_pins();
   ASSERT_GE(in_layout4, 256u);
 
   const ApplyReport report = apply(settings_);
@@ -569,16 +589,39 @@ TEST_F(LayoutUpgradeTest, LayoutFourConnectionsAreCarriedIntoTheSetTablesUnderLo
   EXPECT_TRUE(noted(report, "carried " + std::to_string(in_layout4) + " connections of layout 4"));
 
   expect_no_flow_lost(load);
-  netlink::NetnsGuard in(topo_.node_netns);
-  EXPECT_EQ(MetaMaps::pinned_layout(pins_), PW_LAYOUT_VERSION);
-  EXPECT_FALSE(fs::exists(pins_.map("pw_conns")));
-  EXPECT_FALSE(fs::exists(pins_.map("pw_conns6")));
-  const auto pinned = PinnedLbMaps::open(pins_);
-  ASSERT_TRUE(pinned);
-  const loader::LbMaps maps(pinned->fds());
-  EXPECT_GE(maps.conns().size(), in_layout4) << "every connection in the new set table";
-  const auto fill = maps.flow_fill();
-  EXPECT_EQ(fill.evicted, 0u) << "the carried connections counted as evicted";
+  expect_layout4_carried(in_layout4);
+}
+
+// The process stops halfway through the same upgrade: after the load, the programming and the
+// sandbox attachments, before the uplinks run the new programs (the carry begun, the old maps
+// still pinned, no layout recorded). The next sync finds the programs loaded and the old maps
+// pinned, carries the connections again and completes the upgrade, under the same load.
+TEST_F(LayoutUpgradeTest, AnUpgradeStoppedAfterTheLoadIsCompletedByTheNextSync) {
+  apply(settings_);
+  itest::FlowLoad load({{"client->service", topo_.client_netns, net::to_string(kVip), 80, 256}});
+  ASSERT_EQ(load.opened(), 256);
+  load.start(std::chrono::milliseconds(20), std::chrono::seconds(60));
+  const std::size_t in_layout4 = make_layout4_pins();
+  ASSERT_GE(in_layout4, 256u);
+  {
+    netlink::NetnsGuard in(topo_.node_netns);
+    XdpDataplane stopped(settings_);
+    ApplyReport half = stopped.prepare(echo_state());
+    EXPECT_TRUE(noted(half, "copied " + std::to_string(in_layout4) + " connections of layout 4"));
+    EXPECT_THROW(stopped.ensure_attached(half.notes, [] { throw std::runtime_error("stopped"); }),
+                 std::runtime_error);
+    EXPECT_TRUE(fs::exists(pins_.map("pw_conns"))) << "the old maps outlived the stop";
+    EXPECT_EQ(MetaMaps::pinned_layout(pins_), 4u) << "a layout recorded before the uplinks ran it";
+  }
+
+  const ApplyReport report = apply(settings_);
+  EXPECT_FALSE(noted(report, "loaded the fast-path programs")) << "the loaded programs were not reused";
+  EXPECT_TRUE(noted(report, "copied " + std::to_string(in_layout4) + " connections of layout 4"));
+  EXPECT_TRUE(noted(report, "carried " + std::to_string(in_layout4) + " connections of layout 4"));
+  EXPECT_TRUE(noted(report, "upgraded the pinned layout from 4 to " + std::to_string(PW_LAYOUT_VERSION)));
+
+  expect_no_flow_lost(load);
+  expect_layout4_carried(in_layout4);
 }
 
 // The load fails (here: settings whose map sizes differ from the pinned maps'): the layout-1
