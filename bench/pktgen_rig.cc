@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
   };
   if (json) {
     std::cout << nlohmann::json{{"rounds", o.rounds},         {"seconds", o.seconds},   {"frame_size", o.frame_size},
-                                {"flows", o.flows},           {"cpu", r.cpu},           {"native_sinks", o.native_sinks}, {"engine", portway::pktgen::engine_name(r.engine)},           {"loadavg_before", load_before},
+                                {"flows", o.flows},           {"cpu", r.cpu},           {"native_sinks", o.native_sinks}, {"engine", portway::pktgen::engine_name(r.engine)}, {"new_flow_fill", r.fill_frames},           {"loadavg_before", load_before},
                                 {"loadavg_after", load_after}, {"variants", variants}, {"ratios", ratios}}
                      .dump(2)
               << "\n";

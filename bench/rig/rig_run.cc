@@ -19,6 +19,8 @@
 #include "pktgen/generator.h"
 #include "pktgen/netns_enter.h"
 #include "pktgen/sink.h"
+#include "portway/lb_abi.h"
+#include "rig/conntrack_flush.h"
 #include "rig/rig_node.h"
 #include "state/dataplane_state.h"
 
@@ -212,10 +214,10 @@ class Rig {
     sync(config::DataplaneChoice::xdp);
     warm_up(*established_);
     take(result, "portway_xdp_established", *established_, false);
-    take(result, "portway_xdp_new", *new_flows_, false);
+    take_new(result, "portway_xdp_new", *new_flows_);
     warm_up(*established6_);
     take(result, "portway_xdp6_established", *established6_, false);
-    take(result, "portway_xdp6_new", *new_flows6_, false);
+    take_new(result, "portway_xdp6_new", *new_flows6_);
     sync(config::DataplaneChoice::nft);
     {
       const NetnsEnter in(topo_.node_netns);
@@ -225,12 +227,16 @@ class Rig {
       // nftables leaves it.
       std::optional<loader::XdpAttachment> pass;
       if (engine_ != pktgen::Engine::packet_socket) pass.emplace(programs_.attach(NodeProgram::pass, uplink_));
+      // Each established measurement from a table holding only its own flows, not the one
+      // the previous all-new variant filled (conntrack_flush.h).
+      flush_conntrack();
       warm_up(*established_);
       take(result, "portway_nft_established", *established_, false);
-      take(result, "portway_nft_new", *new_flows_, false);
+      take_new(result, "portway_nft_new", *new_flows_);
+      flush_conntrack();
       warm_up(*established6_);
       take(result, "portway_nft6_established", *established6_, false);
-      take(result, "portway_nft6_new", *new_flows6_, false);
+      take_new(result, "portway_nft6_new", *new_flows6_);
     }
   }
 
@@ -248,6 +254,27 @@ class Rig {
     p.engine = engine_;
     p.duration = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
     return p;
+  }
+
+  // Before a new-flow variant: 1.25x the larger table's capacity in new flows at full rate
+  // (bounded by 10 s), so that the measurement sees the steady state of a flood, every insert
+  // evicting, in the first round as in the last, on both dataplanes.
+  // Returns the frames sent.
+  std::uint64_t fill(pktgen::Generator& new_flows) {
+    pktgen::SendPlan p = plan(10.0);
+    p.count = fill_frames();
+    const NetnsEnter in(topo_.client_netns);
+    new_flows.send(p);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return p.count;
+  }
+
+  // 1.25x the larger of the fast path's ways and the node's nf_conntrack_max. Read each time:
+  // conntrack may be loaded only once the nftables dataplane runs.
+  std::uint64_t fill_frames() const {
+    const std::uint64_t ways = std::uint64_t{PW_CONN_SETS_FOR(settings_.maps.conntrack)} * PW_CONN_WAYS;
+    const NetnsEnter in(topo_.node_netns);
+    return std::max(ways, conntrack_max()) * 5 / 4;
   }
 
   void warm_up(pktgen::Generator& established) {
@@ -291,6 +318,12 @@ class Rig {
   void take(RigResult& result, const std::string& variant, pktgen::Generator& gen, bool at_node) {
     if (!o_.only.empty() && !o_.only.count(variant)) return;
     record(result, variant, measure(gen, at_node));
+  }
+
+  void take_new(RigResult& result, const std::string& variant, pktgen::Generator& new_flows) {
+    if (!o_.only.empty() && !o_.only.count(variant)) return;
+    result.fill_frames = std::max(result.fill_frames, fill(new_flows));
+    record(result, variant, measure(new_flows, false));
   }
 
   void record(RigResult& result, const std::string& variant, const Measurement& m) {

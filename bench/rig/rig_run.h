@@ -65,6 +65,7 @@ struct RigResult {
   std::map<std::string, std::vector<Measurement>> runs;  // variant -> one per round
   int cpu = -1;
   pktgen::Engine engine = pktgen::Engine::automatic;  // the one every measurement sent with
+  std::uint64_t fill_frames = 0;  // new flows sent before each new-flow variant (0: none ran)
 };
 
 // Builds the rig, runs it, removes everything (also on a throw). `log` gets one line per

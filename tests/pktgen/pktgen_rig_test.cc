@@ -26,6 +26,9 @@ TEST(PktgenRig, OneShortRoundReportsEveryVariantWithLossAndRatios) {
   for (const char* k : {"rounds", "seconds", "frame_size", "flows", "cpu", "loadavg_before", "loadavg_after"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_EQ(j["native_sinks"], false);
+  // New-flow variants start from full tables: at least 1.25x the fast path's ways for the
+  // rig's 65,536 flows (81,920 ways; the node's nf_conntrack_max may be larger) went first.
+  EXPECT_GE(j["new_flow_fill"].get<std::uint64_t>(), 81920u * 5 / 4);
   // By default an engine that makes XDP frames, as a NIC's driver hands them to XDP.
   EXPECT_EQ(j["engine"], loader::xdp_live_frames_supported() ? "live-frames" : "xdp-loop");
   const std::set<std::string> variants{
