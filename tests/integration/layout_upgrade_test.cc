@@ -325,6 +325,20 @@ class LayoutUpgradeTest : public ::testing::Test {
     return conns.size();
   }
 
+  // 256 TCP connections asking every 20 ms through this build's fast path, whose pins are then
+  // made layout 4's (make_layout4_pins); null (with a failure recorded) when that went wrong.
+  std::unique_ptr<itest::FlowLoad> layout4_under_load(std::size_t& in_layout4) {
+    apply(settings_);
+    auto load = std::make_unique<itest::FlowLoad>(
+        std::vector<itest::FlowGroup>{{"client->service", topo_.client_netns, net::to_string(kVip), 80, 256}});
+    EXPECT_EQ(load->opened(), 256);
+    if (load->opened() != 256) return nullptr;
+    load->start(std::chrono::milliseconds(20), std::chrono::seconds(60));
+    in_layout4 = make_layout4_pins();
+    EXPECT_GE(in_layout4, 256u);
+    return in_layout4 >= 256u ? std::move(load) : nullptr;
+  }
+
   // Layout 5 recorded, layout 4's maps unpinned, every carried connection in the set table and
   // none counted as evicted.
   void expect_layout4_carried(std::size_t in_layout4) const {
@@ -576,19 +590,16 @@ TEST_F(LayoutUpgradeTest, LayoutTwoPinsGetTheUplinkArrayCreatedAndFilled) {
 // loads the programs, which create the set tables; the connections are carried into them, no
 // connection is lost or moved, and the old maps' pins are gone.
 TEST_F(LayoutUpgradeTest, LayoutFourConnectionsAreCarriedIntoTheSetTablesUnderLoad) {
-  apply(settings_);
-  itest::FlowLoad load({{"client->service", topo_.client_netns, net::to_string(kVip), 80, 256}});
-  ASSERT_EQ(load.opened(), 256);
-  load.start(std::chrono::milliseconds(20), std::chrono::seconds(60));
-  const std::size_t in_layout4 = make_layout4_pins();
-  ASSERT_GE(in_layout4, 256u);
+  std::size_t in_layout4 = 0;
+  const auto load = layout4_under_load(in_layout4);
+  ASSERT_TRUE(load);
 
   const ApplyReport report = apply(settings_);
   EXPECT_TRUE(noted(report, "upgraded the pinned layout from 4 to " + std::to_string(PW_LAYOUT_VERSION)));
   EXPECT_TRUE(noted(report, "copied " + std::to_string(in_layout4) + " connections of layout 4"));
   EXPECT_TRUE(noted(report, "carried " + std::to_string(in_layout4) + " connections of layout 4"));
 
-  expect_no_flow_lost(load);
+  expect_no_flow_lost(*load);
   expect_layout4_carried(in_layout4);
 }
 
@@ -597,12 +608,9 @@ TEST_F(LayoutUpgradeTest, LayoutFourConnectionsAreCarriedIntoTheSetTablesUnderLo
 // still pinned, no layout recorded). The next sync finds the programs loaded and the old maps
 // pinned, carries the connections again and completes the upgrade, under the same load.
 TEST_F(LayoutUpgradeTest, AnUpgradeStoppedAfterTheLoadIsCompletedByTheNextSync) {
-  apply(settings_);
-  itest::FlowLoad load({{"client->service", topo_.client_netns, net::to_string(kVip), 80, 256}});
-  ASSERT_EQ(load.opened(), 256);
-  load.start(std::chrono::milliseconds(20), std::chrono::seconds(60));
-  const std::size_t in_layout4 = make_layout4_pins();
-  ASSERT_GE(in_layout4, 256u);
+  std::size_t in_layout4 = 0;
+  const auto load = layout4_under_load(in_layout4);
+  ASSERT_TRUE(load);
   {
     netlink::NetnsGuard in(topo_.node_netns);
     XdpDataplane stopped(settings_);
@@ -620,7 +628,7 @@ TEST_F(LayoutUpgradeTest, AnUpgradeStoppedAfterTheLoadIsCompletedByTheNextSync) 
   EXPECT_TRUE(noted(report, "carried " + std::to_string(in_layout4) + " connections of layout 4"));
   EXPECT_TRUE(noted(report, "upgraded the pinned layout from 4 to " + std::to_string(PW_LAYOUT_VERSION)));
 
-  expect_no_flow_lost(load);
+  expect_no_flow_lost(*load);
   expect_layout4_carried(in_layout4);
 }
 
