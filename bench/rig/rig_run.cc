@@ -258,15 +258,14 @@ class Rig {
 
   // Before a new-flow variant: 1.25x the larger table's capacity in new flows at full rate
   // (bounded by 10 s), so that the measurement sees the steady state of a flood, every insert
-  // evicting, in the first round as in the last, on both dataplanes.
-  // Returns the frames sent.
+  // evicting, in the first round as in the last, on both dataplanes. Returns the frames sent.
   std::uint64_t fill(pktgen::Generator& new_flows) {
     pktgen::SendPlan p = plan(10.0);
     p.count = fill_frames();
     const NetnsEnter in(topo_.client_netns);
-    new_flows.send(p);
+    const pktgen::SendResult sent = new_flows.send(p);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    return p.count;
+    return sent.sent;
   }
 
   // 1.25x the larger of the fast path's ways and the node's nf_conntrack_max. Read each time:
