@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", o.seconds, "seconds per measurement")->capture_default_str();
   app.add_option("--warmup", o.warmup_seconds, "seconds of warm-up before established variants")->capture_default_str();
   app.add_option("--flows", o.flows, "flows of the established variants")->capture_default_str();
+  app.add_option("--conntrack", o.conntrack, "connections the fast path's tables hold (the node setting maps.conntrack)")
+      ->check(CLI::Range(1u, 1u << 24))
+      ->capture_default_str();
   app.add_option("--size", o.frame_size, "frame size in bytes, without FCS")->capture_default_str();
   app.add_option("--cpu", o.cpu, "the CPU of generator, node and sinks (default: the first allowed)");
   app.add_option("--prefix", o.prefix, "name prefix of the namespaces, pin folder and cgroup")->capture_default_str();
@@ -154,7 +157,7 @@ int main(int argc, char** argv) {
   };
   if (json) {
     std::cout << nlohmann::json{{"rounds", o.rounds},         {"seconds", o.seconds},   {"frame_size", o.frame_size},
-                                {"flows", o.flows},           {"cpu", r.cpu},           {"native_sinks", o.native_sinks}, {"engine", portway::pktgen::engine_name(r.engine)}, {"new_flow_fill", r.fill_frames},           {"loadavg_before", load_before},
+                                {"flows", o.flows}, {"conntrack", o.conntrack},           {"cpu", r.cpu},           {"native_sinks", o.native_sinks}, {"engine", portway::pktgen::engine_name(r.engine)}, {"new_flow_fill", r.fill_frames},           {"loadavg_before", load_before},
                                 {"loadavg_after", load_after}, {"variants", variants}, {"ratios", ratios}}
                      .dump(2)
               << "\n";

@@ -38,6 +38,9 @@ struct RigOptions {
   double seconds = 2;              // per measurement
   double warmup_seconds = 0.2;     // established variants: send the flows once more first
   std::uint32_t flows = 1024;      // established variants
+  // The fast path's connection capacity (the node setting maps.conntrack): how big the tables
+  // are whose cache and TLB misses an all-new flood pays (docs/performance.md).
+  std::uint32_t conntrack = 65536;
   std::uint16_t frame_size = 64;
   int cpu = -1;                    // generator (and with it node and sinks); -1: first allowed
   // Sinks in the driver's XDP mode (`portway pktgen sink`): the sandbox end then has an XDP

@@ -23,7 +23,7 @@ TEST(PktgenRig, OneShortRoundReportsEveryVariantWithLossAndRatios) {
                              prefix + " --json");
   ASSERT_EQ(r.status, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out);
-  for (const char* k : {"rounds", "seconds", "frame_size", "flows", "cpu", "loadavg_before", "loadavg_after"})
+  for (const char* k : {"rounds", "seconds", "frame_size", "flows", "conntrack", "cpu", "loadavg_before", "loadavg_after"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_EQ(j["native_sinks"], false);
   // New-flow variants start from full tables: at least 1.25x the fast path's ways for the
@@ -102,6 +102,26 @@ TEST(PktgenRig, NativeSinksTakeTheRedirectAndMissThePeerRedirect) {
     }
   }
   EXPECT_NE(run_command("ip netns list | grep -q " + prefix).status, 0);
+}
+
+// --conntrack sizes the fast path's connection tables (the node setting maps.conntrack): the
+// all-new fill before the new-flow variant follows the ways of that capacity (1,048,576
+// connections: 163,840 sets of 8 ways, above the node's nf_conntrack_max here); 0 is refused
+// before anything is built.
+TEST(PktgenRig, ConntrackSizesTheFastPathsTables) {
+  PORTWAY_REQUIRE_ROOT();
+  const std::string prefix = "pwrc" + std::to_string(getpid());
+  const std::string rig = std::string(PORTWAY_RIG_BINARY) + " --rounds 1 --seconds 0.2 --prefix " + prefix;
+  EXPECT_EQ(run_command(rig + " --conntrack 0 --json").status, 2);
+  EXPECT_NE(run_command("ip netns list | grep -q " + prefix).status, 0);
+  const auto r = run_command(rig + " --conntrack 1048576 --only portway_xdp_new --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["conntrack"], 1048576);
+  EXPECT_GE(j["new_flow_fill"].get<std::uint64_t>(), 163840ull * 8 * 5 / 4);
+  EXPECT_EQ(j["variants"]["portway_xdp_new"]["runs"].size(), 1u);
+  EXPECT_NE(run_command("ip netns list | grep -q " + prefix).status, 0);
+  EXPECT_NE(access(("/sys/fs/bpf/portway-" + prefix).c_str(), F_OK), 0);
 }
 
 }  // namespace
