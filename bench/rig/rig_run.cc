@@ -3,6 +3,7 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -30,6 +31,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using pktgen::NetnsEnter;
+
+// The variants that attach the rig's own programs to the uplink.
+constexpr std::array kNodeProgramVariants{"xdp_drop", "redirect", "tc_redirect", "tc_redirect_peer"};
 
 constexpr net::Ipv4 kServiceAddress{0xC613000Au};  // 198.19.0.10, in lab::kLabServiceCidr
 constexpr std::uint16_t kServicePort = 9000;
@@ -193,7 +197,8 @@ class Rig {
   int cpu() const { return cpu_; }
   pktgen::Engine engine() const { return engine_; }
 
-  void round(RigResult& result) {
+  // `last`: no round follows, whose own node programs would need the uplink free.
+  void round(RigResult& result, bool last) {
     {
       const NetnsEnter in(topo_.node_netns);
       auto drop = programs_.attach(NodeProgram::drop, uplink_);
@@ -212,9 +217,13 @@ class Rig {
       auto redirect = programs_.attach(tc, uplink_);
       take(result, name, *established_, false);
     }
-    // A dataplane is set up only for variants that measure it: a switch from the fast path
-    // carries every connection its tables hold into conntrack, which takes seconds with a large
-    // --conntrack after an all-new fill.
+    // A dataplane is set up only for variants that measure it, and the fast path is switched
+    // to nftables only for nftables variants or to free the uplink for the next round's node
+    // programs (XDP takes one program): the switch carries every connection the fast path's
+    // tables hold into conntrack, which takes seconds after an all-new fill of a large
+    // --conntrack (docs/operations.md, "Switching the dataplane").
+    const bool node_programs_next = !last && std::any_of(kNodeProgramVariants.begin(), kNodeProgramVariants.end(),
+                                                         [&](const char* v) { return wanted(v); });
     if (any_wanted("portway_xdp")) {
       sync(config::DataplaneChoice::xdp);
       warm_up(*established_);
@@ -224,7 +233,7 @@ class Rig {
       take(result, "portway_xdp6_established", *established6_, false);
       take_new(result, "portway_xdp6_new", *new_flows6_);
     }
-    if (any_wanted("portway_nft")) {
+    if (any_wanted("portway_nft") || (node_programs_next && any_wanted("portway_xdp"))) {
       sync(config::DataplaneChoice::nft);
       const NetnsEnter in(topo_.node_netns);
       // The nftables dataplane has no XDP program on the uplink; the XDP frames of the
@@ -372,6 +381,8 @@ RigResult run_rig(const RigOptions& options, const std::function<void(const std:
   if (options.rounds == 0 || options.rounds > 100) throw std::invalid_argument("rounds must be 1..100");
   if (!(options.seconds > 0) || options.seconds > 60) throw std::invalid_argument("seconds must be in (0, 60]");
   if (options.flows == 0 || options.flows > 64512) throw std::invalid_argument("flows must be 1..64512");
+  if (options.conntrack == 0 || options.conntrack > (1u << 24))
+    throw std::invalid_argument("conntrack must be 1..16777216");
   for (const auto& v : options.only)
     if (std::find(kVariants.begin(), kVariants.end(), v) == kVariants.end())
       throw std::invalid_argument("no variant named " + v);
@@ -383,7 +394,7 @@ RigResult run_rig(const RigOptions& options, const std::function<void(const std:
   result.engine = rig.engine();
   for (unsigned r = 0; r < options.rounds; ++r) {
     if (log) log("round " + std::to_string(r + 1) + " of " + std::to_string(options.rounds));
-    rig.round(result);
+    rig.round(result, r + 1 == options.rounds);
   }
   return result;
 }

@@ -176,7 +176,8 @@ int pktgen_send(std::span<const std::string> args) {
     throw EnvironmentError("the generator refused " + std::to_string(gen->bad_length()) + " frames of the wrong size");
   if (json) {
     std::cout << nlohmann::json{{"sent", result.sent}, {"seconds", result.seconds}, {"pps", result.pps()},
-                                {"threads", result.threads}, {"engine", pktgen::engine_name(result.engine)}}
+                                {"threads", result.threads}, {"engine", pktgen::engine_name(result.engine)},
+                                {"calls", result.calls}}
                      .dump()
               << "\n";
   } else {

@@ -23,6 +23,7 @@
 #include "pktgen/cpus.h"
 #include "pktgen/frame_writer.h"
 #include "pktgen/packet_socket.h"
+#include "pktgen/send_chunk.h"
 #include "pktgen/xdp_loop.h"
 
 namespace portway::pktgen {
@@ -39,10 +40,6 @@ const char* engine_name(Engine e) {
 
 namespace {
 
-// Frames per BPF_PROG_RUN call without a rate limit: a few milliseconds of work, so a thread
-// sees the deadline (and a stop) that often.
-constexpr std::uint64_t kChunk = 8192;
-
 using Clock = std::chrono::steady_clock;
 
 // What every thread is given, whichever engine sends.
@@ -55,6 +52,7 @@ struct Pace {
 
 struct Shared {
   std::atomic<std::uint64_t> sent{0};
+  std::atomic<std::uint64_t> calls{0};
   std::atomic<bool> stop{false};
   std::atomic<unsigned> running{0};
   std::mutex error_mutex;
@@ -67,11 +65,14 @@ template <class Send>
 void paced_thread(const Pace& pace, Shared& shared, Send&& send) {
   try {
     pin_current_thread(pace.cpu);
-    const std::uint64_t chunk =
-        pace.rate > 0 ? std::clamp<std::uint64_t>(static_cast<std::uint64_t>(pace.rate / 1000), 1, kChunk) : kChunk;
+    // Paced: a millisecond's frames per call. Unpaced: sized by the previous call's rate
+    // (send_chunk.h).
+    std::uint64_t chunk = pace.rate > 0 ? std::clamp<std::uint64_t>(static_cast<std::uint64_t>(pace.rate / 1000), 1,
+                                                                     kFirstSendChunk)
+                                        : kFirstSendChunk;
     std::uint64_t done = 0;
-    // Bounded by the deadline (each call is at most kChunk frames and stops at the deadline)
-    // and by the quota.
+    // Bounded by the deadline (checked between calls, each at most kMaxSendChunk frames and
+    // about kSendCallTarget long) and by the quota.
     while (!shared.stop.load(std::memory_order_relaxed) && (pace.quota == 0 || done < pace.quota)) {
       if (pace.rate > 0) {
         const auto due = pace.start + std::chrono::duration_cast<Clock::duration>(
@@ -81,9 +82,12 @@ void paced_thread(const Pace& pace, Shared& shared, Send&& send) {
       }
       if (Clock::now() >= pace.deadline) break;
       const std::uint64_t n = pace.quota == 0 ? chunk : std::min(chunk, pace.quota - done);
+      const auto before = Clock::now();
       const std::uint64_t went = send(n, pace.deadline);
+      if (pace.rate <= 0) chunk = next_send_chunk(went, Clock::now() - before);
       done += went;
       shared.sent.fetch_add(went, std::memory_order_relaxed);
+      shared.calls.fetch_add(1, std::memory_order_relaxed);
     }
   } catch (...) {
     const std::lock_guard lock(shared.error_mutex);
@@ -342,7 +346,8 @@ SendResult Generator::send(const SendPlan& plan, const std::function<void(const 
     write_counters(slots);
   }
   if (shared.error) std::rethrow_exception(shared.error);
-  return {shared.sent.load(), std::chrono::duration<double>(end - start).count(), threads, engine};
+  return {shared.sent.load(), std::chrono::duration<double>(end - start).count(), threads, engine,
+          shared.calls.load()};
 }
 
 }  // namespace portway::pktgen

@@ -49,6 +49,9 @@ struct SendResult {
   double seconds = 0;         // first call to last return
   unsigned threads = 0;
   Engine engine = Engine::live_frames;  // the one that sent
+  // Send calls the threads made (BPF_PROG_RUN calls with live frames, socket sends); 0 with
+  // the XDP loop, whose program sends by itself. Unpaced calls last ~20 ms (send_chunk.h).
+  std::uint64_t calls = 0;
   [[nodiscard]] double pps() const { return seconds > 0 ? static_cast<double>(sent) / seconds : 0; }
 };
 

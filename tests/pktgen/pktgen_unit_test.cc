@@ -6,6 +6,7 @@
 #include "pktgen/cpus.h"
 #include "pktgen/frame_spec.h"
 #include "pktgen/latency.h"
+#include "pktgen/send_chunk.h"
 
 namespace portway::pktgen {
 namespace {
@@ -98,6 +99,20 @@ TEST(Latency, PercentilesComeFromTheBuckets) {
   EXPECT_GE(s->p50_ns, 1000u);
   EXPECT_LT(s->p50_ns, 1125u);  // within the 12.5% bucket width
   EXPECT_DOUBLE_EQ(s->mean_ns, 2800.0);
+}
+
+// An unpaced thread's calls last about kSendCallTarget (20 ms) whatever the rate: 8,192 frames
+// in 1 ms ask for 20x as many next, in 40 ms for half; within [1,024, 2^20].
+TEST(SendChunk, FollowsThePreviousCallsRateToTheTarget) {
+  using std::chrono::microseconds;
+  using std::chrono::milliseconds;
+  EXPECT_EQ(next_send_chunk(8192, milliseconds(1)), 163840u);
+  EXPECT_EQ(next_send_chunk(8192, milliseconds(40)), 4096u);
+  EXPECT_EQ(next_send_chunk(8192, milliseconds(20)), 8192u);
+  EXPECT_EQ(next_send_chunk(1000000, microseconds(100)), kMaxSendChunk);
+  EXPECT_EQ(next_send_chunk(10, std::chrono::seconds(1)), kMinSendChunk);
+  EXPECT_EQ(next_send_chunk(0, milliseconds(5)), kMinSendChunk);  // a call that sent nothing
+  EXPECT_EQ(next_send_chunk(8192, std::chrono::nanoseconds(0)), kMaxSendChunk);
 }
 
 TEST(Cpus, ParsesListsAndRanges) {
