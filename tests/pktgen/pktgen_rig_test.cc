@@ -104,6 +104,25 @@ TEST(PktgenRig, NativeSinksTakeTheRedirectAndMissThePeerRedirect) {
   EXPECT_NE(run_command("ip netns list | grep -q " + prefix).status, 0);
 }
 
+// Without nftables variants the fast path is still switched off the uplink after a round whose
+// successor attaches the rig's own XDP program there (one XDP program per device: the second
+// round's xdp_drop would find it busy).
+TEST(PktgenRig, RoundsWithoutNftablesFreeTheUplinkForTheNextRound) {
+  PORTWAY_REQUIRE_ROOT();
+  const std::string prefix = "pwro" + std::to_string(getpid());
+  const auto r = run_command(std::string(PORTWAY_RIG_BINARY) +
+                             " --rounds 2 --seconds 0.2 --warmup 0.1 --only xdp_drop,portway_xdp_established --prefix " +
+                             prefix + " --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const char* v : {"xdp_drop", "portway_xdp_established"}) {
+    ASSERT_EQ(j["variants"][v]["runs"].size(), 2u) << v;
+    for (const auto& run : j["variants"][v]["runs"]) EXPECT_GT(run["delivered"].get<std::uint64_t>(), 0u) << v;
+  }
+  EXPECT_TRUE(j["variants"]["portway_nft_established"]["runs"].empty());
+  EXPECT_NE(run_command("ip netns list | grep -q " + prefix).status, 0);
+}
+
 // --conntrack sizes the fast path's connection tables (the node setting maps.conntrack): the
 // all-new fill before the new-flow variant follows the ways of that capacity (1,048,576
 // connections: 163,840 sets of 8 ways, above the node's nf_conntrack_max here); 0 is refused
