@@ -233,7 +233,8 @@ class Rig {
       take(result, "portway_xdp6_established", *established6_, false);
       take_new(result, "portway_xdp6_new", *new_flows6_);
     }
-    if (any_wanted("portway_nft") || (node_programs_next && any_wanted("portway_xdp"))) {
+    if (!any_wanted("portway_nft") && node_programs_next && any_wanted("portway_xdp")) sync(config::DataplaneChoice::nft);
+    if (any_wanted("portway_nft")) {
       sync(config::DataplaneChoice::nft);
       const NetnsEnter in(topo_.node_netns);
       // The nftables dataplane has no XDP program on the uplink; the XDP frames of the
