@@ -4,7 +4,6 @@
 // drop reasons through the enum in the maps' BTF, frontend kinds and backend states as enum
 // names, the metadata maps' values as fields and strings.
 #include <arpa/inet.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -13,7 +12,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -27,6 +25,7 @@
 #include "loader/xdp_link.h"
 #include "portway/lb_abi.h"
 #include "support/root.h"
+#include "support/run_command.h"
 
 #ifndef PORTWAY_BPFTOOL
 #error "PORTWAY_BPFTOOL must name the bpftool binary"
@@ -58,14 +57,9 @@ class PinFolder {
 
 json bpftool(const std::string& args) {
   const std::string cmd = std::string(PORTWAY_BPFTOOL) + " -j " + args;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) throw std::runtime_error("cannot run " + cmd);
-  std::string out;
-  char buf[4096];
-  for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  const int status = pclose(p);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error(cmd + " failed: " + out);
-  return json::parse(out);
+  const auto r = run_command(cmd);
+  if (r.status != 0) throw std::runtime_error(cmd + " failed: " + r.out);
+  return json::parse(r.out);
 }
 
 // The enum `name` of the BTF object `btf_id`, value -> enumerator name.

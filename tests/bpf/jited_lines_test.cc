@@ -4,7 +4,6 @@
 
 #include <bpf/libbpf.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +19,7 @@
 #include "prefilter_probe.skel.h"
 #include "profile/jited_lines.h"
 #include "support/root.h"
+#include "support/run_command.h"
 
 namespace portway::test {
 namespace {
@@ -71,15 +71,9 @@ TEST(JitedLines, TheToolCountsAFilesSamplesOnTheProgramsLines) {
   const auto program = profile::read_jited_program(fd);
   const std::string id = std::to_string(loader::program_info(fd).id);
   const auto run = [](const std::string& args) {
-    const std::string cmd = std::string(PORTWAY_BPF_LINES_BINARY) + " " + args;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) throw std::runtime_error("cannot run " + cmd);
-    std::string out;
-    char buf[4096];
-    for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-    const int status = pclose(p);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << cmd << ": " << out;
-    return nlohmann::json::parse(out);
+    const auto r = run_command(std::string(PORTWAY_BPF_LINES_BINARY) + " " + args);
+    EXPECT_EQ(r.status, 0) << args << ": " << r.out;
+    return nlohmann::json::parse(r.out);
   };
   EXPECT_EQ(run("--prog-id " + id + " --json").size(), program.lines.size());
   const auto& last = program.lines.back();

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "live_frames.h"
-#include "run_command.h"
+#include "support/run_command.h"
 #include "support/root.h"
 #include "veth_pair.h"
 

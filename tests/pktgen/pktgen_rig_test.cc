@@ -10,7 +10,7 @@
 #include <string>
 
 #include "live_frames.h"
-#include "run_command.h"
+#include "support/run_command.h"
 #include "support/root.h"
 
 namespace portway::test {

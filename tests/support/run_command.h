@@ -1,5 +1,5 @@
 // Runs a command line through the shell and returns its exit status and stdout (stderr goes
-// to the test's log). For the CLI and rig tests, which drive the real binaries.
+// to the test's log). For the tests that drive the real binaries (CLI, rig, bench tools).
 #pragma once
 
 #include <cstdio>
