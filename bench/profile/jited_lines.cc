@@ -52,6 +52,10 @@ JitedProgram read_jited_program(int prog_fd) {
   want.nr_jited_func_lens = counts.nr_jited_func_lens;
   want.jited_func_lens = reinterpret_cast<std::uintptr_t>(func_lens.data());
   const bpf_prog_info got = info_of(prog_fd, want, "read a program's line info");
+  // A caller the kernel will not show kernel addresses (kernel.kptr_restrict) gets the counts
+  // but the address arrays' pointers cleared, and nothing written into them.
+  if (got.jited_line_info == 0 || got.jited_ksyms == 0)
+    throw loader::Error("read a program's JIT addresses", EPERM, "kernel.kptr_restrict hides them from this caller");
 
   const std::unique_ptr<btf, BtfDeleter> names(btf__load_from_kernel_by_id(got.btf_id));
   if (!names) throw loader::Error("read a program's BTF", errno, "id " + std::to_string(got.btf_id));

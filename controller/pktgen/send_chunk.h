@@ -14,7 +14,7 @@ inline constexpr std::uint64_t kMaxSendChunk = std::uint64_t{1} << 20;
 // What one call should last. Each BPF_PROG_RUN call has a fixed cost (the kernel swaps the
 // program into the XDP dispatcher and back, patching kernel text on every CPU: ~0.2 ms on the
 // development VM, docs/performance.md "The generator's calls"), which 20 ms of frames makes
-// ~1%; and a thread sees the deadline and a stop at least this often.
+// ~1%; and a thread sees the deadline and a stop about this often.
 inline constexpr std::chrono::milliseconds kSendCallTarget{20};
 
 // The size of the next call after one that sent `frames` in `took`: as many frames as fit in

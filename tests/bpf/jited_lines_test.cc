@@ -91,6 +91,13 @@ TEST(JitedLines, TheToolCountsAFilesSamplesOnTheProgramsLines) {
   ASSERT_EQ(p["lines"].size(), 1u);
   EXPECT_EQ(p["lines"][0]["where"], last.file + ":" + std::to_string(last.line));
   EXPECT_EQ(p["lines"][0]["samples"], 2);
+  // Bad input: an id no program has, a samples file that is not there, no id at all. An
+  // error, and nothing on stdout that could be read as a result.
+  for (const std::string& bad : {std::string("--prog-id 4294967295"), "--prog-id " + id + " --ips /nonexistent/ips", std::string("")}) {
+    const auto r = run_command(std::string(PORTWAY_BPF_LINES_BINARY) + " " + bad + " --json 2>/dev/null");
+    EXPECT_NE(r.status, 0) << bad;
+    EXPECT_EQ(r.out, "") << bad;
+  }
 }
 
 TEST(JitedLines, SamplesLandOnTheLastRecordAtOrBeforeThemInsideAnImage) {
